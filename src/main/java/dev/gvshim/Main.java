@@ -1,0 +1,16 @@
+package dev.gvshim;
+
+import dev.gvshim.cli.Cli;
+import dev.gvshim.linux.Linux;
+
+/** Entry point: starts linking the FFM handles, runs the CLI, exits with its status. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        // ~20 ms of FFM linking overlaps with argument parsing and spec generation.
+        Linux.warmUpInBackground();
+        System.exit(Cli.execute(args, System.out, System.err));
+    }
+}

@@ -1,0 +1,144 @@
+package dev.gvshim.cli;
+
+import static dev.gvshim.cli.Options.flag;
+import static dev.gvshim.cli.Options.names;
+import static dev.gvshim.cli.Options.value;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.container.RunDir;
+import dev.gvshim.diagnose.Environment;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.launch.Fallback;
+import dev.gvshim.linux.ProcStatus;
+import dev.gvshim.oci.JsonTree;
+import dev.gvshim.oci.Spec;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * {@code gvshim __explain --run-dir DIR --status N}: exec'd by gvshim-waiter (same pid) when
+ * runsc itself failed. Turns runsc's error and the FATAL lines of its debug logs into one
+ * line with the cause and the fix, removes the run directory and exits 125 (126/127 for a
+ * command that cannot be executed). Only failures pay for this second JVM start.
+ */
+final class ExplainCommand implements Verb {
+    @Override
+    public String name() {
+        return "__explain";
+    }
+
+    @Override
+    public int usageError() {
+        return Failure.EXIT_GVSHIM;
+    }
+
+    @Override
+    public CommandSpec spec() {
+        CommandSpec s = Options.command("__explain", "Internal: explain why runsc failed in a run directory.");
+        s.usageMessage().hidden(true);
+        s.addOption(value(names("--run-dir"), "DIR", Path.class, "The run directory."));
+        s.addOption(value(names("--status"), "N", Integer.class, "runsc's exit status."));
+        s.addOption(flag(names("--keep"), "Do not remove the run directory."));
+        return s;
+    }
+
+    @Override
+    public int call(ParseResult p, PrintStream out, PrintStream err) {
+        Path dir = p.matchedOptionValue("--run-dir", null);
+        if (dir == null) {
+            err.println("gvshim __explain: --run-dir is required");
+            return Failure.EXIT_GVSHIM;
+        }
+        RunDir run = RunDir.existing(dir);
+        JsonNode meta = readJson(run.meta());
+        boolean debug = meta != null && meta.path("debug").asBoolean();
+        String message = lastError(run.runscLog());
+        List<String> fatal = fatalLines(run.debugLogDir());
+        fatal.remove(message); // runsc's own log repeats its top-level error as FATAL
+        Failure f;
+        try {
+            ProcStatus st = ProcStatus.parse(Files.readString(Path.of("/proc/self/status")));
+            f = new Explain(Environment.detect(Path.of("/"), System.getenv()), st, Path.of("/")).runsc(message, fatal);
+        } catch (IOException | RuntimeException e) {
+            f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null, null);
+        }
+        err.println(f.oneLine());
+        if (debug) {
+            err.println("gvshim: (debug) failure id " + f.id() + "; runsc said: " + message);
+            for (String line : fatal) {
+                err.println("gvshim: (debug) " + line);
+            }
+            err.println("gvshim: (debug) run directory kept: " + dir);
+        }
+        Spec spec = null;
+        try {
+            spec = Spec.parse(Files.readAllBytes(run.config()));
+        } catch (Exception e) {
+            // no fallback without the command
+        }
+        if (!debug && !p.hasMatchedOption("--keep")) {
+            run.delete();
+        }
+        if (meta != null && meta.path("fallback").asBoolean() && f.exitCode() == Failure.EXIT_GVSHIM && spec != null) {
+            return Fallback.exec(spec.process().args(), spec.process().cwd(), System.getenv(), f.id(), err);
+        }
+        return f.exitCode();
+    }
+
+    private static JsonNode readJson(Path file) {
+        try {
+            return JsonTree.read(Files.readAllBytes(file));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The msg of the last {"level":"error"} line (runsc writes no newline after it). */
+    static String lastError(Path log) {
+        String msg = "";
+        try {
+            String text = Files.readString(log).replace("}{", "}\n{");
+            for (String line : text.split("\n")) {
+                if (line.contains("\"level\":\"error\"")) {
+                    try {
+                        msg = JsonTree.read(line.getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("msg").asText();
+                    } catch (IOException e) {
+                        // a torn line: keep the previous one
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // no log
+        }
+        return msg;
+    }
+
+    /** "FATAL ERROR: ..." lines of runsc's boot and gofer logs: the real cause behind "EOF". */
+    static List<String> fatalLines(Path debugDir) {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(debugDir, "*.txt")) {
+            for (Path f : files) {
+                for (String line : Files.readAllLines(f)) {
+                    int at = line.indexOf("FATAL ERROR: ");
+                    if (at >= 0) {
+                        String text = line.substring(at + "FATAL ERROR: ".length()).strip();
+                        if (!out.contains(text)) {
+                            out.add(text);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // none
+        }
+        return out;
+    }
+}

@@ -1,0 +1,190 @@
+package dev.gvshim.cli;
+
+import static dev.gvshim.cli.Options.flag;
+import static dev.gvshim.cli.Options.names;
+import static dev.gvshim.cli.Options.repeated;
+import static dev.gvshim.cli.Options.value;
+
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.launch.Fallback;
+import dev.gvshim.launch.Launcher;
+import dev.gvshim.launch.RunRequest;
+import dev.gvshim.runsc.RunscConfig.Network;
+import dev.gvshim.userns.Mode;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * {@code gvshim run [OPTIONS] [--] COMMAND [ARGS...]}: the wrapper entrypoint. Runs the
+ * command under gVisor as the calling (non-root) user; the exit status is the command's.
+ * Its own failures exit 125 (docker run's convention), so they never look like the command's.
+ */
+final class RunCommand implements Verb {
+    static final int EXIT_GVSHIM = Failure.EXIT_GVSHIM;
+
+    @Override
+    public String name() {
+        return "run";
+    }
+
+    @Override
+    public int usageError() {
+        return EXIT_GVSHIM;
+    }
+
+    @Override
+    public CommandSpec spec() {
+        CommandSpec s = Options.command("run",
+                "Run COMMAND in a gVisor sandbox as the calling user, in a user namespace gvshim sets up.",
+                "stdin, stdout and stderr pass through; the exit status is COMMAND's (128+N when killed by signal N).",
+                "Exit 125: the sandbox could not start (one line says why and how to fix it); 124: --timeout expired.");
+        s.addOption(value(names("--bundle"), "DIR", Path.class,
+                "Run this OCI bundle (DIR/config.json) instead of generating a spec. COMMAND, if given, replaces its process.args."));
+        s.addOption(value(names("--rootfs"), "DIR", Path.class,
+                "Root file system of the generated spec, mounted read-only (default: /, to wrap a container's own entrypoint)."));
+        s.addOption(repeated(names("--mount"), "SRC:DST[:ro]", "Bind-mount a host path into the sandbox; repeatable."));
+        s.addOption(repeated(names("--tmpfs"), "DST", "Mount an empty writable tmpfs at DST (/tmp gets one by default)."));
+        s.addOption(value(names("--cwd"), "DIR", String.class,
+                "Working directory inside the sandbox (default: the current one when --rootfs is /, else /)."));
+        s.addOption(repeated(names("-e", "--env"), "KEY[=VALUE]",
+                "Set a variable, or pass the caller's value of KEY; repeatable. PATH, TERM, LANG, LC_* and TZ pass by default."));
+        s.addOption(flag(names("--env-all"), "Pass the caller's whole environment."));
+        s.addOption(value(names("--network"), "MODE", Network.class,
+                "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback)."));
+        s.addOption(value(names("--timeout"), "SECONDS", Double.class,
+                "Stop the command after SECONDS (SIGTERM, then SIGKILL after --kill-after); exit 124."));
+        s.addOption(value(names("--kill-after"), "SECONDS", Double.class, "Grace period after the SIGTERM of --timeout (default 2)."));
+        s.addOption(value(names("--platform"), "NAME", String.class,
+                "gVisor platform: ptrace, systrap or kvm (default: this runsc's own default)."));
+        s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary (default: runsc in $PATH)."));
+        s.addOption(value(names("--root"), "DIR", Path.class,
+                "State directory (default: $XDG_RUNTIME_DIR/gvshim, else /tmp/gvshim-UID; created 0700, owner checked)."));
+        s.addOption(value(names("--userns"), "MODE", Mode.class,
+                "User namespace: auto (full when possible), full (subordinate ids via newuidmap), single (only your id)."));
+        s.addOption(value(names("-t", "--tty"), "WHEN", RunRequest.Tty.class,
+                "Give COMMAND a terminal: auto (stdin and stdout are terminals), always, never."));
+        s.addOption(value(names("-u", "--user"), "UID[:GID]", String.class, "User and group ids inside the sandbox (default 0:0)."));
+        s.addOption(value(names("--hostname"), "NAME", String.class, "Host name inside the sandbox (default gvshim)."));
+        s.addOption(value(names("--fallback"), "WHAT", String.class,
+                "What to do when the sandbox cannot start: none (default: exit 125) or unsandboxed (run COMMAND directly, with a warning)."));
+        s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
+        s.addOption(flag(names("-v", "--verbose"), "Say which user-namespace mode was chosen and why."));
+        s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
+        s.parser().stopAtPositional(true);
+        return s;
+    }
+
+    @Override
+    public int call(ParseResult p, PrintStream out, PrintStream err) {
+        RunRequest req;
+        try {
+            req = request(p, Path.of(System.getProperty("user.dir")));
+        } catch (IllegalArgumentException e) {
+            err.println("gvshim run: " + e.getMessage() + " (see `gvshim run --help`)");
+            return EXIT_GVSHIM;
+        }
+        String home = System.getProperty("gvshim.home");
+        if (home == null) {
+            err.println("gvshim: cannot find the installation: start gvshim through its launcher, bin/gvshim");
+            return EXIT_GVSHIM;
+        }
+        try {
+            new Launcher(req, System.getenv(), Path.of(home), err).launch();
+            throw new IllegalStateException("the launcher returned without handing over");
+        } catch (Launcher.LaunchException e) {
+            Failure f = e.failure();
+            err.println(f.oneLine());
+            if (req.debug()) {
+                err.println("gvshim: (debug) failure id " + f.id());
+            }
+            if (req.fallbackUnsandboxed() && f.exitCode() == EXIT_GVSHIM) {
+                return Fallback.exec(req.command(), req.cwd() != null ? req.cwd() : System.getProperty("user.dir"),
+                        System.getenv(), f.id(), err);
+            }
+            return f.exitCode();
+        }
+    }
+
+    /** Validates the options into a request; IllegalArgumentException carries the one-line complaint. */
+    static RunRequest request(ParseResult p, Path cwd) {
+        List<String> command = p.matchedPositionalValue(0, List.<String>of());
+        Path bundle = p.matchedOptionValue("--bundle", null);
+        Path rootfs = p.matchedOptionValue("--rootfs", null);
+        if (bundle != null && rootfs != null) {
+            throw new IllegalArgumentException("--bundle and --rootfs cannot be combined (the bundle names its root)");
+        }
+        if (bundle == null && command.isEmpty()) {
+            throw new IllegalArgumentException("nothing to run: give a command (gvshim run -- CMD ARGS) or --bundle DIR");
+        }
+        rootfs = rootfs == null ? Path.of("/") : cwd.resolve(rootfs).normalize();
+        if (bundle == null && !java.nio.file.Files.isDirectory(rootfs)) {
+            throw new IllegalArgumentException("--rootfs " + rootfs + " is not a directory");
+        }
+        List<RunRequest.BindMount> mounts = new ArrayList<>();
+        for (String m : p.matchedOptionValue("--mount", List.<String>of())) {
+            RunRequest.BindMount b = RunRequest.BindMount.parse(m, cwd);
+            if (!java.nio.file.Files.exists(b.source())) {
+                throw new IllegalArgumentException("--mount " + m + ": " + b.source() + " does not exist");
+            }
+            mounts.add(b);
+        }
+        List<String> tmpfs = p.matchedOptionValue("--tmpfs", List.<String>of());
+        for (String t : tmpfs) {
+            if (!t.startsWith("/")) {
+                throw new IllegalArgumentException("--tmpfs " + t + ": must be an absolute path");
+            }
+        }
+        String workdir = p.matchedOptionValue("--cwd", null);
+        if (workdir != null && !workdir.startsWith("/")) {
+            throw new IllegalArgumentException("--cwd " + workdir + ": must be an absolute path inside the sandbox");
+        }
+        Double timeout = p.matchedOptionValue("--timeout", null);
+        if (timeout != null && !(timeout > 0)) {
+            throw new IllegalArgumentException("--timeout must be a positive number of seconds");
+        }
+        Double killAfter = p.matchedOptionValue("--kill-after", 2.0);
+        if (!(killAfter >= 0)) {
+            throw new IllegalArgumentException("--kill-after must be zero or more seconds");
+        }
+        String platform = p.matchedOptionValue("--platform", null);
+        if (platform != null && !List.of("ptrace", "systrap", "kvm").contains(platform)) {
+            throw new IllegalArgumentException("--platform " + platform + ": expected ptrace, systrap or kvm");
+        }
+        Long uid = null;
+        Long gid = null;
+        String user = p.matchedOptionValue("--user", null);
+        if (user != null) {
+            String[] f = user.split(":", -1);
+            try {
+                uid = Long.parseLong(f[0]);
+                gid = f.length > 1 ? Long.parseLong(f[1]) : uid;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--user " + user + ": expected numeric UID[:GID]");
+            }
+            if (f.length > 2 || uid < 0 || gid < 0) {
+                throw new IllegalArgumentException("--user " + user + ": expected numeric UID[:GID]");
+            }
+        }
+        String fallback = p.matchedOptionValue("--fallback", "none");
+        if (!fallback.equals("none") && !fallback.equals("unsandboxed")) {
+            throw new IllegalArgumentException("--fallback " + fallback + ": expected none or unsandboxed");
+        }
+        boolean unsandboxed = fallback.equals("unsandboxed");
+        if (unsandboxed && (bundle != null || !rootfs.equals(Path.of("/")))) {
+            throw new IllegalArgumentException("--fallback=unsandboxed only applies to commands on / (not --bundle or --rootfs)");
+        }
+        Network network = p.matchedOptionValue("--network", Network.NONE);
+        Mode userns = p.matchedOptionValue("--userns", Mode.AUTO);
+        RunRequest.Tty tty = p.matchedOptionValue("--tty", RunRequest.Tty.AUTO);
+        Path root = p.matchedOptionValue("--root", null);
+        return new RunRequest(command, bundle == null ? null : cwd.resolve(bundle).normalize(), rootfs, mounts, tmpfs, workdir,
+                p.matchedOptionValue("--env", List.<String>of()), p.hasMatchedOption("--env-all"), network, timeout,
+                killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),
+                userns, tty, uid, gid, p.matchedOptionValue("--hostname", null), unsandboxed,
+                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"));
+    }
+}

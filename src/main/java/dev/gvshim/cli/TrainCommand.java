@@ -1,0 +1,117 @@
+package dev.gvshim.cli;
+
+import dev.gvshim.container.RunDir;
+import dev.gvshim.container.StateDir;
+import dev.gvshim.diagnose.Environment;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.launch.RunRequest;
+import dev.gvshim.launch.RunSpec;
+import dev.gvshim.linux.Errno;
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.Spawner;
+import dev.gvshim.linux.Step;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.oci.Specs;
+import dev.gvshim.runsc.RunscConfig;
+import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.Mode;
+import dev.gvshim.userns.Planner;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * {@code gvshim __train}: the AOT cache's training run (build-runtime.sh, at `mvn package`).
+ * Exercises what `gvshim run` and `gvshim spec` do before runsc starts (argument parsing,
+ * host facts, planning, spec generation and parsing, state and run directories, the FFM
+ * calls and a clone()d helper) without starting a sandbox, so those classes are loaded,
+ * linked and profiled ahead of time.
+ */
+final class TrainCommand implements Verb {
+    @Override
+    public String name() {
+        return "__train";
+    }
+
+    @Override
+    public CommandSpec spec() {
+        CommandSpec s = Options.command("__train", "Internal: the AOT cache training workload.");
+        s.usageMessage().hidden(true);
+        return s;
+    }
+
+    @Override
+    public int call(ParseResult p, PrintStream out, PrintStream err) {
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory("gvshim-train");
+            Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
+            CommandSpec run = new RunCommand().spec();
+            CommandLine cl = new CommandLine(CommandSpec.create().name("gvshim").addSubcommand("run", run));
+            cl.setCaseInsensitiveEnumValuesAllowed(true);
+            ParseResult pr = cl.parseArgs("run", "--env", "A=1", "-e", "TERM", "--mount", tmp + ":/work:ro",
+                    "--timeout", "5", "--network", "none", "--userns", "auto", "--", "/bin/echo", "hello");
+            RunRequest req = RunCommand.request(pr.subcommand(), tmp);
+            Map<String, String> env = System.getenv();
+
+            Planner.Host host = HostFacts.read(Path.of("/"), env.get("PATH"));
+            for (Mode m : Mode.values()) {
+                try {
+                    Planner.plan(m, host);
+                } catch (Planner.Impossible e) {
+                    // a host without subordinate ids
+                }
+            }
+            Path state = StateDir.prepare(tmp.resolve("state"), host.status().euid());
+            RunDir dir = RunDir.create(state);
+            RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024, false);
+            Spec spec = RunSpec.generate(req, ctx);
+            Files.write(dir.config(), spec.toJson());
+            Spec back = Spec.parse(Files.readAllBytes(dir.config()));
+            Files.write(tmp.resolve("bundle/config.json"), Specs.example(List.of("sh"), "t").toJson());
+            RunSpec.fromBundle(Spec.parse(Files.readAllBytes(tmp.resolve("bundle/config.json"))), rootfs.getParent(), req, ctx);
+            Specs.toRootless(back, 1000, 1000).toJson();
+            new RunscConfig(dir.runscRoot(), dir.runscLog(), dir.debugLogDir(), RunscConfig.Network.NONE, null, false, false)
+                    .toFlags();
+
+            Linux.isatty(0);
+            int[] pipe = Linux.pipe2(Linux.O_CLOEXEC);
+            Linux.inheritable(pipe[0]);
+            Linux.mkfifo(dir.startedFifo().toString(), 0600);
+            int fifo = Linux.open(dir.startedFifo().toString(), Linux.O_RDONLY | Linux.O_NONBLOCK | Linux.O_CLOEXEC, 0);
+            int sock = Linux.listenUnix(dir.consoleSocket().toString());
+            Linux.write(pipe[1], new byte[] {'G'}, "train");
+            Linux.read(pipe[0], new byte[1], 0, 1);
+            Linux.closeQuietly(pipe[0], pipe[1], fifo, sock);
+            Spawner.Completed done = Spawner.run("/bin/true", List.of("true"), List.of(), Step.PROBE);
+            if (!done.ok()) {
+                err.println("gvshim __train: /bin/true: " + done.status());
+                return 1;
+            }
+            try {
+                Linux.close(-1);
+            } catch (SyscallException e) {
+                new Explain(Environment.detect(Path.of("/"), env), host.status(), Path.of("/")).syscall(e.in(Step.CREATE_USERNS));
+                Errno.name(e.errno());
+            }
+            dir.delete();
+            RunDir.collectGarbage(state);
+            return 0;
+        } catch (IOException | SyscallException | dev.gvshim.container.UnsafeStateDirException
+                | dev.gvshim.oci.InvalidSpecException | RuntimeException e) {
+            err.println("gvshim __train: " + e);
+            return 1;
+        } finally {
+            if (tmp != null) {
+                RunDir.existing(tmp).delete();
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package dev.gvshim.container;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One run's private directory inside the state directory: the generated bundle
+ * (config.json), runsc's --root, its logs, the `started` fifo and the console socket.
+ * gvshim-waiter removes it when the run ends; {@link #collectGarbage} removes those whose
+ * owner was killed before it could (SIGKILL, OOM, power loss).
+ */
+public final class RunDir {
+    public static final String OWNER_FILE = "owner";
+    private final Path dir;
+    private final String id;
+
+    private RunDir(Path dir, String id) {
+        this.dir = dir;
+        this.id = id;
+    }
+
+    /** A fresh run directory (mode 0700) with a new unique id. */
+    public static RunDir create(Path stateDir) throws IOException {
+        for (int attempt = 0;; attempt++) {
+            String id = newId();
+            Path d = stateDir.resolve(id);
+            try {
+                Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                Files.writeString(d.resolve(OWNER_FILE), ProcessHandle.current().pid() + " " + startTime(ProcessHandle.current().pid()) + "\n");
+                return new RunDir(d, id);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 16) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** runsc accepts [A-Za-z0-9_+.-]; the id is also the directory name. */
+    static String newId() {
+        return "gv" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffff_ffffL);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path config() {
+        return dir.resolve("config.json");
+    }
+
+    public Path runscRoot() {
+        return dir.resolve("runsc");
+    }
+
+    public Path runscLog() {
+        return dir.resolve("runsc.log");
+    }
+
+    public Path debugLogDir() {
+        return dir.resolve("debug");
+    }
+
+    public Path startedFifo() {
+        return dir.resolve("started");
+    }
+
+    public Path consoleSocket() {
+        return dir.resolve("console.sock");
+    }
+
+    public Path meta() {
+        return dir.resolve("run.json");
+    }
+
+    public Path runscStderr() {
+        return dir.resolve("runsc.stderr");
+    }
+
+    public static RunDir existing(Path dir) {
+        return new RunDir(dir, dir.getFileName().toString());
+    }
+
+    /** Removes the directory tree; best effort, never follows symlinks. */
+    public void delete() {
+        deleteTree(dir);
+    }
+
+    static void deleteTree(Path root) {
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException exc) {
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // best effort: a later collectGarbage retries
+        }
+    }
+
+    /**
+     * Removes run directories whose owning process is gone (its pid no longer exists or was
+     * reused by a process with a different start time). Returns how many were removed.
+     */
+    public static int collectGarbage(Path stateDir) {
+        int removed = 0;
+        try (DirectoryStream<Path> runs = Files.newDirectoryStream(stateDir, "gv*")) {
+            for (Path run : runs) {
+                if (Files.isDirectory(run) && !alive(run.resolve(OWNER_FILE))) {
+                    deleteTree(run);
+                    removed++;
+                }
+            }
+        } catch (IOException e) {
+            // nothing to collect
+        }
+        return removed;
+    }
+
+    static boolean alive(Path ownerFile) {
+        String[] f;
+        try {
+            f = Files.readString(ownerFile).trim().split(" ");
+        } catch (IOException e) {
+            // being created right now by another gvshim, or half-removed: leave it unless old
+            return recent(ownerFile.getParent());
+        }
+        try {
+            return f.length == 2 && f[1].equals(startTime(Long.parseLong(f[0]))); // pid reuse changes the start time
+        } catch (IOException | RuntimeException e) {
+            return false; // no such process
+        }
+    }
+
+    private static boolean recent(Path dir) {
+        try {
+            return Files.getLastModifiedTime(dir).toMillis() > System.currentTimeMillis() - 60_000;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Field 22 of /proc/PID/stat (proc(5)): start time in clock ticks since boot. */
+    static String startTime(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return f[19];
+    }
+}

@@ -1,0 +1,76 @@
+package dev.gvshim.container;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+
+/**
+ * The per-user state directory: {@code $XDG_RUNTIME_DIR/gvshim}, else {@code /tmp/gvshim-UID}.
+ * Created 0700; an existing one must be a real directory (not a symlink), owned by the caller
+ * and closed to group and others. Never a world-writable directory: the seeds' 777
+ * /var/run/runsc let any local user tamper with every sandbox's state.
+ */
+public final class StateDir {
+    private StateDir() {
+    }
+
+    /** Where the state lives when --root is not given. */
+    public static Path defaultFor(Map<String, String> env, int uid) {
+        String xdg = env.get("XDG_RUNTIME_DIR");
+        if (xdg != null && xdg.startsWith("/")) {
+            Path runtime = Path.of(xdg);
+            try {
+                if (Files.isDirectory(runtime, LinkOption.NOFOLLOW_LINKS) && owner(runtime) == uid) {
+                    return runtime.resolve("gvshim");
+                }
+            } catch (IOException e) {
+                // fall through to /tmp
+            }
+        }
+        return Path.of("/tmp", "gvshim-" + uid);
+    }
+
+    /** Creates or checks the directory; returns it. */
+    public static Path prepare(Path dir, int uid) throws UnsafeStateDirException, IOException {
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
+            // checked below
+        } catch (NoSuchFileException e) {
+            throw new UnsafeStateDirException(dir, "its parent directory does not exist",
+                    "create " + dir.getParent() + " first, or pass --root with a directory whose parent exists");
+        }
+        check(dir, uid);
+        return dir;
+    }
+
+    static void check(Path dir, int uid) throws UnsafeStateDirException, IOException {
+        if (Files.isSymbolicLink(dir)) {
+            throw new UnsafeStateDirException(dir, "it is a symbolic link, which another user could point elsewhere",
+                    "remove it (rm " + dir + ") or pass --root DIR");
+        }
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new UnsafeStateDirException(dir, "it exists and is not a directory", "remove it or pass --root DIR");
+        }
+        Map<String, Object> a = Files.readAttributes(dir, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
+        int owner = (Integer) a.get("uid");
+        int mode = (Integer) a.get("mode") & 07777;
+        if (owner != uid) {
+            throw new UnsafeStateDirException(dir, "it is owned by uid " + owner + ", not by you (uid " + uid + ")",
+                    "remove it as its owner or root (rm -rf " + dir + "), or pass --root DIR");
+        }
+        if ((mode & 077) != 0) {
+            throw new UnsafeStateDirException(dir, "its mode is " + String.format("%04o", mode) + ", open to other users",
+                    "chmod 700 " + dir);
+        }
+    }
+
+    static int owner(Path p) throws IOException {
+        return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    }
+}

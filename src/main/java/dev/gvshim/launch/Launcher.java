@@ -1,0 +1,432 @@
+package dev.gvshim.launch;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.container.RunDir;
+import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
+import dev.gvshim.diagnose.Environment;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.Spawner;
+import dev.gvshim.linux.Step;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.oci.JsonTree;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.Runsc;
+import dev.gvshim.runsc.RunscConfig;
+import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.Mapper;
+import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.MappingPlan;
+import dev.gvshim.userns.Mode;
+import dev.gvshim.userns.Planner;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts one sandbox and turns this process into gvshim-waiter:
+ *
+ * <pre>
+ *  JVM (pid P)                                   C child (new user namespace)
+ *  plan, write config.json
+ *  clone(gvshim_child, CLONE_NEWUSER) ------->   blocks on the sync pipe
+ *  newuidmap/newgidmap P' (or /proc writes)
+ *  write "G" to the sync pipe -------------->    dup2 stdio pipes, execve runsc run
+ *  read status pipe: EOF = exec'd
+ *  execve gvshim-waiter (still pid P): relays stdio, forwards signals, waits, cleans up
+ * </pre>
+ *
+ * Everything before the release is on the start-up critical path; everything after it
+ * runs while runsc boots the sandbox.
+ */
+public final class Launcher {
+    private final RunRequest req;
+    private final Map<String, String> env;
+    private final Path home;
+    private final PrintStream err;
+
+    public Launcher(RunRequest req, Map<String, String> env, Path home, PrintStream err) {
+        this.req = req;
+        this.env = env;
+        this.home = home;
+        this.err = err;
+    }
+
+    /** The sandbox could not start; {@link #failure()} says why. */
+    public static final class LaunchException extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Failure failure;
+
+        public LaunchException(Failure failure) {
+            super(failure.oneLine());
+            this.failure = failure;
+        }
+
+        public Failure failure() {
+            return failure;
+        }
+    }
+
+    /** Starts the sandbox and execs gvshim-waiter: returns only by throwing. */
+    public void launch() throws LaunchException {
+        Path slash = Path.of("/");
+        Planner.Host host;
+        try {
+            host = HostFacts.read(slash, env.get("PATH"));
+        } catch (IOException | RuntimeException e) {
+            throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
+                    "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
+                    "mount proc at /proc"));
+        }
+        Explain explain = new Explain(Environment.detect(slash, env), host.status(), slash);
+        Path runsc = findRunsc();
+        Spec bundle = req.bundle() == null ? null : loadBundle(req.bundle());
+        MappingPlan plan = plan(host);
+
+        int uid = host.status().euid();
+        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid);
+        try {
+            StateDir.prepare(stateDir, uid);
+        } catch (UnsafeStateDirException e) {
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot use the state directory " + e.dir(), null,
+                    e.why(), e.fix()));
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create the state directory " + stateDir,
+                    e.toString(), null, "pass --root with a directory you own"));
+        }
+        RunDir run;
+        try {
+            run = RunDir.create(stateDir);
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir,
+                    e.toString(), null, "check free space and permissions of " + stateDir));
+        }
+
+        Fds fds = new Fds();
+        int child = -1;
+        try {
+            boolean terminal = switch (req.tty()) {
+                case ALWAYS -> true;
+                case NEVER -> false;
+                case AUTO -> Linux.isatty(0) && Linux.isatty(1);
+            };
+            writeBundle(run, bundle, stateDir, terminal);
+            prepareStdio(run, fds, terminal);
+
+            Spawner.Child c = null;
+            for (;;) {
+                List<String> argv = runscArgv(runsc, run, plan, terminal);
+                int[] sync = pipe(Step.RELEASE);
+                try {
+                    c = Spawner.clone(new Spawner.Request(runsc.toString(), argv, List.of("PATH=" + pathEnv()),
+                            fds.childIn, fds.childOut, fds.childErr, sync[0], Spawner.PDEATHSIG | Spawner.SETPGID),
+                            Linux.CLONE_NEWUSER, Step.CREATE_USERNS);
+                    child = c.pid();
+                    Linux.closeQuietly(sync[0]);
+                    Mapper.apply(plan, child, host.newuidmap(), host.newgidmap());
+                } catch (MappingFailed m) {
+                    Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
+                            host.userName());
+                    abandon(c, sync);
+                    child = -1;
+                    if (req.userns() != Mode.AUTO) {
+                        throw new LaunchException(f);
+                    }
+                    // auto: full was possible on paper, not here; say so once and use single
+                    err.println("gvshim: warning: userns mode full failed, falling back to single: "
+                            + f.oneLine().substring("gvshim: ".length()));
+                    plan = Planner.plan(Mode.SINGLE, host);
+                    continue;
+                } catch (SyscallException e) {
+                    Linux.closeQuietly(sync);
+                    throw e;
+                }
+                try {
+                    Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
+                } catch (SyscallException e) {
+                    throw e.in(Step.RELEASE);
+                } finally {
+                    Linux.closeQuietly(sync[1]);
+                }
+                c.awaitExec(Step.EXEC_RUNSC);
+                break;
+            }
+            fds.closeChildEnds();
+
+            // runsc is booting the sandbox now; what follows is off the critical path.
+            RunDir.collectGarbage(stateDir);
+            writeMeta(run, plan, runsc);
+            if (req.verbose()) {
+                err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull()));
+                err.println("gvshim: run directory " + run.dir() + ", runsc pid " + child);
+            }
+            execWaiter(run, runsc, child, fds);
+        } catch (SyscallException e) {
+            throw new LaunchException(explain.syscall(e));
+        } catch (Planner.Impossible e) {
+            throw new LaunchException(Failure.of("USERNS_SINGLE_IMPOSSIBLE", "cannot plan a user namespace", null,
+                    e.getMessage(), null));
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(),
+                    e.toString(), null, "check free space in " + stateDir));
+        } finally {
+            // reached only when the hand-over did not happen
+            if (child > 0) {
+                try {
+                    Linux.kill(child, Linux.SIGKILL);
+                    Linux.waitpid(child, 0);
+                } catch (SyscallException ignored) {
+                    // already gone
+                }
+            }
+            fds.closeAll();
+            if (!req.debug()) {
+                run.delete();
+            }
+        }
+    }
+
+    private Path findRunsc() throws LaunchException {
+        try {
+            Path p = Runsc.locate(req.runsc(), env.get("PATH"));
+            if (p != null) {
+                return p;
+            }
+        } catch (Runsc.RunscNotFoundException e) {
+            throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null, e.getMessage(),
+                    "pass the path of an installed runsc"));
+        }
+        throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null,
+                "no runsc in $PATH, /usr/local/bin or /usr/bin",
+                "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH"));
+    }
+
+    private Spec loadBundle(Path dir) throws LaunchException {
+        Path config = dir.resolve("config.json");
+        if (!Files.isDirectory(dir)) {
+            throw new LaunchException(Failure.of("BUNDLE_MISSING", "cannot use bundle " + dir, null,
+                    Files.exists(dir) ? "it is not a directory" : "no such directory",
+                    "pass a directory holding config.json and its root file system (gvshim spec writes a config.json)"));
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(config);
+        } catch (NoSuchFileException e) {
+            throw new LaunchException(Failure.of("BUNDLE_NO_CONFIG", "cannot use bundle " + dir, null,
+                    "it has no config.json", "create one with `gvshim spec` in " + dir));
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, e.toString(), null, null));
+        }
+        try {
+            return Spec.parse(bytes);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new LaunchException(Failure.of("BUNDLE_MALFORMED", "cannot parse " + config, null,
+                    "not valid JSON" + where + " (" + e.getOriginalMessage() + ")", "fix the file or regenerate it with `gvshim spec`"));
+        } catch (InvalidSpecException e) {
+            throw new LaunchException(Failure.of("BUNDLE_INVALID", "cannot use " + config, null, e.getMessage(), null));
+        }
+    }
+
+    private MappingPlan plan(Planner.Host host) throws LaunchException {
+        MappingPlan plan;
+        try {
+            plan = Planner.plan(req.userns(), host);
+        } catch (Planner.Impossible e) {
+            throw new LaunchException(Failure.of("USERNS_FULL_IMPOSSIBLE", "cannot use --userns full", null,
+                    String.join("; ", e.reasons()), "fix that, or use --userns auto to fall back to single"));
+        }
+        if (plan.runscRootless() && req.network() == RunscConfig.Network.SANDBOX) {
+            throw new LaunchException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
+                    "runsc --rootless (userns mode single" + (plan.notFull() == null ? "" : ": " + plan.notFull())
+                            + ") has no sandbox network",
+                    "use --network none or host, or make userns mode full possible"));
+        }
+        return plan;
+    }
+
+    private void writeBundle(RunDir run, Spec bundle, Path stateDir, boolean terminal)
+            throws IOException, SyscallException, LaunchException {
+        long[] nofile = nofile();
+        String waiter = home.resolve("libexec/gvshim-waiter").toString();
+        RunSpec.Context ctx = new RunSpec.Context(env, Path.of(System.getProperty("user.dir")), stateDir, waiter,
+                List.of("gvshim-waiter", "--hook-started", run.startedFifo().toString()), nofile[0], nofile[1], terminal);
+        Spec spec;
+        try {
+            spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
+        } catch (InvalidSpecException e) {
+            throw new LaunchException(Failure.of("BUNDLE_INVALID", "cannot use " + req.bundle().resolve("config.json"),
+                    null, e.getMessage(), null));
+        }
+        Files.write(run.config(), spec.toJson());
+        var dirMode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+        Files.createDirectory(run.runscRoot(), dirMode);
+        Files.createDirectory(run.debugLogDir(), dirMode);
+        try {
+            Linux.mkfifo(run.startedFifo().toString(), 0600);
+        } catch (SyscallException e) {
+            throw e.in(Step.STDIO);
+        }
+    }
+
+    /** Descriptors of one run: the child's ends (dup2'd onto runsc's 0-2) and the waiter's. */
+    private static final class Fds {
+        int childIn = -1, childOut = -1, childErr = -1;
+        int waiterIn = -1, waiterOut = -1, waiterErr = -1, started = -1, console = -1;
+
+        void closeChildEnds() {
+            // in terminal mode runsc's stdout and stderr are the same pipe
+            Linux.closeQuietly(childIn, childOut, childErr == childOut ? -1 : childErr);
+            childIn = childOut = childErr = -1;
+        }
+
+        void closeAll() {
+            closeChildEnds();
+            Linux.closeQuietly(waiterIn, waiterOut, waiterErr, started, console);
+        }
+    }
+
+    /**
+     * runsc never gets the caller's own descriptors: without --rootless it chowns its stdio
+     * to the sandbox's nobody (a terminal included), and gVisor writes a regular file at
+     * offset 0. Pipes (or a pty over the console socket) relayed by the waiter avoid both.
+     */
+    private void prepareStdio(RunDir run, Fds fds, boolean terminal) throws SyscallException {
+        try {
+            fds.started = Linux.open(run.startedFifo().toString(), Linux.O_RDONLY | Linux.O_NONBLOCK | Linux.O_CLOEXEC, 0);
+            int[] errPipe = Linux.pipe2(Linux.O_CLOEXEC);
+            fds.waiterErr = errPipe[0];
+            fds.childErr = errPipe[1];
+            if (terminal) {
+                fds.console = Linux.listenUnix(run.consoleSocket().toString());
+                fds.childIn = Linux.open("/dev/null", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+                fds.childOut = errPipe[1];
+            } else {
+                int[] in = Linux.pipe2(Linux.O_CLOEXEC);
+                fds.childIn = in[0];
+                fds.waiterIn = in[1];
+                int[] out = Linux.pipe2(Linux.O_CLOEXEC);
+                fds.waiterOut = out[0];
+                fds.childOut = out[1];
+            }
+        } catch (SyscallException e) {
+            throw e.in(Step.STDIO);
+        }
+    }
+
+    private List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal) {
+        RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
+                req.platform(), plan.runscRootless(), req.debug());
+        List<String> argv = new ArrayList<>();
+        argv.add("runsc");
+        argv.addAll(cfg.toFlags());
+        argv.add("run");
+        argv.add("--bundle=" + run.dir());
+        if (terminal) {
+            argv.add("--console-socket=" + run.consoleSocket());
+        }
+        argv.add(run.id());
+        return argv;
+    }
+
+    private static int[] pipe(Step step) throws SyscallException {
+        try {
+            return Linux.pipe2(Linux.O_CLOEXEC);
+        } catch (SyscallException e) {
+            throw e.in(step);
+        }
+    }
+
+    /** Discards a namespace child that was never released: EOF on its sync pipe makes it exit. */
+    private static void abandon(Spawner.Child c, int[] sync) {
+        Linux.closeQuietly(sync);
+        if (c != null) {
+            Linux.closeQuietly(c.statusFd());
+            try {
+                Linux.waitpid(c.pid(), 0);
+            } catch (SyscallException ignored) {
+                // reaped
+            }
+        }
+    }
+
+    private String pathEnv() {
+        String p = env.get("PATH");
+        return p == null || p.isEmpty() ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : p;
+    }
+
+    /** The caller's RLIMIT_NOFILE (the launcher runs the JVM with -XX:-MaxFDLimit to keep it). */
+    private static long[] nofile() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    String[] f = line.substring("Max open files".length()).trim().split("\\s+");
+                    return new long[] {limit(f[0]), limit(f[1])};
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // fall back to runc's default
+        }
+        return new long[] {1024, 1024};
+    }
+
+    private static long limit(String v) {
+        return v.equals("unlimited") ? 1L << 20 : Long.parseLong(v);
+    }
+
+    /** What `gvshim __explain` needs to know about this run if runsc fails. */
+    private void writeMeta(RunDir run, MappingPlan plan, Path runsc) throws IOException {
+        ObjectNode m = JsonTree.nodes().objectNode();
+        m.put("mode", plan.mode().label());
+        m.put("notFull", plan.notFull());
+        m.put("network", req.network().flag());
+        m.put("runsc", runsc.toString());
+        m.put("fallback", req.fallbackUnsandboxed());
+        m.put("debug", req.debug());
+        Files.write(run.meta(), JsonTree.write(m));
+    }
+
+    private void execWaiter(RunDir run, Path runsc, int child, Fds fds) throws SyscallException {
+        List<String> w = new ArrayList<>(List.of("gvshim-waiter", "--child", Integer.toString(child),
+                "--runsc", runsc.toString(), "--runsc-global", "--root=" + run.runscRoot(),
+                "--id", run.id(), "--run-dir", run.dir().toString(), "--log", run.runscLog().toString(),
+                "--stderr-fd", Integer.toString(fds.waiterErr), "--started-fd", Integer.toString(fds.started),
+                "--kill-after", Double.toString(req.killAfter()),
+                "--explain", System.getProperty("gvshim.launcher", home.resolve("bin/gvshim").toString())));
+        if (fds.console >= 0) {
+            w.addAll(List.of("--console-fd", Integer.toString(fds.console)));
+        } else {
+            w.addAll(List.of("--stdin-fd", Integer.toString(fds.waiterIn), "--stdout-fd", Integer.toString(fds.waiterOut)));
+        }
+        if (req.timeout() != null) {
+            w.addAll(List.of("--timeout", Double.toString(req.timeout())));
+        }
+        if (req.debug()) {
+            w.add("--debug");
+        }
+        try {
+            for (int fd : new int[] {fds.waiterIn, fds.waiterOut, fds.waiterErr, fds.started, fds.console}) {
+                if (fd >= 0) {
+                    Linux.inheritable(fd);
+                }
+            }
+            List<String> envp = new ArrayList<>();
+            env.forEach((k, v) -> envp.add(k + "=" + v));
+            err.flush();
+            Linux.execve(home.resolve("libexec/gvshim-waiter").toString(), w, envp);
+        } catch (SyscallException e) {
+            throw e.in(Step.EXEC_WAITER);
+        }
+    }
+}

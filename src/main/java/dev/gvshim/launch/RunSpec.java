@@ -1,0 +1,148 @@
+package dev.gvshim.launch;
+
+import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.oci.LinuxSection;
+import dev.gvshim.oci.Mount;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.oci.Specs;
+import dev.gvshim.runsc.RunscConfig.Network;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The spec runsc gets for one `gvshim run`: generated for the command (the seeds' "dynamic
+ * command support", with no privileged step), or an existing bundle's spec with the run's
+ * overrides. Either way written into the private run directory; a user's bundle is never
+ * modified.
+ */
+public final class RunSpec {
+    /** Passed from the caller's environment even without --env. */
+    private static final List<String> PASSED_BY_DEFAULT = List.of("TERM", "LANG", "LANGUAGE", "TZ");
+
+    private RunSpec() {
+    }
+
+    /** What the spec depends on besides the request. */
+    public record Context(Map<String, String> callerEnv, Path callerCwd, Path stateDir, String hookPath,
+            List<String> hookArgs, long nofileSoft, long nofileHard, boolean terminal) {
+    }
+
+    public static Spec generate(RunRequest r, Context c) {
+        boolean hostRoot = r.rootfs().equals(Path.of("/"));
+        Spec s = Spec.empty().ociVersion(Specs.OCI_VERSION);
+        String cwd = r.cwd() != null ? r.cwd() : hostRoot ? c.callerCwd().toString() : "/";
+        List<String> env = new ArrayList<>();
+        env.add("PATH=" + (hostRoot && c.callerEnv().get("PATH") != null ? c.callerEnv().get("PATH") : Specs.DEFAULT_PATH));
+        env.add("HOME=/root");
+        s.process().terminal(c.terminal()).user(r.uid() == null ? 0 : r.uid(), r.gid() == null ? 0 : r.gid())
+                .args(r.command()).env(env).cwd(cwd)
+                .capabilities(Specs.DEFAULT_CAPS, false)
+                .rlimit("RLIMIT_NOFILE", c.nofileSoft(), c.nofileHard())
+                .noNewPrivileges(true);
+        applyEnv(s, r, c, true);
+        s.root().path(r.rootfs().toString()).readonly(true);
+        s.hostname(r.hostname() != null ? r.hostname() : "gvshim");
+        s.addMount(Mount.of("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")));
+        s.addMount(Mount.of("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")));
+        s.addMount(Mount.of("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
+        boolean userTmp = r.mounts().stream().anyMatch(m -> m.destination().equals("/tmp"))
+                || r.tmpfs().contains("/tmp");
+        if (!userTmp) {
+            // A read-only root still needs somewhere to write; the caller's /tmp stays hidden.
+            s.addMount(Mount.of("/tmp", "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=1777")));
+        }
+        if (hostRoot && !c.stateDir().startsWith("/tmp")) {
+            // Other runs' specs (their environments) live there: not for this sandbox's eyes.
+            s.addMount(Mount.of(c.stateDir().toString(), "tmpfs", "tmpfs", List.of("nosuid", "nodev", "noexec", "mode=700")));
+        }
+        addUserMounts(s, r);
+        List<String> ns = new ArrayList<>(List.of("pid", "ipc", "uts", "mount"));
+        if (r.network() != Network.HOST) {
+            ns.add("network");
+        }
+        s.linux().namespaces(ns).paths("maskedPaths", Specs.MASKED_PATHS).paths("readonlyPaths", Specs.READONLY_PATHS);
+        s.addHook("poststart", c.hookPath(), c.hookArgs());
+        return s;
+    }
+
+    /** A bundle's spec, adapted to this run. */
+    public static Spec fromBundle(Spec bundle, Path bundleDir, RunRequest r, Context c) throws InvalidSpecException {
+        Spec s = bundle.copy();
+        List<String> problems = new ArrayList<>(s.problems());
+        if (!r.command().isEmpty()) {
+            problems.removeIf(p -> p.contains("process.args"));
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidSpecException(String.join("; ", problems));
+        }
+        Path rootfs = bundleDir.resolve(s.root().path()).normalize();
+        if (!Files.isDirectory(rootfs)) {
+            throw new InvalidSpecException("root.path " + rootfs + " is not a directory (the bundle has no root file system)");
+        }
+        s.root().path(rootfs.toString());
+        if (!r.command().isEmpty()) {
+            s.process().args(r.command());
+        }
+        if (r.cwd() != null) {
+            s.process().cwd(r.cwd());
+        }
+        if (r.uid() != null) {
+            s.process().user(r.uid(), r.gid() == null ? s.process().gid() : r.gid());
+        }
+        if (r.hostname() != null) {
+            s.hostname(r.hostname());
+        }
+        s.process().terminal(c.terminal());
+        applyEnv(s, r, c, false);
+        addUserMounts(s, r);
+        // gvshim owns the user namespace (runsc runs inside it) and the network mode.
+        LinuxSection linux = s.linux();
+        linux.removeNamespace("user").remove("uidMappings").remove("gidMappings");
+        linux.removeNamespace("network");
+        if (r.network() != Network.HOST) {
+            linux.addNamespace("network");
+        }
+        s.addHook("poststart", c.hookPath(), c.hookArgs());
+        return s;
+    }
+
+    private static void applyEnv(Spec s, RunRequest r, Context c, boolean defaults) {
+        Map<String, String> caller = c.callerEnv();
+        if (r.envAll()) {
+            caller.forEach((k, v) -> s.process().setEnv(k, v));
+        } else if (defaults) {
+            for (String k : PASSED_BY_DEFAULT) {
+                if (caller.containsKey(k)) {
+                    s.process().setEnv(k, caller.get(k));
+                }
+            }
+            caller.forEach((k, v) -> {
+                if (k.startsWith("LC_")) {
+                    s.process().setEnv(k, v);
+                }
+            });
+        }
+        for (String e : r.env()) {
+            int eq = e.indexOf('=');
+            if (eq > 0) {
+                s.process().setEnv(e.substring(0, eq), e.substring(eq + 1));
+            } else if (caller.containsKey(e)) {
+                s.process().setEnv(e, caller.get(e));
+            }
+        }
+    }
+
+    private static void addUserMounts(Spec s, RunRequest r) {
+        for (RunRequest.BindMount m : r.mounts()) {
+            s.removeMounts(x -> m.destination().equals(x.destination()));
+            s.addMount(Mount.bind(m.source().toString(), m.destination(), m.readOnly()));
+        }
+        for (String t : r.tmpfs()) {
+            s.removeMounts(x -> t.equals(x.destination()));
+            s.addMount(Mount.of(t, "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=1777")));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package dev.gvshim.linux;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The only class that links native functions. Everything else in the project calls
+ * {@link Linux} or {@link Spawner}.
+ *
+ * <p>Start-up cost drives the shape of this class. Linking the first downcall handle costs
+ * ~15 ms and every further distinct {@link FunctionDescriptor} ~5 ms, because the JDK spins
+ * a specialised class per shape at run time, which the AOT cache cannot hold. So all system
+ * calls go through one variadic {@code long syscall(long number, ...)} handle (one shape),
+ * and the only other hot-path handle is glibc's {@code clone}, whose child must start in C.
+ * {@link #warmUp()} links both on a background thread while the CLI is being parsed.
+ *
+ * <p>errno is captured per call ({@code Linker.Option.captureCallState("errno")}) into a
+ * segment owned by that call, never read afterwards from a shared buffer.
+ */
+@SuppressWarnings("restricted") // the one place that creates downcall handles
+final class Native {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    static final long ERRNO_OFFSET = CAPTURE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+
+    /** {@code long syscall(long number, ...)}: six variadic longs, as the kernel ABI takes. */
+    private static final MethodHandle SYSCALL = LINKER.downcallHandle(symbol(LIBC, "syscall"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1), ERRNO);
+
+    /** {@code int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)}; we pass no variadic part. */
+    private static final MethodHandle CLONE = LINKER.downcallHandle(symbol(LIBC, "clone"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
+            Linker.Option.firstVariadicArg(4), ERRNO);
+
+    private Native() {
+    }
+
+    /** Links the hot-path handles now; called on a background thread by {@code Main}. */
+    static void warmUp() {
+        // class initialisation above has done the work
+    }
+
+    static MemorySegment symbol(SymbolLookup lookup, String name) {
+        return lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError("symbol not found: " + name));
+    }
+
+    /** One system call; -1 becomes a SyscallException with the errno captured for this call. */
+    static long syscall(String call, String detail, int nr, long a, long b, long c, long d, long e, long f)
+            throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long rc = (long) SYSCALL.invokeExact(state, (long) nr, a, b, c, d, e, f);
+            if (rc == -1) {
+                throw new SyscallException(call, state.get(JAVA_INT, ERRNO_OFFSET), detail);
+            }
+            return rc;
+        } catch (SyscallException | RuntimeException | Error x) {
+            throw x;
+        } catch (Throwable t) {
+            throw new AssertionError("downcall " + call + " failed: " + t, t);
+        }
+    }
+
+    static int clone(MemorySegment fn, MemorySegment stackTop, int flags, MemorySegment arg, String detail)
+            throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) CLONE.invokeExact(state, fn, stackTop, flags, arg);
+            if (rc == -1) {
+                throw new SyscallException("clone", state.get(JAVA_INT, ERRNO_OFFSET), detail);
+            }
+            return rc;
+        } catch (SyscallException | RuntimeException | Error x) {
+            throw x;
+        } catch (Throwable t) {
+            throw new AssertionError("downcall clone failed: " + t, t);
+        }
+    }
+
+    static String strerrorname(int errno) {
+        return Names.call(Names.STRERRORNAME_NP, errno);
+    }
+
+    static String strerror(int errno) {
+        return Names.call(Names.STRERROR, errno);
+    }
+
+    /** Linked on first use: only failure paths name errnos. */
+    private static final class Names {
+        static final MethodHandle STRERRORNAME_NP = optional("strerrorname_np");
+        static final MethodHandle STRERROR = optional("strerror");
+
+        private static MethodHandle optional(String name) {
+            return LIBC.find(name)
+                    .map(s -> LINKER.downcallHandle(s, FunctionDescriptor.of(ADDRESS, JAVA_INT)))
+                    .orElse(null);
+        }
+
+        static String call(MethodHandle h, int errno) {
+            if (h == null) {
+                return null;
+            }
+            try {
+                MemorySegment p = (MemorySegment) h.invokeExact(errno);
+                return p.equals(MemorySegment.NULL) ? null : p.reinterpret(256).getString(0);
+            } catch (Throwable t) {
+                throw new AssertionError("strerror: " + t, t);
+            }
+        }
+    }
+
+    /** libgvshim.so, the C child entry of clone(2). Linked on first spawn. */
+    static final class Gvshim {
+        static final Path LIBRARY = locate();
+        private static final SymbolLookup LOOKUP = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
+        static final MemorySegment CHILD = symbol(LOOKUP, "gvshim_child");
+
+        private Gvshim() {
+        }
+
+        private static Path locate() {
+            String dir = System.getProperty("gvshim.native.dir");
+            if (dir == null) {
+                String home = System.getProperty("gvshim.home");
+                dir = home == null ? null : home + "/lib";
+            }
+            if (dir == null || !Files.isRegularFile(Path.of(dir, "libgvshim.so"))) {
+                throw new UnsatisfiedLinkError("libgvshim.so not found (looked in " + dir
+                        + "); start gvshim through its launcher, bin/gvshim");
+            }
+            return Path.of(dir, "libgvshim.so");
+        }
+
+        /** ABI checks for tests: the struct Java lays out must be the one C reads. */
+        static int abiVersion() throws Throwable {
+            return (int) LINKER.downcallHandle(symbol(LOOKUP, "gvshim_abi_version"), FunctionDescriptor.of(JAVA_INT))
+                    .invokeExact();
+        }
+
+        static long spawnSize() throws Throwable {
+            return (long) LINKER.downcallHandle(symbol(LOOKUP, "gvshim_spawn_size"), FunctionDescriptor.of(JAVA_LONG))
+                    .invokeExact();
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package dev.gvshim.runsc;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Finds the runsc binary. */
+public final class Runsc {
+    private Runsc() {
+    }
+
+    /** {@code --runsc PATH} if given, else the first runsc in $PATH, else the usual install dirs. */
+    public static Path locate(String explicit, String pathEnv) throws RunscNotFoundException {
+        if (explicit != null) {
+            Path p = Path.of(explicit).toAbsolutePath();
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+            throw new RunscNotFoundException(explicit, Files.exists(p) ? "is not an executable file" : "does not exist");
+        }
+        String search = (pathEnv == null ? "" : pathEnv) + ":/usr/local/bin:/usr/bin:/usr/sbin:/bin";
+        for (String dir : search.split(":")) {
+            if (dir.startsWith("/")) {
+                Path p = Path.of(dir, "runsc");
+                if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** runsc could not be found or run. */
+    public static final class RunscNotFoundException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public RunscNotFoundException(String path, String why) {
+            super("--runsc " + path + " " + why);
+        }
+    }
+}

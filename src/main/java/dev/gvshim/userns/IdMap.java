@@ -1,0 +1,46 @@
+package dev.gvshim.userns;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** A uid_map or gid_map: lines of {@code inside outside count} (user_namespaces(7)). */
+public record IdMap(List<Line> lines) {
+
+    /** One mapping line. */
+    public record Line(long inside, long outside, long count) {
+    }
+
+    public static IdMap of(long inside, long outside, long count) {
+        return new IdMap(List.of(new Line(inside, outside, count)));
+    }
+
+    /** The text written to /proc/PID/uid_map: all lines in one write(2). */
+    public String procText() {
+        StringBuilder b = new StringBuilder();
+        for (Line l : lines) {
+            b.append(l.inside()).append(' ').append(l.outside()).append(' ').append(l.count()).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** newuidmap(1)/newgidmap(1) arguments after the pid. */
+    public List<String> helperArgs() {
+        List<String> args = new ArrayList<>();
+        for (Line l : lines) {
+            args.add(Long.toString(l.inside()));
+            args.add(Long.toString(l.outside()));
+            args.add(Long.toString(l.count()));
+        }
+        return args;
+    }
+
+    /** How many ids the namespace sees. */
+    public long size() {
+        return lines.stream().mapToLong(Line::count).sum();
+    }
+
+    @Override
+    public String toString() {
+        return procText().strip().replace('\n', ',');
+    }
+}

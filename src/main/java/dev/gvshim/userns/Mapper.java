@@ -1,0 +1,65 @@
+package dev.gvshim.userns;
+
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.Spawner;
+import dev.gvshim.linux.Step;
+import dev.gvshim.linux.SyscallException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Writes the id maps of a freshly cloned user-namespace child, as planned. */
+public final class Mapper {
+    /** newuidmap's messages are parsed and shown; keep them in English. */
+    private static final List<String> HELPER_ENV = List.of("LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+
+    private Mapper() {
+    }
+
+    public static void apply(MappingPlan plan, int pid, Helper newuidmap, Helper newgidmap)
+            throws SyscallException, MappingFailed {
+        if (plan.viaHelpers()) {
+            // Both helpers run at once: each is an exec of a setuid binary.
+            List<String> uidArgv = argv(newuidmap, pid, plan.uidMap());
+            List<String> gidArgv = argv(newgidmap, pid, plan.gidMap());
+            Spawner.Started u = Spawner.start(newuidmap.path(), uidArgv, HELPER_ENV, Step.RUN_NEWUIDMAP);
+            Spawner.Started g;
+            try {
+                g = Spawner.start(newgidmap.path(), gidArgv, HELPER_ENV, Step.RUN_NEWGIDMAP);
+            } catch (SyscallException e) {
+                u.await();
+                throw e;
+            }
+            Spawner.Completed uc = u.await();
+            Spawner.Completed gc = g.await();
+            if (!uc.ok()) {
+                throw new MappingFailed("newuidmap", uidArgv, uc.status(), uc.output());
+            }
+            if (!gc.ok()) {
+                throw new MappingFailed("newgidmap", gidArgv, gc.status(), gc.output());
+            }
+            return;
+        }
+        String proc = "/proc/" + pid + "/";
+        if (plan.denySetgroups()) {
+            write(proc + "setgroups", "deny\n", Step.WRITE_SETGROUPS);
+        }
+        write(proc + "uid_map", plan.uidMap().procText(), Step.WRITE_UID_MAP);
+        write(proc + "gid_map", plan.gidMap().procText(), Step.WRITE_GID_MAP);
+    }
+
+    private static void write(String path, String content, Step step) throws SyscallException {
+        try {
+            Linux.writeFile(path, content);
+        } catch (SyscallException e) {
+            throw e.in(step);
+        }
+    }
+
+    private static List<String> argv(Helper helper, int pid, IdMap map) {
+        List<String> argv = new ArrayList<>();
+        argv.add(helper.name());
+        argv.add(Integer.toString(pid));
+        argv.addAll(map.helperArgs());
+        return argv;
+    }
+}
