@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* Bumped whenever struct gvshim_spawn or the step numbers change; Java checks it in tests. */
-#define GVSHIM_ABI_VERSION 1
+#define GVSHIM_ABI_VERSION 2
 
 /* gvshim_spawn.flags */
 #define GVSHIM_PDEATHSIG 0x1 /* prctl(PR_SET_PDEATHSIG, SIGKILL) and check the parent is still there */
@@ -39,7 +39,7 @@ struct gvshim_spawn {
 	int32_t status_fd;  /* offset 40: O_CLOEXEC pipe; receives {step, errno} if anything fails (-1: none) */
 	int32_t flags;      /* offset 44: GVSHIM_* */
 	int32_t parent_pid; /* offset 48: getppid() must equal this after PR_SET_PDEATHSIG */
-	int32_t reserved;   /* offset 52; sizeof == 56 */
+	int32_t sync_peer;  /* offset 52: the parent's end of the sync pipe, closed first so that EOF can arrive; sizeof == 56 */
 };
 
 int gvshim_child(void *arg);

@@ -80,6 +80,9 @@ __attribute__((visibility("default"))) int gvshim_child(void *arg)
 
 	if (s->sync_fd >= 0) {
 		char go;
+		/* A fork-like child inherits both ends: drop the parent's, or EOF never comes. */
+		if (s->sync_peer >= 0)
+			close(s->sync_peer);
 		ssize_t n;
 		do {
 			n = read(s->sync_fd, &go, 1);

@@ -110,6 +110,9 @@ static void setup_signals(void)
 	sigset_t none; /* the JVM thread that exec'd us had some signals blocked */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The child may have exited before we were exec'd (its SIGCHLD went to the JVM):
+	 * queue one reaping pass. */
+	on_signal(SIGCHLD);
 }
 
 /* ---------- child processes of our own (runsc kill / delete) ---------- */

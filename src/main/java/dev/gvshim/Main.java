@@ -10,6 +10,7 @@ public final class Main {
 
     public static void main(String[] args) {
         // ~20 ms of FFM linking overlaps with argument parsing and spec generation.
+        dev.gvshim.linux.Trace.mark("main");
         Linux.warmUpInBackground();
         System.exit(Cli.execute(args, System.out, System.err));
     }

@@ -2,9 +2,14 @@ package dev.gvshim.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -12,67 +17,123 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * The command line: {@code gvshim [-v|--version] [-h|--help] VERB [OPTIONS] [-- ARGS]}.
- * Only the invoked verb's model is built (the others cost start-up time for nothing).
+ *
+ * <p>Start-up matters here (every `gvshim run` pays it), so: only the invoked verb's model is
+ * built, with picocli's programmatic API (no annotation reflection), a {@link CommandLine}
+ * of its own (no root model: each CommandLine registers converters), our own
+ * {@link CommandLine.IFactory} (picocli's default one probes for Groovy with a failing
+ * Class.forName), and the launcher sets {@code picocli.converters.excludes=.*}, which skips
+ * picocli's reflective converters for java.sql and java.time types gvshim never uses.
  */
 public final class Cli {
-    public static final String VERSION = Cli.class.getPackage().getImplementationVersion() != null
-            ? Cli.class.getPackage().getImplementationVersion() : "dev";
     /** The OCI runtime-spec version gvshim writes and reads. */
     public static final String SPEC_VERSION = "1.0.2";
 
-    private static final Map<String, Supplier<Verb>> VERBS = Map.of(
-            "run", RunCommand::new,
-            "spec", SpecCommand::new,
-            "__explain", ExplainCommand::new,
-            "__train", TrainCommand::new);
-    private static final List<String> LISTED = List.of("run", "spec");
+    private static final Map<String, String> VERBS = Map.of(
+            "run", "Run a command in a rootless gVisor sandbox.",
+            "spec", "Write a new OCI config.json, as `runc spec` does.",
+            "__explain", "",
+            "__train", "");
 
     private Cli() {
     }
 
+    static Verb verb(String name) {
+        return switch (name) {
+            case "run" -> new RunCommand();
+            case "spec" -> new SpecCommand();
+            case "__explain" -> new ExplainCommand();
+            case "__train" -> new TrainCommand();
+            default -> null;
+        };
+    }
+
+    /** A factory for the few objects picocli creates itself: collections for repeated options. */
+    static final CommandLine.IFactory FACTORY = new CommandLine.IFactory() {
+        @Override
+        @SuppressWarnings("unchecked")
+        public <K> K create(Class<K> cls) throws Exception {
+            if (cls == List.class || cls == Collection.class) {
+                return (K) new ArrayList<Object>();
+            }
+            if (cls == Set.class) {
+                return (K) new LinkedHashSet<Object>();
+            }
+            if (cls == Map.class) {
+                return (K) new LinkedHashMap<Object, Object>();
+            }
+            return cls.getDeclaredConstructor().newInstance();
+        }
+    };
+
+    /** The version, read from the jar manifest only when asked for (that read costs ~2 ms). */
+    static String version() {
+        String v = Cli.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+
     public static int execute(String[] args, PrintStream out, PrintStream err) {
-        Verb verb = null;
-        for (String a : args) {
-            if (!a.startsWith("-")) {
-                Supplier<Verb> s = VERBS.get(a);
-                verb = s == null ? null : s.get();
-                break;
-            }
+        Verb verb = args.length > 0 ? verb(args[0]) : null;
+        if (verb == null) {
+            return root(args, out, err);
         }
-        CommandSpec root = Options.command("gvshim",
-                "Run commands in a rootless gVisor (runsc) sandbox, in a user namespace gvshim sets up itself.");
-        root.version("gvshim version " + VERSION, "commit: " + VERSION, "spec: " + SPEC_VERSION);
-        root.addOption(OptionSpec.builder("-v", "--version").versionHelp(true)
-                .description("Print the version (runc's three-line form) and exit.").build());
-        if (verb != null) {
-            root.addSubcommand(verb.name(), verb.spec());
-        } else {
-            for (String name : LISTED) {
-                Verb v = VERBS.get(name).get();
-                root.addSubcommand(v.name(), v.spec());
-            }
-        }
-        CommandLine cl = new CommandLine(root);
-        cl.setCaseInsensitiveEnumValuesAllowed(true);
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
+        CommandSpec spec = verb.spec();
+        spec.name("gvshim " + verb.name());
+        CommandLine cl = commandLine(spec, out, err);
         ParseResult pr;
         try {
-            pr = cl.parseArgs(args);
+            pr = cl.parseArgs(Arrays.copyOfRange(args, 1, args.length));
         } catch (CommandLine.ParameterException e) {
-            CommandLine where = e.getCommandLine();
-            String name = where.getCommandSpec().qualifiedName(" ");
-            err.println(name + ": " + lowerFirst(e.getMessage()) + " (see `" + name + " --help`)");
-            return verb != null && where != cl ? verb.usageError() : 2;
+            err.println("gvshim " + verb.name() + ": " + lowerFirst(e.getMessage()) + " (see `gvshim " + verb.name() + " --help`)");
+            return verb.usageError();
         }
+        dev.gvshim.linux.Trace.mark("parsed");
         if (CommandLine.printHelpIfRequested(pr)) {
             return 0;
         }
-        if (!pr.hasSubcommand()) {
-            cl.usage(err);
+        int rc = verb.call(pr, out, err);
+        dev.gvshim.linux.Trace.dump();
+        return rc;
+    }
+
+    /** No verb first: --help, --version, or a mistake; build the whole command tree. */
+    private static int root(String[] args, PrintStream out, PrintStream err) {
+        CommandSpec root = Options.command("gvshim",
+                "Run commands in a rootless gVisor (runsc) sandbox, in a user namespace gvshim sets up itself.");
+        root.version("gvshim version " + version(), "commit: " + version(), "spec: " + SPEC_VERSION);
+        root.addOption(OptionSpec.builder("-v", "--version").versionHelp(true)
+                .description("Print the version (runc's three-line form) and exit.").build());
+        VERBS.forEach((name, description) -> {
+            if (!name.startsWith("__")) {
+                CommandSpec sub = verb(name).spec();
+                sub.usageMessage().header(description);
+                root.addSubcommand(name, sub);
+            }
+        });
+        CommandLine cl = commandLine(root, out, err);
+        try {
+            ParseResult pr = cl.parseArgs(args);
+            if (CommandLine.printHelpIfRequested(pr)) {
+                return 0;
+            }
+            if (pr.hasSubcommand()) { // `gvshim --flag VERB ...`: no global option takes a verb after it
+                err.println("gvshim: options go after the verb: gvshim " + pr.subcommand().commandSpec().name() + " ...");
+                return 2;
+            }
+        } catch (CommandLine.ParameterException e) {
+            err.println("gvshim: " + lowerFirst(e.getMessage()) + " (see `gvshim --help`)");
             return 2;
         }
-        return verb.call(pr.subcommand(), out, err);
+        cl.usage(err);
+        return 2;
+    }
+
+    private static CommandLine commandLine(CommandSpec spec, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(spec, FACTORY);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl;
     }
 
     private static String lowerFirst(String s) {

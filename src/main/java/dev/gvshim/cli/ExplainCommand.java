@@ -44,7 +44,7 @@ final class ExplainCommand implements Verb {
     public CommandSpec spec() {
         CommandSpec s = Options.command("__explain", "Internal: explain why runsc failed in a run directory.");
         s.usageMessage().hidden(true);
-        s.addOption(value(names("--run-dir"), "DIR", Path.class, "The run directory."));
+        s.addOption(value(names("--run-dir"), "DIR", String.class, "The run directory."));
         s.addOption(value(names("--status"), "N", Integer.class, "runsc's exit status."));
         s.addOption(flag(names("--keep"), "Do not remove the run directory."));
         return s;
@@ -52,11 +52,12 @@ final class ExplainCommand implements Verb {
 
     @Override
     public int call(ParseResult p, PrintStream out, PrintStream err) {
-        Path dir = p.matchedOptionValue("--run-dir", null);
-        if (dir == null) {
+        String dirName = p.matchedOptionValue("--run-dir", null);
+        if (dirName == null) {
             err.println("gvshim __explain: --run-dir is required");
             return Failure.EXIT_GVSHIM;
         }
+        Path dir = Path.of(dirName);
         RunDir run = RunDir.existing(dir);
         JsonNode meta = readJson(run.meta());
         boolean debug = meta != null && meta.path("debug").asBoolean();

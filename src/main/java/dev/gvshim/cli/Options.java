@@ -11,7 +11,7 @@ final class Options {
     }
 
     static CommandSpec command(String name, String... description) {
-        CommandSpec spec = CommandSpec.create().name(name);
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(null, Cli.FACTORY).name(name);
         spec.usageMessage().description(description).sortOptions(false).abbreviateSynopsis(true);
         spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("Show this help and exit.").build());
         return spec;

@@ -42,9 +42,9 @@ final class RunCommand implements Verb {
                 "Run COMMAND in a gVisor sandbox as the calling user, in a user namespace gvshim sets up.",
                 "stdin, stdout and stderr pass through; the exit status is COMMAND's (128+N when killed by signal N).",
                 "Exit 125: the sandbox could not start (one line says why and how to fix it); 124: --timeout expired.");
-        s.addOption(value(names("--bundle"), "DIR", Path.class,
+        s.addOption(value(names("--bundle"), "DIR", String.class,
                 "Run this OCI bundle (DIR/config.json) instead of generating a spec. COMMAND, if given, replaces its process.args."));
-        s.addOption(value(names("--rootfs"), "DIR", Path.class,
+        s.addOption(value(names("--rootfs"), "DIR", String.class,
                 "Root file system of the generated spec, mounted read-only (default: /, to wrap a container's own entrypoint)."));
         s.addOption(repeated(names("--mount"), "SRC:DST[:ro]", "Bind-mount a host path into the sandbox; repeatable."));
         s.addOption(repeated(names("--tmpfs"), "DST", "Mount an empty writable tmpfs at DST (/tmp gets one by default)."));
@@ -61,7 +61,7 @@ final class RunCommand implements Verb {
         s.addOption(value(names("--platform"), "NAME", String.class,
                 "gVisor platform: ptrace, systrap or kvm (default: this runsc's own default)."));
         s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary (default: runsc in $PATH)."));
-        s.addOption(value(names("--root"), "DIR", Path.class,
+        s.addOption(value(names("--root"), "DIR", String.class,
                 "State directory (default: $XDG_RUNTIME_DIR/gvshim, else /tmp/gvshim-UID; created 0700, owner checked)."));
         s.addOption(value(names("--userns"), "MODE", Mode.class,
                 "User namespace: auto (full when possible), full (subordinate ids via newuidmap), single (only your id)."));
@@ -109,11 +109,44 @@ final class RunCommand implements Verb {
         }
     }
 
+    /**
+     * runsc's gofer creates a missing bind-mount point in the real root file system before
+     * the sandbox starts (measured: a destination under /tmp left an empty directory on the
+     * host). On a root that is not the caller's own (the default /), that is either a failure
+     * ("mkdir ...: permission denied", reported by runsc only as EOF) or litter on the host,
+     * so such a destination must already exist, with the source's type.
+     */
+    static void checkMountPoint(String option, RunRequest.BindMount b, Path rootfs) {
+        Path target = rootfs.resolve(b.destination().substring(1));
+        boolean sourceIsDir = java.nio.file.Files.isDirectory(b.source());
+        if (java.nio.file.Files.exists(target)) {
+            if (sourceIsDir != java.nio.file.Files.isDirectory(target)) {
+                throw new IllegalArgumentException("--mount " + option + ": cannot mount a " + (sourceIsDir ? "directory" : "file")
+                        + " on " + b.destination() + ", which is a " + (sourceIsDir ? "file" : "directory"));
+            }
+            return;
+        }
+        Path existing = target.getParent();
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        boolean own = !rootfs.equals(Path.of("/")) && existing != null && java.nio.file.Files.isWritable(existing);
+        if (!own) {
+            throw new IllegalArgumentException("--mount " + option + ": " + b.destination() + " does not exist in the root file system "
+                    + rootfs + ", and gVisor can only mount on existing paths of a root it must not modify; mount on an"
+                    + " existing " + (sourceIsDir ? "directory (such as /mnt)" : "file") + ", or use --rootfs with a copy you own");
+        }
+    }
+
+    private static Path path(String s) {
+        return s == null ? null : Path.of(s);
+    }
+
     /** Validates the options into a request; IllegalArgumentException carries the one-line complaint. */
     static RunRequest request(ParseResult p, Path cwd) {
         List<String> command = p.matchedPositionalValue(0, List.<String>of());
-        Path bundle = p.matchedOptionValue("--bundle", null);
-        Path rootfs = p.matchedOptionValue("--rootfs", null);
+        Path bundle = path(p.matchedOptionValue("--bundle", null));
+        Path rootfs = path(p.matchedOptionValue("--rootfs", null));
         if (bundle != null && rootfs != null) {
             throw new IllegalArgumentException("--bundle and --rootfs cannot be combined (the bundle names its root)");
         }
@@ -129,6 +162,9 @@ final class RunCommand implements Verb {
             RunRequest.BindMount b = RunRequest.BindMount.parse(m, cwd);
             if (!java.nio.file.Files.exists(b.source())) {
                 throw new IllegalArgumentException("--mount " + m + ": " + b.source() + " does not exist");
+            }
+            if (bundle == null) {
+                checkMountPoint(m, b, rootfs);
             }
             mounts.add(b);
         }
@@ -180,7 +216,7 @@ final class RunCommand implements Verb {
         Network network = p.matchedOptionValue("--network", Network.NONE);
         Mode userns = p.matchedOptionValue("--userns", Mode.AUTO);
         RunRequest.Tty tty = p.matchedOptionValue("--tty", RunRequest.Tty.AUTO);
-        Path root = p.matchedOptionValue("--root", null);
+        Path root = path(p.matchedOptionValue("--root", null));
         return new RunRequest(command, bundle == null ? null : cwd.resolve(bundle).normalize(), rootfs, mounts, tmpfs, workdir,
                 p.matchedOptionValue("--env", List.<String>of()), p.hasMatchedOption("--env-all"), network, timeout,
                 killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),

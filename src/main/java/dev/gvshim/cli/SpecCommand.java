@@ -30,7 +30,7 @@ final class SpecCommand implements Verb {
                 "Write a new OCI config.json, as `runc spec` does, running COMMAND (default: sh).",
                 "Refuses to overwrite an existing config.json.");
         s.addOption(flag(names("--rootless"), "Make it usable without root: user namespace mapping you to 0, no network namespace, /sys bound read-only."));
-        s.addOption(value(names("-b", "--bundle"), "DIR", Path.class, "Where to write config.json (default: the current directory)."));
+        s.addOption(value(names("-b", "--bundle"), "DIR", String.class, "Where to write config.json (default: the current directory)."));
         s.addPositional(Options.rest("COMMAND", "The container's command and its arguments."));
         return s;
     }
@@ -38,7 +38,7 @@ final class SpecCommand implements Verb {
     @Override
     public int call(ParseResult p, PrintStream out, PrintStream err) {
         List<String> command = p.matchedPositionalValue(0, List.<String>of());
-        Path dir = p.matchedOptionValue("--bundle", Path.of("."));
+        Path dir = Path.of(p.<String>matchedOptionValue("--bundle", "."));
         Spec spec = Specs.example(command.isEmpty() ? List.of("sh") : command, "gvshim");
         if (p.hasMatchedOption("--rootless")) {
             ProcStatus st;

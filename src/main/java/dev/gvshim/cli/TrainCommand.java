@@ -53,12 +53,11 @@ final class TrainCommand implements Verb {
         try {
             tmp = Files.createTempDirectory("gvshim-train");
             Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
-            CommandSpec run = new RunCommand().spec();
-            CommandLine cl = new CommandLine(CommandSpec.create().name("gvshim").addSubcommand("run", run));
+            CommandLine cl = new CommandLine(new RunCommand().spec(), Cli.FACTORY);
             cl.setCaseInsensitiveEnumValuesAllowed(true);
-            ParseResult pr = cl.parseArgs("run", "--env", "A=1", "-e", "TERM", "--mount", tmp + ":/work:ro",
+            ParseResult pr = cl.parseArgs("--env", "A=1", "-e", "TERM", "--mount", tmp + ":/mnt:ro",
                     "--timeout", "5", "--network", "none", "--userns", "auto", "--", "/bin/echo", "hello");
-            RunRequest req = RunCommand.request(pr.subcommand(), tmp);
+            RunRequest req = RunCommand.request(pr, tmp);
             Map<String, String> env = System.getenv();
 
             Planner.Host host = HostFacts.read(Path.of("/"), env.get("PATH"));
@@ -103,6 +102,21 @@ final class TrainCommand implements Verb {
             }
             dir.delete();
             RunDir.collectGarbage(state);
+
+            // The real launch path, twice (generated spec and bundle), with /bin/true as runsc.
+            Path home = Path.of(System.getProperty("gvshim.home", tmp.toString()));
+            for (List<String> args : List.of(
+                    List.of("--root", state.toString(), "--runsc", "/bin/true", "-e", "A=1", "--", "/bin/echo", "hi"),
+                    List.of("--root", state.toString(), "--runsc", "/bin/true", "--bundle", tmp.resolve("bundle").toString()))) {
+                CommandLine c = new CommandLine(new RunCommand().spec(), Cli.FACTORY);
+                c.setCaseInsensitiveEnumValuesAllowed(true);
+                RunRequest r = RunCommand.request(c.parseArgs(args.toArray(String[]::new)), tmp);
+                try {
+                    new dev.gvshim.launch.Launcher(r, env, home, err, true).launch();
+                } catch (dev.gvshim.launch.Launcher.LaunchException e) {
+                    err.println("gvshim __train: " + e.failure().oneLine());
+                }
+            }
             return 0;
         } catch (IOException | SyscallException | dev.gvshim.container.UnsafeStateDirException
                 | dev.gvshim.oci.InvalidSpecException | RuntimeException e) {

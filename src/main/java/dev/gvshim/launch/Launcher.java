@@ -11,6 +11,7 @@ import dev.gvshim.diagnose.Failure;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
+import dev.gvshim.linux.Trace;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.JsonTree;
@@ -54,12 +55,22 @@ public final class Launcher {
     private final Map<String, String> env;
     private final Path home;
     private final PrintStream err;
+    private final boolean training;
 
     public Launcher(RunRequest req, Map<String, String> env, Path home, PrintStream err) {
+        this(req, env, home, err, false);
+    }
+
+    /**
+     * @param training for the AOT cache's training run: everything up to the hand-over, then
+     *                 wait for the child (the training JVM must exit normally to write the cache)
+     */
+    public Launcher(RunRequest req, Map<String, String> env, Path home, PrintStream err, boolean training) {
         this.req = req;
         this.env = env;
         this.home = home;
         this.err = err;
+        this.training = training;
     }
 
     /** The sandbox could not start; {@link #failure()} says why. */
@@ -77,7 +88,7 @@ public final class Launcher {
         }
     }
 
-    /** Starts the sandbox and execs gvshim-waiter: returns only by throwing. */
+    /** Starts the sandbox and execs gvshim-waiter: returns only by throwing (or when training). */
     public void launch() throws LaunchException {
         Path slash = Path.of("/");
         Planner.Host host;
@@ -88,13 +99,18 @@ public final class Launcher {
                     "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
                     "mount proc at /proc"));
         }
+        Trace.mark("host facts read");
         Explain explain = new Explain(Environment.detect(slash, env), host.status(), slash);
         Path runsc = findRunsc();
+        Trace.mark("runsc found");
         Spec bundle = req.bundle() == null ? null : loadBundle(req.bundle());
+        Trace.mark("bundle parsed");
         MappingPlan plan = plan(host);
+        Trace.mark("planned " + plan.mode().label());
 
         int uid = host.status().euid();
         Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid);
+        Trace.mark("state dir chosen");
         try {
             StateDir.prepare(stateDir, uid);
         } catch (UnsafeStateDirException e) {
@@ -112,6 +128,7 @@ public final class Launcher {
                     e.toString(), null, "check free space and permissions of " + stateDir));
         }
 
+        Trace.mark("run dir created");
         Fds fds = new Fds();
         int child = -1;
         try {
@@ -121,7 +138,9 @@ public final class Launcher {
                 case AUTO -> Linux.isatty(0) && Linux.isatty(1);
             };
             writeBundle(run, bundle, stateDir, terminal);
+            Trace.mark("config.json written");
             prepareStdio(run, fds, terminal);
+            Trace.mark("stdio ready");
 
             Spawner.Child c = null;
             for (;;) {
@@ -129,10 +148,12 @@ public final class Launcher {
                 int[] sync = pipe(Step.RELEASE);
                 try {
                     c = Spawner.clone(new Spawner.Request(runsc.toString(), argv, List.of("PATH=" + pathEnv()),
-                            fds.childIn, fds.childOut, fds.childErr, sync[0], Spawner.PDEATHSIG | Spawner.SETPGID),
-                            Linux.CLONE_NEWUSER, Step.CREATE_USERNS);
+                            fds.childIn, fds.childOut, fds.childErr, sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID),
+                            Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
                     child = c.pid();
+                    Trace.mark("cloned");
                     Linux.closeQuietly(sync[0]);
+                    sync[0] = -1;
                     Mapper.apply(plan, child, host.newuidmap(), host.newgidmap());
                 } catch (MappingFailed m) {
                     Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
@@ -158,7 +179,9 @@ public final class Launcher {
                 } finally {
                     Linux.closeQuietly(sync[1]);
                 }
+                Trace.mark("mapped, released");
                 c.awaitExec(Step.EXEC_RUNSC);
+                Trace.mark("runsc exec'd");
                 break;
             }
             fds.closeChildEnds();
@@ -169,6 +192,13 @@ public final class Launcher {
             if (req.verbose()) {
                 err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull()));
                 err.println("gvshim: run directory " + run.dir() + ", runsc pid " + child);
+            }
+            Trace.mark("exec waiter");
+            Trace.dump();
+            if (training) {
+                Linux.waitpid(child, 0);
+                child = -1;
+                return;
             }
             execWaiter(run, runsc, child, fds);
         } catch (SyscallException e) {
@@ -262,6 +292,7 @@ public final class Launcher {
         String waiter = home.resolve("libexec/gvshim-waiter").toString();
         RunSpec.Context ctx = new RunSpec.Context(env, Path.of(System.getProperty("user.dir")), stateDir, waiter,
                 List.of("gvshim-waiter", "--hook-started", run.startedFifo().toString()), nofile[0], nofile[1], terminal);
+        Trace.mark("nofile read");
         Spec spec;
         try {
             spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
@@ -269,7 +300,11 @@ public final class Launcher {
             throw new LaunchException(Failure.of("BUNDLE_INVALID", "cannot use " + req.bundle().resolve("config.json"),
                     null, e.getMessage(), null));
         }
-        Files.write(run.config(), spec.toJson());
+        Trace.mark("spec built");
+        byte[] json = spec.toJson();
+        Trace.mark("spec serialised");
+        Files.write(run.config(), json);
+        Trace.mark("spec file written");
         var dirMode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
         Files.createDirectory(run.runscRoot(), dirMode);
         Files.createDirectory(run.debugLogDir(), dirMode);
@@ -348,16 +383,17 @@ public final class Launcher {
         }
     }
 
-    /** Discards a namespace child that was never released: EOF on its sync pipe makes it exit. */
+    /** Discards a namespace child that was never released (it never execs: EOF on its sync pipe, or SIGKILL). */
     private static void abandon(Spawner.Child c, int[] sync) {
         Linux.closeQuietly(sync);
         if (c != null) {
-            Linux.closeQuietly(c.statusFd());
             try {
+                Linux.kill(c.pid(), Linux.SIGKILL);
                 Linux.waitpid(c.pid(), 0);
             } catch (SyscallException ignored) {
-                // reaped
+                // already reaped
             }
+            c.release(); // only now: a CLONE_VM child ran in this memory
         }
     }
 

@@ -1,11 +1,7 @@
 package dev.gvshim.linux;
 
 import static dev.gvshim.linux.SyscallNumbers.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -54,6 +50,9 @@ public final class Linux {
 
     /** Starts linking the FFM handles on a daemon thread; the first real call waits for it. */
     public static void warmUpInBackground() {
+        if (System.getenv("GVSHIM_NO_WARMUP") != null) { // for measuring each step's own cost
+            return;
+        }
         Thread t = new Thread(Native::warmUp, "gvshim-ffm-link");
         t.setDaemon(true);
         t.start();
@@ -67,9 +66,10 @@ public final class Linux {
     /** {@code int pipe2(int fds[2], int flags)}, pipe(2). Returns {read end, write end}. */
     public static int[] pipe2(int flags) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            MemorySegment fds = arena.allocate(8, 4);
             sys("pipe2", "", PIPE2, fds.address(), flags, 0, 0);
-            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+            java.nio.ByteBuffer b = Bytes.fromNative(fds, 0, 8);
+            return new int[] {b.getInt(0), b.getInt(4)};
         }
     }
 
@@ -129,7 +129,8 @@ public final class Linux {
     /** {@code ssize_t write(int fd, const void *buf, size_t count)}, write(2): writes everything. */
     public static void write(int fd, byte[] data, String what) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = arena.allocateFrom(JAVA_BYTE, data);
+            MemorySegment seg = arena.allocate(Math.max(1, data.length));
+            MemorySegment.copy(MemorySegment.ofArray(data), 0, seg, 0, data.length);
             long done = 0;
             while (done < data.length) {
                 try {
@@ -146,7 +147,7 @@ public final class Linux {
     /** {@code int openat(AT_FDCWD, path, flags, mode)}, open(2). */
     public static int open(String path, int flags, int mode) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) sys("open", path, OPENAT, AT_FDCWD, arena.allocateFrom(path).address(), flags, mode);
+            return (int) sys("open", path, OPENAT, AT_FDCWD, Bytes.cString(arena, path).address(), flags, mode);
         }
     }
 
@@ -172,7 +173,7 @@ public final class Linux {
     /** {@code int mknodat(AT_FDCWD, path, S_IFIFO | mode, 0)}, mkfifo(3). */
     public static void mkfifo(String path, int mode) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            sys("mkfifo", path, MKNODAT, AT_FDCWD, arena.allocateFrom(path).address(), S_IFIFO | mode, 0);
+            sys("mkfifo", path, MKNODAT, AT_FDCWD, Bytes.cString(arena, path).address(), S_IFIFO | mode, 0);
         }
     }
 
@@ -184,9 +185,9 @@ public final class Linux {
         }
         int fd = (int) sys("socket", "AF_UNIX", SOCKET, AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, 0);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment addr = arena.allocate(110); // struct sockaddr_un
-            addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
-            MemorySegment.copy(name, 0, addr, JAVA_BYTE, 2, name.length);
+            java.nio.ByteBuffer sun = Bytes.buffer(110); // struct sockaddr_un
+            sun.putShort((short) AF_UNIX).put(name);
+            MemorySegment addr = Bytes.toNative(arena, sun);
             sys("bind", path, BIND, fd, addr.address(), 110, 0);
             sys("listen", path, LISTEN, fd, 1, 0, 0);
             return fd;
@@ -199,7 +200,7 @@ public final class Linux {
     /** isatty(3), through {@code ioctl(fd, TCGETS)}: ENOTTY and EBADF mean "no". */
     public static boolean isatty(int fd) {
         try (Arena arena = Arena.ofConfined()) {
-            sys("ioctl", "TCGETS", IOCTL, fd, arena.allocate(64).address(), 0, 0);
+            sys("ioctl", "TCGETS", IOCTL, fd, TCGETS, arena.allocate(64).address(), 0);
             return true;
         } catch (SyscallException e) {
             return false;
@@ -209,11 +210,11 @@ public final class Linux {
     /** {@code pid_t wait4(pid, &status, options, NULL)}, wait(2), retried on EINTR. */
     public static WaitStatus waitpid(int pid, int options) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment status = arena.allocate(JAVA_INT);
+            MemorySegment status = arena.allocate(4, 4);
             for (;;) {
                 try {
                     int got = (int) sys("waitpid", "pid " + pid, WAIT4, pid, status.address(), options, 0);
-                    return new WaitStatus(got, status.get(JAVA_INT, 0));
+                    return new WaitStatus(got, Bytes.readInt(status, 0));
                 } catch (SyscallException e) {
                     if (e.errno() != Errno.EINTR) {
                         throw e;
@@ -226,7 +227,7 @@ public final class Linux {
     /** {@code int chdir(const char *path)}, chdir(2). */
     public static void chdir(String path) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            sys("chdir", path, CHDIR, arena.allocateFrom(path).address(), 0, 0, 0);
+            sys("chdir", path, CHDIR, Bytes.cString(arena, path).address(), 0, 0, 0);
         }
     }
 
@@ -272,8 +273,8 @@ public final class Linux {
     public static Optional<byte[]> getxattr(String path, String name) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(4096);
-            long n = sys("getxattr", path + " " + name, GETXATTR, arena.allocateFrom(path).address(),
-                    arena.allocateFrom(name).address(), buf.address(), buf.byteSize());
+            long n = sys("getxattr", path + " " + name, GETXATTR, Bytes.cString(arena, path).address(),
+                    Bytes.cString(arena, name).address(), buf.address(), buf.byteSize());
             return Optional.of(buf.asSlice(0, n).toArray(JAVA_BYTE));
         } catch (SyscallException e) {
             if (e.errno() == Errno.ENODATA || e.errno() == Errno.EOPNOTSUPP) {
@@ -302,19 +303,17 @@ public final class Linux {
     public static long blockAsyncSignals() throws SyscallException {
         long sync = bit(4) | bit(5) | bit(7) | bit(8) | bit(11) | bit(31);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment set = arena.allocate(JAVA_LONG);
-            MemorySegment old = arena.allocate(JAVA_LONG);
-            set.set(JAVA_LONG, 0, ~sync);
+            MemorySegment set = Bytes.toNative(arena, Bytes.buffer(8).putLong(0, ~sync));
+            MemorySegment old = arena.allocate(8, 8);
             sys("rt_sigprocmask", "SIG_BLOCK", RT_SIGPROCMASK, 0 /* SIG_BLOCK */, set.address(), old.address(), 8);
-            return old.get(JAVA_LONG, 0);
+            return Bytes.fromNative(old, 0, 8).getLong(0);
         }
     }
 
     /** Restores a mask returned by {@link #blockAsyncSignals()}. */
     public static void restoreSignals(long mask) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment set = arena.allocate(JAVA_LONG);
-            set.set(JAVA_LONG, 0, mask);
+            MemorySegment set = Bytes.toNative(arena, Bytes.buffer(8).putLong(0, mask));
             sys("rt_sigprocmask", "SIG_SETMASK", RT_SIGPROCMASK, 2 /* SIG_SETMASK */, set.address(), 0, 8);
         }
     }
@@ -330,23 +329,13 @@ public final class Linux {
     public static void execve(String path, List<String> argv, List<String> envp) throws SyscallException {
         Arena arena = Arena.ofConfined(); // on success the process image is gone; on failure, freed below
         try {
-            MemorySegment p = arena.allocateFrom(path);
-            sys("execve", path, EXECVE, p.address(), stringArray(arena, argv).address(),
-                    stringArray(arena, envp).address(), 0);
+            MemorySegment p = Bytes.cString(arena, path);
+            sys("execve", path, EXECVE, p.address(), Bytes.stringArray(arena, argv).address(),
+                    Bytes.stringArray(arena, envp).address(), 0);
             throw new AssertionError("execve returned");
         } finally {
             arena.close();
         }
-    }
-
-    /** A NULL-terminated {@code char *[]} in {@code arena}. */
-    static MemorySegment stringArray(Arena arena, List<String> values) {
-        MemorySegment array = arena.allocate(ADDRESS, values.size() + 1L);
-        for (int i = 0; i < values.size(); i++) {
-            array.setAtIndex(ADDRESS, i, arena.allocateFrom(values.get(i)));
-        }
-        array.setAtIndex(ADDRESS, values.size(), MemorySegment.NULL);
-        return array;
     }
 
     /** A wait(2) status: {@code pid} that changed state and its raw status word. */

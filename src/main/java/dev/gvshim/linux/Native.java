@@ -31,11 +31,18 @@ import java.nio.file.Path;
  */
 @SuppressWarnings("restricted") // the one place that creates downcall handles
 final class Native {
-    private static final Linker LINKER = Linker.nativeLinker();
+    private static final Linker LINKER = linker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     static final long ERRNO_OFFSET = CAPTURE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
+
+    private static Linker linker() {
+        Trace.mark("FFM: linking");
+        Linker l = Linker.nativeLinker();
+        Trace.mark("FFM: nativeLinker()");
+        return l;
+    }
 
     /** {@code long syscall(long number, ...)}: six variadic longs, as the kernel ABI takes. */
     private static final MethodHandle SYSCALL = LINKER.downcallHandle(symbol(LIBC, "syscall"),
@@ -43,16 +50,37 @@ final class Native {
             Linker.Option.firstVariadicArg(1), ERRNO);
 
     /** {@code int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)}; we pass no variadic part. */
+    private static final boolean T1 = trace("FFM: syscall linked");
     private static final MethodHandle CLONE = LINKER.downcallHandle(symbol(LIBC, "clone"),
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
             Linker.Option.firstVariadicArg(4), ERRNO);
 
+    private static final boolean T2 = trace("FFM: clone linked");
+
     private Native() {
     }
 
-    /** Links the hot-path handles now; called on a background thread by {@code Main}. */
+    private static boolean trace(String what) {
+        Trace.mark(what);
+        return true;
+    }
+
+    /**
+     * Links the hot-path handles, makes a first call through them (its invocation path is
+     * spun lazily too) and loads libgvshim; run on a background thread from {@code main}.
+     */
     static void warmUp() {
-        // class initialisation above has done the work
+        try {
+            syscall("getpid", "", SyscallNumbers.GETPID, 0, 0, 0, 0, 0, 0);
+        } catch (SyscallException e) {
+            throw new AssertionError(e);
+        }
+        Trace.mark("FFM linked");
+        try {
+            Gvshim.CHILD.address();
+        } catch (UnsatisfiedLinkError | ExceptionInInitializerError e) {
+            // reported where it matters: the first spawn
+        }
     }
 
     static MemorySegment symbol(SymbolLookup lookup, String name) {
@@ -66,7 +94,7 @@ final class Native {
             MemorySegment state = arena.allocate(CAPTURE);
             long rc = (long) SYSCALL.invokeExact(state, (long) nr, a, b, c, d, e, f);
             if (rc == -1) {
-                throw new SyscallException(call, state.get(JAVA_INT, ERRNO_OFFSET), detail);
+                throw new SyscallException(call, Bytes.readInt(state, ERRNO_OFFSET), detail);
             }
             return rc;
         } catch (SyscallException | RuntimeException | Error x) {
@@ -82,7 +110,7 @@ final class Native {
             MemorySegment state = arena.allocate(CAPTURE);
             int rc = (int) CLONE.invokeExact(state, fn, stackTop, flags, arg);
             if (rc == -1) {
-                throw new SyscallException("clone", state.get(JAVA_INT, ERRNO_OFFSET), detail);
+                throw new SyscallException("clone", Bytes.readInt(state, ERRNO_OFFSET), detail);
             }
             return rc;
         } catch (SyscallException | RuntimeException | Error x) {
@@ -129,6 +157,7 @@ final class Native {
         static final Path LIBRARY = locate();
         private static final SymbolLookup LOOKUP = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
         static final MemorySegment CHILD = symbol(LOOKUP, "gvshim_child");
+        private static final boolean T3 = trace("FFM: libgvshim loaded");
 
         private Gvshim() {
         }

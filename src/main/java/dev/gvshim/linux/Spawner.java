@@ -1,8 +1,5 @@
 package dev.gvshim.linux;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -33,17 +30,22 @@ public final class Spawner {
 
     /**
      * What the child executes. {@code stdin/stdout/stderr} are descriptors to dup2 onto 0, 1, 2
-     * (-1 keeps the inherited one); {@code syncFd} is read before exec (-1: don't wait).
+     * (-1 keeps the inherited one); {@code syncFd} is read before exec (-1: don't wait), after
+     * closing {@code syncPeer}, the parent's end of the same pipe.
      */
     public record Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
-            int syncFd, int flags) {
+            int syncFd, int syncPeer, int flags) {
     }
 
-    /** A started child and the read end of the pipe on which it reports a failure before exec. */
-    public record Child(int pid, int statusFd, String path) {
+    /**
+     * A started child, the read end of the pipe on which it reports a failure before exec,
+     * and the native memory it reads until then (its stack, argv, envp): a CLONE_VM child
+     * shares our memory, so that memory lives until {@link #awaitExec} or {@link #release}.
+     */
+    public record Child(int pid, int statusFd, String path, Arena memory) {
         /**
          * Waits until the child has exec'd (its close-on-exec status pipe reaches EOF) or has
-         * reported why it could not; closes the pipe either way.
+         * reported why it could not; closes the pipe and frees the child's memory either way.
          */
         public void awaitExec(Step step) throws SyscallException {
             byte[] report = new byte[8];
@@ -66,7 +68,15 @@ public final class Spawner {
                 int errno = (report[4] & 0xff) | (report[5] & 0xff) << 8 | (report[6] & 0xff) << 16 | report[7] << 24;
                 throw new SyscallException(step, childCall(childStep), errno, path);
             } finally {
-                Linux.closeQuietly(statusFd);
+                release();
+            }
+        }
+
+        /** For a child that will never exec (killed and reaped): closes the pipe, frees the memory. */
+        public void release() {
+            Linux.closeQuietly(statusFd);
+            if (memory.scope().isAlive()) {
+                memory.close();
             }
         }
     }
@@ -88,7 +98,9 @@ public final class Spawner {
 
     /**
      * clone(2) with {@code gvshim_child} as the child's function. {@code cloneFlags} must not
-     * include the exit signal (SIGCHLD is added).
+     * include the exit signal (SIGCHLD is added). With CLONE_VM the child runs in our memory
+     * (no page tables copied: the cheapest way to start a process from a large JVM) until it
+     * execs, so the returned {@link Child} keeps that memory until {@link Child#awaitExec}.
      */
     public static Child clone(Request r, int cloneFlags, Step step) throws SyscallException {
         int[] status;
@@ -97,20 +109,19 @@ public final class Spawner {
         } catch (SyscallException e) {
             throw e.in(step);
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = arena.allocate(SPAWN_SIZE, 8);
-            s.set(ADDRESS, 0, arena.allocateFrom(r.path()));
-            s.set(ADDRESS, 8, Linux.stringArray(arena, r.argv()));
-            s.set(ADDRESS, 16, Linux.stringArray(arena, r.env()));
-            s.set(JAVA_INT, 24, r.stdin());
-            s.set(JAVA_INT, 28, r.stdout());
-            s.set(JAVA_INT, 32, r.stderr());
-            s.set(JAVA_INT, 36, r.syncFd());
-            s.set(JAVA_INT, 40, status[1]);
-            s.set(JAVA_INT, 44, r.flags());
-            s.set(JAVA_INT, 48, (int) ProcessHandle.current().pid());
+        Arena arena = Arena.ofShared();
+        try {
+            java.nio.ByteBuffer b = Bytes.buffer((int) SPAWN_SIZE); // struct gvshim_spawn
+            b.putLong(Bytes.cString(arena, r.path()).address())
+                    .putLong(Bytes.stringArray(arena, r.argv()).address())
+                    .putLong(Bytes.stringArray(arena, r.env()).address())
+                    .putInt(r.stdin()).putInt(r.stdout()).putInt(r.stderr())
+                    .putInt(r.syncFd()).putInt(status[1]).putInt(r.flags())
+                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer());
+            MemorySegment s = Bytes.toNative(arena, b);
             MemorySegment stack = arena.allocate(STACK_SIZE, 16);
             MemorySegment top = MemorySegment.ofAddress((stack.address() + STACK_SIZE) & ~15L);
+            Trace.mark("clone: struct laid out");
             long mask = Linux.blockAsyncSignals();
             int pid;
             try {
@@ -118,11 +129,17 @@ public final class Spawner {
             } finally {
                 Linux.restoreSignals(mask);
             }
+            Trace.mark("clone: returned");
             Linux.closeQuietly(status[1]);
-            return new Child(pid, status[0], r.path());
+            return new Child(pid, status[0], r.path(), arena);
         } catch (SyscallException e) {
             Linux.closeQuietly(status);
+            arena.close();
             throw e.in(step);
+        } catch (RuntimeException e) {
+            Linux.closeQuietly(status);
+            arena.close();
+            throw e;
         }
     }
 
@@ -158,7 +175,7 @@ public final class Spawner {
             throw e.in(step);
         }
         try {
-            Child c = clone(new Request(path, argv, env, -1, out[1], out[1], -1, 0),
+            Child c = clone(new Request(path, argv, env, -1, out[1], out[1], -1, -1, 0),
                     Linux.CLONE_VM | Linux.CLONE_VFORK, step);
             Linux.closeQuietly(out[1]);
             try {

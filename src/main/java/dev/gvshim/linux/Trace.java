@@ -1,0 +1,104 @@
+package dev.gvshim.linux;
+
+/**
+ * Start-up timing for performance work: with GVSHIM_TRACE=1, {@link #mark} records the time
+ * since this class was initialised (first thing in main) and {@link #dump} prints the marks
+ * to stderr (gvshim calls it just before it hands over to gvshim-waiter). Recording is an
+ * array store, so tracing barely perturbs what it measures; off, it is one field read.
+ */
+public final class Trace {
+    private static final boolean ON = System.getenv("GVSHIM_TRACE") != null;
+    private static final long T0 = System.nanoTime();
+    private static final long[] TIMES = new long[64];
+    private static final String[] WHAT = new String[64];
+    private static final String[] THREAD = new String[64];
+    private static int n;
+    private static final Sampler SAMPLER = System.getenv("GVSHIM_PROFILE") != null ? Sampler.launch() : null;
+
+    private Trace() {
+    }
+
+    /**
+     * GVSHIM_PROFILE=1: a poor man's sampling profiler for start-up work. It samples the main
+     * thread's stack every ~100 us and {@link #dump} prints the frames seen most often; JFR's
+     * minimum period (1 ms) and its own start-up cost make it useless for a 50 ms window.
+     */
+    private static final class Sampler extends Thread {
+        private volatile Thread target = Thread.currentThread();
+        private final java.util.Map<String, Integer> counts = new java.util.HashMap<>();
+        private volatile boolean stop;
+        private int samples;
+
+        static Sampler launch() {
+            Sampler s = new Sampler();
+            s.setDaemon(true);
+            s.start();
+            return s;
+        }
+
+        @Override
+        public void run() {
+            while (!stop) {
+                if ("ffm".equals(System.getenv("GVSHIM_PROFILE")) && !target.getName().equals("gvshim-ffm-link")) {
+                    for (Thread t : Thread.getAllStackTraces().keySet()) {
+                        if (t.getName().equals("gvshim-ffm-link")) {
+                            target = t;
+                        }
+                    }
+                }
+                StackTraceElement[] st = target.getStackTrace();
+                java.util.Set<String> seen = new java.util.HashSet<>();
+                synchronized (counts) {
+                    samples++;
+                    for (int i = 0; i < Math.min(st.length, 60); i++) {
+                        String k = st[i].getClassName() + "." + st[i].getMethodName();
+                        if (seen.add(k)) {
+                            counts.merge(k, 1, Integer::sum);
+                        }
+                    }
+                }
+                try {
+                    Thread.sleep(0, 100_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        String report() {
+            stop = true;
+            StringBuilder b = new StringBuilder("gvshim: profile: " + samples + " samples of the main thread\n");
+            synchronized (counts) {
+                counts.entrySet().stream().sorted((x, y) -> y.getValue() - x.getValue()).limit(60)
+                        .forEach(e -> b.append("gvshim: profile ").append(e.getValue()).append(' ').append(e.getKey()).append('\n'));
+            }
+            return b.toString();
+        }
+    }
+
+    public static synchronized void mark(String what) {
+        if (ON && n < TIMES.length) {
+            TIMES[n] = System.nanoTime() - T0;
+            WHAT[n] = what;
+            THREAD[n++] = Thread.currentThread().getName();
+        }
+    }
+
+    public static synchronized void dump() {
+        if (!ON) {
+            return;
+        }
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            long us = TIMES[i] / 1000;
+            b.append("gvshim: trace ").append(us / 1000).append('.').append((us % 1000) / 100).append(" ms [")
+                    .append(THREAD[i]).append("] ").append(WHAT[i]).append('\n');
+        }
+        System.err.print(b);
+        if (SAMPLER != null) {
+            System.err.print(SAMPLER.report());
+        }
+        System.err.flush();
+        n = 0;
+    }
+}
