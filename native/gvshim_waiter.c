@@ -447,6 +447,9 @@ int main(int argc, char **argv)
 	if (opt.child <= 0 || !opt.runsc || !opt.id)
 		usage();
 
+	bool trace = getenv("GVSHIM_TRACE") != NULL;
+	if (trace)
+		fprintf(stderr, "gvshim: trace waiter started at monotonic %.0f us\n", now() * 1e6);
 	close_other_fds();
 	setup_signals();
 	/* runsc's sandbox and gofer are runsc's children; if runsc dies they come to us. */
@@ -539,6 +542,8 @@ int main(int argc, char **argv)
 					pid_t w;
 					while ((w = waitpid(-1, &st, WNOHANG)) > 0)
 						if (w == opt.child && !exited) {
+							if (getenv("GVSHIM_TRACE"))
+								fprintf(stderr, "gvshim: trace runsc exited at monotonic %.0f us\n", now() * 1e6);
 							exited = true;
 							status = st;
 							drain_until = now() + 2;
@@ -642,6 +647,8 @@ int main(int argc, char **argv)
 		}
 	}
 	restore_terminal();
+	if (trace)
+		fprintf(stderr, "gvshim: trace relay done at monotonic %.0f us (runsc %s)\n", now() * 1e6, exited ? "exited" : "running");
 
 	/* wait for runsc if the drain loop ended before its SIGCHLD was processed */
 	while (!exited) {
@@ -704,6 +711,8 @@ int main(int argc, char **argv)
 	else
 		remove_tree(opt.run_dir);
 
+	if (trace)
+		fprintf(stderr, "gvshim: trace waiter exiting at monotonic %.0f us\n", now() * 1e6);
 	if (timed_out)
 		return EXIT_TIMEOUT;
 	if (stop_signal)

@@ -90,6 +90,16 @@ public final class Launcher {
 
     /** Starts the sandbox and execs gvshim-waiter: returns only by throwing (or when training). */
     public void launch() throws LaunchException {
+        // A bundle's config.json is parsed on its own thread: the first JSON parse pays for
+        // BigDecimal's static initialiser (JDK 25 computes 5^65536 there, ~8 ms), which then
+        // overlaps with reading host facts and creating the run directory.
+        java.util.concurrent.FutureTask<Spec> bundleTask = null;
+        if (req.bundle() != null) {
+            bundleTask = new java.util.concurrent.FutureTask<>(() -> loadBundle(req.bundle()));
+            Thread t = new Thread(bundleTask, "gvshim-bundle");
+            t.setDaemon(true);
+            t.start();
+        }
         Path slash = Path.of("/");
         Planner.Host host;
         try {
@@ -103,8 +113,6 @@ public final class Launcher {
         Explain explain = new Explain(Environment.detect(slash, env), host.status(), slash);
         Path runsc = findRunsc();
         Trace.mark("runsc found");
-        Spec bundle = req.bundle() == null ? null : loadBundle(req.bundle());
-        Trace.mark("bundle parsed");
         MappingPlan plan = plan(host);
         Trace.mark("planned " + plan.mode().label());
 
@@ -129,18 +137,44 @@ public final class Launcher {
         }
 
         Trace.mark("run dir created");
+        Spec bundle;
+        try {
+            bundle = bundleTask == null ? null : join(bundleTask);
+        } catch (LaunchException e) {
+            run.delete();
+            throw e;
+        }
+        Trace.mark("bundle parsed");
         Fds fds = new Fds();
         int child = -1;
         try {
+            // Everything up to here, and the spec, needs no FFM: it overlaps with linking.
+            Spec spec = buildSpec(run, bundle, stateDir);
             boolean terminal = switch (req.tty()) {
                 case ALWAYS -> true;
                 case NEVER -> false;
                 case AUTO -> Linux.isatty(0) && Linux.isatty(1);
             };
-            writeBundle(run, bundle, stateDir, terminal);
+            spec.process().terminal(terminal);
+            writeBundle(run, spec);
             Trace.mark("config.json written");
             prepareStdio(run, fds, terminal);
             Trace.mark("stdio ready");
+            // Housekeeping before the release, while runsc is not yet competing for the CPU.
+            RunDir.collectGarbage(stateDir);
+            writeMeta(run, plan, runsc);
+            if (req.verbose()) {
+                err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull()));
+                err.println("gvshim: run directory " + run.dir());
+            }
+            List<String> envp = new ArrayList<>();
+            env.forEach((k, v) -> envp.add(k + "=" + v));
+            for (int fd : new int[] {fds.waiterIn, fds.waiterOut, fds.waiterErr, fds.started, fds.console}) {
+                if (fd >= 0) {
+                    Linux.inheritable(fd);
+                }
+            }
+            List<String> waiterArgv = null;
 
             Spawner.Child c = null;
             for (;;) {
@@ -152,6 +186,7 @@ public final class Launcher {
                             Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
                     child = c.pid();
                     Trace.mark("cloned");
+                    waiterArgv = waiterArgv(run, runsc, child, fds);
                     Linux.closeQuietly(sync[0]);
                     sync[0] = -1;
                     Mapper.apply(plan, child, host.newuidmap(), host.newgidmap());
@@ -185,14 +220,7 @@ public final class Launcher {
                 break;
             }
             fds.closeChildEnds();
-
-            // runsc is booting the sandbox now; what follows is off the critical path.
-            RunDir.collectGarbage(stateDir);
-            writeMeta(run, plan, runsc);
-            if (req.verbose()) {
-                err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull()));
-                err.println("gvshim: run directory " + run.dir() + ", runsc pid " + child);
-            }
+            // runsc is booting the sandbox now: hand over at once, leaving the cores to it.
             Trace.mark("exec waiter");
             Trace.dump();
             if (training) {
@@ -200,7 +228,7 @@ public final class Launcher {
                 child = -1;
                 return;
             }
-            execWaiter(run, runsc, child, fds);
+            execWaiter(waiterArgv, envp);
         } catch (SyscallException e) {
             throw new LaunchException(explain.syscall(e));
         } catch (Planner.Impossible e) {
@@ -223,6 +251,20 @@ public final class Launcher {
             if (!req.debug()) {
                 run.delete();
             }
+        }
+    }
+
+    private static Spec join(java.util.concurrent.FutureTask<Spec> task) throws LaunchException {
+        try {
+            return task.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof LaunchException le) {
+                throw le;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 
@@ -286,21 +328,23 @@ public final class Launcher {
         return plan;
     }
 
-    private void writeBundle(RunDir run, Spec bundle, Path stateDir, boolean terminal)
-            throws IOException, SyscallException, LaunchException {
+    private Spec buildSpec(RunDir run, Spec bundle, Path stateDir) throws LaunchException {
         long[] nofile = nofile();
         String waiter = home.resolve("libexec/gvshim-waiter").toString();
         RunSpec.Context ctx = new RunSpec.Context(env, Path.of(System.getProperty("user.dir")), stateDir, waiter,
-                List.of("gvshim-waiter", "--hook-started", run.startedFifo().toString()), nofile[0], nofile[1], terminal);
+                List.of("gvshim-waiter", "--hook-started", run.startedFifo().toString()), nofile[0], nofile[1], false);
         Trace.mark("nofile read");
-        Spec spec;
         try {
-            spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
+            Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
+            Trace.mark("spec built");
+            return spec;
         } catch (InvalidSpecException e) {
             throw new LaunchException(Failure.of("BUNDLE_INVALID", "cannot use " + req.bundle().resolve("config.json"),
                     null, e.getMessage(), null));
         }
-        Trace.mark("spec built");
+    }
+
+    private void writeBundle(RunDir run, Spec spec) throws IOException, SyscallException {
         byte[] json = spec.toJson();
         Trace.mark("spec serialised");
         Files.write(run.config(), json);
@@ -433,7 +477,7 @@ public final class Launcher {
         Files.write(run.meta(), JsonTree.write(m));
     }
 
-    private void execWaiter(RunDir run, Path runsc, int child, Fds fds) throws SyscallException {
+    private List<String> waiterArgv(RunDir run, Path runsc, int child, Fds fds) {
         List<String> w = new ArrayList<>(List.of("gvshim-waiter", "--child", Integer.toString(child),
                 "--runsc", runsc.toString(), "--runsc-global", "--root=" + run.runscRoot(),
                 "--id", run.id(), "--run-dir", run.dir().toString(), "--log", run.runscLog().toString(),
@@ -451,16 +495,13 @@ public final class Launcher {
         if (req.debug()) {
             w.add("--debug");
         }
+        return w;
+    }
+
+    private void execWaiter(List<String> argv, List<String> envp) throws SyscallException {
         try {
-            for (int fd : new int[] {fds.waiterIn, fds.waiterOut, fds.waiterErr, fds.started, fds.console}) {
-                if (fd >= 0) {
-                    Linux.inheritable(fd);
-                }
-            }
-            List<String> envp = new ArrayList<>();
-            env.forEach((k, v) -> envp.add(k + "=" + v));
             err.flush();
-            Linux.execve(home.resolve("libexec/gvshim-waiter").toString(), w, envp);
+            Linux.execve(home.resolve("libexec/gvshim-waiter").toString(), argv, envp);
         } catch (SyscallException e) {
             throw e.in(Step.EXEC_WAITER);
         }

@@ -25,7 +25,7 @@ public final class RunSpec {
     private RunSpec() {
     }
 
-    /** What the spec depends on besides the request. */
+    /** What the spec depends on besides the request ({@code terminal} may still be changed on the result). */
     public record Context(Map<String, String> callerEnv, Path callerCwd, Path stateDir, String hookPath,
             List<String> hookArgs, long nofileSoft, long nofileHard, boolean terminal) {
     }
@@ -48,9 +48,7 @@ public final class RunSpec {
         s.addMount(Mount.of("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")));
         s.addMount(Mount.of("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")));
         s.addMount(Mount.of("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
-        boolean userTmp = r.mounts().stream().anyMatch(m -> m.destination().equals("/tmp"))
-                || r.tmpfs().contains("/tmp");
-        if (!userTmp) {
+        if (defaultTmp(r, cwd)) {
             // A read-only root still needs somewhere to write; the caller's /tmp stays hidden.
             s.addMount(Mount.of("/tmp", "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=1777")));
         }
@@ -66,6 +64,17 @@ public final class RunSpec {
         s.linux().namespaces(ns).paths("maskedPaths", Specs.MASKED_PATHS).paths("readonlyPaths", Specs.READONLY_PATHS);
         s.addHook("poststart", c.hookPath(), c.hookArgs());
         return s;
+    }
+
+    /**
+     * Whether a generated spec gets its own empty /tmp: not when the caller asked for their own
+     * /tmp, and not when the working directory is under /tmp (it would vanish under the tmpfs;
+     * `cd /tmp/job && gvshim run -- ./build.sh` must work), in which case /tmp stays the host's,
+     * read-only like the rest of the root.
+     */
+    public static boolean defaultTmp(RunRequest r, String cwd) {
+        boolean userTmp = r.mounts().stream().anyMatch(m -> m.destination().equals("/tmp")) || r.tmpfs().contains("/tmp");
+        return !userTmp && !(r.rootfs().equals(Path.of("/")) && (cwd.equals("/tmp") || cwd.startsWith("/tmp/")));
     }
 
     /** A bundle's spec, adapted to this run. */

@@ -44,18 +44,25 @@ final class Native {
         return l;
     }
 
-    /** {@code long syscall(long number, ...)}: six variadic longs, as the kernel ABI takes. */
-    private static final MethodHandle SYSCALL = LINKER.downcallHandle(symbol(LIBC, "syscall"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1), ERRNO);
+    /**
+     * {@code long syscall(long number, ...)}: six variadic longs, as the kernel ABI takes.
+     * Each handle sits in its own holder class, so that the two can be linked on two threads
+     * at once (class initialisation is the unit of laziness and of locking).
+     */
+    private static final class Sys {
+        static final MethodHandle SYSCALL = LINKER.downcallHandle(symbol(LIBC, "syscall"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1), ERRNO);
+        private static final boolean T = trace("FFM: syscall linked");
+    }
 
     /** {@code int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)}; we pass no variadic part. */
-    private static final boolean T1 = trace("FFM: syscall linked");
-    private static final MethodHandle CLONE = LINKER.downcallHandle(symbol(LIBC, "clone"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
-            Linker.Option.firstVariadicArg(4), ERRNO);
-
-    private static final boolean T2 = trace("FFM: clone linked");
+    private static final class Clone {
+        static final MethodHandle CLONE = LINKER.downcallHandle(symbol(LIBC, "clone"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS),
+                Linker.Option.firstVariadicArg(4), ERRNO);
+        private static final boolean T = trace("FFM: clone linked");
+    }
 
     private Native() {
     }
@@ -66,21 +73,21 @@ final class Native {
     }
 
     /**
-     * Links the hot-path handles, makes a first call through them (its invocation path is
-     * spun lazily too) and loads libgvshim; run on a background thread from {@code main}.
+     * Run on a background thread from {@code main}: links both handles, makes a first call
+     * through syscall (its invocation path is spun lazily too) and loads libgvshim, while the
+     * main thread parses the command line, plans the run and builds the spec. Linking spins
+     * classes for ~25 ms, which the AOT cache cannot hold; the two linkings contend on JDK
+     * locks, so one thread does both and the main thread does everything that needs no FFM.
      */
     static void warmUp() {
+        Clone.CLONE.type();
         try {
             syscall("getpid", "", SyscallNumbers.GETPID, 0, 0, 0, 0, 0, 0);
-        } catch (SyscallException e) {
-            throw new AssertionError(e);
+            Gvshim.CHILD.address();
+        } catch (SyscallException | UnsatisfiedLinkError | ExceptionInInitializerError e) {
+            // reported where it matters: the first real call
         }
         Trace.mark("FFM linked");
-        try {
-            Gvshim.CHILD.address();
-        } catch (UnsatisfiedLinkError | ExceptionInInitializerError e) {
-            // reported where it matters: the first spawn
-        }
     }
 
     static MemorySegment symbol(SymbolLookup lookup, String name) {
@@ -92,7 +99,7 @@ final class Native {
             throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            long rc = (long) SYSCALL.invokeExact(state, (long) nr, a, b, c, d, e, f);
+            long rc = (long) Sys.SYSCALL.invokeExact(state, (long) nr, a, b, c, d, e, f);
             if (rc == -1) {
                 throw new SyscallException(call, Bytes.readInt(state, ERRNO_OFFSET), detail);
             }
@@ -108,7 +115,7 @@ final class Native {
             throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) CLONE.invokeExact(state, fn, stackTop, flags, arg);
+            int rc = (int) Clone.CLONE.invokeExact(state, fn, stackTop, flags, arg);
             if (rc == -1) {
                 throw new SyscallException("clone", Bytes.readInt(state, ERRNO_OFFSET), detail);
             }

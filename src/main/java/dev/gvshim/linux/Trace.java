@@ -88,7 +88,7 @@ public final class Trace {
         if (!ON) {
             return;
         }
-        StringBuilder b = new StringBuilder();
+        StringBuilder b = new StringBuilder("gvshim: trace main started at monotonic ").append(T0 / 1000).append(" us\n");
         for (int i = 0; i < n; i++) {
             long us = TIMES[i] / 1000;
             b.append("gvshim: trace ").append(us / 1000).append('.').append((us % 1000) / 100).append(" ms [")
