@@ -1,0 +1,212 @@
+package dev.gvshim.it;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The machine the integration tests run on: an installed copy of gvshim (as a user would
+ * install it: the build directory may not be reachable by other users), a non-root user with
+ * subordinate id ranges, and a way to run commands as that user. Tests that cannot run here
+ * (not root, no runsc, no newuidmap) are skipped with the reason; CI runs them as root.
+ */
+final class Host {
+    static final String USER = "gvshim-it";
+    static final String SUBID_RANGE = "300000-365535";
+    private static Host instance;
+
+    final Path home;
+    final Path gvshim;
+    final Path work;
+    final int uid;
+    final int gid;
+
+    private Host(Path home, Path work, int uid, int gid) {
+        this.home = home;
+        this.gvshim = home.resolve("bin/gvshim");
+        this.work = work;
+        this.uid = uid;
+        this.gid = gid;
+    }
+
+    /** Prepares the host once per JVM (skips the calling test class when it cannot). */
+    static synchronized Host get() {
+        assumeTrue(isRoot(), "integration tests create a test user and run gvshim as it: run them as root (CI does)");
+        assumeTrue(which("runsc") != null, "runsc is not installed (apt-get install runsc)");
+        assumeTrue(which("newuidmap") != null, "newuidmap is not installed (apt-get install uidmap)");
+        String built = System.getProperty("gvshim.home");
+        assumeTrue(built != null && Files.isExecutable(Path.of(built, "bin/gvshim")),
+                "no built installation at " + built + " (run through `mvn verify`)");
+        if (instance == null) {
+            instance = prepare(Path.of(built));
+        }
+        return instance;
+    }
+
+    static boolean isRoot() {
+        try {
+            return Files.readString(Path.of("/proc/self/status")).lines()
+                    .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[2].equals("0"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static Path which(String name) {
+        for (String dir : (System.getenv("PATH") + ":/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+            Path p = Path.of(dir, name);
+            if (!dir.isEmpty() && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private static Host prepare(Path built) {
+        try {
+            if (sh("id", "-u", USER).code() != 0) {
+                check(sh("useradd", "--create-home", "--shell", "/bin/sh", USER));
+            }
+            if (!Files.readString(Path.of("/etc/subuid")).contains(USER + ":")) {
+                check(sh("usermod", "--add-subuids", SUBID_RANGE, "--add-subgids", SUBID_RANGE, USER));
+            }
+            int uid = Integer.parseInt(sh("id", "-u", USER).out().strip());
+            int gid = Integer.parseInt(sh("id", "-g", USER).out().strip());
+            Path base = Files.createTempDirectory(Path.of("/tmp"), "gvshim-it-");
+            Files.setPosixFilePermissions(base, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path home = base.resolve("gvshim");
+            check(sh("cp", "-r", built.toString(), home.toString()));
+            check(sh("chmod", "-R", "a+rX", home.toString()));
+            Path work = base.resolve("work");
+            Files.createDirectories(work);
+            Path bundles = Path.of(System.getProperty("gvshim.bundles", "oci-bundles"));
+            check(sh("cp", "-r", bundles.resolve("hello").toString(), work.resolve("hello").toString()));
+            check(sh(bundles.resolve("build-rootfs.sh").toString(), work.resolve("hello").toString()));
+            check(sh("chown", "-R", uid + ":" + gid, work.toString()));
+            Host h = new Host(home, work, uid, gid);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> sh("rm", "-rf", base.toString())));
+            return h;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The test user's first /etc/subuid range as "start count" (useradd may have allocated one). */
+    String subuidRange() throws IOException {
+        return Files.readString(Path.of("/etc/subuid")).lines().filter(l -> l.startsWith(USER + ":")).findFirst()
+                .map(l -> l.split(":")[1] + " " + l.split(":")[2]).orElseThrow();
+    }
+
+    /** The test user's state directory (no XDG_RUNTIME_DIR in its environment). */
+    Path stateDir() {
+        return Path.of("/tmp/gvshim-" + uid);
+    }
+
+    /** Run directories left in the user's state directory (must be none after every run). */
+    List<String> leftovers() throws IOException {
+        if (!Files.isDirectory(stateDir())) {
+            return List.of();
+        }
+        try (var s = Files.list(stateDir())) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("gv")).toList();
+        }
+    }
+
+    /** Processes of the test user still alive (a sandbox, gofer or waiter left behind). */
+    List<String> processes() {
+        Result r = sh("pgrep", "-a", "-u", Integer.toString(uid));
+        return r.out().lines().filter(l -> !l.isBlank()).toList();
+    }
+
+    /** A command line run as the test user, with a clean login environment, in {@link #work}. */
+    List<String> asUser(List<String> command) {
+        List<String> argv = new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--init-groups",
+                "--reset-env"));
+        argv.addAll(command);
+        return argv;
+    }
+
+    /** `gvshim ARGS...` as the test user. */
+    Result gvshim(String stdin, Duration timeout, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(gvshim.toString()));
+        cmd.addAll(Arrays.asList(args));
+        return run(asUser(cmd), stdin, timeout, work);
+    }
+
+    /** `sh -c SCRIPT` as the test user; $G is the gvshim launcher. */
+    Result userShell(String script, Duration timeout) {
+        return run(asUser(List.of("/bin/sh", "-c", "G=" + gvshim + "; " + script)), null, timeout, work);
+    }
+
+    record Result(int code, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    static Result sh(String... cmd) {
+        return run(List.of(cmd), null, Duration.ofSeconds(60), null);
+    }
+
+    private static void check(Result r) {
+        if (r.code() != 0) {
+            throw new IllegalStateException("host setup failed: " + r);
+        }
+    }
+
+    static Result run(List<String> cmd, String stdin, Duration timeout, Path cwd) {
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            if (cwd != null) {
+                pb.directory(cwd.toFile());
+            }
+            Process p = pb.start();
+            return collect(p, stdin, timeout);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Result collect(Process p, String stdin, Duration timeout) {
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        try {
+            if (stdin != null) {
+                p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+            p.getOutputStream().close();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("timed out after " + timeout + ": " + p.info().commandLine().orElse("?"));
+            }
+            return new Result(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static String read(InputStream in) {
+        try {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "<" + e + ">";
+        }
+    }
+
+    static Map<String, String> env() {
+        return System.getenv();
+    }
+}

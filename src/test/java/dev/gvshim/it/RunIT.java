@@ -1,0 +1,229 @@
+package dev.gvshim.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * `gvshim run` against the real runsc, as a non-root user with subordinate ids: every
+ * behaviour the foundation issue lists. After each test, nothing of the run may remain:
+ * no run directory and no process of the test user.
+ */
+class RunIT {
+    private static final Duration T = Duration.ofSeconds(60);
+    private Host host;
+
+    @BeforeEach
+    void host() {
+        host = Host.get();
+    }
+
+    @AfterEach
+    void nothingLeft() throws Exception {
+        for (int i = 0; i < 50 && !host.processes().isEmpty(); i++) {
+            Thread.sleep(100); // sandbox processes are reaped asynchronously by the waiter's exit path
+        }
+        assertThat(host.processes()).as("processes of the test user after the run").isEmpty();
+        assertThat(host.leftovers()).as("run directories left in " + host.stateDir()).isEmpty();
+    }
+
+    @Test
+    void echoPrintsUnderGvisorWithSilentStderr() {
+        Host.Result r = host.gvshim(null, T, "run", "--", "/bin/echo", "hello");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("hello\n");
+        assertThat(r.err()).isEmpty();
+        Host.Result kernel = host.gvshim(null, T, "run", "--", "/bin/cat", "/proc/version");
+        assertThat(kernel.out()).as("the command sees gVisor's kernel, not the host's").contains("4.4.0")
+                .doesNotContain(Host.sh("uname", "-r").out().strip());
+    }
+
+    @Test
+    void exitCodesAreTheCommands() {
+        assertThat(host.gvshim(null, T, "run", "--", "/bin/sh", "-c", "exit 0").code()).isZero();
+        assertThat(host.gvshim(null, T, "run", "--", "/bin/sh", "-c", "exit 3").code()).isEqualTo(3);
+        assertThat(host.gvshim(null, T, "run", "--", "/bin/sh", "-c", "kill -9 $$").code()).as("128+SIGKILL").isEqualTo(137);
+    }
+
+    @Test
+    void stdinIsPipedThrough() {
+        Host.Result r = host.gvshim("line one\nline two\n", T, "run", "--", "/bin/cat");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).isEqualTo("line one\nline two\n");
+    }
+
+    @Test
+    void stdoutAppendedToAFileKeepsItsContentAndOwner() throws Exception {
+        Host.Result r = host.userShell(
+                "echo before > out.txt; $G run -- /bin/echo appended >> out.txt; echo rc=$?;"
+                        + " (echo first; $G run -- /bin/echo second) > over.txt", T);
+        assertThat(r.out()).as(r.toString()).contains("rc=0");
+        Path out = host.work.resolve("out.txt");
+        assertThat(Files.readString(out)).isEqualTo("before\nappended\n");
+        assertThat(Files.getAttribute(out, "unix:uid")).as("the file's owner (runsc chowns stdio it is given)").isEqualTo(host.uid);
+        assertThat(Files.readString(host.work.resolve("over.txt"))).as("gVisor writes at offset 0 of files it is given")
+                .isEqualTo("first\nsecond\n");
+        Host.Result again = host.userShell("echo more >> out.txt && echo writable", T);
+        assertThat(again.out()).contains("writable");
+    }
+
+    @Test
+    void envOptionSetsAndPassesVariables() {
+        Host.Result r = host.gvshim(null, T, "run", "--env", "FOO=bar baz", "-e", "USER", "--", "/bin/sh", "-c",
+                "echo \"FOO=$FOO USER=$USER\"");
+        assertThat(r.out()).isEqualTo("FOO=bar baz USER=" + Host.USER + "\n");
+    }
+
+    @Test
+    void readOnlyMountCannotBeWritten() throws Exception {
+        Path data = Files.createDirectories(host.work.resolve("data"));
+        Files.writeString(data.resolve("in.txt"), "payload\n");
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, data.toString());
+        Host.Result r = host.gvshim(null, T, "run", "--mount", data + ":/mnt:ro", "--", "/bin/sh", "-c",
+                "cat /mnt/in.txt; echo x > /mnt/out.txt");
+        assertThat(r.out()).isEqualTo("payload\n");
+        assertThat(r.err()).contains("Read-only file system");
+        assertThat(r.code()).isNotZero();
+        assertThat(data.resolve("out.txt")).doesNotExist();
+        Host.Result rw = host.gvshim(null, T, "run", "--mount", data + ":/mnt", "--", "/bin/sh", "-c", "echo x > /mnt/rw.txt");
+        assertThat(rw.code()).as(rw.toString()).isZero();
+        assertThat(data.resolve("rw.txt")).exists();
+    }
+
+    @Test
+    void networkNoneHasOnlyLoopback() {
+        Host.Result r = host.gvshim(null, T, "run", "--network", "none", "--", "/bin/sh", "-c",
+                "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+        assertThat(r.out()).isEqualTo("lo\n");
+    }
+
+    @Test
+    void timeoutStopsTheCommandWith124() {
+        long t0 = System.nanoTime();
+        Host.Result r = host.gvshim(null, T, "run", "--timeout", "1", "--", "/bin/sleep", "30");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(r.code()).as(r.toString()).isEqualTo(124);
+        assertThat(r.err()).contains("timeout");
+        assertThat(ms).as("stopped long before sleep 30 ends").isLessThan(10_000);
+    }
+
+    @Test
+    void sigtermIsForwardedToTheCommand() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(host.asUser(java.util.List.of(host.gvshim.toString(), "run", "--", "/bin/sh",
+                "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done")));
+        pb.directory(host.work.toFile());
+        Process p = pb.start();
+        var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+        assertThat(reader.readLine()).isEqualTo("ready");
+        p.toHandle().destroy(); // SIGTERM to gvshim (setpriv execs it: same pid)
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(reader.readLine()).isEqualTo("got TERM");
+        assertThat(p.exitValue()).as("the command's own exit status").isEqualTo(7);
+    }
+
+    @Test
+    void fullModeMapsSubordinateIdsThroughNewuidmap() throws Exception {
+        Host.Result r = host.gvshim(null, T, "run", "--userns", "full", "--verbose", "--", "/bin/true");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.err()).contains("userns mode full").contains("0 " + host.uid + " 1,1 " + host.subuidRange())
+                .contains("via newuidmap/newgidmap");
+    }
+
+    @Test
+    void singleModeMapsOnlyTheCaller() {
+        Host.Result r = host.gvshim(null, T, "run", "--userns", "single", "--verbose", "--", "/bin/echo", "single");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("single\n");
+        assertThat(r.err()).contains("userns mode single").contains("0 " + host.uid + " 1").contains("direct /proc writes");
+    }
+
+    @Test
+    void rootWritesTheMapsDirectly() throws Exception {
+        Host.Result r = Host.run(java.util.List.of(host.gvshim.toString(), "run", "--verbose", "--", "/bin/echo", "as root"),
+                null, T, host.work);
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("as root\n");
+        assertThat(r.err()).contains("userns mode full").contains("direct /proc writes");
+        Path rootState = Path.of("/tmp/gvshim-0");
+        try (var s = Files.list(rootState)) {
+            assertThat(s.filter(p -> p.getFileName().toString().startsWith("gv"))).isEmpty();
+        }
+    }
+
+    @Test
+    void bundleRunsAndItsCommandCanBeReplaced() {
+        Host.Result r = host.gvshim(null, T, "run", "--bundle", "hello");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).startsWith("hello from gVisor");
+        Host.Result cmd = host.gvshim(null, T, "run", "--bundle", "hello", "--", "/bin/hostname");
+        assertThat(cmd.out()).isEqualTo("hello\n");
+    }
+
+    @Test
+    void missingBundleIsOneLineAnd125() {
+        Host.Result r = host.gvshim(null, T, "run", "--bundle", "no-such-bundle");
+        assertThat(r.code()).isEqualTo(125);
+        assertThat(r.err().lines()).hasSize(1).first().asString().startsWith("gvshim: cannot use bundle").contains("no such directory");
+    }
+
+    @Test
+    void malformedConfigIsOneLineAnd125() throws Exception {
+        Path bad = Files.createDirectories(host.work.resolve("bad"));
+        Files.writeString(bad.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": {\n");
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, bad.toString());
+        Host.Result r = host.gvshim(null, T, "run", "--bundle", "bad");
+        assertThat(r.code()).isEqualTo(125);
+        assertThat(r.err().lines()).hasSize(1).first().asString().contains("cannot parse").contains("line 2");
+    }
+
+    @Test
+    void unknownOptionIsOneLineAnd125() {
+        Host.Result r = host.gvshim(null, T, "run", "--frobnicate", "--", "/bin/true");
+        assertThat(r.code()).isEqualTo(125);
+        assertThat(r.err().lines()).hasSize(1).first().asString().contains("unknown option").contains("--frobnicate");
+    }
+
+    @Test
+    void nonexistentCommandIs127() {
+        Host.Result r = host.gvshim(null, T, "run", "--", "no-such-command", "arg");
+        assertThat(r.code()).isEqualTo(127);
+        assertThat(r.err().lines()).hasSize(1).first().asString().contains("no-such-command").contains("not found");
+        Host.Result abs = host.gvshim(null, T, "run", "--", "/no/such/binary");
+        assertThat(abs.code()).isEqualTo(127);
+    }
+
+    @Test
+    void neverRunsUnsandboxedUnlessAskedAndThenWarns() {
+        Host.Result closed = host.gvshim(null, T, "run", "--runsc", "/nonexistent/runsc", "--", "/bin/echo", "ran");
+        assertThat(closed.code()).isEqualTo(125);
+        assertThat(closed.out()).isEmpty();
+        Host.Result open = host.gvshim(null, T, "run", "--runsc", "/nonexistent/runsc", "--fallback", "unsandboxed", "--",
+                "/bin/echo", "ran");
+        assertThat(open.code()).isZero();
+        assertThat(open.out()).isEqualTo("ran\n");
+        assertThat(open.err()).contains("WARNING").contains("WITHOUT the gVisor sandbox");
+    }
+
+    @Test
+    void terminalGivesTheCommandATtyAndKeepsTheCallersTerminal() {
+        // script(1) gives the shell a pty; its stdin is a pipe that stays open, so no EOF is typed.
+        Host.Result r = host.userShell("sleep 5 | script -qec \"$G run -- /bin/sh -c 'test -t 0 && test -t 1 && echo is-a-tty'; "
+                + "stat -c owner=%u \\$(tty)\" /dev/null", T);
+        assertThat(r.out()).as(r.toString()).contains("is-a-tty").contains("owner=" + host.uid);
+    }
+
+    @Test
+    void envHasNoSecretsByDefault() {
+        Map<String, String> env = Host.env();
+        Host.Result r = host.gvshim(null, T, "run", "--", "/bin/sh", "-c", "env | cut -d= -f1 | sort | tr '\\n' ' '");
+        assertThat(r.out()).contains("PATH").contains("HOME").doesNotContain("SHELL").doesNotContain("LOGNAME");
+        assertThat(env).isNotNull();
+    }
+}
