@@ -1,0 +1,137 @@
+package dev.gvshim.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gvshim.launch.RunRequest;
+import dev.gvshim.runsc.RunscConfig.Network;
+import dev.gvshim.userns.Mode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line, black box (exit code, exact output, stderr) and white box (the parsed request). */
+class CliTest {
+    record Out(int code, String out, String err) {
+    }
+
+    static Out cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Cli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Out(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static RunRequest parse(Path cwd, String... args) {
+        CommandLine cl = new CommandLine(new RunCommand().spec(), Cli.FACTORY);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return RunCommand.request(cl.parseArgs(args), cwd);
+    }
+
+    @Test
+    void versionIsRuncsThreeLinesOnStdoutAndNothingOnStderr() {
+        Out o = cli("--version");
+        assertThat(o.code()).isZero();
+        assertThat(o.out().lines()).hasSize(3).element(0).asString().startsWith("gvshim version ");
+        assertThat(o.out().lines().toList().get(2)).isEqualTo("spec: " + Cli.SPEC_VERSION);
+        assertThat(o.err()).isEmpty();
+    }
+
+    @Test
+    void helpListsTheVerbs() {
+        Out o = cli("--help");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).contains("run").contains("spec").doesNotContain("__explain");
+        assertThat(cli("run", "--help").out()).contains("--userns").contains("--timeout").contains("--fallback");
+    }
+
+    @Test
+    void usageErrorsOfRunAreOneLineAnd125() {
+        for (String[] args : List.of(new String[] {"run", "--frob", "--", "true"}, new String[] {"run"},
+                new String[] {"run", "--bundle", "b", "--rootfs", "/", "--", "x"}, new String[] {"run", "--mount", "nocolon", "--", "x"},
+                new String[] {"run", "--timeout", "0", "--", "x"}, new String[] {"run", "--user", "bob", "--", "x"},
+                new String[] {"run", "--network", "bridge", "--", "x"}, new String[] {"run", "--platform", "vmware", "--", "x"},
+                new String[] {"run", "--fallback", "maybe", "--", "x"}, new String[] {"run", "--bundle", "b", "--fallback", "unsandboxed"})) {
+            Out o = cli(args);
+            assertThat(o.code()).as(String.join(" ", args)).isEqualTo(125);
+            assertThat(o.err().lines()).as(String.join(" ", args)).hasSize(1).first().asString().startsWith("gvshim run: ");
+            assertThat(o.out()).isEmpty();
+        }
+        assertThat(cli("run", "--frob").err()).contains("unknown option: '--frob'");
+    }
+
+    @Test
+    void otherUsageErrorsAre2() {
+        assertThat(cli().code()).isEqualTo(2);
+        assertThat(cli("frobnicate").code()).isEqualTo(2);
+        assertThat(cli("spec", "--frob").code()).isEqualTo(2);
+    }
+
+    @Test
+    void theCommandStartsAtTheFirstPositional(@TempDir Path cwd) {
+        RunRequest r = parse(cwd, "--env", "A=1", "python3", "-c", "print(1)", "--env", "B=2");
+        assertThat(r.command()).containsExactly("python3", "-c", "print(1)", "--env", "B=2");
+        assertThat(r.env()).containsExactly("A=1");
+        assertThat(parse(cwd, "--", "--weird-binary").command()).containsExactly("--weird-binary");
+    }
+
+    @Test
+    void defaultsAndConversions(@TempDir Path cwd) throws Exception {
+        RunRequest r = parse(cwd, "--", "true");
+        assertThat(r.rootfs()).isEqualTo(Path.of("/"));
+        assertThat(r.network()).isEqualTo(Network.NONE);
+        assertThat(r.userns()).isEqualTo(Mode.AUTO);
+        assertThat(r.tty()).isEqualTo(RunRequest.Tty.AUTO);
+        assertThat(r.timeout()).isNull();
+        assertThat(r.killAfter()).isEqualTo(2.0);
+        assertThat(r.fallbackUnsandboxed()).isFalse();
+        Files.createDirectories(cwd.resolve("b"));
+        RunRequest s = parse(cwd, "--bundle", "b", "--network", "HOST", "--userns", "single", "-t", "never", "-u", "1000:100",
+                "--timeout", "2.5", "--root", "state", "--hostname", "h", "--debug", "-v");
+        assertThat(s.bundle()).isEqualTo(cwd.resolve("b"));
+        assertThat(s.network()).isEqualTo(Network.HOST);
+        assertThat(s.userns()).isEqualTo(Mode.SINGLE);
+        assertThat(s.tty()).isEqualTo(RunRequest.Tty.NEVER);
+        assertThat(s.uid()).isEqualTo(1000);
+        assertThat(s.gid()).isEqualTo(100);
+        assertThat(s.timeout()).isEqualTo(2.5);
+        assertThat(s.root()).isEqualTo(cwd.resolve("state"));
+        assertThat(s.debug()).isTrue();
+        assertThat(s.verbose()).isTrue();
+        assertThat(parse(cwd, "-u", "5", "--", "x").gid()).isEqualTo(5);
+    }
+
+    @Test
+    void mountPointsMustExistOnARootThatIsNotOurs(@TempDir Path cwd) throws Exception {
+        Files.createDirectories(cwd.resolve("data"));
+        assertThatThrownBy(() -> parse(cwd, "--mount", "data:/definitely-not-here", "--", "x"))
+                .hasMessageContaining("does not exist in the root file system /").hasMessageContaining("(such as /mnt)");
+        assertThat(parse(cwd, "--mount", "data:/mnt:ro", "--", "x").mounts()).hasSize(1);
+        assertThatThrownBy(() -> parse(cwd, "--mount", "data:/etc/hostname", "--", "x")).hasMessageContaining("which is a file");
+        assertThatThrownBy(() -> parse(cwd, "--mount", "missing:/mnt", "--", "x")).hasMessageContaining("does not exist");
+        Path rootfs = Files.createDirectories(cwd.resolve("rootfs"));
+        assertThat(parse(cwd, "--rootfs", rootfs.toString(), "--mount", "data:/new/dir", "--", "x").mounts())
+                .as("a root of our own can get new mount points").hasSize(1);
+    }
+
+    @Test
+    void specWritesRuncsConfigAndRefusesToOverwrite(@TempDir Path dir) throws Exception {
+        Out o = cli("spec", "--bundle", dir.toString(), "--", "/bin/echo", "hi");
+        assertThat(o.code()).isZero();
+        assertThat(o.err()).isEmpty();
+        String json = Files.readString(dir.resolve("config.json"));
+        assertThat(json).startsWith("{\n\t\"ociVersion\": \"1.0.2\"").contains("\"/bin/echo\"").contains("\"network\"");
+        Out again = cli("spec", "--bundle", dir.toString());
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(again.err()).contains("exists; remove it first");
+        Files.delete(dir.resolve("config.json"));
+        assertThat(cli("spec", "--rootless", "-b", dir.toString()).code()).isZero();
+        assertThat(Files.readString(dir.resolve("config.json"))).contains("\"user\"").contains("uidMappings").doesNotContain("\"network\"");
+    }
+}

@@ -1,0 +1,45 @@
+package dev.gvshim.container;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RunDirTest {
+    @Test
+    void eachRunGetsAUniquePrivateDirectoryNamedByItsId(@TempDir Path state) throws Exception {
+        RunDir a = RunDir.create(state);
+        RunDir b = RunDir.create(state);
+        assertThat(a.id()).isNotEqualTo(b.id()).matches("gv[0-9a-f]+");
+        assertThat(a.dir()).isEqualTo(state.resolve(a.id()));
+        assertThat(Files.getPosixFilePermissions(a.dir())).hasSize(3);
+        assertThat(Files.readString(a.dir().resolve(RunDir.OWNER_FILE))).startsWith(ProcessHandle.current().pid() + " ");
+        a.delete();
+        assertThat(a.dir()).doesNotExist();
+    }
+
+    @Test
+    void garbageIsRunsWhoseOwnerIsGone(@TempDir Path state) throws Exception {
+        RunDir live = RunDir.create(state);
+        Path dead = Files.createDirectories(state.resolve("gvdead"));
+        Files.writeString(dead.resolve(RunDir.OWNER_FILE), "999999999 12345\n");
+        Files.writeString(dead.resolve("config.json"), "{}");
+        Path reused = Files.createDirectories(state.resolve("gvreused"));
+        Files.writeString(reused.resolve(RunDir.OWNER_FILE), ProcessHandle.current().pid() + " 1\n");
+        Path young = Files.createDirectories(state.resolve("gvyoung"));
+        Path old = Files.createDirectories(state.resolve("gvold"));
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minusSeconds(3600)));
+        Path other = Files.createDirectories(state.resolve("not-a-run"));
+        assertThat(RunDir.collectGarbage(state)).isEqualTo(3);
+        assertThat(live.dir()).exists();
+        assertThat(young).as("probably being created right now").exists();
+        assertThat(other).exists();
+        assertThat(dead).doesNotExist();
+        assertThat(reused).as("pid reused: start time differs").doesNotExist();
+        assertThat(old).doesNotExist();
+    }
+}

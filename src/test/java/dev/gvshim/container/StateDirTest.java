@@ -1,0 +1,59 @@
+package dev.gvshim.container;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StateDirTest {
+    static int uid() throws Exception {
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    }
+
+    @Test
+    void defaultIsTheUsersRuntimeDirElseTmp(@TempDir Path xdg) throws Exception {
+        assertThat(StateDir.defaultFor(Map.of("XDG_RUNTIME_DIR", xdg.toString()), uid())).isEqualTo(xdg.resolve("gvshim"));
+        assertThat(StateDir.defaultFor(Map.of("XDG_RUNTIME_DIR", xdg.toString()), uid() + 1)).as("not ours")
+                .isEqualTo(Path.of("/tmp/gvshim-" + (uid() + 1)));
+        assertThat(StateDir.defaultFor(Map.of("XDG_RUNTIME_DIR", "relative"), 7)).isEqualTo(Path.of("/tmp/gvshim-7"));
+        assertThat(StateDir.defaultFor(Map.of(), 7)).isEqualTo(Path.of("/tmp/gvshim-7"));
+    }
+
+    @Test
+    void createsIt0700AndAcceptsItAgain(@TempDir Path parent) throws Exception {
+        Path d = StateDir.prepare(parent.resolve("s"), uid());
+        assertThat(Files.getPosixFilePermissions(d)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+        assertThat(StateDir.prepare(d, uid())).isEqualTo(d);
+    }
+
+    @Test
+    void refusesSymlinksOpenModesAndOtherOwners(@TempDir Path parent) throws Exception {
+        Path target = Files.createDirectory(parent.resolve("target"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path link = Files.createSymbolicLink(parent.resolve("link"), target);
+        assertThatThrownBy(() -> StateDir.prepare(link, uid())).isInstanceOf(UnsafeStateDirException.class)
+                .hasMessageContaining("symbolic link");
+        Path open = Files.createDirectory(parent.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThatThrownBy(() -> StateDir.prepare(open, uid())).isInstanceOfSatisfying(UnsafeStateDirException.class,
+                e -> assertThat(e.fix()).isEqualTo("chmod 700 " + open));
+        Path file = Files.writeString(parent.resolve("file"), "");
+        assertThatThrownBy(() -> StateDir.prepare(file, uid())).hasMessageContaining("not a directory");
+        assertThatThrownBy(() -> StateDir.prepare(parent.resolve("no/such/parent"), uid())).hasMessageContaining("parent");
+        assertThatThrownBy(() -> StateDir.prepare(target, uid() + 1)).isInstanceOf(UnsafeStateDirException.class)
+                .hasMessageContaining("owned by uid " + uid());
+    }
+
+    @Test
+    void aDirectoryPlantedByAnotherUserIsRefused(@TempDir Path parent) throws Exception {
+        assumeTrue(uid() == 0, "needs root to create a directory owned by someone else");
+        Path planted = Files.createDirectory(parent.resolve("gvshim-0"));
+        Files.setAttribute(planted, "unix:uid", 12345);
+        assertThatThrownBy(() -> StateDir.prepare(planted, 0)).hasMessageContaining("owned by uid 12345, not by you");
+    }
+}

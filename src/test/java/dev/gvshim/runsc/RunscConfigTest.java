@@ -1,0 +1,32 @@
+package dev.gvshim.runsc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RunscConfigTest {
+    @Test
+    void rendersFlags() {
+        RunscConfig c = new RunscConfig(Path.of("/s/r"), Path.of("/s/runsc.log"), Path.of("/s/debug"), RunscConfig.Network.NONE,
+                null, false, false);
+        assertThat(c.toFlags()).containsExactly("--root=/s/r", "--log=/s/runsc.log", "--log-format=json", "--debug-log=/s/debug/",
+                "--ignore-cgroups", "--network=none");
+        RunscConfig all = new RunscConfig(Path.of("/r"), Path.of("/l"), Path.of("/d"), RunscConfig.Network.HOST, "kvm", true, true);
+        assertThat(all.toFlags()).contains("--debug", "--network=host", "--platform=kvm", "--rootless");
+    }
+
+    @Test
+    void locatesRunsc(@TempDir Path dir) throws Exception {
+        Path fake = Files.writeString(dir.resolve("runsc"), "#!/bin/sh\n");
+        fake.toFile().setExecutable(true);
+        assertThat(Runsc.locate(null, dir.toString())).isEqualTo(fake);
+        assertThat(Runsc.locate(fake.toString(), null)).isEqualTo(fake);
+        assertThatThrownBy(() -> Runsc.locate(dir.resolve("nope").toString(), null)).hasMessageContaining("does not exist");
+        Path notExec = Files.writeString(dir.resolve("plain"), "");
+        assertThatThrownBy(() -> Runsc.locate(notExec.toString(), null)).hasMessageContaining("not an executable");
+    }
+}
