@@ -1,0 +1,89 @@
+#!/bin/bash
+# Start-up benchmark: `gvshim run` side by side with bare runsc, on the same busybox bundle,
+# as the same non-root user, in one hyperfine run per round, printing the ratios.
+#
+#   bench/run.sh               as root: uses (and creates) the user gvshim-bench
+#   BENCH_USER=me bench/run.sh as root, benchmark as an existing user with subordinate ids
+#   ROUNDS=5 RUNS=40 bench/run.sh
+#
+# Needs: a built target/gvshim (mvn -B package), runsc, uidmap, busybox-static, hyperfine (and time).
+# Timings on a shared VM drift by 10-20 % within minutes; compare ratios from one round,
+# and look at the spread across rounds before believing a change of a few percent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${ROUNDS:-3}
+runs=${RUNS:-30}
+user=${BENCH_USER:-gvshim-bench}
+
+die() { echo "bench: $*" >&2; exit 1; }
+for tool in hyperfine runsc unshare newuidmap; do
+	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install hyperfine runsc uidmap util-linux)"
+done
+[ -x "$here/target/gvshim/bin/gvshim" ] || die "build first: mvn -B package -DskipTests"
+
+if [ "$(id -u)" = 0 ]; then
+	id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
+	grep -q "^$user:" /etc/subuid || usermod --add-subuids 400000-465535 --add-subgids 400000-465535 "$user"
+	as_user() { setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --init-groups --reset-env "$@"; }
+else
+	user=$(id -un)
+	as_user() { "$@"; }
+fi
+grep -q "^$user:\|^$(id -u "$user"):" /etc/subuid || die "$user has no /etc/subuid range (usermod --add-subuids ...)"
+
+# Everything the user runs lives where it can reach it (the checkout may be under /root).
+work=$(mktemp -d /tmp/gvshim-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+cp -r "$here/target/gvshim" "$work/gvshim"
+# oci-bundles/echo runs /bin/echo hello: the time measured is start-up and tear-down.
+cp -r "$here/oci-bundles/echo" "$work/bundle"
+"$here/oci-bundles/build-rootfs.sh" "$work/bundle"
+mkdir -p "$work/r1" "$work/r2"
+chown -R "$(id -u "$user"):$(id -g "$user")" "$work"
+chmod -R a+rX "$work/gvshim"
+G=$work/gvshim/bin/gvshim
+B=$work/bundle
+
+as_user "$G" run --bundle "$B" >/dev/null || die "gvshim run --bundle fails; see: $G run --bundle $B"
+
+unshare_cmd="unshare --user --map-root-user --map-auto runsc --ignore-cgroups --network=none --root=$work/r1 run --bundle $B u1"
+rootless_cmd="runsc --rootless --network=none --root=$work/r2 run --bundle $B r1"
+gvshim_cmd="$G run --bundle $B"
+gvshim_cmd2="$G run --rootfs $B/rootfs -- /bin/echo hello"
+
+echo "bench: $rounds round(s) of $runs runs as $user ($(nproc) CPUs, $(uname -r), $(runsc --version | head -1))"
+ratios=()
+for round in $(seq "$rounds"); do
+	csv=$work/round$round.csv
+	as_user hyperfine -N --warmup 5 --runs "$runs" --export-csv "$csv" --style basic \
+		-n unshare "$unshare_cmd" -n rootless "$rootless_cmd" -n "gvshim-bundle" "$gvshim_cmd" -n "gvshim-cmd" "$gvshim_cmd2" \
+		>"$work/round$round.log" 2>&1 || { cat "$work/round$round.log"; die "hyperfine failed"; }
+	line=$(awk -F, 'NR > 1 { mean[$1] = $2 * 1000 }
+		END { printf "round %d: unshare+runsc %.1f ms, runsc --rootless %.1f ms, gvshim run --bundle %.1f ms (%.2fx unshare, %.2fx rootless), gvshim run -- CMD %.1f ms (%.2fx unshare)",
+			'"$round"', mean["unshare"], mean["rootless"], mean["gvshim-bundle"], mean["gvshim-bundle"] / mean["unshare"],
+			mean["gvshim-bundle"] / mean["rootless"], mean["gvshim-cmd"], mean["gvshim-cmd"] / mean["unshare"] }' "$csv")
+	echo "$line"
+	ratios+=("$(awk -F, 'NR > 1 { m[$1] = $2 } END { printf "%.3f", m["gvshim-bundle"] / m["unshare"] }' "$csv")")
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+echo "bench: gvshim run / unshare+runsc, median of $rounds round(s): ${median}x (target <= 1.5)"
+
+# What stays resident while the command runs: the JVM has exec'd gvshim-waiter (same pid;
+# setpriv execs too, so $! is that pid).
+if [ "$(id -u)" = 0 ]; then
+	setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --init-groups --reset-env "$G" run --bundle "$B" -- /bin/sleep 2 >/dev/null &
+else
+	"$G" run --bundle "$B" -- /bin/sleep 2 >/dev/null &
+fi
+pid=$!
+sleep 1
+waiter_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+comm=$(cat "/proc/$pid/comm")
+wait "$pid" || true
+jvm=""
+if [ -x /usr/bin/time ]; then
+	jvm_kb=$( { as_user /usr/bin/time -f '%M' "$G" run --bundle "$B" >/dev/null; } 2>&1 | tail -1)
+	jvm=" (the same process peaked at ${jvm_kb} kB while it was the JVM)"
+fi
+echo "bench: resident while the command runs: $comm, ${waiter_kb} kB$jvm"
