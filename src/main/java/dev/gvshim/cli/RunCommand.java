@@ -9,6 +9,7 @@ import dev.gvshim.diagnose.Failure;
 import dev.gvshim.launch.Fallback;
 import dev.gvshim.launch.Launcher;
 import dev.gvshim.launch.RunRequest;
+import dev.gvshim.linux.Trace;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;
 import java.io.PrintStream;
@@ -94,6 +95,9 @@ final class RunCommand implements Verb {
         }
         try {
             new Launcher(req, System.getenv(), Path.of(home), err).launch();
+            if (Trace.waitInsteadOfHandover()) {
+                return 0; // GVSHIM_TRACE=wait: runsc has been waited for, without the waiter's cleanup
+            }
             throw new IllegalStateException("the launcher returned without handing over");
         } catch (Launcher.LaunchException e) {
             Failure f = e.failure();

@@ -74,7 +74,9 @@ final class TrainCommand implements Verb {
             Spec spec = RunSpec.generate(req, ctx);
             Files.write(dir.config(), spec.toJson());
             Spec back = Spec.parse(Files.readAllBytes(dir.config()));
-            Files.write(tmp.resolve("bundle/config.json"), Specs.example(List.of("sh"), "t").toJson());
+            // Quotes and escapes in the strings: Jackson's parser takes another path for them.
+            Files.write(tmp.resolve("bundle/config.json"),
+                    Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t").toJson());
             RunSpec.fromBundle(Spec.parse(Files.readAllBytes(tmp.resolve("bundle/config.json"))), rootfs.getParent(), req, ctx);
             Specs.toRootless(back, 1000, 1000).toJson();
             new RunscConfig(dir.runscRoot(), dir.runscLog(), dir.debugLogDir(), RunscConfig.Network.NONE, null, false, false)

@@ -33,6 +33,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Starts one sandbox and turns this process into gvshim-waiter:
@@ -90,16 +93,38 @@ public final class Launcher {
 
     /** Starts the sandbox and execs gvshim-waiter: returns only by throwing (or when training). */
     public void launch() throws LaunchException {
-        // A bundle's config.json is parsed on its own thread: the first JSON parse pays for
-        // BigDecimal's static initialiser (JDK 25 computes 5^65536 there, ~8 ms), which then
-        // overlaps with reading host facts and creating the run directory.
-        java.util.concurrent.FutureTask<Spec> bundleTask = null;
-        if (req.bundle() != null) {
-            bundleTask = new java.util.concurrent.FutureTask<>(() -> loadBundle(req.bundle()));
-            Thread t = new Thread(bundleTask, "gvshim-bundle");
-            t.setDaemon(true);
-            t.start();
+        // The spec is built on its own thread, which first parses a bundle's config.json: the
+        // first JSON parse pays for BigDecimal's static initialiser (JDK 25 computes 5^65536
+        // there, 8-20 ms), and Jackson's own start-up is as long again. Meanwhile this thread
+        // reads host facts, waits for FFM, clones and maps; it needs the JSON only at the release.
+        CompletableFuture<SpecInputs> specInputs = new CompletableFuture<>();
+        CompletableFuture<Boolean> specTerminal = new CompletableFuture<>();
+        FutureTask<byte[]> specTask = new FutureTask<>(() -> {
+            Spec bundle = req.bundle() == null ? null : loadBundle(req.bundle());
+            Trace.mark("bundle parsed");
+            SpecInputs in = specInputs.get();
+            Spec spec = buildSpec(in.run(), bundle, in.stateDir());
+            spec.process().terminal(specTerminal.get());
+            byte[] json = spec.toJson();
+            Trace.mark("spec serialised");
+            return json;
+        });
+        Thread specThread = new Thread(specTask, "gvshim-spec");
+        specThread.setDaemon(true);
+        specThread.start();
+        try {
+            launch(specTask, specInputs, specTerminal);
+        } finally {
+            specTask.cancel(true); // a no-op once done; otherwise it is waiting for inputs that never come
         }
+    }
+
+    /** What the spec thread needs from this one, once the run directory exists. */
+    private record SpecInputs(RunDir run, Path stateDir) {
+    }
+
+    private void launch(FutureTask<byte[]> specTask, CompletableFuture<SpecInputs> specInputs,
+            CompletableFuture<Boolean> specTerminal) throws LaunchException {
         Path slash = Path.of("/");
         Planner.Host host;
         try {
@@ -137,59 +162,47 @@ public final class Launcher {
         }
 
         Trace.mark("run dir created");
-        Spec bundle;
-        try {
-            bundle = bundleTask == null ? null : join(bundleTask);
-        } catch (LaunchException e) {
-            run.delete();
-            throw e;
-        }
-        Trace.mark("bundle parsed");
+        specInputs.complete(new SpecInputs(run, stateDir));
         Fds fds = new Fds();
         int child = -1;
         try {
-            // Everything up to here, and the spec, needs no FFM: it overlaps with linking.
-            Spec spec = buildSpec(run, bundle, stateDir);
+            if (specTask.isDone()) {
+                join(specTask); // done already: the bundle is missing or malformed, so fail before cloning
+            }
             boolean terminal = switch (req.tty()) {
                 case ALWAYS -> true;
                 case NEVER -> false;
                 case AUTO -> Linux.isatty(0) && Linux.isatty(1);
             };
-            spec.process().terminal(terminal);
-            writeBundle(run, spec);
-            Trace.mark("config.json written");
+            specTerminal.complete(terminal);
+            prepareRunDir(run);
             prepareStdio(run, fds, terminal);
             Trace.mark("stdio ready");
-            // Housekeeping before the release, while runsc is not yet competing for the CPU.
-            RunDir.collectGarbage(stateDir);
-            writeMeta(run, plan, runsc);
-            if (req.verbose()) {
-                err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull()));
-                err.println("gvshim: run directory " + run.dir());
-            }
-            List<String> envp = new ArrayList<>();
-            env.forEach((k, v) -> envp.add(k + "=" + v));
             for (int fd : new int[] {fds.waiterIn, fds.waiterOut, fds.waiterErr, fds.started, fds.console}) {
                 if (fd >= 0) {
                     Linux.inheritable(fd);
                 }
             }
-            List<String> waiterArgv = null;
-
-            Spawner.Child c = null;
+            // The namespace child is cloned and mapped first: it waits on the sync pipe, and
+            // runsc reads config.json only after its execve, so the id helpers run while the
+            // bundle is still being parsed and the spec written.
+            Spawner.Child c;
+            int[] sync;
             for (;;) {
                 List<String> argv = runscArgv(runsc, run, plan, terminal);
-                int[] sync = pipe(Step.RELEASE);
+                sync = pipe(Step.RELEASE);
+                c = null;
                 try {
                     c = Spawner.clone(new Spawner.Request(runsc.toString(), argv, List.of("PATH=" + pathEnv()),
                             fds.childIn, fds.childOut, fds.childErr, sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID),
                             Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
                     child = c.pid();
                     Trace.mark("cloned");
-                    waiterArgv = waiterArgv(run, runsc, child, fds);
                     Linux.closeQuietly(sync[0]);
                     sync[0] = -1;
                     Mapper.apply(plan, child, host.newuidmap(), host.newgidmap());
+                    Trace.mark("mapped");
+                    break;
                 } catch (MappingFailed m) {
                     Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
                             host.userName());
@@ -201,29 +214,43 @@ public final class Launcher {
                     // auto: full was possible on paper, not here; say so once and use single
                     err.println("gvshim: warning: userns mode full failed, falling back to single: "
                             + f.oneLine().substring("gvshim: ".length()));
-                    plan = Planner.plan(Mode.SINGLE, host);
-                    continue;
+                    plan = Planner.fallback(host, "full failed: " + f.what()
+                            + (f.evidence() == null ? "" : " [" + f.evidence() + "]"), f.fix());
                 } catch (SyscallException e) {
                     Linux.closeQuietly(sync);
                     throw e;
+                }
+            }
+            List<String> waiterArgv = waiterArgv(run, runsc, child, fds);
+            try {
+                Files.write(run.config(), join(specTask));
+                Trace.mark("config.json written");
+                // Housekeeping before the release, while runsc is not yet competing for the CPU.
+                RunDir.collectGarbage(stateDir);
+                writeMeta(run, plan, runsc);
+                if (req.verbose()) {
+                    err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull())
+                            + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
+                    err.println("gvshim: run directory " + run.dir());
                 }
                 try {
                     Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
                 } catch (SyscallException e) {
                     throw e.in(Step.RELEASE);
-                } finally {
-                    Linux.closeQuietly(sync[1]);
                 }
-                Trace.mark("mapped, released");
-                c.awaitExec(Step.EXEC_RUNSC);
-                Trace.mark("runsc exec'd");
-                break;
+            } finally {
+                Linux.closeQuietly(sync[1]);
             }
+            Trace.mark("released");
+            List<String> envp = new ArrayList<>();
+            env.forEach((k, v) -> envp.add(k + "=" + v));
+            c.awaitExec(Step.EXEC_RUNSC);
+            Trace.mark("runsc exec'd");
             fds.closeChildEnds();
             // runsc is booting the sandbox now: hand over at once, leaving the cores to it.
             Trace.mark("exec waiter");
             Trace.dump();
-            if (training) {
+            if (training || Trace.waitInsteadOfHandover()) {
                 Linux.waitpid(child, 0);
                 child = -1;
                 return;
@@ -231,9 +258,6 @@ public final class Launcher {
             execWaiter(waiterArgv, envp);
         } catch (SyscallException e) {
             throw new LaunchException(explain.syscall(e));
-        } catch (Planner.Impossible e) {
-            throw new LaunchException(Failure.of("USERNS_SINGLE_IMPOSSIBLE", "cannot plan a user namespace", null,
-                    e.getMessage(), null));
         } catch (IOException e) {
             throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(),
                     e.toString(), null, "check free space in " + stateDir));
@@ -254,10 +278,10 @@ public final class Launcher {
         }
     }
 
-    private static Spec join(java.util.concurrent.FutureTask<Spec> task) throws LaunchException {
+    private static <T> T join(FutureTask<T> task) throws LaunchException {
         try {
             return task.get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof LaunchException le) {
                 throw le;
             }
@@ -317,13 +341,13 @@ public final class Launcher {
             plan = Planner.plan(req.userns(), host);
         } catch (Planner.Impossible e) {
             throw new LaunchException(Failure.of("USERNS_FULL_IMPOSSIBLE", "cannot use --userns full", null,
-                    String.join("; ", e.reasons()), "fix that, or use --userns auto to fall back to single"));
+                    e.why(), (e.fix() == null ? "" : e.fix() + "; or ") + "use --userns auto to fall back to single"));
         }
         if (plan.runscRootless() && req.network() == RunscConfig.Network.SANDBOX) {
             throw new LaunchException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
                     "runsc --rootless (userns mode single" + (plan.notFull() == null ? "" : ": " + plan.notFull())
                             + ") has no sandbox network",
-                    "use --network none or host, or make userns mode full possible"));
+                    "use --network none or host" + (plan.fullFix() == null ? "" : ", or make full mode possible: " + plan.fullFix())));
         }
         return plan;
     }
@@ -344,11 +368,8 @@ public final class Launcher {
         }
     }
 
-    private void writeBundle(RunDir run, Spec spec) throws IOException, SyscallException {
-        byte[] json = spec.toJson();
-        Trace.mark("spec serialised");
-        Files.write(run.config(), json);
-        Trace.mark("spec file written");
+    /** runsc's state and debug-log directories, and the FIFO of the poststart hook. */
+    private void prepareRunDir(RunDir run) throws IOException, SyscallException {
         var dirMode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
         Files.createDirectory(run.runscRoot(), dirMode);
         Files.createDirectory(run.debugLogDir(), dirMode);

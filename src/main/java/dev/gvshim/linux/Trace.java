@@ -8,6 +8,9 @@ package dev.gvshim.linux;
  */
 public final class Trace {
     private static final boolean ON = System.getenv("GVSHIM_TRACE") != null;
+    /** GVSHIM_TRACE=wait: wait for runsc in the JVM instead of handing over, so that a profiler
+     *  attached to the JVM (async-profiler, JFR) writes its output at a normal exit. */
+    private static final boolean WAIT = "wait".equals(System.getenv("GVSHIM_TRACE"));
     private static final long T0 = System.nanoTime();
     private static final long[] TIMES = new long[64];
     private static final String[] WHAT = new String[64];
@@ -16,6 +19,10 @@ public final class Trace {
     private static final Sampler SAMPLER = System.getenv("GVSHIM_PROFILE") != null ? Sampler.launch() : null;
 
     private Trace() {
+    }
+
+    public static boolean waitInsteadOfHandover() {
+        return WAIT;
     }
 
     /**

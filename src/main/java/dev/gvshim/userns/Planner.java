@@ -30,18 +30,30 @@ public final class Planner {
             Helper newgidmap, IdMap ownUidMap, IdMap ownGidMap) {
     }
 
+    /** One thing standing in the way of full mode, and what removes it. */
+    public record Reason(String why, String fix) {
+    }
+
     /** The requested mode is impossible here; {@code reasons} says why, one clause each. */
     public static final class Impossible extends Exception {
         private static final long serialVersionUID = 1L;
-        private final transient List<String> reasons;
+        private final transient List<Reason> reasons;
 
-        Impossible(List<String> reasons) {
-            super(String.join("; ", reasons));
+        Impossible(List<Reason> reasons) {
+            super(whys(reasons));
             this.reasons = List.copyOf(reasons);
         }
 
-        public List<String> reasons() {
+        public List<Reason> reasons() {
             return reasons;
+        }
+
+        public String why() {
+            return whys(reasons);
+        }
+
+        public String fix() {
+            return fixes(reasons);
         }
     }
 
@@ -50,13 +62,13 @@ public final class Planner {
         long uid = st.euid();
         long gid = st.egid();
         if (requested == Mode.SINGLE) {
-            return single(uid, gid, "--userns single was requested");
+            return single(uid, gid, "--userns single was requested", null);
         }
         boolean privileged = st.hasEffective(ProcStatus.CAP_SETUID) && st.hasEffective(ProcStatus.CAP_SETGID);
         List<SubIds.Range> uidRanges = h.subuid().rangesFor(h.userName(), uid);
         List<SubIds.Range> gidRanges = h.subgid().rangesFor(h.userName(), uid);
 
-        List<String> reasons = new ArrayList<>();
+        List<Reason> reasons = new ArrayList<>();
         if (privileged) {
             if (uidRanges.isEmpty() && uid == 0) {
                 uidRanges = List.of(new SubIds.Range(1, ROOT_DEFAULT_RANGE - 1));
@@ -66,52 +78,77 @@ public final class Planner {
             }
         }
         String who = (h.userName() == null ? "" : h.userName() + " ") + "(uid " + uid + ")";
+        String name = h.userName() == null ? Long.toString(uid) : h.userName();
         if (uidRanges.isEmpty()) {
-            reasons.add("/etc/subuid has no range for " + who);
+            reasons.add(new Reason("/etc/subuid has no range for " + who,
+                    "as root, `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + name
+                            + "` (any 65536 ids no other user has)"));
         }
         if (gidRanges.isEmpty()) {
-            reasons.add("/etc/subgid has no range for " + who);
+            reasons.add(new Reason("/etc/subgid has no range for " + who,
+                    "as root, `usermod --add-subgids 100000-165535 " + name + "` (any 65536 ids no other user has)"));
         }
         checkRanges("/etc/subuid", uidRanges, uid, h.ownUidMap(), reasons);
         checkRanges("/etc/subgid", gidRanges, gid, h.ownGidMap(), reasons);
         if (!privileged) {
             for (Helper helper : List.of(h.newuidmap(), h.newgidmap())) {
-                if (!helper.privileged()) {
-                    reasons.add(helper.describe());
+                String cap = helper.name().equals("newgidmap") ? "cap_setgid" : "cap_setuid";
+                if (!helper.present()) {
+                    reasons.add(new Reason(helper.describe(),
+                            "install it (Debian/Ubuntu: apt-get install uidmap; Fedora/RHEL: dnf install shadow-utils)"));
+                } else if (!helper.privileged()) {
+                    reasons.add(new Reason(helper.describe(), "as root, `chmod u+s " + helper.path() + "` or `setcap "
+                            + cap + "=ep " + helper.path() + "` (reinstalling uidmap restores the setuid bit)"));
                 } else if (st.noNewPrivs()) {
-                    reasons.add("NoNewPrivs is set, so " + helper.name() + "'s "
-                            + (helper.fileCap() ? "file capabilities are" : "setuid bit is") + " ignored");
+                    // no_new_privs makes execve ignore setuid bits and file capabilities alike.
+                    reasons.add(new Reason("NoNewPrivs is set, so " + helper.name() + "'s "
+                            + (helper.fileCap() ? "file capabilities are" : "setuid bit is") + " ignored",
+                            "start gvshim without no_new_privs (Docker: drop --security-opt no-new-privileges; "
+                                    + "Kubernetes: allowPrivilegeEscalation: true)"));
                 } else if (!helper.fileCap() && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
                     // A setuid helper writes as euid 0, which is not the namespace owner, so the
                     // kernel wants CAP_SYS_ADMIN; file capabilities keep the caller's euid.
-                    reasons.add(helper.path() + " is setuid root but CAP_SYS_ADMIN is not in the bounding set");
+                    reasons.add(new Reason(helper.path() + " is setuid root but CAP_SYS_ADMIN is not in the bounding set",
+                            "give it file capabilities instead, in the image: `chmod u-s " + helper.path()
+                                    + " && setcap " + cap + "=ep " + helper.path() + "`"));
                 }
             }
         }
         if (!reasons.isEmpty()) {
+            List<Reason> distinct = reasons.stream().distinct().toList();
             if (requested == Mode.FULL) {
-                throw new Impossible(dedupe(reasons));
+                throw new Impossible(distinct);
             }
-            return single(uid, gid, String.join("; ", dedupe(reasons)));
+            return single(uid, gid, whys(distinct), fixes(distinct));
         }
         return new MappingPlan(Mode.FULL, withRanges(uid, uidRanges), withRanges(gid, gidRanges), !privileged, false,
-                null);
+                null, null);
     }
 
-    private static MappingPlan single(long uid, long gid, String why) {
-        return new MappingPlan(Mode.SINGLE, IdMap.of(0, uid, 1), IdMap.of(0, gid, 1), false, true, why);
+    /** Single mode after full mode failed at run time (a helper exited non-zero): says so. */
+    public static MappingPlan fallback(Host h, String why, String fix) {
+        return single(h.status().euid(), h.status().egid(), why, fix);
     }
 
-    private static void checkRanges(String file, List<SubIds.Range> ranges, long own, IdMap ownMap, List<String> reasons) {
+    private static MappingPlan single(long uid, long gid, String why, String fix) {
+        return new MappingPlan(Mode.SINGLE, IdMap.of(0, uid, 1), IdMap.of(0, gid, 1), false, true, why, fix);
+    }
+
+    private static void checkRanges(String file, List<SubIds.Range> ranges, long own, IdMap ownMap, List<Reason> reasons) {
         if (ranges.size() + 1 > MAX_LINES) {
-            reasons.add(file + " has more than " + (MAX_LINES - 1) + " ranges for this user");
+            reasons.add(new Reason(file + " has more than " + (MAX_LINES - 1) + " ranges for this user",
+                    "merge the ranges in " + file));
         }
         for (SubIds.Range r : ranges) {
+            String range = file + " range " + r.start() + "-" + (r.end() - 1);
             if (r.contains(own)) {
-                reasons.add(file + " range " + r.start() + "-" + (r.end() - 1) + " contains the caller's own id " + own);
+                // newuidmap would map the caller's own id twice; the kernel refuses overlapping lines.
+                reasons.add(new Reason(range + " contains the caller's own id " + own,
+                        "edit " + file + " so that the range leaves out " + own));
             } else if (ownMap != null && !covered(ownMap, r)) {
-                reasons.add(file + " range " + r.start() + "-" + (r.end() - 1)
-                        + " is not mapped in this user namespace (" + ownMap + ")");
+                // Nested: ids exist only as far as the enclosing namespace maps them (user_namespaces(7)).
+                reasons.add(new Reason(range + " is not mapped in this user namespace (" + ownMap + ")",
+                        "give the user a range inside the ids mapped here, or map more ids into this container"));
             }
         }
     }
@@ -148,7 +185,12 @@ public final class Planner {
         return new IdMap(List.copyOf(lines));
     }
 
-    private static List<String> dedupe(List<String> reasons) {
-        return reasons.stream().distinct().toList();
+    private static String whys(List<Reason> reasons) {
+        return String.join("; ", reasons.stream().map(Reason::why).distinct().toList());
+    }
+
+    private static String fixes(List<Reason> reasons) {
+        List<String> fixes = reasons.stream().map(Reason::fix).filter(f -> f != null).distinct().toList();
+        return fixes.isEmpty() ? null : String.join("; ", fixes);
     }
 }

@@ -46,6 +46,8 @@ final class Host {
         assumeTrue(isRoot(), "integration tests create a test user and run gvshim as it: run them as root (CI does)");
         assumeTrue(which("runsc") != null, "runsc is not installed (apt-get install runsc)");
         assumeTrue(which("newuidmap") != null, "newuidmap is not installed (apt-get install uidmap)");
+        assumeTrue(Files.isExecutable(Path.of("/bin/busybox")),
+                "no /bin/busybox for the test bundles' root file system (apt-get install busybox-static)");
         String built = System.getProperty("gvshim.home");
         assumeTrue(built != null && Files.isExecutable(Path.of(built, "bin/gvshim")),
                 "no built installation at " + built + " (run through `mvn verify`)");

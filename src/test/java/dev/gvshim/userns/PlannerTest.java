@@ -59,8 +59,10 @@ class PlannerTest {
         assertThat(p.viaHelpers()).isFalse();
         assertThat(p.runscRootless()).isTrue();
         assertThat(p.notFull()).contains("/etc/subuid has no range for tester (uid 1001)").contains("/etc/subgid");
+        assertThat(p.fullFix()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 tester");
         assertThatThrownBy(() -> Planner.plan(Mode.FULL, h)).isInstanceOf(Planner.Impossible.class)
-                .hasMessageContaining("/etc/subuid has no range");
+                .hasMessageContaining("/etc/subuid has no range")
+                .satisfies(e -> assertThat(((Planner.Impossible) e).fix()).contains("usermod --add-subuids"));
     }
 
     @Test
@@ -69,6 +71,7 @@ class PlannerTest {
                 "app:100000:65536", SETUID_UID, SETUID_GID));
         assertThat(p.mode()).isEqualTo(Mode.SINGLE);
         assertThat(p.notFull()).contains("NoNewPrivs is set, so newuidmap's setuid bit is ignored");
+        assertThat(p.fullFix()).contains("no-new-privileges").contains("allowPrivilegeEscalation: true");
     }
 
     @Test
@@ -77,6 +80,8 @@ class PlannerTest {
                 "app:100000:65536", SETUID_UID, SETUID_GID));
         assertThat(setuid.mode()).isEqualTo(Mode.SINGLE);
         assertThat(setuid.notFull()).contains("setuid root but CAP_SYS_ADMIN is not in the bounding set");
+        assertThat(setuid.fullFix()).contains("setcap cap_setuid=ep /usr/bin/newuidmap")
+                .contains("setcap cap_setgid=ep /usr/bin/newgidmap");
         MappingPlan fcaps = Planner.plan(Mode.AUTO, host(user(1000, DOCKER_BND, false), "app", "app:100000:65536",
                 "app:100000:65536", FCAP_UID, FCAP_GID));
         assertThat(fcaps.mode()).isEqualTo(Mode.FULL);
@@ -87,9 +92,12 @@ class PlannerTest {
         MappingPlan missing = Planner.plan(Mode.AUTO, host(user(1000, ALL, false), "app", "app:100000:65536",
                 "app:100000:65536", Helper.missing("newuidmap"), Helper.missing("newgidmap")));
         assertThat(missing.notFull()).contains("newuidmap is not installed").contains("newgidmap is not installed");
+        assertThat(missing.fullFix()).isEqualTo(
+                "install it (Debian/Ubuntu: apt-get install uidmap; Fedora/RHEL: dnf install shadow-utils)");
         MappingPlan plain = Planner.plan(Mode.AUTO, host(user(1000, ALL, false), "app", "app:100000:65536",
                 "app:100000:65536", PLAIN_UID, SETUID_GID));
         assertThat(plain.notFull()).contains("neither the setuid bit nor file capabilities");
+        assertThat(plain.fullFix()).startsWith("as root, `chmod u+s /usr/bin/newuidmap` or `setcap cap_setuid=ep");
     }
 
     @Test
@@ -127,6 +135,7 @@ class PlannerTest {
         assertThat(p.mode()).isEqualTo(Mode.SINGLE);
         assertThat(p.uidMap().procText()).isEqualTo("0 0 1\n");
         assertThat(p.notFull()).contains("--userns single was requested");
+        assertThat(p.fullFix()).isNull();
     }
 
     @Test
