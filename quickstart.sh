@@ -60,7 +60,7 @@ as_user() {
 say "as $user (uid $(id -u "$user")): gvshim run --verbose --bundle hello"
 as_user "$gvshim" run --verbose --bundle hello
 
-say "as $user: a command of your choice, in the bundle's root file system, with its exit code"
+say "as $user: any command, in the bundle's root file system: its exit code is the command's"
 set +e
 as_user "$gvshim" run --rootfs hello/rootfs -- /bin/sh -c 'echo "kernel: $(uname -sr), network: $(ls /sys/class/net 2>/dev/null || ip -o link | cut -d: -f2)"; exit 3'
 echo "exit code: $? (the command's own)"
@@ -68,7 +68,7 @@ echo "exit code: $? (the command's own)"
 say "as $user: stdin passes through"
 printf 'one\ntwo\nthree\n' | as_user "$gvshim" run --rootfs hello/rootfs -- /bin/wc -l
 
-say "as $user: a command that does not exist fails closed, with one line saying so"
+say "as $user: a command that does not exist: one line saying so, exit 127"
 as_user "$gvshim" run --rootfs hello/rootfs -- /bin/no-such-command
 echo "exit code: $?"
 set -e

@@ -68,7 +68,7 @@ final class TrainCommand implements Verb {
                     // a host without subordinate ids
                 }
             }
-            Path state = StateDir.prepare(tmp.resolve("state"), host.status().euid());
+            Path state = StateDir.prepare(tmp.resolve("state"), host.status().euid(), false);
             RunDir dir = RunDir.create(state);
             RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024, false);
             Spec spec = RunSpec.generate(req, ctx);

@@ -35,8 +35,13 @@ public final class StateDir {
         return Path.of("/tmp", "gvshim-" + uid);
     }
 
-    /** Creates or checks the directory; returns it. */
-    public static Path prepare(Path dir, int uid) throws UnsafeStateDirException, IOException {
+    /**
+     * Creates or checks the directory; returns it.
+     *
+     * @param explicit the user chose it (--root): the fix is then to choose another, never to
+     *                 change or remove that directory (it may be /tmp, or someone's home)
+     */
+    public static Path prepare(Path dir, int uid, boolean explicit) throws UnsafeStateDirException, IOException {
         try {
             Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (FileAlreadyExistsException e) {
@@ -45,7 +50,15 @@ public final class StateDir {
             throw new UnsafeStateDirException(dir, "its parent directory does not exist",
                     "create " + dir.getParent() + " first, or pass --root with a directory whose parent exists");
         }
-        check(dir, uid);
+        try {
+            check(dir, uid);
+        } catch (UnsafeStateDirException e) {
+            if (explicit) {
+                throw new UnsafeStateDirException(dir, e.why(), "pass a --root only you can use: a path that does not"
+                        + " exist yet (gvshim creates it, mode 0700) or a directory of yours with mode 0700");
+            }
+            throw e;
+        }
         return dir;
     }
 
@@ -62,7 +75,8 @@ public final class StateDir {
         int mode = (Integer) a.get("mode") & 07777;
         if (owner != uid) {
             throw new UnsafeStateDirException(dir, "it is owned by uid " + owner + ", not by you (uid " + uid + ")",
-                    "remove it as its owner or root (rm -rf " + dir + "), or pass --root DIR");
+                    "remove it as root (rm -rf " + dir + "; gvshim never uses a state directory another user"
+                            + " created), or pass --root DIR");
         }
         if ((mode & 077) != 0) {
             throw new UnsafeStateDirException(dir, "its mode is " + String.format("%04o", mode) + ", open to other users",

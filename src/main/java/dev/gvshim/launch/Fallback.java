@@ -21,7 +21,7 @@ public final class Fallback {
     /** Replaces this process with the command, after a warning; returns an exit code only on failure. */
     public static int exec(List<String> command, String cwd, Map<String, String> env, String reason, PrintStream err) {
         err.println("gvshim: WARNING: running `" + String.join(" ", command) + "` WITHOUT the gVisor sandbox"
-                + " (--fallback=unsandboxed), because: " + reason);
+                + " (--fallback=unsandboxed), because the sandbox could not start (" + reason + ", above)");
         err.flush();
         String program = resolve(command.get(0), env.getOrDefault("PATH", "/usr/bin:/bin"), cwd);
         if (program == null) {

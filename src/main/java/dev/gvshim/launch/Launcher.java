@@ -145,7 +145,7 @@ public final class Launcher {
         Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid);
         Trace.mark("state dir chosen");
         try {
-            StateDir.prepare(stateDir, uid);
+            StateDir.prepare(stateDir, uid, req.root() != null);
         } catch (UnsafeStateDirException e) {
             throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot use the state directory " + e.dir(), null,
                     e.why(), e.fix()));
@@ -329,7 +329,7 @@ public final class Launcher {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             throw new LaunchException(Failure.of("BUNDLE_MALFORMED", "cannot parse " + config, null,
-                    "not valid JSON" + where + " (" + e.getOriginalMessage() + ")", "fix the file or regenerate it with `gvshim spec`"));
+                    "not valid JSON" + where + " (" + JsonTree.plainMessage(e) + ")", "fix the file or regenerate it with `gvshim spec`"));
         } catch (InvalidSpecException e) {
             throw new LaunchException(Failure.of("BUNDLE_INVALID", "cannot use " + config, null, e.getMessage(), null));
         }
@@ -347,7 +347,8 @@ public final class Launcher {
             throw new LaunchException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
                     "runsc --rootless (userns mode single" + (plan.notFull() == null ? "" : ": " + plan.notFull())
                             + ") has no sandbox network",
-                    "use --network none or host" + (plan.fullFix() == null ? "" : ", or make full mode possible: " + plan.fullFix())));
+                    "use --network none or host" + (req.userns() == Mode.SINGLE ? ", or drop --userns single"
+                            : plan.fullFix() == null ? "" : ", or make full mode possible: " + plan.fullFix())));
         }
         return plan;
     }

@@ -37,6 +37,17 @@ public final class JsonTree {
         return NODES;
     }
 
+    /**
+     * Jackson's message without its source descriptions: "expected close marker for Object
+     * (start marker at [Source: REDACTED (...); line: 1, column: 36])" becomes "... (start
+     * marker at line 1, column 36)"; the caller adds where the error is.
+     */
+    public static String plainMessage(JsonProcessingException e) {
+        String m = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+        m = m.replaceAll("\\[Source: [^\\]]*?; line: (\\d+), column: (\\d+)\\]", "line $1, column $2");
+        return m.replaceAll("\\s+", " ").strip();
+    }
+
     /** Parses one JSON document; trailing content is an error. */
     public static JsonNode read(byte[] json) throws JsonProcessingException {
         try (JsonParser p = FACTORY.createParser(json)) {

@@ -85,8 +85,8 @@ public final class Planner {
                             + "` (any 65536 ids no other user has)"));
         }
         if (gidRanges.isEmpty()) {
-            reasons.add(new Reason("/etc/subgid has no range for " + who,
-                    "as root, `usermod --add-subgids 100000-165535 " + name + "` (any 65536 ids no other user has)"));
+            reasons.add(new Reason("/etc/subgid has no range for " + who, uidRanges.isEmpty() ? null // one usermod does both
+                    : "as root, `usermod --add-subgids 100000-165535 " + name + "` (any 65536 ids no other user has)"));
         }
         checkRanges("/etc/subuid", uidRanges, uid, h.ownUidMap(), reasons);
         checkRanges("/etc/subgid", gidRanges, gid, h.ownGidMap(), reasons);

@@ -27,26 +27,39 @@ class StateDirTest {
 
     @Test
     void createsIt0700AndAcceptsItAgain(@TempDir Path parent) throws Exception {
-        Path d = StateDir.prepare(parent.resolve("s"), uid());
+        Path d = StateDir.prepare(parent.resolve("s"), uid(), false);
         assertThat(Files.getPosixFilePermissions(d)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
-        assertThat(StateDir.prepare(d, uid())).isEqualTo(d);
+        assertThat(StateDir.prepare(d, uid(), false)).isEqualTo(d);
     }
 
     @Test
     void refusesSymlinksOpenModesAndOtherOwners(@TempDir Path parent) throws Exception {
         Path target = Files.createDirectory(parent.resolve("target"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path link = Files.createSymbolicLink(parent.resolve("link"), target);
-        assertThatThrownBy(() -> StateDir.prepare(link, uid())).isInstanceOf(UnsafeStateDirException.class)
+        assertThatThrownBy(() -> StateDir.prepare(link, uid(), false)).isInstanceOf(UnsafeStateDirException.class)
                 .hasMessageContaining("symbolic link");
         Path open = Files.createDirectory(parent.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> StateDir.prepare(open, uid())).isInstanceOfSatisfying(UnsafeStateDirException.class,
+        assertThatThrownBy(() -> StateDir.prepare(open, uid(), false)).isInstanceOfSatisfying(UnsafeStateDirException.class,
                 e -> assertThat(e.fix()).isEqualTo("chmod 700 " + open));
         Path file = Files.writeString(parent.resolve("file"), "");
-        assertThatThrownBy(() -> StateDir.prepare(file, uid())).hasMessageContaining("not a directory");
-        assertThatThrownBy(() -> StateDir.prepare(parent.resolve("no/such/parent"), uid())).hasMessageContaining("parent");
-        assertThatThrownBy(() -> StateDir.prepare(target, uid() + 1)).isInstanceOf(UnsafeStateDirException.class)
+        assertThatThrownBy(() -> StateDir.prepare(file, uid(), false)).hasMessageContaining("not a directory");
+        assertThatThrownBy(() -> StateDir.prepare(parent.resolve("no/such/parent"), uid(), false)).hasMessageContaining("parent");
+        assertThatThrownBy(() -> StateDir.prepare(target, uid() + 1, false)).isInstanceOf(UnsafeStateDirException.class)
                 .hasMessageContaining("owned by uid " + uid());
+    }
+
+    @Test
+    void anExplicitRootIsNeverToBeChangedOnlyReplaced(@TempDir Path parent) throws Exception {
+        Path open = Files.createDirectory(parent.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThatThrownBy(() -> StateDir.prepare(open, uid(), true)).isInstanceOfSatisfying(UnsafeStateDirException.class,
+                e -> {
+                    assertThat(e.why()).contains("open to other users");
+                    assertThat(e.fix()).startsWith("pass a --root only you can use").doesNotContain("chmod", "rm ");
+                });
+        assertThatThrownBy(() -> StateDir.prepare(open, uid() + 1, true)).isInstanceOfSatisfying(
+                UnsafeStateDirException.class, e -> assertThat(e.fix()).doesNotContain("rm -rf"));
     }
 
     @Test
@@ -54,6 +67,6 @@ class StateDirTest {
         assumeTrue(uid() == 0, "needs root to create a directory owned by someone else");
         Path planted = Files.createDirectory(parent.resolve("gvshim-0"));
         Files.setAttribute(planted, "unix:uid", 12345);
-        assertThatThrownBy(() -> StateDir.prepare(planted, 0)).hasMessageContaining("owned by uid 12345, not by you");
+        assertThatThrownBy(() -> StateDir.prepare(planted, 0, false)).hasMessageContaining("owned by uid 12345, not by you");
     }
 }

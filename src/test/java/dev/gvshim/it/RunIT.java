@@ -180,7 +180,8 @@ class RunIT {
         Host.sh("chown", "-R", host.uid + ":" + host.gid, bad.toString());
         Host.Result r = host.gvshim(null, T, "run", "--bundle", "bad");
         assertThat(r.code()).isEqualTo(125);
-        assertThat(r.err().lines()).hasSize(1).first().asString().contains("cannot parse").contains("line 2");
+        assertThat(r.err().lines()).hasSize(1).first().asString().contains("cannot parse").contains("line 2")
+                .doesNotContain("REDACTED");
     }
 
     @Test

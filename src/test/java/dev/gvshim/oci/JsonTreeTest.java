@@ -34,6 +34,15 @@ class JsonTreeTest {
     }
 
     @Test
+    void errorMessagesLoseJacksonsSourceDescriptions() {
+        assertThatThrownBy(() -> JsonTree.read("{\"process\": {\n".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(JsonProcessingException.class, e -> assertThat(JsonTree.plainMessage(e))
+                        .startsWith("Unexpected end-of-input")
+                        .contains("start marker at line 1, column 13")
+                        .doesNotContain("Source", "REDACTED", "\n"));
+    }
+
+    @Test
     void keepsNullsOrderAndExactNumbers() throws Exception {
         String in = "{\"z\":1,\"a\":null,\"big\":18446744073709551615,\"dec\":1.10,\"neg\":-5,\"t\":true,\"s\":\"é\\n\"}";
         JsonNode n = JsonTree.read(in.getBytes(StandardCharsets.UTF_8));
