@@ -69,6 +69,29 @@ done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 echo "bench: gvshim run / unshare+runsc, median of $rounds round(s): ${median}x (target <= 1.5)"
 
+# The floor under any design like gvshim's on this JDK: a JVM that only starts (same runtime,
+# flags and kind of AOT cache), and one that also links the two downcall handles gvshim needs
+# (bench/floor/Floor.java). Whatever gvshim does beyond that is its own overhead.
+jdk=$(awk '{ print $1; exit }' "$work/gvshim/runtime/.built-from")
+if [ -x "$jdk/bin/javac" ]; then
+	mkdir -p "$work/floor"
+	"$jdk/bin/javac" -d "$work/floor" "$here/bench/floor/Floor.java"
+	(cd "$work/floor" && "$jdk/bin/jar" cf floor.jar Floor.class)
+	java=$work/gvshim/runtime/bin/java
+	read -r -a jvm_opts <<<"$(sed -n 's/^exec "$home\/runtime\/bin\/java" \(.*\) "$aot".*/\1/p' "$G")"
+	"$java" "${jvm_opts[@]}" -XX:AOTCacheOutput="$work/floor/floor.aot" -cp "$work/floor/floor.jar" Floor >/dev/null 2>&1
+	chmod -R a+rX "$work/floor"
+	floor_cmd="$java ${jvm_opts[*]} -XX:AOTCache=$work/floor/floor.aot -cp $work/floor/floor.jar Floor"
+	as_user hyperfine -N --warmup 5 --runs "$runs" --export-csv "$work/floor.csv" --style basic \
+		-n jvm "$floor_cmd jvm" -n floor "$floor_cmd" -n unshare "$unshare_cmd" -n gvshim "$gvshim_cmd" \
+		>"$work/floor.log" 2>&1 || { cat "$work/floor.log"; die "hyperfine failed (floor)"; }
+	awk -F, 'NR > 1 { m[$1] = $2 * 1000 }
+		END { printf "bench: floor: JVM start %.1f ms, + linking the two FFM handles %.1f ms = %.2fx of unshare+runsc (%.1f ms) before any gvshim work; gvshim run --bundle adds %.1f ms in all (%.2fx)\n",
+			m["jvm"], m["floor"] - m["jvm"], m["floor"] / m["unshare"], m["unshare"], m["gvshim"] - m["unshare"], m["gvshim"] / m["unshare"] }' "$work/floor.csv"
+else
+	echo "bench: floor skipped: no javac in $jdk (the JDK that built target/gvshim)"
+fi
+
 # What stays resident while the command runs: the JVM has exec'd gvshim-waiter (same pid;
 # setpriv execs too, so $! is that pid).
 if [ "$(id -u)" = 0 ]; then

@@ -5,6 +5,9 @@ import dev.gvshim.linux.Linux;
 
 /** Entry point: starts linking the FFM handles, runs the CLI, exits with its status. */
 public final class Main {
+    /** Exit status of gvshim's own failures, internal errors included (as runc and podman use). */
+    private static final int EXIT_GVSHIM = 125;
+
     private Main() {
     }
 
@@ -12,7 +15,18 @@ public final class Main {
         // ~20 ms of FFM linking overlaps with argument parsing and spec generation.
         dev.gvshim.linux.Trace.mark("main");
         Linux.warmUpInBackground();
-        int status = Cli.execute(args, System.out, System.err);
+        int status;
+        try {
+            status = Cli.execute(args, System.out, System.err);
+        } catch (RuntimeException | Error e) {
+            // A bug, not a condition of the host: one line, the trace on request. Nothing ran.
+            System.err.println("gvshim: internal error: " + e + " (a bug in gvshim: please report it;"
+                    + " GVSHIM_DEBUG=1 prints the stack trace)");
+            if (System.getenv("GVSHIM_DEBUG") != null) {
+                e.printStackTrace();
+            }
+            status = EXIT_GVSHIM;
+        }
         System.out.flush();
         System.err.flush();
         // halt, not exit: gvshim registers no shutdown hooks, and JDK 25's Runtime.exit first

@@ -282,10 +282,12 @@ public final class Launcher {
         try {
             return task.get();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof LaunchException le) {
-                throw le;
+            switch (e.getCause()) {
+                case LaunchException le -> throw le;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(e.getCause());
             }
-            throw new IllegalStateException(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
