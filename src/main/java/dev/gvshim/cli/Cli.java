@@ -128,7 +128,8 @@ public final class Cli {
         return 2;
     }
 
-    private static CommandLine commandLine(CommandSpec spec, PrintStream out, PrintStream err) {
+    /** How every verb's command line is set up (the training run uses it too, to train this path). */
+    static CommandLine commandLine(CommandSpec spec, PrintStream out, PrintStream err) {
         CommandLine cl = new CommandLine(spec, FACTORY);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOut(new PrintWriter(out, true));

@@ -53,8 +53,7 @@ final class TrainCommand implements Verb {
         try {
             tmp = Files.createTempDirectory("gvshim-train");
             Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
-            CommandLine cl = new CommandLine(new RunCommand().spec(), Cli.FACTORY);
-            cl.setCaseInsensitiveEnumValuesAllowed(true);
+            CommandLine cl = Cli.commandLine(new RunCommand().spec(), out, err);
             ParseResult pr = cl.parseArgs("--env", "A=1", "-e", "TERM", "--mount", tmp + ":/mnt:ro",
                     "--timeout", "5", "--network", "none", "--userns", "auto", "--", "/bin/echo", "hello");
             RunRequest req = RunCommand.request(pr, tmp);
@@ -70,7 +69,7 @@ final class TrainCommand implements Verb {
             }
             Path state = StateDir.prepare(tmp.resolve("state"), host.status().euid(), false);
             RunDir dir = RunDir.create(state);
-            RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024, false);
+            RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024);
             Spec spec = RunSpec.generate(req, ctx);
             Files.write(dir.config(), spec.toJson());
             Spec back = Spec.parse(Files.readAllBytes(dir.config()));
@@ -110,8 +109,7 @@ final class TrainCommand implements Verb {
             for (List<String> args : List.of(
                     List.of("--root", state.toString(), "--runsc", "/bin/true", "-e", "A=1", "--", "/bin/echo", "hi"),
                     List.of("--root", state.toString(), "--runsc", "/bin/true", "--bundle", tmp.resolve("bundle").toString()))) {
-                CommandLine c = new CommandLine(new RunCommand().spec(), Cli.FACTORY);
-                c.setCaseInsensitiveEnumValuesAllowed(true);
+                CommandLine c = Cli.commandLine(new RunCommand().spec(), out, err);
                 RunRequest r = RunCommand.request(c.parseArgs(args.toArray(String[]::new)), tmp);
                 try {
                     new dev.gvshim.launch.Launcher(r, env, home, err, true).launch();

@@ -25,9 +25,13 @@ public final class RunSpec {
     private RunSpec() {
     }
 
-    /** What the spec depends on besides the request ({@code terminal} may still be changed on the result). */
+    /**
+     * What the spec depends on besides the request. Not whether the process gets a terminal:
+     * the launcher decides that per run (isatty needs FFM, the spec is built before it is
+     * linked) and sets it on the result; both builders leave it false.
+     */
     public record Context(Map<String, String> callerEnv, Path callerCwd, Path stateDir, String hookPath,
-            List<String> hookArgs, long nofileSoft, long nofileHard, boolean terminal) {
+            List<String> hookArgs, long nofileSoft, long nofileHard) {
     }
 
     public static Spec generate(RunRequest r, Context c) {
@@ -37,7 +41,7 @@ public final class RunSpec {
         List<String> env = new ArrayList<>();
         env.add("PATH=" + (hostRoot && c.callerEnv().get("PATH") != null ? c.callerEnv().get("PATH") : Specs.DEFAULT_PATH));
         env.add("HOME=/root");
-        s.process().terminal(c.terminal()).user(r.uid() == null ? 0 : r.uid(), r.gid() == null ? 0 : r.gid())
+        s.process().terminal(false).user(r.uid() == null ? 0 : r.uid(), r.gid() == null ? 0 : r.gid())
                 .args(r.command()).env(env).cwd(cwd)
                 .capabilities(Specs.DEFAULT_CAPS, false)
                 .rlimit("RLIMIT_NOFILE", c.nofileSoft(), c.nofileHard())
@@ -104,7 +108,7 @@ public final class RunSpec {
         if (r.hostname() != null) {
             s.hostname(r.hostname());
         }
-        s.process().terminal(c.terminal());
+        s.process().terminal(false);
         applyEnv(s, r, c, false);
         addUserMounts(s, r);
         // gvshim owns the user namespace (runsc runs inside it) and the network mode.

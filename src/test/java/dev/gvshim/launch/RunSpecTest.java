@@ -28,7 +28,7 @@ class RunSpecTest {
 
     static RunSpec.Context ctx(Path cwd) {
         return new RunSpec.Context(CALLER, cwd, Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-waiter",
-                List.of("gvshim-waiter", "--hook-started", "/run/user/1000/gvshim/gv1/started"), 1024, 4096, false);
+                List.of("gvshim-waiter", "--hook-started", "/run/user/1000/gvshim/gv1/started"), 1024, 4096);
     }
 
     @Test
