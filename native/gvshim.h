@@ -12,11 +12,12 @@
 #include <stdint.h>
 
 /* Bumped whenever struct gvshim_spawn or the step numbers change; Java checks it in tests. */
-#define GVSHIM_ABI_VERSION 2
+#define GVSHIM_ABI_VERSION 3
 
 /* gvshim_spawn.flags */
 #define GVSHIM_PDEATHSIG 0x1 /* prctl(PR_SET_PDEATHSIG, SIGKILL) and check the parent is still there */
 #define GVSHIM_SETPGID 0x2   /* own process group: terminal signals reach only the waiter, which forwards once */
+#define GVSHIM_SETUID 0x4    /* become uid:gid (groups: just gid) before exec: `gvshim doctor --user` as root */
 
 /* Steps reported through status_fd as {int32 step, int32 errno}. */
 enum gvshim_step {
@@ -28,6 +29,7 @@ enum gvshim_step {
 	GVSHIM_STEP_CLOEXEC = 6,
 	GVSHIM_STEP_SIGNALS = 7,
 	GVSHIM_STEP_EXEC = 8,
+	GVSHIM_STEP_SETUID = 9,
 };
 
 struct gvshim_spawn {
@@ -39,7 +41,9 @@ struct gvshim_spawn {
 	int32_t status_fd;  /* offset 40: O_CLOEXEC pipe; receives {step, errno} if anything fails (-1: none) */
 	int32_t flags;      /* offset 44: GVSHIM_* */
 	int32_t parent_pid; /* offset 48: getppid() must equal this after PR_SET_PDEATHSIG */
-	int32_t sync_peer;  /* offset 52: the parent's end of the sync pipe, closed first so that EOF can arrive; sizeof == 56 */
+	int32_t sync_peer;  /* offset 52: the parent's end of the sync pipe, closed first so that EOF can arrive */
+	int32_t uid;        /* offset 56: with GVSHIM_SETUID */
+	int32_t gid;        /* offset 60: with GVSHIM_SETUID; sizeof == 64 */
 };
 
 int gvshim_child(void *arg);

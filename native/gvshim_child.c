@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -92,6 +93,12 @@ __attribute__((visibility("default"))) int gvshim_child(void *arg)
 		if (n == 0)
 			_exit(126); /* the parent gave up (closed the pipe): never exec */
 		close(s->sync_fd);
+	}
+
+	if (s->flags & GVSHIM_SETUID) {
+		gid_t g = (gid_t)s->gid;
+		if (setgroups(1, &g) != 0 || setresgid(g, g, g) != 0 || setresuid((uid_t)s->uid, (uid_t)s->uid, (uid_t)s->uid) != 0)
+			report(s, GVSHIM_STEP_SETUID, errno);
 	}
 
 	if ((s->flags & GVSHIM_SETPGID) && setpgid(0, 0) != 0)

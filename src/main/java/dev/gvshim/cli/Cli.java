@@ -32,6 +32,7 @@ public final class Cli {
     private static final Map<String, String> VERBS = Map.of(
             "run", "Run a command in a rootless gVisor sandbox.",
             "spec", "Write a new OCI config.json, as `runc spec` does.",
+            "doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it.",
             "__explain", "",
             "__train", "");
 
@@ -42,6 +43,7 @@ public final class Cli {
         return switch (name) {
             case "run" -> new RunCommand();
             case "spec" -> new SpecCommand();
+            case "doctor" -> new DoctorCommand();
             case "__explain" -> new ExplainCommand();
             case "__train" -> new TrainCommand();
             default -> null;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.container.RunDir;
 import dev.gvshim.diagnose.Environment;
 import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.launch.Fallback;
 import dev.gvshim.linux.ProcStatus;
@@ -66,8 +67,8 @@ final class ExplainCommand implements Verb {
         fatal.remove(message); // runsc's own log repeats its top-level error as FATAL
         Failure f;
         try {
-            ProcStatus st = ProcStatus.parse(Files.readString(Path.of("/proc/self/status")));
-            f = new Explain(Environment.detect(Path.of("/"), System.getenv()), st, Path.of("/")).runsc(message, fatal);
+            Facts facts = Facts.read(Path.of("/"), System.getenv(), meta == null ? null : meta.path("runsc").asText(null));
+            f = new Explain(facts).runsc(message, fatal);
         } catch (IOException | RuntimeException e) {
             f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null, null);
         }

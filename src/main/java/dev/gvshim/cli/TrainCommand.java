@@ -4,6 +4,7 @@ import dev.gvshim.container.RunDir;
 import dev.gvshim.container.StateDir;
 import dev.gvshim.diagnose.Environment;
 import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Facts;
 import dev.gvshim.launch.RunRequest;
 import dev.gvshim.launch.RunSpec;
 import dev.gvshim.linux.Errno;
@@ -98,7 +99,7 @@ final class TrainCommand implements Verb {
             try {
                 Linux.close(-1);
             } catch (SyscallException e) {
-                new Explain(Environment.detect(Path.of("/"), env), host.status(), Path.of("/")).syscall(e.in(Step.CREATE_USERNS));
+                new Explain(Facts.read(Path.of("/"), env, host, null)).syscall(e.in(Step.CREATE_USERNS));
                 Errno.name(e.errno());
             }
             dir.delete();

@@ -32,7 +32,35 @@ public final class StateDir {
                 // fall through to /tmp
             }
         }
-        return Path.of("/tmp", "gvshim-" + uid);
+        Path tmp = Path.of("/tmp", "gvshim-" + uid);
+        try {
+            if (Files.exists(tmp, LinkOption.NOFOLLOW_LINKS) && owner(tmp) != uid) {
+                // Inside a user namespace (unshare -r, a rootless container) uid 0 is not the host's
+                // root, whose /tmp/gvshim-0 it sees as owned by nobody: one directory per namespace.
+                String ns = Files.readSymbolicLink(Path.of("/proc/self/ns/user")).toString(); // user:[4026532291]
+                return Path.of("/tmp", "gvshim-" + uid + "-ns" + ns.replaceAll("\\D", ""));
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // keep the default; prepare() explains what is wrong with it
+        }
+        return tmp;
+    }
+
+    /** Why {@code dir} cannot be used as the state directory, or null if it can (or can be created). */
+    public static String inspect(Path dir, int uid) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Path parent = dir.getParent();
+            return parent != null && Files.isDirectory(parent) && Files.isWritable(parent) ? null
+                    : "it does not exist and " + parent + " is not writable";
+        }
+        try {
+            check(dir, uid);
+            return null;
+        } catch (UnsafeStateDirException e) {
+            return e.why();
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     /**

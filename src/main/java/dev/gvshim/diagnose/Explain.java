@@ -5,48 +5,87 @@ import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.userns.Helper;
+import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.MappingFailed;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Turns a start-up failure into a {@link Failure}: the step and errno precisely, the cause
- * when the evidence determines it, and the fix for the environment gvshim runs in.
+ * The cause engine: turns one failed step (a system call and its errno, a helper's exit and
+ * message, runsc's error and the FATAL lines of its logs) plus the static {@link Facts} into
+ * a {@link Failure} with a stable id, the cause and the fix for the environment gvshim runs
+ * in. `gvshim run` calls it where a step fails; `gvshim doctor` calls it for the first
+ * failing step of its live probe, so both always name the same cause.
  * Sources for each cause: ../shared/research/anchors.md §2 (34 causes) and docker-lab.md.
  */
 public final class Explain {
-    private static final String SECCOMP_DOCKER = "run the container with --security-opt seccomp=unconfined"
-            + " --security-opt systempaths=unconfined (or a seccomp profile that allows user namespaces, mount,"
-            + " pivot_root and ptrace)";
-    private static final String SECCOMP_K8S = "set securityContext.seccompProfile.type: Unconfined (or a Localhost"
-            + " profile that allows user namespaces, mount, pivot_root and ptrace) and procMount: Unmasked";
+    /** The seccomp profile shipped in docker/: Docker's default plus what a rootless sandbox needs. */
+    public static final String PROFILE = "docker/seccomp-gvshim.json";
 
-    private final Environment env;
-    private final ProcStatus status;
-    private final Path root;
+    private final Supplier<Facts> facts;
+    private Facts read;
 
-    /**
-     * @param root where /proc and /etc are read from ("/" except in tests)
-     */
-    public Explain(Environment env, ProcStatus status, Path root) {
-        this.env = env;
-        this.status = status;
-        this.root = root;
+    public Explain(Facts facts) {
+        this.facts = () -> facts;
     }
+
+    /** Reads the facts only when a failure needs explaining: the success path pays nothing. */
+    public Explain(Supplier<Facts> facts) {
+        this.facts = facts;
+    }
+
+    Facts facts() {
+        if (read == null) {
+            read = facts.get();
+        }
+        return read;
+    }
+
+    private Environment env() {
+        return facts().env();
+    }
+
+    private ProcStatus status() {
+        return facts().status();
+    }
+
+    // ---- fixes shared by several causes -------------------------------------------------
+
+    /** The seccomp fix, for Docker, Kubernetes or the host. */
+    String seccompFix(String what) {
+        return env().pick("run the container with --security-opt seccomp=" + PROFILE + " (gvshim's profile: Docker's"
+                        + " default plus " + what + "), or --security-opt seccomp=unconfined",
+                "set securityContext.seccompProfile to {type: Localhost, localhostProfile: seccomp-gvshim.json} (" + PROFILE
+                        + " copied to /var/lib/kubelet/seccomp/ on the node), or {type: Unconfined}",
+                "run gvshim outside the seccomp filter that denies " + what
+                        + " (systemd: remove SystemCallFilter= and RestrictNamespaces= from the unit)");
+    }
+
+    String apparmorUsernsFix() {
+        return env().onHost("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+                + "; or install an AppArmor profile granting `userns,` to the gvshim launcher and runsc"
+                + " (profile \"gvshim\" /usr/local/lib/gvshim/** flags=(unconfined) { userns, })";
+    }
+
+    String selinuxFix() {
+        return env().pick("run the container with --security-opt label=type:container_engine_t (or label=disable)",
+                "set securityContext.seLinuxOptions.type: container_engine_t",
+                "allow user_namespace { create } and mounton for this domain (audit2allow on the AVC denials), or run"
+                        + " gvshim in an unconfined domain");
+    }
+
+    // ---- gvshim's own steps ---------------------------------------------------------------
 
     /** A system call of gvshim's own start-up failed. */
     public Failure syscall(SyscallException e) {
         Step step = e.step() == null ? Step.PROBE : e.step();
         String evidence = e.callAndErrno();
-        int errno = e.errno();
         return switch (step) {
-            case CREATE_USERNS -> createUserns(evidence, errno);
-            case WRITE_SETGROUPS, WRITE_UID_MAP, WRITE_GID_MAP -> writeMap(step, evidence, errno);
+            case CREATE_USERNS -> createUserns(evidence, e.errno());
+            case WRITE_SETGROUPS, WRITE_UID_MAP, WRITE_GID_MAP -> writeMap(step, evidence, e.errno());
             case EXEC_RUNSC -> execRunsc(e, evidence);
             case STATE_DIR -> Failure.of("STATE_DIR_UNSAFE", "cannot prepare the state directory", evidence,
                     null, "pass --root with a directory you own");
@@ -55,56 +94,95 @@ public final class Explain {
         };
     }
 
-    private Failure createUserns(String evidence, int errno) {
+    /** clone(CLONE_NEWUSER) failed: the kernel's refusals in create_user_ns() order, then the LSMs. */
+    public Failure createUserns(String evidence, int errno) {
         String what = "cannot create the user namespace";
+        Facts f = facts();
+        ProcStatus st = status();
+        Long max = f.kernel().maxUserNamespaces();
         switch (errno) {
             case Errno.EPERM -> {
-                if (status.seccompMode() == 2 && !status.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
-                    return Failure.of("USERNS_SECCOMP", what, evidence,
-                            "a seccomp filter denies CLONE_NEWUSER (Seccomp: 2 and no CAP_SYS_ADMIN in the bounding set;"
-                                    + " Docker's and containerd's default profiles do this)",
-                            env.pick(SECCOMP_DOCKER, SECCOMP_K8S,
-                                    "run gvshim outside the seccomp filter that denies clone(CLONE_NEWUSER)"));
+                if (st.seccompMode() == 2 && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
+                    return Failure.of("USERNS_SECCOMP", what, evidence, (env().docker() || env().kind() == Environment.Kind.PODMAN
+                                    ? "the container's seccomp profile denies CLONE_NEWUSER (Docker's default profile does this for"
+                                            + " processes without CAP_SYS_ADMIN)"
+                                    : "a seccomp filter denies CLONE_NEWUSER") + " (Seccomp: 2, Seccomp_filters: "
+                                    + st.seccompFilters() + ", no CAP_SYS_ADMIN in CapBnd)",
+                            seccompFix("user namespaces, mount, pivot_root and ptrace"));
                 }
-                if ("0".equals(sysctl("proc/sys/kernel/unprivileged_userns_clone"))) {
+                Integer clone = f.kernel().unprivilegedUsernsClone();
+                if (clone != null && clone == 0 && st.euid() != 0) {
                     return Failure.of("USERNS_DISABLED", what, evidence,
                             "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0)",
-                            "on the host: sysctl -w kernel.unprivileged_userns_clone=1 (persist it in /etc/sysctl.d/)");
+                            env().onHost("sysctl -w kernel.unprivileged_userns_clone=1"));
                 }
-                if (status.seccompMode() == 2) {
+                if (st.seccompMode() == 2) {
                     return Failure.of("USERNS_SECCOMP", what, evidence,
-                            "a seccomp filter is active (Seccomp: 2) and denies CLONE_NEWUSER",
-                            env.pick(SECCOMP_DOCKER, SECCOMP_K8S, "remove the seccomp filter from gvshim's process"));
+                            "a seccomp filter denies CLONE_NEWUSER (Seccomp: 2, Seccomp_filters: " + st.seccompFilters() + ")",
+                            seccompFix("user namespaces, mount, pivot_root and ptrace"));
+                }
+                if (!mapped(f.host().ownUidMap(), st.euid())) {
+                    return Failure.of("USERNS_UNMAPPED_ID", what, evidence,
+                            "your uid " + st.euid() + " is not mapped in the user namespace you are in ("
+                                    + f.host().ownUidMap() + ")", "run gvshim as a user that is mapped here");
+                }
+                if (f.lsm().selinuxEnforcing()) {
+                    return Failure.of("USERNS_SELINUX", what, evidence,
+                            "SELinux (enforcing, context " + f.lsm().selinuxLabel() + ") denies user_namespace create",
+                            selinuxFix());
                 }
                 return Failure.of("USERNS_DENIED", what, evidence,
-                        "the kernel refused (a chroot, or a security module policy)",
-                        "run `gvshim doctor` for the full analysis");
+                        "the kernel refused: gvshim runs in a chroot (its root is not the root of its mount namespace),"
+                                + " or a security module denied it",
+                        "run gvshim outside the chroot; check the audit log (dmesg) for a denial");
             }
             case Errno.ENOSPC, Errno.EUSERS -> {
-                String max = sysctl("proc/sys/user/max_user_namespaces");
-                if ("0".equals(max)) {
+                if (max != null && max == 0) {
                     return Failure.of("USERNS_DISABLED", what, evidence,
-                            "user namespaces are disabled (user.max_user_namespaces = 0)",
-                            env.pick("on the Docker host: sysctl -w user.max_user_namespaces=15000",
-                                    "on the node (a privileged sysctl DaemonSet): sysctl -w user.max_user_namespaces=15000",
-                                    "sysctl -w user.max_user_namespaces=15000 (persist it in /etc/sysctl.d/)"));
+                            "user namespaces are disabled (user.max_user_namespaces = 0"
+                                    + (f.initialUserNs() ? ")" : " in the user namespace gvshim runs in)"),
+                            f.initialUserNs() ? env().onHost("sysctl -w user.max_user_namespaces=15000")
+                                    : "whoever set it to 0 in this namespace: sysctl -w user.max_user_namespaces=15000");
                 }
-                return Failure.of("USERNS_LIMIT", what, evidence,
-                        "the user-namespace limit is reached (user.max_user_namespaces = " + max
-                                + ", or 32 levels of nesting); runsc needs 2 more per sandbox",
-                        "raise user.max_user_namespaces on the host, or remove leaked sandboxes (lsns -t user)");
+                if (f.initialUserNs()) {
+                    return Failure.of("USERNS_LIMIT", what, evidence,
+                            "the limit of user namespaces per user is reached (user.max_user_namespaces = " + max
+                                    + "); runsc needs one more per sandbox",
+                            env().onHost("sysctl -w user.max_user_namespaces=15000")
+                                    + "; or remove leaked sandboxes (lsns -t user lists them)");
+                }
+                return nesting(evidence, 0);
             }
             case Errno.EACCES -> {
-                return Failure.of("USERNS_APPARMOR", what, evidence,
-                        "AppArmor denies unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = "
-                                + sysctl("proc/sys/kernel/apparmor_restrict_unprivileged_userns") + ")",
-                        "install an AppArmor profile with `userns,` for this runtime, or on the host: sysctl -w"
-                                + " kernel.apparmor_restrict_unprivileged_userns=0");
+                Integer restrict = f.kernel().apparmorRestrict();
+                if (restrict != null && restrict == 1) {
+                    return Failure.of("USERNS_APPARMOR", what, evidence,
+                            "AppArmor denies unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1"
+                                    + (f.lsm().apparmorLabel() == null ? "" : ", this process: " + f.lsm().apparmorLabel())
+                                    + "; Ubuntu 23.10 and later)",
+                            apparmorUsernsFix());
+                }
+                if (f.lsm().selinuxEnforcing()) {
+                    return Failure.of("USERNS_SELINUX", what, evidence,
+                            "SELinux (enforcing, context " + f.lsm().selinuxLabel() + ") denies user_namespace create",
+                            selinuxFix());
+                }
+                return Failure.of("USERNS_DENIED", what, evidence,
+                        "a security module denied it" + (f.lsm().active() == null ? "" : " (active: " + f.lsm().active() + ")"),
+                        "check the audit log (dmesg) for the denial and allow user namespace creation for gvshim");
             }
             case Errno.EINVAL -> {
-                return Failure.of("USERNS_UNSUPPORTED", what, evidence,
-                        "this kernel has no user-namespace support (CONFIG_USER_NS)",
-                        "use a kernel built with CONFIG_USER_NS=y");
+                if (!f.kernel().userNs()) {
+                    return Failure.of("USERNS_UNSUPPORTED", what, evidence,
+                            "this kernel has no user-namespace support (no /proc/self/ns/user: CONFIG_USER_NS is off)",
+                            "use a kernel built with CONFIG_USER_NS=y");
+                }
+                if ("N".equals(f.kernel().moduleEnable())) {
+                    return Failure.of("USERNS_DISABLED", what, evidence,
+                            "user namespaces are disabled (user_namespace.enable=N on the kernel command line)",
+                            "boot with user_namespace.enable=1 and set user.max_user_namespaces");
+                }
+                return Failure.of("USERNS_DENIED", what, evidence, "the kernel refused the flags", "report it with `gvshim doctor --json`");
             }
             default -> {
                 return Failure.of("USERNS_DENIED", what, evidence, null, "run `gvshim doctor` for the full analysis");
@@ -112,17 +190,45 @@ public final class Explain {
         }
     }
 
+    /** Too deep: the kernel allows 32 nested user namespaces below the initial one. */
+    Failure nesting(String evidence, int levelsLeft) {
+        return Failure.of("USERNS_NESTING", "cannot nest another user namespace", evidence,
+                "gvshim runs " + (levelsLeft == 0 ? "at" : "near") + " the kernel's limit of 32 nested user namespaces ("
+                        + (levelsLeft == 0 ? "no level" : levelsLeft == 1 ? "1 level" : levelsLeft + " levels")
+                        + " left below this one; the sandbox needs 2: gvshim's and runsc's), or a parent namespace's"
+                        + " user.max_user_namespaces is used up",
+                "run gvshim in a less deeply nested namespace (do not wrap it in unshare -U or another rootless"
+                        + " runtime); from the host, lsns -t user shows the chain");
+    }
+
+    private static boolean mapped(IdMap own, long id) {
+        if (own == null) {
+            return true;
+        }
+        for (IdMap.Line l : own.lines()) {
+            if (id >= l.inside() && id < l.inside() + l.count()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private Failure writeMap(Step step, String evidence, int errno) {
         String what = "cannot " + step.label();
-        if (errno == Errno.EPERM && "1".equals(sysctl("proc/sys/kernel/apparmor_restrict_unprivileged_userns"))) {
+        Facts f = facts();
+        Integer restrict = f.kernel().apparmorRestrict();
+        if (errno == Errno.EPERM && restrict != null && restrict == 1) {
             return Failure.of("USERNS_APPARMOR", what, evidence,
-                    "AppArmor moved the new namespace into the unprivileged_userns profile, which has no capabilities",
-                    "install an AppArmor profile with `userns,` for this runtime, or on the host: sysctl -w"
-                            + " kernel.apparmor_restrict_unprivileged_userns=0");
+                    "AppArmor moved the new namespace into the unprivileged_userns profile, which denies every capability"
+                            + " (kernel.apparmor_restrict_unprivileged_userns = 1)",
+                    apparmorUsernsFix());
+        }
+        if (errno == Errno.EACCES && f.lsm().selinuxEnforcing()) {
+            return Failure.of("USERNS_SELINUX", what, evidence, "SELinux denies writing the id map", selinuxFix());
         }
         return Failure.of("IDMAP_DENIED", what, evidence,
-                "the kernel refused the map (user_namespaces(7): only one line mapping your own id may be written"
-                        + " without CAP_SETUID, and only once)",
+                "the kernel refused the map (user_namespaces(7): without CAP_SETUID only one line mapping your own id,"
+                        + " written once, after setgroups is set to deny)",
                 "run `gvshim doctor` for the full analysis");
     }
 
@@ -139,45 +245,215 @@ public final class Explain {
         return Failure.of("RUNSC_EXEC_FAILED", "cannot execute runsc", evidence, null, null);
     }
 
+    // ---- newuidmap / newgidmap ------------------------------------------------------------
+
     /** newuidmap or newgidmap failed: five causes share one message, told apart by evidence. */
     public Failure mapping(MappingFailed m, Helper helper, String userName) {
-        String what = "cannot map " + (m.helper().equals("newuidmap") ? "user" : "group") + " ids with " + m.helper();
+        boolean uid = m.helper().equals("newuidmap");
+        String what = "cannot map " + (uid ? "user" : "group") + " ids with " + m.helper();
         String out = m.output();
         String evidence = String.join(" ", m.argv()) + ": " + m.status() + (out.isEmpty() ? "" : ": " + out);
-        String file = m.helper().equals("newuidmap") ? "/etc/subuid" : "/etc/subgid";
-        String idKind = m.helper().equals("newuidmap") ? "SUBUID" : "SUBGID";
+        String file = uid ? "/etc/subuid" : "/etc/subgid";
+        String user = userName == null ? "USER" : userName;
+        ProcStatus st = status();
+        String cap = uid ? "cap_setuid" : "cap_setgid";
         if (out.contains("not allowed")) {
-            return Failure.of(idKind + "_MISSING", what, evidence,
+            return Failure.of(uid ? "SUBUID_MISSING" : "SUBGID_MISSING", what, evidence,
                     file + " gives " + (userName == null ? "this user" : userName) + " no range covering these ids",
-                    "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + (userName == null ? "USER" : userName)
-                            + ", or run with --userns single");
+                    "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user
+                            + " (any 65536 ids no other user has), or run with --userns single");
         }
         if (out.contains("Cannot determine your user name")) {
-            return Failure.of("NO_PASSWD_ENTRY", what, evidence, "uid " + status.uid() + " has no /etc/passwd entry",
+            return Failure.of("NO_PASSWD_ENTRY", what, evidence, "uid " + st.euid() + " has no /etc/passwd entry",
                     "add a passwd entry for it, or run with --userns single");
         }
-        if (status.noNewPrivs()) {
+        if (st.noNewPrivs()) {
             return Failure.of("NO_NEW_PRIVS", what, evidence,
-                    "NoNewPrivs is set, so the helper's setuid bit or file capabilities are ignored",
-                    env.pick("drop --security-opt no-new-privileges, or run with --userns single",
-                            "set allowPrivilegeEscalation: true, or run with --userns single",
-                            "start gvshim without no_new_privs (systemd NoNewPrivileges=no), or run with --userns single"));
+                    "NoNewPrivs is set, so " + m.helper() + "'s setuid bit or file capabilities are ignored",
+                    noNewPrivsFix());
         }
-        if (helper != null && helper.setuid() && !helper.fileCap() && !status.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
+        int needed = uid ? ProcStatus.CAP_SETUID : ProcStatus.CAP_SETGID;
+        if (helper != null && helper.privileged() && !st.inBounding(needed)) {
+            return Failure.of("NEWUIDMAP_CAPS_DROPPED", what, evidence,
+                    (uid ? "CAP_SETUID" : "CAP_SETGID") + " is not in the bounding set, so " + m.helper()
+                            + " cannot gain it (cap-drop ALL)",
+                    env().pick("add --cap-add SETUID --cap-add SETGID", "add SETUID and SETGID to securityContext.capabilities.add",
+                            "keep CAP_SETUID and CAP_SETGID in the bounding set")
+                            + ", or run with --userns single");
+        }
+        if (helper != null && helper.setuid() && !helper.fileCap() && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
             return Failure.of("NEWUIDMAP_NEEDS_FCAPS", what, evidence,
-                    helper.path() + " is setuid root: it writes as euid 0, which needs CAP_SYS_ADMIN here (not in the"
-                            + " bounding set); file capabilities keep your own uid and need nothing extra",
-                    "chmod u-s " + helper.path() + " && setcap cap_set" + (m.helper().equals("newuidmap") ? "uid" : "gid")
-                            + "+ep " + helper.path() + " (in the image), or run with --userns single");
+                    helper.path() + " is setuid root: it writes the map as euid 0, which needs CAP_SYS_ADMIN here (not in"
+                            + " the bounding set); file capabilities keep your own uid and need nothing extra",
+                    "in the image: chmod u-s " + helper.path() + " && setcap " + cap + "+ep " + helper.path()
+                            + ", or run with --userns single");
         }
         if (helper != null && !helper.privileged()) {
             return Failure.of("NEWUIDMAP_UNPRIVILEGED", what, evidence, helper.describe(),
-                    "chmod u+s " + helper.path() + " (or setcap cap_set" + (m.helper().equals("newuidmap") ? "uid" : "gid")
-                            + "+ep), or run with --userns single");
+                    "as root: chmod u+s " + helper.path() + " (or setcap " + cap + "+ep " + helper.path()
+                            + "; reinstalling uidmap restores it), or run with --userns single");
+        }
+        Integer restrict = facts().kernel().apparmorRestrict();
+        if (restrict != null && restrict == 1) {
+            return Failure.of("USERNS_APPARMOR", what, evidence,
+                    "AppArmor's unprivileged_userns profile denies the capabilities the map needs", apparmorUsernsFix());
         }
         return Failure.of("IDMAP_HELPER_FAILED", what, evidence, null,
                 "run `gvshim doctor`, or run with --userns single");
     }
+
+    String noNewPrivsFix() {
+        return env().pick("drop --security-opt no-new-privileges (or run with --userns single, which needs no helper)",
+                "set securityContext.allowPrivilegeEscalation: true (or run with --userns single, which needs no helper)",
+                "start gvshim without no_new_privs (systemd: NoNewPrivileges=no; setpriv: no --no-new-privs), or run"
+                        + " with --userns single");
+    }
+
+    // ---- inside the new namespace: the live probe's steps ---------------------------------
+
+    /** A step of gvshim-probe failed (see native/gvshim_probe.c for the names). */
+    public Failure probeStep(String step, int errno) {
+        Facts f = facts();
+        ProcStatus st = status();
+        String evidence = call(step) + ": " + Errno.name(errno) + " (" + Errno.describe(errno) + ")";
+        boolean seccomp = st.seccompMode() == 2;
+        switch (step) {
+            case "unshare-mnt", "unshare-pid", "unshare-net", "unshare-ipc", "unshare-uts" -> {
+                String ns = step.substring("unshare-".length());
+                return Failure.of("NAMESPACE_DENIED", "cannot create a " + ns + " namespace inside the user namespace",
+                        evidence, seccomp ? "a seccomp filter denies unshare (Seccomp: 2)" : lsmCause(f),
+                        seccomp ? seccompFix("unshare, mount, pivot_root and ptrace") : lsmFix(f));
+            }
+            case "mount-private", "mount-tmpfs" -> {
+                return mountDenied(evidence, seccomp, f);
+            }
+            case "mount-proc" -> {
+                List<String> masks = f.mounts().below("/proc");
+                if (errno == Errno.EPERM && (!masks.isEmpty() || !seccomp)) {
+                    return procMasked(evidence, masks);
+                }
+                return mountDenied(evidence, seccomp, f);
+            }
+            case "mount-sysfs" -> {
+                return Failure.of("SYSFS_MASKED", "cannot mount a fresh sysfs", evidence,
+                        "parts of /sys are masked or read-only (" + String.join(", ", f.mounts().below("/sys").stream().limit(4).toList())
+                                + "); runsc does not need it, runc-style runtimes bind /sys instead",
+                        null);
+            }
+            case "pivot-root" -> {
+                if (errno == Errno.EINVAL) {
+                    return Failure.of("PIVOT_ROOT_DENIED", "cannot pivot_root", evidence,
+                            "the root file system has no parent mount (an initramfs root)",
+                            "boot into a real root file system (switch_root), or run gvshim in a container");
+                }
+                return Failure.of("PIVOT_ROOT_DENIED", "cannot pivot_root", evidence,
+                        seccomp ? (env().docker() ? "the container's seccomp profile does not allow pivot_root (Docker's"
+                                + " default profile never does, even with CAP_SYS_ADMIN)" : "a seccomp filter denies pivot_root")
+                                : lsmCause(f),
+                        seccomp ? seccompFix("pivot_root") : lsmFix(f));
+            }
+            case "ptrace" -> {
+                return ptraceDenied(evidence, seccomp, f);
+            }
+            default -> {
+                return Failure.of("PROBE_FAILED", "cannot " + step, evidence, null, null);
+            }
+        }
+    }
+
+    private Failure mountDenied(String evidence, boolean seccomp, Facts f) {
+        String why;
+        String fix;
+        if (f.lsm().apparmorConfined()) {
+            why = "the AppArmor profile " + f.lsm().apparmorLabel() + " denies mount (Docker's docker-default has `deny mount`)";
+            fix = env().pick("run the container with --security-opt apparmor=unconfined (or a profile that allows mount)",
+                    "set securityContext.appArmorProfile.type: Unconfined", "run gvshim under a profile that allows mount");
+        } else if (seccomp) {
+            why = "a seccomp filter denies mount (Seccomp: 2)";
+            fix = seccompFix("mount, pivot_root and ptrace");
+        } else {
+            why = lsmCause(f);
+            fix = lsmFix(f);
+        }
+        return Failure.of("MOUNT_DENIED", "cannot mount inside the new namespaces", evidence, why, fix);
+    }
+
+    private Failure procMasked(String evidence, List<String> masks) {
+        String shown = masks.isEmpty() ? "/proc is read-only or overmounted"
+                : "/proc has " + masks.size() + " masked path" + (masks.size() == 1 ? "" : "s") + ": "
+                        + String.join(" ", masks.stream().limit(5).toList()) + (masks.size() > 5 ? " ..." : "");
+        return Failure.of("PROC_MASKED", "cannot mount a fresh /proc for the sandbox", evidence,
+                shown + ", so the kernel refuses a new procfs (mount_too_revealing); runsc dies with `error mounting"
+                        + " proc` behind a bare EOF",
+                env().pick("add --security-opt systempaths=unconfined (Docker masks /proc paths by default)",
+                        "set securityContext.procMount: Unmasked (needs hostUsers: false)",
+                        "unmount what covers /proc (findmnt -R /proc lists it)"));
+    }
+
+    private Failure ptraceDenied(String evidence, boolean seccomp, Facts f) {
+        Integer scope = f.kernel().ptraceScope();
+        String why;
+        String fix;
+        if (scope != null && scope == 3) {
+            why = "Yama forbids every ptrace attach (kernel.yama.ptrace_scope = 3, which cannot be lowered until reboot)";
+            fix = "reboot with kernel.yama.ptrace_scope = 1 (/etc/sysctl.d/)";
+        } else if (seccomp) {
+            why = "a seccomp filter denies ptrace (Seccomp: 2)";
+            fix = seccompFix("ptrace");
+        } else if (scope != null && scope == 2) {
+            why = "Yama allows ptrace only with CAP_SYS_PTRACE (kernel.yama.ptrace_scope = 2)";
+            fix = env().onHost("sysctl -w kernel.yama.ptrace_scope=1");
+        } else {
+            why = lsmCause(f);
+            fix = lsmFix(f);
+        }
+        if (f.kvm().usable()) {
+            fix += "; or use --platform kvm (/dev/kvm is usable here and needs no ptrace)";
+        }
+        return Failure.of("PTRACE_DENIED", "cannot ptrace a process of the sandbox", evidence,
+                why + "; gVisor's ptrace and systrap platforms attach to their stub processes", fix);
+    }
+
+    private static String lsmCause(Facts f) {
+        if (f.lsm().apparmorConfined()) {
+            return "the AppArmor profile " + f.lsm().apparmorLabel() + " denies it";
+        }
+        if (f.lsm().selinuxEnforcing()) {
+            return "SELinux (enforcing, context " + f.lsm().selinuxLabel() + ") denies it";
+        }
+        return "the kernel or a security module refused" + (f.lsm().active() == null ? "" : " (active: " + f.lsm().active() + ")");
+    }
+
+    private String lsmFix(Facts f) {
+        if (f.lsm().apparmorConfined()) {
+            return env().pick("run the container with --security-opt apparmor=unconfined",
+                    "set securityContext.appArmorProfile.type: Unconfined", "run gvshim under a profile that allows it");
+        }
+        if (f.lsm().selinuxEnforcing()) {
+            return selinuxFix();
+        }
+        return "check the audit log (dmesg) for the denial";
+    }
+
+    private static String call(String step) {
+        return switch (step) {
+            case "unshare-mnt" -> "unshare(CLONE_NEWNS)";
+            case "unshare-pid" -> "unshare(CLONE_NEWPID)";
+            case "unshare-net" -> "unshare(CLONE_NEWNET)";
+            case "unshare-ipc" -> "unshare(CLONE_NEWIPC)";
+            case "unshare-uts" -> "unshare(CLONE_NEWUTS)";
+            case "mount-private" -> "mount(\"/\", MS_REC|MS_PRIVATE)";
+            case "mount-tmpfs" -> "mount(\"tmpfs\")";
+            case "mount-proc" -> "mount(\"proc\")";
+            case "mount-sysfs" -> "mount(\"sysfs\")";
+            case "pivot-root" -> "pivot_root";
+            case "ptrace" -> "ptrace(PTRACE_ATTACH)";
+            case "nest" -> "unshare(CLONE_NEWUSER), nested";
+            default -> step;
+        };
+    }
+
+    // ---- runsc's own errors ---------------------------------------------------------------
 
     private static final Pattern NOT_FOUND = Pattern.compile(
             "(?:failed to load (\\S+): no such file or directory|error finding executable \"([^\"]+)\" in PATH)");
@@ -204,6 +480,8 @@ public final class Explain {
         String all = (msg + "\n" + String.join("\n", fatal)).toLowerCase(Locale.ROOT);
         String evidence = "runsc: " + lastClause(msg) + fatal.stream().findFirst().map(f -> "; " + f).orElse("");
         String what = "cannot start the gVisor sandbox";
+        Facts f = facts();
+        boolean seccomp = status().seccompMode() == 2;
         if (all.contains("sandbox network isn't supported with --rootless")
                 || all.contains("cannot run with network enabled in root network namespace")) {
             return Failure.of("NETWORK_SANDBOX_UNSUPPORTED", what, evidence,
@@ -211,32 +489,44 @@ public final class Explain {
                     "use --network none (no network) or --network host");
         }
         if (all.contains("error mounting proc")) {
-            return Failure.of("PROC_MASKED", what, evidence,
-                    "the sandbox cannot mount a fresh /proc because parts of /proc are masked (Docker's default masked paths)",
-                    env.pick("add --security-opt systempaths=unconfined", "set securityContext.procMount: Unmasked",
-                            "unmount the overmounts under /proc"));
+            Failure p = procMasked(evidence, f.mounts().below("/proc"));
+            return Failure.of(p.id(), what, evidence, p.why(), p.fix());
         }
         if (all.contains("pivot_root")) {
             return Failure.of("PIVOT_ROOT_DENIED", what, evidence,
-                    "pivot_root is denied (Docker's default seccomp profile does not allow it, even with CAP_SYS_ADMIN)",
-                    env.pick(SECCOMP_DOCKER, SECCOMP_K8S, "allow pivot_root in the seccomp filter"));
+                    seccomp ? "pivot_root is denied by the seccomp profile (Docker's default never allows it, even with"
+                            + " CAP_SYS_ADMIN)" : "pivot_root is denied (" + lsmCause(f) + ")",
+                    seccomp ? seccompFix("pivot_root") : lsmFix(f));
         }
         if (all.contains("unable to attach") || all.contains("ptrace")) {
-            return Failure.of("PTRACE_DENIED", what, evidence,
-                    "the ptrace platform cannot attach to its stub processes (Yama ptrace_scope = "
-                            + sysctl("proc/sys/kernel/yama/ptrace_scope") + ", or seccomp)",
-                    "on the host: sysctl -w kernel.yama.ptrace_scope=1, or --platform kvm where /dev/kvm is usable");
+            Failure p = ptraceDenied(evidence, seccomp, f);
+            return Failure.of(p.id(), what, evidence, p.why(), p.fix());
+        }
+        if (all.contains("configuring cgroup") || all.contains("cgroup.subtree_control")) {
+            return Failure.of("CGROUP_READONLY", what, evidence,
+                    "runsc cannot create its cgroup (the cgroup file system is read-only or not delegated to you)",
+                    env().pick("run gvshim as a non-root user (rootless sandboxes skip cgroups), or mount /sys/fs/cgroup"
+                            + " read-write (--cgroupns=private with cgroup v2)", "run gvshim as a non-root user",
+                            "run gvshim as a non-root user, or delegate a cgroup to it (systemd Delegate=yes)"));
         }
         if (all.contains("no space left on device")) {
-            return Failure.of("USERNS_LIMIT", what, evidence,
-                    "runsc could not create its own user namespaces (user.max_user_namespaces = "
-                            + sysctl("proc/sys/user/max_user_namespaces") + ")",
-                    "raise user.max_user_namespaces on the host (sysctl -w user.max_user_namespaces=15000)");
+            Long max = f.kernel().maxUserNamespaces();
+            if (f.initialUserNs() || (max != null && max == 0)) {
+                return Failure.of(max != null && max == 0 ? "USERNS_DISABLED" : "USERNS_LIMIT", what, evidence,
+                        "runsc could not create its own user namespace (user.max_user_namespaces = " + max + ")",
+                        env().onHost("sysctl -w user.max_user_namespaces=15000"));
+            }
+            Failure n = nesting(evidence, 1);
+            return Failure.of(n.id(), what, evidence, n.why(), n.fix());
         }
-        if (all.contains("/proc/self/exe: operation not permitted") || all.contains("operation not permitted")) {
+        if (all.contains("newuidmap failed") || all.contains("newgidmap failed")) {
+            return Failure.of("IDMAP_HELPER_FAILED", what, evidence, "runsc's own newuidmap call failed",
+                    "run `gvshim doctor` to see why newuidmap fails here");
+        }
+        if (all.contains("operation not permitted")) {
             return Failure.of("SANDBOX_DENIED", what, evidence,
                     "runsc was refused an operation it needs (namespaces, mount or chroot)",
-                    env.pick(SECCOMP_DOCKER, SECCOMP_K8S, "run `gvshim doctor` for the full analysis"));
+                    seccomp ? seccompFix("user namespaces, mount, pivot_root and ptrace") : "run `gvshim doctor` for the full analysis");
         }
         if (all.contains("platform")) {
             return Failure.of("PLATFORM_UNSUPPORTED", what, evidence, "this runsc or machine lacks that platform",
@@ -253,13 +543,5 @@ public final class Explain {
             return msg;
         }
         return parts[parts.length - 2] + ": " + parts[parts.length - 1];
-    }
-
-    private String sysctl(String rel) {
-        try {
-            return Files.readString(root.resolve(rel)).strip();
-        } catch (IOException e) {
-            return "unknown";
-        }
     }
 }

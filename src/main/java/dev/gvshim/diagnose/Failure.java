@@ -26,7 +26,7 @@ public record Failure(String id, String what, String evidence, String why, Strin
         return new Failure(id, what, evidence, why, fix, EXIT_GVSHIM);
     }
 
-    /** {@code gvshim: cannot X [call: ERRNO (text)]: because Y. Fix: Z} */
+    /** {@code gvshim: cannot X [call: ERRNO (text)]: because Y. Fix: Z [ID]} */
     public String oneLine() {
         StringBuilder b = new StringBuilder("gvshim: ").append(what);
         if (evidence != null && !evidence.isBlank()) {
@@ -37,6 +37,9 @@ public record Failure(String id, String what, String evidence, String why, Strin
         }
         if (fix != null && !fix.isBlank()) {
             b.append(". Fix: ").append(fix.strip());
+        }
+        if (id != null) {
+            b.append(" [").append(id).append(']');
         }
         return b.toString();
     }

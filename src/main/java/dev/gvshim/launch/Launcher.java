@@ -7,6 +7,7 @@ import dev.gvshim.container.StateDir;
 import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Environment;
 import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
@@ -135,7 +136,8 @@ public final class Launcher {
                     "mount proc at /proc"));
         }
         Trace.mark("host facts read");
-        Explain explain = new Explain(Environment.detect(slash, env), host.status(), slash);
+        Planner.Host known = host;
+        Explain explain = new Explain(() -> Facts.read(slash, env, known, req.runsc()));
         Path runsc = findRunsc();
         Trace.mark("runsc found");
         MappingPlan plan = plan(host);
@@ -342,7 +344,7 @@ public final class Launcher {
         try {
             plan = Planner.plan(req.userns(), host);
         } catch (Planner.Impossible e) {
-            throw new LaunchException(Failure.of("USERNS_FULL_IMPOSSIBLE", "cannot use --userns full", null,
+            throw new LaunchException(Failure.of(e.id(), "cannot use --userns full", null,
                     e.why(), (e.fix() == null ? "" : e.fix() + "; or ") + "use --userns auto to fall back to single"));
         }
         if (plan.runscRootless() && req.network() == RunscConfig.Network.SANDBOX) {

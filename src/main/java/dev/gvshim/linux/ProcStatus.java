@@ -7,12 +7,15 @@ import java.util.List;
  * The fields of {@code /proc/self/status} (proc(5)) that decide how a user namespace can be
  * set up: ids, capability sets, NoNewPrivs and seccomp. A pure parser, so tests feed it text.
  */
-public record ProcStatus(int uid, int euid, int gid, int egid, long capEff, long capBnd, boolean noNewPrivs,
-        int seccompMode) {
+public record ProcStatus(int uid, int euid, int gid, int egid, long capEff, long capPrm, long capBnd,
+        boolean noNewPrivs, int seccompMode, int seccompFilters) {
 
     public static final int CAP_SETGID = 6;
     public static final int CAP_SETUID = 7;
+    public static final int CAP_SYS_CHROOT = 18;
+    public static final int CAP_SYS_PTRACE = 19;
     public static final int CAP_SYS_ADMIN = 21;
+    public static final int CAP_SETFCAP = 31;
 
     /** Capability names by bit number (include/uapi/linux/capability.h). */
     private static final String[] CAP_NAMES = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
@@ -24,9 +27,14 @@ public record ProcStatus(int uid, int euid, int gid, int egid, long capEff, long
         "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
         "CAP_CHECKPOINT_RESTORE"};
 
+    /** Without CapPrm and Seccomp_filters (tests that do not care). */
+    public ProcStatus(int uid, int euid, int gid, int egid, long capEff, long capBnd, boolean noNewPrivs, int seccompMode) {
+        this(uid, euid, gid, egid, capEff, capEff, capBnd, noNewPrivs, seccompMode, seccompMode == 2 ? 1 : 0);
+    }
+
     public static ProcStatus parse(String text) {
-        int uid = -1, euid = -1, gid = -1, egid = -1, seccomp = 0;
-        long capEff = 0, capBnd = 0;
+        int uid = -1, euid = -1, gid = -1, egid = -1, seccomp = 0, filters = 0;
+        long capEff = 0, capPrm = 0, capBnd = 0;
         boolean nnp = false;
         for (String line : text.split("\n")) {
             int colon = line.indexOf(':');
@@ -45,7 +53,9 @@ public record ProcStatus(int uid, int euid, int gid, int egid, long capEff, long
                     egid = Integer.parseInt(v[1]);
                 }
                 case "CapEff" -> capEff = Long.parseUnsignedLong(v[0], 16);
+                case "CapPrm" -> capPrm = Long.parseUnsignedLong(v[0], 16);
                 case "CapBnd" -> capBnd = Long.parseUnsignedLong(v[0], 16);
+                case "Seccomp_filters" -> filters = Integer.parseInt(v[0]);
                 case "NoNewPrivs" -> nnp = "1".equals(v[0]);
                 case "Seccomp" -> seccomp = Integer.parseInt(v[0]);
                 default -> {
@@ -56,7 +66,7 @@ public record ProcStatus(int uid, int euid, int gid, int egid, long capEff, long
         if (uid < 0 || gid < 0) {
             throw new IllegalArgumentException("no Uid/Gid lines in /proc/self/status");
         }
-        return new ProcStatus(uid, euid, gid, egid, capEff, capBnd, nnp, seccomp);
+        return new ProcStatus(uid, euid, gid, egid, capEff, capPrm, capBnd, nnp, seccomp, filters);
     }
 
     public boolean hasEffective(int cap) {

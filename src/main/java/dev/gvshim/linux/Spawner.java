@@ -20,10 +20,12 @@ public final class Spawner {
     public static final int PDEATHSIG = 0x1;
     /** {@code GVSHIM_SETPGID}: the child gets its own process group. */
     public static final int SETPGID = 0x2;
+    /** {@code GVSHIM_SETUID}: become {@code uid:gid} before exec (only root may). */
+    public static final int SETUID = 0x4;
 
     private static final long STACK_SIZE = 64 * 1024;
     /** sizeof(struct gvshim_spawn), checked against the C side by SpawnerTest. */
-    static final long SPAWN_SIZE = 56;
+    static final long SPAWN_SIZE = 64;
 
     private Spawner() {
     }
@@ -34,7 +36,11 @@ public final class Spawner {
      * closing {@code syncPeer}, the parent's end of the same pipe.
      */
     public record Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
-            int syncFd, int syncPeer, int flags) {
+            int syncFd, int syncPeer, int flags, int uid, int gid) {
+        public Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
+                int syncFd, int syncPeer, int flags) {
+            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, -1, -1);
+        }
     }
 
     /**
@@ -92,6 +98,7 @@ public final class Spawner {
             case 6 -> "close_range(CLOSE_RANGE_CLOEXEC)";
             case 7 -> "sigprocmask";
             case 8 -> "execve";
+            case 9 -> "setresuid";
             default -> "child step " + step;
         };
     }
@@ -117,7 +124,7 @@ public final class Spawner {
                     .putLong(Bytes.stringArray(arena, r.env()).address())
                     .putInt(r.stdin()).putInt(r.stdout()).putInt(r.stderr())
                     .putInt(r.syncFd()).putInt(status[1]).putInt(r.flags())
-                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer());
+                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer()).putInt(r.uid()).putInt(r.gid());
             MemorySegment s = Bytes.toNative(arena, b);
             MemorySegment stack = arena.allocate(STACK_SIZE, 16);
             MemorySegment top = MemorySegment.ofAddress((stack.address() + STACK_SIZE) & ~15L);

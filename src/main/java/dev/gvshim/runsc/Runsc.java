@@ -10,6 +10,11 @@ public final class Runsc {
 
     /** {@code --runsc PATH} if given, else the first runsc in $PATH, else the usual install dirs. */
     public static Path locate(String explicit, String pathEnv) throws RunscNotFoundException {
+        return locate(explicit, pathEnv, Path.of("/"));
+    }
+
+    /** As {@link #locate(String, String)}, searching a file tree rooted at {@code root} (tests). */
+    public static Path locate(String explicit, String pathEnv, Path root) throws RunscNotFoundException {
         if (explicit != null) {
             Path p = Path.of(explicit).toAbsolutePath();
             if (Files.isRegularFile(p) && Files.isExecutable(p)) {
@@ -20,9 +25,9 @@ public final class Runsc {
         String search = (pathEnv == null ? "" : pathEnv) + ":/usr/local/bin:/usr/bin:/usr/sbin:/bin";
         for (String dir : search.split(":")) {
             if (dir.startsWith("/")) {
-                Path p = Path.of(dir, "runsc");
+                Path p = root.resolve(dir.substring(1)).resolve("runsc");
                 if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-                    return p;
+                    return Path.of(dir, "runsc");
                 }
             }
         }

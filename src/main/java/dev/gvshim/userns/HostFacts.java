@@ -26,7 +26,8 @@ public final class HostFacts {
 
     public static Planner.Host read(Path root, String pathEnv) throws IOException {
         ProcStatus status = ProcStatus.parse(Files.readString(root.resolve("proc/self/status")));
-        return new Planner.Host(status, userName(), subIds(root.resolve("etc/subuid")), subIds(root.resolve("etc/subgid")),
+        String name = root.equals(Path.of("/")) ? userName() : passwdName(root, status.euid());
+        return new Planner.Host(status, name, subIds(root.resolve("etc/subuid")), subIds(root.resolve("etc/subgid")),
                 helper(root, "newuidmap", pathEnv, 7), helper(root, "newgidmap", pathEnv, 6),
                 ownMap(root.resolve("proc/self/uid_map")), ownMap(root.resolve("proc/self/gid_map")));
     }
@@ -35,6 +36,21 @@ public final class HostFacts {
     static String userName() {
         String name = System.getProperty("user.name");
         return name == null || name.equals("?") || name.isEmpty() ? null : name;
+    }
+
+    /** The name of {@code uid} in root/etc/passwd (fixture trees), or null. */
+    static String passwdName(Path root, int uid) throws IOException {
+        try {
+            for (String line : Files.readAllLines(root.resolve("etc/passwd"))) {
+                String[] f = line.split(":");
+                if (f.length > 2 && f[2].equals(Integer.toString(uid))) {
+                    return f[0];
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        return null;
     }
 
     static SubIds subIds(Path file) throws IOException {

@@ -30,8 +30,8 @@ public final class Planner {
             Helper newgidmap, IdMap ownUidMap, IdMap ownGidMap) {
     }
 
-    /** One thing standing in the way of full mode, and what removes it. */
-    public record Reason(String why, String fix) {
+    /** One thing standing in the way of full mode, its diagnosis id (SUBUID_MISSING, ...), and what removes it. */
+    public record Reason(String id, String why, String fix) {
     }
 
     /** The requested mode is impossible here; {@code reasons} says why, one clause each. */
@@ -54,6 +54,11 @@ public final class Planner {
 
         public String fix() {
             return fixes(reasons);
+        }
+
+        /** The diagnosis id of the first reason. */
+        public String id() {
+            return reasons.getFirst().id();
         }
     }
 
@@ -80,12 +85,12 @@ public final class Planner {
         String who = (h.userName() == null ? "" : h.userName() + " ") + "(uid " + uid + ")";
         String name = h.userName() == null ? Long.toString(uid) : h.userName();
         if (uidRanges.isEmpty()) {
-            reasons.add(new Reason("/etc/subuid has no range for " + who,
+            reasons.add(new Reason("SUBUID_MISSING", "/etc/subuid has no range for " + who,
                     "as root, `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + name
                             + "` (any 65536 ids no other user has)"));
         }
         if (gidRanges.isEmpty()) {
-            reasons.add(new Reason("/etc/subgid has no range for " + who, uidRanges.isEmpty() ? null // one usermod does both
+            reasons.add(new Reason("SUBGID_MISSING", "/etc/subgid has no range for " + who, uidRanges.isEmpty() ? null // one usermod does both
                     : "as root, `usermod --add-subgids 100000-165535 " + name + "` (any 65536 ids no other user has)"));
         }
         checkRanges("/etc/subuid", uidRanges, uid, h.ownUidMap(), reasons);
@@ -94,21 +99,21 @@ public final class Planner {
             for (Helper helper : List.of(h.newuidmap(), h.newgidmap())) {
                 String cap = helper.name().equals("newgidmap") ? "cap_setgid" : "cap_setuid";
                 if (!helper.present()) {
-                    reasons.add(new Reason(helper.describe(),
+                    reasons.add(new Reason("NEWUIDMAP_MISSING", helper.describe(),
                             "install it (Debian/Ubuntu: apt-get install uidmap; Fedora/RHEL: dnf install shadow-utils)"));
                 } else if (!helper.privileged()) {
-                    reasons.add(new Reason(helper.describe(), "as root, `chmod u+s " + helper.path() + "` or `setcap "
+                    reasons.add(new Reason("NEWUIDMAP_UNPRIVILEGED", helper.describe(), "as root, `chmod u+s " + helper.path() + "` or `setcap "
                             + cap + "=ep " + helper.path() + "` (reinstalling uidmap restores the setuid bit)"));
                 } else if (st.noNewPrivs()) {
                     // no_new_privs makes execve ignore setuid bits and file capabilities alike.
-                    reasons.add(new Reason("NoNewPrivs is set, so " + helper.name() + "'s "
+                    reasons.add(new Reason("NO_NEW_PRIVS", "NoNewPrivs is set, so " + helper.name() + "'s "
                             + (helper.fileCap() ? "file capabilities are" : "setuid bit is") + " ignored",
                             "start gvshim without no_new_privs (Docker: drop --security-opt no-new-privileges; "
                                     + "Kubernetes: allowPrivilegeEscalation: true)"));
                 } else if (!helper.fileCap() && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
                     // A setuid helper writes as euid 0, which is not the namespace owner, so the
                     // kernel wants CAP_SYS_ADMIN; file capabilities keep the caller's euid.
-                    reasons.add(new Reason(helper.path() + " is setuid root but CAP_SYS_ADMIN is not in the bounding set",
+                    reasons.add(new Reason("NEWUIDMAP_NEEDS_FCAPS", helper.path() + " is setuid root but CAP_SYS_ADMIN is not in the bounding set",
                             "give it file capabilities instead, in the image: `chmod u-s " + helper.path()
                                     + " && setcap " + cap + "=ep " + helper.path() + "`"));
                 }
@@ -136,18 +141,18 @@ public final class Planner {
 
     private static void checkRanges(String file, List<SubIds.Range> ranges, long own, IdMap ownMap, List<Reason> reasons) {
         if (ranges.size() + 1 > MAX_LINES) {
-            reasons.add(new Reason(file + " has more than " + (MAX_LINES - 1) + " ranges for this user",
+            reasons.add(new Reason("SUBID_RANGE_INVALID", file + " has more than " + (MAX_LINES - 1) + " ranges for this user",
                     "merge the ranges in " + file));
         }
         for (SubIds.Range r : ranges) {
             String range = file + " range " + r.start() + "-" + (r.end() - 1);
             if (r.contains(own)) {
                 // newuidmap would map the caller's own id twice; the kernel refuses overlapping lines.
-                reasons.add(new Reason(range + " contains the caller's own id " + own,
+                reasons.add(new Reason("SUBID_RANGE_INVALID", range + " contains the caller's own id " + own,
                         "edit " + file + " so that the range leaves out " + own));
             } else if (ownMap != null && !covered(ownMap, r)) {
                 // Nested: ids exist only as far as the enclosing namespace maps them (user_namespaces(7)).
-                reasons.add(new Reason(range + " is not mapped in this user namespace (" + ownMap + ")",
+                reasons.add(new Reason("SUBID_NOT_MAPPED", range + " is not mapped in this user namespace (" + ownMap + ")",
                         "give the user a range inside the ids mapped here, or map more ids into this container"));
             }
         }

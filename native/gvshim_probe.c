@@ -1,0 +1,192 @@
+/*
+ * gvshim-probe: the live half of `gvshim doctor`.
+ *
+ * Exec'd by gvshim_child inside a freshly created and mapped user namespace (so no Java
+ * runs there), it tries, one by one, what runsc is about to do in that namespace and
+ * reports each step on stdout as one line "STEP ERRNO [VALUE]": ERRNO 0 is success, -1
+ * means the step was not tried because one it depends on failed.
+ *
+ *   unshare-mnt unshare-pid unshare-net unshare-ipc unshare-uts   namespaces of the sandbox
+ *   mount-private  mount-tmpfs  mount-proc  mount-sysfs            in a child that is pid 1
+ *   pivot-root                                                     of the new pid namespace
+ *   ptrace                                                         attach to its own child
+ *   nest N                                                         user-namespace levels left
+ *
+ * Usage: gvshim-probe DIR   (DIR: an empty directory, covered by a tmpfs in the private
+ * mount namespace only).  Nothing here changes anything outside the throwaway namespaces.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOT_RUN -1
+#define MAX_NEST 40
+
+static void report(const char *step, int err)
+{
+	char line[96];
+	int n = snprintf(line, sizeof line, "%s %d\n", step, err);
+	if (write(1, line, (size_t)n) < 0)
+		_exit(3);
+}
+
+static int try(const char *step, int ok)
+{
+	int err = ok ? 0 : errno;
+	report(step, err);
+	return err;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* How many more user namespaces can be nested below this one: unshare, map self, repeat. */
+static void nest(void)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		report("nest", errno);
+		return;
+	}
+	if (pid == 0) {
+		int levels = 0, err = 0;
+		char line[64];
+		while (levels < MAX_NEST) {
+			if (unshare(CLONE_NEWUSER) != 0) {
+				err = errno;
+				break;
+			}
+			/* Unmapped ids cannot create a namespace below: map 0 to 0 at each level. */
+			if (write_file("/proc/self/setgroups", "deny") != 0 || write_file("/proc/self/uid_map", "0 0 1") != 0 ||
+			    write_file("/proc/self/gid_map", "0 0 1") != 0) {
+				err = errno;
+				levels++;
+				break;
+			}
+			levels++;
+		}
+		int n = snprintf(line, sizeof line, "nest %d %d\n", err, levels);
+		if (write(1, line, (size_t)n) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+static void ptrace_own_child(void)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		report("ptrace", errno);
+		return;
+	}
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	int err = 0, st;
+	if (ptrace(PTRACE_ATTACH, pid, 0, 0) != 0) {
+		err = errno;
+	} else {
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+		ptrace(PTRACE_DETACH, pid, 0, 0);
+	}
+	report("ptrace", err);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+/* pid 1 of the new pid namespace (when unshare-pid worked): mounts, pivot_root, ptrace. */
+static int sandbox_side(const char *dir, int mnt, int pid_ns, int net)
+{
+	char proc[4096], sys[4096], old[4096];
+	snprintf(proc, sizeof proc, "%s/proc", dir);
+	snprintf(sys, sizeof sys, "%s/sys", dir);
+	snprintf(old, sizeof old, "%s/old", dir);
+
+	int priv = mnt == 0 ? try("mount-private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) : NOT_RUN;
+	if (priv == NOT_RUN)
+		report("mount-private", NOT_RUN);
+	int tmpfs = priv == 0 ? try("mount-tmpfs", mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755") == 0)
+			      : NOT_RUN;
+	if (tmpfs == NOT_RUN)
+		report("mount-tmpfs", NOT_RUN);
+	if (tmpfs == 0) {
+		mkdir(proc, 0755);
+		mkdir(sys, 0755);
+		mkdir(old, 0755);
+	}
+	if (tmpfs == 0 && pid_ns == 0)
+		try("mount-proc", mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
+	else
+		report("mount-proc", NOT_RUN);
+	if (tmpfs == 0 && net == 0)
+		try("mount-sysfs", mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
+	else
+		report("mount-sysfs", NOT_RUN);
+	if (tmpfs == 0) {
+		int err = syscall(SYS_pivot_root, dir, old) == 0 ? 0 : errno;
+		report("pivot-root", err);
+		if (err == 0) {
+			if (chdir("/") != 0 || umount2("/old", MNT_DETACH) != 0)
+				return 1;
+		}
+	} else {
+		report("pivot-root", NOT_RUN);
+	}
+	ptrace_own_child();
+	nest();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || argv[1][0] != '/') {
+		static const char usage[] = "usage: gvshim-probe DIR (run by gvshim doctor in a new user namespace)\n";
+		if (write(2, usage, sizeof usage - 1) < 0)
+			return 2;
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	int mnt = try("unshare-mnt", unshare(CLONE_NEWNS) == 0);
+	int pid_ns = try("unshare-pid", unshare(CLONE_NEWPID) == 0);
+	int net = try("unshare-net", unshare(CLONE_NEWNET) == 0);
+	try("unshare-ipc", unshare(CLONE_NEWIPC) == 0);
+	try("unshare-uts", unshare(CLONE_NEWUTS) == 0);
+
+	pid_t child = fork();
+	if (child < 0) {
+		report("fork", errno);
+		return 1;
+	}
+	if (child == 0)
+		_exit(sandbox_side(argv[1], mnt, pid_ns, net));
+	int st;
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}

@@ -1,0 +1,219 @@
+package dev.gvshim.diagnose;
+
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.Spawner;
+import dev.gvshim.linux.Step;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.MappingPlan;
+import dev.gvshim.userns.Mapper;
+import dev.gvshim.userns.Mode;
+import dev.gvshim.userns.Planner;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The live half of `gvshim doctor`: does for real, step by step, in throwaway children, what
+ * `gvshim run` and runsc are about to do: clone(CLONE_NEWUSER) through the native child
+ * stage, the id maps of mode full (newuidmap/newgidmap) and, if that fails, of mode single;
+ * then, inside the mapped namespace, native/gvshim_probe.c's namespaces, mounts, pivot_root,
+ * ptrace and the nesting depth. No Java runs in any of these children.
+ */
+public final class LiveProbe {
+    /** A step that was not tried because one before it failed. */
+    public static final int NOT_RUN = -1;
+
+    /**
+     * One step: {@code errno} 0 when it worked, {@link #NOT_RUN} when it was not tried.
+     *
+     * @param failure the cause, as `gvshim run` would name it, when the step failed
+     * @param value   for "nest": how many more user namespaces could be nested below the probe's
+     */
+    public record Outcome(String step, int errno, String evidence, Failure failure, int value) {
+        public boolean ok() {
+            return errno == 0;
+        }
+
+        public boolean ran() {
+            return errno != NOT_RUN;
+        }
+    }
+
+    /** All outcomes in order; {@code mode} is the mode whose maps could be written, or null. */
+    public record Result(List<Outcome> outcomes, Mode mode) {
+        public Outcome find(String step) {
+            return outcomes.stream().filter(o -> o.step().equals(step)).findFirst().orElse(null);
+        }
+
+        /** The first failure, in step order: the verdict's cause. */
+        public Outcome firstFailure() {
+            return outcomes.stream().filter(o -> o.ran() && !o.ok() && o.failure() != null)
+                    .filter(o -> !o.step().equals("map-full") || mode == null).findFirst().orElse(null);
+        }
+    }
+
+    private static final long TIMEOUT_MS = 15_000;
+
+    private LiveProbe() {
+    }
+
+    /**
+     * @param probe   libexec/gvshim-probe
+     * @param scratch an empty directory the probe covers with a tmpfs in its own mount namespace
+     */
+    public static Result run(Facts facts, Explain explain, Path probe, Path scratch) {
+        List<Outcome> out = new ArrayList<>();
+        Planner.Host host = facts.host();
+        MappingPlan full = null;
+        try {
+            full = Planner.plan(Mode.FULL, host);
+        } catch (Planner.Impossible e) {
+            out.add(new Outcome("map-full", NOT_RUN, e.why(), null, 0));
+        }
+        MappingPlan single;
+        try {
+            single = Planner.plan(Mode.SINGLE, host);
+        } catch (Planner.Impossible e) {
+            throw new IllegalStateException(e); // single is always possible on paper
+        }
+        List<String> argv = List.of("gvshim-probe", scratch.toString());
+        Mode mode = null;
+        for (MappingPlan plan : full == null ? List.of(single) : List.of(full, single)) {
+            Attempt a;
+            try {
+                a = Attempt.start(probe, argv);
+            } catch (SyscallException e) {
+                out.add(new Outcome("clone", e.errno(), e.callAndErrno(), explain.syscall(e.in(Step.CREATE_USERNS)), 0));
+                return new Result(out, null);
+            }
+            if (out.stream().noneMatch(o -> o.step().equals("clone"))) {
+                out.add(new Outcome("clone", 0, "clone(CLONE_NEWUSER): pid " + a.child.pid(), null, 0));
+            }
+            String step = plan.mode() == Mode.FULL ? "map-full" : "map-single";
+            try {
+                Mapper.apply(plan, a.child.pid(), host.newuidmap(), host.newgidmap());
+            } catch (MappingFailed m) {
+                a.abandon();
+                Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
+                        host.userName());
+                out.add(new Outcome(step, 1, f.evidence(), f, 0));
+                continue;
+            } catch (SyscallException e) {
+                a.abandon();
+                out.add(new Outcome(step, e.errno(), e.callAndErrno(), explain.syscall(e), 0));
+                continue;
+            }
+            out.add(new Outcome(step, 0, (plan.viaHelpers() ? "newuidmap/newgidmap" : "direct writes") + ": uid_map "
+                    + plan.uidMap() + ", gid_map " + plan.gidMap(), null, 0));
+            mode = plan.mode();
+            out.addAll(a.release(explain));
+            break;
+        }
+        return new Result(out, mode);
+    }
+
+    /** One namespace child, waiting on its sync pipe to exec the probe. */
+    private static final class Attempt {
+        final Spawner.Child child;
+        final int[] sync;
+        final int report;
+
+        private Attempt(Spawner.Child child, int[] sync, int report) {
+            this.child = child;
+            this.sync = sync;
+            this.report = report;
+        }
+
+        static Attempt start(Path probe, List<String> argv) throws SyscallException {
+            int[] sync = Linux.pipe2(Linux.O_CLOEXEC);
+            int[] rep;
+            try {
+                rep = Linux.pipe2(Linux.O_CLOEXEC);
+            } catch (SyscallException e) {
+                Linux.closeQuietly(sync);
+                throw e;
+            }
+            try {
+                Spawner.Child c = Spawner.clone(new Spawner.Request(probe.toString(), argv, List.of("PATH=/usr/bin:/bin"),
+                        -1, rep[1], rep[1], sync[0], sync[1], Spawner.PDEATHSIG), Linux.CLONE_NEWUSER | Linux.CLONE_VM,
+                        Step.CREATE_USERNS);
+                Linux.closeQuietly(sync[0], rep[1]);
+                return new Attempt(c, new int[] {-1, sync[1]}, rep[0]);
+            } catch (SyscallException e) {
+                Linux.closeQuietly(sync);
+                Linux.closeQuietly(rep);
+                throw e;
+            }
+        }
+
+        void abandon() {
+            Linux.closeQuietly(sync[1], report);
+            try {
+                Linux.kill(child.pid(), Linux.SIGKILL);
+                Linux.waitpid(child.pid(), 0);
+            } catch (SyscallException ignored) {
+                // already reaped
+            }
+            child.release();
+        }
+
+        /** Lets the child exec the probe and collects its report. */
+        List<Outcome> release(Explain explain) {
+            List<Outcome> out = new ArrayList<>();
+            Thread watchdog = Thread.ofVirtual().unstarted(() -> {
+                try {
+                    Thread.sleep(TIMEOUT_MS);
+                    Linux.kill(child.pid(), Linux.SIGKILL);
+                } catch (InterruptedException | SyscallException e) {
+                    // done in time, or gone
+                }
+            });
+            try {
+                Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
+                Linux.closeQuietly(sync[1]);
+                child.awaitExec(Step.PROBE);
+                watchdog.start();
+                String text = new String(Linux.readAll(report, 64 * 1024), StandardCharsets.UTF_8);
+                Linux.waitpid(child.pid(), 0);
+                out.addAll(parse(text, explain));
+            } catch (SyscallException e) {
+                out.add(new Outcome("probe", e.errno(), e.callAndErrno(), Failure.of("PROBE_FAILED",
+                        "cannot run the live probe", e.callAndErrno(), null, "reinstall gvshim (libexec/gvshim-probe)"), 0));
+                try {
+                    Linux.kill(child.pid(), Linux.SIGKILL);
+                    Linux.waitpid(child.pid(), 0);
+                } catch (SyscallException ignored) {
+                    // gone
+                }
+            } finally {
+                watchdog.interrupt();
+                Linux.closeQuietly(sync[1], report);
+                child.release();
+            }
+            return out;
+        }
+    }
+
+    /** gvshim-probe's report: "STEP ERRNO" per line, "nest ERRNO LEVELS" for the depth. */
+    static List<Outcome> parse(String text, Explain explain) {
+        List<Outcome> out = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            String[] f = line.trim().split(" ");
+            if (f.length < 2 || !f[1].matches("-?\\d+")) {
+                continue;
+            }
+            int errno = Integer.parseInt(f[1]);
+            if (f[0].equals("nest")) {
+                int levels = f.length > 2 ? Integer.parseInt(f[2]) : 0;
+                out.add(new Outcome("nest", 0, "unshare(CLONE_NEWUSER) nested " + levels + " times below the probe's"
+                        + " namespace, then " + (errno == 0 ? "stopped" : dev.gvshim.linux.Errno.name(errno)), null, levels));
+                continue;
+            }
+            Failure failure = errno > 0 ? explain.probeStep(f[0], errno) : null;
+            out.add(new Outcome(f[0], errno, failure == null ? null : failure.evidence(), failure, 0));
+        }
+        return out;
+    }
+}

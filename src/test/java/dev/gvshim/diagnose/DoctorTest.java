@@ -1,0 +1,293 @@
+package dev.gvshim.diagnose;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gvshim.userns.Mode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every diagnosis id, on file trees of the machines that produce it (Ubuntu 24.04's AppArmor
+ * restriction, Debian's unprivileged_userns_clone, SELinux enforcing in Podman, Docker's
+ * default container, a restricted Kubernetes pod), with the live probe's outcome as it comes
+ * out there.
+ */
+class DoctorTest {
+    @TempDir
+    Path tmp;
+
+    static Doctor.Report diagnose(Fixture f, String... live) {
+        Facts facts = f.facts();
+        return Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20221219.0", null);
+    }
+
+    static Finding finding(Doctor.Report r, String id) {
+        return r.findings().stream().filter(f -> f.id().equals(id)).findFirst()
+                .orElseThrow(() -> new AssertionError("no finding " + id + " in " + r.findings()));
+    }
+
+    static void failsWith(Doctor.Report r, String id, String fix) {
+        assertThat(r.ok()).as("verdict").isFalse();
+        assertThat(r.mode()).isNull();
+        assertThat(r.failures().getFirst().id()).as("first failure of " + r.failures()).isEqualTo(id);
+        assertThat(r.headline()).startsWith("rootless gVisor can't start here, because ");
+        assertThat(finding(r, id).fix()).contains(fix);
+    }
+
+    @Test
+    void aPlainHostWithSubordinateIdsWorksInModeFull() {
+        Doctor.Report r = diagnose(Fixture.load("debian12-host", tmp), "clone", "map-full");
+        assertThat(r.ok()).isTrue();
+        assertThat(r.mode()).isEqualTo(Mode.FULL);
+        assertThat(r.headline()).isEqualTo("rootless gVisor works here, mode full");
+        assertThat(r.failures()).isEmpty();
+        assertThat(finding(r, "USERNS_DISABLED").evidence()).contains("user.max_user_namespaces = 63362");
+        assertThat(finding(r, "SUBUID_MISSING").status()).isEqualTo(Finding.Status.OK);
+        assertThat(finding(r, "USERNS_NESTING").summary()).contains("initial user namespace");
+        assertThat(r.environment().kind()).isEqualTo(Environment.Kind.HOST);
+    }
+
+    @Test
+    void usernsSeccompInDefaultDockerNamesTheProfileAndTheMaskedProc() {
+        Doctor.Report r = diagnose(Fixture.load("docker-default", tmp), "clone EPERM");
+        failsWith(r, "USERNS_SECCOMP", "--security-opt seccomp=docker/seccomp-gvshim.json");
+        assertThat(finding(r, "USERNS_SECCOMP").summary()).contains("the container's seccomp profile denies CLONE_NEWUSER")
+                .contains("Seccomp: 2, Seccomp_filters: 1, no CAP_SYS_ADMIN in CapBnd");
+        assertThat(r.environment().label()).isEqualTo("Docker container");
+        // everything else that needs fixing is listed too, so one round of flags suffices
+        assertThat(finding(r, "PROC_MASKED").status()).isEqualTo(Finding.Status.FAIL);
+        assertThat(finding(r, "PROC_MASKED").fix()).contains("--security-opt systempaths=unconfined");
+        assertThat(finding(r, "PROC_MASKED").evidence()).contains("/proc/kcore");
+        assertThat(finding(r, "NEWUIDMAP_NEEDS_FCAPS").status()).isEqualTo(Finding.Status.WARN);
+    }
+
+    @Test
+    void usernsSeccompInKubernetesNamesTheSeccompProfileField() {
+        Fixture f = Fixture.load("kubernetes-restricted", tmp).write("proc/sys/user/max_user_namespaces", "63362");
+        Doctor.Report r = diagnose(f, "clone EPERM");
+        failsWith(r, "USERNS_SECCOMP", "seccompProfile");
+        assertThat(finding(r, "PROC_MASKED").fix()).contains("procMount: Unmasked");
+        assertThat(finding(r, "NO_NEW_PRIVS").fix()).contains("allowPrivilegeEscalation: true");
+        assertThat(finding(r, "NEWUIDMAP_MISSING").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(r, "SUBUID_MISSING").status()).isEqualTo(Finding.Status.WARN);
+    }
+
+    @Test
+    void usernsDisabledByDebiansSysctl() {
+        Doctor.Report r = diagnose(Fixture.load("debian-userns-clone-0", tmp), "clone EPERM");
+        failsWith(r, "USERNS_DISABLED", "as root: sysctl -w kernel.unprivileged_userns_clone=1");
+        assertThat(finding(r, "USERNS_DISABLED").summary()).contains("kernel.unprivileged_userns_clone = 0");
+    }
+
+    @Test
+    void usernsDisabledByMaxUserNamespacesZeroOnAKubernetesNode() {
+        Doctor.Report r = diagnose(Fixture.load("kubernetes-restricted", tmp), "clone ENOSPC");
+        failsWith(r, "USERNS_DISABLED", "on the node, for example from a privileged DaemonSet: sysctl -w user.max_user_namespaces=15000");
+    }
+
+    @Test
+    void usernsLimitWhenThePositiveLimitIsUsedUp() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("proc/sys/user/max_user_namespaces", "15");
+        Doctor.Report r = diagnose(f, "clone ENOSPC");
+        failsWith(r, "USERNS_LIMIT", "sysctl -w user.max_user_namespaces=15000");
+        assertThat(finding(r, "USERNS_LIMIT").summary()).contains("user.max_user_namespaces = 15");
+    }
+
+    @Test
+    void usernsApparmorOnUbuntu2404ForBothWaysItFails() {
+        Fixture f = Fixture.load("ubuntu2404-apparmor", tmp);
+        // without the unprivileged_userns profile: clone itself gets EACCES
+        Doctor.Report r = diagnose(f, "clone EACCES");
+        failsWith(r, "USERNS_APPARMOR",
+                "add a step to the job before gvshim runs: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
+        assertThat(r.environment().label()).isEqualTo("host (GitHub Actions runner)");
+        // with it (the default): clone works, then the namespace has no capabilities to map ids
+        Doctor.Report r2 = diagnose(f, "clone", "map-full newuidmap: write to uid_map failed: Operation not permitted",
+                "map-single EPERM");
+        failsWith(r2, "USERNS_APPARMOR", "kernel.apparmor_restrict_unprivileged_userns=0");
+        assertThat(r2.findings()).extracting(Finding::id).containsOnlyOnce("USERNS_APPARMOR");
+    }
+
+    @Test
+    void usernsSelinuxInAConfinedPodmanContainer() {
+        Doctor.Report r = diagnose(Fixture.load("fedora-selinux-podman", tmp), "clone EACCES");
+        failsWith(r, "USERNS_SELINUX", "--security-opt label=type:container_engine_t");
+        assertThat(finding(r, "USERNS_SELINUX").summary()).contains("container_t");
+        assertThat(r.environment().kind()).isEqualTo(Environment.Kind.PODMAN);
+    }
+
+    @Test
+    void usernsNestingFromTheMeasuredLevelsLeft() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("proc/self/uid_map", "0 1000 1\n").write("proc/self/gid_map", "0 1000 1\n");
+        Doctor.Report r = diagnose(f, "clone", "map-single", "nest 0");
+        failsWith(r, "USERNS_NESTING", "less deeply nested");
+        assertThat(finding(r, "USERNS_NESTING").evidence()).contains("depth 32 of 32");
+        // at the limit the clone itself fails with ENOSPC, and a nested namespace says nesting
+        failsWith(diagnose(f, "clone ENOSPC"), "USERNS_NESTING", "less deeply nested");
+        // with levels to spare it is fine
+        assertThat(finding(diagnose(f, "clone", "map-single", "nest 25"), "USERNS_NESTING").status()).isEqualTo(Finding.Status.OK);
+    }
+
+    @Test
+    void noNewPrivsLeavesModeSingleAndSaysWhatFullWouldNeed() {
+        Fixture f = Fixture.load("debian12-host", tmp).status("NoNewPrivs", "1");
+        Doctor.Report r = diagnose(f, "clone", "map-full newuidmap: write to uid_map failed: Operation not permitted", "map-single");
+        assertThat(r.ok()).isTrue();
+        assertThat(r.mode()).isEqualTo(Mode.SINGLE);
+        Finding nnp = finding(r, "NO_NEW_PRIVS");
+        assertThat(nnp.status()).isEqualTo(Finding.Status.WARN);
+        assertThat(nnp.summary()).startsWith("mode full failed live").endsWith("(mode single works)");
+        assertThat(nnp.evidence()).contains("newuidmap: write to uid_map failed: Operation not permitted");
+        assertThat(nnp.fix()).contains("no_new_privs");
+    }
+
+    @Test
+    void subuidAndSubgidMissing() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("etc/subuid", "").write("etc/subgid", "other:100000:65536\n");
+        Doctor.Report r = diagnose(f, "clone", "map-single");
+        assertThat(r.ok()).isTrue();
+        assertThat(r.mode()).isEqualTo(Mode.SINGLE);
+        assertThat(finding(r, "SUBUID_MISSING").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(r, "SUBUID_MISSING").fix()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 app");
+        assertThat(finding(r, "SUBGID_MISSING").status()).isEqualTo(Finding.Status.WARN);
+        // newuidmap's own words for it
+        Doctor.Report live = diagnose(Fixture.load("debian12-host", tmp.resolve("b")), "clone",
+                "map-full newuidmap: uid range [1-65537) -> [100000-165536) not allowed", "map-single");
+        assertThat(finding(live, "SUBUID_MISSING").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(live, "SUBUID_MISSING").evidence()).contains("not allowed");
+    }
+
+    @Test
+    void newuidmapMissingUnprivilegedOrNeedingFileCapabilities() {
+        Doctor.Report missing = diagnose(Fixture.load("debian12-host", tmp.resolve("a")).helpers("missing"), "clone", "map-single");
+        assertThat(finding(missing, "NEWUIDMAP_MISSING").fix()).contains("apt-get install uidmap");
+        assertThat(missing.mode()).isEqualTo(Mode.SINGLE);
+
+        Doctor.Report plain = diagnose(Fixture.load("debian12-host", tmp.resolve("b")).helpers("plain"), "clone", "map-single");
+        assertThat(finding(plain, "NEWUIDMAP_UNPRIVILEGED").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(plain, "NEWUIDMAP_UNPRIVILEGED").fix()).contains("chmod u+s /usr/bin/newuidmap");
+
+        Fixture docker = Fixture.load("docker-default", tmp.resolve("c")).status("Seccomp", "0").status("Seccomp_filters", "0");
+        Doctor.Report fcaps = diagnose(docker, "clone", "map-full newuidmap: write to uid_map failed: Operation not permitted",
+                "map-single", "mount-proc EPERM");
+        Finding f = finding(fcaps, "NEWUIDMAP_NEEDS_FCAPS");
+        assertThat(f.status()).isEqualTo(Finding.Status.WARN);
+        assertThat(f.fix()).contains("chmod u-s /usr/bin/newuidmap && setcap cap_setuid+ep /usr/bin/newuidmap");
+        failsWith(fcaps, "PROC_MASKED", "--security-opt systempaths=unconfined");
+    }
+
+    @Test
+    void mountDeniedByDockersApparmorProfile() {
+        Fixture f = Fixture.load("docker-apparmor", tmp).status("Seccomp", "0").status("Seccomp_filters", "0");
+        Doctor.Report r = diagnose(f, "clone", "map-full", "mount-tmpfs EACCES", "mount-proc", "pivot-root");
+        failsWith(r, "MOUNT_DENIED", "--security-opt apparmor=unconfined");
+        assertThat(finding(r, "MOUNT_DENIED").summary()).contains("docker-default (enforce)");
+        assertThat(r.findings()).extracting(Finding::id).containsOnlyOnce("MOUNT_DENIED");
+    }
+
+    @Test
+    void procMaskedAndPivotRootDeniedAsInDockerWithSysAdminAdded() {
+        // docker-lab col 09: --cap-add SYS_ADMIN --security-opt systempaths=unconfined, default seccomp
+        Fixture f = Fixture.load("docker-default", tmp).status("CapBnd", "00000000a82425fb")
+                .write("proc/self/mountinfo", "600 500 0:52 / / rw - overlay overlay rw\n601 600 0:55 / /proc rw - proc proc rw\n");
+        Doctor.Report r = diagnose(f, "clone", "map-single", "pivot-root EPERM");
+        failsWith(r, "PIVOT_ROOT_DENIED", "--security-opt seccomp=docker/seccomp-gvshim.json");
+        assertThat(finding(r, "PIVOT_ROOT_DENIED").summary()).contains("does not allow pivot_root");
+        assertThat(finding(r, "PROC_MASKED").status()).isEqualTo(Finding.Status.OK);
+        assertThat(finding(r, "USERNS_SECCOMP").status()).isEqualTo(Finding.Status.OK); // it allowed clone
+    }
+
+    @Test
+    void ptraceDeniedByYamaOrSeccomp() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("proc/sys/kernel/yama/ptrace_scope", "3");
+        Doctor.Report stat = diagnose(f, "clone", "map-full", "ptrace EPERM");
+        failsWith(stat, "PTRACE_DENIED", "kernel.yama.ptrace_scope = 1");
+        Fixture kvm = Fixture.load("debian12-host", tmp.resolve("k")).write("dev/kvm", "").status("Seccomp", "2");
+        Doctor.Report r = diagnose(kvm, "clone", "map-full", "ptrace EPERM");
+        failsWith(r, "PTRACE_DENIED", "--platform kvm");
+        assertThat(finding(r, "PTRACE_DENIED").summary()).contains("seccomp filter denies ptrace");
+    }
+
+    @Test
+    void cgroupReadOnlyForRootAndInRunscsError() {
+        Fixture f = Fixture.load("docker-default", tmp).status("Uid", "0\t0\t0\t0").status("Gid", "0\t0\t0\t0")
+                .status("CapEff", "00000000a80425fb").status("Seccomp", "0");
+        Doctor.Report r = diagnose(f, "clone", "map-full");
+        assertThat(finding(r, "CGROUP_READONLY").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(r, "CGROUP_READONLY").evidence()).contains("read-only");
+        Failure fromRunsc = new Explain(f.facts()).runsc("running container: creating container: cannot set up cgroup for root:"
+                + " configuring cgroup: mkdir /sys/fs/cgroup/memory/ID: read-only file system", java.util.List.of());
+        assertThat(fromRunsc.id()).isEqualTo("CGROUP_READONLY");
+        // a non-root user's sandbox does not use it
+        assertThat(finding(diagnose(Fixture.load("docker-default", tmp.resolve("u")), "clone", "map-single"), "CGROUP_READONLY")
+                .status()).isEqualTo(Finding.Status.OK);
+    }
+
+    @Test
+    void runscMissing() {
+        Doctor.Report r = diagnose(Fixture.load("debian12-host", tmp).delete("usr/bin/runsc"), "clone", "map-full");
+        failsWith(r, "RUNSC_MISSING", "apt-get install runsc");
+    }
+
+    @Test
+    void stateDirUnsafe() throws Exception {
+        Path state = Files.createDirectory(tmp.resolve("state"));
+        Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Facts facts = Fixture.load("debian12-host", tmp).status("Uid", uid() + "\t" + uid() + "\t" + uid() + "\t" + uid()).facts();
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-single"), null, state);
+        failsWith(r, "STATE_DIR_UNSAFE", "--root DIR");
+        assertThat(finding(r, "STATE_DIR_UNSAFE").summary()).contains("0777, open to other users");
+    }
+
+    private static int uid() throws Exception {
+        return (Integer) Files.getAttribute(Path.of(System.getProperty("java.io.tmpdir")), "unix:uid") == 0 ? 0
+                : Integer.parseInt(new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes()).strip());
+    }
+
+    @Test
+    void withoutTheLiveProbeTheVerdictRestsOnFilesAndSaysSo() {
+        Facts facts = Fixture.load("debian12-host", tmp).facts();
+        Doctor.Report r = Doctor.diagnose(facts, null, null, null);
+        assertThat(r.ok()).isTrue();
+        assertThat(r.mode()).isEqualTo(Mode.FULL);
+        assertThat(finding(r, "LIVE_PROBE").status()).isEqualTo(Finding.Status.WARN);
+    }
+
+    @Test
+    void environmentDetection(@TempDir Path root) throws Exception {
+        assertThat(Environment.detect(root, java.util.Map.of()).kind()).isEqualTo(Environment.Kind.HOST);
+        assertThat(Environment.detect(root, java.util.Map.of("GITLAB_CI", "true")).label()).isEqualTo("host (GitLab CI runner)");
+        // a /.dockerenv left in an image that boots as a VM (this machine) is not a container
+        Files.writeString(root.resolve(".dockerenv"), "");
+        Files.createDirectories(root.resolve("proc/self"));
+        Files.writeString(root.resolve("proc/self/mountinfo"), "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n");
+        Environment vm = Environment.detect(root, java.util.Map.of());
+        assertThat(vm.kind()).isEqualTo(Environment.Kind.HOST);
+        assertThat(vm.evidence()).contains("left in the image");
+        Environment docker = Fixture.load("docker-default", tmp).facts().env();
+        assertThat(docker.kind()).isEqualTo(Environment.Kind.DOCKER);
+        assertThat(docker.evidence()).contains("/etc/hostname is bind-mounted from /var/lib/docker/containers/0123abcd/hostname");
+        assertThat(Environment.detect(root, java.util.Map.of("KUBERNETES_SERVICE_HOST", "10.0.0.1", "CI", "1")).label())
+                .isEqualTo("Kubernetes pod (CI job)");
+    }
+
+    @Test
+    void jsonCarriesVerdictModeEnvironmentAndFindings() throws Exception {
+        Doctor.Report r = diagnose(Fixture.load("docker-default", tmp), "clone EPERM");
+        var json = dev.gvshim.oci.JsonTree.read(ReportOutput.json(r).getBytes());
+        assertThat(json.path("verdict").asText()).isEqualTo("fail");
+        assertThat(json.path("mode").isNull()).isTrue();
+        assertThat(json.path("environment").asText()).isEqualTo("Docker container");
+        var first = json.path("findings").get(0);
+        assertThat(first.path("id").asText()).isEqualTo("USERNS_SECCOMP");
+        assertThat(first.path("status").asText()).isEqualTo("fail");
+        assertThat(first.path("evidence").asText()).contains("EPERM");
+        assertThat(first.path("fix").asText()).contains("seccomp-gvshim.json");
+        String text = ReportOutput.text(r);
+        assertThat(text.lines().findFirst().orElseThrow()).startsWith("gvshim doctor: rootless gVisor can't start here, because");
+        assertThat(text).contains("To make it work, in this order:\n  1. USERNS_SECCOMP: ");
+    }
+}
