@@ -75,7 +75,7 @@ final class DoctorCommand implements Verb {
                     Files.deleteIfExists(scratch);
                 }
             }
-            Path stateDir = StateDir.defaultFor(env, facts.status().euid());
+            Path stateDir = StateDir.defaultFor(env, facts.status().euid(), facts.initialUserNs());
             Doctor.Report report = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();

@@ -123,15 +123,17 @@ final class ExplainCommand implements Verb {
         return msg;
     }
 
-    /** "FATAL ERROR: ..." lines of runsc's boot and gofer logs: the real cause behind "EOF". */
+    /** "FATAL ERROR: ..." and "panic: ..." lines of runsc's boot and gofer logs: the real cause behind "EOF". */
     static List<String> fatalLines(Path debugDir) {
         List<String> out = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(debugDir, "*.txt")) {
             for (Path f : files) {
                 for (String line : Files.readAllLines(f)) {
                     int at = line.indexOf("FATAL ERROR: ");
-                    if (at >= 0) {
-                        String text = line.substring(at + "FATAL ERROR: ".length()).strip();
+                    // a Go panic (the ptrace platform's "unable to attach") logs no FATAL line
+                    String text = at >= 0 ? line.substring(at + "FATAL ERROR: ".length()).strip()
+                            : line.startsWith("panic: ") ? line.strip() : null;
+                    if (text != null) {
                         if (!out.contains(text)) {
                             out.add(text);
                         }

@@ -21,6 +21,15 @@ public final class StateDir {
 
     /** Where the state lives when --root is not given. */
     public static Path defaultFor(Map<String, String> env, int uid) {
+        return defaultFor(env, uid, true);
+    }
+
+    /**
+     * @param initialUserNs false inside a user namespace (unshare -r, a rootless container): there
+     *                      uid 0 is not the host's root, and /tmp/gvshim-0 must stay root's, so the
+     *                      directory is named after the namespace as well
+     */
+    public static Path defaultFor(Map<String, String> env, int uid, boolean initialUserNs) {
         String xdg = env.get("XDG_RUNTIME_DIR");
         if (xdg != null && xdg.startsWith("/")) {
             Path runtime = Path.of(xdg);
@@ -33,15 +42,13 @@ public final class StateDir {
             }
         }
         Path tmp = Path.of("/tmp", "gvshim-" + uid);
-        try {
-            if (Files.exists(tmp, LinkOption.NOFOLLOW_LINKS) && owner(tmp) != uid) {
-                // Inside a user namespace (unshare -r, a rootless container) uid 0 is not the host's
-                // root, whose /tmp/gvshim-0 it sees as owned by nobody: one directory per namespace.
+        if (!initialUserNs) {
+            try {
                 String ns = Files.readSymbolicLink(Path.of("/proc/self/ns/user")).toString(); // user:[4026532291]
                 return Path.of("/tmp", "gvshim-" + uid + "-ns" + ns.replaceAll("\\D", ""));
+            } catch (IOException | UnsupportedOperationException e) {
+                // keep the default; prepare() explains what is wrong with it
             }
-        } catch (IOException | UnsupportedOperationException e) {
-            // keep the default; prepare() explains what is wrong with it
         }
         return tmp;
     }

@@ -502,6 +502,11 @@ public final class Explain {
             Failure p = ptraceDenied(evidence, seccomp, f);
             return Failure.of(p.id(), what, evidence, p.why(), p.fix());
         }
+        if (all.contains("error converting mounts") || (all.contains("mount") && (all.contains(": operation not permitted")
+                || all.contains(": permission denied")) && !all.contains("fork/exec"))) {
+            Failure m = mountDenied(evidence, seccomp, f);
+            return Failure.of(m.id(), what, evidence, m.why(), m.fix());
+        }
         if (all.contains("configuring cgroup") || all.contains("cgroup.subtree_control")) {
             return Failure.of("CGROUP_READONLY", what, evidence,
                     "runsc cannot create its cgroup (the cgroup file system is read-only or not delegated to you)",

@@ -69,9 +69,7 @@ public record Facts(Path root, Environment env, Planner.Host host, Kernel kernel
 
     /** In the initial user namespace, uid_map is the identity over all 2^32-1 ids. */
     public boolean initialUserNs() {
-        IdMap m = host.ownUidMap();
-        return m == null || (m.lines().size() == 1 && m.lines().getFirst().inside() == 0
-                && m.lines().getFirst().outside() == 0 && m.lines().getFirst().count() == 4294967295L);
+        return IdMap.initial(host.ownUidMap());
     }
 
     public static Facts read(Path root, Map<String, String> env, String runscOption) throws IOException {

@@ -20,6 +20,7 @@ import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscConfig;
 import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
@@ -144,7 +145,7 @@ public final class Launcher {
         Trace.mark("planned " + plan.mode().label());
 
         int uid = host.status().euid();
-        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid);
+        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid, IdMap.initial(host.ownUidMap()));
         Trace.mark("state dir chosen");
         try {
             StateDir.prepare(stateDir, uid, req.root() != null);

@@ -10,6 +10,12 @@ public record IdMap(List<Line> lines) {
     public record Line(long inside, long outside, long count) {
     }
 
+    /** The initial user namespace's map (or none read): the identity over all 2^32-1 ids. */
+    public static boolean initial(IdMap m) {
+        return m == null || (m.lines().size() == 1 && m.lines().getFirst().inside() == 0 && m.lines().getFirst().outside() == 0
+                && m.lines().getFirst().count() == 4294967295L);
+    }
+
     public static IdMap of(long inside, long outside, long count) {
         return new IdMap(List.of(new Line(inside, outside, count)));
     }
