@@ -57,6 +57,9 @@ as_user() {
 		env -C "$demo" "$@"
 }
 
+say "as $user (uid $(id -u "$user")): gvshim doctor (the verdict and what it is based on)"
+as_user "$gvshim" doctor | sed -n '1,2p'
+
 say "as $user (uid $(id -u "$user")): gvshim run --verbose --bundle hello"
 as_user "$gvshim" run --verbose --bundle hello
 

@@ -11,6 +11,7 @@ import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.ReportOutput;
 import dev.gvshim.diagnose.LiveProbe;
 import dev.gvshim.linux.Linux;
+import dev.gvshim.userns.IdMap;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
@@ -75,7 +76,8 @@ final class DoctorCommand implements Verb {
                     Files.deleteIfExists(scratch);
                 }
             }
-            Path stateDir = StateDir.defaultFor(env, facts.status().euid(), facts.initialUserNs());
+            int uid = facts.status().euid();
+            Path stateDir = StateDir.defaultFor(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
             Doctor.Report report = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();

@@ -21,15 +21,17 @@ public final class StateDir {
 
     /** Where the state lives when --root is not given. */
     public static Path defaultFor(Map<String, String> env, int uid) {
-        return defaultFor(env, uid, true);
+        return defaultFor(env, uid, -1);
     }
 
     /**
-     * @param initialUserNs false inside a user namespace (unshare -r, a rootless container): there
-     *                      uid 0 is not the host's root, and /tmp/gvshim-0 must stay root's, so the
-     *                      directory is named after the namespace as well
+     * @param outerUid what {@code uid} is in the parent user namespace (from /proc/self/uid_map),
+     *                 or -1 in the initial namespace. Inside a user namespace (unshare -r, a rootless
+     *                 container) uid 0 is not the host's root, and /tmp/gvshim-0 must stay root's:
+     *                 the directory is then named after both ids. (Not after the namespace's inode:
+     *                 the kernel reuses those, so another user's dead namespace may own the name.)
      */
-    public static Path defaultFor(Map<String, String> env, int uid, boolean initialUserNs) {
+    public static Path defaultFor(Map<String, String> env, int uid, long outerUid) {
         String xdg = env.get("XDG_RUNTIME_DIR");
         if (xdg != null && xdg.startsWith("/")) {
             Path runtime = Path.of(xdg);
@@ -41,16 +43,7 @@ public final class StateDir {
                 // fall through to /tmp
             }
         }
-        Path tmp = Path.of("/tmp", "gvshim-" + uid);
-        if (!initialUserNs) {
-            try {
-                String ns = Files.readSymbolicLink(Path.of("/proc/self/ns/user")).toString(); // user:[4026532291]
-                return Path.of("/tmp", "gvshim-" + uid + "-ns" + ns.replaceAll("\\D", ""));
-            } catch (IOException | UnsupportedOperationException e) {
-                // keep the default; prepare() explains what is wrong with it
-            }
-        }
-        return tmp;
+        return Path.of("/tmp", "gvshim-" + uid + (outerUid < 0 ? "" : "-outer" + outerUid));
     }
 
     /** Why {@code dir} cannot be used as the state directory, or null if it can (or can be created). */

@@ -98,7 +98,9 @@ public final class Doctor {
 
     /** A live result replaces the static guess with the same id, keeping its place in the order. */
     private void override(Finding f) {
-        findings.put(f.id(), f);
+        Finding before = findings.get(f.id());
+        findings.put(f.id(), before == null ? f
+                : new Finding(f.id(), f.status(), before.group(), f.summary(), f.evidence(), f.fix()));
     }
 
     // ---- static checks ----------------------------------------------------------------------

@@ -31,6 +31,12 @@ public final class ReportOutput {
                         .append('\n');
             }
         }
+        if (problems.isEmpty() && !r.warnings().isEmpty()) {
+            b.append("\nWorth knowing:\n");
+            for (Finding f : r.warnings()) {
+                b.append("  - ").append(f.id()).append(": ").append(f.summary()).append('\n');
+            }
+        }
         for (String group : GROUPS) {
             List<Finding> in = r.findings().stream().filter(f -> f.group().equals(group))
                     .sorted(Comparator.comparing(f -> -f.status().ordinal())).toList();

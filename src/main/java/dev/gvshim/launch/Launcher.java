@@ -145,7 +145,7 @@ public final class Launcher {
         Trace.mark("planned " + plan.mode().label());
 
         int uid = host.status().euid();
-        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid, IdMap.initial(host.ownUidMap()));
+        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid, IdMap.outer(host.ownUidMap(), uid));
         Trace.mark("state dir chosen");
         try {
             StateDir.prepare(stateDir, uid, req.root() != null);

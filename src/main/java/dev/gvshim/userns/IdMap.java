@@ -10,6 +10,19 @@ public record IdMap(List<Line> lines) {
     public record Line(long inside, long outside, long count) {
     }
 
+    /** What {@code id} is outside this namespace: -1 for the initial namespace (or an unmapped id). */
+    public static long outer(IdMap m, long id) {
+        if (initial(m)) {
+            return -1;
+        }
+        for (Line l : m.lines()) {
+            if (id >= l.inside() && id < l.inside() + l.count()) {
+                return l.outside() + (id - l.inside());
+            }
+        }
+        return -1;
+    }
+
     /** The initial user namespace's map (or none read): the identity over all 2^32-1 ids. */
     public static boolean initial(IdMap m) {
         return m == null || (m.lines().size() == 1 && m.lines().getFirst().inside() == 0 && m.lines().getFirst().outside() == 0

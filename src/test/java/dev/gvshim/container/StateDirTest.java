@@ -23,6 +23,10 @@ class StateDirTest {
                 .isEqualTo(Path.of("/tmp/gvshim-" + (uid() + 1)));
         assertThat(StateDir.defaultFor(Map.of("XDG_RUNTIME_DIR", "relative"), 7)).isEqualTo(Path.of("/tmp/gvshim-7"));
         assertThat(StateDir.defaultFor(Map.of(), 7)).isEqualTo(Path.of("/tmp/gvshim-7"));
+        // inside `unshare -r` as uid 1004: root there is not the host's root
+        assertThat(StateDir.defaultFor(Map.of(), 0, dev.gvshim.userns.IdMap.outer(dev.gvshim.userns.IdMap.of(0, 1004, 1), 0)))
+                .isEqualTo(Path.of("/tmp/gvshim-0-outer1004"));
+        assertThat(dev.gvshim.userns.IdMap.outer(dev.gvshim.userns.IdMap.of(0, 0, 4294967295L), 0)).isEqualTo(-1);
     }
 
     @Test
