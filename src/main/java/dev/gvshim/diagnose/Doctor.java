@@ -78,8 +78,10 @@ public final class Doctor {
         all.stream().filter(f -> f.status() != Finding.Status.FAIL).forEach(sorted::add);
         boolean ok = sorted.stream().noneMatch(f -> f.status() == Finding.Status.FAIL);
         Mode mode = ok ? (live == null ? plannedMode(facts) : live.mode()) : null;
-        if (ok && mode == null) {
-            ok = false; // cannot happen: a live result without a mode has a failure
+        if (ok && mode == null) { // no map was written, yet no step says why: never claim it works
+            sorted.addFirst(Finding.fail("LIVE_PROBE", "sandbox", "the live probe wrote no id map and reported no cause",
+                    String.valueOf(live.outcomes()), "run gvshim doctor --json and report the output"));
+            ok = false;
         }
         return new Report(ok, mode, facts.env(), facts.host().userName(), List.copyOf(sorted));
     }
