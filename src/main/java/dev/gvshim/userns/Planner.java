@@ -106,8 +106,9 @@ public final class Planner {
                             + cap + "=ep " + helper.path() + "` (reinstalling uidmap restores the setuid bit)"));
                 } else if (st.noNewPrivs()) {
                     // no_new_privs makes execve ignore setuid bits and file capabilities alike.
-                    reasons.add(new Reason("NO_NEW_PRIVS", "NoNewPrivs is set, so " + helper.name() + "'s "
-                            + (helper.fileCap() ? "file capabilities are" : "setuid bit is") + " ignored",
+                    // one reason for both helpers (duplicates are dropped below)
+                    reasons.add(new Reason("NO_NEW_PRIVS", "NoNewPrivs is set, so execve ignores the setuid bits and"
+                            + " file capabilities of newuidmap and newgidmap",
                             "start gvshim without no_new_privs (Docker: drop --security-opt no-new-privileges; "
                                     + "Kubernetes: allowPrivilegeEscalation: true)"));
                 } else if (!helper.fileCap() && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {

@@ -86,6 +86,14 @@ class DoctorIT {
         assertThat(asRoot.code()).as(asRoot.toString()).isZero();
         assertThat(json(asRoot).path("user").asText()).isEqualTo(Host.USER);
         assertThat(json(asRoot).path("mode").asText()).isEqualTo("full");
+        // doctor's own errors: exit 2, one line
+        Host.Result other = host.gvshim(null, T, "doctor", "--user", "root");
+        assertThat(other.code()).as(other.toString()).isEqualTo(2);
+        assertThat(other.err()).startsWith("gvshim doctor: --user root needs root");
+        Host.Result unknown = Host.run(List.of(host.gvshim.toString(), "doctor", "--user", "no-such-user"), null, T, host.work);
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("no such user");
+        assertThat(host.gvshim(null, T, "doctor", "--bogus").code()).isEqualTo(2);
     }
 
     // ---- seccomp: the filter is installed as root without no_new_privs, as Docker does ----

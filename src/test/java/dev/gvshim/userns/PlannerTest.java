@@ -70,7 +70,8 @@ class PlannerTest {
         MappingPlan p = Planner.plan(Mode.AUTO, host(user(1000, DOCKER_BND, true), "app", "app:100000:65536",
                 "app:100000:65536", SETUID_UID, SETUID_GID));
         assertThat(p.mode()).isEqualTo(Mode.SINGLE);
-        assertThat(p.notFull()).contains("NoNewPrivs is set, so newuidmap's setuid bit is ignored");
+        assertThat(p.notFull()).isEqualTo("NoNewPrivs is set, so execve ignores the setuid bits and file capabilities of"
+                + " newuidmap and newgidmap");
         assertThat(p.fullFix()).contains("no-new-privileges").contains("allowPrivilegeEscalation: true");
     }
 
