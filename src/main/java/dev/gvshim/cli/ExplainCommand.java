@@ -6,12 +6,10 @@ import static dev.gvshim.cli.Options.value;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.container.RunDir;
-import dev.gvshim.diagnose.Environment;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.launch.Fallback;
-import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import java.io.IOException;

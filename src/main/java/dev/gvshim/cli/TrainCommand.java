@@ -2,7 +2,6 @@ package dev.gvshim.cli;
 
 import dev.gvshim.container.RunDir;
 import dev.gvshim.container.StateDir;
-import dev.gvshim.diagnose.Environment;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.launch.RunRequest;

@@ -45,10 +45,12 @@ public final class Doctor {
     }
 
     private final Facts facts;
+    private final Explain explain;
     private final Map<String, Finding> findings = new LinkedHashMap<>();
 
     private Doctor(Facts facts) {
         this.facts = facts;
+        this.explain = new Explain(facts);
     }
 
     /**
@@ -148,7 +150,7 @@ public final class Doctor {
             put(Finding.warn("USERNS_APPARMOR", "kernel", "AppArmor restricts unprivileged user namespaces (Ubuntu 23.10+):"
                             + " a new namespace gets no capabilities unless a profile grants `userns`",
                     "kernel.apparmor_restrict_unprivileged_userns = 1; this process: " + lsm.apparmorLabel(),
-                    new Explain(facts).apparmorUsernsFix()));
+                    explain.apparmorUsernsFix()));
         } else {
             put(Finding.ok("USERNS_APPARMOR", "kernel", lsm.apparmorEnabled() ? "AppArmor does not restrict user namespaces"
                             : "AppArmor is not enabled",
@@ -161,7 +163,7 @@ public final class Doctor {
                     "SELinux is enforcing" + (container ? " and this process runs as container_t, which may not create"
                             + " namespaces or mount" : ""),
                     "/sys/fs/selinux/enforce = 1; context " + lsm.selinuxLabel(),
-                    container ? new Explain(facts).selinuxFix() : null));
+                    container ? explain.selinuxFix() : null));
         } else {
             put(Finding.ok("USERNS_SELINUX", "kernel", lsm.selinuxEnforce() == null ? "SELinux is not enabled"
                     : "SELinux is permissive", "/sys/fs/selinux/enforce = " + (lsm.selinuxEnforce() == null ? "absent" : lsm.selinuxEnforce())));
@@ -192,7 +194,7 @@ public final class Doctor {
             put(Finding.warn("USERNS_SECCOMP", "process", "a seccomp filter is active"
                             + (st.inBounding(ProcStatus.CAP_SYS_ADMIN) ? "" : " and CAP_SYS_ADMIN is not in the bounding set:"
                             + " Docker's default profile then denies user namespaces, mount and pivot_root"),
-                    sev, new Explain(facts).seccompFix("user namespaces, mount, pivot_root and ptrace")));
+                    sev, explain.seccompFix("user namespaces, mount, pivot_root and ptrace")));
         } else if (st.seccompMode() == 1) {
             put(Finding.fail("USERNS_SECCOMP", "process", "strict seccomp mode allows only read, write and exit", sev,
                     "run gvshim outside seccomp strict mode"));
@@ -201,7 +203,7 @@ public final class Doctor {
         }
         if (st.noNewPrivs()) {
             put(Finding.warn("NO_NEW_PRIVS", "process", "no_new_privs is set: newuidmap/newgidmap cannot gain privileges,"
-                    + " so mode full is impossible (single works)", "NoNewPrivs: 1", new Explain(facts).noNewPrivsFix()));
+                    + " so mode full is impossible (single works)", "NoNewPrivs: 1", explain.noNewPrivsFix()));
         } else {
             put(Finding.ok("NO_NEW_PRIVS", "process", "no_new_privs is not set", "NoNewPrivs: 0"));
         }
@@ -218,7 +220,7 @@ public final class Doctor {
         List<String> masks = facts.mounts().below("/proc");
         boolean procRo = facts.mounts().readOnly("/proc");
         if (!masks.isEmpty() || procRo) {
-            Failure p = new Explain(facts).probeStep("mount-proc", 1);
+            Failure p = explain.probeStep("mount-proc", 1);
             put(Finding.fail("PROC_MASKED", "process", "a fresh /proc cannot be mounted: " + (procRo ? "/proc is read-only"
                     : masks.size() + " path" + (masks.size() == 1 ? " is" : "s are") + " mounted over it")
                     + "; runsc 2022-12 then dies with `error mounting proc`", "/proc/self/mountinfo: "
@@ -415,7 +417,7 @@ public final class Doctor {
         int depth = Math.max(0, MAX_DEPTH - below);
         String ev = o.evidence() + "; so gvshim runs at depth " + depth + " of " + MAX_DEPTH;
         if (below < LEVELS_BELOW_GVSHIM) {
-            Failure f = new Explain(facts).nesting(o.evidence(), below + 1);
+            Failure f = explain.nesting(o.evidence(), below + 1);
             override(new Finding("USERNS_NESTING", Finding.Status.FAIL, "kernel", f.what() + ": " + f.why(), ev, f.fix()));
         } else if (below < LEVELS_BELOW_GVSHIM + 2) {
             override(Finding.warn("USERNS_NESTING", "kernel", "only " + (below + 1) + " user-namespace levels are left below"

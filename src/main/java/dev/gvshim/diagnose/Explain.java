@@ -202,15 +202,7 @@ public final class Explain {
     }
 
     private static boolean mapped(IdMap own, long id) {
-        if (own == null) {
-            return true;
-        }
-        for (IdMap.Line l : own.lines()) {
-            if (id >= l.inside() && id < l.inside() + l.count()) {
-                return true;
-            }
-        }
-        return false;
+        return own == null || own.lineOf(id) != null;
     }
 
     private Failure writeMap(Step step, String evidence, int errno) {

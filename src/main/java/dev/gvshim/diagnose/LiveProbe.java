@@ -117,12 +117,12 @@ public final class LiveProbe {
     /** One namespace child, waiting on its sync pipe to exec the probe. */
     private static final class Attempt {
         final Spawner.Child child;
-        final int[] sync;
+        final int release; // our end of the sync pipe: one byte lets the child exec, EOF makes it exit
         final int report;
 
-        private Attempt(Spawner.Child child, int[] sync, int report) {
+        private Attempt(Spawner.Child child, int release, int report) {
             this.child = child;
-            this.sync = sync;
+            this.release = release;
             this.report = report;
         }
 
@@ -140,7 +140,7 @@ public final class LiveProbe {
                         -1, rep[1], rep[1], sync[0], sync[1], Spawner.PDEATHSIG), Linux.CLONE_NEWUSER | Linux.CLONE_VM,
                         Step.CREATE_USERNS);
                 Linux.closeQuietly(sync[0], rep[1]);
-                return new Attempt(c, new int[] {-1, sync[1]}, rep[0]);
+                return new Attempt(c, sync[1], rep[0]);
             } catch (SyscallException e) {
                 Linux.closeQuietly(sync);
                 Linux.closeQuietly(rep);
@@ -149,7 +149,7 @@ public final class LiveProbe {
         }
 
         void abandon() {
-            Linux.closeQuietly(sync[1], report);
+            Linux.closeQuietly(release, report);
             try {
                 Linux.kill(child.pid(), Linux.SIGKILL);
                 Linux.waitpid(child.pid(), 0);
@@ -171,8 +171,7 @@ public final class LiveProbe {
                 }
             });
             try {
-                Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
-                Linux.closeQuietly(sync[1]);
+                Linux.write(release, new byte[] {'G'}, "sync pipe");
                 child.awaitExec(Step.PROBE);
                 watchdog.start();
                 String text = new String(Linux.readAll(report, 64 * 1024), StandardCharsets.UTF_8);
@@ -189,7 +188,7 @@ public final class LiveProbe {
                 }
             } finally {
                 watchdog.interrupt();
-                Linux.closeQuietly(sync[1], report);
+                Linux.closeQuietly(release, report);
                 child.release();
             }
             return out;

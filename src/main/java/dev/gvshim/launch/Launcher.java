@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gvshim.container.RunDir;
 import dev.gvshim.container.StateDir;
 import dev.gvshim.container.UnsafeStateDirException;
-import dev.gvshim.diagnose.Environment;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
@@ -128,17 +127,9 @@ public final class Launcher {
     private void launch(FutureTask<byte[]> specTask, CompletableFuture<SpecInputs> specInputs,
             CompletableFuture<Boolean> specTerminal) throws LaunchException {
         Path slash = Path.of("/");
-        Planner.Host host;
-        try {
-            host = HostFacts.read(slash, env.get("PATH"));
-        } catch (IOException | RuntimeException e) {
-            throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
-                    "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
-                    "mount proc at /proc"));
-        }
+        Planner.Host host = readHost(slash);
         Trace.mark("host facts read");
-        Planner.Host known = host;
-        Explain explain = new Explain(() -> Facts.read(slash, env, known, req.runsc()));
+        Explain explain = new Explain(() -> Facts.read(slash, env, host, req.runsc()));
         Path runsc = findRunsc();
         Trace.mark("runsc found");
         MappingPlan plan = plan(host);
@@ -278,6 +269,16 @@ public final class Launcher {
             if (!req.debug()) {
                 run.delete();
             }
+        }
+    }
+
+    private Planner.Host readHost(Path slash) throws LaunchException {
+        try {
+            return HostFacts.read(slash, env.get("PATH"));
+        } catch (IOException | RuntimeException e) {
+            throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
+                    "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
+                    "mount proc at /proc"));
         }
     }
 

@@ -15,12 +15,18 @@ public record IdMap(List<Line> lines) {
         if (initial(m)) {
             return -1;
         }
-        for (Line l : m.lines()) {
+        Line l = m.lineOf(id);
+        return l == null ? -1 : l.outside() + (id - l.inside());
+    }
+
+    /** The line that maps {@code id} (an id inside the namespace), or null. */
+    public Line lineOf(long id) {
+        for (Line l : lines) {
             if (id >= l.inside() && id < l.inside() + l.count()) {
-                return l.outside() + (id - l.inside());
+                return l;
             }
         }
-        return -1;
+        return null;
     }
 
     /** The initial user namespace's map (or none read): the identity over all 2^32-1 ids. */
