@@ -12,12 +12,15 @@
 #include <stdint.h>
 
 /* Bumped whenever struct gvshim_spawn or the step numbers change; Java checks it in tests. */
-#define GVSHIM_ABI_VERSION 3
+#define GVSHIM_ABI_VERSION 4
 
 /* gvshim_spawn.flags */
 #define GVSHIM_PDEATHSIG 0x1 /* prctl(PR_SET_PDEATHSIG, SIGKILL) and check the parent is still there */
 #define GVSHIM_SETPGID 0x2   /* own process group: terminal signals reach only the waiter, which forwards once */
 #define GVSHIM_SETUID 0x4    /* become uid:gid (groups: just gid) before exec: `gvshim doctor --user` as root */
+#define GVSHIM_SETNS 0x8     /* setns(userns_fd, CLONE_NEWUSER), then become 0:0 in it: runsc in a container's
+                              * user namespace (the holder's). Not with CLONE_VM: the kernel refuses a
+                              * shared mm (EINVAL). */
 
 /* Steps reported through status_fd as {int32 step, int32 errno}. */
 enum gvshim_step {
@@ -30,6 +33,8 @@ enum gvshim_step {
 	GVSHIM_STEP_SIGNALS = 7,
 	GVSHIM_STEP_EXEC = 8,
 	GVSHIM_STEP_SETUID = 9,
+	GVSHIM_STEP_SETNS = 10,
+	GVSHIM_STEP_SETNS_ID = 11,
 };
 
 struct gvshim_spawn {
@@ -43,7 +48,9 @@ struct gvshim_spawn {
 	int32_t parent_pid; /* offset 48: getppid() must equal this after PR_SET_PDEATHSIG */
 	int32_t sync_peer;  /* offset 52: the parent's end of the sync pipe, closed first so that EOF can arrive */
 	int32_t uid;        /* offset 56: with GVSHIM_SETUID */
-	int32_t gid;        /* offset 60: with GVSHIM_SETUID; sizeof == 64 */
+	int32_t gid;        /* offset 60: with GVSHIM_SETUID */
+	int32_t userns_fd;  /* offset 64: with GVSHIM_SETNS */
+	int32_t reserved;   /* offset 68: zero; sizeof == 72 */
 };
 
 int gvshim_child(void *arg);

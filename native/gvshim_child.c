@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -93,6 +94,14 @@ __attribute__((visibility("default"))) int gvshim_child(void *arg)
 		if (n == 0)
 			_exit(126); /* the parent gave up (closed the pipe): never exec */
 		close(s->sync_fd);
+	}
+
+	if (s->flags & GVSHIM_SETNS) {
+		if (setns(s->userns_fd, CLONE_NEWUSER) != 0)
+			report(s, GVSHIM_STEP_SETNS, errno);
+		/* Joining grants the capabilities of the namespace, not its root ids: become 0:0. */
+		if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+			report(s, GVSHIM_STEP_SETNS_ID, errno);
 	}
 
 	if (s->flags & GVSHIM_SETUID) {

@@ -363,6 +363,22 @@ static int hook_started(const char *fifo)
 	return 0;
 }
 
+/* ---------- holder mode ---------- */
+
+/*
+ * `gvshim-waiter --hold`: the process that keeps a rootless container's user namespace (and
+ * its id mappings) alive between runtime calls; gvshim enters it with setns before each runsc
+ * call and SIGKILLs it at delete. It holds nothing else: no descriptors, no terminal.
+ */
+static _Noreturn void hold(void)
+{
+	syscall(SYS_close_range, 3U, ~0U, 0);
+	setsid();
+	prctl(PR_SET_NAME, "gvshim-holder", 0, 0, 0);
+	for (;;)
+		pause();
+}
+
 /* ---------- main loop ---------- */
 
 static void close_other_fds(void)
@@ -392,7 +408,7 @@ static void usage(void)
 {
 	die("usage: gvshim-waiter --child PID --runsc PATH --id ID [--runsc-global ARG]... [--run-dir DIR] [--log FILE] "
 	    "[--stdin-fd N] [--stdout-fd N] [--stderr-fd N] [--started-fd N] [--console-fd N] [--timeout S] "
-	    "[--kill-after S] [--explain PROG] [--keep] [--debug] | --hook-started FIFO");
+	    "[--kill-after S] [--explain PROG] [--keep] [--debug] | --hook-started FIFO | --hold");
 }
 
 static int parse_fd(const char *s)
@@ -415,12 +431,14 @@ int main(int argc, char **argv)
 		{"console-fd", required_argument, 0, 't'},  {"timeout", required_argument, 0, 'T'},
 		{"kill-after", required_argument, 0, 'K'},  {"explain", required_argument, 0, 'e'},
 		{"keep", no_argument, 0, 'k'},              {"debug", no_argument, 0, 'D'},
-		{"hook-started", required_argument, 0, 'H'}, {0, 0, 0, 0},
+		{"hook-started", required_argument, 0, 'H'}, {"hold", no_argument, 0, 'O'},
+		{0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H': return hook_started(optarg);
+		case 'O': hold();
 		case 'c': opt.child = (pid_t)atoi(optarg); break;
 		case 'r': opt.runsc = optarg; break;
 		case 'g':

@@ -75,6 +75,9 @@ public final class Cli {
     }
 
     public static int execute(String[] args, PrintStream out, PrintStream err) {
+        if (RuntimeCli.applies(args)) {
+            return RuntimeCli.execute(args, out, err);
+        }
         Verb verb = args.length > 0 ? verb(args[0]) : null;
         if (verb == null) {
             return root(args, out, err);

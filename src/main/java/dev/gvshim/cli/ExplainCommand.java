@@ -1,5 +1,6 @@
 package dev.gvshim.cli;
 
+import dev.gvshim.runsc.RunscLogs;
 import static dev.gvshim.cli.Options.flag;
 import static dev.gvshim.cli.Options.names;
 import static dev.gvshim.cli.Options.value;
@@ -60,8 +61,8 @@ final class ExplainCommand implements Verb {
         RunDir run = RunDir.existing(dir);
         JsonNode meta = readJson(run.meta());
         boolean debug = meta != null && meta.path("debug").asBoolean();
-        String message = lastError(run.runscLog());
-        List<String> fatal = fatalLines(run.debugLogDir());
+        String message = RunscLogs.lastError(run.runscLog());
+        List<String> fatal = RunscLogs.fatalLines(run.debugLogDir());
         fatal.remove(message); // runsc's own log repeats its top-level error as FATAL
         Failure f;
         try {
@@ -99,48 +100,5 @@ final class ExplainCommand implements Verb {
         } catch (IOException e) {
             return null;
         }
-    }
-
-    /** The msg of the last {"level":"error"} line (runsc writes no newline after it). */
-    static String lastError(Path log) {
-        String msg = "";
-        try {
-            String text = Files.readString(log).replace("}{", "}\n{");
-            for (String line : text.split("\n")) {
-                if (line.contains("\"level\":\"error\"")) {
-                    try {
-                        msg = JsonTree.read(line.getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("msg").asText();
-                    } catch (IOException e) {
-                        // a torn line: keep the previous one
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // no log
-        }
-        return msg;
-    }
-
-    /** "FATAL ERROR: ..." and "panic: ..." lines of runsc's boot and gofer logs: the real cause behind "EOF". */
-    static List<String> fatalLines(Path debugDir) {
-        List<String> out = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(debugDir, "*.txt")) {
-            for (Path f : files) {
-                for (String line : Files.readAllLines(f)) {
-                    int at = line.indexOf("FATAL ERROR: ");
-                    // a Go panic (the ptrace platform's "unable to attach") logs no FATAL line
-                    String text = at >= 0 ? line.substring(at + "FATAL ERROR: ".length()).strip()
-                            : line.startsWith("panic: ") ? line.strip() : null;
-                    if (text != null) {
-                        if (!out.contains(text)) {
-                            out.add(text);
-                        }
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // none
-        }
-        return out;
     }
 }

@@ -22,10 +22,12 @@ public final class Spawner {
     public static final int SETPGID = 0x2;
     /** {@code GVSHIM_SETUID}: become {@code uid:gid} before exec (only root may). */
     public static final int SETUID = 0x4;
+    /** {@code GVSHIM_SETNS}: join the user namespace {@code usernsFd} as 0:0 before exec (not with CLONE_VM). */
+    public static final int SETNS = 0x8;
 
     private static final long STACK_SIZE = 64 * 1024;
     /** sizeof(struct gvshim_spawn), checked against the C side by SpawnerTest. */
-    static final long SPAWN_SIZE = 64;
+    static final long SPAWN_SIZE = 72;
 
     private Spawner() {
     }
@@ -36,10 +38,15 @@ public final class Spawner {
      * closing {@code syncPeer}, the parent's end of the same pipe.
      */
     public record Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
-            int syncFd, int syncPeer, int flags, int uid, int gid) {
+            int syncFd, int syncPeer, int flags, int uid, int gid, int usernsFd) {
         public Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
                 int syncFd, int syncPeer, int flags) {
-            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, -1, -1);
+            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, -1, -1, -1);
+        }
+
+        public Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
+                int syncFd, int syncPeer, int flags, int uid, int gid) {
+            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, uid, gid, -1);
         }
     }
 
@@ -99,6 +106,8 @@ public final class Spawner {
             case 7 -> "sigprocmask";
             case 8 -> "execve";
             case 9 -> "setresuid";
+            case 10 -> "setns(CLONE_NEWUSER)";
+            case 11 -> "setresuid(0) in the joined user namespace";
             default -> "child step " + step;
         };
     }
@@ -124,7 +133,8 @@ public final class Spawner {
                     .putLong(Bytes.stringArray(arena, r.env()).address())
                     .putInt(r.stdin()).putInt(r.stdout()).putInt(r.stderr())
                     .putInt(r.syncFd()).putInt(status[1]).putInt(r.flags())
-                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer()).putInt(r.uid()).putInt(r.gid());
+                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer()).putInt(r.uid()).putInt(r.gid())
+                    .putInt(r.usernsFd()).putInt(0);
             MemorySegment s = Bytes.toNative(arena, b);
             MemorySegment stack = arena.allocate(STACK_SIZE, 16);
             MemorySegment top = MemorySegment.ofAddress((stack.address() + STACK_SIZE) & ~15L);

@@ -57,9 +57,30 @@ public final class Specs {
         LinuxSection linux = spec.linux();
         linux.removeNamespace("network").addNamespace("user");
         linux.mappings("uidMappings", 0, uid, 1).mappings("gidMappings", 0, gid, 1);
-        linux.remove("resources");
+        return rootlessCommon(spec, true);
+    }
+
+    /**
+     * The same rewrite for a spec that runsc runs inside a user namespace gvshim made and holds
+     * (a rootless container of the runtime): no user namespace or mappings in the spec (runsc
+     * is uid 0 of that namespace and maps nothing itself), a network namespace without a path
+     * (the caller's, e.g. Docker's, is not ours to join), no cgroups, and root.path made
+     * absolute against the original bundle, since this config.json is written elsewhere. /sys
+     * stays gVisor's own sysfs: a bind of the host's /sys would show the sandbox host devices.
+     */
+    public static Spec toRootlessInUserns(Spec spec, java.nio.file.Path bundle) {
+        LinuxSection linux = spec.linux();
+        linux.removeNamespace("user").remove("uidMappings").remove("gidMappings");
+        linux.removeNamespace("network").addNamespace("network");
+        linux.remove("cgroupsPath");
+        spec.root().path(bundle.resolve(spec.root().path()).normalize().toString());
+        return rootlessCommon(spec, false);
+    }
+
+    private static Spec rootlessCommon(Spec spec, boolean bindSys) {
+        spec.linux().remove("resources");
         for (Mount m : spec.mounts()) {
-            if ("/sys".equals(m.destination())) {
+            if (bindSys && "/sys".equals(m.destination())) {
                 m.type("none").source("/sys").options(List.of("rbind", "nosuid", "noexec", "nodev", "ro"));
             } else {
                 List<String> kept = m.options().stream()

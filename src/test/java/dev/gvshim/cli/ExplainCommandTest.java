@@ -13,8 +13,8 @@ class ExplainCommandTest {
         Path log = dir.resolve("runsc.log");
         Files.writeString(log, "{\"msg\":\"first\",\"level\":\"error\",\"time\":\"t\"}{\"msg\":\"just info\",\"level\":\"info\"}"
                 + "{\"msg\":\"running container: creating container: cannot create sandbox: EOF\",\"level\":\"error\",\"time\":\"t\"}");
-        assertThat(ExplainCommand.lastError(log)).isEqualTo("running container: creating container: cannot create sandbox: EOF");
-        assertThat(ExplainCommand.lastError(dir.resolve("missing"))).isEmpty();
+        assertThat(dev.gvshim.runsc.RunscLogs.lastError(log)).isEqualTo("running container: creating container: cannot create sandbox: EOF");
+        assertThat(dev.gvshim.runsc.RunscLogs.lastError(dir.resolve("missing"))).isEmpty();
     }
 
     @Test
@@ -23,6 +23,6 @@ class ExplainCommandTest {
                 + "W1122 10:00:00 main.go:2] FATAL ERROR: error mounting proc: operation not permitted\n");
         Files.writeString(dir.resolve("x.gofer.txt"), "W1122 main.go:2] FATAL ERROR: error mounting proc: operation not permitted\n");
         Files.writeString(dir.resolve("ignored.log"), "FATAL ERROR: not a debug log\n");
-        assertThat(ExplainCommand.fatalLines(dir)).containsExactly("error mounting proc: operation not permitted");
+        assertThat(dev.gvshim.runsc.RunscLogs.fatalLines(dir)).containsExactly("error mounting proc: operation not permitted");
     }
 }

@@ -1,0 +1,146 @@
+package dev.gvshim.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.oci.JsonTree;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The state directory ({@code --root}), shared with runc and runsc as Docker passes it. runsc
+ * keeps {@code SANDBOX_sandbox:ID.state}; gvshim keeps, per container, {@code ID.gvshim/}:
+ * {@code state.json} (how the container was created: runsc flags, rootless holder), runsc's
+ * own log and debug logs (for diagnosis), and a rootless container's rewritten bundle.
+ */
+public final class Containers {
+    /** runc's rule (`^[\w+-\.]+$`), plus a length that keeps runsc's state file name under 255 bytes. */
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9_+\\-.]+");
+    public static final int MAX_ID = 120;
+
+    private final Path root;
+
+    public Containers(Path root) {
+        this.root = root;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Null if {@code id} is usable, else why not (runc's "invalid container id format" plus the rule). */
+    public static String invalidId(String id) {
+        if (id == null || id.isEmpty()) {
+            return "container id cannot be empty";
+        }
+        if (id.length() > MAX_ID) {
+            return "invalid container id format: " + id.substring(0, 16) + "... is " + id.length()
+                    + " characters long (at most " + MAX_ID + ")";
+        }
+        if (!ID.matcher(id).matches() || id.equals(".") || id.equals("..")) {
+            return "invalid container id format: \"" + id + "\" (letters, digits, and _ + - . only; not . or ..)";
+        }
+        return null;
+    }
+
+    /** What gvshim recorded at create. */
+    public record Container(String id, Path bundle, boolean rootless, String runsc, List<String> flags, int holderPid,
+            long holderStart) {
+        ObjectNode json() {
+            ObjectNode o = JsonTree.nodes().objectNode();
+            o.put("id", id);
+            o.put("bundle", bundle.toString());
+            o.put("rootless", rootless);
+            o.put("runsc", runsc);
+            ArrayNode f = o.putArray("runscFlags");
+            flags.forEach(f::add);
+            if (holderPid > 0) {
+                o.put("holderPid", holderPid);
+                o.put("holderStart", holderStart);
+            }
+            return o;
+        }
+
+        static Container of(JsonNode j) {
+            List<String> flags = new ArrayList<>();
+            j.path("runscFlags").forEach(n -> flags.add(n.asText()));
+            return new Container(j.path("id").asText(), Path.of(j.path("bundle").asText("/")), j.path("rootless").asBoolean(),
+                    j.path("runsc").asText(null), flags, j.path("holderPid").asInt(0), j.path("holderStart").asLong(0));
+        }
+
+        public Container withHolder(int pid, long start) {
+            return new Container(id, bundle, rootless, runsc, flags, pid, start);
+        }
+    }
+
+    public Path dir(String id) {
+        return root.resolve(id + ".gvshim");
+    }
+
+    public Path debugLogs(String id) {
+        return dir(id).resolve("logs");
+    }
+
+    /** Whether runsc or gvshim knows a container by this id. */
+    public boolean exists(String id) {
+        return Files.exists(dir(id).resolve("state.json")) || runscState(id) != null;
+    }
+
+    /** runsc's state file for the container, whichever sandbox it belongs to (null: none). */
+    Path runscState(String id) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, "*_sandbox:" + id + ".state")) {
+            for (Path p : s) {
+                return p;
+            }
+        } catch (IOException e) {
+            // no root yet
+        }
+        return null;
+    }
+
+    public Container load(String id) {
+        try {
+            return Container.of(JsonTree.read(Files.readAllBytes(dir(id).resolve("state.json"))));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Creates the container's directory and state; fails if the id is taken (atomically: mkdir). */
+    public void create(Container c) throws IOException {
+        Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        Path d = dir(c.id());
+        Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectory(d.resolve("logs"));
+        save(c);
+    }
+
+    public void save(Container c) throws IOException {
+        Path tmp = dir(c.id()).resolve("state.json.tmp");
+        Files.write(tmp, JsonTree.write(c.json()));
+        Files.move(tmp, dir(c.id()).resolve("state.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Removes gvshim's directory of the container (runsc removes its own files at delete). */
+    public void remove(String id) {
+        Path d = dir(id);
+        if (!Files.exists(d)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(d)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // best effort: a leftover directory makes the id look taken, so say so on the next create
+        }
+    }
+}
