@@ -47,6 +47,40 @@ final class TrainCommand implements Verb {
         return s;
     }
 
+    /**
+     * The runtime verbs as Docker calls them (each call is a JVM start: a `docker run` makes
+     * four), against /bin/true as runsc: the verbs' parsing, the state directory, the log
+     * lines, the sentinel errors and the spawn of runsc.
+     */
+    private static void trainRuntime(Path tmp, Path bundle) {
+        PrintStream sink = new PrintStream(java.io.OutputStream.nullOutputStream());
+        String root = tmp.resolve("rt").toString();
+        String log = tmp.resolve("rt-log.json").toString();
+        String pid = tmp.resolve("rt.pid").toString();
+        List<List<String>> calls = List.of(
+                List.of("--version"),
+                List.of("features"),
+                List.of("create", "--bundle", bundle.toString(), "--pid-file", pid, "c1"),
+                List.of("start", "c1"),
+                List.of("state", "c1"),
+                List.of("ps", "--format", "json", "c1"),
+                List.of("exec", "--process", tmp.resolve("p.json").toString(), "--detach", "--pid-file", pid, "c1"),
+                List.of("kill", "c1", "15"),
+                List.of("kill", "c1", "SIGKILL"),
+                List.of("pause", "c1"),
+                List.of("resume", "c1"),
+                List.of("delete", "c1"),
+                List.of("delete", "--force", "c1"),
+                List.of("state", "../x"),
+                List.of("start", "nosuch"));
+        for (List<String> call : calls) {
+            List<String> argv = new java.util.ArrayList<>(List.of("--root", root, "--log", log, "--log-format", "json",
+                    "--runsc", "/bin/true"));
+            argv.addAll(call);
+            RuntimeCli.execute(argv.toArray(String[]::new), sink, sink);
+        }
+    }
+
     @Override
     public int call(ParseResult p, PrintStream out, PrintStream err) {
         Path tmp = null;
@@ -117,6 +151,7 @@ final class TrainCommand implements Verb {
                     err.println("gvshim __train: " + e.failure().oneLine());
                 }
             }
+            trainRuntime(tmp, rootfs.getParent());
             return 0;
         } catch (IOException | SyscallException | dev.gvshim.container.UnsafeStateDirException
                 | dev.gvshim.oci.InvalidSpecException | RuntimeException e) {
