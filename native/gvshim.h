@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* Bumped whenever struct gvshim_spawn or the step numbers change; Java checks it in tests. */
-#define GVSHIM_ABI_VERSION 4
+#define GVSHIM_ABI_VERSION 5
 
 /* gvshim_spawn.flags */
 #define GVSHIM_PDEATHSIG 0x1 /* prctl(PR_SET_PDEATHSIG, SIGKILL) and check the parent is still there */
@@ -21,6 +21,10 @@
 #define GVSHIM_SETNS 0x8     /* setns(userns_fd, CLONE_NEWUSER), then become 0:0 in it: runsc in a container's
                               * user namespace (the holder's). Not with CLONE_VM: the kernel refuses a
                               * shared mm (EINVAL). */
+#define GVSHIM_PRIVATE_PROC_NET 0x10 /* a private mount namespace with an empty tmpfs over /proc/sys/net:
+                                      * runsc 2022-12's `start` reads /proc/sys/net/core/rmem_default to
+                                      * decide "root network namespace", which every namespace has on
+                                      * this kernel; gvshim makes that check itself, correctly. */
 
 /* Steps reported through status_fd as {int32 step, int32 errno}. */
 enum gvshim_step {
@@ -35,6 +39,9 @@ enum gvshim_step {
 	GVSHIM_STEP_SETUID = 9,
 	GVSHIM_STEP_SETNS = 10,
 	GVSHIM_STEP_SETNS_ID = 11,
+	GVSHIM_STEP_UNSHARE_NS = 12,
+	GVSHIM_STEP_MOUNT_PRIVATE = 13,
+	GVSHIM_STEP_MOUNT_PROC_NET = 14,
 };
 
 struct gvshim_spawn {

@@ -24,6 +24,11 @@ public final class Spawner {
     public static final int SETUID = 0x4;
     /** {@code GVSHIM_SETNS}: join the user namespace {@code usernsFd} as 0:0 before exec (not with CLONE_VM). */
     public static final int SETNS = 0x8;
+    /**
+     * {@code GVSHIM_PRIVATE_PROC_NET}: a private mount namespace with an empty tmpfs over
+     * /proc/sys/net (runsc 2022-12's `start` misreads that directory as "root network namespace").
+     */
+    public static final int PRIVATE_PROC_NET = 0x10;
 
     private static final long STACK_SIZE = 64 * 1024;
     /** sizeof(struct gvshim_spawn), checked against the C side by SpawnerTest. */
@@ -108,6 +113,9 @@ public final class Spawner {
             case 9 -> "setresuid";
             case 10 -> "setns(CLONE_NEWUSER)";
             case 11 -> "setresuid(0) in the joined user namespace";
+            case 12 -> "unshare(CLONE_NEWNS)";
+            case 13 -> "mount(/, MS_REC|MS_PRIVATE)";
+            case 14 -> "mount(tmpfs, /proc/sys/net)";
             default -> "child step " + step;
         };
     }

@@ -106,6 +106,19 @@ public final class Containers {
         return null;
     }
 
+    /** The sandbox's host pid from runsc's state file (0: no sandbox, or unreadable). */
+    int sandboxPid(String id) {
+        Path p = runscState(id);
+        if (p == null) {
+            return 0;
+        }
+        try {
+            return JsonTree.read(Files.readAllBytes(p)).path("sandbox").path("pid").asInt(0);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     public Container load(String id) {
         try {
             return Container.of(JsonTree.read(Files.readAllBytes(dir(id).resolve("state.json"))));

@@ -214,7 +214,9 @@ public final class OciRuntime {
             }
             args.addAll(extra);
             args.add(a.id());
-            int rc = runsc(ct, args, true, -1).status().shellStatus();
+            // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
+            int nativeFlags = !verb.equals("create") && Networks.hidesProcNet(ct.flags()) ? Spawner.PRIVATE_PROC_NET : 0;
+            int rc = runsc(ct, args, true, -1, nativeFlags).status().shellStatus();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(callLog(a.id()));
@@ -238,7 +240,12 @@ public final class OciRuntime {
 
     public int start(String id) throws RuntimeError {
         Container ct = existing(id);
-        Spawner.Completed r = runsc(ct, List.of("start", id), true, -1);
+        int nativeFlags = 0;
+        if (Networks.hidesProcNet(ct.flags())) {
+            checkOwnNetwork(ct);
+            nativeFlags = Spawner.PRIVATE_PROC_NET;
+        }
+        Spawner.Completed r = runsc(ct, List.of("start", id), true, -1, nativeFlags);
         if (!r.ok()) {
             // containerd never deletes a task whose start failed: without this the sandbox leaks
             RuntimeError e = failure(ct, "start");
@@ -246,6 +253,32 @@ public final class OciRuntime {
             throw e;
         }
         return 0;
+    }
+
+    /**
+     * runsc's own "root network namespace" test is wrong on this kernel and gvshim hides it
+     * (see {@link Networks}), so this is the real one: the sandbox's network namespace must not
+     * be ours, or gVisor's netstack would take over the host's interfaces.
+     */
+    private void checkOwnNetwork(Container ct) throws RuntimeError {
+        int pid = store.sandboxPid(ct.id());
+        if (pid <= 0) {
+            return; // no sandbox yet: runsc start reports that itself
+        }
+        try {
+            String sandbox = Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/net")).toString();
+            String ours = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+            if (sandbox.equals(ours)) {
+                RuntimeError e = new RuntimeError("cannot start container " + ct.id() + ": its sandbox is in this host's"
+                        + " network namespace (" + ours + "), where gVisor's sandbox network would take over the host's"
+                        + " interfaces; give the container a network namespace of its own, or use --network=host or"
+                        + " --network=none [NETWORK_ROOT_NAMESPACE]");
+                cleanup(ct);
+                throw e;
+            }
+        } catch (IOException e) {
+            log.debug("network namespace check of " + ct.id() + " skipped: " + e.getMessage());
+        }
     }
 
     public int state(String id) throws RuntimeError {
@@ -608,6 +641,12 @@ public final class OciRuntime {
      * capture stdout (stderr merged) for parsing, -1 to leave stdio to runsc.
      */
     Spawner.Completed runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture) throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, capture, 0);
+    }
+
+    /** {@link #runsc(Container, List, boolean, int)} with native spawn flags ({@code Spawner.PRIVATE_PROC_NET}). */
+    Spawner.Completed runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, int nativeFlags)
+            throws RuntimeError {
         List<String> argv = new ArrayList<>();
         argv.add("runsc");
         argv.add("--root=" + store.root());
@@ -631,7 +670,7 @@ public final class OciRuntime {
         argv.addAll(verbArgs);
         log.debug("runsc " + String.join(" ", argv.subList(1, argv.size())));
         try {
-            return Rootless.spawn(ct, ct.runsc(), argv, envp(), capture == 0);
+            return Rootless.spawn(ct, ct.runsc(), argv, envp(), capture == 0, nativeFlags);
         } catch (SyscallException e) {
             throw new RuntimeError("cannot run " + ct.runsc() + ": " + e.getMessage());
         }
@@ -684,7 +723,19 @@ public final class OciRuntime {
             f = Failure.of("RUNSC_FAILED", "cannot " + verb + " the gVisor sandbox", "runsc: " + msg, null, null);
         }
         String what = f.what().replace("cannot start the gVisor sandbox", "cannot " + verb + " container " + ct.id());
-        return new RuntimeError(new Failure(f.id(), what, f.evidence(), f.why(), f.fix(), f.exitCode()).oneLine());
+        return new RuntimeError(new Failure(f.id(), what, f.evidence(), f.why(), runtimeFix(f), f.exitCode()).oneLine());
+    }
+
+    /** The diagnosis engine speaks to `gvshim run` users; a runtime's user fixes things elsewhere. */
+    static String runtimeFix(Failure f) {
+        return switch (f.id()) {
+            case "COMMAND_NOT_FOUND", "COMMAND_NOT_EXECUTABLE" ->
+                "check the container's command and its image (process.args and root in config.json)";
+            case "NETWORK_SANDBOX_UNSUPPORTED" -> "add \"runtimeArgs\": [\"--network=none\"] to this runtime in "
+                    + "/etc/docker/daemon.json (or the containerd runtime's options), or set \"network\": \"none\" in "
+                    + RuntimeConfig.DEFAULT_FILE;
+            default -> f.fix();
+        };
     }
 
     private RuntimeError plain(Container ct, String verb, Spawner.Completed r) {

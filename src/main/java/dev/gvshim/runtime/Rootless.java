@@ -114,12 +114,12 @@ final class Rootless {
     }
 
     /** Runs runsc (in the holder's user namespace for a rootless container), waits, returns status and output. */
-    static Spawner.Completed spawn(Container ct, String runsc, List<String> argv, List<String> envp, boolean capture)
-            throws SyscallException, RuntimeError {
+    static Spawner.Completed spawn(Container ct, String runsc, List<String> argv, List<String> envp, boolean capture,
+            int nativeFlags) throws SyscallException, RuntimeError {
         int nsFd = -1;
         int[] outPipe = null;
         try {
-            int flags = 0;
+            int flags = nativeFlags;
             int cloneFlags = Linux.CLONE_VM | Linux.CLONE_VFORK;
             if (ct.rootless() && ct.holderPid() > 0) {
                 if (startTime(ct.holderPid()) != ct.holderStart()) {
@@ -127,7 +127,7 @@ final class Rootless {
                             + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
                 }
                 nsFd = Linux.open("/proc/" + ct.holderPid() + "/ns/user", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
-                flags = Spawner.SETNS;
+                flags |= Spawner.SETNS;
                 cloneFlags = 0; // setns(CLONE_NEWUSER) refuses a shared mm
             }
             if (capture) {
