@@ -12,19 +12,12 @@
 #include <stdint.h>
 
 /* Bumped whenever struct gvshim_spawn or the step numbers change; Java checks it in tests. */
-#define GVSHIM_ABI_VERSION 5
+#define GVSHIM_ABI_VERSION 6
 
 /* gvshim_spawn.flags */
 #define GVSHIM_PDEATHSIG 0x1 /* prctl(PR_SET_PDEATHSIG, SIGKILL) and check the parent is still there */
 #define GVSHIM_SETPGID 0x2   /* own process group: terminal signals reach only the waiter, which forwards once */
 #define GVSHIM_SETUID 0x4    /* become uid:gid (groups: just gid) before exec: `gvshim doctor --user` as root */
-#define GVSHIM_SETNS 0x8     /* setns(userns_fd, CLONE_NEWUSER), then become 0:0 in it: runsc in a container's
-                              * user namespace (the holder's). Not with CLONE_VM: the kernel refuses a
-                              * shared mm (EINVAL). */
-#define GVSHIM_PRIVATE_PROC_NET 0x10 /* a private mount namespace with an empty tmpfs over /proc/sys/net:
-                                      * runsc 2022-12's `start` reads /proc/sys/net/core/rmem_default to
-                                      * decide "root network namespace", which every namespace has on
-                                      * this kernel; gvshim makes that check itself, correctly. */
 
 /* Steps reported through status_fd as {int32 step, int32 errno}. */
 enum gvshim_step {
@@ -37,11 +30,6 @@ enum gvshim_step {
 	GVSHIM_STEP_SIGNALS = 7,
 	GVSHIM_STEP_EXEC = 8,
 	GVSHIM_STEP_SETUID = 9,
-	GVSHIM_STEP_SETNS = 10,
-	GVSHIM_STEP_SETNS_ID = 11,
-	GVSHIM_STEP_UNSHARE_NS = 12,
-	GVSHIM_STEP_MOUNT_PRIVATE = 13,
-	GVSHIM_STEP_MOUNT_PROC_NET = 14,
 };
 
 struct gvshim_spawn {
@@ -55,9 +43,7 @@ struct gvshim_spawn {
 	int32_t parent_pid; /* offset 48: getppid() must equal this after PR_SET_PDEATHSIG */
 	int32_t sync_peer;  /* offset 52: the parent's end of the sync pipe, closed first so that EOF can arrive */
 	int32_t uid;        /* offset 56: with GVSHIM_SETUID */
-	int32_t gid;        /* offset 60: with GVSHIM_SETUID */
-	int32_t userns_fd;  /* offset 64: with GVSHIM_SETNS */
-	int32_t reserved;   /* offset 68: zero; sizeof == 72 */
+	int32_t gid;        /* offset 60: with GVSHIM_SETUID; sizeof == 64 */
 };
 
 int gvshim_child(void *arg);

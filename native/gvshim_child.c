@@ -15,7 +15,6 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -95,26 +94,6 @@ __attribute__((visibility("default"))) int gvshim_child(void *arg)
 		if (n == 0)
 			_exit(126); /* the parent gave up (closed the pipe): never exec */
 		close(s->sync_fd);
-	}
-
-	if (s->flags & GVSHIM_SETNS) {
-		if (setns(s->userns_fd, CLONE_NEWUSER) != 0)
-			report(s, GVSHIM_STEP_SETNS, errno);
-		/* Joining grants the capabilities of the namespace, not its root ids: become 0:0. */
-		if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
-			report(s, GVSHIM_STEP_SETNS_ID, errno);
-	}
-
-	if (s->flags & GVSHIM_PRIVATE_PROC_NET) {
-		if (unshare(CLONE_NEWNS) != 0)
-			report(s, GVSHIM_STEP_UNSHARE_NS, errno);
-		/* Nothing of ours may propagate back to the host's mount namespace. */
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-			report(s, GVSHIM_STEP_MOUNT_PRIVATE, errno);
-		/* No /proc/sys/net (a kernel without networking): nothing for runsc to misread. */
-		if (mount("none", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") != 0 &&
-		    errno != ENOENT)
-			report(s, GVSHIM_STEP_MOUNT_PROC_NET, errno);
 	}
 
 	if (s->flags & GVSHIM_SETUID) {

@@ -12,9 +12,13 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        // ~20 ms of FFM linking overlaps with argument parsing and spec generation.
+        // ~20 ms of FFM linking overlaps with argument parsing and spec generation. Not for the
+        // runtime verbs: they use no FFM on their common paths, and on a small machine the
+        // linking thread would take CPU from the call dockerd is waiting for.
         dev.gvshim.linux.Trace.mark("main");
-        Linux.warmUpInBackground();
+        if (!Cli.isRuntimeCall(args)) {
+            Linux.warmUpInBackground();
+        }
         int status;
         try {
             status = Cli.execute(args, System.out, System.err);

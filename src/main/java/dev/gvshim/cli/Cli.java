@@ -74,6 +74,11 @@ public final class Cli {
         return v != null ? v : "dev";
     }
 
+    /** Whether these arguments are a runc-compatible runtime call (dockerd's, containerd's). */
+    public static boolean isRuntimeCall(String[] args) {
+        return RuntimeCli.applies(args);
+    }
+
     public static int execute(String[] args, PrintStream out, PrintStream err) {
         if (RuntimeCli.applies(args)) {
             return RuntimeCli.execute(args, out, err);

@@ -1,5 +1,6 @@
 package dev.gvshim.cli;
 
+import dev.gvshim.linux.Trace;
 import static dev.gvshim.cli.Options.flag;
 import static dev.gvshim.cli.Options.repeated;
 import static dev.gvshim.cli.Options.value;
@@ -88,6 +89,7 @@ final class RuntimeCli {
     }
 
     static int execute(String[] args, PrintStream out, PrintStream err) {
+        Trace.mark("runtime: start");
         CommandLine gl = Cli.commandLine(globals(), out, err);
         gl.setStopAtPositional(true);
         ParseResult g;
@@ -145,8 +147,10 @@ final class RuntimeCli {
             return 0;
         }
         OciRuntime rt = null;
+        Trace.mark("runtime: parsed");
         try {
             rt = new OciRuntime(globals, System.getenv(), out, err);
+            Trace.mark("runtime: constructed");
             return dispatch(rt, verb, p);
         } catch (RuntimeError e) {
             if (rt != null) {
@@ -160,6 +164,8 @@ final class RuntimeCli {
             if (rt != null) {
                 rt.close();
             }
+            Trace.mark("runtime: done");
+            Trace.dump();
         }
     }
 

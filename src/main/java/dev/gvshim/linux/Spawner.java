@@ -22,17 +22,10 @@ public final class Spawner {
     public static final int SETPGID = 0x2;
     /** {@code GVSHIM_SETUID}: become {@code uid:gid} before exec (only root may). */
     public static final int SETUID = 0x4;
-    /** {@code GVSHIM_SETNS}: join the user namespace {@code usernsFd} as 0:0 before exec (not with CLONE_VM). */
-    public static final int SETNS = 0x8;
-    /**
-     * {@code GVSHIM_PRIVATE_PROC_NET}: a private mount namespace with an empty tmpfs over
-     * /proc/sys/net (runsc 2022-12's `start` misreads that directory as "root network namespace").
-     */
-    public static final int PRIVATE_PROC_NET = 0x10;
 
     private static final long STACK_SIZE = 64 * 1024;
     /** sizeof(struct gvshim_spawn), checked against the C side by SpawnerTest. */
-    static final long SPAWN_SIZE = 72;
+    static final long SPAWN_SIZE = 64;
 
     private Spawner() {
     }
@@ -43,15 +36,10 @@ public final class Spawner {
      * closing {@code syncPeer}, the parent's end of the same pipe.
      */
     public record Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
-            int syncFd, int syncPeer, int flags, int uid, int gid, int usernsFd) {
+            int syncFd, int syncPeer, int flags, int uid, int gid) {
         public Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
                 int syncFd, int syncPeer, int flags) {
-            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, -1, -1, -1);
-        }
-
-        public Request(String path, List<String> argv, List<String> env, int stdin, int stdout, int stderr,
-                int syncFd, int syncPeer, int flags, int uid, int gid) {
-            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, uid, gid, -1);
+            this(path, argv, env, stdin, stdout, stderr, syncFd, syncPeer, flags, -1, -1);
         }
     }
 
@@ -111,11 +99,6 @@ public final class Spawner {
             case 7 -> "sigprocmask";
             case 8 -> "execve";
             case 9 -> "setresuid";
-            case 10 -> "setns(CLONE_NEWUSER)";
-            case 11 -> "setresuid(0) in the joined user namespace";
-            case 12 -> "unshare(CLONE_NEWNS)";
-            case 13 -> "mount(/, MS_REC|MS_PRIVATE)";
-            case 14 -> "mount(tmpfs, /proc/sys/net)";
             default -> "child step " + step;
         };
     }
@@ -141,8 +124,7 @@ public final class Spawner {
                     .putLong(Bytes.stringArray(arena, r.env()).address())
                     .putInt(r.stdin()).putInt(r.stdout()).putInt(r.stderr())
                     .putInt(r.syncFd()).putInt(status[1]).putInt(r.flags())
-                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer()).putInt(r.uid()).putInt(r.gid())
-                    .putInt(r.usernsFd()).putInt(0);
+                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer()).putInt(r.uid()).putInt(r.gid());
             MemorySegment s = Bytes.toNative(arena, b);
             MemorySegment stack = arena.allocate(STACK_SIZE, 16);
             MemorySegment top = MemorySegment.ofAddress((stack.address() + STACK_SIZE) & ~15L);

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
 /**
  * The state directory ({@code --root}), shared with runc and runsc as Docker passes it. runsc
  * keeps {@code SANDBOX_sandbox:ID.state}; gvshim keeps, per container, {@code ID.gvshim/}:
- * {@code state.json} (how the container was created: runsc flags, rootless holder), runsc's
+ * {@code gvshim.state} (how the container was created: runsc flags, rootless holder), runsc's
  * own log and debug logs (for diagnosis), and a rootless container's rewritten bundle.
  */
 public final class Containers {
@@ -54,32 +54,45 @@ public final class Containers {
     /** What gvshim recorded at create. */
     public record Container(String id, Path bundle, boolean rootless, String runsc, List<String> flags, int holderPid,
             long holderStart) {
-        ObjectNode json() {
-            ObjectNode o = JsonTree.nodes().objectNode();
-            o.put("id", id);
-            o.put("bundle", bundle.toString());
-            o.put("rootless", rootless);
-            o.put("runsc", runsc);
-            ArrayNode f = o.putArray("runscFlags");
-            flags.forEach(f::add);
-            if (holderPid > 0) {
-                o.put("holderPid", holderPid);
-                o.put("holderStart", holderStart);
+        /** As {@link java.util.Properties}: read on every verb, where Jackson's first use would cost ~20 ms. */
+        java.util.Properties properties() {
+            java.util.Properties p = new java.util.Properties();
+            p.setProperty("id", id);
+            p.setProperty("bundle", bundle.toString());
+            p.setProperty("rootless", Boolean.toString(rootless));
+            p.setProperty("runsc", runsc == null ? "" : runsc);
+            p.setProperty("flags", Integer.toString(flags.size()));
+            for (int i = 0; i < flags.size(); i++) {
+                p.setProperty("flag." + i, flags.get(i));
             }
-            return o;
+            if (holderPid > 0) {
+                p.setProperty("holderPid", Integer.toString(holderPid));
+                p.setProperty("holderStart", Long.toString(holderStart));
+            }
+            return p;
         }
 
-        static Container of(JsonNode j) {
+        static Container of(java.util.Properties p) {
             List<String> flags = new ArrayList<>();
-            j.path("runscFlags").forEach(n -> flags.add(n.asText()));
-            return new Container(j.path("id").asText(), Path.of(j.path("bundle").asText("/")), j.path("rootless").asBoolean(),
-                    j.path("runsc").asText(null), flags, j.path("holderPid").asInt(0), j.path("holderStart").asLong(0));
+            int n = Integer.parseInt(p.getProperty("flags", "0"));
+            for (int i = 0; i < n; i++) {
+                flags.add(p.getProperty("flag." + i));
+            }
+            String runsc = p.getProperty("runsc", "");
+            return new Container(p.getProperty("id", ""), Path.of(p.getProperty("bundle", "/")),
+                    Boolean.parseBoolean(p.getProperty("rootless")), runsc.isEmpty() ? null : runsc, flags,
+                    Integer.parseInt(p.getProperty("holderPid", "0")), Long.parseLong(p.getProperty("holderStart", "0")));
         }
 
         public Container withHolder(int pid, long start) {
             return new Container(id, bundle, rootless, runsc, flags, pid, start);
         }
     }
+
+    /** gvshim's record of a container, in its directory. */
+    static final String STATE = "gvshim.state";
+    private static final java.util.regex.Pattern SANDBOX_PID =
+            java.util.regex.Pattern.compile("\"sandbox\":\\{\"id\":\"[^\"]*\",\"pid\":(\\d+)");
 
     public Path dir(String id) {
         return root.resolve(id + ".gvshim");
@@ -91,7 +104,7 @@ public final class Containers {
 
     /** Whether runsc or gvshim knows a container by this id. */
     public boolean exists(String id) {
-        return Files.exists(dir(id).resolve("state.json")) || runscState(id) != null;
+        return Files.exists(dir(id).resolve(STATE)) || runscState(id) != null;
     }
 
     /** runsc's state file for the container, whichever sandbox it belongs to (null: none). */
@@ -113,7 +126,11 @@ public final class Containers {
             return 0;
         }
         try {
-            return JsonTree.read(Files.readAllBytes(p)).path("sandbox").path("pid").asInt(0);
+            String json = Files.readString(p);
+            // runsc writes Go's compact JSON, "sandbox":{"id":"…","pid":N: no Jackson on start's path
+            java.util.regex.Matcher m = SANDBOX_PID.matcher(json);
+            return m.find() ? Integer.parseInt(m.group(1))
+                    : JsonTree.read(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("sandbox").path("pid").asInt(0);
         } catch (IOException | RuntimeException e) {
             return 0;
         }
@@ -121,7 +138,11 @@ public final class Containers {
 
     public Container load(String id) {
         try {
-            return Container.of(JsonTree.read(Files.readAllBytes(dir(id).resolve("state.json"))));
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.Reader r = Files.newBufferedReader(dir(id).resolve(STATE))) {
+                p.load(r);
+            }
+            return Container.of(p);
         } catch (IOException e) {
             return null;
         }
@@ -137,9 +158,11 @@ public final class Containers {
     }
 
     public void save(Container c) throws IOException {
-        Path tmp = dir(c.id()).resolve("state.json.tmp");
-        Files.write(tmp, JsonTree.write(c.json()));
-        Files.move(tmp, dir(c.id()).resolve("state.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Path tmp = dir(c.id()).resolve(STATE + ".tmp");
+        try (java.io.Writer w = Files.newBufferedWriter(tmp)) {
+            c.properties().store(w, "gvshim's record of container " + c.id());
+        }
+        Files.move(tmp, dir(c.id()).resolve(STATE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Removes gvshim's directory of the container (runsc removes its own files at delete). */

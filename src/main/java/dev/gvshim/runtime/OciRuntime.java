@@ -1,14 +1,12 @@
 package dev.gvshim.runtime;
 
+import dev.gvshim.linux.Trace;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
-import dev.gvshim.linux.Linux;
-import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
-import dev.gvshim.linux.SyscallException;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
@@ -59,11 +57,7 @@ public final class OciRuntime {
         this.out = out;
         this.err = err;
         this.log = new RuntimeLog(g.log() == null ? null : Path.of(g.log()), g.logFormat(), g.debug(), err);
-        try {
-            this.euid = Linux.geteuid();
-        } catch (SyscallException e) {
-            throw new RuntimeError(e.getMessage());
-        }
+        this.euid = effectiveUid();
         this.rootless = switch (g.rootless() == null ? "auto" : g.rootless()) {
             case "true" -> true;
             case "false" -> false;
@@ -79,6 +73,20 @@ public final class OciRuntime {
         if (g.systemdCgroup()) {
             log.debug("--systemd-cgroup: runsc 2022-12 has no systemd cgroup driver; runsc places the sandbox with cgroupfs");
         }
+    }
+
+    /** From /proc/self/status, not geteuid(2): linking an FFM downcall costs more than the whole read. */
+    static int effectiveUid() throws RuntimeError {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.split("\\s+")[2]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new RuntimeError("cannot read /proc/self/status: " + e.getMessage() + " (is /proc mounted?)");
+        }
+        throw new RuntimeError("no Uid line in /proc/self/status");
     }
 
     public RuntimeLog log() {
@@ -215,8 +223,8 @@ public final class OciRuntime {
             args.addAll(extra);
             args.add(a.id());
             // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
-            int nativeFlags = !verb.equals("create") && Networks.hidesProcNet(ct.flags()) ? Spawner.PRIVATE_PROC_NET : 0;
-            int rc = runsc(ct, args, true, -1, nativeFlags).status().shellStatus();
+            boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
+            int rc = runsc(ct, args, true, -1, hide).exitCode();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(callLog(a.id()));
@@ -240,12 +248,11 @@ public final class OciRuntime {
 
     public int start(String id) throws RuntimeError {
         Container ct = existing(id);
-        int nativeFlags = 0;
-        if (Networks.hidesProcNet(ct.flags())) {
+        boolean hide = Networks.hidesProcNet(ct.flags());
+        if (hide) {
             checkOwnNetwork(ct);
-            nativeFlags = Spawner.PRIVATE_PROC_NET;
         }
-        Spawner.Completed r = runsc(ct, List.of("start", id), true, -1, nativeFlags);
+        NsExec.Ran r = runsc(ct, List.of("start", id), true, -1, hide);
         if (!r.ok()) {
             // containerd never deletes a task whose start failed: without this the sandbox leaks
             RuntimeError e = failure(ct, "start");
@@ -283,7 +290,8 @@ public final class OciRuntime {
 
     public int state(String id) throws RuntimeError {
         Container ct = existing(id);
-        Spawner.Completed r = runsc(ct, List.of("state", id), false, 0);
+        Trace.mark("state: loaded");
+        NsExec.Ran r = runsc(ct, List.of("state", id), false, 0);
         if (!r.ok()) {
             throw plain(ct, "state", r);
         }
@@ -302,7 +310,7 @@ public final class OciRuntime {
             args.add("--all");
         }
         args.addAll(List.of(id, Integer.toString(sig)));
-        Spawner.Completed r = runsc(ct, args, false, 0);
+        NsExec.Ran r = runsc(ct, args, false, 0);
         if (r.ok()) {
             return 0;
         }
@@ -313,13 +321,8 @@ public final class OciRuntime {
             // runc can signal a created container (its init dies); runsc cannot, so end the sandbox itself
             int pid = st.path("pid").asInt(0);
             log.debug("kill " + sig + " of created container " + id + ": SIGKILL to its sandbox (pid " + pid + ")");
-            if (pid > 0) {
-                try {
-                    Linux.kill(pid, Linux.SIGKILL);
-                    return 0;
-                } catch (SyscallException e) {
-                    // gone already
-                }
+            if (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false)) {
+                return 0;
             }
             throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
         }
@@ -346,7 +349,7 @@ public final class OciRuntime {
             args.add("--force");
         }
         args.add(id);
-        Spawner.Completed r = runsc(ct, args, false, 0);
+        NsExec.Ran r = runsc(ct, args, false, 0);
         if (!r.ok() && store.runscState(id) != null) {
             throw plain(ct, "delete", r);
         }
@@ -364,7 +367,7 @@ public final class OciRuntime {
 
     private int simple(String id, String verb) throws RuntimeError {
         Container ct = existing(id);
-        Spawner.Completed r = runsc(ct, List.of(verb, id), false, 0);
+        NsExec.Ran r = runsc(ct, List.of(verb, id), false, 0);
         if (!r.ok()) {
             throw plain(ct, verb, r);
         }
@@ -416,13 +419,13 @@ public final class OciRuntime {
         a.caps().forEach(x -> args.add("--cap=" + x));
         args.add(a.id());
         args.addAll(a.command());
-        Spawner.Completed r = runsc(ct, args, true, -1);
+        NsExec.Ran r = runsc(ct, args, true, -1);
         if (r.ok()) {
             return 0;
         }
         String msg = RunscLogs.lastError(callLog(a.id()));
         if (!a.detach() && msg.isEmpty()) {
-            return r.status().shellStatus(); // the command's own status
+            return r.exitCode(); // the command's own status
         }
         throw failure(ct, "exec");
     }
@@ -455,7 +458,7 @@ public final class OciRuntime {
             args.add("--interval=" + seconds(interval));
         }
         args.add(id);
-        Spawner.Completed r = runsc(ct, args, false, -1);
+        NsExec.Ran r = runsc(ct, args, false, -1);
         if (!r.ok()) {
             throw plain(ct, "events", r);
         }
@@ -512,7 +515,7 @@ public final class OciRuntime {
             out.println("json".equals(format) ? "[]" : quiet ? "" : "ID          PID         STATUS      BUNDLE      CREATED     OWNER");
             return 0;
         }
-        Spawner.Completed r = runsc(any, args, false, 0);
+        NsExec.Ran r = runsc(any, args, false, 0);
         if (!r.ok()) {
             throw new RuntimeError("cannot list containers in " + store.root() + ": runsc: " + r.output());
         }
@@ -534,7 +537,7 @@ public final class OciRuntime {
             args.add("--leave-running");
         }
         args.add(id);
-        Spawner.Completed r = runsc(ct, args, false, -1);
+        NsExec.Ran r = runsc(ct, args, false, -1);
         if (!r.ok()) {
             throw failure(ct, "checkpoint");
         }
@@ -624,7 +627,7 @@ public final class OciRuntime {
 
     /** runsc's OCI state of the container (null if runsc has none). */
     JsonNode runscState(Container ct) throws RuntimeError {
-        Spawner.Completed r = runsc(ct, List.of("state", ct.id()), false, 0);
+        NsExec.Ran r = runsc(ct, List.of("state", ct.id()), false, 0);
         if (!r.ok()) {
             return null;
         }
@@ -640,12 +643,12 @@ public final class OciRuntime {
      * boot and gofer FATAL lines explain failures it reports as EOF). {@code capture}: 0 to
      * capture stdout (stderr merged) for parsing, -1 to leave stdio to runsc.
      */
-    Spawner.Completed runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture) throws RuntimeError {
-        return runsc(ct, verbArgs, diagnose, capture, 0);
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture) throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, capture, false);
     }
 
-    /** {@link #runsc(Container, List, boolean, int)} with native spawn flags ({@code Spawner.PRIVATE_PROC_NET}). */
-    Spawner.Completed runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, int nativeFlags)
+    /** {@link #runsc(Container, List, boolean, int)}, with /proc/sys/net hidden from runsc if {@code hideProcNet}. */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet)
             throws RuntimeError {
         List<String> argv = new ArrayList<>();
         argv.add("runsc");
@@ -669,11 +672,8 @@ public final class OciRuntime {
         argv.addAll(ct.flags());
         argv.addAll(verbArgs);
         log.debug("runsc " + String.join(" ", argv.subList(1, argv.size())));
-        try {
-            return Rootless.spawn(ct, ct.runsc(), argv, envp(), capture == 0, nativeFlags);
-        } catch (SyscallException e) {
-            throw new RuntimeError("cannot run " + ct.runsc() + ": " + e.getMessage());
-        }
+        Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + ProcessHandle.current().pid() + ".err");
+        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, capture == 0, hideProcNet, errorFile);
     }
 
     /**
@@ -693,12 +693,6 @@ public final class OciRuntime {
                 // removed with the container
             }
         }
-    }
-
-    private List<String> envp() {
-        List<String> e = new ArrayList<>();
-        env.forEach((k, v) -> e.add(k + "=" + v));
-        return e;
     }
 
     /** runsc failed at `verb`: the diagnosis engine's one line (cause and fix). */
@@ -738,7 +732,7 @@ public final class OciRuntime {
         };
     }
 
-    private RuntimeError plain(Container ct, String verb, Spawner.Completed r) {
+    private RuntimeError plain(Container ct, String verb, NsExec.Ran r) {
         String msg = RunscLogs.lastError(callLog(ct.id()));
         String text = msg.isEmpty() ? r.output().strip() : msg;
         if (text.contains("does not exist")) {

@@ -18,7 +18,6 @@ import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,8 +29,8 @@ import java.util.Map;
  * does too. So gvshim clones a holder (the native {@code gvshim-waiter --hold}: no Java runs in
  * the child) into a new user namespace, maps the caller's subordinate ids into it with
  * newuidmap/newgidmap (full mode: runsc needs more than one id without --rootless), and runs
- * every runsc call for the container inside that namespace: a native child (not CLONE_VM: the
- * kernel refuses setns into a user namespace for a shared mm) joins it as 0:0 and execs runsc.
+ * every runsc call for the container inside that namespace: the native {@code gvshim-nsexec}
+ * ({@link NsExec}) joins it as 0:0 and execs runsc.
  * The holder is killed at delete.
  */
 final class Rootless {
@@ -113,60 +112,12 @@ final class Rootless {
         Files.write(dir.resolve("config.json"), s.toJson());
     }
 
-    /** Runs runsc (in the holder's user namespace for a rootless container), waits, returns status and output. */
-    static Spawner.Completed spawn(Container ct, String runsc, List<String> argv, List<String> envp, boolean capture,
-            int nativeFlags) throws SyscallException, RuntimeError {
-        int nsFd = -1;
-        int[] outPipe = null;
-        try {
-            int flags = nativeFlags;
-            int cloneFlags = Linux.CLONE_VM | Linux.CLONE_VFORK;
-            if (ct.rootless() && ct.holderPid() > 0) {
-                if (startTime(ct.holderPid()) != ct.holderStart()) {
-                    throw new RuntimeError("the user namespace of container " + ct.id() + " is gone (its holder process "
-                            + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
-                }
-                nsFd = Linux.open("/proc/" + ct.holderPid() + "/ns/user", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
-                flags |= Spawner.SETNS;
-                cloneFlags = 0; // setns(CLONE_NEWUSER) refuses a shared mm
-            }
-            if (capture) {
-                outPipe = Linux.pipe2(Linux.O_CLOEXEC);
-            }
-            int o = outPipe == null ? -1 : outPipe[1];
-            Spawner.Child c = Spawner.clone(new Spawner.Request(runsc, argv, envp, -1, o, o, -1, -1, flags, -1, -1, nsFd),
-                    cloneFlags, Step.EXEC_RUNSC);
-            if (outPipe != null) {
-                Linux.closeQuietly(outPipe[1]);
-                outPipe[1] = -1;
-            }
-            try {
-                c.awaitExec(Step.EXEC_RUNSC);
-            } catch (SyscallException e) {
-                Linux.waitpid(c.pid(), 0);
-                throw e;
-            }
-            byte[] output = outPipe == null ? new byte[0] : Linux.readAll(outPipe[0], 1 << 20);
-            Linux.WaitStatus st = Linux.waitpid(c.pid(), 0);
-            return new Spawner.Completed(st, new String(output, StandardCharsets.UTF_8).strip());
-        } finally {
-            if (outPipe != null) {
-                Linux.closeQuietly(outPipe);
-            }
-            Linux.closeQuietly(nsFd);
-        }
-    }
-
     /** Kills the holder (if it is still the same process): the namespace ends with the sandbox. */
     static void release(Container ct) {
         if (!ct.rootless() || ct.holderPid() <= 0 || startTime(ct.holderPid()) != ct.holderStart()) {
             return;
         }
-        try {
-            Linux.kill(ct.holderPid(), Linux.SIGKILL);
-        } catch (SyscallException e) {
-            // gone
-        }
+        ProcessHandle.of(ct.holderPid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL, no FFM linking
     }
 
     /** Field 22 of /proc/PID/stat (start time in clock ticks): tells a reused pid apart; -1 if gone. */

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class SpawnerTest {
     @Test
     void theStructJavaLaysOutIsTheOneCReads() throws Throwable {
-        assertThat(Native.Gvshim.abiVersion()).isEqualTo(5);
+        assertThat(Native.Gvshim.abiVersion()).isEqualTo(6);
         assertThat(Native.Gvshim.spawnSize()).isEqualTo(Spawner.SPAWN_SIZE);
     }
 

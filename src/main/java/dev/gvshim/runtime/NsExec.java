@@ -1,0 +1,133 @@
+package dev.gvshim.runtime;
+
+import dev.gvshim.linux.Trace;
+import dev.gvshim.runtime.Containers.Container;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs one runsc call of a runtime verb through the native {@code gvshim-nsexec}: into a
+ * rootless container's user namespace (setns to its holder's), and with /proc/sys/net hidden
+ * for the calls that start a sandbox network (see {@link Networks}). Started with the JDK's
+ * process API, not an FFM clone: each runtime verb is a fresh JVM, where linking FFM downcalls
+ * (~45 ms of generated stubs, which the AOT cache cannot keep) would cost twice what
+ * `runsc state` itself takes. No Java runs in the child either way.
+ */
+final class NsExec {
+    /** gvshim-nsexec's exit status when its own preparation failed (the error file names the step). */
+    static final int FAILED = 125;
+
+    private NsExec() {
+    }
+
+    /** How a runsc call ended: its exit status (128+N for signal N) and, when captured, its output. */
+    record Ran(int exitCode, String output) {
+        boolean ok() {
+            return exitCode == 0;
+        }
+    }
+
+    static Path binary() {
+        return Path.of(System.getProperty("gvshim.home", "."), "libexec", "gvshim-nsexec");
+    }
+
+    /**
+     * Runs {@code runsc argv...} (argv without argv[0]); {@code capture}: stdout and stderr
+     * merged into {@link Ran#output()}, else stdio inherited (create's is the container's).
+     */
+    static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, boolean capture,
+            boolean hideProcNet, Path errorFile) throws RuntimeError {
+        List<String> cmd = new ArrayList<>();
+        if (ct.rootless() || hideProcNet) {
+            cmd.add(binary().toString());
+            if (ct.rootless() && ct.holderPid() > 0) {
+                if (Rootless.startTime(ct.holderPid()) != ct.holderStart()) {
+                    throw new RuntimeError("the user namespace of container " + ct.id() + " is gone (its holder process "
+                            + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
+                }
+                cmd.add("--userns");
+                cmd.add("/proc/" + ct.holderPid() + "/ns/user");
+            }
+            if (hideProcNet) {
+                cmd.add("--hide-proc-net");
+            }
+            cmd.add("--error-file");
+            cmd.add(errorFile.toString());
+            cmd.add("--");
+        }
+        cmd.add(runsc);
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        if (capture) {
+            pb.redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        } else {
+            pb.inheritIO();
+        }
+        try {
+            Trace.mark("runsc: spawning");
+            Process p = pb.start();
+            Trace.mark("runsc: spawned");
+            String out = "";
+            if (capture) {
+                try (InputStream in = p.getInputStream()) {
+                    out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+                }
+            }
+            int code = waitFor(p);
+            Trace.mark("runsc: exited");
+            if (code == FAILED && cmd.getFirst().equals(binary().toString()) && Files.exists(errorFile)) {
+                throw new RuntimeError(failure(ct, Files.readString(errorFile).strip()));
+            }
+            return new Ran(code, out);
+        } catch (IOException e) {
+            throw new RuntimeError("cannot run " + cmd.getFirst() + ": " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(errorFile);
+            } catch (IOException e) {
+                // removed with the container
+            }
+        }
+    }
+
+    private static int waitFor(Process p) throws RuntimeError {
+        while (true) {
+            try {
+                return p.waitFor();
+            } catch (InterruptedException e) {
+                // a runtime call is never interrupted on purpose: keep waiting for runsc
+            }
+        }
+    }
+
+    /** "STEP ERRNO" from gvshim-nsexec as a user's one line. */
+    static String failure(Container ct, String line) {
+        int sp = line.lastIndexOf(' ');
+        String step = sp > 0 ? line.substring(0, sp) : line;
+        int errno;
+        try {
+            errno = Integer.parseInt(line.substring(sp + 1));
+        } catch (NumberFormatException e) {
+            errno = 0;
+        }
+        String name = dev.gvshim.linux.Errno.name(errno);
+        String what = "cannot run runsc for container " + ct.id() + ": " + step + " failed with " + name;
+        if (step.startsWith("open(userns)") || step.startsWith("setns")) {
+            return what + ": the container's user namespace is gone or not ours; delete it with `delete --force " + ct.id()
+                    + "` and create it again";
+        }
+        if (step.startsWith("unshare") || step.startsWith("mount")) {
+            return what + ": gvshim hides /proc/sys/net from runsc start in a private mount namespace, which needs"
+                    + " CAP_SYS_ADMIN; run the runtime as root, or choose --network=none (runtimeArgs) so nothing is hidden";
+        }
+        return what;
+    }
+}

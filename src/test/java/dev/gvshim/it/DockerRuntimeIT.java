@@ -1,0 +1,205 @@
+package dev.gvshim.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * gvshim as Docker's runtime, registered by `gvshim install --docker`, driven by the real
+ * dockerd and its containerd: every docker command the drop-in issue lists must behave as with
+ * runc. daemon.json is restored afterwards.
+ */
+class DockerRuntimeIT {
+    private static final Path DAEMON_JSON = Path.of("/etc/docker/daemon.json");
+    private static final String RUNTIME = "gvshim-it";
+    private static final String BROKEN = "gvshim-it-broken";
+    private static final Duration T = Duration.ofSeconds(120);
+    private static Host host;
+    private static String image;
+    private static byte[] savedDaemonJson;
+    private final List<String> containers = new ArrayList<>();
+
+    @BeforeAll
+    static void register() throws IOException {
+        host = Host.get();
+        Dockerd.ensure();
+        image = Dockerd.busyboxImage();
+        savedDaemonJson = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
+        Host.Result r = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path",
+                host.gvshim.toString());
+        assertThat(r.code()).as(r.toString()).isZero();
+        // a runtime whose create fails: gvshim cannot find its runsc
+        Host.Result b = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", BROKEN, "--path",
+                host.gvshim.toString(), "--runtime-arg=--runsc=/nonexistent/runsc");
+        assertThat(b.code()).as(b.toString()).isZero();
+        Dockerd.reload();
+        for (int i = 0; i < 40 && !Dockerd.docker("info", "--format", "{{json .Runtimes}}").out().contains(BROKEN); i++) {
+            sleep(250);
+        }
+    }
+
+    @AfterAll
+    static void restore() throws IOException {
+        if (host == null) {
+            return;
+        }
+        if (savedDaemonJson != null) {
+            Files.write(DAEMON_JSON, savedDaemonJson);
+        } else {
+            Files.deleteIfExists(DAEMON_JSON);
+        }
+        Dockerd.reload();
+    }
+
+    @AfterEach
+    void removeContainers() {
+        for (String c : containers) {
+            Dockerd.docker("rm", "-f", c);
+        }
+    }
+
+    private static Host.Result docker(String... args) {
+        return Dockerd.docker(T, args);
+    }
+
+    private String detached(String... command) {
+        List<String> args = new ArrayList<>(List.of("run", "-d", "--runtime=" + RUNTIME, image));
+        args.addAll(Arrays.asList(command));
+        Host.Result r = docker(args.toArray(String[]::new));
+        assertThat(r.code()).as(r.toString()).isZero();
+        String id = r.out().strip();
+        containers.add(id);
+        return id;
+    }
+
+    private static String inspect(String id, String format) {
+        return docker("inspect", "--format", format, id).out().strip();
+    }
+
+    private static List<String> runscProcesses() {
+        return Host.sh("pgrep", "-af", "runsc").out().lines().filter(l -> l.contains("runsc")).toList();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void runRmPrintsOutputAndKeepsTheExitCode() {
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, image, "echo", "hi");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("hi\n");
+        Host.Result k = docker("run", "--rm", "--runtime=" + RUNTIME, image, "cat", "/proc/version");
+        assertThat(k.out()).as("gVisor's kernel, not the host's").contains("4.4.0");
+        assertThat(docker("run", "--rm", "--runtime=" + RUNTIME, image, "sh", "-c", "exit 3").code()).isEqualTo(3);
+    }
+
+    @Test
+    void containerGetsDockersBridgeNetwork() {
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, image, "sh", "-c",
+                "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; ip route | grep -o '^default via [0-9.]*'");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).matches("(?s)inet 172\\.\\d+\\.\\d+\\.\\d+\\ndefault via 172\\.\\d+\\.\\d+\\.1\\n");
+    }
+
+    @Test
+    void detachedContainerExecTopPauseKillStop() {
+        String id = detached("sh", "-c", "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 1; done");
+        for (int i = 0; i < 50 && !docker("logs", id).out().contains("ready"); i++) {
+            sleep(100);
+        }
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("running");
+
+        Host.Result ex = docker("exec", id, "echo", "from exec");
+        assertThat(ex.out()).as(ex.toString()).isEqualTo("from exec\n");
+        assertThat(docker("exec", id, "sh", "-c", "exit 5").code()).isEqualTo(5);
+        Host.Result tty = docker("exec", "-t", id, "sh", "-c", "test -t 1 && echo on-a-tty");
+        assertThat(tty.code()).as(tty.toString()).isZero();
+        assertThat(tty.out()).contains("on-a-tty");
+
+        // top: host pids (Docker filters the host's ps -ef by them), the init pid among them
+        Host.Result top = docker("top", id);
+        assertThat(top.code()).as(top.toString()).isZero();
+        String initPid = inspect(id, "{{.State.Pid}}");
+        List<String> pids = top.out().lines().skip(1).map(l -> l.trim().split("\\s+")[1]).toList();
+        assertThat(pids).contains(initPid).allSatisfy(p -> assertThat(Path.of("/proc", p)).exists());
+
+        assertThat(docker("pause", id).code()).isZero();
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("paused");
+        assertThat(docker("unpause", id).code()).isZero();
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("running");
+
+        assertThat(docker("kill", "-s", "USR1", id).code()).isZero();
+        for (int i = 0; i < 50 && !docker("logs", id).out().contains("got-usr1"); i++) {
+            sleep(100);
+        }
+        assertThat(docker("logs", id).out()).contains("got-usr1");
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("running");
+
+        long t0 = System.nanoTime();
+        Host.Result stop = docker("stop", "-t", "2", id);
+        assertThat(stop.code()).as(stop.toString()).isZero();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("stop").isLessThan(Duration.ofSeconds(15));
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("exited");
+        assertThat(inspect(id, "{{.State.ExitCode}}")).isIn("137", "143");
+        assertThat(Path.of("/proc", initPid)).as("sandbox after stop").doesNotExist();
+    }
+
+    @Test
+    void runWithTtyGetsAConsole() {
+        Host.Result r = docker("run", "--rm", "-t", "--runtime=" + RUNTIME, image, "sh", "-c",
+                "test -t 1 && echo on-a-tty; stty size");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("on-a-tty");
+    }
+
+    @Test
+    void failingStartShowsTheDiagnosisAndLeaksNothing() {
+        List<String> before = runscProcesses();
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, image, "/no/such/program");
+        assertThat(r.code()).as(r.toString()).isNotZero();
+        assertThat(r.err()).contains("/no/such/program").contains("[COMMAND_NOT_FOUND]").contains("Fix:")
+                .doesNotContain("EOF");
+        for (int i = 0; i < 50 && runscProcesses().size() > before.size(); i++) {
+            sleep(100);
+        }
+        assertThat(runscProcesses()).as("runsc processes after a failed start").hasSameSizeAs(before);
+    }
+
+    @Test
+    void failingCreateShowsTheDiagnosis() {
+        Host.Result r = docker("run", "--rm", "--runtime=" + BROKEN, image, "true");
+        assertThat(r.code()).as(r.toString()).isNotZero();
+        assertThat(r.err()).contains("/nonexistent/runsc").contains("[RUNSC_NOT_FOUND]");
+    }
+
+    @Test
+    void containerdRunsGvshimThroughCtr() {
+        String ns = "gvshim-it";
+        String addr = "/var/run/docker/containerd/containerd.sock";
+        Host.Result imp = Host.run(List.of("sh", "-c", "docker save " + image + " | ctr --address " + addr + " -n " + ns
+                + " images import -"), null, T, null);
+        assertThat(imp.code()).as(imp.toString()).isZero();
+        String ref = Host.run(List.of("ctr", "--address", addr, "-n", ns, "images", "ls", "-q"), null, T, null).out()
+                .lines().filter(l -> l.contains("gvshim-test/busybox")).findFirst().orElseThrow();
+        Host.Result r = Host.run(List.of("ctr", "--address", addr, "-n", ns, "run", "--rm", "--runc-binary",
+                host.gvshim.toString(), ref, "gvshim-it-ctr-" + ProcessHandle.current().pid(), "sh", "-c",
+                "echo hi from containerd; cat /proc/version"), null, T, null);
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).startsWith("hi from containerd\n").contains("4.4.0");
+    }
+}
