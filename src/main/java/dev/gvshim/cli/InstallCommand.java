@@ -164,10 +164,10 @@ final class InstallCommand implements Verb {
     }
 
     static String containerdPrinted(RuntimeEntry rt) {
-        return "# gvshim as a runtime of containerd's CRI plugin (config version 2: containerd 1.6, 1.7).\n"
-                + "# Add to /etc/containerd/config.toml (or: gvshim install --containerd-config /etc/containerd/config.toml),\n"
-                + "# then: systemctl restart containerd; Kubernetes pods choose it with a RuntimeClass whose handler is "
-                + rt.name() + ".\n"
+        return "# gvshim as a runtime of containerd's CRI plugin, config version 2 (containerd 1.6, 1.7): add to\n"
+                + "# /etc/containerd/config.toml, which must have `version = 2` at its top (or let `gvshim install\n"
+                + "# --containerd-config FILE` merge it; that also knows version 3), then: systemctl restart containerd.\n"
+                + "# Kubernetes pods choose it with a RuntimeClass whose handler is " + rt.name() + ".\n"
                 + ContainerdConfig.snippet(rt, 2);
     }
 

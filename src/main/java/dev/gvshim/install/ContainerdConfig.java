@@ -112,13 +112,18 @@ public final class ContainerdConfig {
                         + " (containerd >= 1.7) or add the tables of `gvshim install --containerd` by hand");
             }
         }
+        // containerd 1.6.20 silently ignores a version-2 table in such a file (`config dump` shows no runtime)
         throw new InstallException(file + " has no top-level `version = 2` line, so containerd reads it as the old"
                 + " version 1 format, where the CRI plugin is spelled differently: add `version = 2` as its first line"
                 + " (converting [plugins.cri] tables to [plugins.\"io.containerd.grpc.v1.cri\"]), then run gvshim"
                 + " install again (nothing was changed)");
     }
 
-    /** A second definition of the same table makes the whole file invalid TOML: containerd would not start. */
+    /**
+     * A second definition of the same table makes the whole file invalid TOML: containerd 1.6.20
+     * then refuses to start ({@code failed to load TOML: config.toml: (17, 2): duplicated tables},
+     * seen with {@code containerd --config F config dump}).
+     */
     private static void checkNotDefined(List<String> lines, String file, String name, int version) throws InstallException {
         String ours = normalise((version >= 3 ? PLUGIN_V3 : PLUGIN_V2) + name);
         for (int i = 0; i < lines.size(); i++) {

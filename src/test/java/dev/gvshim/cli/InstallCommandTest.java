@@ -3,6 +3,7 @@ package dev.gvshim.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gvshim.cli.CliTest.Out;
+import dev.gvshim.install.RuntimeEntry;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -311,6 +312,15 @@ class InstallCommandTest {
         Out args = install("--containerd", "--runtime-arg=--network=host");
         assertThat(args.code()).isEqualTo(1);
         assertThat(args.err()).contains("/etc/gvshim/config.json");
+    }
+
+    @Test
+    void theKubernetesExampleIsWhatInstallPrints() throws IOException {
+        RuntimeEntry rt = new RuntimeEntry("gvshim", "/usr/local/bin/gvshim", List.of());
+        assertThat(Files.readString(Path.of("docker/kubernetes/containerd-config.toml")))
+                .isEqualTo(InstallCommand.containerdPrinted(rt));
+        assertThat(Files.readString(Path.of("docker/kubernetes/runtimeclass.yaml"))).contains("\nhandler: gvshim\n");
+        assertThat(Files.readString(Path.of("docker/kubernetes/pod.yaml"))).contains("\n  runtimeClassName: gvshim\n");
     }
 
     @Test
