@@ -133,34 +133,42 @@ final class InstallCommand implements Verb {
         DaemonJson.Result r = DaemonJson.register(original, file.path().toString(), rt);
         String entry = "runtime \"" + rt.name() + "\" " + JsonTree.compact(DaemonJson.entry(rt));
         if (dryRun) {
-            out.write(r.content() == null ? new byte[0] : r.content(), 0, r.content() == null ? 0 : r.content().length);
-            err.println("gvshim install: dry run: " + (r.change() == Change.UNCHANGED
-                    ? file.path() + " already has " + entry + "; nothing would change"
-                    : file.path() + " would " + (r.change() == Change.CREATED ? "be created with" : "become") + " the above"
-                            + "; nothing was written"));
+            dryRun(file, r.change(), r.content(), entry, out, err);
             return;
         }
-        String did = switch (r.change()) {
+        String backup = apply(file, original, r.change(), r.content());
+        out.println("gvshim install: " + switch (r.change()) {
             case UNCHANGED -> file.path() + " already has " + entry + "; nothing changed";
             case CREATED -> "created " + file.path() + " with " + entry;
-            case ADDED -> "added " + entry + " to " + file.path() + backup(file, original);
+            case ADDED -> "added " + entry + " to " + file.path() + backup;
             case REPLACED -> "replaced runtime \"" + rt.name() + "\" " + JsonTree.compact(r.previous()) + " in "
-                    + file.path() + " by " + JsonTree.compact(DaemonJson.entry(rt)) + backup(file, original);
-        };
-        if (r.change() != Change.UNCHANGED) {
-            file.write(r.content());
-        }
-        out.println("gvshim install: " + did);
+                    + file.path() + " by " + JsonTree.compact(DaemonJson.entry(rt)) + backup;
+        });
         out.println("next: systemctl reload docker    (without systemd: kill -HUP $(pidof dockerd); dockerd re-reads runtimes on SIGHUP)");
         out.println("then: docker run --rm --runtime=" + rt.name() + " IMAGE echo hi");
     }
 
-    /** Copies the file aside before it is replaced; the text says where. */
-    private static String backup(ConfigFile file, byte[] original) throws InstallException {
-        if (original == null) {
+    /** The would-be content on stdout (data), what would happen on stderr. */
+    private static void dryRun(ConfigFile file, Change change, byte[] content, String entry, PrintStream out, PrintStream err) {
+        out.writeBytes(content);
+        err.println("gvshim install: dry run: " + switch (change) {
+            case UNCHANGED -> file.path() + " already has " + entry + "; nothing would change";
+            case CREATED -> file.path() + " would be created with the above; nothing was written";
+            case ADDED, REPLACED -> file.path() + " would become the above; nothing was written";
+        });
+    }
+
+    /**
+     * Unless nothing changes: copies the existing file aside, then replaces it. Returns the
+     * backup's mention for the report, or "".
+     */
+    private static String apply(ConfigFile file, byte[] original, Change change, byte[] content) throws InstallException {
+        if (change == Change.UNCHANGED) {
             return "";
         }
-        return " (previous file: " + file.backup(ZonedDateTime.now()) + ")";
+        Path backup = original == null ? null : file.backup(ZonedDateTime.now());
+        file.write(content);
+        return backup == null ? "" : " (previous file: " + backup + ")";
     }
 
     static String containerdPrinted(RuntimeEntry rt) {
@@ -173,30 +181,24 @@ final class InstallCommand implements Verb {
 
     private static void containerd(RuntimeEntry rt, ConfigFile file, boolean dryRun, PrintStream out, PrintStream err)
             throws InstallException {
-        byte[] bytes = file.read();
-        String original = bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
-        ContainerdConfig.Result r = ContainerdConfig.register(original, file.path().toString(), rt);
+        byte[] original = file.read();
+        ContainerdConfig.Result r = ContainerdConfig.register(
+                original == null ? null : new String(original, StandardCharsets.UTF_8), file.path().toString(), rt);
         r.warnings().forEach(w -> err.println("gvshim install: warning: " + w));
         String entry = "runtime \"" + rt.name() + "\" (BinaryName " + rt.path() + ")";
+        byte[] content = r.content().getBytes(StandardCharsets.UTF_8);
         if (dryRun) {
-            out.print(r.change() == Change.UNCHANGED ? original : r.content());
-            err.println("gvshim install: dry run: " + (r.change() == Change.UNCHANGED
-                    ? file.path() + " already has " + entry + "; nothing would change"
-                    : file.path() + " would " + (r.change() == Change.CREATED ? "be created with" : "become") + " the above"
-                            + "; nothing was written"));
+            dryRun(file, r.change(), content, entry, out, err);
             return;
         }
-        String did = switch (r.change()) {
+        String backup = apply(file, original, r.change(), content);
+        out.println("gvshim install: " + switch (r.change()) {
             case UNCHANGED -> file.path() + " already has " + entry + "; nothing changed";
             case CREATED -> "created " + file.path() + " with " + entry;
-            case ADDED -> "added " + entry + " to " + file.path() + backup(file, bytes);
+            case ADDED -> "added " + entry + " to " + file.path() + backup;
             case REPLACED -> "replaced gvshim's lines for runtime \"" + rt.name() + "\" in " + file.path() + " by "
-                    + entry + backup(file, bytes);
-        };
-        if (r.change() != Change.UNCHANGED) {
-            file.write(r.content().getBytes(StandardCharsets.UTF_8));
-        }
-        out.println("gvshim install: " + did);
+                    + entry + backup;
+        });
         out.println("next: systemctl restart containerd    (containerd reads config.toml only when it starts)");
         out.println("then: kubectl apply -f docker/kubernetes/runtimeclass.yaml, and pods with runtimeClassName: "
                 + rt.name() + "; or, without Kubernetes: ctr run --rm --runc-binary " + rt.path() + " IMAGE gvshim-hi echo hi"

@@ -22,7 +22,7 @@ public final class ContainerdConfig {
     private static final Pattern HEADER = Pattern.compile("\\s*\\[\\[?([^\\]]+)\\]\\]?\\s*(#.*)?");
     private static final Pattern DISABLED = Pattern.compile("\\s*disabled_plugins\\s*=\\s*\\[([^\\]]*)\\].*");
 
-    /** The new content (null when unchanged) and warnings about the rest of the file. */
+    /** The file's content afterwards (the original when unchanged) and warnings about the rest of the file. */
     public record Result(Change change, String content, List<String> warnings) {
     }
 
@@ -83,7 +83,7 @@ public final class ContainerdConfig {
         }
         String current = String.join("\n", lines.subList(b, e + 1)) + "\n";
         if (current.equals(block)) {
-            return new Result(Change.UNCHANGED, null, warnings);
+            return new Result(Change.UNCHANGED, original, warnings);
         }
         StringBuilder out = new StringBuilder();
         lines.subList(0, b).forEach(l -> out.append(l).append('\n'));

@@ -14,7 +14,7 @@ import dev.gvshim.oci.JsonTree;
  * the result is pretty-printed with two spaces, as Docker's documentation writes the file.
  */
 public final class DaemonJson {
-    /** The runtime's entry as it was before (null if none), and the file's new content. */
+    /** The runtime's entry as it was before (null if none), and the file's content afterwards (the original when unchanged). */
     public record Result(Change change, JsonNode previous, byte[] content) {
     }
 
