@@ -33,6 +33,7 @@ public final class Cli {
             "run", "Run a command in a rootless gVisor sandbox.",
             "spec", "Write a new OCI config.json, as `runc spec` does.",
             "doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it.",
+            "install", "Register gvshim as a Docker or containerd runtime.",
             "__explain", "",
             "__train", "");
 
@@ -44,6 +45,7 @@ public final class Cli {
             case "run" -> new RunCommand();
             case "spec" -> new SpecCommand();
             case "doctor" -> new DoctorCommand();
+            case "install" -> new InstallCommand();
             case "__explain" -> new ExplainCommand();
             case "__train" -> new TrainCommand();
             default -> null;
@@ -147,7 +149,7 @@ public final class Cli {
         return cl;
     }
 
-    private static String lowerFirst(String s) {
+    static String lowerFirst(String s) {
         return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
     }
 }

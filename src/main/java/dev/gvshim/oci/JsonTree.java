@@ -113,11 +113,16 @@ public final class JsonTree {
 
     /** Serialises with tab indentation, as `runc spec` does (Go's json.MarshalIndent with "\t"). */
     public static byte[] write(JsonNode node) {
+        return write(node, "\t");
+    }
+
+    /** Serialises with {@code indent} per level, {@code "key": value}, and a final newline. */
+    public static byte[] write(JsonNode node, String indent) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
-                    .withObjectIndenter(new DefaultIndenter("\t", "\n"))
-                    .withArrayIndenter(new DefaultIndenter("\t", "\n"))
+                    .withObjectIndenter(new DefaultIndenter(indent, "\n"))
+                    .withArrayIndenter(new DefaultIndenter(indent, "\n"))
                     .withSeparators(DefaultPrettyPrinter.DEFAULT_SEPARATORS
                             .withObjectFieldValueSpacing(com.fasterxml.jackson.core.util.Separators.Spacing.AFTER));
             g.setPrettyPrinter(pp);

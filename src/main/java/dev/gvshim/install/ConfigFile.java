@@ -1,0 +1,160 @@
+package dev.gvshim.install;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Set;
+
+/**
+ * A daemon's configuration file, changed the way a daemon reading it concurrently needs: the
+ * previous version copied aside first, the new one written to a temporary file in the same
+ * directory, flushed, given the old file's mode and owner, and renamed over it (rename(2) is
+ * atomic: a reader sees the old file or the new one, never half of one). A symlinked file is
+ * changed where it points, so the link stays.
+ */
+public final class ConfigFile {
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+    /** A new file's mode: what dockerd and containerd packages install theirs with. */
+    private static final Set<PosixFilePermission> NEW_MODE = PosixFilePermissions.fromString("rw-r--r--");
+
+    private final Path path;
+
+    public ConfigFile(Path path) {
+        this.path = path;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** The content, or null when the file does not exist. */
+    public byte[] read() throws InstallException {
+        try {
+            return Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new InstallException("cannot read " + path + ": " + reason(e));
+        }
+    }
+
+    /**
+     * Copies the file to {@code NAME.gvshim-backup-YYYYMMDD-HHMMSS} (UTC) beside it, mode and
+     * times kept. Timestamped, so a later change never overwrites the copy of the file as it
+     * was before gvshim first touched it; a second change within the same second gets ".1".
+     */
+    public Path backup(ZonedDateTime now) throws InstallException {
+        Path real = real();
+        String base = real.getFileName() + ".gvshim-backup-" + STAMP.format(now.withZoneSameInstant(ZoneOffset.UTC));
+        for (int i = 0; ; i++) {
+            Path b = real.resolveSibling(i == 0 ? base : base + "." + i);
+            try {
+                Files.copy(real, b, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+                return b;
+            } catch (FileAlreadyExistsException e) {
+                if (i >= 100) {
+                    throw new InstallException("cannot back up " + real + ": " + b + " and 100 more exist");
+                }
+            } catch (IOException e) {
+                throw new InstallException("cannot back up " + real + " to " + b + ": " + reason(e) + " (nothing was changed)");
+            }
+        }
+    }
+
+    /** Replaces the content atomically, creating the file (and its directory) when missing. */
+    public void write(byte[] content) throws InstallException {
+        Path real = real();
+        Path dir = real.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            PosixFileAttributes old = Files.exists(real)
+                    ? Files.readAttributes(real, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS) : null;
+            Set<PosixFilePermission> mode = old != null ? old.permissions() : NEW_MODE;
+            // created 0600 (createTempFile's default): the content is not readable by others before the mode is set
+            tmp = Files.createTempFile(dir, "." + real.getFileName() + ".", ".gvshim-tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap(content));
+                ch.force(true);
+            }
+            Files.setPosixFilePermissions(tmp, mode); // set explicitly: the umask applies at creation
+            if (old != null) {
+                keepOwner(tmp, old.owner(), old.group());
+            }
+            Files.move(tmp, real, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            tmp = null;
+            syncDirectory(dir);
+        } catch (IOException e) {
+            throw new InstallException("cannot write " + real + ": " + reason(e)
+                    + (Files.exists(real) ? " (the file is unchanged)" : ""));
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the temporary file's name says what it is; nothing else depends on it
+                }
+            }
+        }
+    }
+
+    private Path real() throws InstallException {
+        try {
+            return Files.isSymbolicLink(path) && Files.exists(path) ? path.toRealPath() : path;
+        } catch (IOException e) {
+            throw new InstallException("cannot resolve " + path + ": " + reason(e));
+        }
+    }
+
+    /** Owner and group as before; only root may give a file away, and root is who edits these files. */
+    private static void keepOwner(Path tmp, UserPrincipal owner, GroupPrincipal group) throws IOException {
+        PosixFileAttributeView v = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
+        PosixFileAttributes now = v.readAttributes();
+        try {
+            if (!now.owner().equals(owner)) {
+                v.setOwner(owner);
+            }
+            if (!now.group().equals(group)) {
+                v.setGroup(group);
+            }
+        } catch (IOException e) {
+            throw new IOException("cannot keep its owner " + owner.getName() + ":" + group.getName()
+                    + " (run gvshim install as root)", e);
+        }
+    }
+
+    /** fsync(2) of the directory makes the rename itself durable. */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // some file systems refuse fsync on a directory; the rename has happened either way
+        }
+    }
+
+    private static String reason(IOException e) {
+        String m = e.getMessage();
+        if (e.getCause() instanceof IOException) {
+            return m; // ours, already worded
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason().toLowerCase(java.util.Locale.ROOT);
+        }
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,180 @@
+package dev.gvshim.install;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Registers a runtime for containerd's CRI plugin (what kubelet uses) in {@code config.toml},
+ * as text: gvshim's lines live between a BEGIN and an END comment, appended to the file once
+ * and replaced in place afterwards. No TOML library: the edit appends whole tables, which is
+ * valid TOML wherever they go as long as no other table defines the same key, and that is
+ * checked. containerd runs the runtime through its runc shim ({@code io.containerd.runc.v2})
+ * with {@code BinaryName}, exactly as it runs runc.
+ */
+public final class ContainerdConfig {
+    /** containerd 1.6 and 1.7 (config version 2) and 2.x (version 3) spell the CRI plugin differently. */
+    private static final String PLUGIN_V2 = "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
+    private static final String PLUGIN_V3 = "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.";
+    /** A top-level {@code version = N}; containerd reads a file without one as the old version 1. */
+    private static final Pattern VERSION = Pattern.compile("\\s*version\\s*=\\s*(\\d+)\\s*(#.*)?");
+    private static final Pattern HEADER = Pattern.compile("\\s*\\[\\[?([^\\]]+)\\]\\]?\\s*(#.*)?");
+    private static final Pattern DISABLED = Pattern.compile("\\s*disabled_plugins\\s*=\\s*\\[([^\\]]*)\\].*");
+
+    /** The file's content afterwards (the original when unchanged) and warnings about the rest of the file. */
+    public record Result(Change change, String content, List<String> warnings) {
+    }
+
+    private ContainerdConfig() {
+    }
+
+    /** The tables for config version {@code version} (2: containerd 1.6/1.7, 3: containerd 2.x). */
+    public static String snippet(RuntimeEntry rt, int version) {
+        String table = (version >= 3 ? PLUGIN_V3 : PLUGIN_V2) + rt.name();
+        return "[" + table + "]\n"
+                + "  runtime_type = \"io.containerd.runc.v2\"\n"
+                + "[" + table + ".options]\n"
+                + "  BinaryName = " + basicString(rt.path()) + "\n";
+    }
+
+    /** containerd's runc shim options have a BinaryName but no arguments (runc's options.proto). */
+    public static void requireNoArgs(RuntimeEntry rt) throws InstallException {
+        if (!rt.args().isEmpty()) {
+            throw new InstallException("containerd's runc shim passes no runtime arguments; put runtime settings in"
+                    + " /etc/gvshim/config.json instead (e.g. {\"network\": \"host\"}) and drop --runtime-arg");
+        }
+    }
+
+    static String begin(String name) {
+        return "# BEGIN gvshim runtime " + name + " (written by `gvshim install --containerd`; it replaces these lines)";
+    }
+
+    static String end(String name) {
+        return "# END gvshim runtime " + name;
+    }
+
+    /**
+     * @param original the file's text, or null when it does not exist (then it is created for version 2)
+     * @param file     the file's name, for messages
+     */
+    public static Result register(String original, String file, RuntimeEntry rt) throws InstallException {
+        requireNoArgs(rt);
+        if (original == null || original.isBlank()) {
+            String content = "version = 2\n\n" + block(rt, 2);
+            return new Result(original == null ? Change.CREATED : Change.ADDED, content, List.of());
+        }
+        List<String> lines = original.lines().toList();
+        int version = version(lines, file);
+        String block = block(rt, version);
+        List<String> warnings = new ArrayList<>();
+        disabledCri(lines, file).ifPresent(warnings::add);
+        int b = lines.indexOf(begin(rt.name()));
+        int e = lines.indexOf(end(rt.name()));
+        if (b < 0 && e < 0) {
+            checkNotDefined(lines, file, rt.name(), version);
+            String sep = original.endsWith("\n") ? "\n" : "\n\n";
+            return new Result(Change.ADDED, original + sep + block, warnings);
+        }
+        if (b < 0 || e < b) {
+            throw new InstallException(file + ": gvshim's lines for runtime " + rt.name() + " are damaged (line "
+                    + (b < 0 ? e + 1 : b + 1) + " has a BEGIN or END comment without its partner); restore both comments"
+                    + " or remove the lines, then run gvshim install again (nothing was changed)");
+        }
+        String current = String.join("\n", lines.subList(b, e + 1)) + "\n";
+        if (current.equals(block)) {
+            return new Result(Change.UNCHANGED, original, warnings);
+        }
+        StringBuilder out = new StringBuilder();
+        lines.subList(0, b).forEach(l -> out.append(l).append('\n'));
+        out.append(block);
+        lines.subList(e + 1, lines.size()).forEach(l -> out.append(l).append('\n'));
+        return new Result(Change.REPLACED, out.toString(), warnings);
+    }
+
+    private static String block(RuntimeEntry rt, int version) {
+        return begin(rt.name()) + "\n" + snippet(rt, version) + end(rt.name()) + "\n";
+    }
+
+    private static int version(List<String> lines, String file) throws InstallException {
+        for (String l : lines) {
+            if (HEADER.matcher(l).matches()) {
+                break; // only a top-level key is the file's version
+            }
+            Matcher m = VERSION.matcher(l);
+            if (m.matches()) {
+                int v = Integer.parseInt(m.group(1));
+                if (v == 2 || v == 3) {
+                    return v;
+                }
+                throw new InstallException(file + " is containerd config version " + v + "; gvshim writes versions 2"
+                        + " (containerd 1.6, 1.7) and 3 (containerd 2.x): migrate it with `containerd config migrate`"
+                        + " (containerd >= 1.7) or add the tables of `gvshim install --containerd` by hand");
+            }
+        }
+        // containerd 1.6.20 silently ignores a version-2 table in such a file (`config dump` shows no runtime)
+        throw new InstallException(file + " has no top-level `version = 2` line, so containerd reads it as the old"
+                + " version 1 format, where the CRI plugin is spelled differently: add `version = 2` as its first line"
+                + " (converting [plugins.cri] tables to [plugins.\"io.containerd.grpc.v1.cri\"]), then run gvshim"
+                + " install again (nothing was changed)");
+    }
+
+    /**
+     * A second definition of the same table makes the whole file invalid TOML: containerd 1.6.20
+     * then refuses to start ({@code failed to load TOML: config.toml: (17, 2): duplicated tables},
+     * seen with {@code containerd --config F config dump}).
+     */
+    private static void checkNotDefined(List<String> lines, String file, String name, int version) throws InstallException {
+        String ours = normalise((version >= 3 ? PLUGIN_V3 : PLUGIN_V2) + name);
+        for (int i = 0; i < lines.size(); i++) {
+            Matcher m = HEADER.matcher(lines.get(i));
+            if (m.matches()) {
+                String key = normalise(m.group(1));
+                if (key.equals(ours) || key.startsWith(ours + ".")) {
+                    throw new InstallException(file + " already defines runtime " + name + " at line " + (i + 1)
+                            + " (" + lines.get(i).strip() + "); remove that table and its options, or choose another"
+                            + " --name (nothing was changed)");
+                }
+            }
+        }
+    }
+
+    /** Docker's containerd.io package ships {@code disabled_plugins = ["cri"]}: then no kubelet reaches the runtime. */
+    private static java.util.Optional<String> disabledCri(List<String> lines, String file) {
+        for (String l : lines) {
+            if (HEADER.matcher(l).matches()) {
+                break;
+            }
+            Matcher m = DISABLED.matcher(l);
+            if (m.matches() && m.group(1).matches(".*[\"'](cri|io\\.containerd\\.grpc\\.v1\\.cri)[\"'].*")) {
+                return java.util.Optional.of(file + " disables the CRI plugin (" + l.strip() + "): kubelet and crictl"
+                        + " cannot use any runtime until \"cri\" is removed from disabled_plugins");
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** A table key without quotes and spaces: {@code plugins."a.b" . c} and {@code plugins.'a.b'.c} compare equal. */
+    private static String normalise(String key) {
+        return key.replaceAll("[\"'\\s]", "");
+    }
+
+    /** A TOML basic string. */
+    private static String basicString(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20 || c == 0x7f) {
+                        b.append(String.format("\\u%04X", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,88 @@
+package dev.gvshim.install;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.oci.JsonTree;
+
+/**
+ * Registers a runtime in dockerd's {@code daemon.json}: {@code runtimes.NAME = {"path": P,
+ * "runtimeArgs": [...]}}. Pure: bytes in, bytes out. Every other key, every other runtime and
+ * their order survive (the tree is {@link JsonTree}'s, which keeps order and number forms);
+ * the result is pretty-printed with two spaces, as Docker's documentation writes the file.
+ */
+public final class DaemonJson {
+    /** The runtime's entry as it was before (null if none), and the file's content afterwards (the original when unchanged). */
+    public record Result(Change change, JsonNode previous, byte[] content) {
+    }
+
+    private DaemonJson() {
+    }
+
+    /**
+     * @param original the file's bytes, or null when it does not exist
+     * @param file     the file's name, for messages
+     */
+    public static Result register(byte[] original, String file, RuntimeEntry rt) throws InstallException {
+        ObjectNode root = parse(original, file);
+        ObjectNode entry = entry(rt);
+        JsonNode runtimes = root.get("runtimes");
+        if (runtimes == null) {
+            runtimes = root.putObject("runtimes");
+        } else if (!runtimes.isObject()) {
+            throw new InstallException(file + ": \"runtimes\" is " + article(runtimes) + ", not an object; dockerd"
+                    + " expects {\"NAME\": {\"path\": ...}}: fix or remove it, then run gvshim install again (nothing was changed)");
+        }
+        JsonNode previous = runtimes.get(rt.name());
+        if (entry.equals(previous)) { // ObjectNode equality ignores key order: {"runtimeArgs", "path"} is the same entry
+            return new Result(Change.UNCHANGED, previous, original);
+        }
+        ((ObjectNode) runtimes).replace(rt.name(), entry); // an existing key keeps its place among the runtimes
+        Change change = original == null ? Change.CREATED : previous == null ? Change.ADDED : Change.REPLACED;
+        return new Result(change, previous, JsonTree.write(root, "  "));
+    }
+
+    /** {@code {"path": P}}, with {@code "runtimeArgs"} only when there are any. */
+    public static ObjectNode entry(RuntimeEntry rt) {
+        ObjectNode entry = JsonTree.nodes().objectNode();
+        entry.put("path", rt.path());
+        if (!rt.args().isEmpty()) {
+            ArrayNode a = entry.putArray("runtimeArgs");
+            rt.args().forEach(a::add);
+        }
+        return entry;
+    }
+
+    private static ObjectNode parse(byte[] original, String file) throws InstallException {
+        if (original == null || new String(original, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            return JsonTree.nodes().objectNode(); // dockerd, too, reads an empty daemon.json as no settings
+        }
+        JsonNode root;
+        try {
+            root = JsonTree.read(original);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+            throw new InstallException(file + " is not valid JSON" + where + " (" + JsonTree.plainMessage(e)
+                    + "); dockerd cannot read it either: fix it there, then run gvshim install again (nothing was changed)");
+        }
+        if (!root.isObject()) {
+            throw new InstallException(file + " holds " + article(root) + ", not a JSON object; dockerd expects"
+                    + " {\"key\": value, ...}: fix it, then run gvshim install again (nothing was changed)");
+        }
+        return (ObjectNode) root;
+    }
+
+    private static String article(JsonNode n) {
+        return switch (n.getNodeType()) {
+            case ARRAY -> "an array";
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            default -> "a " + n.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+}
