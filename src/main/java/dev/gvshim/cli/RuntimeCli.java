@@ -125,7 +125,7 @@ final class RuntimeCli {
             return Cli.execute(rest.toArray(String[]::new), out, err);
         }
         if (verb.equals("features")) {
-            out.println(featuresJson());
+            out.print(featuresJson()); // ends with its newline: one document, as runc's json.Encoder writes it
             return 0;
         }
         CommandSpec vs = verbSpec(verb);

@@ -96,11 +96,11 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
             c = c.withPlatform(text(j, "platform", where));
         }
         if (j.has("debug")) {
-            c = c.withDebug(j.path("debug").asBoolean());
+            c = c.withDebug(bool(j, "debug", where));
         }
         if (j.has("allowFlagOverride")) {
             c = new RuntimeConfig(c.runsc, c.network, c.networkExplicit, c.platform, c.debug, c.flags, c.raw,
-                    j.path("allowFlagOverride").asBoolean());
+                    bool(j, "allowFlagOverride", where));
         }
         JsonNode flags = j.path("runscFlags");
         if (!flags.isMissingNode()) {
@@ -120,6 +120,15 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
             throw new ConfigException("\"" + key + "\"" + where + " must be a non-empty string");
         }
         return v.asText();
+    }
+
+    /** Strictly true or false: Jackson's asBoolean() would read "yes" or "on" as false without a word. */
+    private static boolean bool(JsonNode j, String key, String where) throws ConfigException {
+        JsonNode v = j.path(key);
+        if (!v.isBoolean()) {
+            throw new ConfigException("\"" + key + "\"" + where + " must be true or false, not " + v);
+        }
+        return v.booleanValue();
     }
 
     public RuntimeConfig withRunsc(String path) {

@@ -1,0 +1,271 @@
+package dev.gvshim.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gvshim.cli.CliTest.Out;
+import dev.gvshim.runsc.RunscLogs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * gvshim as runc's command line, black box, on paths that end before runsc would run: how
+ * Docker and containerd call it ({@code --root R --log L --log-format json VERB ...}, or Go's
+ * {@code -root R}), what they parse back (--version, the last error line of --log, sentinel
+ * texts), and exit codes.
+ */
+class RuntimeCliTest {
+    static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+    Path root;
+    Path log;
+
+    @BeforeEach
+    void dirs() {
+        root = tmp.resolve("root");
+        log = tmp.resolve("log.json");
+    }
+
+    static Out cli(String... args) {
+        return CliTest.cli(args);
+    }
+
+    /** containerd's call: global options first, then the verb. */
+    Out runtime(String... verbAndArgs) {
+        List<String> a = new java.util.ArrayList<>(List.of("--root", root.toString(), "--log", log.toString(),
+                "--log-format", "json"));
+        a.addAll(List.of(verbAndArgs));
+        return cli(a.toArray(String[]::new));
+    }
+
+    List<JsonNode> logLines() throws Exception {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        if (Files.exists(log)) {
+            for (String l : Files.readAllLines(log)) {
+                out.add(MAPPER.readTree(l));
+            }
+        }
+        return out;
+    }
+
+    /** One failure: exit 1, one error line in --log (what containerd shows), the same on stderr, nothing on stdout. */
+    void assertFails(Out o, String message) throws Exception {
+        assertThat(o.code()).isEqualTo(1);
+        assertThat(o.out()).isEmpty();
+        assertThat(o.err()).isEqualTo("gvshim: " + message + "\n");
+        List<JsonNode> errors = logLines().stream().filter(j -> j.path("level").asText().equals("error")).toList();
+        assertThat(errors).hasSize(1);
+        assertThat(errors.getFirst().path("msg").asText()).isEqualTo(message);
+        assertThat(errors.getFirst().path("time").asText()).isNotEmpty();
+        assertThat(RunscLogs.lastError(log)).isEqualTo(message);
+    }
+
+    @Test
+    void runtimeModeIsChosenByAGlobalOptionOrARuntimeOnlyVerb() {
+        for (String[] a : List.of(new String[] {"--root", "/r", "run", "id"}, new String[] {"-root", "/r", "state", "id"},
+                new String[] {"--root=/r", "spec"}, new String[] {"--log", "l", "doctor"}, new String[] {"--debug", "create"},
+                new String[] {"--systemd-cgroup", "create"}, new String[] {"create", "id"}, new String[] {"state", "id"},
+                new String[] {"kill", "id", "9"}, new String[] {"features"}, new String[] {"list"}, new String[] {"ps", "id"},
+                new String[] {"checkpoint", "id"}, new String[] {"restore", "id"}, new String[] {"events", "id"},
+                new String[] {"update", "id"}, new String[] {"pause", "id"}, new String[] {"resume", "id"},
+                new String[] {"delete", "id"}, new String[] {"exec", "id", "sh"}, new String[] {"start", "id"})) {
+            assertThat(RuntimeCli.applies(a)).as(String.join(" ", a)).isTrue();
+        }
+        for (String[] a : List.of(new String[] {}, new String[] {"run", "--", "true"}, new String[] {"run", "-b", "b", "id"},
+                new String[] {"spec"}, new String[] {"doctor"}, new String[] {"--help"}, new String[] {"-h"},
+                new String[] {"--version"}, new String[] {"-v"}, new String[] {"-version"}, new String[] {"-help"},
+                new String[] {"frobnicate"})) {
+            assertThat(RuntimeCli.applies(a)).as(String.join(" ", a)).isFalse();
+        }
+    }
+
+    @Test
+    void everyLongOptionAlsoTakesGosSingleDash() {
+        assertThat(RuntimeCli.go("-b", "--bundle", "--pid-file")).containsExactly("-b", "--bundle", "-bundle", "--pid-file",
+                "-pid-file");
+    }
+
+    @Test
+    void versionIsRuncsThreeLinesInEveryForm() {
+        for (String[] a : List.of(new String[] {"--version"}, new String[] {"-v"}, new String[] {"-version"},
+                new String[] {"--root", "/r", "--version"}, new String[] {"-root", "/r", "-version"},
+                new String[] {"--log", "/l", "-v"})) {
+            Out o = cli(a);
+            assertThat(o.code()).as(String.join(" ", a)).isZero();
+            assertThat(o.err()).as(String.join(" ", a)).isEmpty();
+            List<String> lines = o.out().lines().toList();
+            // Docker's parseRuntimeVersion: "NAME version V", then "commit: C"; runc adds "spec: S"
+            assertThat(lines).as(String.join(" ", a)).hasSize(3);
+            assertThat(lines.get(0)).matches("gvshim version \\S+");
+            assertThat(lines.get(1)).matches("commit: \\S+");
+            assertThat(lines.get(2)).isEqualTo("spec: 1.0.2");
+        }
+    }
+
+    @Test
+    void featuresIsJsonOnStdoutOnly() throws Exception {
+        for (String[] a : List.of(new String[] {"features"}, new String[] {"--root", root.toString(), "features"},
+                new String[] {"-root", root.toString(), "-log", log.toString(), "features"})) {
+            Out o = cli(a);
+            assertThat(o.code()).isZero();
+            assertThat(o.err()).isEmpty();
+            assertThat(o.out()).startsWith("{").endsWith("}\n");
+            JsonNode j = MAPPER.readTree(o.out());
+            assertThat(j.path("ociVersionMax").asText()).isEqualTo(Cli.SPEC_VERSION);
+            assertThat(j.at("/linux/namespaces").isArray()).isTrue();
+        }
+        assertThat(root).as("features touches no state").doesNotExist();
+        assertThat(log).doesNotExist();
+    }
+
+    @Test
+    void aContainerThatDoesNotExistIsRuncsSentinel() throws Exception {
+        assertFails(runtime("state", "nosuch"), "container does not exist: nosuch");
+    }
+
+    @Test
+    void goStyleAndEqualsFormsOfTheGlobalOptions() throws Exception {
+        Out o = cli("-root", root.toString(), "-log", log.toString(), "-log-format", "json", "state", "nosuch");
+        assertFails(o, "container does not exist: nosuch");
+        Files.delete(log);
+        o = cli("--root=" + root, "--log=" + log, "--log-format=json", "-debug", "--systemd-cgroup", "start", "nosuch");
+        assertFails(o, "container does not exist: nosuch");
+    }
+
+    @Test
+    void textLogFormatWhenAsked() throws Exception {
+        Out o = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "text", "state", "nosuch");
+        assertThat(o.code()).isEqualTo(1);
+        assertThat(Files.readString(log)).matches("time=\"[^\"]+\" level=error msg=\"container does not exist: nosuch\"\n");
+    }
+
+    @Test
+    void everyVerbOnAMissingContainerSaysDoesNotExist() throws Exception {
+        for (String[] verb : List.of(new String[] {"start", "x"}, new String[] {"kill", "x", "KILL"},
+                new String[] {"delete", "x"}, new String[] {"pause", "x"}, new String[] {"resume", "x"},
+                new String[] {"ps", "x"}, new String[] {"events", "x"}, new String[] {"update", "x"},
+                new String[] {"exec", "x", "sh"}, new String[] {"checkpoint", "x"})) {
+            Files.deleteIfExists(log);
+            assertFails(runtime(verb), "container does not exist: x");
+        }
+    }
+
+    @Test
+    void deleteForceOfNothingSucceedsSilently() throws Exception {
+        Out o = runtime("delete", "--force", "gone");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).isEmpty();
+        assertThat(o.err()).isEmpty();
+        assertThat(log).doesNotExist();
+        assertThat(runtime("delete", "-f", "gone").code()).isZero();
+        assertThat(runtime("delete", "-force", "gone").code()).isZero();
+    }
+
+    @Test
+    void invalidIdsAreRejectedBeforeAnyFileIsTouched() throws Exception {
+        assertFails(runtime("state", "../x"), "invalid container id format: \"../x\" (letters, digits, and _ + - . only;"
+                + " not . or ..)");
+        Files.delete(log);
+        assertFails(runtime("create", "--bundle", tmp.toString(), "a/b"), "invalid container id format: \"a/b\""
+                + " (letters, digits, and _ + - . only; not . or ..)");
+        assertThat(root).doesNotExist();
+    }
+
+    @Test
+    void invalidSignalsAreRejected() throws Exception {
+        assertFails(runtime("kill", "x", "SIGFOO"), "invalid signal \"SIGFOO\" (a number or a name: 9, KILL, SIGKILL)");
+        Files.delete(log);
+        assertFails(runtime("kill", "x", "9", "15"), "kill takes a container id and at most one signal, not [x, 9, 15]");
+    }
+
+    @Test
+    void createWithoutABundleSaysWhatIsMissing() throws Exception {
+        Path bundle = Files.createDirectory(tmp.resolve("bundle"));
+        assertFails(runtime("create", "--bundle", bundle.toString(), "c1"),
+                "cannot read " + bundle.resolve("config.json") + ": no such file (is --bundle the bundle directory?)");
+        assertThat(root.resolve("c1.gvshim")).as("nothing is left behind").doesNotExist();
+    }
+
+    @Test
+    void runcOptionsRuncsCallersPassAreAcceptedAndDroppedWithADebugLine() throws Exception {
+        Path bundle = Files.createDirectory(tmp.resolve("bundle"));
+        Out o = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "--debug",
+                "--systemd-cgroup", "--criu", "/usr/sbin/criu", "create", "-bundle", bundle.toString(), "--no-pivot",
+                "--no-new-keyring", "--preserve-fds", "2", "--pidfd-socket", "/run/p.sock", "c1");
+        assertThat(o.code()).isEqualTo(1);
+        List<String> debug = logLines().stream().filter(j -> j.path("level").asText().equals("debug"))
+                .map(j -> j.path("msg").asText()).toList();
+        assertThat(debug).anySatisfy(m -> assertThat(m).startsWith("--systemd-cgroup"))
+                .anySatisfy(m -> assertThat(m).startsWith("--no-pivot accepted and dropped"))
+                .anySatisfy(m -> assertThat(m).startsWith("--no-new-keyring accepted and dropped"))
+                .anySatisfy(m -> assertThat(m).startsWith("--preserve-fds accepted and dropped"))
+                .anySatisfy(m -> assertThat(m).startsWith("--pidfd-socket accepted and dropped"));
+        assertThat(RunscLogs.lastError(log)).startsWith("cannot read " + bundle.resolve("config.json"));
+    }
+
+    @Test
+    void aVerbTakesOneIdAndNeedsOne() throws Exception {
+        assertFails(runtime("state"), "\"state\" requires a container id (gvshim state --help)");
+        Files.delete(log);
+        assertFails(runtime("start", "a", "b"), "\"start\" takes one container id, not [a, b]");
+    }
+
+    @Test
+    void usageErrorsOfAVerbAreExit1OnStderr() {
+        Out o = runtime("state", "--frob", "x");
+        assertThat(o.code()).isEqualTo(1);
+        assertThat(o.out()).isEmpty();
+        assertThat(o.err().lines()).hasSize(1).first().asString().startsWith("gvshim state: ").contains("'--frob'");
+        assertThat(runtime("create", "--preserve-fds", "many", "x").code()).isEqualTo(1);
+    }
+
+    @Test
+    void usageErrorsBeforeTheVerbAreExit2() {
+        Out unknown = cli("--root", root.toString(), "--frob", "state", "x");
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).startsWith("gvshim: ").contains("'--frob'");
+        Out noVerb = cli("--root", root.toString());
+        assertThat(noVerb.code()).isEqualTo(2);
+        assertThat(noVerb.err()).startsWith("gvshim: missing verb after the global options");
+        Out badVerb = cli("--root", root.toString(), "frobnicate", "x");
+        assertThat(badVerb.code()).isEqualTo(2);
+        assertThat(badVerb.err()).startsWith("gvshim: unknown verb \"frobnicate\"");
+        Out doctor = cli("--root", root.toString(), "doctor");
+        assertThat(doctor.code()).as("doctor is gvshim's own verb, not a runtime one").isEqualTo(2);
+        assertThat(doctor.err()).startsWith("gvshim: unknown verb \"doctor\"");
+        Out rootless = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "--rootless", "maybe",
+                "state", "x");
+        assertThat(rootless.code()).isEqualTo(2);
+        assertThat(rootless.err()).isEqualTo("gvshim: --rootless must be true, false or auto, not \"maybe\"\n");
+        assertThat(RunscLogs.lastError(log)).as("containerd reads it too").startsWith("--rootless must be");
+    }
+
+    @Test
+    void runAndSpecKeepTheirGvshimMeaningWithoutGlobalOptions() throws Exception {
+        assertThat(cli("run", "--help").out()).contains("--userns");
+        Out runtimeRun = cli("--root", root.toString(), "run", "--help");
+        assertThat(runtimeRun.code()).isZero();
+        assertThat(runtimeRun.out()).contains("--bundle").contains("--detach").doesNotContain("--userns");
+        Path bundle = Files.createDirectory(tmp.resolve("spec"));
+        Out spec = cli("-root", root.toString(), "spec", "--bundle", bundle.toString());
+        assertThat(spec.code()).isZero();
+        assertThat(spec.err()).isEmpty();
+        assertThat(MAPPER.readTree(bundle.resolve("config.json").toFile()).path("ociVersion").asText()).isEqualTo("1.0.2");
+    }
+
+    @Test
+    void verbHelpListsRuncsOptions() {
+        Out o = runtime("exec", "--help");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).contains("--process").contains("--console-socket").contains("--pid-file").contains("--detach")
+                .contains("--tty").contains("--env").contains("--cap");
+        assertThat(o.err()).isEmpty();
+    }
+}
