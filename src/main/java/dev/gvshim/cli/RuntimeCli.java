@@ -124,10 +124,6 @@ final class RuntimeCli {
         if (verb.equals("spec")) {
             return Cli.execute(rest.toArray(String[]::new), out, err);
         }
-        if (verb.equals("features")) {
-            out.print(featuresJson()); // ends with its newline: one document, as runc's json.Encoder writes it
-            return 0;
-        }
         CommandSpec vs = verbSpec(verb);
         if (vs == null) {
             err.println("gvshim: unknown verb \"" + verb + "\" (create, start, state, kill, delete, exec, run, ps, events,"
@@ -169,14 +165,10 @@ final class RuntimeCli {
         }
     }
 
-    static String featuresJson() {
-        return dev.gvshim.runtime.OciRuntime.features(Cli.version());
-    }
-
     private static int dispatch(OciRuntime rt, String verb, ParseResult p) throws RuntimeError {
         List<String> pos = p.matchedPositionalValue(0, List.<String>of());
         String id = pos.isEmpty() ? null : pos.getFirst();
-        if (id == null && !verb.equals("list")) {
+        if (id == null && !verb.equals("list") && !verb.equals("features")) {
             throw new RuntimeError("\"" + verb + "\" requires a container id (gvshim " + verb + " --help)");
         }
         List<String> more = pos.isEmpty() ? List.of() : pos.subList(1, pos.size());
@@ -210,6 +202,12 @@ final class RuntimeCli {
             case "events" -> rt.events(id, p.matchedOptionValue("--stats", false), p.matchedOptionValue("--interval", null));
             case "update" -> rt.update(id, p.matchedOptionValue("--resources", null));
             case "list" -> rt.list(p.matchedOptionValue("--format", null), p.matchedOptionValue("--quiet", false));
+            case "features" -> {
+                if (id != null) {
+                    throw new RuntimeError("\"features\" takes no arguments, not " + pos, 2);
+                }
+                yield rt.printFeatures(Cli.version());
+            }
             case "checkpoint" -> rt.checkpoint(id, p.matchedOptionValue("--image-path", null),
                     p.matchedOptionValue("--work-path", null), p.matchedOptionValue("--leave-running", false),
                     matchedOthers(p, Set.of("--image-path", "--work-path", "--leave-running")));
@@ -258,7 +256,7 @@ final class RuntimeCli {
                 s.addOption(bool(go("-d", "--detach"), "Return once the container has started."));
                 s.addOption(bool(go("--keep"), "Accepted."));
             }
-            case "start", "state", "pause", "resume" -> {
+            case "start", "state", "pause", "resume", "features" -> {
                 // just the id
             }
             case "kill" -> s.addOption(bool(go("-a", "--all"), "Signal every process of the container."));

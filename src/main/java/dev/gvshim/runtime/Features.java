@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * `features`: the OCI runtime-spec "features" document (features.md, runtime-spec 1.1), for
  * what gVisor 2022-12 under gvshim actually honours: the namespaces gVisor implements, no
- * cgroup driver of its own (runsc places the whole sandbox), a seccomp filter applied inside
- * the sandbox, no AppArmor or SELinux (the sandbox is the confinement), and the mount options
+ * cgroup driver of its own (runsc places the whole sandbox), the spec's seccomp filter only when
+ * runsc's oci-seccomp flag is configured (runsc ignores it otherwise: the sandbox is the filter), no AppArmor or SELinux (the sandbox is the confinement), and the mount options
  * gVisor's mount code parses (not nr_inodes: runsc 2022-12's tmpfs fails a mount with an option
  * it does not know, "tmpfs.FilesystemType.GetFilesystem: unknown options", EINVAL).
  */
@@ -17,7 +17,7 @@ final class Features {
     private Features() {
     }
 
-    static String json(String version) {
+    static String json(String version, boolean ociSeccomp) {
         ObjectNode o = JsonTree.nodes().objectNode();
         o.put("ociVersionMin", "1.0.0");
         o.put("ociVersionMax", "1.0.2");
@@ -41,7 +41,7 @@ final class Features {
         cg.put("systemd", false);
         cg.put("systemdUser", false);
         ObjectNode sc = linux.putObject("seccomp");
-        sc.put("enabled", true);
+        sc.put("enabled", ociSeccomp);
         strings(sc.putArray("actions"), List.of("SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
                 "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG"));
         strings(sc.putArray("operators"), List.of("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",

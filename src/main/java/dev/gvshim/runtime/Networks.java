@@ -17,7 +17,7 @@ import java.util.List;
  * runc. runsc 2022-12 refuses it at `start` on this kernel (`cannot run with network enabled
  * in root network namespace`: it tests for /proc/sys/net/core/rmem_default, which every
  * namespace has since Linux 5.x); gvshim makes that check itself, correctly, and runs
- * `runsc start` with the misleading directory hidden ({@code Spawner.PRIVATE_PROC_NET}).
+ * `runsc start` with the misleading directory hidden ({@code gvshim-nsexec --hide-proc-net}).
  * <li>A container without a network namespace of its own (docker --network=host joins
  * /var/run/docker/netns/default, the host's) gets {@code host}
  * (gVisor's hostinet), as runc would share the host's network: the sandbox network there

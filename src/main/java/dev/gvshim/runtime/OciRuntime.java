@@ -71,7 +71,8 @@ public final class OciRuntime {
                 : euid == 0 ? Path.of("/run/gvshim") : Rootless.defaultRoot(env, euid);
         this.store = new Containers(root);
         if (g.systemdCgroup()) {
-            log.debug("--systemd-cgroup: runsc 2022-12 has no systemd cgroup driver; runsc places the sandbox with cgroupfs");
+            log.debug("--systemd-cgroup: not passed on (runsc 2022-12's systemd driver is experimental); runsc places the"
+                    + " sandbox with cgroupfs");
         }
     }
 
@@ -196,6 +197,11 @@ public final class OciRuntime {
                     + RuntimeConfig.DEFAULT_FILE + " to let containers set runsc flags");
         }
         c = Networks.choose(c, spec, rootless, log);
+        if (spec.json().path("linux").has("seccomp") && !ociSeccomp(c)) {
+            log.debug("the spec's seccomp profile is not applied inside the sandbox (runsc's default: gVisor's own"
+                    + " kernel is the boundary); set \"runscFlags\": {\"oci-seccomp\": \"true\"} in "
+                    + RuntimeConfig.DEFAULT_FILE + " to apply it as well");
+        }
         Path runsc = runscPath(c.runsc());
         Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
         try {
@@ -755,8 +761,16 @@ public final class OciRuntime {
         store.remove(ct.id());
     }
 
-    /** `features`: the OCI features document. */
-    public static String features(String version) {
-        return Features.json(version);
+    /** `features`: the OCI features document, for this configuration. */
+    public int printFeatures(String version) throws RuntimeError {
+        out.print(Features.json(version, ociSeccomp(config()))); // ends with its newline, as runc's json.Encoder
+        out.flush();
+        return 0;
+    }
+
+    /** Whether runsc applies the spec's seccomp profile inside the sandbox (runsc's --oci-seccomp). */
+    static boolean ociSeccomp(RuntimeConfig c) {
+        String v = c.flags().get("oci-seccomp");
+        return "true".equals(v) || "".equals(v) || c.raw().contains("--oci-seccomp") || c.raw().contains("--oci-seccomp=true");
     }
 }

@@ -85,7 +85,8 @@ class ContainersTest {
     void aRecordWithoutAHolderHasNoHolderFields(@TempDir Path tmp) throws Exception {
         Containers store = new Containers(tmp);
         store.create(new Container("c", Path.of("/b"), false, "/r", List.of(), 0, 0));
-        String json = Files.readString(store.dir("c").resolve("state.json"));
-        assertThat(json).doesNotContain("holderPid").contains("\"rootless\": false");
+        String props = Files.readString(store.dir("c").resolve(Containers.STATE));
+        assertThat(props).doesNotContain("holderPid").contains("rootless=false");
+        assertThat(store.load("c")).isEqualTo(new Container("c", Path.of("/b"), false, "/r", List.of(), 0, 0));
     }
 }

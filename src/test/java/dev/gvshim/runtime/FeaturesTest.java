@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** `features` (runtime-spec features.md): valid, and no claim gvshim over runsc does not honour. */
 class FeaturesTest {
     static JsonNode features() throws Exception {
-        return new ObjectMapper().readTree(Features.json("1.2.3"));
+        return new ObjectMapper().readTree(Features.json("1.2.3", false));
     }
 
     static List<String> strings(JsonNode array) {
@@ -69,7 +69,7 @@ class FeaturesTest {
     @Test
     void noCgroupSystemdAppArmorOrSelinuxClaims() throws Exception {
         JsonNode linux = features().path("linux");
-        // gvshim does not pass --systemd-cgroup on to runsc: the sandbox is placed with cgroupfs
+        // gvshim does not pass --systemd-cgroup on to runsc (experimental there): the sandbox is placed with cgroupfs
         assertThat(linux.at("/cgroup/systemd").asBoolean(true)).isFalse();
         assertThat(linux.at("/cgroup/systemdUser").asBoolean(true)).isFalse();
         assertThat(linux.at("/apparmor/enabled").asBoolean(true)).isFalse();
@@ -86,5 +86,17 @@ class FeaturesTest {
                 .containsExactlyInAnyOrder("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
                         "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ");
         assertThat(strings(sc.path("archs"))).containsExactlyInAnyOrder("SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64");
+    }
+
+    @Test
+    void seccompIsClaimedOnlyWhenRunscAppliesTheSpecsProfile() throws Exception {
+        assertThat(features().at("/linux/seccomp/enabled").isBoolean()).isTrue();
+        assertThat(features().at("/linux/seccomp/enabled").booleanValue()).as("runsc ignores it without --oci-seccomp").isFalse();
+        JsonNode on = new ObjectMapper().readTree(Features.json("1.2.3", true));
+        assertThat(on.at("/linux/seccomp/enabled").booleanValue()).isTrue();
+        RuntimeConfig c = RuntimeConfig.defaults();
+        assertThat(OciRuntime.ociSeccomp(c)).isFalse();
+        assertThat(OciRuntime.ociSeccomp(c.withFlag("oci-seccomp", "true", ""))).isTrue();
+        assertThat(OciRuntime.ociSeccomp(c.withFlag("oci-seccomp", "false", ""))).isFalse();
     }
 }
