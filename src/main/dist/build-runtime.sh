@@ -2,8 +2,10 @@
 # Called by `mvn package` (antrun) after target/gvshim is assembled:
 #   1. a jlink runtime image (java.base only), so the installation runs without a JDK;
 #   2. java.lang.invoke classes pre-generated for gvshim's own hot path (below);
-#   3. the JDK 25 AOT cache (JEP 483/515), trained by `gvshim __train`, which runs the hot
-#      path of `gvshim run` and `gvshim spec` up to the hand-over.
+#   3. the JDK 25 AOT caches (JEP 483/515): lib/gvshim.aot, trained by `gvshim __train`, which
+#      runs the hot path of `gvshim run` and `gvshim spec` up to the hand-over, and
+#      lib/runtime.aot, trained by `gvshim __train runtime` on the runtime verbs alone (the
+#      launcher picks it for calls that start with a global option, as dockerd's do).
 #
 # Why step 2: linking the FFM downcall handles spins ~45 LambdaForm and BoundMethodHandle
 # species classes (invokeStatic LJ4_J, Species_LLJ, ...) that neither the JDK's default list
@@ -35,7 +37,7 @@ fi
 # Trace the forms the hot path resolves (the training run without recording an AOT cache).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-rm -f "$home/lib/gvshim.aot"
+rm -f "$home/lib/gvshim.aot" "$home/lib/runtime.aot"
 JDK_JAVA_OPTIONS=-Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true "$home/bin/gvshim" __train \
 	>"$tmp/trace" 2>"$tmp/trace.err" || {
 	cat "$tmp/trace.err" >&2
@@ -57,4 +59,9 @@ GVSHIM_AOT_TRAIN=1 "$home/bin/gvshim" __train >/dev/null 2>"$home/lib/aot-traini
 	cat "$home/lib/aot-training.log" >&2
 	exit 1
 }
+GVSHIM_AOT_TRAIN=runtime "$home/bin/gvshim" __train runtime >/dev/null 2>"$home/lib/aot-training-runtime.log" || {
+	cat "$home/lib/aot-training-runtime.log" >&2
+	exit 1
+}
 test -s "$home/lib/gvshim.aot"
+test -s "$home/lib/runtime.aot"

@@ -10,10 +10,19 @@ done
 case $p in */*) d=${p%/*} ;; *) d=. ;; esac
 # Canonical, because the AOT cache is only used when the class path matches the training run's.
 home=$(cd -P -- "$d/.." && pwd) || exit 125
+# Two caches: the AOT cache loads every class it holds at start-up, so the runtime verbs (a
+# docker run makes four calls, each a JVM start) get one trained on them alone, ~8 ms smaller
+# per call. dockerd and containerd always put a global option first (--root ...).
+cache=gvshim
+case ${1-} in
+-h | --help | -help | -v | --version | -version) ;;
+-*) cache=runtime ;;
+esac
 if [ -n "${GVSHIM_AOT_TRAIN:-}" ]; then
-	aot=-XX:AOTCacheOutput=$home/lib/gvshim.aot
-elif [ -r "$home/lib/gvshim.aot" ]; then
-	aot=-XX:AOTCache=$home/lib/gvshim.aot
+	[ "$GVSHIM_AOT_TRAIN" = runtime ] && cache=runtime
+	aot=-XX:AOTCacheOutput=$home/lib/$cache.aot
+elif [ -r "$home/lib/$cache.aot" ]; then
+	aot=-XX:AOTCache=$home/lib/$cache.aot
 else
 	aot=-Xshare:auto
 fi

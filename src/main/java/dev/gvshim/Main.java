@@ -16,7 +16,7 @@ public final class Main {
         // runtime verbs: they use no FFM on their common paths, and on a small machine the
         // linking thread would take CPU from the call dockerd is waiting for.
         dev.gvshim.linux.Trace.mark("main");
-        if (!Cli.isRuntimeCall(args)) {
+        if (Cli.usesFfm(args)) {
             Linux.warmUpInBackground();
         }
         int status;

@@ -81,6 +81,15 @@ public final class Cli {
         return RuntimeCli.applies(args);
     }
 
+    /**
+     * Whether this call should link the FFM handles up front: not the runtime verbs (none on their
+     * common paths), nor the runtime cache's training run, whose AOT cache would otherwise hold
+     * (and load on every call) the ~300 classes of FFM linking.
+     */
+    public static boolean usesFfm(String[] args) {
+        return !isRuntimeCall(args) && !(args.length == 2 && args[0].equals("__train") && args[1].equals("runtime"));
+    }
+
     public static int execute(String[] args, PrintStream out, PrintStream err) {
         if (RuntimeCli.applies(args)) {
             return RuntimeCli.execute(args, out, err);

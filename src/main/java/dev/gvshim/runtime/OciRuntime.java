@@ -1,12 +1,12 @@
 package dev.gvshim.runtime;
 
-import dev.gvshim.linux.Trace;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.linux.Step;
+import dev.gvshim.linux.Trace;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
@@ -76,18 +76,43 @@ public final class OciRuntime {
         }
     }
 
-    /** From /proc/self/status, not geteuid(2): linking an FFM downcall costs more than the whole read. */
+    /**
+     * Started before the arguments are parsed, on the second core: class initialisation the
+     * call will need, interpreted, while the main thread parses arguments. Every verb spawns
+     * runsc, and JDK 25's ProcessBuilder.start asks for a System.Logger, whose first lookup scans
+     * every jar on the class path for a LoggerFinder service (~8 ms); create and run read config.json, and jackson-core's parser's static constants
+     * pull in BigDecimal and BigInteger (~8 ms). The main thread then finds the classes
+     * initialised, or waits for the rest.
+     */
+    public static void warmUp(boolean specReading) {
+        Thread t = new Thread(() -> {
+            try {
+                System.getLogger("java.lang.ProcessBuilder");
+                Class.forName("java.lang.ProcessImpl", true, null);
+                new ProcessBuilder().environment();
+                if (specReading) {
+                    JsonTree.read("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"true\"],\"x\":1.5,\"y\":null}}"
+                            .getBytes(StandardCharsets.UTF_8));
+                }
+            } catch (IOException | ClassNotFoundException e) {
+                // not reached: the class exists and the document is valid
+            }
+            Trace.mark("warmed up");
+        }, "gvshim-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * The owner of /proc/self, which is the effective uid (proc(5)), not geteuid(2): linking an
+     * FFM downcall costs more than the whole stat.
+     */
     static int effectiveUid() throws RuntimeError {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return Integer.parseInt(line.split("\\s+")[2]);
-                }
-            }
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         } catch (IOException | RuntimeException e) {
-            throw new RuntimeError("cannot read /proc/self/status: " + e.getMessage() + " (is /proc mounted?)");
+            throw new RuntimeError("cannot stat /proc/self: " + e.getMessage() + " (is /proc mounted?)");
         }
-        throw new RuntimeError("no Uid line in /proc/self/status");
     }
 
     public RuntimeLog log() {
@@ -183,7 +208,9 @@ public final class OciRuntime {
         dropped(a.pidfdSocket() != null, "--pidfd-socket", "the container's processes are not host processes");
         Path bundle = Path.of(a.bundle() == null ? "." : a.bundle()).toAbsolutePath().normalize();
         Spec spec = readBundle(bundle);
+        Trace.mark("create: spec read");
         RuntimeConfig c = config();
+        Trace.mark("create: configured");
         List<String> ignored = new ArrayList<>();
         Map<String, String> annotations = new LinkedHashMap<>();
         spec.json().path("annotations").properties().forEach(e -> annotations.put(e.getKey(), e.getValue().asText()));
@@ -202,6 +229,7 @@ public final class OciRuntime {
                     + " kernel is the boundary); set \"runscFlags\": {\"oci-seccomp\": \"true\"} in "
                     + RuntimeConfig.DEFAULT_FILE + " to apply it as well");
         }
+        Trace.mark("create: network chosen");
         Path runsc = runscPath(c.runsc());
         Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
         try {
@@ -212,6 +240,7 @@ public final class OciRuntime {
             throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + e.getMessage()
                     + " (check --root)");
         }
+        Trace.mark("create: state written");
         boolean done = false;
         try {
             Path runBundle = bundle;

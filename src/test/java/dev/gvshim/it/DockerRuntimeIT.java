@@ -27,6 +27,7 @@ class DockerRuntimeIT {
     private static Host host;
     private static String image;
     private static byte[] savedDaemonJson;
+    private static List<Path> backupsBefore;
     private final List<String> containers = new ArrayList<>();
 
     @BeforeAll
@@ -35,6 +36,7 @@ class DockerRuntimeIT {
         Dockerd.ensure();
         image = Dockerd.busyboxImage();
         savedDaemonJson = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
+        backupsBefore = backups();
         Host.Result r = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path",
                 host.gvshim.toString());
         assertThat(r.code()).as(r.toString()).isZero();
@@ -58,7 +60,18 @@ class DockerRuntimeIT {
         } else {
             Files.deleteIfExists(DAEMON_JSON);
         }
+        for (Path b : backups()) {
+            if (!backupsBefore.contains(b)) {
+                Files.delete(b); // install's backups of the file this test has just put back
+            }
+        }
         Dockerd.reload();
+    }
+
+    private static List<Path> backups() throws IOException {
+        try (var s = Files.list(DAEMON_JSON.getParent())) {
+            return s.filter(p -> p.getFileName().toString().startsWith("daemon.json.gvshim-backup-")).toList();
+        }
     }
 
     @AfterEach

@@ -143,6 +143,24 @@ class RuntimeIT {
 
     // ------------------------------------------------------------------ tests
 
+    /**
+     * The launcher picks the runtime verbs' own AOT cache for calls that start with a global option
+     * (as every dockerd and containerd call does), gvshim's general one otherwise, and both exist.
+     */
+    @Test
+    void launcherUsesTheRuntimeCacheForRuntimeCalls() {
+        Path home = host.gvshim.getParent().getParent();
+        assertThat(home.resolve("lib/runtime.aot")).isNotEmptyFile();
+        assertThat(home.resolve("lib/gvshim.aot")).isNotEmptyFile();
+        Host.Result rt = Host.sh("sh", "-x", host.gvshim.toString(), "--root", root.toString(), "state", "nosuch");
+        assertThat(rt.err()).contains("-XX:AOTCache=" + home.resolve("lib/runtime.aot")).contains("container does not exist");
+        assertThat(rt.code()).isEqualTo(1);
+        Host.Result own = Host.sh("sh", "-x", host.gvshim.toString(), "--version");
+        assertThat(own.err()).contains("-XX:AOTCache=" + home.resolve("lib/gvshim.aot"));
+        assertThat(own.out()).startsWith("gvshim version ");
+        assertThat(own.code()).isZero();
+    }
+
     @Test
     void versionIsRuncsThreeLineForm() {
         Host.Result r = Host.run(List.of(host.gvshim.toString(), "--version"), null, T, null);

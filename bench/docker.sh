@@ -1,0 +1,116 @@
+#!/bin/bash
+# Docker benchmark: `docker run --rm IMAGE true` with gvshim as the runtime, side by side with
+# bare runsc (--network=none, the only network mode in which runsc 2022-12 starts here) and
+# runc, in one hyperfine run, plus the bare latency of `gvshim state` against `runsc state`
+# on running containers. Prints the ratios; the issue's target is docker run <= 1.3x runsc.
+#
+#   bench/docker.sh                 as root (registers runtimes in /etc/docker/daemon.json,
+#                                   restored on exit; starts dockerd when it is not running)
+#   RUNS=30 ROUNDS=3 bench/docker.sh
+#
+# Rows: gvshim (its default network: gVisor's netstack in Docker's bridge namespace, what users
+# get), gvshim-none (--network=none, like for like with runsc-none: what gvshim itself adds),
+# runsc-none, runc. Needs a built target/gvshim (mvn -B package), docker.io, runsc,
+# busybox-static, hyperfine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-20}
+rounds=${ROUNDS:-2}
+image=gvshim-bench/busybox:latest
+G=$here/target/gvshim/bin/gvshim
+daemon_json=/etc/docker/daemon.json
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root: the benchmark registers Docker runtimes and restarts none of yours"
+for tool in docker dockerd hyperfine runsc runc; do
+	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install docker.io runsc runc hyperfine)"
+done
+[ -x "$G" ] || die "build first: mvn -B package -DskipTests"
+runsc=$(command -v runsc)
+
+work=$(mktemp -d /tmp/gvshim-bench-docker.XXXXXX)
+started_dockerd=""
+containers=()
+cleanup() {
+	set +e
+	for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1; done
+	if [ -f "$work/daemon.json.saved" ]; then
+		cp "$work/daemon.json.saved" "$daemon_json"
+	elif [ -f "$work/daemon.json.absent" ]; then
+		rm -f "$daemon_json"
+	fi
+	# gvshim install's own backups of the file just put back
+	for b in /etc/docker/daemon.json.gvshim-backup-*; do
+		[ -e "$b" ] && ! grep -qxF "$b" "$work/backups" && rm -f "$b"
+	done
+	if [ -n "$started_dockerd" ]; then
+		kill "$started_dockerd" 2>/dev/null
+	else
+		pkill -HUP -x dockerd 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+ls -d /etc/docker/daemon.json.gvshim-backup-* >"$work/backups" 2>/dev/null || true
+
+if ! docker version >/dev/null 2>&1; then
+	dockerd >"$work/dockerd.log" 2>&1 &
+	started_dockerd=$!
+	for _ in $(seq 120); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
+	docker version >/dev/null 2>&1 || { cat "$work/dockerd.log"; die "dockerd did not start"; }
+fi
+
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+	mkdir -p "$work/image"
+	"$here/oci-bundles/build-rootfs.sh" "$work/image" >/dev/null
+	tar -C "$work/image/rootfs" -c . | docker import - "$image" >/dev/null
+fi
+
+if [ -f "$daemon_json" ]; then cp "$daemon_json" "$work/daemon.json.saved"; else touch "$work/daemon.json.absent"; fi
+"$G" install --docker --name gvshim-bench --path "$G" >/dev/null
+"$G" install --docker --name gvshim-bench-none --path "$G" --runtime-arg=--network=none >/dev/null
+# runsc itself, registered the same way (the runtimeArgs entry is what users write by hand)
+"$G" install --docker --name runsc-bench --path "$runsc" --runtime-arg=--network=none >/dev/null
+pkill -HUP -x dockerd
+for _ in $(seq 40); do
+	docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q runsc-bench && break
+	sleep 0.25
+done
+docker info --format '{{json .Runtimes}}' | grep -q runsc-bench || die "dockerd did not pick up the runtimes"
+
+for rt in gvshim-bench gvshim-bench-none runsc-bench runc; do
+	out=$(docker run --rm --runtime="$rt" "$image" echo ok 2>&1) || die "docker run --runtime=$rt fails: $out"
+done
+
+echo "bench: docker run --rm $image true, $rounds round(s) of $runs runs ($(nproc) CPUs, $(uname -r)," \
+	"$(runsc --version | head -1), $(docker version --format 'dockerd {{.Server.Version}}'))"
+for round in $(seq "$rounds"); do
+	csv=$work/run$round.csv
+	hyperfine -N --warmup 3 --runs "$runs" --export-csv "$csv" --style basic \
+		-n gvshim "docker run --rm --runtime=gvshim-bench $image true" \
+		-n gvshim-none "docker run --rm --runtime=gvshim-bench-none $image true" \
+		-n runsc-none "docker run --rm --runtime=runsc-bench $image true" \
+		-n runc "docker run --rm --runtime=runc $image true" >"$work/run$round.log" 2>&1 ||
+		{ cat "$work/run$round.log"; die "hyperfine failed"; }
+	awk -F, 'NR > 1 { m[$1] = $2 * 1000 }
+		END { printf "round %d: runsc-none %.0f ms, gvshim-none %.0f ms (%.2fx runsc), gvshim (sandbox network) %.0f ms (%.2fx runsc), runc %.0f ms\n",
+			'"$round"', m["runsc-none"], m["gvshim-none"], m["gvshim-none"] / m["runsc-none"], m["gvshim"],
+			m["gvshim"] / m["runsc-none"], m["runc"] }' "$csv"
+done
+
+# Bare verb latency: state of a running container, each runtime on its own.
+g_id=$(docker run -d --runtime=gvshim-bench "$image" sleep 600)
+containers+=("$g_id")
+r_id=$(docker run -d --runtime=runsc-bench "$image" sleep 600)
+containers+=("$r_id")
+# dockerd 20.10 passes the same --root to every runtime (docker-lab.md, part 2)
+g_root=/var/run/docker/runtime-runc/moby
+r_root=$g_root
+"$G" --root "$g_root" state "$g_id" >/dev/null || die "gvshim state fails"
+runsc --root "$r_root" state "$r_id" >/dev/null || die "runsc state fails"
+hyperfine -N --warmup 5 --runs $((runs * 2)) --export-csv "$work/state.csv" --style basic \
+	-n gvshim "$G --root $g_root state $g_id" -n runsc "runsc --root $r_root state $r_id" >"$work/state.log" 2>&1 ||
+	{ cat "$work/state.log"; die "hyperfine failed (state)"; }
+awk -F, 'NR > 1 { m[$1] = $2 * 1000 }
+	END { printf "state: runsc %.1f ms, gvshim %.1f ms (%.2fx, +%.1f ms per call)\n", m["runsc"], m["gvshim"],
+		m["gvshim"] / m["runsc"], m["gvshim"] - m["runsc"] }' "$work/state.csv"
