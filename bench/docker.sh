@@ -108,9 +108,18 @@ g_root=/var/run/docker/runtime-runc/moby
 r_root=$g_root
 "$G" --root "$g_root" state "$g_id" >/dev/null || die "gvshim state fails"
 runsc --root "$r_root" state "$r_id" >/dev/null || die "runsc state fails"
+# The floor of a runtime that is a JVM per call: a call that finds nothing to do (delete --force
+# of an unknown id: start, parse, answer, exit). A docker run --rm makes four runtime calls
+# (create, start, delete, delete --force), so 4x this is what any such design adds at least.
 hyperfine -N --warmup 5 --runs $((runs * 2)) --export-csv "$work/state.csv" --style basic \
-	-n gvshim "$G --root $g_root state $g_id" -n runsc "runsc --root $r_root state $r_id" >"$work/state.log" 2>&1 ||
+	-n gvshim "$G --root $g_root state $g_id" -n runsc "runsc --root $r_root state $r_id" \
+	-n noop "$G --root $work/empty-root delete --force no-such-container" >"$work/state.log" 2>&1 ||
 	{ cat "$work/state.log"; die "hyperfine failed (state)"; }
 awk -F, 'NR > 1 { m[$1] = $2 * 1000 }
 	END { printf "state: runsc %.1f ms, gvshim %.1f ms (%.2fx, +%.1f ms per call)\n", m["runsc"], m["gvshim"],
-		m["gvshim"] / m["runsc"], m["gvshim"] - m["runsc"] }' "$work/state.csv"
+		m["gvshim"] / m["runsc"], m["gvshim"] - m["runsc"];
+		printf "floor: a gvshim call with nothing to do %.1f ms; four per docker run = %.0f ms\n", m["noop"], 4 * m["noop"] }' \
+	"$work/state.csv"
+runsc_mean=$(awk -F, 'NR > 1 && $1 == "runsc-none" { print $2 * 1000 }' "$work/run$rounds.csv")
+noop_mean=$(awk -F, 'NR > 1 && $1 == "noop" { print $2 * 1000 }' "$work/state.csv")
+awk -v r="$runsc_mean" -v n="$noop_mean" 'BEGIN { printf "floor: runsc-none + 4 empty gvshim calls = %.2fx runsc-none (last round): the lowest ratio a JVM-per-call runtime reaches here\n", (r + 4 * n) / r }'

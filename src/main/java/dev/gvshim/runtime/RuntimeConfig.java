@@ -160,6 +160,10 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
     /** {@code name=value} as a runsc flag; network and platform go to their typed fields. */
     public RuntimeConfig withFlag(String name, String value, String where) throws ConfigException {
         String n = name.startsWith("--") ? name.substring(2) : name;
+        if (!n.matches("[a-z0-9][a-z0-9-]*")) {
+            throw new ConfigException("runsc flag name \"" + name + "\"" + where + " is not a flag name (lower-case letters,"
+                    + " digits and dashes, e.g. \"overlay2\" for --overlay2)");
+        }
         if (RESERVED.contains(n)) {
             throw new ConfigException("runsc flag --" + n + where + " is set by gvshim itself for every container; remove it");
         }

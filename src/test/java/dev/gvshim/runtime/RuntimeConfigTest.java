@@ -119,6 +119,15 @@ class RuntimeConfigTest {
     }
 
     @Test
+    void flagNamesThatRunscCouldNotTakeAreRejected() {
+        String file = tmp.resolve("config.json").toString();
+        for (String f : List.of("", "--", "Overlay", "a b", "x=y", "-debug")) {
+            assertThat(loadError("{\"runscFlags\": {\"" + f + "\": \"x\"}}")).as(f)
+                    .startsWith("runsc flag name \"" + f + "\" in " + file + " is not a flag name");
+        }
+    }
+
+    @Test
     void typedFlagsGoToTheirFields() throws Exception {
         RuntimeConfig c = RuntimeConfig.defaults().withFlag("network", "host", "").withFlag("--platform", "systrap", "")
                 .withFlag("debug", "true", "");
