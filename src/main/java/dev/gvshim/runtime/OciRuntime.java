@@ -87,13 +87,14 @@ public final class OciRuntime {
     public static void warmUp(boolean specReading) {
         Thread t = new Thread(() -> {
             try {
+                if (specReading) { // first: config.json is read before runsc is spawned
+                    JsonTree.read("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"true\"],\"x\":1.5,\"y\":null}}"
+                            .getBytes(StandardCharsets.UTF_8));
+                    Trace.mark("warmed up: spec reading");
+                }
                 System.getLogger("java.lang.ProcessBuilder");
                 Class.forName("java.lang.ProcessImpl", true, null);
                 new ProcessBuilder().environment();
-                if (specReading) {
-                    JsonTree.read("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"true\"],\"x\":1.5,\"y\":null}}"
-                            .getBytes(StandardCharsets.UTF_8));
-                }
             } catch (IOException | ClassNotFoundException e) {
                 // not reached: the class exists and the document is valid
             }
