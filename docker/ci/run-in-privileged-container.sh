@@ -4,7 +4,7 @@
 # then `mvn -B verify`: unit tests, RunIT, DoctorIT, the Docker tests with their own dockerd).
 #   docker/ci/run-in-privileged-container.sh [MAVEN_ARGS...]    e.g. -Dit.test=RunIT
 # Environment:
-#   JAVA_HOME   a JDK >= 22 on the host, mounted read-only at the same path (the pom finds it);
+#   JAVA_HOME   a JDK >= 22 on the host, copied into the container at the same path;
 #               default /usr/lib/jvm/temurin-25-jdk-amd64. Debian 12 packages only JDK 17.
 #   BASE        the container image (default: gvshim-base:bookworm from docker/build-images.sh,
 #               else debian:bookworm)
@@ -33,8 +33,13 @@ name=gvshim-ci-$$
 # A volume for the inner dockerd's storage: overlay2 cannot stack on the container's own overlay.
 docker volume create gvshim-ci-docker >/dev/null
 echo "== docker run ${flags[*]} $base: .ci/run $*" >&2
-(cd "$here" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -c) |
-	docker run --rm -i --name "$name" "${flags[@]}" \
-		-v "$jdk:$jdk:ro" -v "${HOME}/.m2:/root/.m2" -v gvshim-ci-docker:/var/lib/docker \
-		-e JAVA_HOME="$jdk" "$base" \
-		bash -c 'mkdir /src && tar -x -C /src && cd /src && exec .ci/run "$@"' ci "$@"
+# The working tree (as /src) and the JDK (at its own path) go in through stdin, not bind mounts:
+# they then also reach a remote or docker-in-docker daemon (GitLab's dind service).
+m2=()
+[ -d "${HOME}/.m2" ] && [ -z "${DOCKER_HOST:-}" ] && m2=(-v "${HOME}/.m2:/root/.m2")
+{
+	(cd "$here" && git ls-files -z --cached --others --exclude-standard | tar --null -T - --transform 's,^,src/,' -c)
+	tar -C / -c "${jdk#/}"
+} | docker run --rm -i --name "$name" "${flags[@]}" "${m2[@]}" -v gvshim-ci-docker:/var/lib/docker \
+	-e JAVA_HOME="$jdk" "$base" \
+	bash -c 'tar -x -i -C / && cd /src && exec .ci/run "$@"' ci "$@"
