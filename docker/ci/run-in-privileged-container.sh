@@ -27,7 +27,7 @@ elif grep -q '^CapBnd:.*000001ffffffffff$\|^CapBnd:.*000003ffffffffff$' /proc/se
 	flags=(--privileged)
 else
 	flags=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined
-		--security-opt systempaths=unconfined)
+		--security-opt systempaths=unconfined -e GVSHIM_CI_REMOUNT_CGROUPS=1)
 fi
 name=gvshim-ci-$$
 # A volume for the inner dockerd's storage: overlay2 cannot stack on the container's own overlay.
@@ -42,4 +42,9 @@ m2=()
 	tar -C / -c "${jdk#/}"
 } | docker run --rm -i --name "$name" "${flags[@]}" "${m2[@]}" -v gvshim-ci-docker:/var/lib/docker \
 	-e JAVA_HOME="$jdk" "$base" \
-	bash -c 'tar -x -i -C / && cd /src && exec .ci/run "$@"' ci "$@"
+	bash -c 'tar -x -i -C / && cd /src &&
+		# without --privileged the cgroup mounts are read-only: the inner dockerd needs them writable
+		if [ -n "${GVSHIM_CI_REMOUNT_CGROUPS:-}" ]; then
+			findmnt -rn -o TARGET | grep "^/sys/fs/cgroup" | while read -r m; do mount -o remount,bind,rw "$m"; done
+		fi &&
+		exec .ci/run "$@"' ci "$@"
