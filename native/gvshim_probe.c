@@ -8,9 +8,14 @@
  *
  *   unshare-mnt unshare-pid unshare-net unshare-ipc unshare-uts   namespaces of the sandbox
  *   mount-private  mount-tmpfs  mount-proc  mount-sysfs            in a child that is pid 1
- *   pivot-root                                                     of the new pid namespace
+ *   pivot-root  umount-old                                         of the new pid namespace
  *   ptrace                                                         attach to its own child
  *   nest N                                                         user-namespace levels left
+ *
+ * Namespaces are created with clone(CLONE_NEW*), never unshare(2): runsc (Go's
+ * SysProcAttr.Cloneflags) uses clone only, and a seccomp profile may allow one and not the
+ * other (docker/seccomp-gvshim.json allows clone with namespace flags, not unshare). The step
+ * names keep their historical "unshare-" prefix: they are the report's protocol.
  *
  * Usage: gvshim-probe DIR   (DIR: an empty directory, covered by a tmpfs in the private
  * mount namespace only).  Nothing here changes anything outside the throwaway namespaces.
@@ -60,39 +65,69 @@ static int write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-/* How many more user namespaces can be nested below this one: unshare, map self, repeat. */
-static void nest(void)
+/* fork(2) with namespace flags: the raw clone syscall, no stack given, so the child continues
+ * here on a copy of the parent's stack. Safe in this single-threaded program. */
+static pid_t clone_fork(unsigned long flags)
 {
-	pid_t pid = fork();
-	if (pid < 0) {
-		report("nest", errno);
-		return;
-	}
-	if (pid == 0) {
-		int levels = 0, err = 0;
-		char line[64];
-		while (levels < MAX_NEST) {
-			if (unshare(CLONE_NEWUSER) != 0) {
-				err = errno;
-				break;
-			}
-			/* Unmapped ids cannot create a namespace below: map 0 to 0 at each level. */
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0UL);
+}
+
+static int reap(pid_t pid)
+{
+	int st = 0;
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+/* Can a child be cloned into a new namespace of this type? (the child exits at once) */
+static int try_clone(const char *step, unsigned long flag)
+{
+	pid_t pid = clone_fork(flag);
+	if (pid == 0)
+		_exit(0);
+	int err = pid < 0 ? errno : 0;
+	if (pid > 0)
+		reap(pid);
+	report(step, err);
+	return err;
+}
+
+/* One level of nesting: clone a child into a new user namespace, which maps 0 to 0 (unmapped
+ * ids cannot create a namespace below) and goes one level deeper; the deepest reports. */
+static void nest_level(int levels)
+{
+	int err = 0;
+	if (levels < MAX_NEST) {
+		pid_t pid = clone_fork(CLONE_NEWUSER);
+		if (pid == 0) {
 			if (write_file("/proc/self/setgroups", "deny") != 0 || write_file("/proc/self/uid_map", "0 0 1") != 0 ||
 			    write_file("/proc/self/gid_map", "0 0 1") != 0) {
-				err = errno;
-				levels++;
-				break;
+				char line[64];
+				int n = snprintf(line, sizeof line, "nest %d %d\n", errno, levels + 1);
+				if (write(1, line, (size_t)n) < 0)
+					_exit(3);
+				_exit(0);
 			}
-			levels++;
+			nest_level(levels + 1);
+			_exit(0);
 		}
-		int n = snprintf(line, sizeof line, "nest %d %d\n", err, levels);
-		if (write(1, line, (size_t)n) < 0)
-			_exit(3);
-		_exit(0);
+		if (pid > 0) {
+			reap(pid);
+			return;
+		}
+		err = errno;
 	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	char line[64];
+	int n = snprintf(line, sizeof line, "nest %d %d\n", err, levels);
+	if (write(1, line, (size_t)n) < 0)
+		_exit(3);
+}
+
+/* How many more user namespaces can be nested below this one. */
+static void nest(void)
+{
+	nest_level(0);
 }
 
 static void ptrace_own_child(void)
@@ -151,12 +186,14 @@ static int sandbox_side(const char *dir, int mnt, int pid_ns, int net)
 	if (tmpfs == 0) {
 		int err = syscall(SYS_pivot_root, dir, old) == 0 ? 0 : errno;
 		report("pivot-root", err);
-		if (err == 0) {
-			if (chdir("/") != 0 || umount2("/old", MNT_DETACH) != 0)
-				return 1;
-		}
+		/* runsc detaches the old root right after pivot_root (umount2 MNT_DETACH) */
+		if (err == 0 && chdir("/") == 0)
+			try("umount-old", umount2("/old", MNT_DETACH) == 0);
+		else
+			report("umount-old", NOT_RUN);
 	} else {
 		report("pivot-root", NOT_RUN);
+		report("umount-old", NOT_RUN);
 	}
 	ptrace_own_child();
 	nest();
@@ -172,21 +209,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int mnt = try("unshare-mnt", unshare(CLONE_NEWNS) == 0);
-	int pid_ns = try("unshare-pid", unshare(CLONE_NEWPID) == 0);
-	int net = try("unshare-net", unshare(CLONE_NEWNET) == 0);
-	try("unshare-ipc", unshare(CLONE_NEWIPC) == 0);
-	try("unshare-uts", unshare(CLONE_NEWUTS) == 0);
+	int mnt = try_clone("unshare-mnt", CLONE_NEWNS);
+	int pid_ns = try_clone("unshare-pid", CLONE_NEWPID);
+	int net = try_clone("unshare-net", CLONE_NEWNET);
+	int ipc = try_clone("unshare-ipc", CLONE_NEWIPC);
+	int uts = try_clone("unshare-uts", CLONE_NEWUTS);
 
-	pid_t child = fork();
+	/* The sandbox side in every namespace that could be created, as runsc's sandbox is. */
+	unsigned long flags = (mnt == 0 ? CLONE_NEWNS : 0) | (pid_ns == 0 ? CLONE_NEWPID : 0) |
+			      (net == 0 ? CLONE_NEWNET : 0) | (ipc == 0 ? CLONE_NEWIPC : 0) | (uts == 0 ? CLONE_NEWUTS : 0);
+	pid_t child = clone_fork(flags);
 	if (child < 0) {
 		report("fork", errno);
 		return 1;
 	}
 	if (child == 0)
 		_exit(sandbox_side(argv[1], mnt, pid_ns, net));
-	int st;
-	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-		;
+	int st = reap(child);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }

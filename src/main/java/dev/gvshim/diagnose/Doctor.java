@@ -330,8 +330,10 @@ public final class Doctor {
         if (stateDir != null) {
             String problem = StateDir.inspect(stateDir, facts.status().euid());
             if (problem != null) {
+                boolean missing = !java.nio.file.Files.exists(stateDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", "the state directory " + stateDir + " is unusable: " + problem,
-                        stateDir.toString(), "remove it as root, or pass --root DIR to gvshim run"));
+                        stateDir.toString(), missing ? explain.unwritableStateDirFix(stateDir.getParent())
+                                : "remove it as root, or pass --root DIR to gvshim run"));
             } else {
                 put(Finding.ok("STATE_DIR_UNSAFE", "sandbox", "the state directory is private to you", stateDir.toString()));
             }

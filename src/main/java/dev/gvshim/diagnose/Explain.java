@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
 public final class Explain {
     /** The seccomp profile shipped in docker/: Docker's default plus what a rootless sandbox needs. */
     public static final String PROFILE = "docker/seccomp-gvshim.json";
+    /** What {@link #PROFILE} adds to Docker's default: each one measured necessary (DockerImagesIT). */
+    static final String PROFILE_ADDS = "clone with namespace flags, mount, umount2 and pivot_root";
 
     private final Supplier<Facts> facts;
     private Facts read;
@@ -56,8 +58,12 @@ public final class Explain {
 
     /** The seccomp fix, for Docker, Kubernetes or the host. */
     String seccompFix(String what) {
-        return env().pick("run the container with --security-opt seccomp=" + PROFILE + " (gvshim's profile: Docker's"
-                        + " default plus " + what + "), or --security-opt seccomp=unconfined",
+        // In Docker the seccomp fix alone is not enough while /proc is masked: runsc then fails on
+        // its fresh procfs (PROC_MASKED). Name both flags, so one round of fixes is enough.
+        String paths = facts().mounts().below("/proc").isEmpty() ? "" : " --security-opt systempaths=unconfined";
+        return env().pick("run the container with --security-opt seccomp=" + PROFILE + paths + " (gvshim's profile: Docker's"
+                        + " default plus " + PROFILE_ADDS + (paths.isEmpty() ? "" : "; systempaths: runsc mounts a fresh /proc,"
+                        + " which Docker's masked paths forbid") + "), or --security-opt seccomp=unconfined" + paths,
                 "set securityContext.seccompProfile to {type: Localhost, localhostProfile: seccomp-gvshim.json} (" + PROFILE
                         + " copied to /var/lib/kubelet/seccomp/ on the node), or {type: Unconfined}",
                 "run gvshim outside the seccomp filter that denies " + what
@@ -75,6 +81,17 @@ public final class Explain {
                 "set securityContext.seLinuxOptions.type: container_engine_t",
                 "allow user_namespace { create } and mounton for this domain (audit2allow on the AVC denials), or run"
                         + " gvshim in an unconfined domain");
+    }
+
+    /**
+     * The state directory cannot be created because its parent is not writable: typically a
+     * read-only root file system (docker run --read-only, Kubernetes readOnlyRootFilesystem).
+     */
+    public String unwritableStateDirFix(java.nio.file.Path parent) {
+        return env().pick("run the container with --tmpfs " + parent + " (its root file system is read-only), or pass"
+                        + " --root DIR on a writable mount",
+                "mount an emptyDir volume at " + parent + " (readOnlyRootFilesystem), or pass --root DIR on a writable volume",
+                "pass --root with a directory you own on a writable file system");
     }
 
     // ---- gvshim's own steps ---------------------------------------------------------------
@@ -313,10 +330,10 @@ public final class Explain {
             case "unshare-mnt", "unshare-pid", "unshare-net", "unshare-ipc", "unshare-uts" -> {
                 String ns = step.substring("unshare-".length());
                 return Failure.of("NAMESPACE_DENIED", "cannot create a " + ns + " namespace inside the user namespace",
-                        evidence, seccomp ? "a seccomp filter denies unshare (Seccomp: 2)" : lsmCause(f),
-                        seccomp ? seccompFix("unshare, mount, pivot_root and ptrace") : lsmFix(f));
+                        evidence, seccomp ? "a seccomp filter denies " + call(step) + " (Seccomp: 2)" : lsmCause(f),
+                        seccomp ? seccompFix("namespaces, mount, pivot_root and ptrace") : lsmFix(f));
             }
-            case "mount-private", "mount-tmpfs" -> {
+            case "mount-private", "mount-tmpfs", "umount-old" -> {
                 return mountDenied(evidence, seccomp, f);
             }
             case "mount-proc" -> {
@@ -429,18 +446,19 @@ public final class Explain {
 
     private static String call(String step) {
         return switch (step) {
-            case "unshare-mnt" -> "unshare(CLONE_NEWNS)";
-            case "unshare-pid" -> "unshare(CLONE_NEWPID)";
-            case "unshare-net" -> "unshare(CLONE_NEWNET)";
-            case "unshare-ipc" -> "unshare(CLONE_NEWIPC)";
-            case "unshare-uts" -> "unshare(CLONE_NEWUTS)";
+            case "unshare-mnt" -> "clone(CLONE_NEWNS)";
+            case "unshare-pid" -> "clone(CLONE_NEWPID)";
+            case "unshare-net" -> "clone(CLONE_NEWNET)";
+            case "unshare-ipc" -> "clone(CLONE_NEWIPC)";
+            case "unshare-uts" -> "clone(CLONE_NEWUTS)";
             case "mount-private" -> "mount(\"/\", MS_REC|MS_PRIVATE)";
             case "mount-tmpfs" -> "mount(\"tmpfs\")";
             case "mount-proc" -> "mount(\"proc\")";
             case "mount-sysfs" -> "mount(\"sysfs\")";
             case "pivot-root" -> "pivot_root";
+            case "umount-old" -> "umount2(old root, MNT_DETACH)";
             case "ptrace" -> "ptrace(PTRACE_ATTACH)";
-            case "nest" -> "unshare(CLONE_NEWUSER), nested";
+            case "nest" -> "clone(CLONE_NEWUSER), nested";
             default -> step;
         };
     }

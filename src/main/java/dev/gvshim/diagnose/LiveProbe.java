@@ -206,7 +206,7 @@ public final class LiveProbe {
             int errno = Integer.parseInt(f[1]);
             if (f[0].equals("nest")) {
                 int levels = f.length > 2 ? Integer.parseInt(f[2]) : 0;
-                out.add(new Outcome("nest", 0, "unshare(CLONE_NEWUSER) nested " + levels + " times below the probe's"
+                out.add(new Outcome("nest", 0, "clone(CLONE_NEWUSER) nested " + levels + " times below the probe's"
                         + " namespace, then " + (errno == 0 ? "stopped" : dev.gvshim.linux.Errno.name(errno)), null, levels));
                 continue;
             }

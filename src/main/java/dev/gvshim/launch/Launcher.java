@@ -144,8 +144,10 @@ public final class Launcher {
             throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot use the state directory " + e.dir(), null,
                     e.why(), e.fix()));
         } catch (IOException e) {
+            boolean readOnly = e instanceof java.nio.file.FileSystemException f && "Read-only file system".equals(f.getReason());
             throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create the state directory " + stateDir,
-                    e.toString(), null, "pass --root with a directory you own"));
+                    e.toString(), readOnly ? stateDir.getParent() + " is on a read-only file system" : null,
+                    readOnly ? explain.unwritableStateDirFix(stateDir.getParent()) : "pass --root with a directory you own"));
         }
         RunDir run;
         try {

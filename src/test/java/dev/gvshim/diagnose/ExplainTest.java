@@ -34,8 +34,10 @@ class ExplainTest {
         assertThat(f.oneLine()).isEqualTo("gvshim: cannot create the user namespace [clone(CLONE_NEWUSER|CLONE_VM): EPERM (Operation not"
                 + " permitted)]: the container's seccomp profile denies CLONE_NEWUSER (Docker's default profile does this for"
                 + " processes without CAP_SYS_ADMIN) (Seccomp: 2, Seccomp_filters: 1, no CAP_SYS_ADMIN in CapBnd). Fix: run the"
-                + " container with --security-opt seccomp=docker/seccomp-gvshim.json (gvshim's profile: Docker's default plus"
-                + " user namespaces, mount, pivot_root and ptrace), or --security-opt seccomp=unconfined [USERNS_SECCOMP]");
+                + " container with --security-opt seccomp=docker/seccomp-gvshim.json --security-opt systempaths=unconfined"
+                + " (gvshim's profile: Docker's default plus clone with namespace flags, mount, umount2 and pivot_root;"
+                + " systempaths: runsc mounts a fresh /proc, which Docker's masked paths forbid), or --security-opt"
+                + " seccomp=unconfined --security-opt systempaths=unconfined [USERNS_SECCOMP]");
     }
 
     @Test
