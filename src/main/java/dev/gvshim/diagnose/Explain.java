@@ -334,14 +334,14 @@ public final class Explain {
                         seccomp ? seccompFix("namespaces, mount, pivot_root and ptrace") : lsmFix(f));
             }
             case "mount-private", "mount-tmpfs", "umount-old" -> {
-                return mountDenied(evidence, seccomp, f);
+                return mountDenied(step.equals("umount-old") ? "umount2" : "mount", evidence, seccomp, f);
             }
             case "mount-proc" -> {
                 List<String> masks = f.mounts().below("/proc");
                 if (errno == Errno.EPERM && (!masks.isEmpty() || !seccomp)) {
                     return procMasked(evidence, masks);
                 }
-                return mountDenied(evidence, seccomp, f);
+                return mountDenied("mount", evidence, seccomp, f);
             }
             case "mount-sysfs" -> {
                 return Failure.of("SYSFS_MASKED", "cannot mount a fresh sysfs", evidence,
@@ -370,7 +370,7 @@ public final class Explain {
         }
     }
 
-    private Failure mountDenied(String evidence, boolean seccomp, Facts f) {
+    private Failure mountDenied(String syscall, String evidence, boolean seccomp, Facts f) {
         String why;
         String fix;
         if (f.lsm().apparmorConfined()) {
@@ -378,8 +378,8 @@ public final class Explain {
             fix = env().pick("run the container with --security-opt apparmor=unconfined (or a profile that allows mount)",
                     "set securityContext.appArmorProfile.type: Unconfined", "run gvshim under a profile that allows mount");
         } else if (seccomp) {
-            why = "a seccomp filter denies mount (Seccomp: 2)";
-            fix = seccompFix("mount, pivot_root and ptrace");
+            why = "a seccomp filter denies " + syscall + " (Seccomp: 2)";
+            fix = seccompFix("mount, umount2, pivot_root and ptrace");
         } else {
             why = lsmCause(f);
             fix = lsmFix(f);
@@ -514,7 +514,7 @@ public final class Explain {
         }
         if (all.contains("error converting mounts") || (all.contains("mount") && (all.contains(": operation not permitted")
                 || all.contains(": permission denied")) && !all.contains("fork/exec"))) {
-            Failure m = mountDenied(evidence, seccomp, f);
+            Failure m = mountDenied("mount", evidence, seccomp, f);
             return Failure.of(m.id(), what, evidence, m.why(), m.fix());
         }
         if (all.contains("configuring cgroup") || all.contains("cgroup.subtree_control")) {
