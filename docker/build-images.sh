@@ -28,6 +28,7 @@ if [ "$base" = "$imported" ] && ! docker image inspect "$imported" >/dev/null 2>
 		step "debootstrap --variant=minbase bookworm from $mirror"
 		mkdir -p "$cache"
 		dir=$(mktemp -d "$cache/rootfs.XXXXXX")
+		chmod 755 "$dir" # else the tarball's "." (the image's /) carries mktemp's 0700
 		trap 'rm -rf "$dir"' EXIT
 		debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
 			{ echo "build-images.sh: debootstrap failed, see $cache/debootstrap.log" >&2; exit 1; }

@@ -15,6 +15,7 @@ if [ ! -s "$tarball" ]; then
 	command -v debootstrap >/dev/null || { echo "build-rootfs.sh: debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
 	mkdir -p "$cache"
 	dir=$(mktemp -d "$cache/rootfs.XXXXXX")
+	chmod 755 "$dir" # mktemp's 0700 would become the tarball's "." and the rootfs's mode
 	debootstrap --variant=minbase --include=python3 bookworm "$dir" "$mirror" >"$cache/debootstrap-python3.log" 2>&1 ||
 		{ echo "build-rootfs.sh: debootstrap failed, see $cache/debootstrap-python3.log" >&2; rm -rf "$dir"; exit 1; }
 	chroot "$dir" apt-get clean
@@ -28,6 +29,9 @@ if [ ! -x "$rootfs/usr/bin/python3" ]; then
 	mkdir -p "$rootfs"
 	tar --numeric-owner -C "$rootfs" -xf "$tarball"
 fi
+# The sandbox of a non-root caller runs as that caller: it must be able to enter the rootfs
+# (tarballs cached before this line existed carry mktemp's 0700).
+chmod 755 "$rootfs"
 mkdir -p "$rootfs/app"
 cp "$here/docker/connector/main.py" "$rootfs/app/main.py"
 chmod -R a+rX "$rootfs/app"

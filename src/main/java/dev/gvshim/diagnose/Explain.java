@@ -7,6 +7,11 @@ import dev.gvshim.linux.SyscallException;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.MappingFailed;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -87,11 +92,50 @@ public final class Explain {
      * The state directory cannot be created because its parent is not writable: typically a
      * read-only root file system (docker run --read-only, Kubernetes readOnlyRootFilesystem).
      */
-    public String unwritableStateDirFix(java.nio.file.Path parent) {
+    public String unwritableStateDirFix(Path parent) {
         return env().pick("run the container with --tmpfs " + parent + " (its root file system is read-only), or pass"
                         + " --root DIR on a writable mount",
                 "mount an emptyDir volume at " + parent + " (readOnlyRootFilesystem), or pass --root DIR on a writable volume",
                 "pass --root with a directory you own on a writable file system");
+    }
+
+    /**
+     * A non-root caller's sandbox runs as that caller (the namespace's root is mapped to it), so
+     * runsc's gofer can enter the root file system only if the caller may: checked before runsc
+     * starts, where gvshim can still name the directory (runsc says only {@code failed to chroot
+     * to "/root": permission denied}). Null when the caller can read and search it.
+     */
+    public static Failure rootfsAccess(Path rootfs, long uid) {
+        if (uid == 0 || (Files.isExecutable(rootfs) && Files.isReadable(rootfs))) {
+            return null;
+        }
+        Path blocked = rootfs;
+        for (Path p = rootfs.getRoot(); p != null; ) {
+            Path dir = p;
+            boolean last = dir.equals(rootfs);
+            if (!Files.isExecutable(dir) || (last && !Files.isReadable(dir))) {
+                blocked = dir;
+                break;
+            }
+            if (last) {
+                break;
+            }
+            p = dir.resolve(rootfs.getName(dir.getNameCount()));
+        }
+        return Failure.of("ROOTFS_NOT_ACCESSIBLE", "cannot use the root file system " + rootfs, null,
+                blocked + " (" + ownerAndMode(blocked) + ") is not " + (blocked.equals(rootfs) ? "readable and searchable"
+                        : "searchable") + " by uid " + uid + ", the user the sandbox runs as, so runsc cannot enter it",
+                "chmod a+rx " + blocked + (blocked.equals(rootfs) ? "" : " (or move the bundle where uid " + uid + " can reach it)")
+                        + ", or chown -R " + uid + " " + rootfs);
+    }
+
+    private static String ownerAndMode(Path p) {
+        try {
+            var a = Files.readAttributes(p, PosixFileAttributes.class);
+            return "owner " + a.owner().getName() + ", mode " + PosixFilePermissions.toString(a.permissions());
+        } catch (IOException | RuntimeException e) {
+            return "not readable: " + e.getMessage();
+        }
     }
 
     // ---- gvshim's own steps ---------------------------------------------------------------
@@ -467,6 +511,7 @@ public final class Explain {
 
     private static final Pattern NOT_FOUND = Pattern.compile(
             "(?:failed to load (\\S+): no such file or directory|error finding executable \"([^\"]+)\" in PATH)");
+    private static final Pattern CHROOT_DENIED = Pattern.compile("chroot to \"[^\"]*\": permission denied");
     private static final Pattern NOT_EXECUTABLE = Pattern.compile("failed to load (\\S+): (permission denied|exec format error)");
 
     /**
@@ -511,6 +556,14 @@ public final class Explain {
         if (all.contains("unable to attach") || all.contains("ptrace")) {
             Failure p = ptraceDenied(evidence, seccomp, f);
             return Failure.of(p.id(), what, evidence, p.why(), p.fix());
+        }
+        Matcher chroot = CHROOT_DENIED.matcher(all);
+        if (chroot.find()) {
+            return Failure.of("ROOTFS_NOT_ACCESSIBLE", what, evidence,
+                    "runsc cannot enter the container's root file system (the sandbox runs as the calling user, who cannot"
+                            + " read or search the bundle's rootfs directory or one of its parents)",
+                    "make the rootfs directory and its parents readable and searchable by the user running gvshim"
+                            + " (chmod a+rx), or chown -R the rootfs to that user");
         }
         if (all.contains("error converting mounts") || (all.contains("mount") && (all.contains(": operation not permitted")
                 || all.contains(": permission denied")) && !all.contains("fork/exec"))) {

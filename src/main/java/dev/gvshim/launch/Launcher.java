@@ -27,6 +27,7 @@ import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -104,7 +105,7 @@ public final class Launcher {
             Spec bundle = req.bundle() == null ? null : loadBundle(req.bundle());
             Trace.mark("bundle parsed");
             SpecInputs in = specInputs.get();
-            Spec spec = buildSpec(in.run(), bundle, in.stateDir());
+            Spec spec = buildSpec(in.run(), bundle, in.stateDir(), in.uid());
             spec.process().terminal(specTerminal.get());
             byte[] json = spec.toJson();
             Trace.mark("spec serialised");
@@ -121,7 +122,7 @@ public final class Launcher {
     }
 
     /** What the spec thread needs from this one, once the run directory exists. */
-    private record SpecInputs(RunDir run, Path stateDir) {
+    private record SpecInputs(RunDir run, Path stateDir, int uid) {
     }
 
     private void launch(FutureTask<byte[]> specTask, CompletableFuture<SpecInputs> specInputs,
@@ -158,7 +159,7 @@ public final class Launcher {
         }
 
         Trace.mark("run dir created");
-        specInputs.complete(new SpecInputs(run, stateDir));
+        specInputs.complete(new SpecInputs(run, stateDir, uid));
         Fds fds = new Fds();
         int child = -1;
         try {
@@ -328,6 +329,10 @@ public final class Launcher {
         } catch (NoSuchFileException e) {
             throw new LaunchException(Failure.of("BUNDLE_NO_CONFIG", "cannot use bundle " + dir, null,
                     "it has no config.json", "create one with `gvshim spec` in " + dir));
+        } catch (AccessDeniedException e) {
+            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null,
+                    "permission denied (the bundle directory or config.json is not readable by the user running gvshim)",
+                    "chmod a+rx the bundle directory and its parents and a+r " + config + ", or run gvshim as their owner"));
         } catch (IOException e) {
             throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, e.toString(), null, null));
         }
@@ -361,7 +366,7 @@ public final class Launcher {
         return plan;
     }
 
-    private Spec buildSpec(RunDir run, Spec bundle, Path stateDir) throws LaunchException {
+    private Spec buildSpec(RunDir run, Spec bundle, Path stateDir, int uid) throws LaunchException {
         long[] nofile = nofile();
         String waiter = home.resolve("libexec/gvshim-waiter").toString();
         RunSpec.Context ctx = new RunSpec.Context(env, Path.of(System.getProperty("user.dir")), stateDir, waiter,
@@ -370,6 +375,10 @@ public final class Launcher {
         try {
             Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
             Trace.mark("spec built");
+            Failure rootfs = bundle == null ? null : Explain.rootfsAccess(Path.of(spec.root().path()), uid);
+            if (rootfs != null) {
+                throw new LaunchException(rootfs);
+            }
             return spec;
         } catch (InvalidSpecException e) {
             throw new LaunchException(Failure.of("BUNDLE_INVALID", "cannot use " + req.bundle().resolve("config.json"),

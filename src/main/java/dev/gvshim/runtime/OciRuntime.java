@@ -658,6 +658,10 @@ public final class OciRuntime {
             throw new RuntimeError("rootfs (" + rootfs + ") does not exist: the bundle has no root file system"
                     + " (root.path in " + config + ")");
         }
+        Failure access = rootless ? Explain.rootfsAccess(rootfs, euid) : null;
+        if (access != null) {
+            throw new RuntimeError(access.oneLine());
+        }
         return spec;
     }
 

@@ -118,6 +118,11 @@ class ExplainTest {
         Fixture nested = Fixture.load("debian12-host", tmp.resolve("nested")).write("proc/self/uid_map", "0 1000 1\n");
         assertThat(new Explain(nested.facts()).runsc("starting sandbox: fork/exec /proc/self/exe: no space left on device",
                 List.of()).id()).isEqualTo("USERNS_NESTING");
+        Failure chroot = x.runsc("running container: creating container: cannot create gofer process: setting up mount namespace:"
+                + " input/output error", List.of("failed to chroot to \"/root\": permission denied"));
+        assertThat(chroot.id()).isEqualTo("ROOTFS_NOT_ACCESSIBLE");
+        assertThat(chroot.fix()).contains("chmod a+rx");
+        assertThat(x.runsc("... EOF", List.of("error setting up chroot: permission denied")).id()).isNotEqualTo("ROOTFS_NOT_ACCESSIBLE");
         Failure other = x.runsc("something new", List.of());
         assertThat(other.id()).isEqualTo("RUNSC_FAILED");
         assertThat(other.fix()).contains("--debug");

@@ -163,7 +163,7 @@ final class Host {
         return run(List.of(cmd), null, Duration.ofSeconds(60), null);
     }
 
-    private static void check(Result r) {
+    static void check(Result r) {
         if (r.code() != 0) {
             throw new IllegalStateException("host setup failed: " + r);
         }

@@ -185,6 +185,23 @@ class RunIT {
     }
 
     @Test
+    void unreachableRootfsIsNamedBeforeRunscStarts() throws Exception {
+        // A rootfs extracted from a tarball of mktemp's directory keeps its 0700 mode: root can use
+        // it, the sandbox of a non-root caller cannot. runsc alone says only "failed to chroot".
+        Path locked = host.work.resolve("locked");
+        Host.check(Host.sh("rm", "-rf", locked.toString()));
+        Host.check(Host.sh("cp", "-a", host.work.resolve("hello").toString(), locked.toString()));
+        Host.check(Host.sh("chown", "-R", "0:0", locked.resolve("rootfs").toString()));
+        Host.check(Host.sh("chmod", "700", locked.resolve("rootfs").toString()));
+        Host.Result r = host.gvshim(null, T, "run", "--bundle", "locked");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err().lines()).as(r.toString()).hasSize(1).first().asString().contains("ROOTFS_NOT_ACCESSIBLE")
+                .contains(locked.resolve("rootfs") + " (owner root, mode rwx------)").contains("uid " + host.uid)
+                .contains("chmod a+rx " + locked.resolve("rootfs"));
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
     void unknownOptionIsOneLineAnd125() {
         Host.Result r = host.gvshim(null, T, "run", "--frobnicate", "--", "/bin/true");
         assertThat(r.code()).isEqualTo(125);

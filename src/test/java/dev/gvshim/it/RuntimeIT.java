@@ -438,6 +438,25 @@ class RuntimeIT {
         assertThat(live(host.processes())).as("processes of the test user").isEmpty();
     }
 
+    @Test
+    void rootlessCreateNamesAnUnreachableRootfs() throws Exception {
+        // root's 0700 rootfs (a tarball of mktemp's directory): runsc would say only "failed to chroot"
+        Path b = host.work.resolve("rl-locked-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        Host.sh("chown", host.uid + ":" + host.gid, b.toString(), b.resolve("config.json").toString());
+        Host.check(Host.sh("chown", "-R", "0:0", b.resolve("rootfs").toString()));
+        Host.check(Host.sh("chmod", "700", b.resolve("rootfs").toString()));
+        String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
+        Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid locked </dev/null >out 2>err", T);
+        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        String log = read(b.resolve("log.json"));
+        assertThat(log.lines().filter(l -> l.contains("\"level\":\"error\"")).reduce((x, y) -> y)).as(log).hasValueSatisfying(l ->
+                assertThat(l).contains("ROOTFS_NOT_ACCESSIBLE").contains("chmod a+rx " + b.resolve("rootfs")));
+        assertThat(b.resolve("init.pid")).doesNotExist();
+        Host.Result s = host.userShell(g + "state locked", T);
+        assertThat(s.err()).contains("container does not exist: locked");
+    }
+
     private static List<String> live(List<String> pgrepLines) {
         return pgrepLines.stream().filter(l -> {
             String pid = l.split(" ")[0];
