@@ -109,24 +109,27 @@ public final class Explain {
         if (uid == 0 || (Files.isExecutable(rootfs) && Files.isReadable(rootfs))) {
             return null;
         }
-        Path blocked = rootfs;
-        for (Path p = rootfs.getRoot(); p != null; ) {
-            Path dir = p;
-            boolean last = dir.equals(rootfs);
-            if (!Files.isExecutable(dir) || (last && !Files.isReadable(dir))) {
+        Path blocked = rootfs; // unless a parent cannot be searched: the rootfs itself failed the check above
+        Path dir = rootfs.getRoot();
+        for (Path name : rootfs) {
+            if (!Files.isExecutable(dir)) {
                 blocked = dir;
                 break;
             }
-            if (last) {
-                break;
-            }
-            p = dir.resolve(rootfs.getName(dir.getNameCount()));
+            dir = dir.resolve(name);
         }
         return Failure.of("ROOTFS_NOT_ACCESSIBLE", "cannot use the root file system " + rootfs, null,
                 blocked + " (" + ownerAndMode(blocked) + ") is not " + (blocked.equals(rootfs) ? "readable and searchable"
                         : "searchable") + " by uid " + uid + ", the user the sandbox runs as, so runsc cannot enter it",
-                "chmod a+rx " + blocked + (blocked.equals(rootfs) ? "" : " (or move the bundle where uid " + uid + " can reach it)")
-                        + ", or chown -R " + uid + " " + rootfs);
+                blocked.equals(rootfs) ? "chmod a+rx " + rootfs + ", or chown -R " + uid + " " + rootfs
+                        : "chmod a+x " + blocked + ", or move the root file system where uid " + uid + " can reach it");
+    }
+
+    /** config.json cannot be read by the caller: permission denied on it or a directory above it. */
+    public static Failure bundleUnreadable(Path config) {
+        return Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null,
+                "permission denied (the bundle directory or config.json is not readable by the user running gvshim)",
+                "chmod a+rx the bundle directory and its parents and a+r " + config + ", or run gvshim as their owner");
     }
 
     private static String ownerAndMode(Path p) {

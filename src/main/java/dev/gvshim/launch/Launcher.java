@@ -319,6 +319,9 @@ public final class Launcher {
     private Spec loadBundle(Path dir) throws LaunchException {
         Path config = dir.resolve("config.json");
         if (!Files.isDirectory(dir)) {
+            if (!Files.exists(dir) && !Files.notExists(dir)) { // neither can be told: a parent is not searchable
+                throw new LaunchException(Explain.bundleUnreadable(config));
+            }
             throw new LaunchException(Failure.of("BUNDLE_MISSING", "cannot use bundle " + dir, null,
                     Files.exists(dir) ? "it is not a directory" : "no such directory",
                     "pass a directory holding config.json and its root file system (gvshim spec writes a config.json)"));
@@ -330,9 +333,7 @@ public final class Launcher {
             throw new LaunchException(Failure.of("BUNDLE_NO_CONFIG", "cannot use bundle " + dir, null,
                     "it has no config.json", "create one with `gvshim spec` in " + dir));
         } catch (AccessDeniedException e) {
-            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null,
-                    "permission denied (the bundle directory or config.json is not readable by the user running gvshim)",
-                    "chmod a+rx the bundle directory and its parents and a+r " + config + ", or run gvshim as their owner"));
+            throw new LaunchException(Explain.bundleUnreadable(config));
         } catch (IOException e) {
             throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, e.toString(), null, null));
         }

@@ -92,7 +92,8 @@ public final class RunSpec {
             throw new InvalidSpecException(String.join("; ", problems));
         }
         Path rootfs = bundleDir.resolve(s.root().path()).normalize();
-        if (!Files.isDirectory(rootfs)) {
+        // only when it can be told: a parent the caller cannot search is the launcher's to name (ROOTFS_NOT_ACCESSIBLE)
+        if (Files.notExists(rootfs) || (Files.exists(rootfs) && !Files.isDirectory(rootfs))) {
             throw new InvalidSpecException("root.path " + rootfs + " is not a directory (the bundle has no root file system)");
         }
         s.root().path(rootfs.toString());

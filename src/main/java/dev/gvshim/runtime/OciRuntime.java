@@ -646,6 +646,8 @@ public final class OciRuntime {
             throw new RuntimeError("cannot parse " + config + ": " + JsonTree.plainMessage(e));
         } catch (InvalidSpecException e) {
             throw new RuntimeError("invalid " + config + ": " + e.getMessage());
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new RuntimeError(Explain.bundleUnreadable(config).oneLine());
         } catch (IOException e) {
             throw new RuntimeError("cannot read " + config + ": " + e.getMessage());
         }
@@ -654,7 +656,7 @@ public final class OciRuntime {
             throw new RuntimeError("invalid " + config + ": " + String.join("; ", problems));
         }
         Path rootfs = bundle.resolve(spec.root().path()).normalize();
-        if (!Files.isDirectory(rootfs)) {
+        if (Files.notExists(rootfs) || (Files.exists(rootfs) && !Files.isDirectory(rootfs))) { // else: access, below
             throw new RuntimeError("rootfs (" + rootfs + ") does not exist: the bundle has no root file system"
                     + " (root.path in " + config + ")");
         }

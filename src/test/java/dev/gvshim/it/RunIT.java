@@ -199,6 +199,27 @@ class RunIT {
                 .contains(locked.resolve("rootfs") + " (owner root, mode rwx------)").contains("uid " + host.uid)
                 .contains("chmod a+rx " + locked.resolve("rootfs"));
         assertThat(r.out()).isEmpty();
+
+        // a root file system elsewhere, behind a directory the caller cannot search: that directory is named
+        Path hidden = host.work.resolve("hidden");
+        Host.check(Host.sh("rm", "-rf", hidden.toString()));
+        Host.check(Host.sh("mkdir", "-m", "700", hidden.toString()));
+        Host.check(Host.sh("mv", locked.resolve("rootfs").toString(), hidden.resolve("rootfs").toString()));
+        Host.check(Host.sh("chmod", "755", hidden.resolve("rootfs").toString()));
+        Path config = locked.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replaceFirst("\"path\":\\s*\"rootfs\"",
+                "\"path\": \"" + hidden.resolve("rootfs") + "\""));
+        Host.Result parent = host.gvshim(null, T, "run", "--bundle", "locked");
+        assertThat(parent.code()).as(parent.toString()).isEqualTo(125);
+        assertThat(parent.err().lines()).as(parent.toString()).hasSize(1).first().asString().contains("ROOTFS_NOT_ACCESSIBLE")
+                .contains(hidden + " (owner root, mode rwx------) is not searchable").contains("chmod a+x " + hidden);
+
+        // a bundle behind such a directory: unreadable, not "no such directory"
+        Host.check(Host.sh("mv", locked.toString(), hidden.resolve("bundle").toString()));
+        Host.Result bundle = host.gvshim(null, T, "run", "--bundle", hidden.resolve("bundle").toString());
+        assertThat(bundle.code()).as(bundle.toString()).isEqualTo(125);
+        assertThat(bundle.err().lines()).as(bundle.toString()).hasSize(1).first().asString().contains("BUNDLE_UNREADABLE")
+                .contains("permission denied");
     }
 
     @Test
