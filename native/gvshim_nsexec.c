@@ -1,7 +1,7 @@
 /*
  * gvshim-nsexec: prepares the namespaces one runsc call runs in, then execs it.
  *
- *     gvshim-nsexec [--userns PATH] [--hide-proc-net] --error-file FILE -- PROGRAM [ARG...]
+ *     gvshim-nsexec [--userns PATH] [--hide-proc-net] [--nodev-file FILE] --error-file FILE -- PROGRAM [ARG...]
  *
  * --userns PATH     setns(2) into the user namespace at PATH (a rootless container's holder,
  *                   /proc/PID/ns/user), then become 0:0 in it: runsc runs as that namespace's
@@ -11,6 +11,19 @@
  *                   root network namespace" and refuses the sandbox network, but every network
  *                   namespace has that file on current kernels. gvshim makes the real check
  *                   (the sandbox's namespace is not the host's) before it calls this.
+ * --nodev-file FILE pairs of NUL-terminated paths SRC, DST (no file: nothing to do): in a private
+ *                   mount namespace, a recursive copy of the mount tree at SRC with every mount
+ *                   nodev (mount_setattr(2) MOUNT_ATTR_NODEV) is mounted at DST, an empty
+ *                   directory or file gvshim made. The spec runsc gets names DST instead of SRC.
+ *                   Why: runsc's gofer opens a character-device node it finds in the root file
+ *                   system or a bind mount on the host and hands the descriptor to the sandbox
+ *                   (runsc/fsgofer/lisafs.go, until gVisor's --character-device-policy of
+ *                   2026-08), and runsc applies no device cgroup rules (runsc/cgroup/cgroup.go:
+ *                   "devices" is a no-op), so an image could write to the host's /dev/kmsg
+ *                   through a node of its own. On a nodev mount the kernel refuses to open any
+ *                   device node (may_open_dev, fs/namei.c): what runc's device rules achieve.
+ *                   The copies exist only in this namespace, which runsc's sandbox and gofer
+ *                   inherit; nothing is mounted in the caller's namespace, nothing to clean up.
  * --error-file FILE on failure, "STEP ERRNO\n" is written there and the exit status is 125, so
  *                   the caller can name the call and errno even when stderr is the container's.
  *
@@ -24,7 +37,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Step names as gvshim's Java side reports them (dev.gvshim.runtime.NsExec). */
@@ -35,6 +50,10 @@
 #define STEP_UNSHARE "unshare(CLONE_NEWNS)"
 #define STEP_PRIVATE "mount(/, MS_REC|MS_PRIVATE)"
 #define STEP_TMPFS "mount(tmpfs, /proc/sys/net)"
+#define STEP_NODEV_FILE "read(nodev-file)"
+#define STEP_OPEN_TREE "open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)"
+#define STEP_SETATTR "mount_setattr(MOUNT_ATTR_NODEV)"
+#define STEP_MOVE "move_mount"
 #define STEP_EXEC "execve"
 
 static const char *error_file;
@@ -52,9 +71,63 @@ static int fail(const char *step, int err)
 	return 125;
 }
 
+/* The whole of FILE, NUL-terminated; NULL with errno set on failure (ENOENT: no file). */
+static char *read_all(const char *file, size_t *len)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size > (1 << 20)) {
+		int e = errno ? errno : EFBIG;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t n = 0;
+	while (buf != NULL && n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* A nodev copy of the mount tree at src, mounted at dst (see --nodev-file). */
+static int nodev_bind(const char *src, const char *dst)
+{
+	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
+		return fail(STEP_OPEN_TREE, errno);
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV};
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+		return fail(STEP_SETATTR, errno);
+	if (move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+		return fail(STEP_MOVE, errno);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *userns = NULL;
+	const char *nodev_file = NULL;
 	int hide_proc_net = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -62,6 +135,8 @@ int main(int argc, char **argv)
 			userns = argv[++i];
 		} else if (strcmp(argv[i], "--hide-proc-net") == 0) {
 			hide_proc_net = 1;
+		} else if (strcmp(argv[i], "--nodev-file") == 0 && i + 1 < argc) {
+			nodev_file = argv[++i];
 		} else if (strcmp(argv[i], "--error-file") == 0 && i + 1 < argc) {
 			error_file = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -86,12 +161,34 @@ int main(int argc, char **argv)
 			return fail(STEP_SETID, errno);
 	}
 
-	if (hide_proc_net) {
+	char *pairs = NULL;
+	size_t pairs_len = 0;
+	if (nodev_file != NULL) {
+		pairs = read_all(nodev_file, &pairs_len);
+		if (pairs == NULL && errno != ENOENT)
+			return fail(STEP_NODEV_FILE, errno);
+	}
+
+	if (hide_proc_net || pairs_len > 0) {
 		if (unshare(CLONE_NEWNS) != 0)
 			return fail(STEP_UNSHARE, errno);
 		/* Nothing of ours may propagate back to the host's mount namespace. */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 			return fail(STEP_PRIVATE, errno);
+	}
+	for (size_t at = 0; at < pairs_len;) {
+		const char *src = pairs + at;
+		size_t sl = strlen(src);
+		if (at + sl + 1 >= pairs_len)
+			return fail(STEP_NODEV_FILE, EINVAL);
+		const char *dst = src + sl + 1;
+		at += sl + 1 + strlen(dst) + 1;
+		int rc = nodev_bind(src, dst);
+		if (rc != 0)
+			return rc;
+	}
+	free(pairs);
+	if (hide_proc_net) {
 		/* No /proc/sys/net at all (a kernel without networking): nothing to misread. */
 		if (mount("none", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") != 0 &&
 		    errno != ENOENT)
