@@ -11,10 +11,13 @@
  *                   root network namespace" and refuses the sandbox network, but every network
  *                   namespace has that file on current kernels. gvshim makes the real check
  *                   (the sandbox's namespace is not the host's) before it calls this.
- * --nodev-file FILE pairs of NUL-terminated paths SRC, DST (no file: nothing to do): in a private
- *                   mount namespace, a recursive copy of the mount tree at SRC with every mount
- *                   nodev (mount_setattr(2) MOUNT_ATTR_NODEV) is mounted at DST, an empty
- *                   directory or file gvshim made. The spec runsc gets names DST instead of SRC.
+ * --nodev-file FILE triples of NUL-terminated strings SRC, DST, MODE (no file: nothing to do): in a
+ *                   private mount namespace, a recursive copy of the mount tree at SRC with every
+ *                   mount nodev (mount_setattr(2) MOUNT_ATTR_NODEV), and read-only too if MODE is
+ *                   "ro", is mounted at DST, an empty directory or file gvshim made. The spec
+ *                   runsc gets names DST instead of SRC. ("ro": runsc's gofer remounts a
+ *                   read-only root with MS_REMOUNT|MS_BIND|MS_RDONLY, which clears nodev, so
+ *                   gvshim makes the copy read-only itself and tells runsc the root is not.)
  *                   Why: runsc's gofer opens a character-device node it finds in the root file
  *                   system or a bind mount on the host and hands the descriptor to the sandbox
  *                   (runsc/fsgofer/lisafs.go, until gVisor's --character-device-policy of
@@ -26,6 +29,9 @@
  *                   inherit; nothing is mounted in the caller's namespace, nothing to clean up.
  * --error-file FILE on failure, "STEP ERRNO\n" is written there and the exit status is 125, so
  *                   the caller can name the call and errno even when stderr is the container's.
+ * --runsc-log FILE  on failure, also append an error line to runsc's --log as runsc would
+ *                   ({"level":"error","msg":"gvshim-nsexec: STEP: ERROR"}) and exit 128, runsc's
+ *                   status for its own failures: for `gvshim run`, whose waiter explains those.
  *
  * The runtime verbs start this with the JDK's process API: every runsc call of a runtime verb
  * happens in a short-lived JVM, where linking FFM downcalls would cost more than runsc's own
@@ -57,6 +63,7 @@
 #define STEP_EXEC "execve"
 
 static const char *error_file;
+static const char *runsc_log;
 
 static int fail(const char *step, int err)
 {
@@ -68,6 +75,15 @@ static int fail(const char *step, int err)
 		}
 	}
 	fprintf(stderr, "gvshim-nsexec: %s: %s\n", step, strerror(err));
+	if (runsc_log != NULL) {
+		int fd = open(runsc_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			/* step and strerror hold no character JSON would need escaped */
+			dprintf(fd, "{\"level\":\"error\",\"msg\":\"gvshim-nsexec: %s: %s\"}\n", step, strerror(err));
+			close(fd);
+		}
+		return 128;
+	}
 	return 125;
 }
 
@@ -109,13 +125,13 @@ static char *read_all(const char *file, size_t *len)
 	return buf;
 }
 
-/* A nodev copy of the mount tree at src, mounted at dst (see --nodev-file). */
-static int nodev_bind(const char *src, const char *dst)
+/* A nodev (and read-only, if ro) copy of the mount tree at src, mounted at dst (see --nodev-file). */
+static int nodev_bind(const char *src, const char *dst, int ro)
 {
 	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (fd < 0)
 		return fail(STEP_OPEN_TREE, errno);
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV};
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0)};
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
 		return fail(STEP_SETATTR, errno);
 	if (move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
@@ -137,6 +153,8 @@ int main(int argc, char **argv)
 			hide_proc_net = 1;
 		} else if (strcmp(argv[i], "--nodev-file") == 0 && i + 1 < argc) {
 			nodev_file = argv[++i];
+		} else if (strcmp(argv[i], "--runsc-log") == 0 && i + 1 < argc) {
+			runsc_log = argv[++i];
 		} else if (strcmp(argv[i], "--error-file") == 0 && i + 1 < argc) {
 			error_file = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -177,13 +195,14 @@ int main(int argc, char **argv)
 			return fail(STEP_PRIVATE, errno);
 	}
 	for (size_t at = 0; at < pairs_len;) {
-		const char *src = pairs + at;
-		size_t sl = strlen(src);
-		if (at + sl + 1 >= pairs_len)
-			return fail(STEP_NODEV_FILE, EINVAL);
-		const char *dst = src + sl + 1;
-		at += sl + 1 + strlen(dst) + 1;
-		int rc = nodev_bind(src, dst);
+		const char *field[3];
+		for (int f = 0; f < 3; f++) {
+			if (at >= pairs_len)
+				return fail(STEP_NODEV_FILE, EINVAL);
+			field[f] = pairs + at;
+			at += strlen(field[f]) + 1;
+		}
+		int rc = nodev_bind(field[0], field[1], strcmp(field[2], "ro") == 0);
 		if (rc != 0)
 			return rc;
 	}

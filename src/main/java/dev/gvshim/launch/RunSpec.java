@@ -117,6 +117,12 @@ public final class RunSpec {
             throw new InvalidSpecException("root.path " + rootfs + " is not a directory (the bundle has no root file system)");
         }
         s.root().path(rootfs.toString());
+        for (Mount m : s.mounts()) {
+            // runsc resolves a relative source against the bundle it reads, which is the run directory
+            if (m.source() != null && !m.source().startsWith("/") && dev.gvshim.runsc.SpecPolicy.bind(m.json())) {
+                m.source(bundleDir.resolve(m.source()).normalize().toString());
+            }
+        }
         if (!r.command().isEmpty()) {
             s.process().args(r.command());
         }

@@ -89,8 +89,13 @@ public final class SpecPolicy {
         }
     }
 
-    /** A nodev copy of {@code source} to be mounted at {@code target} (an empty directory, or a file). */
-    public record NodevBind(Path source, Path target, boolean directory) {
+    /** A nodev (and, if {@code readOnly}, read-only) copy of {@code source} to be mounted at {@code target} (an empty directory, or a file). */
+    public record NodevBind(Path source, Path target, boolean directory, boolean readOnly) {
+        /** gvshim-nsexec's --nodev-file entry: SRC, DST and "ro" or "rw", each NUL-terminated. */
+        public byte[] entry() {
+            return (source + "\0" + target + "\0" + (readOnly ? "ro" : "rw") + "\0")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     /**
@@ -134,6 +139,15 @@ public final class SpecPolicy {
             "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ");
     /** Known to runsc from release-20230227 (bd9010d4c). */
     static final List<String> CAPS_2023 = List.of("CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
+    /** The capability names runsc {@code r} applies (gvshim removes the others). */
+    public static List<String> capabilities(RunscRelease r) {
+        List<String> all = new ArrayList<>(CAPS_2022);
+        if (r.knowsNewCapabilities()) {
+            all.addAll(CAPS_2023);
+        }
+        return all;
+    }
+
     /** pkg/sentry/limits/linux.go FromLinuxResourceName: any other type fails the container ("unknown resource"). */
     static final Set<String> RLIMITS = Set.of("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE",
             "RLIMIT_LOCKS", "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
@@ -639,7 +653,7 @@ public final class SpecPolicy {
     }
 
     /** runsc's MaybeConvertToBindMount: type bind, or an option bind/rbind. */
-    static boolean bind(JsonNode m) {
+    public static boolean bind(JsonNode m) {
         if (m.path("type").asText("").equals("bind")) {
             return true;
         }
@@ -777,8 +791,16 @@ public final class SpecPolicy {
         if (restricted && rootPath != null && c.mountDir() != null) {
             Path src = hostPath(rootPath);
             Path dst = c.mountDir().resolve("rootfs");
-            nodev.add(new NodevBind(src, dst, true));
+            // runsc's gofer remounts a read-only root with MS_REMOUNT|MS_BIND|MS_RDONLY (runsc/cmd/gofer.go:416), which
+            // clears nodev: the copy is made read-only by gvshim instead, and runsc is told the root is writable (the
+            // sandbox's writes then fail with EROFS, as they would; its /proc/mounts says rw)
+            boolean ro = root.path("readonly").asBoolean(false);
+            nodev.add(new NodevBind(src, dst, true, ro));
             root.put("path", dst.toString());
+            if (ro) {
+                root.put("readonly", false);
+                rewrites.add("root.readonly as a read-only nodev copy of the root file system");
+            }
             changed = true;
         }
         ArrayNode mounts = array(json, "mounts", "mounts");
@@ -828,7 +850,7 @@ public final class SpecPolicy {
                 }
             }
             Path dst = c.mountDir().resolve("m" + i);
-            nodev.add(new NodevBind(src, dst, f.kind() == HostFile.Kind.DIRECTORY));
+            nodev.add(new NodevBind(src, dst, f.kind() == HostFile.Kind.DIRECTORY, false));
             m.put("source", dst.toString());
             changed = true;
         }

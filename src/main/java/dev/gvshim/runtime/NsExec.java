@@ -42,9 +42,9 @@ final class NsExec {
      * merged into {@link Ran#output()}, else stdio inherited (create's is the container's).
      */
     static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, boolean capture,
-            boolean hideProcNet, Path errorFile) throws RuntimeError {
+            boolean hideProcNet, Path nodevFile, Path errorFile) throws RuntimeError {
         List<String> cmd = new ArrayList<>();
-        if (ct.rootless() || hideProcNet) {
+        if (ct.rootless() || hideProcNet || nodevFile != null) {
             cmd.add(binary().toString());
             if (ct.rootless() && ct.holderPid() > 0) {
                 if (Rootless.startTime(ct.holderPid()) != ct.holderStart()) {
@@ -56,6 +56,10 @@ final class NsExec {
             }
             if (hideProcNet) {
                 cmd.add("--hide-proc-net");
+            }
+            if (nodevFile != null) {
+                cmd.add("--nodev-file");
+                cmd.add(nodevFile.toString());
             }
             cmd.add("--error-file");
             cmd.add(errorFile.toString());
@@ -123,6 +127,12 @@ final class NsExec {
         if (step.startsWith("open(userns)") || step.startsWith("setns")) {
             return what + ": the container's user namespace is gone or not ours; delete it with `delete --force " + ct.id()
                     + "` and create it again";
+        }
+        if (step.startsWith("open_tree") || step.startsWith("mount_setattr") || step.startsWith("move_mount")
+                || step.startsWith("read(nodev")) {
+            return what + ": gvshim gives runsc nodev copies of the root file system and bind mounts, so that no host"
+                    + " device node in them can be opened from the sandbox (the spec's device rules); that needs"
+                    + " CAP_SYS_ADMIN in the runtime's namespace and Linux 5.12 or later (mount_setattr)";
         }
         if (step.startsWith("unshare") || step.startsWith("mount")) {
             return what + ": gvshim hides /proc/sys/net from runsc start in a private mount namespace, which needs"

@@ -13,6 +13,8 @@ import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscConfig;
 import dev.gvshim.runsc.RunscLogs;
+import dev.gvshim.runsc.RunscRelease;
+import dev.gvshim.runsc.SpecPolicy;
 import dev.gvshim.runtime.Containers.Container;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -225,14 +227,16 @@ public final class OciRuntime {
                     + RuntimeConfig.DEFAULT_FILE + " to let containers set runsc flags");
         }
         c = Networks.choose(c, spec, rootless, log);
-        if (spec.json().path("linux").has("seccomp") && !ociSeccomp(c)) {
-            log.debug("the spec's seccomp profile is not applied inside the sandbox (runsc's default: gVisor's own"
-                    + " kernel is the boundary); set \"runscFlags\": {\"oci-seccomp\": \"true\"} in "
-                    + RuntimeConfig.DEFAULT_FILE + " to apply it as well");
-        }
         Trace.mark("create: network chosen");
         Path runsc = runscPath(c.runsc());
-        Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
+        Path mountDir = store.dir(a.id()).resolve("mounts");
+        SpecPolicy.Result policy = checkSpec(spec, bundle, c, a.id(), runsc, mountDir);
+        Trace.mark("create: spec checked");
+        List<String> flags = containerFlags(c, rootless);
+        if (policy.ociSeccomp() && !Boolean.TRUE.equals(ociSeccomp(c))) {
+            flags.add("--oci-seccomp"); // runsc applies linux.seccomp only with it (runsc/boot/loader.go:865)
+        }
+        Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), flags, 0, 0);
         try {
             store.create(ct);
         } catch (FileAlreadyExistsException e) {
@@ -245,9 +249,12 @@ public final class OciRuntime {
         boolean done = false;
         try {
             Path runBundle = bundle;
+            Path nodevFile = prepareMounts(policy, a.id(), mountDir);
             if (rootless) {
-                ct = Rootless.prepare(ct, spec, store, env, log);
+                ct = Rootless.prepare(ct, policy.spec(), store, env, log);
                 runBundle = store.dir(a.id()).resolve("bundle");
+            } else if (policy.changed()) {
+                runBundle = writeRunBundle(policy.spec(), bundle, store.dir(a.id()).resolve("bundle"));
             }
             List<String> args = new ArrayList<>(List.of(verb, "--bundle=" + runBundle));
             if (a.pidFile() != null) {
@@ -260,7 +267,7 @@ public final class OciRuntime {
             args.add(a.id());
             // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
             boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
-            int rc = runsc(ct, args, true, -1, hide).exitCode();
+            int rc = runsc(ct, args, true, -1, hide, nodevFile).exitCode();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(callLog(a.id()));
@@ -331,7 +338,7 @@ public final class OciRuntime {
         if (!r.ok()) {
             throw plain(ct, "state", r);
         }
-        out.println(r.output());
+        out.println(callersBundle(ct, r.output()));
         return 0;
     }
 
@@ -422,6 +429,7 @@ public final class OciRuntime {
         if (a.process() == null && a.command().isEmpty()) {
             throw new RuntimeError("exec needs a command or --process FILE (runc exec ID CMD...)", 1);
         }
+        checkExecSeccomp(ct);
         dropped(a.tty() && a.consoleSocket() == null, "--tty without --console-socket",
                 "runsc gives the process the caller's terminal only through --console-socket");
         dropped(a.noNewPrivs(), "--no-new-privs", "processes in gVisor cannot gain privileges from the host");
@@ -464,6 +472,28 @@ public final class OciRuntime {
             return r.exitCode(); // the command's own status
         }
         throw failure(ct, "exec");
+    }
+
+    /**
+     * runc puts the container's seccomp filter on every process exec'd into it; runsc does only
+     * from release-20260330 (028b7f0f1: before, loader.go executeAsync starts the process with
+     * no filter; measured with 2022-12: Seccomp 0 in the exec'd process's /proc/self/status,
+     * and a denied mkdir succeeds). The process would run without the profile, so exec is
+     * refused: a workload that replaces the binary a health check runs would otherwise get
+     * unfiltered code every few seconds.
+     */
+    private void checkExecSeccomp(Container ct) throws RuntimeError {
+        if (ct.flags().stream().noneMatch(f -> f.equals("--oci-seccomp") || f.equals("--oci-seccomp=true"))) {
+            return;
+        }
+        RunscRelease r = RunscRelease.of(Path.of(ct.runsc()), store.root());
+        if (!r.filtersExec()) {
+            throw new RuntimeError(Failure.of("SECCOMP_EXEC", "cannot exec in container " + ct.id(), null,
+                    "runsc " + r.label() + " does not apply the container's seccomp profile to a process started with"
+                            + " exec (gVisor does from release-20260330), so it would run without the profile",
+                    "run the container without a profile (docker run --security-opt seccomp=unconfined; gVisor alone is"
+                            + " then the boundary), or use a runsc from release-20260330 on").oneLine());
+        }
     }
 
     public int ps(String id, String format, List<String> psArgs) throws RuntimeError {
@@ -667,6 +697,21 @@ public final class OciRuntime {
         return spec;
     }
 
+    /**
+     * runsc reports the bundle it read; where that is gvshim's rewrite of the spec (in the
+     * container's directory), the caller's bundle instead, as runc reports it.
+     */
+    String callersBundle(Container ct, String state) {
+        String own = store.dir(ct.id()).resolve("bundle").toString();
+        if (ct.bundle().toString().equals(own) || !state.contains(own)) {
+            return state;
+        }
+        var q = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
+        return state.replaceFirst("(\"bundle\":\\s*)\"" + java.util.regex.Pattern.quote(new String(q.quoteAsString(own)))
+                + "\"", "$1\"" + java.util.regex.Matcher.quoteReplacement(new String(q.quoteAsString(ct.bundle().toString())))
+                + "\"");
+    }
+
     /** runsc's OCI state of the container (null if runsc has none). */
     JsonNode runscState(Container ct) throws RuntimeError {
         NsExec.Ran r = runsc(ct, List.of("state", ct.id()), false, 0);
@@ -692,6 +737,12 @@ public final class OciRuntime {
     /** {@link #runsc(Container, List, boolean, int)}, with /proc/sys/net hidden from runsc if {@code hideProcNet}. */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet)
             throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, capture, hideProcNet, null);
+    }
+
+    /** ... and, for the verbs that start the sandbox, gvshim-nsexec's nodev copies ({@code nodevFile}, null: none). */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet, Path nodevFile)
+            throws RuntimeError {
         List<String> argv = new ArrayList<>();
         argv.add("runsc");
         argv.add("--root=" + store.root());
@@ -715,7 +766,8 @@ public final class OciRuntime {
         argv.addAll(verbArgs);
         log.debug("runsc " + String.join(" ", argv.subList(1, argv.size())));
         Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + ProcessHandle.current().pid() + ".err");
-        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, capture == 0, hideProcNet, errorFile);
+        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, capture == 0, hideProcNet, nodevFile,
+                errorFile);
     }
 
     /**
@@ -797,16 +849,128 @@ public final class OciRuntime {
         store.remove(ct.id());
     }
 
-    /** `features`: the OCI features document, for this configuration. */
+    /** `features`: the OCI features document, for this configuration and runsc. */
     public int printFeatures(String version) throws RuntimeError {
-        out.print(Features.json(version, ociSeccomp(config()))); // ends with its newline, as runc's json.Encoder
+        RuntimeConfig c = config();
+        RunscRelease release = RunscRelease.UNKNOWN;
+        try {
+            Path runsc = Runsc.locate(c.runsc(), env.get("PATH"));
+            if (runsc != null) {
+                release = RunscRelease.of(runsc, Files.isDirectory(store.root()) ? store.root() : null);
+            }
+        } catch (Runsc.RunscNotFoundException e) {
+            // the document then claims only what every release honours
+        }
+        out.print(Features.json(version, !Boolean.FALSE.equals(ociSeccomp(c)), release)); // ends with its newline, as runc's json.Encoder
         out.flush();
         return 0;
     }
 
-    /** Whether runsc applies the spec's seccomp profile inside the sandbox (runsc's --oci-seccomp). */
-    static boolean ociSeccomp(RuntimeConfig c) {
+    /**
+     * The operator's choice of runsc --oci-seccomp: TRUE or FALSE when configured (config file,
+     * --runsc-flag, runtimeArgs, or an annotation where allowFlagOverride lets containers set
+     * flags), null when not. Unset, gvshim passes it whenever the spec has a seccomp profile.
+     */
+    static Boolean ociSeccomp(RuntimeConfig c) {
+        Boolean b = null;
         String v = c.flags().get("oci-seccomp");
-        return "true".equals(v) || "".equals(v) || c.raw().contains("--oci-seccomp") || c.raw().contains("--oci-seccomp=true");
+        if (v != null) {
+            b = v.isEmpty() || Boolean.parseBoolean(v) || v.equals("1");
+        }
+        for (String r : c.raw()) {
+            if (r.equals("--oci-seccomp") || r.equals("-oci-seccomp") || r.matches("--?oci-seccomp=(true|1)")) {
+                b = true;
+            } else if (r.matches("--?oci-seccomp=(false|0)")) {
+                b = false;
+            }
+        }
+        return b;
+    }
+
+    /**
+     * The one rule for the spec's isolation fields ({@link SpecPolicy}): refused with one line,
+     * or what runsc must get; moot fields are said once in --log (info), fields runsc ignores
+     * without weakening anything as a warning, gvshim's exact rewrites with --debug.
+     */
+    private SpecPolicy.Result checkSpec(Spec spec, Path bundle, RuntimeConfig c, String id, Path runsc, Path mountDir)
+            throws RuntimeError {
+        String off = Boolean.FALSE.equals(ociSeccomp(c)) ? "in this runtime's configuration (" + RuntimeConfig.DEFAULT_FILE
+                + ", --runsc-flag or runtimeArgs)" : null;
+        SpecPolicy.Result r;
+        try {
+            r = SpecPolicy.check(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUNTIME, "container " + id, bundle, !rootless,
+                    off, () -> RunscRelease.of(runsc, Files.isDirectory(store.root()) ? store.root() : null), mountDir));
+        } catch (SpecPolicy.Refused e) {
+            throw new RuntimeError(e.failure().oneLine());
+        }
+        if (!r.moot().isEmpty()) {
+            log.info("container " + id + ": spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
+        }
+        r.ignored().forEach(w -> log.warning("container " + id + ": " + w));
+        r.rewrites().forEach(w -> log.debug("container " + id + ": runsc gets " + w));
+        String overlay = c.flags().getOrDefault("overlay2", c.flags().getOrDefault("overlay", "none"));
+        if (!r.nodev().isEmpty() && !overlay.equals("none") && !overlay.equals("false")) {
+            // the gofer then remounts the root read-only itself (runsc/cmd/gofer.go:416), which clears nodev
+            log.warning("container " + id + ": with runsc's overlay over the root file system (" + overlay + "), a device"
+                    + " node in the image's own files is not kept closed; in bind mounts it is");
+        }
+        return r;
+    }
+
+    /**
+     * The mount points gvshim-nsexec mounts the nodev copies on, and the empty file masked files
+     * get, in the container's own directory; returns the nodev list for gvshim-nsexec (null: none).
+     */
+    private Path prepareMounts(SpecPolicy.Result r, String id, Path mountDir) throws RuntimeError {
+        if (r.nodev().isEmpty() && r.emptyFile() == null) {
+            return null;
+        }
+        try {
+            Files.createDirectories(mountDir);
+            if (r.emptyFile() != null) {
+                Files.deleteIfExists(r.emptyFile());
+                Files.createFile(r.emptyFile(), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--")));
+            }
+            if (r.nodev().isEmpty()) {
+                return null;
+            }
+            java.io.ByteArrayOutputStream list = new java.io.ByteArrayOutputStream();
+            for (SpecPolicy.NodevBind b : r.nodev()) {
+                if (b.directory()) {
+                    Files.createDirectories(b.target());
+                } else if (!Files.exists(b.target())) {
+                    Files.createFile(b.target());
+                }
+                list.writeBytes(b.entry());
+            }
+            Path file = store.dir(id).resolve("nodev.list");
+            Files.write(file, list.toByteArray());
+            return file;
+        } catch (IOException e) {
+            throw new RuntimeError("cannot prepare the mounts of " + id + " in " + mountDir + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The spec runsc reads when gvshim had to change it, in the container's own directory (the
+     * caller's bundle is never modified): root.path and relative bind sources made absolute
+     * against the caller's bundle, as runsc would have resolved them.
+     */
+    static Path writeRunBundle(Spec spec, Path bundle, Path dir) throws RuntimeError {
+        Spec s = spec.copy();
+        s.root().path(bundle.resolve(s.root().path()).normalize().toString());
+        for (dev.gvshim.oci.Mount m : s.mounts()) {
+            if (m.source() != null && !m.source().startsWith("/") && SpecPolicy.bind(m.json())) {
+                m.source(bundle.resolve(m.source()).normalize().toString());
+            }
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve("config.json"), s.toJson());
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the spec runsc reads to " + dir + ": " + e.getMessage());
+        }
+        return dir;
     }
 }

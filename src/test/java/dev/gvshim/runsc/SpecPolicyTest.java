@@ -193,7 +193,7 @@ class SpecPolicyTest {
         // Docker's device rules deny all but a few: the root file system and every bind source get nodev copies
         assertThat(r.nodev()).hasSize(4);
         assertThat(r.nodev().getFirst()).isEqualTo(new SpecPolicy.NodevBind(
-                Path.of(d.root().path()), NODEV.resolve("rootfs"), true));
+                Path.of(d.root().path()), NODEV.resolve("rootfs"), true, false));
         assertThat(r.spec().root().path()).isEqualTo(NODEV.resolve("rootfs").toString());
         assertThat(r.spec().mounts()).filteredOn(m -> "bind".equals(m.type()))
                 .allSatisfy(m -> assertThat(m.source()).startsWith(NODEV.toString()));
@@ -284,7 +284,7 @@ class SpecPolicyTest {
                 + "'linux':{'resources':{'devices':[{'allow':true,'access':'rwm'}]},'devices':[{'path':'/dev/fuse',"
                 + "'type':'c','major':10,'minor':229}]}}");
         SpecPolicy.Result r = SpecPolicy.check(s, ctx(R2022, true, null));
-        assertThat(r.nodev()).containsExactly(new SpecPolicy.NodevBind(Path.of("/srv/b"), NODEV.resolve("m2"), true));
+        assertThat(r.nodev()).containsExactly(new SpecPolicy.NodevBind(Path.of("/srv/b"), NODEV.resolve("m2"), true, false));
         assertThat(r.spec().mounts().get(0).source()).isEqualTo("a");
         assertThat(r.spec().mounts().get(1).source()).isEqualTo(NODEV.resolve("m2").toString());
         assertThat(r.moot()).anyMatch(l -> l.startsWith("linux.devices /dev/fuse (not created"));
@@ -323,6 +323,10 @@ class SpecPolicyTest {
         assertThat(r.ignored()).isEmpty();
         assertThat(r.nodev()).as("no host device node reachable through the host's root, read-only").hasSize(1);
         assertThat(r.nodev().getFirst().source()).isEqualTo(Path.of("/"));
+        assertThat(r.nodev().getFirst().readOnly()).as("gvshim makes the copy read-only: runsc's remount would clear nodev")
+                .isTrue();
+        assertThat(r.spec().root().readonly()).isFalse();
+        assertThat(generated.root().readonly()).isTrue();
         Spec example = Specs.example(List.of("sh"), "h");
         assertThat(SpecPolicy.check(example, ctx(R2022, true, null)).ignored()).isEmpty();
         // `gvshim spec --rootless` is runc's: the host's /sys bound read-only, its /sys/firmware masked by gvshim's tmpfs
