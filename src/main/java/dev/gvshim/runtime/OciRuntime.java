@@ -486,7 +486,7 @@ public final class OciRuntime {
         if (ct.flags().stream().noneMatch(f -> f.equals("--oci-seccomp") || f.equals("--oci-seccomp=true"))) {
             return;
         }
-        RunscRelease r = RunscRelease.of(Path.of(ct.runsc()), store.root());
+        RunscRelease r = RunscRelease.of(Path.of(ct.runsc()), releaseCache(true));
         if (!r.filtersExec()) {
             throw new RuntimeError(Failure.of("SECCOMP_EXEC", "cannot exec in container " + ct.id(), null,
                     "runsc " + r.label() + " does not apply the container's seccomp profile to a process started with"
@@ -856,7 +856,7 @@ public final class OciRuntime {
         try {
             Path runsc = Runsc.locate(c.runsc(), env.get("PATH"));
             if (runsc != null) {
-                release = RunscRelease.of(runsc, Files.isDirectory(store.root()) ? store.root() : null);
+                release = RunscRelease.of(runsc, releaseCache(false)); // features changes nothing on the host
             }
         } catch (Runsc.RunscNotFoundException e) {
             // the document then claims only what every release honours
@@ -888,6 +888,27 @@ public final class OciRuntime {
     }
 
     /**
+     * Where `runsc --version` is remembered: not in --root, which holds containers only
+     * (/var/cache/gvshim for root; $XDG_CACHE_HOME/gvshim or ~/.cache/gvshim otherwise), or
+     * null: then runsc is asked each time. Created if {@code create}.
+     */
+    private Path releaseCache(boolean create) {
+        String xdg = env.get("XDG_CACHE_HOME");
+        String home = env.get("HOME");
+        Path d = euid == 0 ? Path.of("/var/cache/gvshim") : xdg != null && xdg.startsWith("/") ? Path.of(xdg, "gvshim")
+                : home != null && home.startsWith("/") ? Path.of(home, ".cache", "gvshim") : null;
+        if (d == null || !create) {
+            return d != null && Files.isDirectory(d) ? d : null;
+        }
+        try {
+            Files.createDirectories(d);
+            return d;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
      * The one rule for the spec's isolation fields ({@link SpecPolicy}): refused with one line,
      * or what runsc must get; moot fields are said once in --log (info), fields runsc ignores
      * without weakening anything as a warning, gvshim's exact rewrites with --debug.
@@ -899,7 +920,7 @@ public final class OciRuntime {
         SpecPolicy.Result r;
         try {
             r = SpecPolicy.check(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUNTIME, "container " + id, bundle, !rootless,
-                    off, () -> RunscRelease.of(runsc, Files.isDirectory(store.root()) ? store.root() : null), mountDir));
+                    off, () -> RunscRelease.of(runsc, releaseCache(true)), mountDir));
         } catch (SpecPolicy.Refused e) {
             throw new RuntimeError(e.failure().oneLine());
         }
