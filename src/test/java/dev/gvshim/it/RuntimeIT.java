@@ -555,6 +555,8 @@ class RuntimeIT {
             Files.writeString(b.resolve("rootfs/secret/key"), "k");
             Files.createDirectories(b.resolve("rootfs/data"));
             Host.check(Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString()));
+            // writable by anyone: only the read-only path may stop a write (root in the sandbox has no CAP_DAC_OVERRIDE)
+            Host.check(Host.sh("chmod", "777", b.resolve("rootfs").toString(), b.resolve("rootfs/data").toString()));
             Host.Result r = runBundle(user, b, "paths" + (user ? "u" : "r"));
             assertThat(r.code()).as((user ? "rootless " : "root ") + r + logOf(b)).isZero();
             assertThat(r.out()).as(r.toString()).isEqualTo("0\n0\ntouch=1\nother=0\n");
