@@ -9,6 +9,8 @@
  * nnp          "nnp: N", prctl(PR_GET_NO_NEW_PRIVS)
  * mkdir=PATH   "mkdir: ok" or the error
  * open=PATH    open(2) for writing, then write a line: "open: ok" or the error
+ * read=PATH    open(2) for reading, then read a byte: "read: ok" or the error (works on a
+ *              read-only root, where gVisor refuses opening a device node for writing: EROFS)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +47,16 @@ int main(int argc, char **argv)
 				printf("open: %s\n", strerror(errno));
 			} else {
 				printf("open: ok\n");
+			}
+			if (fd >= 0)
+				close(fd);
+		} else if (strncmp(c, "read=", 5) == 0) {
+			char b;
+			int fd = open(c + 5, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || read(fd, &b, 1) < 0) {
+				printf("read: %s\n", strerror(errno));
+			} else {
+				printf("read: ok\n");
 			}
 			if (fd >= 0)
 				close(fd);

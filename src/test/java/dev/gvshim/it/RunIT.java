@@ -317,9 +317,9 @@ class RunIT {
         Path b = specBundle("devroot", s -> s, "true");
         Host.check(Host.sh("mknod", "-m", "666", b.resolve("rootfs/fullnode").toString(), "c", "1", "7"));
         Host.Result r = host.gvshim(null, T, "run", "--rootfs", b.resolve("rootfs").toString(), "--", "/probe",
-                "open=/fullnode");
+                "read=/fullnode");
         assertThat(r.code()).as(r.toString()).isZero();
-        assertThat(r.out()).as("main: 'No space left on device', the host's /dev/full").isEqualTo("open: Permission denied\n");
+        assertThat(r.out()).as("main: 'read: ok', from the host's /dev/full").isEqualTo("read: Permission denied\n");
     }
 
     /** `-v` says which spec fields gVisor's design makes moot, once. */
