@@ -135,8 +135,9 @@ final class NsExec {
                     + " CAP_SYS_ADMIN in the runtime's namespace and Linux 5.12 or later (mount_setattr)";
         }
         if (step.startsWith("unshare") || step.startsWith("mount")) {
-            return what + ": gvshim hides /proc/sys/net from runsc start in a private mount namespace, which needs"
-                    + " CAP_SYS_ADMIN; run the runtime as root, or choose --network=none (runtimeArgs) so nothing is hidden";
+            return what + ": gvshim runs runsc in a private mount namespace (to hide /proc/sys/net from runsc start, and"
+                    + " for the nodev copies of the root file system and bind mounts), which needs CAP_SYS_ADMIN; run the"
+                    + " runtime as root, or choose --network=none (runtimeArgs) so nothing is hidden";
         }
         return what;
     }

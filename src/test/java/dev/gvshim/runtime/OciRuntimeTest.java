@@ -76,4 +76,31 @@ class OciRuntimeTest {
                     .hasMessageContaining("invalid --interval");
         }
     }
+
+    @Test
+    void stateNamesTheCallersBundleWhereRunscReadsGvshimsRewrite() throws Exception {
+        OciRuntime rt = runtime(List.of(), List.of(), null);
+        Path own = tmp.resolve("root").resolve("c1.gvshim").resolve("bundle");
+        Containers.Container ct = new Containers.Container("c1", Path.of("/run/containerd/b \"1\""), false, "/opt/runsc",
+                List.of(), 0, 0);
+        String state = "{\n  \"ociVersion\": \"1.0.2\",\n  \"id\": \"c1\",\n  \"status\": \"created\",\n  \"bundle\": \""
+                + own + "\",\n  \"pid\": 7\n}";
+        assertThat(rt.callersBundle(ct, state)).contains("\"bundle\": \"/run/containerd/b \\\"1\\\"\",")
+                .doesNotContain(own.toString());
+        String plain = state.replace(own.toString(), "/run/containerd/b");
+        assertThat(rt.callersBundle(ct, plain)).as("runsc read the caller's own bundle").isEqualTo(plain);
+    }
+
+    @Test
+    void theRewrittenSpecResolvesPathsAgainstTheCallersBundle() throws Exception {
+        dev.gvshim.oci.Spec s = dev.gvshim.oci.Specs.example(List.of("sh"), "h");
+        s.addMount(dev.gvshim.oci.Mount.bind("data", "/data", false));
+        s.addMount(dev.gvshim.oci.Mount.of("/t", "tmpfs", "tmpfs", List.of()));
+        Path dir = OciRuntime.writeRunBundle(s, Path.of("/bundles/b1"), tmp.resolve("copy"));
+        dev.gvshim.oci.Spec w = dev.gvshim.oci.Spec.parse(java.nio.file.Files.readAllBytes(dir.resolve("config.json")));
+        assertThat(w.root().path()).isEqualTo("/bundles/b1/rootfs");
+        assertThat(w.mounts()).anySatisfy(m -> assertThat(m.source()).isEqualTo("/bundles/b1/data"))
+                .anySatisfy(m -> assertThat(m.source()).as("not a bind: no path").isEqualTo("tmpfs"));
+        assertThat(s.root().path()).as("the caller's spec is not modified").isEqualTo("rootfs");
+    }
 }
