@@ -302,6 +302,11 @@ class DockerRuntimeIT {
         Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, specImage(), "/probe", "open=/fullnode");
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(r.out()).as("main: 'No space left on device', the host's /dev/full").isEqualTo("open: Permission denied\n");
+        // --read-only: runsc's gofer would remount the root read-only and so clear nodev; gvshim's copy is read-only itself
+        Host.Result ro = docker("run", "--rm", "--read-only", "--runtime=" + RUNTIME, specImage(), "sh", "-c",
+                "/probe read=/fullnode; touch /new; echo touch=$?");
+        assertThat(ro.out()).as(ro.toString()).isEqualTo("read: Permission denied\ntouch=1\n");
+        assertThat(ro.err()).contains("Read-only file system");
     }
 
     @Test
