@@ -250,6 +250,9 @@ public final class OciRuntime {
         try {
             Path runBundle = bundle;
             Path nodevFile = prepareMounts(policy, a.id(), mountDir);
+            if (policy.ociSeccomp()) {
+                markSeccomp(a.id());
+            }
             if (rootless) {
                 ct = Rootless.prepare(ct, policy.spec(), store, env, log);
                 runBundle = store.dir(a.id()).resolve("bundle");
@@ -483,8 +486,8 @@ public final class OciRuntime {
      * unfiltered code every few seconds.
      */
     private void checkExecSeccomp(Container ct) throws RuntimeError {
-        if (ct.flags().stream().noneMatch(f -> f.equals("--oci-seccomp") || f.equals("--oci-seccomp=true"))) {
-            return;
+        if (!Files.exists(store.dir(ct.id()).resolve(SECCOMP_MARK))) {
+            return; // no profile, or the operator's oci-seccomp=false: nothing for exec to lose
         }
         RunscRelease r = RunscRelease.of(Path.of(ct.runsc()), releaseCache(true));
         if (!r.filtersExec()) {
@@ -695,6 +698,19 @@ public final class OciRuntime {
             throw new RuntimeError(access.oneLine());
         }
         return spec;
+    }
+
+    /** In a container's directory: runsc applies the container's seccomp profile (see {@link #checkExecSeccomp}). */
+    private static final String SECCOMP_MARK = "seccomp-applied";
+
+    private void markSeccomp(String id) throws RuntimeError {
+        try {
+            Files.createFile(store.dir(id).resolve(SECCOMP_MARK));
+        } catch (FileAlreadyExistsException e) {
+            // already marked
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the state of " + id + " in " + store.root() + ": " + e.getMessage());
+        }
     }
 
     /**
