@@ -12,12 +12,10 @@
  *                   namespace has that file on current kernels. gvshim makes the real check
  *                   (the sandbox's namespace is not the host's) before it calls this.
  * --nodev-file FILE triples of NUL-terminated strings SRC, DST, MODE (no file: nothing to do): in a
- *                   private mount namespace, a recursive copy of the mount tree at SRC with every
- *                   mount nodev (mount_setattr(2) MOUNT_ATTR_NODEV), and read-only too if MODE is
- *                   "ro", is mounted at DST, an empty directory or file gvshim made. The spec
- *                   runsc gets names DST instead of SRC. ("ro": runsc's gofer remounts a
- *                   read-only root with MS_REMOUNT|MS_BIND|MS_RDONLY, which clears nodev, so
- *                   gvshim makes the copy read-only itself and tells runsc the root is not.)
+ *                   private mount namespace, the mount tree at SRC is bound recursively at DST
+ *                   (an empty directory or file gvshim made) and every mount of the copy is
+ *                   remounted nodev, keeping its other flags, and read-only too if MODE is "ro".
+ *                   The spec runsc gets names DST instead of SRC.
  *                   Why: runsc's gofer opens a character-device node it finds in the root file
  *                   system or a bind mount on the host and hands the descriptor to the sandbox
  *                   (runsc/fsgofer/lisafs.go, until gVisor's --character-device-policy of
@@ -25,8 +23,15 @@
  *                   "devices" is a no-op), so an image could write to the host's /dev/kmsg
  *                   through a node of its own. On a nodev mount the kernel refuses to open any
  *                   device node (may_open_dev, fs/namei.c): what runc's device rules achieve.
- *                   The copies exist only in this namespace, which runsc's sandbox and gofer
- *                   inherit; nothing is mounted in the caller's namespace, nothing to clean up.
+ *                   ("ro": runsc's gofer remounts a read-only root with MS_REMOUNT|MS_BIND|
+ *                   MS_RDONLY, which clears nodev, so gvshim makes the copy read-only itself and
+ *                   tells runsc the root is not.) Only mount(2), which runsc needs anyway: no
+ *                   open_tree/mount_setattr, which container seccomp profiles do not allow and
+ *                   kernels before 5.12 lack. The copies exist only in this namespace, which
+ *                   runsc's sandbox and gofer inherit: nothing to clean up.
+ * --own-mountns     the caller cloned this process into a mount namespace of its own (gvshim
+ *                   run: CLONE_NEWNS with CLONE_NEWUSER, where container profiles deny unshare):
+ *                   make it private, do not unshare.
  * --error-file FILE on failure, "STEP ERRNO\n" is written there and the exit status is 125, so
  *                   the caller can name the call and errno even when stderr is the container's.
  * --runsc-log FILE  on failure, also append an error line to runsc's --log as runsc would
@@ -46,6 +51,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Step names as gvshim's Java side reports them (dev.gvshim.runtime.NsExec). */
@@ -57,9 +63,9 @@
 #define STEP_PRIVATE "mount(/, MS_REC|MS_PRIVATE)"
 #define STEP_TMPFS "mount(tmpfs, /proc/sys/net)"
 #define STEP_NODEV_FILE "read(nodev-file)"
-#define STEP_OPEN_TREE "open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)"
-#define STEP_SETATTR "mount_setattr(MOUNT_ATTR_NODEV)"
-#define STEP_MOVE "move_mount"
+#define STEP_BIND "mount(MS_BIND|MS_REC)"
+#define STEP_MOUNTINFO "open(/proc/self/mountinfo)"
+#define STEP_REMOUNT "mount(MS_REMOUNT|MS_BIND|MS_NODEV)"
 #define STEP_EXEC "execve"
 
 static const char *error_file;
@@ -79,7 +85,8 @@ static int fail(const char *step, int err)
 		int fd = open(runsc_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			/* step and strerror hold no character JSON would need escaped */
-			dprintf(fd, "{\"level\":\"error\",\"msg\":\"gvshim-nsexec: %s: %s\"}\n", step, strerror(err));
+			dprintf(fd, "{\"level\":\"error\",\"msg\":\"gvshim-nsexec: %s: errno %d: %s\"}\n", step, err,
+				strerror(err));
 			close(fd);
 		}
 		return 128;
@@ -125,18 +132,70 @@ static char *read_all(const char *file, size_t *len)
 	return buf;
 }
 
-/* A nodev (and read-only, if ro) copy of the mount tree at src, mounted at dst (see --nodev-file). */
+/* mountinfo(5) escapes space, tab, newline and backslash as \ooo: undone in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * A nodev (and read-only, if ro) copy of the mount tree at src, mounted at dst (see
+ * --nodev-file): a recursive bind, then every mount at or below dst remounted with MS_NODEV and
+ * the lockable flags it has (statvfs(3): a remount may not clear a flag a less privileged
+ * namespace inherited locked; atime flags, left out, are kept by the kernel).
+ */
 static int nodev_bind(const char *src, const char *dst, int ro)
 {
-	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-	if (fd < 0)
-		return fail(STEP_OPEN_TREE, errno);
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0)};
-	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
-		return fail(STEP_SETATTR, errno);
-	if (move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
-		return fail(STEP_MOVE, errno);
-	close(fd);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0)
+		return fail(STEP_BIND, errno);
+	char top[4096];
+	if (realpath(dst, top) == NULL)
+		return fail(STEP_BIND, errno);
+	size_t tl = strlen(top);
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	if (mi == NULL)
+		return fail(STEP_MOUNTINFO, errno);
+	char line[8192];
+	while (fgets(line, sizeof line, mi) != NULL) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		char *save = NULL, *mp = NULL;
+		char *f = strtok_r(line, " ", &save);
+		for (int n = 0; f != NULL && n < 4; n++)
+			f = strtok_r(NULL, " ", &save);
+		mp = f;
+		if (mp == NULL)
+			continue;
+		unescape(mp);
+		if (strncmp(mp, top, tl) != 0 || (mp[tl] != '\0' && mp[tl] != '/' && strcmp(top, "/") != 0))
+			continue;
+		struct statvfs sv;
+		if (statvfs(mp, &sv) != 0)
+			continue; /* covered by a later mount at the same place: unreachable anyway */
+		unsigned long flags = MS_REMOUNT | MS_BIND | MS_NODEV;
+		if (sv.f_flag & ST_RDONLY)
+			flags |= MS_RDONLY;
+		if (sv.f_flag & ST_NOSUID)
+			flags |= MS_NOSUID;
+		if (sv.f_flag & ST_NOEXEC)
+			flags |= MS_NOEXEC;
+		if (ro && strcmp(mp, top) == 0)
+			flags |= MS_RDONLY;
+		if (mount(NULL, mp, NULL, flags, NULL) != 0) {
+			int e = errno;
+			fclose(mi);
+			return fail(STEP_REMOUNT, e);
+		}
+	}
+	fclose(mi);
 	return 0;
 }
 
@@ -145,12 +204,15 @@ int main(int argc, char **argv)
 	const char *userns = NULL;
 	const char *nodev_file = NULL;
 	int hide_proc_net = 0;
+	int own_mountns = 0;
 	int i = 1;
 	for (; i < argc; i++) {
 		if (strcmp(argv[i], "--userns") == 0 && i + 1 < argc) {
 			userns = argv[++i];
 		} else if (strcmp(argv[i], "--hide-proc-net") == 0) {
 			hide_proc_net = 1;
+		} else if (strcmp(argv[i], "--own-mountns") == 0) {
+			own_mountns = 1;
 		} else if (strcmp(argv[i], "--nodev-file") == 0 && i + 1 < argc) {
 			nodev_file = argv[++i];
 		} else if (strcmp(argv[i], "--runsc-log") == 0 && i + 1 < argc) {
@@ -188,7 +250,7 @@ int main(int argc, char **argv)
 	}
 
 	if (hide_proc_net || pairs_len > 0) {
-		if (unshare(CLONE_NEWNS) != 0)
+		if (!own_mountns && unshare(CLONE_NEWNS) != 0)
 			return fail(STEP_UNSHARE, errno);
 		/* Nothing of ours may propagate back to the host's mount namespace. */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)

@@ -65,21 +65,11 @@ final class ExplainCommand implements Verb {
         List<String> fatal = RunscLogs.fatalLines(run.debugLogDir());
         fatal.remove(message); // runsc's own log repeats its top-level error as FATAL
         Failure f;
-        if (message.startsWith("gvshim-nsexec: ")) {
-            // gvshim's own step before runsc: the nodev copies of the root file system and bind sources
-            f = Failure.of("NODEV_MOUNT", "cannot prepare the sandbox's mounts", message.substring("gvshim-nsexec: ".length()),
-                    "gvshim gives runsc copies of the root file system and bind mounts on which no device node can be"
-                            + " opened (runsc applies no device rules, and its gofer would open a host device node found"
-                            + " there); that needs Linux 5.12 or later (mount_setattr) and a user namespace that may mount",
-                    "run gvshim on Linux 5.12 or later, outside a seccomp filter that denies open_tree, mount_setattr or"
-                            + " move_mount");
-        } else {
-            try {
-                Facts facts = Facts.read(Path.of("/"), System.getenv(), meta == null ? null : meta.path("runsc").asText(null));
-                f = new Explain(facts).runsc(message, fatal);
-            } catch (IOException | RuntimeException e) {
-                f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null, null);
-            }
+        try {
+            Facts facts = Facts.read(Path.of("/"), System.getenv(), meta == null ? null : meta.path("runsc").asText(null));
+            f = message.startsWith("gvshim-nsexec: ") ? new Explain(facts).nsexec(message) : new Explain(facts).runsc(message, fatal);
+        } catch (IOException | RuntimeException e) {
+            f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null, null);
         }
         err.println(f.oneLine());
         if (debug) {

@@ -199,7 +199,9 @@ public final class Launcher {
                 try {
                     c = Spawner.clone(new Spawner.Request(argv.getFirst(), argv, List.of("PATH=" + pathEnv()),
                             fds.childIn, fds.childOut, fds.childErr, sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID),
-                            Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
+                            // CLONE_NEWNS: gvshim-nsexec's nodev copies need a mount namespace of their own, and
+                            // container profiles that allow runsc's clone flags deny unshare (docker/seccomp-gvshim.json)
+                            Linux.CLONE_NEWUSER | Linux.CLONE_NEWNS | Linux.CLONE_VM, Step.CREATE_USERNS);
                     child = c.pid();
                     Trace.mark("cloned");
                     Linux.closeQuietly(sync[0]);
@@ -518,8 +520,8 @@ public final class Launcher {
     private List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal) {
         RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
                 req.platform(), plan.runscRootless(), req.debug());
-        List<String> argv = new ArrayList<>(List.of(home.resolve("libexec/gvshim-nsexec").toString(), "--nodev-file",
-                run.nodevList().toString(), "--runsc-log", run.runscLog().toString(), "--"));
+        List<String> argv = new ArrayList<>(List.of(home.resolve("libexec/gvshim-nsexec").toString(), "--own-mountns",
+                "--nodev-file", run.nodevList().toString(), "--runsc-log", run.runscLog().toString(), "--"));
         argv.add(runsc.toString());
         argv.addAll(cfg.toFlags());
         argv.add("run");

@@ -128,11 +128,10 @@ final class NsExec {
             return what + ": the container's user namespace is gone or not ours; delete it with `delete --force " + ct.id()
                     + "` and create it again";
         }
-        if (step.startsWith("open_tree") || step.startsWith("mount_setattr") || step.startsWith("move_mount")
-                || step.startsWith("read(nodev")) {
+        if (step.startsWith("mount(MS_BIND") || step.startsWith("read(nodev") || step.startsWith("open(/proc/self/mountinfo")) {
             return what + ": gvshim gives runsc nodev copies of the root file system and bind mounts, so that no host"
-                    + " device node in them can be opened from the sandbox (the spec's device rules); that needs"
-                    + " CAP_SYS_ADMIN in the runtime's namespace and Linux 5.12 or later (mount_setattr)";
+                    + " device node in them can be opened from the sandbox (the spec's device rules); check that the"
+                    + " root file system and every bind source exist";
         }
         if (step.startsWith("unshare") || step.startsWith("mount")) {
             return what + ": gvshim runs runsc in a private mount namespace (to hide /proc/sys/net from runsc start, and"
