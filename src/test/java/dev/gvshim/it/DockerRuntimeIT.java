@@ -226,6 +226,7 @@ class DockerRuntimeIT {
             return name;
         }
         // imported again by each run of this class (a second): the probe it carries is this build's
+        docker("image", "rm", name); // the previous run's, if no container uses it
         Path dir = Files.createTempDirectory("gvshim-spec-image-");
         Path bundles = Path.of(System.getProperty("gvshim.bundles", "oci-bundles"));
         Host.check(Host.sh(bundles.resolve("build-rootfs.sh").toString(), dir.toString()));
