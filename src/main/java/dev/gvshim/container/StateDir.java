@@ -586,10 +586,14 @@ public final class StateDir {
         }
     }
 
-    /** What unmapped owners read as: /proc/sys/kernel/overflowuid (65534 by default). */
+    /**
+     * What unmapped owners read as: /proc/sys/kernel/overflowuid (65534 by default). In one read:
+     * Files.readString reads a size-0 /proc/sys file one byte first, and the sysctl handler answers
+     * any read past offset 0 with EOF (it returned "6"; see Facts.string).
+     */
     static int overflowUid() {
-        try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/overflowuid")).trim());
+        try (InputStream in = Files.newInputStream(Path.of("/proc/sys/kernel/overflowuid"))) {
+            return Integer.parseInt(new String(in.readNBytes(64), java.nio.charset.StandardCharsets.US_ASCII).trim());
         } catch (IOException | NumberFormatException e) {
             return 65534;
         }

@@ -385,6 +385,14 @@ class StateDirTest {
         }
     }
 
+    @Test
+    void theOverflowUidIsReadWhole() throws Exception {
+        // Files.readString got "6" of "65534": sysctl files answer a read past offset 0 with EOF
+        try (var r = Files.newBufferedReader(Path.of("/proc/sys/kernel/overflowuid"))) {
+            assertThat(StateDir.overflowUid()).isEqualTo(Integer.parseInt(r.readLine().strip()));
+        }
+    }
+
     // ---- messages: no Java exception text ------------------------------------------------------
 
     @Test
