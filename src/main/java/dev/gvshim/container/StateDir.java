@@ -360,6 +360,29 @@ public final class StateDir {
         checkPath(root, uid, true, root);
     }
 
+    /**
+     * Makes what is missing of the runtime's --root (mode 0711, as runc), one directory at a time,
+     * each judged by {@link #checkPath} before the next is made in it: a name another user puts in
+     * the way after the check (in sticky /tmp: their directory, or a symlink to one) is refused
+     * before anything is written through it. Files.createDirectories would follow it.
+     */
+    public static void makeRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+        for (int i = 0; i < 256; i++) {
+            Path missing = checkPath(root, uid, true, root);
+            if (missing == null) {
+                return;
+            }
+            try {
+                Files.createDirectory(missing, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+            } catch (FileAlreadyExistsException e) {
+                // made meanwhile: judged on the next round
+            } catch (IOException e) {
+                throw cannotCreate(missing, uid, e);
+            }
+        }
+        throw new UnsafeStateDirException(root, "its directories keep disappearing while gvshim makes them", "pass --root DIR");
+    }
+
     private static Path create(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
         try {
             return create(dir, uid, explicit, false);
@@ -462,8 +485,9 @@ public final class StateDir {
      * namespace chose its mounts), still only when others cannot write it.
      *
      * @param shown the state directory, for the message
+     * @return the first directory on the way that does not exist (symlinks resolved), or null
      */
-    static void checkPath(Path path, int uid, boolean last, Path shown) throws UnsafeStateDirException {
+    static Path checkPath(Path path, int uid, boolean last, Path shown) throws UnsafeStateDirException {
         Path abs = path.toAbsolutePath();
         Deque<String> todo = new ArrayDeque<>();
         for (Path n : abs) {
@@ -485,14 +509,14 @@ public final class StateDir {
                 continue;
             }
             if (isLast && !last) {
-                return;
+                return null;
             }
             Path next = cur.resolve(name);
             Attrs a;
             try {
                 a = Attrs.of(next);
             } catch (NoSuchFileException e) {
-                return;
+                return next;
             } catch (IOException e) {
                 throw new UnsafeStateDirException(shown, "cannot look into " + describe(cur) + ": " + reason(e),
                         "pass --root with a directory you can reach");
@@ -528,6 +552,7 @@ public final class StateDir {
             judge(next, a, !isLast, trust, shown);
             cur = next;
         }
+        return null;
     }
 
     private static Attrs attrs(Path p, Path shown) throws UnsafeStateDirException {

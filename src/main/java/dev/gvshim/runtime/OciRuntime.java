@@ -253,11 +253,14 @@ public final class OciRuntime {
         Path runsc = runscPath(c.runsc());
         Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
         try {
+            StateDir.makeRuntimeRoot(store.root(), euid); // before Containers.create's createDirectories, which follows symlinks
             store.create(ct);
+        } catch (UnsafeStateDirException e) {
+            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
         } catch (FileAlreadyExistsException e) {
             throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
         } catch (IOException e) {
-            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + e.getMessage()
+            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + StateDir.reason(e)
                     + " (check --root)");
         }
         Trace.mark("create: state written");

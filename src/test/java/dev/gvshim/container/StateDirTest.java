@@ -368,6 +368,28 @@ class StateDirTest {
     }
 
     @Test
+    void aRuntimeRootIsMadeOneJudgedDirectoryAtATime(@TempDir Path parent) throws Exception {
+        Path root = parent.resolve("a/b/c");
+        StateDir.makeRuntimeRoot(root, uid());
+        for (Path p : List.of(parent.resolve("a"), parent.resolve("a/b"), root)) {
+            assertThat(mode(p)).as("as runc, less the umask").isIn("0711", "0701", "0700");
+        }
+        StateDir.makeRuntimeRoot(root, uid()); // nothing left to make
+        // Docker's /var/run -> /run: the link's target is made
+        Path var = dir(parent.resolve("var"), "rwxr-xr-x");
+        Files.createSymbolicLink(var.resolve("run"), Path.of("../run"));
+        StateDir.makeRuntimeRoot(var.resolve("run/docker/moby"), uid());
+        assertThat(parent.resolve("run/docker/moby")).isDirectory();
+        // a directory of another user in the way: refused, nothing made in it
+        if (uid() == 0) {
+            Path theirs = chown(dir(parent.resolve("theirs"), "rwxrwxrwx"), OTHER);
+            assertThatThrownBy(() -> StateDir.makeRuntimeRoot(theirs.resolve("x/y"), 4343)).hasMessageContaining(
+                    theirs + " (owner uid 4242, mode 0777) belongs to another user");
+            assertThat(names(theirs)).isEmpty();
+        }
+    }
+
+    @Test
     void symlinkedParentsAreFollowedAndCheckedAsTheKernelResolvesThem(@TempDir Path parent) throws Exception {
         // Docker's --root /var/run/docker/runtime-runc/moby, where /var/run -> /run
         Path run = dir(parent.resolve("run"), "rwxr-xr-x");

@@ -114,7 +114,7 @@ final class Host {
 
     /**
      * The state directories a user has in /tmp (no XDG_RUNTIME_DIR in its environment): real
-     * directories of that user named {@code gvshim-UID} (earlier versions' name) or
+     * directories of that user named {@code gvshim-UID} (used when it is theirs) or
      * {@code gvshim-UID.RANDOM}; entries of those names that another user planted are not theirs.
      */
     static List<Path> stateDirs(int uid) throws IOException {
