@@ -77,7 +77,7 @@ final class DoctorCommand implements Verb {
                 }
             }
             int uid = facts.status().euid();
-            Path stateDir = StateDir.defaultFor(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
+            StateDir.Choice stateDir = StateDir.find(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
             Doctor.Report report = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();

@@ -63,7 +63,9 @@ final class RunCommand implements Verb {
                 "gVisor platform: ptrace, systrap or kvm (default: this runsc's own default)."));
         s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary (default: runsc in $PATH)."));
         s.addOption(value(names("--root"), "DIR", String.class,
-                "State directory (default: $XDG_RUNTIME_DIR/gvshim, else /tmp/gvshim-UID; created 0700, owner checked)."));
+                "State directory (default: $XDG_RUNTIME_DIR/gvshim if yours and 0700, else /tmp/gvshim-UID, or"
+                        + " /tmp/gvshim-UID.RANDOM if another user took that name; created 0700). Yours, 0700, and no"
+                        + " directory above it writable by other users unless sticky."));
         s.addOption(value(names("--userns"), "MODE", Mode.class,
                 "User namespace: auto (full when possible), full (subordinate ids via newuidmap), single (only your id)."));
         s.addOption(value(names("-t", "--tty"), "WHEN", RunRequest.Tty.class,

@@ -139,6 +139,15 @@ final class TrainCommand implements Verb {
                 }
             }
             Path state = StateDir.prepare(tmp.resolve("state"), host.status().euid(), false);
+            // The default state directory as every call without --root looks for it: the free name
+            // (created, then found), and a name taken by someone else (a listing of /tmp, flock, a random name).
+            int euid = host.status().euid();
+            StateDir.prepareDefault(Map.of(), euid, -1, tmp);
+            StateDir.prepareDefault(Map.of(), euid, -1, tmp);
+            Path taken = Files.createDirectory(tmp.resolve("taken"));
+            Files.createSymbolicLink(taken.resolve("gvshim-" + euid), tmp);
+            StateDir.prepareDefault(Map.of(), euid, -1, taken);
+            StateDir.find(Map.of(), euid, -1);
             RunDir dir = RunDir.create(state);
             RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024);
             Spec spec = RunSpec.generate(req, ctx);

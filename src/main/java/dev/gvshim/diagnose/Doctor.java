@@ -1,6 +1,7 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.Mode;
@@ -56,9 +57,9 @@ public final class Doctor {
     /**
      * @param live         the live probe's result, or null when it could not run (then the verdict rests on files)
      * @param runscVersion runsc's first --version line, or null
-     * @param stateDir     where `gvshim run` would keep its state
+     * @param stateDir     where `gvshim run` would keep its state ({@link StateDir#find}), or null
      */
-    public static Report diagnose(Facts facts, LiveProbe.Result live, String runscVersion, Path stateDir) {
+    public static Report diagnose(Facts facts, LiveProbe.Result live, String runscVersion, StateDir.Choice stateDir) {
         Doctor d = new Doctor(facts);
         d.environment();
         d.kernel();
@@ -319,7 +320,7 @@ public final class Doctor {
         }
     }
 
-    private void sandbox(String runscVersion, Path stateDir) {
+    private void sandbox(String runscVersion, StateDir.Choice stateDir) {
         if (facts.runsc() == null) {
             put(Finding.fail("RUNSC_MISSING", "sandbox", "runsc is not installed", "no runsc in $PATH, /usr/local/bin or /usr/bin",
                     "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH"));
@@ -327,15 +328,18 @@ public final class Doctor {
             put(Finding.ok("RUNSC_MISSING", "sandbox", "runsc is installed" + (runscVersion == null ? "" : ": " + runscVersion),
                     facts.runsc().toString()));
         }
-        if (stateDir != null) {
-            String problem = StateDir.inspect(stateDir, facts.status().euid());
-            if (problem != null) {
-                boolean missing = !java.nio.file.Files.exists(stateDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", "the state directory " + stateDir + " is unusable: " + problem,
-                        stateDir.toString(), missing ? explain.unwritableStateDirFix(stateDir.getParent())
-                                : "remove it as root, or pass --root DIR to gvshim run"));
+        if (stateDir != null) { // the same choice gvshim run makes (StateDir.prepareDefault), without creating anything
+            UnsafeStateDirException p = stateDir.problem();
+            if (p != null) {
+                Path readOnly = p.readOnlyParent();
+                put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", p.what() + ": " + p.why(), p.dir(),
+                        readOnly != null ? explain.unwritableStateDirFix(readOnly) : p.fix()));
             } else {
-                put(Finding.ok("STATE_DIR_UNSAFE", "sandbox", "the state directory is private to you", stateDir.toString()));
+                String ignored = stateDir.ignored().isEmpty() ? ""
+                        : "; ignored, never used: " + String.join(", ", stateDir.ignored());
+                put(Finding.ok("STATE_DIR_UNSAFE", "sandbox", (stateDir.dir() != null ? "the state directory is private to you"
+                        : "the state directory will be created, private to you, by the first run") + ignored,
+                        stateDir.dir() != null ? stateDir.dir().toString() : stateDir.planned()));
             }
         }
     }

@@ -137,25 +137,23 @@ public final class Launcher {
         Trace.mark("planned " + plan.mode().label());
 
         int uid = host.status().euid();
-        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid, IdMap.outer(host.ownUidMap(), uid));
-        Trace.mark("state dir chosen");
+        Path stateDir;
         try {
-            StateDir.prepare(stateDir, uid, req.root() != null);
+            // found (or made) once per call: the scan of /tmp is not repeated
+            stateDir = req.root() != null ? StateDir.prepare(req.root().toAbsolutePath(), uid, true)
+                    : StateDir.prepareDefault(env, uid, IdMap.outer(host.ownUidMap(), uid));
         } catch (UnsafeStateDirException e) {
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot use the state directory " + e.dir(), null,
-                    e.why(), e.fix()));
-        } catch (IOException e) {
-            boolean readOnly = e instanceof java.nio.file.FileSystemException f && "Read-only file system".equals(f.getReason());
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create the state directory " + stateDir,
-                    e.toString(), readOnly ? stateDir.getParent() + " is on a read-only file system" : null,
-                    readOnly ? explain.unwritableStateDirFix(stateDir.getParent()) : "pass --root with a directory you own"));
+            Path readOnly = e.readOnlyParent();
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(),
+                    readOnly != null ? explain.unwritableStateDirFix(readOnly) : e.fix()));
         }
+        Trace.mark("state dir ready");
         RunDir run;
         try {
             run = RunDir.create(stateDir);
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir,
-                    e.toString(), null, "check free space and permissions of " + stateDir));
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
+                    StateDir.reason(e), "check free space and permissions of " + stateDir));
         }
 
         Trace.mark("run dir created");
@@ -256,8 +254,8 @@ public final class Launcher {
         } catch (SyscallException e) {
             throw new LaunchException(explain.syscall(e));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(),
-                    e.toString(), null, "check free space in " + stateDir));
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    StateDir.reason(e), "check free space in " + stateDir));
         } finally {
             // reached only when the hand-over did not happen
             if (child > 0) {

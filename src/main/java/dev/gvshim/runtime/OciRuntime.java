@@ -2,6 +2,8 @@ package dev.gvshim.runtime;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
@@ -67,9 +69,8 @@ public final class OciRuntime {
         if (!rootless && euid != 0) {
             throw new RuntimeError("--rootless false needs root: run as root, or use --rootless auto");
         }
-        Path root = g.root() != null ? Path.of(g.root()).toAbsolutePath()
-                : euid == 0 ? Path.of("/run/gvshim") : Rootless.defaultRoot(env, euid);
-        this.store = new Containers(root);
+        this.store = new Containers(root(g, env, euid));
+        Trace.mark("runtime: state directory");
         if (g.systemdCgroup()) {
             log.debug("--systemd-cgroup: not passed on (runsc 2022-12's systemd driver is experimental); runsc places the"
                     + " sandbox with cgroupfs");
@@ -102,6 +103,24 @@ public final class OciRuntime {
         }, "gvshim-warm-up");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * The state directory: --root as given, once no other user can replace it or anything above
+     * it (runsc's and gvshim's records there decide what runsc runs); root's /run/gvshim; else the
+     * caller's own ({@link Rootless#defaultRoot}).
+     */
+    private static Path root(Globals g, Map<String, String> env, int euid) throws RuntimeError {
+        try {
+            if (g.root() == null && euid != 0) {
+                return Rootless.defaultRoot(env, euid);
+            }
+            Path root = g.root() != null ? Path.of(g.root()).toAbsolutePath() : Path.of("/run/gvshim");
+            StateDir.checkRuntimeRoot(root, euid);
+            return root;
+        } catch (UnsafeStateDirException e) {
+            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
+        }
     }
 
     /**
@@ -234,11 +253,14 @@ public final class OciRuntime {
         Path runsc = runscPath(c.runsc());
         Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
         try {
+            StateDir.makeRuntimeRoot(store.root(), euid); // before Containers.create's createDirectories, which follows symlinks
             store.create(ct);
+        } catch (UnsafeStateDirException e) {
+            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
         } catch (FileAlreadyExistsException e) {
             throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
         } catch (IOException e) {
-            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + e.getMessage()
+            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + StateDir.reason(e)
                     + " (check --root)");
         }
         Trace.mark("create: state written");

@@ -1,6 +1,7 @@
 package dev.gvshim.runtime;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
@@ -37,9 +38,12 @@ final class Rootless {
     private Rootless() {
     }
 
-    /** runc uses $XDG_RUNTIME_DIR/runc; gvshim the per-user state directory's "runtime". */
-    static Path defaultRoot(Map<String, String> env, int uid) {
-        return StateDir.defaultFor(env, uid).resolve("runtime");
+    /**
+     * runc uses $XDG_RUNTIME_DIR/runc; gvshim the per-user state directory's "runtime" (found
+     * again, or created, by the rule of {@link StateDir}: every verb of a container finds it).
+     */
+    static Path defaultRoot(Map<String, String> env, int uid) throws UnsafeStateDirException {
+        return StateDir.prepareDefault(env, uid, -1).resolve("runtime");
     }
 
     /** Starts the holder, maps it, and writes the spec runsc gets; returns the container with its holder. */

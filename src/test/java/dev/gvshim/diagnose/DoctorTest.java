@@ -2,10 +2,12 @@ package dev.gvshim.diagnose;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gvshim.container.StateDir;
 import dev.gvshim.userns.Mode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -234,12 +236,28 @@ class DoctorTest {
 
     @Test
     void stateDirUnsafe() throws Exception {
-        Path state = Files.createDirectory(tmp.resolve("state"));
+        // the user's own $XDG_RUNTIME_DIR/gvshim, opened to others: only the user (or root) can have done that
+        Path xdg = Files.createDirectory(tmp.resolve("xdg"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path state = Files.createDirectory(xdg.resolve("gvshim"));
         Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
         Facts facts = Fixture.load("debian12-host", tmp).status("Uid", uid() + "\t" + uid() + "\t" + uid() + "\t" + uid()).facts();
-        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-single"), null, state);
-        failsWith(r, "STATE_DIR_UNSAFE", "--root DIR");
-        assertThat(finding(r, "STATE_DIR_UNSAFE").summary()).contains("0777, open to other users");
+        StateDir.Choice choice = StateDir.find(Map.of("XDG_RUNTIME_DIR", xdg.toString()), uid(), -1);
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-single"), null, choice);
+        failsWith(r, "STATE_DIR_UNSAFE", "chmod 700 " + state);
+        assertThat(finding(r, "STATE_DIR_UNSAFE").summary()).isEqualTo("cannot use the state directory " + state
+                + ": its mode is 0777, open to other users");
+    }
+
+    @Test
+    void aStateDirectoryNameTakenByAnotherUserIsNamedButNoFailure() throws Exception {
+        Facts facts = Fixture.load("debian12-host", tmp).facts();
+        StateDir.Choice choice = new StateDir.Choice(null, "/tmp/gvshim-1004.XXXXXXXXXXXX", null,
+                java.util.List.of("/tmp/gvshim-1004 (owner mallory (uid 1005), mode 0777)"));
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-full"), null, choice);
+        Finding f = finding(r, "STATE_DIR_UNSAFE");
+        assertThat(f.status()).isEqualTo(Finding.Status.OK);
+        assertThat(f.summary()).isEqualTo("the state directory will be created, private to you, by the first run; ignored,"
+                + " never used: /tmp/gvshim-1004 (owner mallory (uid 1005), mode 0777)");
     }
 
     private static int uid() throws Exception {

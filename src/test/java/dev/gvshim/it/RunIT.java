@@ -151,10 +151,12 @@ class RunIT {
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(r.out()).isEqualTo("as root\n");
         assertThat(r.err()).contains("userns mode full").contains("direct /proc writes");
-        Path rootState = Path.of("/tmp/gvshim-0");
-        try (var s = Files.list(rootState)) {
-            assertThat(s.filter(p -> p.getFileName().toString().startsWith("gv"))).isEmpty();
-        }
+        // this run's directory (other root runs on the machine may be alive in the same state directory)
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("gvshim: run directory (\\S+)").matcher(r.err());
+        assertThat(m.find()).as(r.err()).isTrue();
+        Path runDir = Path.of(m.group(1));
+        assertThat(Host.stateDirs(0)).as("root's state directory").contains(runDir.getParent());
+        assertThat(runDir).as("removed at the end of the run").doesNotExist();
     }
 
     @Test
@@ -264,5 +266,154 @@ class RunIT {
         Host.Result r = host.gvshim(null, T, "run", "--", "/bin/sh", "-c", "env | cut -d= -f1 | sort | tr '\\n' ' '");
         assertThat(r.out()).contains("PATH").contains("HOME").doesNotContain("SHELL").doesNotContain("LOGNAME");
         assertThat(env).isNotNull();
+    }
+
+    // ---- the state directory: nobody else can lock the user out, or slip a directory in ----------
+
+    /** Removes the test user's state directories and whatever was planted at their names (no run is alive between tests). */
+    private void clearStateDirs() {
+        Host.check(Host.sh("sh", "-c", "rm -rf /tmp/gvshim-" + host.uid + " /tmp/gvshim-" + host.uid + ".*"));
+    }
+
+    private static java.util.List<String> entries(Path dir) throws java.io.IOException {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
+    }
+
+    private static int mode(Path p) throws java.io.IOException {
+        return (Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 07777;
+    }
+
+    @Test
+    void anotherUserCannotLockTheUserOutOfTheDefaultStateDirectory() throws Exception {
+        // uids are predictable: gvshim-it2 takes /tmp/gvshim-UID before the user's first run, in each way it can
+        Path legacy = Path.of("/tmp/gvshim-" + host.uid);
+        Path bait = Path.of("/tmp/gvshim-it-bait"); // where the symlink points: gvshim-it2's own 0777 directory
+        int other = Host.otherUser();
+        try {
+            for (String squat : java.util.List.of("ln -s " + bait + " " + legacy, "mkdir -m 0700 " + legacy,
+                    "mkdir -m 0777 " + legacy, "mkdir -m 1777 " + legacy)) {
+                clearStateDirs();
+                Host.check(Host.asOtherUser("rm -rf " + bait + " && mkdir -m 0777 " + bait + " && " + squat));
+                for (int i = 0; i < 2; i++) {
+                    Host.Result r = host.gvshim(null, T, "run", "--", "/bin/echo", "not locked out");
+                    assertThat(r.code()).as(squat + ": " + r).isZero();
+                    assertThat(r.out()).isEqualTo("not locked out\n");
+                    assertThat(r.err()).isEmpty();
+                }
+                assertThat(Host.stateDirs(host.uid)).as(squat + ": one state directory, found again by the second run")
+                        .singleElement().satisfies(d -> {
+                            assertThat(d.toString()).matches("/tmp/gvshim-" + host.uid + "\\.[a-z0-9]{12}");
+                            assertThat(mode(d)).isEqualTo(0700);
+                        });
+                assertThat((Integer) Files.getAttribute(legacy, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                        .as(squat + ": left as it was").isEqualTo(other);
+                if (!Files.isSymbolicLink(legacy)) {
+                    assertThat(entries(legacy)).as(squat + ": nothing written into the planted directory").isEmpty();
+                }
+                assertThat(entries(bait)).as(squat + ": nothing written where the planted symlink points").isEmpty();
+            }
+        } finally {
+            clearStateDirs();
+            Host.sh("rm", "-rf", bait.toString());
+        }
+    }
+
+    @Test
+    void runtimeVerbsWithoutRootFindTheirContainerPastAPlantedName() throws Exception {
+        Path legacy = Path.of("/tmp/gvshim-" + host.uid);
+        String id = "sd-" + ProcessHandle.current().pid();
+        try {
+            clearStateDirs();
+            Host.check(Host.asOtherUser("mkdir -m 0777 " + legacy));
+            Host.Result c = host.userShell("$G create --bundle hello " + id + " </dev/null >" + id + ".out 2>" + id + ".err", T);
+            assertThat(c.code()).as(c + "\n" + Host.sh("cat", host.work.resolve(id + ".err").toString()).out()).isZero();
+            Path state = host.stateDir();
+            assertThat(state).as("a state directory of the user's own (none: the records went into the planted one)").isNotNull();
+            assertThat(state.toString()).as("a state directory of the user's own").matches("/tmp/gvshim-" + host.uid + "\\.[a-z0-9]{12}");
+            assertThat(entries(state.resolve("runtime"))).as("the container's records").isNotEmpty();
+            Host.Result st = host.gvshim(null, T, "state", id);
+            assertThat(st.code()).as(st.toString()).isZero();
+            assertThat(st.out()).contains(id).contains("created");
+            Host.Result d = host.gvshim(null, T, "delete", "--force", id);
+            assertThat(d.code()).as(d.toString()).isZero();
+            Host.Result gone = host.gvshim(null, T, "state", id);
+            assertThat(gone.code()).isEqualTo(1);
+            assertThat(gone.err()).contains("container does not exist");
+            assertThat(entries(legacy)).as("nothing written into the planted directory").isEmpty();
+            assertThat(Host.stateDirs(host.uid)).containsExactly(state);
+        } finally {
+            host.gvshim(null, T, "delete", "--force", id);
+            Host.sh("rm", "-f", host.work.resolve(id + ".out").toString(), host.work.resolve(id + ".err").toString());
+            clearStateDirs();
+        }
+    }
+
+    @Test
+    void aRootInsideAnotherUsersDirectoryIsRefusedInOneLine() throws Exception {
+        // a new subdirectory of gvshim-it2's 0777 directory: gvshim-it2 could rename it and put its own in place
+        Path attic = Path.of("/tmp/gvshim-it-attic");
+        int other = Host.otherUser();
+        String why = attic + " (owner " + Host.OTHER_USER + " (uid " + other + "), mode 0777) belongs to another user";
+        try {
+            Host.check(Host.asOtherUser("rm -rf " + attic + " && mkdir -m 0777 " + attic));
+            Host.Result run = host.gvshim(null, T, "run", "--root", attic + "/state", "--", "/bin/true");
+            assertThat(run.code()).as(run.toString()).isEqualTo(125);
+            assertThat(run.err().lines()).as(run.toString()).singleElement().asString()
+                    .startsWith("gvshim: cannot use the state directory " + attic + "/state: " + why).contains("Fix: pass a --root")
+                    .endsWith("[STATE_DIR_UNSAFE]");
+            for (String verb : java.util.List.of("state", "create")) {
+                Host.Result rt = verb.equals("state") ? host.gvshim(null, T, "--root", attic + "/rt", "state", "x")
+                        : host.gvshim(null, T, "--root", attic + "/rt", "create", "--bundle", "hello", "x");
+                assertThat(rt.code()).as(rt.toString()).isEqualTo(1);
+                assertThat(rt.err().lines()).as(rt.toString()).singleElement().asString().contains(why)
+                        .endsWith("[STATE_DIR_UNSAFE]");
+            }
+            Host.Result asRoot = Host.run(java.util.List.of(host.gvshim.toString(), "run", "--root", attic + "/root-state", "--",
+                    "/bin/true"), null, T, host.work);
+            assertThat(asRoot.code()).as("root neither: " + asRoot).isEqualTo(125);
+            assertThat(entries(attic)).as("nothing created in the other user's directory").isEmpty();
+        } finally {
+            Host.sh("rm", "-rf", attic.toString());
+        }
+    }
+
+    @Test
+    void aRootTheUserCannotCreateIsOneLineWithOwnerAndMode() throws Exception {
+        // was: [java.nio.file.AccessDeniedException: /tmp/.../state-demo]
+        Path closed = Files.createTempDirectory(Path.of("/tmp"), "gvshim-it-closed-");
+        try {
+            Files.setPosixFilePermissions(closed, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Host.Result r = host.gvshim(null, T, "run", "--root", closed + "/state-demo", "--", "/bin/true");
+            assertThat(r.code()).as(r.toString()).isEqualTo(125);
+            assertThat(r.err().lines()).as(r.toString()).singleElement().asString().isEqualTo("gvshim: cannot create the state"
+                    + " directory " + closed + "/state-demo: " + closed + " (owner root (uid 0), mode 0755) is not writable by you"
+                    + " (uid " + host.uid + "). Fix: pass --root with a directory you own, or a new path in a directory you can"
+                    + " write [STATE_DIR_UNSAFE]");
+        } finally {
+            Host.sh("rm", "-rf", closed.toString());
+        }
+    }
+
+    @Test
+    void theUsersRuntimeDirIsUsedWhenItIsPrivate() throws Exception {
+        Path xdg = host.work.resolve("xdg-" + System.nanoTime());
+        try {
+            Host.check(host.userShell("mkdir -m 0700 " + xdg, T));
+            Host.Result r = host.userShell("XDG_RUNTIME_DIR=" + xdg + " $G run --verbose -- /bin/echo xdg", T);
+            assertThat(r.code()).as(r.toString()).isZero();
+            assertThat(r.out()).isEqualTo("xdg\n");
+            assertThat(r.err()).contains("gvshim: run directory " + xdg + "/gvshim/gv");
+            assertThat(mode(xdg.resolve("gvshim"))).isEqualTo(0700);
+            assertThat(entries(xdg.resolve("gvshim"))).as("run directories left").isEmpty();
+            // 0755 is not what the XDG Base Directory spec promises: /tmp instead
+            Host.check(host.userShell("chmod 0755 " + xdg, T));
+            Host.Result open = host.userShell("XDG_RUNTIME_DIR=" + xdg + " $G run --verbose -- /bin/echo tmp", T);
+            assertThat(open.code()).as(open.toString()).isZero();
+            assertThat(open.err()).contains("gvshim: run directory /tmp/gvshim-" + host.uid);
+        } finally {
+            Host.sh("rm", "-rf", xdg.toString());
+        }
     }
 }
