@@ -8,6 +8,7 @@ import dev.gvshim.container.StateDir;
 import dev.gvshim.diagnose.Doctor;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.diagnose.ReportOutput;
 import dev.gvshim.diagnose.LiveProbe;
 import dev.gvshim.linux.Linux;
@@ -64,12 +65,25 @@ final class DoctorCommand implements Verb {
             if (user != null && !user.equals(System.getProperty("user.name"))) {
                 return asUser(user, p, err);
             }
-            Facts facts = Facts.read(Path.of("/"), env, runscOption);
+            Facts facts;
+            try {
+                facts = Facts.read(Path.of("/"), env, runscOption);
+            } catch (IOException e) {
+                err.println("gvshim doctor: cannot read /proc/self/status: " + IoError.reason(e) + " (is /proc mounted?)");
+                return EXIT_ERROR;
+            }
             Explain explain = new Explain(facts);
             LiveProbe.Result live = null;
             Path probe = home == null ? null : Path.of(home, "libexec/gvshim-probe");
             if (probe != null && Files.isExecutable(probe)) {
-                Path scratch = scratchDir(env);
+                Path scratch;
+                try {
+                    scratch = scratchDir(env);
+                } catch (IOException e) {
+                    err.println("gvshim doctor: cannot create a scratch directory for the live probe in "
+                            + System.getProperty("java.io.tmpdir", "/tmp") + ", $XDG_RUNTIME_DIR or /dev/shm: " + IoError.reason(e));
+                    return EXIT_ERROR;
+                }
                 try {
                     live = LiveProbe.run(facts, explain, probe, scratch);
                 } finally {
@@ -82,8 +96,8 @@ final class DoctorCommand implements Verb {
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();
             return report.ok() ? EXIT_OK : EXIT_CANNOT;
-        } catch (IOException | RuntimeException e) {
-            err.println("gvshim doctor: " + e);
+        } catch (IOException e) {
+            err.println("gvshim doctor: " + IoError.reason(e));
             return EXIT_ERROR;
         }
     }

@@ -8,6 +8,7 @@ import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -155,7 +156,7 @@ public final class Launcher {
             run = RunDir.create(stateDir);
         } catch (IOException e) {
             throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir,
-                    e.toString(), null, "check free space and permissions of " + stateDir));
+                    null, IoError.reason(e, stateDir), "check free space and permissions of " + stateDir));
         }
 
         Trace.mark("run dir created");
@@ -257,7 +258,7 @@ public final class Launcher {
             throw new LaunchException(explain.syscall(e));
         } catch (IOException e) {
             throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(),
-                    e.toString(), null, "check free space in " + stateDir));
+                    null, IoError.reason(e, run.dir()), "check free space in " + stateDir));
         } finally {
             // reached only when the hand-over did not happen
             if (child > 0) {
@@ -280,7 +281,8 @@ public final class Launcher {
             return HostFacts.read(slash, env.get("PATH"));
         } catch (IOException | RuntimeException e) {
             throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
-                    "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
+                    "/proc/self/status: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable"),
+                    "/proc is not mounted or not readable",
                     "mount proc at /proc"));
         }
     }
@@ -335,7 +337,8 @@ public final class Launcher {
         } catch (AccessDeniedException e) {
             throw new LaunchException(Explain.bundleUnreadable(config));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, e.toString(), null, null));
+            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null, IoError.reason(e, config),
+                    null));
         }
         try {
             return Spec.parse(bytes);

@@ -45,8 +45,8 @@ class DockerImagesIT {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         // The base image is cached by build-images.sh (docker image inspect); the gvshim layers
         // by Docker's build cache, so an unchanged build costs seconds.
-        Host.Result built = Host.run(List.of("env", "GVSHIM_TAG=" + TAG, repo.resolve("docker/build-images.sh").toString()),
-                null, Duration.ofMinutes(15), repo);
+        Host.Result built = Host.build(List.of("env", "GVSHIM_TAG=" + TAG, repo.resolve("docker/build-images.sh").toString()),
+                Duration.ofMinutes(15), repo);
         assertThat(built.code()).as("docker/build-images.sh\n%s", built).isZero();
         assertThat(Dockerd.docker("image", "inspect", GVSHIM, CONNECTOR).code()).isZero();
     }

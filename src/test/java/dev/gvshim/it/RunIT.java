@@ -126,6 +126,8 @@ class RunIT {
         assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(reader.readLine()).isEqualTo("got TERM");
         assertThat(p.exitValue()).as("the command's own exit status").isEqualTo(7);
+        dev.gvshim.Messages.check("gvshim run (SIGTERM)", new String(p.getErrorStream().readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @Test
