@@ -73,22 +73,13 @@ final class DoctorCommand implements Verb {
                 return EXIT_ERROR;
             }
             Explain explain = new Explain(facts);
-            LiveProbe.Result live = null;
-            Path probe = home == null ? null : Path.of(home, "libexec/gvshim-probe");
-            if (probe != null && Files.isExecutable(probe)) {
-                Path scratch;
-                try {
-                    scratch = scratchDir(env);
-                } catch (IOException e) {
-                    err.println("gvshim doctor: cannot create a scratch directory for the live probe in "
-                            + System.getProperty("java.io.tmpdir", "/tmp") + ", $XDG_RUNTIME_DIR or /dev/shm: " + IoError.reason(e));
-                    return EXIT_ERROR;
-                }
-                try {
-                    live = LiveProbe.run(facts, explain, probe, scratch);
-                } finally {
-                    Files.deleteIfExists(scratch);
-                }
+            LiveProbe.Result live;
+            try {
+                live = LiveProbe.run(facts, explain, home == null ? null : Path.of(home), env);
+            } catch (IOException e) {
+                err.println("gvshim doctor: cannot create a scratch directory for the live probe in "
+                        + System.getProperty("java.io.tmpdir", "/tmp") + ", $XDG_RUNTIME_DIR or /dev/shm: " + IoError.reason(e));
+                return EXIT_ERROR;
             }
             int uid = facts.status().euid();
             Path stateDir = StateDir.defaultFor(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
@@ -105,25 +96,6 @@ final class DoctorCommand implements Verb {
     @Override
     public int usageError() {
         return EXIT_ERROR;
-    }
-
-    /** An empty directory for the probe's tmpfs (which only its own mount namespace sees). */
-    private static Path scratchDir(Map<String, String> env) throws IOException {
-        List<Path> candidates = new ArrayList<>();
-        candidates.add(Path.of(System.getProperty("java.io.tmpdir", "/tmp")));
-        if (env.get("XDG_RUNTIME_DIR") != null) {
-            candidates.add(Path.of(env.get("XDG_RUNTIME_DIR")));
-        }
-        candidates.add(Path.of("/dev/shm"));
-        IOException last = null;
-        for (Path dir : candidates) {
-            try {
-                return Files.createTempDirectory(dir, "gvshim-doctor-");
-            } catch (IOException e) {
-                last = e;
-            }
-        }
-        throw last;
     }
 
     /** runsc's first --version line ("runsc version 0.0~20221219.0"), or null. */

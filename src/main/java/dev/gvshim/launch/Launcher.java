@@ -310,12 +310,9 @@ public final class Launcher {
                 return p;
             }
         } catch (Runsc.RunscNotFoundException e) {
-            throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null, e.getMessage(),
-                    "pass the path of an installed runsc"));
+            // below, with doctor's words
         }
-        throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null,
-                "no runsc in $PATH, /usr/local/bin or /usr/bin",
-                "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH"));
+        throw new LaunchException(Explain.runscMissing(req.runsc(), env.get("PATH"), Path.of("/")));
     }
 
     private Spec loadBundle(Path dir) throws LaunchException {
@@ -379,9 +376,26 @@ public final class Launcher {
         try {
             Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
             Trace.mark("spec built");
-            Failure rootfs = bundle == null ? null : Explain.rootfsAccess(Path.of(spec.root().path()), uid);
+            // both before runsc starts, where the path can still be named (runsc: a bare EOF)
+            Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), uid);
             if (rootfs != null) {
                 throw new LaunchException(rootfs);
+            }
+            Path cwd = RunSpec.workdirOnHost(spec);
+            if (cwd != null) {
+                // A generated spec's root is read-only: the working directory must exist (runsc's gofer
+                // would otherwise create it on the host). A bundle's may be created if the caller could.
+                Path existing = cwd.getParent();
+                while (existing != null && !Files.isDirectory(existing)) {
+                    existing = existing.getParent();
+                }
+                boolean mayCreate = bundle != null && existing != null && Files.isWritable(existing);
+                Failure workdir = Explain.workdir(bundle == null ? "--cwd " + spec.process().cwd()
+                        : "the working directory " + spec.process().cwd() + (req.cwd() != null ? " (--cwd)"
+                                : " (process.cwd of " + req.bundle().resolve("config.json") + ")"), cwd, mayCreate);
+                if (workdir != null) {
+                    throw new LaunchException(workdir);
+                }
             }
             return spec;
         } catch (InvalidSpecException e) {

@@ -123,6 +123,33 @@ public final class RunSpec {
         return s;
     }
 
+    /**
+     * Where the spec's working directory is on the host: under the mount that holds it (the
+     * longest destination that is a prefix), in the bind mount's source or, outside every
+     * mount, in the root file system. Null when a file system of the sandbox's own holds it
+     * (tmpfs, proc, sysfs: the sandbox creates what it needs there).
+     */
+    public static Path workdirOnHost(Spec s) {
+        String cwd = Path.of(s.process().cwd() == null ? "/" : s.process().cwd()).normalize().toString();
+        Mount holder = null;
+        for (Mount m : s.mounts()) {
+            String d = Path.of(m.destination()).normalize().toString();
+            if ((cwd.equals(d) || cwd.startsWith(d.equals("/") ? "/" : d + "/"))
+                    && (holder == null || d.length() >= Path.of(holder.destination()).normalize().toString().length())) {
+                holder = m;
+            }
+        }
+        if (holder == null) {
+            return Path.of(s.root().path()).resolve(cwd.substring(1));
+        }
+        boolean bind = "bind".equals(holder.type()) || holder.options().contains("bind") || holder.options().contains("rbind");
+        if (!bind || holder.source() == null) {
+            return null;
+        }
+        String rel = Path.of(holder.destination()).normalize().relativize(Path.of(cwd)).toString();
+        return Path.of(holder.source()).resolve(rel);
+    }
+
     private static void applyEnv(Spec s, RunRequest r, Context c, boolean defaults) {
         Map<String, String> caller = c.callerEnv();
         if (r.envAll()) {

@@ -124,11 +124,48 @@ class DoctorTest {
         Fixture f = Fixture.load("debian12-host", tmp).write("proc/self/uid_map", "0 1000 1\n").write("proc/self/gid_map", "0 1000 1\n");
         Doctor.Report r = diagnose(f, "clone", "map-single", "nest 0");
         failsWith(r, "USERNS_NESTING", "less deeply nested");
-        assertThat(finding(r, "USERNS_NESTING").evidence()).contains("depth 32 of 32");
+        // not measured side by side: both causes, with the value read and where
+        assertThat(finding(r, "USERNS_NESTING").summary()).contains("limit of 32 nested user namespaces (1 level left")
+                .contains("or a user.max_user_namespaces above this namespace is used up")
+                .contains("user.max_user_namespaces = 63362, read in the user namespace gvshim runs in (its uid_map: 0 1000 1),"
+                        + " not the initial one");
         // at the limit the clone itself fails with ENOSPC, and a nested namespace says nesting
         failsWith(diagnose(f, "clone ENOSPC"), "USERNS_NESTING", "less deeply nested");
         // with levels to spare it is fine
         assertThat(finding(diagnose(f, "clone", "map-single", "nest 25"), "USERNS_NESTING").status()).isEqualTo(Finding.Status.OK);
+    }
+
+    @Test
+    void aCountLimitIsToldFromTheDepthByWhatWasMeasuredOrRead() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("proc/self/uid_map", "0 1000 1\n").write("proc/self/gid_map", "0 1000 1\n");
+        // more side by side than could be stacked: depth, and only depth is named
+        Doctor.Report depth = diagnose(f, "clone", "map-single", "nest 0 wide 2");
+        failsWith(depth, "USERNS_NESTING", "less deeply nested");
+        assertThat(finding(depth, "USERNS_NESTING").summary()).contains("measured: 2 side by side, so it is the depth")
+                .doesNotContain("max_user_namespaces");
+        // as many side by side as stacked: a count, of a namespace above (the one read here is large)
+        Doctor.Report above = diagnose(f, "clone", "map-single", "nest 0 wide 1");
+        failsWith(above, "USERNS_LIMIT", "user.max_user_namespaces=15000");
+        assertThat(finding(above, "USERNS_LIMIT").summary()).contains("only 1 user namespace could be created side by side where 1"
+                + " were nested (measured)").contains("the limit is that of a namespace above this one");
+        assertThat(finding(above, "USERNS_NESTING").status()).isEqualTo(Finding.Status.OK);
+        // a limit read here that gvshim's namespace alone reaches: the count, named with its value and namespace
+        Doctor.Report one = diagnose(f.write("proc/sys/user/max_user_namespaces", "1"), "clone", "map-single", "nest 0");
+        failsWith(one, "USERNS_LIMIT", "sysctl -w user.max_user_namespaces=15000");
+        assertThat(finding(one, "USERNS_LIMIT").summary()).contains("user.max_user_namespaces = 1, read in the user namespace gvshim"
+                + " runs in (its uid_map: 0 1000 1), not the initial one, allows 1 user namespace there, and a sandbox needs 2");
+        // two: one sandbox fits, and doctor says it is the last
+        Doctor.Report two = diagnose(f.write("proc/sys/user/max_user_namespaces", "2"), "clone", "map-single", "nest 1 wide 2");
+        assertThat(two.ok()).isTrue();
+        assertThat(finding(two, "USERNS_LIMIT").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(two, "USERNS_LIMIT").summary()).contains("user.max_user_namespaces = 2");
+        // run's view of the same: runsc's ENOSPC, with the limit read here
+        Failure run = new Explain(f.facts()).runsc("starting sandbox: fork/exec /proc/self/exe: no space left on device",
+                java.util.List.of());
+        assertThat(run.id()).isEqualTo("USERNS_NESTING"); // 2 here: both are possible, and both are named
+        Failure runOne = new Explain(f.write("proc/sys/user/max_user_namespaces", "1").facts())
+                .runsc("starting sandbox: fork/exec /proc/self/exe: no space left on device", java.util.List.of());
+        assertThat(runOne.id()).isEqualTo("USERNS_LIMIT");
     }
 
     @Test
@@ -247,12 +284,37 @@ class DoctorTest {
     }
 
     @Test
-    void withoutTheLiveProbeTheVerdictRestsOnFilesAndSaysSo() {
+    void withoutTheLiveProbeNothingItTestsIsOkAndTheVerdictSaysSo() {
         Facts facts = Fixture.load("debian12-host", tmp).facts();
         Doctor.Report r = Doctor.diagnose(facts, null, null, null);
-        assertThat(r.ok()).isTrue();
-        assertThat(r.mode()).isEqualTo(Mode.FULL);
-        assertThat(finding(r, "LIVE_PROBE").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(r.verdict()).isEqualTo(Doctor.Verdict.UNTESTED);
+        assertThat(r.ok()).isFalse();
+        assertThat(r.untested()).extracting(Finding::id).contains("MOUNT_DENIED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED",
+                "PROC_MASKED", "NAMESPACE_DENIED", "IDMAP_FULL");
+        assertThat(finding(r, "MOUNT_DENIED").evidence()).contains("this installation has no libexec/gvshim-probe");
+        assertThat(r.headline()).startsWith("doctor could not test everything: nothing that was tested failed, but 6 checks");
+        assertThat(r.counts()).endsWith("0 failed, 6 not tested");
+    }
+
+    @Test
+    void checksTheProbeDidNotReachAreNotTestedNeverOk() {
+        // inside a default Docker container the probe stops at clone: mount, pivot_root, ptrace are not tested
+        Doctor.Report r = diagnose(Fixture.load("docker-default", tmp), "clone EPERM");
+        failsWith(r, "USERNS_SECCOMP", "seccomp-gvshim.json");
+        for (String id : java.util.List.of("MOUNT_DENIED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED", "NAMESPACE_DENIED", "IDMAP_FULL")) {
+            Finding f = finding(r, id);
+            assertThat(f.status()).as(id).isEqualTo(Finding.Status.NOT_TESTED);
+            assertThat(f.evidence()).as(id).isEqualTo("the live probe stopped at clone (EPERM): fix that and run doctor again");
+        }
+        assertThat(finding(r, "MOUNT_DENIED").summary()).isEqualTo("not tested; from files: no AppArmor confinement");
+        // a static failure keeps its evidence and says it was not confirmed live
+        assertThat(finding(r, "PROC_MASKED").status()).isEqualTo(Finding.Status.FAIL);
+        assertThat(finding(r, "PROC_MASKED").summary()).contains("(from files; not tested live: the live probe stopped at clone");
+        assertThat(r.counts()).contains("2 failed, 5 not tested");
+        String text = ReportOutput.text(r);
+        assertThat(text).contains("Not tested (the live probe stopped at clone (EPERM): fix that and run doctor again):\n"
+                + "  ").contains("  not tested  MOUNT_DENIED ");
+        assertThat(text).doesNotContainPattern("ok +(MOUNT_DENIED|PIVOT_ROOT_DENIED|PTRACE_DENIED) ");
     }
 
     @Test
