@@ -63,6 +63,21 @@ public final class StateDir {
         }
     }
 
+    /** What {@link #prepare} would refuse an existing {@code dir} for, with its fix (doctor says what run says), or null. */
+    public static UnsafeStateDirException problem(Path dir, int uid) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        try {
+            check(dir, uid);
+            return null;
+        } catch (UnsafeStateDirException e) {
+            return e;
+        } catch (IOException e) {
+            return new UnsafeStateDirException(dir, dev.gvshim.diagnose.IoError.reason(e, dir), "pass --root DIR");
+        }
+    }
+
     /**
      * Creates or checks the directory; returns it.
      *

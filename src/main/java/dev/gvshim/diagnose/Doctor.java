@@ -391,7 +391,10 @@ public final class Doctor {
         String cev = "cgroup v" + cg.version() + ", " + cg.path() + (cg.readOnly() ? " (read-only mount)" : "")
                 + (cg.writable() ? ", writable" : ", not writable by you");
         if (!cg.writable() && st.euid() == 0 && facts.initialUserNs()) {
-            put(Finding.warn("CGROUP_READONLY", "process", "root's sandboxes need a writable cgroup; this one is not", cev,
+            // gvshim run passes --ignore-cgroups; as a Docker or containerd runtime, root's containers go
+            // into the spec's cgroupsPath, which runsc must create
+            put(Finding.warn("CGROUP_READONLY", "process", "this cgroup is not writable: gvshim run does not need it (it ignores"
+                    + " cgroups), but as a Docker or containerd runtime runsc puts root's containers into their cgroup", cev,
                     facts.env().pick("run gvshim as a non-root user (rootless sandboxes skip cgroups)",
                             "run gvshim as a non-root user", "run gvshim as a non-root user, or delegate a cgroup to it")));
         } else {
@@ -474,8 +477,9 @@ public final class Doctor {
             String name = h.userName() == null ? "USER" : h.userName();
             put(Finding.warn(id, "id mapping", file + " has no range for " + user + ": mode full is impossible (single works)",
                     file + ": no line for " + name + " or " + h.status().euid(),
-                    "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + name
-                            + " (any 65536 ids no other user has)"));
+                    explain.subidFix(name, id.equals("SUBUID_MISSING") || h.subuid().rangesFor(h.userName(), h.status().euid())
+                            .isEmpty(), id.equals("SUBGID_MISSING") || h.subgid().rangesFor(h.userName(), h.status().euid())
+                            .isEmpty())));
             return;
         }
         long total = ranges.stream().mapToLong(SubIds.Range::count).sum();
@@ -525,9 +529,10 @@ public final class Doctor {
             String problem = StateDir.inspect(stateDir, facts.status().euid());
             if (problem != null) {
                 boolean missing = !java.nio.file.Files.exists(stateDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                var unsafe = StateDir.problem(stateDir, facts.status().euid()); // run's own words and fix, where it has them
                 put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", "the state directory " + stateDir + " is unusable: " + problem,
                         stateDir.toString(), missing ? explain.unwritableStateDirFix(stateDir.getParent())
-                                : "remove it as root, or pass --root DIR to gvshim run"));
+                                : unsafe != null ? unsafe.fix() : "remove it as root, or pass --root DIR to gvshim run"));
             } else {
                 put(Finding.ok("STATE_DIR_UNSAFE", "sandbox", "the state directory is private to you", stateDir.toString()));
             }
@@ -586,7 +591,11 @@ public final class Doctor {
                 default -> {
                     if (o.ran() && !o.ok() && o.failure() != null) {
                         Finding.Status s = o.failure().id().equals("SYSFS_MASKED") ? Finding.Status.WARN : Finding.Status.FAIL;
-                        override(Finding.of(o.failure(), s, "sandbox"));
+                        Finding had = findings.get(o.failure().id());
+                        if (had == null || had.status() != Finding.Status.FAIL || !live.outcomes().subList(0, live.outcomes()
+                                .indexOf(o)).stream().anyMatch(p -> p.failure() != null && p.failure().id().equals(o.failure().id()))) {
+                            override(Finding.of(o.failure(), s, "sandbox")); // the first step that failed for a cause tells it
+                        }
                     } else if (o.ok()) {
                         passed(o.step());
                     }

@@ -279,10 +279,18 @@ public final class Explain {
                             "SELinux (enforcing, context " + f.lsm().selinuxLabel() + ") denies user_namespace create",
                             selinuxFix());
                 }
+                // create_user_ns() refuses a chrooted caller (current_chrooted()); in a chroot, no mount of
+                // /proc/self/mountinfo is at / (the mounts above the chroot are not visible from it)
+                if (!f.mounts().entries().isEmpty() && f.mounts().at("/") == null) {
+                    return Failure.of("USERNS_DENIED", what, evidence, "gvshim runs in a chroot: no mount is at / in"
+                            + " /proc/self/mountinfo, and the kernel refuses user namespaces to a chrooted process",
+                            "run gvshim outside the chroot (in a mount namespace of its own, pivot_root instead of chroot)");
+                }
                 return Failure.of("USERNS_DENIED", what, evidence,
-                        "the kernel refused: gvshim runs in a chroot (its root is not the root of its mount namespace),"
-                                + " or a security module denied it",
-                        "run gvshim outside the chroot; check the audit log (dmesg) for a denial");
+                        "the kernel or a security module refused (no seccomp filter: Seccomp " + st.seccompMode()
+                                + "; not a chroot; " + (f.lsm().active() == null ? "no LSM list readable"
+                                        : "active security modules: " + f.lsm().active()) + ")",
+                        "check the audit log (dmesg) for a denial");
             }
             case Errno.ENOSPC, Errno.EUSERS -> {
                 Failure used = namespacesUsedUp(evidence, -1, LiveProbe.NOT_RUN);
@@ -481,9 +489,16 @@ public final class Explain {
                     "install gVisor (apt-get install runsc) or pass --runsc PATH");
         }
         if (e.errno() == Errno.EACCES) {
+            Path p = Path.of(e.detail());
+            Mounts.Entry m = facts().mounts().holding(p.toString());
+            if (Files.isExecutable(p) && m != null && m.options().contains("noexec")) {
+                return Failure.of("RUNSC_NOT_EXECUTABLE", "cannot execute runsc", evidence, e.detail() + " is on a file system"
+                        + " mounted noexec (" + m.mountPoint() + ", /proc/self/mountinfo)", "install runsc on a file system"
+                        + " mounted without noexec (/usr/local/bin), or pass --runsc with such a path");
+            }
             return Failure.of("RUNSC_NOT_EXECUTABLE", "cannot execute runsc", evidence,
-                    e.detail() + " is not executable by you, or lives on a noexec file system",
-                    "chmod 755 " + e.detail() + " or install runsc elsewhere");
+                    e.detail() + " (" + ownerAndMode(p) + ") is not executable by you", "chmod 755 " + e.detail()
+                            + " or install runsc elsewhere");
         }
         return Failure.of("RUNSC_EXEC_FAILED", "cannot execute runsc", evidence, null, null);
     }
@@ -506,8 +521,9 @@ public final class Explain {
             return Failure.of(uid ? "SUBUID_MISSING" : "SUBGID_MISSING", what, evidence,
                     file + " gives " + (userName == null ? "uid " + st.euid() : userName) + " "
                             + (given.isEmpty() ? "no range" : ranges(given) + ", which does not cover the ids asked for"),
-                    "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user
-                            + " (any 65536 ids no other user has), or run with --userns single");
+                    subidFix(user, uid || facts().host().subgid().rangesFor(userName, st.euid()).isEmpty(),
+                            !uid || facts().host().subuid().rangesFor(userName, st.euid()).isEmpty())
+                            + ", or run with --userns single");
         }
         if (out.contains("Cannot determine your user name")) {
             return Failure.of("NO_PASSWD_ENTRY", what, evidence, "uid " + st.euid() + " has no /etc/passwd entry",
@@ -547,6 +563,22 @@ public final class Explain {
         }
         return Failure.of("IDMAP_HELPER_FAILED", what, evidence, null,
                 "run `gvshim doctor`, or run with --userns single");
+    }
+
+    /**
+     * The usermod that gives {@code user} what is missing, with a range no other user has in
+     * either file (the first free one from 100000), so that following it is enough.
+     */
+    public String subidFix(String user, boolean uids, boolean gids) {
+        dev.gvshim.userns.SubIds u = facts().host().subuid();
+        dev.gvshim.userns.SubIds g = facts().host().subgid();
+        String both = dev.gvshim.userns.SubIds.usermodRange(dev.gvshim.userns.SubIds.free(dev.gvshim.userns.SubIds.FULL, u, g));
+        String cmd = uids && gids ? "--add-subuids " + both + " --add-subgids " + both
+                : uids ? "--add-subuids " + dev.gvshim.userns.SubIds.usermodRange(dev.gvshim.userns.SubIds.free(
+                        dev.gvshim.userns.SubIds.FULL, u))
+                : "--add-subgids " + dev.gvshim.userns.SubIds.usermodRange(dev.gvshim.userns.SubIds.free(
+                        dev.gvshim.userns.SubIds.FULL, g));
+        return "as root: usermod " + cmd + " " + user + " (65536 ids no other user has)";
     }
 
     /** "100000-165535 (65536 ids), 200000-200099 (100 ids)" */
@@ -775,7 +807,8 @@ public final class Explain {
         }
         if (all.contains("error converting mounts") || (all.contains("mount") && (all.contains(": operation not permitted")
                 || all.contains(": permission denied")) && !all.contains("fork/exec"))) {
-            Failure m = mountDenied("mount", evidence, seccomp, f);
+            // runsc's boot: "error umounting the old root file system" is umount2, after pivot_root (runsc/cmd/chroot.go)
+            Failure m = mountDenied(all.contains("umounting") ? "umount2" : "mount", evidence, seccomp, f);
             return Failure.of(m.id(), what, evidence, m.why(), m.fix());
         }
         if (all.contains("configuring cgroup") || all.contains("cgroup.subtree_control")) {

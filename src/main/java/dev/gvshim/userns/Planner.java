@@ -85,13 +85,15 @@ public final class Planner {
         String who = (h.userName() == null ? "" : h.userName() + " ") + "(uid " + uid + ")";
         String name = h.userName() == null ? Long.toString(uid) : h.userName();
         if (uidRanges.isEmpty()) {
+            String r = SubIds.usermodRange(SubIds.free(SubIds.FULL, h.subuid(), h.subgid()));
             reasons.add(new Reason("SUBUID_MISSING", "/etc/subuid has no range for " + who,
-                    "as root, `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + name
-                            + "` (any 65536 ids no other user has)"));
+                    "as root, `usermod --add-subuids " + r + " --add-subgids " + r + " " + name
+                            + "` (65536 ids no other user has in /etc/subuid and /etc/subgid)"));
         }
         if (gidRanges.isEmpty()) {
             reasons.add(new Reason("SUBGID_MISSING", "/etc/subgid has no range for " + who, uidRanges.isEmpty() ? null // one usermod does both
-                    : "as root, `usermod --add-subgids 100000-165535 " + name + "` (any 65536 ids no other user has)"));
+                    : "as root, `usermod --add-subgids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, h.subgid())) + " " + name
+                            + "` (65536 ids no other user has in /etc/subgid)"));
         }
         checkRanges("/etc/subuid", uidRanges, uid, h.ownUidMap(), reasons);
         checkRanges("/etc/subgid", gidRanges, gid, h.ownGidMap(), reasons);

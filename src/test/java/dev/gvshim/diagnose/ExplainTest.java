@@ -88,7 +88,10 @@ class ExplainTest {
         Failure missing = at("debian12-host").mapping(newuidmap("newuidmap: uid range [1-65537) -> [100000-165536) not allowed"),
                 SETUID, "app");
         assertThat(missing.id()).isEqualTo("SUBUID_MISSING");
-        assertThat(missing.fix()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 app");
+        // the ranges read are named with their sizes, and the fix is a range nobody has (app holds 100000-165535)
+        assertThat(missing.why()).isEqualTo("/etc/subuid gives app 100000-165535 (65536 ids), which does not cover the ids asked"
+                + " for");
+        assertThat(missing.fix()).startsWith("as root: usermod --add-subuids 165536-231071 app (65536 ids no other user has)");
     }
 
     @Test
