@@ -745,7 +745,8 @@ public final class Explain {
             "(?:failed to load (\\S+): no such file or directory|error finding executable \"([^\"]+)\" in PATH)");
     private static final Pattern CHROOT_DENIED = Pattern.compile("chroot to \"[^\"]*\": permission denied");
     /** runsc's gofer (runsc/cmd/gofer.go, setupRootFS): creating working directory "/x": mkdir /proc/root/x: permission denied */
-    private static final Pattern CWD_DENIED = Pattern.compile("creating working directory \"([^\"]+)\": mkdir \\S+: ([a-z ]+)");
+    private static final Pattern CWD_DENIED = Pattern.compile("creating working directory \"([^\"]+)\": mkdir \\S+: ([a-z ]+)"
+            + "|failed to find initial working directory \"([^\"]+)\": ([a-z ]+)");
     private static final Pattern NOT_EXECUTABLE = Pattern.compile("failed to load (\\S+): (permission denied|exec format error)");
 
     /**
@@ -793,9 +794,11 @@ public final class Explain {
         }
         Matcher cwd = CWD_DENIED.matcher(msg + "\n" + String.join("\n", fatal));
         if (cwd.find()) {
-            return Failure.of("CWD_MISSING", what, evidence, "the working directory " + cwd.group(1) + " does not exist in the"
-                            + " container's root file system, and runsc may not create it there (" + cwd.group(2) + ")",
-                    "create " + cwd.group(1) + " in the root file system, or set an existing directory as the working directory");
+            String dir = cwd.group(1) != null ? cwd.group(1) : cwd.group(3);
+            return Failure.of("CWD_MISSING", what, evidence, "the working directory " + dir + " does not exist in the"
+                            + " container's file systems" + (cwd.group(1) != null ? ", and runsc may not create it in its root"
+                                    + " file system (" + cwd.group(2) + ")" : " when it starts (inside an empty tmpfs?)"),
+                    "create " + dir + " in the root file system, or set an existing directory as the working directory");
         }
         Matcher chroot = CHROOT_DENIED.matcher(all);
         if (chroot.find()) {

@@ -381,6 +381,14 @@ public final class Launcher {
             if (rootfs != null) {
                 throw new LaunchException(rootfs);
             }
+            String tmpfs = RunSpec.workdirInTmpfs(spec);
+            if (tmpfs != null) {
+                throw new LaunchException(Failure.of("CWD_MISSING", "cannot use the working directory " + spec.process().cwd(),
+                        null, "it is below the tmpfs mounted at " + tmpfs + ", which is empty when the sandbox starts (runsc"
+                                + " would look for it in the root file system, under the tmpfs)",
+                        "use " + tmpfs + " itself, or create the directory from the command (mkdir -p " + spec.process().cwd()
+                                + " && cd " + spec.process().cwd() + ")"));
+            }
             Path cwd = RunSpec.workdirOnHost(spec);
             if (cwd != null) {
                 // A generated spec's root is read-only: the working directory must exist (runsc's gofer

@@ -119,7 +119,7 @@ public final class HostFacts {
     }
 
     /** As getcap(8) prints it: "cap_setuid=ep", "cap_setuid,cap_setgid=p". */
-    static String describeFileCaps(byte[] v) {
+    public static String describeFileCaps(byte[] v) {
         if (v.length < 12) {
             return "(unreadable)";
         }

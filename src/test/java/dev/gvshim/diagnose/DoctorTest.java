@@ -21,7 +21,15 @@ class DoctorTest {
 
     static Doctor.Report diagnose(Fixture f, String... live) {
         Facts facts = f.facts();
-        return Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20221219.0", null);
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20221219.0", null);
+        // every report these tests make is audited as a user would read it
+        dev.gvshim.Messages.check("doctor on " + f.root.getFileName(), ReportOutput.text(r));
+        try {
+            dev.gvshim.Messages.check("doctor --json on " + f.root.getFileName(), ReportOutput.json(r));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return r;
     }
 
     static Finding finding(Doctor.Report r, String id) {
@@ -350,5 +358,54 @@ class DoctorTest {
         String text = ReportOutput.text(r);
         assertThat(text.lines().findFirst().orElseThrow()).startsWith("gvshim doctor: rootless gVisor can't start here, because");
         assertThat(text).contains("To make it work, in this order:\n  1. USERNS_SECCOMP: ");
+    }
+
+    @Test
+    void dockerWithSysAdminGetsOneFixForTheMaskedProcAndTheDeniedPivotRoot() {
+        // docker run --cap-add SYS_ADMIN, default seccomp profile, /proc masked: both fail live
+        Fixture f = Fixture.load("docker-default", tmp).status("CapBnd", "00000000a82425fb").helpers("fcaps");
+        Doctor.Report r = diagnose(f, "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM");
+        failsWith(r, "PROC_MASKED", "--security-opt seccomp=docker/seccomp-gvshim.json --security-opt systempaths=unconfined");
+        assertThat(r.failures()).extracting(Finding::id).containsExactly("PROC_MASKED", "PIVOT_ROOT_DENIED");
+        // run meets the same: runsc's `error mounting proc`, completed with the probe's findings
+        Explain x = new Explain(f.facts());
+        Failure run = x.refine(x.runsc("... waiting for sandbox to start: EOF", java.util.List.of("error mounting proc: operation not"
+                + " permitted")), Fixture.live(f.facts(), "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM"));
+        assertThat(run.id()).isEqualTo("PROC_MASKED");
+        assertThat(run.fix()).isEqualTo(finding(r, "PROC_MASKED").fix());
+        assertThat(run.why()).contains("and PIVOT_ROOT_DENIED next (tested live)");
+    }
+
+    @Test
+    void subordinateRangesAreNamedWithTheirSizesAndOverlapsWithOtherUsers() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("etc/subuid", "bob:150000:65536\napp:100000:65535\n");
+        Doctor.Report r = diagnose(f, "clone", "map-full");
+        assertThat(r.ok()).isTrue();
+        assertThat(finding(r, "SUBUID_MISSING").summary()).contains("only 65535 ids");
+        assertThat(finding(r, "SUBUID_MISSING").evidence()).isEqualTo("/etc/subuid: 100000-165534 (65535 ids)");
+        Finding overlap = finding(r, "SUBUID_OVERLAP");
+        assertThat(overlap.status()).isEqualTo(Finding.Status.WARN);
+        assertThat(overlap.summary()).startsWith("/etc/subuid: app's 100000-165534 (65535 ids) overlaps bob's 150000-215535"
+                + " (65536 ids) by 15535 ids");
+        assertThat(finding(r, "SUBGID_MISSING").status()).isEqualTo(Finding.Status.OK);
+    }
+
+    @Test
+    void helpersAreDescribedByWhatWasRead() {
+        dev.gvshim.userns.Helper wrong = new dev.gvshim.userns.Helper("newgidmap", "/opt/newgidmap", true, true, false, false,
+                0755, "root", "cap_setuid=ep");
+        assertThat(wrong.describe()).isEqualTo("/opt/newgidmap (owner root, mode 0755) is not setuid root, and its file"
+                + " capabilities cap_setuid=ep lack cap_setgid, which newgidmap needs");
+        assertThat(new dev.gvshim.userns.Helper("newuidmap", "/usr/bin/newuidmap", true, true, true, false, 04755, "root", null)
+                .describe()).isEqualTo("/usr/bin/newuidmap is setuid root (owner root, mode 4755)");
+        assertThat(dev.gvshim.userns.HostFacts.describeFileCaps(new byte[] {1, 0, 0, 2, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0, 0, 0})).isEqualTo("cap_setuid=ep");
+        // the bounding set without CAP_SETUID: mode full is impossible, and doctor says why before trying
+        Fixture f = Fixture.load("debian12-host", tmp).status("CapBnd", "000001ffffffff3f");
+        Doctor.Report r = Doctor.diagnose(f.facts(), Fixture.live(f.facts(), "clone", "map-single"), null, null);
+        assertThat(r.mode()).isEqualTo(Mode.SINGLE);
+        assertThat(r.notFull().id()).isEqualTo("NEWUIDMAP_CAPS_DROPPED");
+        assertThat(r.notFull().summary()).contains("CAP_SETUID is not in the bounding set (CapBnd 000001ffffffff3f)");
+        assertThat(finding(r, "NEWUIDMAP_CAPS_DROPPED").status()).isEqualTo(Finding.Status.WARN);
     }
 }
