@@ -47,7 +47,8 @@ final class DoctorCommand implements Verb {
         CommandSpec s = Options.command("doctor",
                 "Check whether a rootless gVisor sandbox can start here, and why not: files read, then every step tried"
                         + " live in throwaway namespaces (user namespace, id maps, mounts, pivot_root, ptrace, nesting).",
-                "Exit status: 0 a sandbox can start, 1 it cannot, 2 doctor's own error.");
+                "Exit status: 0 a sandbox can start, 1 it cannot, 2 not everything could be tested (the live probe did not"
+                        + " run), or doctor's own error.");
         s.addOption(flag(names("--json"), "Print one JSON object: verdict, mode, environment, findings."));
         s.addOption(value(names("--user"), "NAME", String.class, "Diagnose for this user (as root: runs the probes as that user)."));
         s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary to check (default: runsc in $PATH)."));
@@ -86,7 +87,11 @@ final class DoctorCommand implements Verb {
             Doctor.Report report = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();
-            return report.ok() ? EXIT_OK : EXIT_CANNOT;
+            return switch (report.verdict()) {
+                case OK -> EXIT_OK;
+                case FAIL -> EXIT_CANNOT;
+                case UNTESTED -> EXIT_ERROR; // "it can start" would be a guess, "it cannot" wrong
+            };
         } catch (IOException e) {
             err.println("gvshim doctor: " + IoError.reason(e));
             return EXIT_ERROR;
