@@ -1,15 +1,21 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import dev.gvshim.userns.SubIds;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -28,7 +34,7 @@ public final class Doctor {
         OK, FAIL, UNTESTED;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -87,7 +93,7 @@ public final class Doctor {
     private final Explain explain;
     private final Map<String, Finding> findings = new LinkedHashMap<>();
     /** Where in `gvshim run`'s sequence each failing check would stop it (see {@link #RUN_ORDER}). */
-    private final Map<String, Integer> position = new java.util.HashMap<>();
+    private final Map<String, Integer> position = new HashMap<>();
 
     /**
      * `gvshim run`'s order (launch/Launcher.java, then runsc's): runsc located, state directory,
@@ -151,7 +157,7 @@ public final class Doctor {
         // failures first, in the order `gvshim run` meets them; then the rest in check order
         List<Finding> sorted = new ArrayList<>();
         all.stream().filter(f -> f.status() == Finding.Status.FAIL)
-                .sorted(java.util.Comparator.comparingInt(f -> d.position.getOrDefault(f.id(),
+                .sorted(Comparator.comparingInt(f -> d.position.getOrDefault(f.id(),
                         RUN_ORDER.indexOf(staticStep(f.id()))))).forEach(sorted::add);
         all.stream().filter(f -> f.status() != Finding.Status.FAIL).forEach(sorted::add);
         if (!sorted.isEmpty() && sorted.getFirst().status() == Finding.Status.FAIL) {
@@ -211,7 +217,7 @@ public final class Doctor {
             return "the live probe did not report it";
         }
         return "the live probe stopped at " + first.step() + (first.errno() > 0 && !first.step().startsWith("map-")
-                ? " (" + dev.gvshim.linux.Errno.name(first.errno()) + ")" : "") + ": fix that and run doctor again";
+                ? " (" + Errno.name(first.errno()) + ")" : "") + ": fix that and run doctor again";
     }
 
     /**
@@ -445,7 +451,7 @@ public final class Doctor {
                 ? ProcStatus.CAP_SETGID : ProcStatus.CAP_SETUID)).toList();
         if (!dropped.isEmpty()) {
             Helper x = dropped.getFirst();
-            put(Finding.warn("NEWUIDMAP_CAPS_DROPPED", "id mapping", x.neededCap().toUpperCase(java.util.Locale.ROOT)
+            put(Finding.warn("NEWUIDMAP_CAPS_DROPPED", "id mapping", x.neededCap().toUpperCase(Locale.ROOT)
                     + " is not in the bounding set, so " + x.path() + " cannot gain it: mode full is impossible (single works)",
                     hev + "; CapBnd " + String.format("%016x", st.capBnd()), facts.env().pick("add --cap-add SETUID --cap-add SETGID",
                             "add SETUID and SETGID to securityContext.capabilities.add", "keep CAP_SETUID and CAP_SETGID in the"
@@ -528,7 +534,7 @@ public final class Doctor {
         if (stateDir != null) {
             String problem = StateDir.inspect(stateDir, facts.status().euid());
             if (problem != null) {
-                boolean missing = !java.nio.file.Files.exists(stateDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                boolean missing = !Files.exists(stateDir, LinkOption.NOFOLLOW_LINKS);
                 var unsafe = StateDir.problem(stateDir, facts.status().euid()); // run's own words and fix, where it has them
                 put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", "the state directory " + stateDir + " is unusable: " + problem,
                         stateDir.toString(), missing ? explain.unwritableStateDirFix(stateDir.getParent())

@@ -8,8 +8,10 @@ import dev.gvshim.runsc.Runsc;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.SubIds;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -153,7 +155,7 @@ public final class Explain {
             return null;
         }
         Path blocked = unsearchableParent(hostPath);
-        if (Files.exists(hostPath, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(hostPath)) {
+        if (Files.exists(hostPath, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(hostPath)) {
             return Failure.of("CWD_MISSING", "cannot use " + flag, null, hostPath + " is not a directory",
                     "choose a directory as the working directory");
         }
@@ -216,7 +218,7 @@ public final class Explain {
     /** "owner root, mode rwx------" (what decides access, read where the failure is explained). */
     public static String ownerAndMode(Path p) {
         try {
-            var a = Files.readAttributes(p, PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            var a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             return "owner " + a.owner().getName() + ", mode " + PosixFilePermissions.toString(a.permissions());
         } catch (IOException e) {
             return "its owner and mode cannot be read: " + IoError.reason(e, p);
@@ -516,8 +518,8 @@ public final class Explain {
         ProcStatus st = status();
         String cap = uid ? "cap_setuid" : "cap_setgid";
         if (out.contains("not allowed")) {
-            dev.gvshim.userns.SubIds ids = uid ? facts().host().subuid() : facts().host().subgid();
-            List<dev.gvshim.userns.SubIds.Range> given = ids.rangesFor(userName, st.euid());
+            SubIds ids = uid ? facts().host().subuid() : facts().host().subgid();
+            List<SubIds.Range> given = ids.rangesFor(userName, st.euid());
             return Failure.of(uid ? "SUBUID_MISSING" : "SUBGID_MISSING", what, evidence,
                     file + " gives " + (userName == null ? "uid " + st.euid() : userName) + " "
                             + (given.isEmpty() ? "no range" : ranges(given) + ", which does not cover the ids asked for"),
@@ -570,19 +572,17 @@ public final class Explain {
      * either file (the first free one from 100000), so that following it is enough.
      */
     public String subidFix(String user, boolean uids, boolean gids) {
-        dev.gvshim.userns.SubIds u = facts().host().subuid();
-        dev.gvshim.userns.SubIds g = facts().host().subgid();
-        String both = dev.gvshim.userns.SubIds.usermodRange(dev.gvshim.userns.SubIds.free(dev.gvshim.userns.SubIds.FULL, u, g));
+        SubIds u = facts().host().subuid();
+        SubIds g = facts().host().subgid();
+        String both = SubIds.usermodRange(SubIds.free(SubIds.FULL, u, g));
         String cmd = uids && gids ? "--add-subuids " + both + " --add-subgids " + both
-                : uids ? "--add-subuids " + dev.gvshim.userns.SubIds.usermodRange(dev.gvshim.userns.SubIds.free(
-                        dev.gvshim.userns.SubIds.FULL, u))
-                : "--add-subgids " + dev.gvshim.userns.SubIds.usermodRange(dev.gvshim.userns.SubIds.free(
-                        dev.gvshim.userns.SubIds.FULL, g));
+                : uids ? "--add-subuids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, u))
+                : "--add-subgids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, g));
         return "as root: usermod " + cmd + " " + user + " (65536 ids no other user has)";
     }
 
     /** "100000-165535 (65536 ids), 200000-200099 (100 ids)" */
-    public static String ranges(List<dev.gvshim.userns.SubIds.Range> ranges) {
+    public static String ranges(List<SubIds.Range> ranges) {
         return String.join(", ", ranges.stream().map(r -> r.start() + "-" + (r.end() - 1) + " (" + r.count() + " id"
                 + (r.count() == 1 ? "" : "s") + ")").toList());
     }

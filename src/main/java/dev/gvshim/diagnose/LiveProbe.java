@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -9,10 +10,13 @@ import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The live half of `gvshim doctor`: does for real, step by step, in throwaway children, what
@@ -137,7 +141,7 @@ public final class LiveProbe {
      * depth, but the same count as nesting did (the probe's namespace and {@code value} below it).
      */
     private static Outcome measureWide(Outcome nest, Path probe, List<String> argv) {
-        if (nest.value() >= NEST_ENOUGH || nest.stop() != dev.gvshim.linux.Errno.ENOSPC) {
+        if (nest.value() >= NEST_ENOUGH || nest.stop() != Errno.ENOSPC) {
             return nest;
         }
         int want = nest.value() + 2;
@@ -149,7 +153,7 @@ public final class LiveProbe {
                 try {
                     held.add(Attempt.start(probe, argv));
                 } catch (SyscallException e) {
-                    if (e.errno() != dev.gvshim.linux.Errno.ENOSPC || i >= 40) {
+                    if (e.errno() != Errno.ENOSPC || i >= 40) {
                         break; // the count ran out (or depth: then even the first fails, as nesting did)
                     }
                     Thread.sleep(5);
@@ -169,33 +173,33 @@ public final class LiveProbe {
      * The live probe of an installation ({@code home}/libexec/gvshim-probe) in a scratch directory
      * of its own; null when the installation has no probe.
      */
-    public static Result run(Facts facts, Explain explain, Path home, java.util.Map<String, String> env)
-            throws java.io.IOException {
+    public static Result run(Facts facts, Explain explain, Path home, Map<String, String> env)
+            throws IOException {
         Path probe = home == null ? null : home.resolve("libexec/gvshim-probe");
-        if (probe == null || !java.nio.file.Files.isExecutable(probe)) {
+        if (probe == null || !Files.isExecutable(probe)) {
             return null;
         }
         Path scratch = scratchDir(env);
         try {
             return run(facts, explain, probe, scratch);
         } finally {
-            java.nio.file.Files.deleteIfExists(scratch);
+            Files.deleteIfExists(scratch);
         }
     }
 
     /** An empty directory for the probe's tmpfs (which only its own mount namespace sees). */
-    static Path scratchDir(java.util.Map<String, String> env) throws java.io.IOException {
+    static Path scratchDir(Map<String, String> env) throws IOException {
         List<Path> candidates = new ArrayList<>();
         candidates.add(Path.of(System.getProperty("java.io.tmpdir", "/tmp")));
         if (env.get("XDG_RUNTIME_DIR") != null) {
             candidates.add(Path.of(env.get("XDG_RUNTIME_DIR")));
         }
         candidates.add(Path.of("/dev/shm"));
-        java.io.IOException last = null;
+        IOException last = null;
         for (Path dir : candidates) {
             try {
-                return java.nio.file.Files.createTempDirectory(dir, "gvshim-doctor-");
-            } catch (java.io.IOException e) {
+                return Files.createTempDirectory(dir, "gvshim-doctor-");
+            } catch (IOException e) {
                 last = e;
             }
         }
@@ -295,7 +299,7 @@ public final class LiveProbe {
             if (f[0].equals("nest")) {
                 int levels = f.length > 2 ? Integer.parseInt(f[2]) : 0;
                 out.add(new Outcome("nest", 0, "clone(CLONE_NEWUSER) nested " + levels + " times below the probe's"
-                        + " namespace, then " + (errno == 0 ? "stopped" : dev.gvshim.linux.Errno.name(errno)), null, levels,
+                        + " namespace, then " + (errno == 0 ? "stopped" : Errno.name(errno)), null, levels,
                         errno, NOT_RUN));
                 continue;
             }
