@@ -59,7 +59,7 @@ public final class StateDir {
         } catch (UnsafeStateDirException e) {
             return e.why();
         } catch (IOException e) {
-            return e.toString();
+            return dev.gvshim.diagnose.IoError.reason(e, dir);
         }
     }
 

@@ -148,7 +148,7 @@ public final class Launcher {
         } catch (IOException e) {
             boolean readOnly = e instanceof java.nio.file.FileSystemException f && "Read-only file system".equals(f.getReason());
             throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create the state directory " + stateDir,
-                    e.toString(), readOnly ? stateDir.getParent() + " is on a read-only file system" : null,
+                    null, readOnly ? stateDir.getParent() + " is on a read-only file system" : IoError.reason(e, stateDir),
                     readOnly ? explain.unwritableStateDirFix(stateDir.getParent()) : "pass --root with a directory you own"));
         }
         RunDir run;
