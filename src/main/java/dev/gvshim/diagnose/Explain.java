@@ -395,6 +395,14 @@ public final class Explain {
         return nesting(evidence, Math.max(below + 1, 0), null);
     }
 
+    /** Whether the probe met {@code id} too, after {@code first}. */
+    private static boolean laterInProbe(LiveProbe.Result live, LiveProbe.Outcome first, String id) {
+        List<LiveProbe.Outcome> o = live.outcomes();
+        int at = o.indexOf(first);
+        return o.subList(at + 1, o.size()).stream().anyMatch(x -> x.ran() && !x.ok() && x.failure() != null
+                && x.failure().id().equals(id));
+    }
+
     /** Too deep: the kernel allows 32 nested user namespaces below the initial one. */
     Failure nesting(String evidence, int levelsLeft) {
         return nesting(evidence, levelsLeft, null);
@@ -451,7 +459,11 @@ public final class Explain {
             out = new Failure(used.id(), f.what(), f.evidence(), used.why(), used.fix(), f.exitCode());
         }
         LiveProbe.Outcome first = live.firstFailure();
-        if (first != null && (f.id().equals("RUNSC_FAILED") || f.id().equals("SANDBOX_DENIED"))) {
+        if (first != null && !first.failure().id().equals(out.id()) && (f.id().equals("RUNSC_FAILED")
+                || f.id().equals("SANDBOX_DENIED") || laterInProbe(live, first, out.id()))) {
+            // runsc gave no cause, or one of two it can meet in either order: its gofer (pivot_root)
+            // and its sandbox (mount proc) race, and its log holds whichever failed first. The probe's
+            // order is fixed, and doctor's: name its first, so run and doctor always agree.
             Failure p = first.failure();
             out = new Failure(p.id(), f.what(), f.evidence() + "; live: " + p.evidence(), p.why(), p.fix(), f.exitCode());
         }

@@ -374,6 +374,14 @@ class DoctorTest {
         assertThat(run.id()).isEqualTo("PROC_MASKED");
         assertThat(run.fix()).isEqualTo(finding(r, "PROC_MASKED").fix());
         assertThat(run.why()).contains("and PIVOT_ROOT_DENIED next (tested live)");
+        // runsc's gofer (pivot_root) and sandbox (mount proc) race: when its log holds only the gofer's
+        // failure, run still names the cause doctor names first, with both fixes
+        Failure raced = x.refine(x.runsc("... waiting for sandbox to start: EOF", java.util.List.of("error setting up chroot:"
+                + " pivot_root failed, make sure that the root mount has a parent: operation not permitted")),
+                Fixture.live(f.facts(), "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM"));
+        assertThat(raced.id()).isEqualTo("PROC_MASKED");
+        assertThat(raced.evidence()).contains("pivot_root failed").contains("live: mount(\"proc\"): EPERM");
+        assertThat(raced.fix()).isEqualTo(run.fix());
     }
 
     @Test

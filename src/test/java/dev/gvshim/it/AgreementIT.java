@@ -327,8 +327,10 @@ class AgreementIT {
                 new Fix("leave --runsc out", null, me, List.of(), true)));
         rows.add(new Row("--runsc names a missing file, and seccomp denies CLONE_NEWUSER", me.in(jail("userns")),
                 List.of("--runsc", "/nope"), "fail", null, "RUNSC_MISSING", null, null));
-        rows.add(new Row("no runsc anywhere", me.in(mounts("touch " + dir.resolve("not-runsc") + " && mount --bind "
-                + dir.resolve("not-runsc") + " /usr/bin/runsc")), List.of(), "fail", null, "RUNSC_MISSING",
+        String notRunsc = dir.resolve("not-runsc").toString();
+        rows.add(new Row("no runsc anywhere", me.in(mounts("touch " + notRunsc + " && for r in /usr/local/bin/runsc"
+                + " /usr/bin/runsc /usr/sbin/runsc /bin/runsc; do if [ -e $r ]; then mount --bind " + notRunsc + " $r || exit 1;"
+                + " fi; done")), List.of(), "fail", null, "RUNSC_MISSING",
                 r -> assertThat(cause(r).path("summary").asText()).contains("/usr/bin").contains("is not an executable file"),
                 new Fix("apt-get install runsc", null, me, List.of(), true)));
 
