@@ -188,4 +188,19 @@ class ExplainTest {
         Failure p = new Explain(plain.facts()).syscall(clone(Errno.EPERM));
         assertThat(p.why()).contains("not a chroot").doesNotContain("runs in a chroot");
     }
+
+    @Test
+    void runscNotExecutableIsToldFromANoexecMount() throws Exception {
+        Path runsc = java.nio.file.Files.writeString(tmp.resolve("runsc"), "");
+        java.nio.file.Files.setPosixFilePermissions(runsc, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Fixture noexec = Fixture.load("debian12-host", tmp.resolve("n")).write("proc/self/mountinfo", "22 1 8:1 / / rw - ext4 /dev/sda1"
+                + " rw\n40 22 0:40 / " + tmp + " rw,nosuid,nodev,noexec - tmpfs tmpfs rw\n");
+        SyscallException denied = new SyscallException("execve", Errno.EACCES, runsc.toString()).in(Step.EXEC_RUNSC);
+        Failure f = new Explain(noexec.facts()).syscall(denied);
+        assertThat(f.id()).isEqualTo("RUNSC_NOT_EXECUTABLE");
+        assertThat(f.why()).isEqualTo(runsc + " is on a file system mounted noexec (" + tmp + ", /proc/self/mountinfo)");
+        java.nio.file.Files.setPosixFilePermissions(runsc, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Failure mode = new Explain(noexec.facts()).syscall(denied);
+        assertThat(mode.why()).startsWith(runsc + " (owner ").endsWith("mode rw-r--r--) is not executable by you");
+    }
 }
