@@ -404,6 +404,8 @@ class AgreementIT {
         if (dir != null) {
             Host.sh("rm", "-rf", dir.toString());
         }
+        // the state directory of the rows run as root of an `unshare -Ur` (StateDir.defaultFor names it after both ids)
+        Host.sh("rm", "-rf", "/tmp/gvshim-0-outer" + host.uid);
         String took = "total " + (System.nanoTime() - started) / 1_000_000_000 + " s";
         TABLE.add(took);
         Path out = Path.of(System.getProperty("gvshim.basedir", "."), "target/agreement-matrix.txt");
