@@ -160,8 +160,14 @@ final class RunCommand implements Verb {
             throw new IllegalArgumentException("nothing to run: give a command (gvshim run -- CMD ARGS) or --bundle DIR");
         }
         rootfs = rootfs == null ? Path.of("/") : cwd.resolve(rootfs).normalize();
-        if (bundle == null && !java.nio.file.Files.isDirectory(rootfs)) {
+        // Only what can be told here: behind a directory the caller cannot search, neither
+        // exists() nor notExists() holds, and the launcher names that directory (ROOTFS_NOT_ACCESSIBLE).
+        boolean rootfsVisible = java.nio.file.Files.isDirectory(rootfs);
+        if (bundle == null && !rootfsVisible && java.nio.file.Files.exists(rootfs)) {
             throw new IllegalArgumentException("--rootfs " + rootfs + " is not a directory");
+        }
+        if (bundle == null && !rootfsVisible && java.nio.file.Files.notExists(rootfs)) {
+            throw new IllegalArgumentException("--rootfs " + rootfs + " does not exist");
         }
         List<RunRequest.BindMount> mounts = new ArrayList<>();
         for (String m : p.matchedOptionValue("--mount", List.<String>of())) {
@@ -169,7 +175,7 @@ final class RunCommand implements Verb {
             if (!java.nio.file.Files.exists(b.source())) {
                 throw new IllegalArgumentException("--mount " + m + ": " + b.source() + " does not exist");
             }
-            if (bundle == null) {
+            if (bundle == null && rootfsVisible) {
                 checkMountPoint(m, b, rootfs);
             }
             mounts.add(b);

@@ -672,18 +672,8 @@ public final class StateDir {
      * device", "Permission denied"), never the Java exception's class name.
      */
     public static String reason(IOException e) {
-        String r = e instanceof FileSystemException f ? f.getReason() : e.getMessage();
-        if (r == null || r.isBlank()) {
-            r = switch (e) {
-                case AccessDeniedException _ -> "Permission denied";
-                case NoSuchFileException _ -> "No such file or directory";
-                case FileAlreadyExistsException _ -> "File exists";
-                case java.nio.file.NotDirectoryException _ -> "Not a directory";
-                case java.nio.file.DirectoryNotEmptyException _ -> "Directory not empty";
-                default -> "input/output error";
-            };
-        }
         String file = e instanceof FileSystemException f ? f.getFile() : null;
+        String r = dev.gvshim.diagnose.IoError.reason(e);
         return file == null ? r : file + ": " + r;
     }
 

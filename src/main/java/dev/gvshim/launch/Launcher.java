@@ -8,6 +8,7 @@ import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -278,7 +279,8 @@ public final class Launcher {
             return HostFacts.read(slash, env.get("PATH"));
         } catch (IOException | RuntimeException e) {
             throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
-                    "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
+                    "/proc/self/status: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable"),
+                    "/proc is not mounted or not readable",
                     "mount proc at /proc"));
         }
     }
@@ -306,12 +308,9 @@ public final class Launcher {
                 return p;
             }
         } catch (Runsc.RunscNotFoundException e) {
-            throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null, e.getMessage(),
-                    "pass the path of an installed runsc"));
+            // below, with doctor's words
         }
-        throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null,
-                "no runsc in $PATH, /usr/local/bin or /usr/bin",
-                "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH"));
+        throw new LaunchException(Explain.runscMissing(req.runsc(), env.get("PATH"), Path.of("/")));
     }
 
     private Spec loadBundle(Path dir) throws LaunchException {
@@ -333,7 +332,8 @@ public final class Launcher {
         } catch (AccessDeniedException e) {
             throw new LaunchException(Explain.bundleUnreadable(config));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, e.toString(), null, null));
+            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null, IoError.reason(e, config),
+                    null));
         }
         try {
             return Spec.parse(bytes);
@@ -374,9 +374,34 @@ public final class Launcher {
         try {
             Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
             Trace.mark("spec built");
-            Failure rootfs = bundle == null ? null : Explain.rootfsAccess(Path.of(spec.root().path()), uid);
+            // both before runsc starts, where the path can still be named (runsc: a bare EOF)
+            Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), uid);
             if (rootfs != null) {
                 throw new LaunchException(rootfs);
+            }
+            String tmpfs = RunSpec.workdirInTmpfs(spec);
+            if (tmpfs != null) {
+                throw new LaunchException(Failure.of("CWD_MISSING", "cannot use the working directory " + spec.process().cwd(),
+                        null, "it is below the tmpfs mounted at " + tmpfs + ", which is empty when the sandbox starts (runsc"
+                                + " would look for it in the root file system, under the tmpfs)",
+                        "use " + tmpfs + " itself, or create the directory from the command (mkdir -p " + spec.process().cwd()
+                                + " && cd " + spec.process().cwd() + ")"));
+            }
+            Path cwd = RunSpec.workdirOnHost(spec);
+            if (cwd != null) {
+                // A generated spec's root is read-only: the working directory must exist (runsc's gofer
+                // would otherwise create it on the host). A bundle's may be created if the caller could.
+                Path existing = cwd.getParent();
+                while (existing != null && !Files.isDirectory(existing)) {
+                    existing = existing.getParent();
+                }
+                boolean mayCreate = bundle != null && existing != null && Files.isWritable(existing);
+                Failure workdir = Explain.workdir(bundle == null ? "--cwd " + spec.process().cwd()
+                        : "the working directory " + spec.process().cwd() + (req.cwd() != null ? " (--cwd)"
+                                : " (process.cwd of " + req.bundle().resolve("config.json") + ")"), cwd, mayCreate);
+                if (workdir != null) {
+                    throw new LaunchException(workdir);
+                }
             }
             return spec;
         } catch (InvalidSpecException e) {

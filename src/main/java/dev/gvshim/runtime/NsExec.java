@@ -1,5 +1,6 @@
 package dev.gvshim.runtime;
 
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Trace;
 import dev.gvshim.runtime.Containers.Container;
 import java.io.IOException;
@@ -88,7 +89,7 @@ final class NsExec {
             }
             return new Ran(code, out);
         } catch (IOException e) {
-            throw new RuntimeError("cannot run " + cmd.getFirst() + ": " + e.getMessage());
+            throw new RuntimeError("cannot run " + cmd.getFirst() + ": " + IoError.reason(e));
         } finally {
             try {
                 Files.deleteIfExists(errorFile);

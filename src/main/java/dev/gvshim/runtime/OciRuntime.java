@@ -7,6 +7,7 @@ import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.Trace;
 import dev.gvshim.oci.InvalidSpecException;
@@ -131,7 +132,8 @@ public final class OciRuntime {
         try {
             return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         } catch (IOException | RuntimeException e) {
-            throw new RuntimeError("cannot stat /proc/self: " + e.getMessage() + " (is /proc mounted?)");
+            throw new RuntimeError("cannot stat /proc/self: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable")
+                    + " (is /proc mounted?)");
         }
     }
 
@@ -178,11 +180,11 @@ public final class OciRuntime {
             if (p == null) {
                 throw new RuntimeError("cannot find runsc in $PATH (" + env.getOrDefault("PATH", "") + ") or /usr/local/bin,"
                         + " /usr/bin, /usr/sbin, /bin: install gVisor (apt-get install runsc), or set \"runsc\" in "
-                        + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH [RUNSC_NOT_FOUND]");
+                        + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH [RUNSC_MISSING]");
             }
             return p;
         } catch (Runsc.RunscNotFoundException e) {
-            throw new RuntimeError("cannot use runsc: " + e.getMessage() + " [RUNSC_NOT_FOUND]");
+            throw new RuntimeError("cannot use runsc: " + e.getMessage() + " [RUNSC_MISSING]");
         }
     }
 
@@ -342,7 +344,7 @@ public final class OciRuntime {
                 throw e;
             }
         } catch (IOException e) {
-            log.debug("network namespace check of " + ct.id() + " skipped: " + e.getMessage());
+            log.debug("network namespace check of " + ct.id() + " skipped: " + IoError.reason(e));
         }
     }
 
@@ -549,7 +551,7 @@ public final class OciRuntime {
             } catch (JsonProcessingException e) {
                 throw new RuntimeError("cannot parse --resources: " + JsonTree.plainMessage(e), 1);
             } catch (IOException e) {
-                throw new RuntimeError("cannot read --resources " + resources + ": " + e.getMessage(), 1);
+                throw new RuntimeError("cannot read --resources " + resources + ": " + IoError.reason(e), 1);
             }
         }
         throw new RuntimeError("cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"
@@ -652,7 +654,7 @@ public final class OciRuntime {
         try {
             Files.createDirectories(store.dir(id).resolve("logs"));
         } catch (IOException e) {
-            throw new RuntimeError("cannot use " + store.root() + ": " + e.getMessage());
+            throw new RuntimeError("cannot use " + store.root() + ": " + IoError.reason(e));
         }
         return ct;
     }
@@ -671,7 +673,7 @@ public final class OciRuntime {
         } catch (java.nio.file.AccessDeniedException e) {
             throw new RuntimeError(Explain.bundleUnreadable(config).oneLine());
         } catch (IOException e) {
-            throw new RuntimeError("cannot read " + config + ": " + e.getMessage());
+            throw new RuntimeError("cannot read " + config + ": " + IoError.reason(e, config));
         }
         List<String> problems = spec.problems();
         if (!problems.isEmpty()) {
@@ -725,7 +727,7 @@ public final class OciRuntime {
             try {
                 Files.deleteIfExists(callLog); // one runsc call's errors only
             } catch (IOException e) {
-                throw new RuntimeError("cannot use " + dir + ": " + e.getMessage());
+                throw new RuntimeError("cannot use " + dir + ": " + IoError.reason(e, dir));
             }
             argv.add("--log=" + callLog);
             argv.add("--log-format=json");

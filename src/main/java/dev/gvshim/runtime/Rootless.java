@@ -5,6 +5,7 @@ import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -53,7 +54,7 @@ final class Rootless {
         try {
             host = HostFacts.read(Path.of("/"), env.get("PATH"));
         } catch (IOException e) {
-            throw new RuntimeError("cannot read this process's credentials: " + e.getMessage());
+            throw new RuntimeError("cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
         }
         Explain explain = new Explain(() -> Facts.read(Path.of("/"), env, host, ct.runsc()));
         MappingPlan plan;
@@ -91,7 +92,7 @@ final class Rootless {
         } catch (SyscallException e) {
             throw new RuntimeError(explain.syscall(e).oneLine());
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the state of " + ct.id() + ": " + e.getMessage());
+            throw new RuntimeError("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
         } finally {
             if (sync != null) {
                 Linux.closeQuietly(sync);

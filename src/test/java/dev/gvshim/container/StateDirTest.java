@@ -419,9 +419,9 @@ class StateDirTest {
 
     @Test
     void reasonsAreTheSystemsTextNotJavaClassNames() {
-        assertThat(StateDir.reason(new AccessDeniedException("/tmp/x/state-demo"))).isEqualTo("/tmp/x/state-demo: Permission denied");
+        assertThat(StateDir.reason(new AccessDeniedException("/tmp/x/state-demo"))).isEqualTo("/tmp/x/state-demo: permission denied");
         assertThat(StateDir.reason(new FileSystemException("/f", null, "No space left on device")))
-                .isEqualTo("/f: No space left on device");
+                .isEqualTo("/f: no space left on device");
         assertThat(StateDir.reason(new java.io.IOException("boom"))).isEqualTo("boom");
     }
 

@@ -197,7 +197,7 @@ class DockerRuntimeIT {
     void failingCreateShowsTheDiagnosis() {
         Host.Result r = docker("run", "--rm", "--runtime=" + BROKEN, image, "true");
         assertThat(r.code()).as(r.toString()).isNotZero();
-        assertThat(r.err()).contains("/nonexistent/runsc").contains("[RUNSC_NOT_FOUND]");
+        assertThat(r.err()).contains("/nonexistent/runsc").contains("[RUNSC_MISSING]");
     }
 
     @Test

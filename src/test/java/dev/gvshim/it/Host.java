@@ -210,19 +210,37 @@ final class Host {
     }
 
     static Result run(List<String> cmd, String stdin, Duration timeout, Path cwd) {
+        return run(cmd, stdin, timeout, cwd, true);
+    }
+
+    /** A build script's run (debootstrap, docker build, apt): its output is not gvshim's, so it is not audited. */
+    static Result build(List<String> cmd, Duration timeout, Path cwd) {
+        return run(cmd, null, timeout, cwd, false);
+    }
+
+    private static Result run(List<String> cmd, String stdin, Duration timeout, Path cwd, boolean audit) {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd);
             if (cwd != null) {
                 pb.directory(cwd.toFile());
             }
             Process p = pb.start();
-            return collect(p, stdin, timeout);
+            return collect(p, stdin, timeout, audit);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /**
+     * Waits for {@code p} and collects its output, which is audited for Java's words
+     * ({@link dev.gvshim.Messages}): every process an integration test starts passes here, so
+     * every message gvshim prints in the suite, directly or relayed by docker and ctr, is seen.
+     */
     static Result collect(Process p, String stdin, Duration timeout) {
+        return collect(p, stdin, timeout, true);
+    }
+
+    static Result collect(Process p, String stdin, Duration timeout, boolean audit) {
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
         try {
@@ -234,7 +252,15 @@ final class Host {
                 p.destroyForcibly();
                 throw new AssertionError("timed out after " + timeout + ": " + p.info().commandLine().orElse("?"));
             }
-            return new Result(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
+            Result r = new Result(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
+            if (audit) {
+                String what = p.info().commandLine().orElse("a process of the test");
+                dev.gvshim.Messages.check(what, r.err());
+                dev.gvshim.Messages.check(what, r.out());
+            }
+            return r;
+        } catch (AssertionError e) {
+            throw e;
         } catch (Exception e) {
             throw new AssertionError(e);
         }

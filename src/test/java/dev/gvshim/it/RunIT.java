@@ -126,6 +126,8 @@ class RunIT {
         assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(reader.readLine()).isEqualTo("got TERM");
         assertThat(p.exitValue()).as("the command's own exit status").isEqualTo(7);
+        dev.gvshim.Messages.check("gvshim run (SIGTERM)", new String(p.getErrorStream().readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @Test
@@ -222,6 +224,66 @@ class RunIT {
         assertThat(bundle.code()).as(bundle.toString()).isEqualTo(125);
         assertThat(bundle.err().lines()).as(bundle.toString()).hasSize(1).first().asString().contains("BUNDLE_UNREADABLE")
                 .contains("permission denied");
+    }
+
+    /** Issue 15's cases of `run --rootfs` and `--cwd`, each named before runsc starts, with the path, owner and mode read. */
+    @Test
+    void aMissingWorkingDirectoryIsNamedNotCalledAMountDenial() throws Exception {
+        // on the default root (the host's /, read-only in the sandbox): runsc's gofer says "mkdir: permission denied" behind EOF
+        Host.Result onHost = host.gvshim(null, T, "run", "--cwd", "/no-such-dir", "--", "/bin/pwd");
+        assertThat(onHost.code()).as(onHost.toString()).isEqualTo(125);
+        assertThat(onHost.err().lines()).as(onHost.toString()).hasSize(1).first().asString()
+                .isEqualTo("gvshim: cannot use --cwd /no-such-dir: /no-such-dir does not exist, and the sandbox may not create it"
+                        + " (/: owner root, mode rwxr-xr-x). Fix: create it (mkdir -p /no-such-dir), or choose an existing"
+                        + " directory [CWD_MISSING]");
+        // under --rootfs, even one the caller may write: its root is read-only, and the host's directory stays untouched
+        Host.Result own = host.gvshim(null, T, "run", "--rootfs", "hello/rootfs", "--cwd", "/no-such-dir", "--", "/bin/busybox",
+                "pwd");
+        assertThat(own.code()).as(own.toString()).isEqualTo(125);
+        assertThat(own.err()).contains("[CWD_MISSING]").contains(host.work.resolve("hello/rootfs/no-such-dir") + " does not exist");
+        assertThat(host.work.resolve("hello/rootfs/no-such-dir")).doesNotExist();
+        // below a --tmpfs, which is empty when the sandbox starts (runsc would create it in the host's rootfs, then fail)
+        Host.Result tmpfs = host.gvshim(null, T, "run", "--rootfs", "hello/rootfs", "--tmpfs", "/mnt", "--cwd", "/mnt/sub", "--",
+                "/bin/busybox", "pwd");
+        assertThat(tmpfs.code()).as(tmpfs.toString()).isEqualTo(125);
+        assertThat(tmpfs.err()).contains("[CWD_MISSING]");
+        assertThat(host.work.resolve("hello/rootfs/mnt/sub")).doesNotExist();
+        // a mount point itself is there
+        Host.Result point = host.gvshim(null, T, "run", "--rootfs", "hello/rootfs", "--tmpfs", "/mnt", "--cwd", "/mnt", "--",
+                "/bin/busybox", "pwd");
+        assertThat(point.code()).as(point.toString()).isZero();
+        assertThat(point.out()).isEqualTo("/mnt\n");
+    }
+
+    @Test
+    void aRootfsBehindAnUnsearchableDirectoryOrMode0700IsNamed() throws Exception {
+        Path hidden = host.work.resolve("rootfs-hidden");
+        Host.check(Host.sh("rm", "-rf", hidden.toString()));
+        Host.check(Host.sh("mkdir", "-p", "-m", "700", hidden.toString()));
+        Host.check(Host.sh("cp", "-a", host.work.resolve("hello/rootfs").toString(), hidden.resolve("rootfs").toString()));
+        Host.Result parent = host.gvshim(null, T, "run", "--rootfs", hidden.resolve("rootfs").toString(), "--", "/bin/busybox",
+                "true");
+        assertThat(parent.code()).as(parent.toString()).isEqualTo(125);
+        assertThat(parent.err().lines()).as(parent.toString()).hasSize(1).first().asString()
+                .doesNotContain("is not a directory").contains("[ROOTFS_NOT_ACCESSIBLE]")
+                .contains(hidden + " (owner root, mode rwx------) is not searchable by uid " + host.uid)
+                .contains("chmod a+x " + hidden);
+        // a 0700 root file system of another user's, given with --rootfs (runsc alone: `error unmarshaling mounts`)
+        Host.check(Host.sh("chmod", "755", hidden.toString()));
+        Host.check(Host.sh("chown", "0:0", hidden.resolve("rootfs").toString()));
+        Host.check(Host.sh("chmod", "700", hidden.resolve("rootfs").toString()));
+        Host.Result locked = host.gvshim(null, T, "run", "--rootfs", hidden.resolve("rootfs").toString(), "--", "/bin/busybox",
+                "true");
+        assertThat(locked.code()).as(locked.toString()).isEqualTo(125);
+        assertThat(locked.err().lines()).as(locked.toString()).hasSize(1).first().asString()
+                .doesNotContain("unmarshaling").contains("[ROOTFS_NOT_ACCESSIBLE]")
+                .contains(hidden.resolve("rootfs") + " (owner root, mode rwx------) is not readable and searchable by uid " + host.uid)
+                .contains("chmod a+rx " + hidden.resolve("rootfs"));
+        Host.check(Host.sh("chmod", "755", hidden.resolve("rootfs").toString())); // the fix
+        Host.Result fixed = host.gvshim(null, T, "run", "--rootfs", hidden.resolve("rootfs").toString(), "--", "/bin/busybox",
+                "echo", "ok");
+        assertThat(fixed.code()).as(fixed.toString()).isZero();
+        Host.check(Host.sh("rm", "-rf", hidden.toString()));
     }
 
     @Test

@@ -46,6 +46,11 @@ class RuntimeIT {
             sleep(100);
         }
         assertThat(sandboxes()).as("runsc processes of " + root).isEmpty();
+        // what gvshim wrote where Host.collect does not see it: --log, and create's redirected stdio
+        dev.gvshim.Messages.checkFile(log);
+        try (Stream<Path> files = Files.walk(tmp, 2)) {
+            files.filter(f -> List.of("err", "out").contains(f.getFileName().toString())).forEach(dev.gvshim.Messages::checkFile);
+        }
     }
 
     private List<String> sandboxes() {
