@@ -100,7 +100,7 @@ class NsExecRelayTest {
     void outputThatCannotBeWrittenIsReportedAndTheProgramGetsEpipe() throws Exception {
         Path log = tmp.resolve("log.json");
         Result full = sh("$N --relay wait --log " + log + " --log-format json --id c1 -- /bin/sh -c"
-                + " 'head -c 100000 /dev/zero; echo head=$? >&2' >/dev/full");
+                + " 'head -c 1000000 /dev/zero; echo head=$? >&2' >/dev/full");
         assertThat(full.code()).as(full.toString()).isEqualTo(125);
         List<String> gvshim = full.err().lines().filter(l -> l.startsWith("gvshim:")).toList();
         assertThat(gvshim).hasSize(1).first().asString().contains("[write(stdout): ENOSPC (No space left on device)]")
