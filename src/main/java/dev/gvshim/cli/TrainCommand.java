@@ -91,14 +91,24 @@ final class TrainCommand implements Verb {
         }
     }
 
+    /**
+     * The training bundle: `runc spec`'s, without a terminal as dockerd writes it for `docker run`
+     * without -t (a detached `create` with a terminal and no --console-socket is refused, and
+     * the calls after it would train nothing).
+     */
+    private static Spec trainingBundle() {
+        Spec s = Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t");
+        s.process().terminal(false);
+        return s;
+    }
+
     /** The runtime verbs' cache: only what a dockerd or containerd call runs. */
     private static int trainRuntimeOnly(PrintStream err) {
         Path tmp = null;
         try {
             tmp = Files.createTempDirectory("gvshim-train");
             Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
-            Files.write(tmp.resolve("bundle/config.json"),
-                    Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t").toJson());
+            Files.write(tmp.resolve("bundle/config.json"), trainingBundle().toJson());
             trainRuntime(tmp, rootfs.getParent(), true);
             return 0;
         } catch (IOException | RuntimeException e) {
@@ -154,8 +164,7 @@ final class TrainCommand implements Verb {
             Files.write(dir.config(), spec.toJson());
             Spec back = Spec.parse(Files.readAllBytes(dir.config()));
             // Quotes and escapes in the strings: Jackson's parser takes another path for them.
-            Files.write(tmp.resolve("bundle/config.json"),
-                    Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t").toJson());
+            Files.write(tmp.resolve("bundle/config.json"), trainingBundle().toJson());
             RunSpec.fromBundle(Spec.parse(Files.readAllBytes(tmp.resolve("bundle/config.json"))), rootfs.getParent(), req, ctx);
             Specs.toRootless(back, 1000, 1000).toJson();
             new RunscConfig(dir.runscRoot(), dir.runscLog(), dir.debugLogDir(), RunscConfig.Network.NONE, null, false, false)

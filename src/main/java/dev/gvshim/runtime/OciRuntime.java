@@ -252,6 +252,11 @@ public final class OciRuntime {
                     + RuntimeConfig.DEFAULT_FILE + " to apply it as well");
         }
         Trace.mark("create: network chosen");
+        boolean detached = verb.equals("create") || extra.contains("--detach");
+        boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
+        if (terminal && detached) {
+            throw new RuntimeError(NO_CONSOLE);
+        }
         Path runsc = runscPath(c.runsc());
         Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
         try {
@@ -284,7 +289,8 @@ public final class OciRuntime {
             args.add(a.id());
             // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
             boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
-            int rc = runsc(ct, args, true, -1, hide).exitCode();
+            NsExec.Stdio stdio = detached ? NsExec.Stdio.DETACH : terminal ? NsExec.Stdio.TERMINAL : NsExec.Stdio.WAIT;
+            int rc = runsc(ct, args, true, stdio, hide).exitCode();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(callLog(a.id()));
@@ -312,7 +318,8 @@ public final class OciRuntime {
         if (hide) {
             checkOwnNetwork(ct);
         }
-        NsExec.Ran r = runsc(ct, List.of("start", id), true, -1, hide);
+        // a sub-container's start would hand runsc's stdio to it: relayed for as long as it lives
+        NsExec.Ran r = runsc(ct, List.of("start", id), true, NsExec.Stdio.DETACH, hide);
         if (!r.ok()) {
             // containerd never deletes a task whose start failed: without this the sandbox leaks
             RuntimeError e = failure(ct, "start");
@@ -455,6 +462,10 @@ public final class OciRuntime {
         dropped(a.pidfdSocket() != null, "--pidfd-socket", "the process is not a host process");
         dropped(a.ignorePaused(), "--ignore-paused", "runsc refuses exec in a paused sandbox either way");
         dropped(a.cgroup() != null, "--cgroup", "the sandbox has one cgroup");
+        boolean terminal = a.consoleSocket() == null && a.process() != null && wantsTerminal(Path.of(a.process()));
+        if (terminal && a.detach()) {
+            throw new RuntimeError(NO_CONSOLE);
+        }
         List<String> args = new ArrayList<>(List.of("exec"));
         if (a.process() != null) {
             args.add("--process=" + Path.of(a.process()).toAbsolutePath());
@@ -479,7 +490,8 @@ public final class OciRuntime {
         a.caps().forEach(x -> args.add("--cap=" + x));
         args.add(a.id());
         args.addAll(a.command());
-        NsExec.Ran r = runsc(ct, args, true, -1);
+        NsExec.Ran r = runsc(ct, args, true,
+                a.detach() ? NsExec.Stdio.DETACH : terminal ? NsExec.Stdio.TERMINAL : NsExec.Stdio.WAIT, false);
         if (r.ok()) {
             return 0;
         }
@@ -620,6 +632,23 @@ public final class OciRuntime {
 
     // ---------------------------------------------------------------- helpers
 
+    /** runc's refusal, word for word: a detached process with a terminal needs someone to take the pty. */
+    static final String NO_CONSOLE = "cannot allocate tty if runc will detach without setting console socket"
+            + " (process.terminal is true: pass --console-socket, or set it to false) [TERMINAL_NEEDS_CONSOLE_SOCKET]";
+
+    /**
+     * Whether an exec's process.json asks for a terminal. A pattern, not a JSON parse: containerd
+     * passes --process on every exec, and a cold JSON parser costs more than the rest of the call
+     * (runsc reads the file itself and reports a malformed one).
+     */
+    static boolean wantsTerminal(Path processJson) {
+        try {
+            return java.util.regex.Pattern.compile("\"terminal\"\\s*:\\s*true").matcher(Files.readString(processJson)).find();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     private void dropped(boolean given, String option, String why) {
         if (given) {
             log.debug(option + " accepted and dropped: " + why);
@@ -707,14 +736,20 @@ public final class OciRuntime {
     /**
      * runsc with the container's flags. {@code diagnose}: give runsc a debug log directory (its
      * boot and gofer FATAL lines explain failures it reports as EOF). {@code capture}: 0 to
-     * capture stdout (stderr merged) for parsing, -1 to leave stdio to runsc.
+     * capture stdout (stderr merged) for parsing, -1 to relay stdio (runsc never gets the caller's).
      */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture) throws RuntimeError {
-        return runsc(ct, verbArgs, diagnose, capture, false);
+        return runsc(ct, verbArgs, diagnose, capture == 0 ? NsExec.Stdio.CAPTURE : NsExec.Stdio.WAIT, false);
     }
 
     /** {@link #runsc(Container, List, boolean, int)}, with /proc/sys/net hidden from runsc if {@code hideProcNet}. */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet)
+            throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, capture == 0 ? NsExec.Stdio.CAPTURE : NsExec.Stdio.WAIT, hideProcNet);
+    }
+
+    /** runsc with {@code stdio} (see {@link NsExec.Stdio}), and /proc/sys/net hidden from it if {@code hideProcNet}. */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet)
             throws RuntimeError {
         List<String> argv = new ArrayList<>();
         argv.add("runsc");
@@ -739,7 +774,15 @@ public final class OciRuntime {
         argv.addAll(verbArgs);
         log.debug("runsc " + String.join(" ", argv.subList(1, argv.size())));
         Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + ProcessHandle.current().pid() + ".err");
-        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, capture == 0, hideProcNet, errorFile);
+        List<String> relayLog = new ArrayList<>();
+        if (g.log() != null) {
+            relayLog.addAll(List.of("--log", Path.of(g.log()).toAbsolutePath().toString(), "--log-format",
+                    "text".equals(g.logFormat()) ? "text" : "json"));
+        }
+        if (!ct.id().isEmpty()) {
+            relayLog.addAll(List.of("--id", ct.id()));
+        }
+        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, stdio, relayLog, hideProcNet, errorFile);
     }
 
     /**

@@ -200,6 +200,41 @@ class DockerRuntimeIT {
         assertThat(r.err()).contains("/nonexistent/runsc").contains("[RUNSC_MISSING]");
     }
 
+    /** Owner, group and mode of /dev/null. */
+    private static String devNull() {
+        return Host.sh("stat", "-c", "%U:%G:%a", "/dev/null").out().strip();
+    }
+
+    @Test
+    void dockerRunLeavesTheHostsDevNullAloneAndKeepsStdio() {
+        // containerd's shim gives the runtime /dev/null for a container without -i; runsc chowned it to
+        // nobody:nogroup on every `docker run` (issue 14). The machine's state first (under the IT lock).
+        Host.check(Host.sh("chown", "root:root", "/dev/null"));
+        Host.check(Host.sh("chmod", "666", "/dev/null"));
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, image, "true");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(devNull()).as("/dev/null after docker run --rm true").isEqualTo("root:root:666");
+
+        Host.Result in = Host.run(List.of("docker", "run", "-i", "--rm", "--runtime=" + RUNTIME, image, "sh", "-c",
+                "cat; echo to-stderr >&2; exit 4"), "piped in\n", T, null);
+        assertThat(in.out()).as(in.toString()).isEqualTo("piped in\n");
+        assertThat(in.err()).isEqualTo("to-stderr\n");
+        assertThat(in.code()).isEqualTo(4);
+
+        Host.Result tty = docker("run", "--rm", "-t", "--runtime=" + RUNTIME, image, "sh", "-c", "test -t 0 && echo on-a-tty");
+        assertThat(tty.out()).as(tty.toString()).contains("on-a-tty");
+
+        String id = detached("sh", "-c", "echo ready; exec sleep 600");
+        Host.Result ex = docker("exec", id, "sh", "-c", "echo from-exec; exit 6");
+        assertThat(ex.out()).isEqualTo("from-exec\n");
+        assertThat(ex.code()).isEqualTo(6);
+        Host.Result exi = Host.run(List.of("docker", "exec", "-i", id, "cat"), "exec stdin\n", T, null);
+        assertThat(exi.out()).as(exi.toString()).isEqualTo("exec stdin\n");
+        assertThat(docker("logs", id).out()).isEqualTo("ready\n");
+        assertThat(docker("rm", "-f", id).code()).isZero();
+        assertThat(devNull()).as("/dev/null after -i, -t, exec and rm -f").isEqualTo("root:root:666");
+    }
+
     @Test
     void containerdRunsGvshimThroughCtr() {
         String ns = "gvshim-it";

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -320,6 +321,83 @@ class RunIT {
         Host.Result r = host.userShell("sleep 5 | script -qec \"$G run -- /bin/sh -c 'test -t 0 && test -t 1 && echo is-a-tty'; "
                 + "stat -c owner=%u \\$(tty)\" /dev/null", T);
         assertThat(r.out()).as(r.toString()).contains("is-a-tty").contains("owner=" + host.uid);
+    }
+
+    /** gvshim's own lines on stderr (the command's are not counted). */
+    private static List<String> gvshimLines(Host.Result r) {
+        return r.err().lines().filter(l -> l.startsWith("gvshim:")).toList();
+    }
+
+    @Test
+    void outputThatCannotBeWrittenIsNeverASilentSuccess() throws Exception {
+        // a full file system: a 4 KiB tmpfs takes one page of the command's 8000 bytes
+        Path full = Files.createDirectories(host.work.resolve("full-" + System.nanoTime()));
+        Host.check(Host.sh("mount", "-t", "tmpfs", "-o", "size=4k,mode=1777", "gvshim-it-full", full.toString()));
+        try {
+            Host.Result r = host.userShell("$G run -- sh -c 'head -c 8000 /dev/zero' > " + full + "/out", T);
+            assertThat(r.code()).as(r.toString()).isNotZero();
+            assertThat(gvshimLines(r)).as(r.toString()).hasSize(1).first().asString().contains("ENOSPC")
+                    .contains("of the command's stdout could not be written").endsWith("[OUTPUT_LOST]");
+            assertThat(Files.size(full.resolve("out"))).isEqualTo(4096);
+        } finally {
+            Host.sh("umount", full.toString());
+        }
+
+        Host.Result devFull = host.userShell("$G run -- sh -c 'head -c 8000 /dev/zero' > /dev/full", T);
+        assertThat(devFull.code()).as(devFull.toString()).isNotZero();
+        assertThat(gvshimLines(devFull)).hasSize(1).first().asString().contains("[write(stdout): ENOSPC");
+
+        Host.Result closed = host.userShell("$G run -- /bin/echo nowhere >&-; echo rc=$? >&2", T);
+        assertThat(gvshimLines(closed)).as(closed.toString()).hasSize(1).first().asString().contains("EBADF")
+                .contains("stdout is closed");
+        assertThat(closed.err()).as("echo succeeded in the sandbox: gvshim's own failure").contains("rc=125");
+
+        Host.Result stderrFull = host.userShell("$G run -- sh -c 'echo to-stderr >&2' 2>/dev/full; echo rc=$?", T);
+        assertThat(stderrFull.out()).as("stderr itself is lost: the exit status says it").isEqualTo("rc=125\n");
+
+        Host.Result failing = host.userShell("$G run -- sh -c 'echo x; exit 3' > /dev/full", T);
+        assertThat(failing.code()).as("the command's own failure comes first").isEqualTo(3);
+
+        Host.Result reader = host.userShell("$G run -- sh -c 'while echo y; do :; done' | head -n 2", T);
+        assertThat(reader.out()).isEqualTo("y\ny\n");
+        assertThat(gvshimLines(reader)).as("a reader that leaves is not lost output (as outside a sandbox)").isEmpty();
+    }
+
+    @Test
+    void killedRunscOrSandboxSaysTheSandboxDied() throws Exception {
+        for (String victim : List.of("runsc", "runsc-sandbox")) {
+            ProcessBuilder pb = new ProcessBuilder(host.asUser(List.of(host.gvshim.toString(), "run", "--", "/bin/sh", "-c",
+                    "echo ready; exec sleep 60")));
+            pb.directory(host.work.toFile());
+            Process p = pb.start();
+            var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+            assertThat(reader.readLine()).isEqualTo("ready");
+            // runsc is the waiter's child (setpriv and the JVM exec'd: gvshim's pid), the sandbox runsc's
+            String runsc = Host.sh("pgrep", "-P", Long.toString(p.pid()), "-f", "^runsc ").out().strip();
+            assertThat(runsc).as("runsc under gvshim " + p.pid()).matches("\\d+");
+            String pid = victim.equals("runsc") ? runsc : Host.sh("pgrep", "-P", runsc, "-f", "^runsc-sandbox ").out().strip();
+            assertThat(pid).as(victim).matches("\\d+");
+            Host.check(Host.sh("kill", "-KILL", pid));
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as(victim + ": 128+SIGKILL, as before").isEqualTo(137);
+            assertThat(err.lines().toList()).as(victim).hasSize(1).first().asString()
+                    .startsWith("gvshim: the sandbox died [" + (victim.equals("runsc") ? "runsc (pid " : "its sandbox process"))
+                    .contains("killed by SIGKILL").contains("OOM killer").endsWith("[SANDBOX_DIED]");
+        }
+        // the command's own death by SIGKILL stays the command's: no line
+        Host.Result own = host.gvshim(null, T, "run", "--", "/bin/sh", "-c", "kill -9 $$");
+        assertThat(own.code()).isEqualTo(137);
+        assertThat(own.err()).isEmpty();
+    }
+
+    @Test
+    void emptyTraceVariableLeavesTheWaiterQuiet() {
+        Host.Result r = host.userShell("GVSHIM_TRACE= $G run -- /bin/true", T);
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.err()).as("the waiter's trace lines").doesNotContain("trace waiter").doesNotContain("trace runsc exited");
+        Host.Result on = host.userShell("GVSHIM_TRACE=1 $G run -- /bin/true", T);
+        assertThat(on.err()).contains("trace waiter started");
     }
 
     @Test

@@ -462,6 +462,158 @@ class RuntimeIT {
         assertThat(s.err()).contains("container does not exist: locked");
     }
 
+    // ------------------------------------------------------------------ the caller's stdio (issue 14)
+
+    /** Owner, group and mode of a file, as stat(1) prints them. */
+    private static String owner(Path p) {
+        return Host.sh("stat", "-c", "%U:%G:%a", p.toString()).out().strip();
+    }
+
+    /**
+     * /dev/null as the machine should have it. runsc chowns the stdio it is given to the sandbox's
+     * user, and containerd's shim passes /dev/null: the tests run under the integration-test lock,
+     * so setting it right first is what makes "unchanged" mean something.
+     */
+    private static void devNullAsItShouldBe() {
+        Host.check(Host.sh("chown", "root:root", "/dev/null"));
+        Host.check(Host.sh("chmod", "666", "/dev/null"));
+    }
+
+    /** {@code sh -c SCRIPT} as root in {@code cwd}; $G is gvshim with this test's --root and --log. */
+    private Host.Result rootShell(Path cwd, String script) {
+        return Host.run(List.of("/bin/sh", "-c", "G='" + host.gvshim + " --root " + root + " --log " + log
+                + " --log-format json'; " + script), null, T, cwd);
+    }
+
+    @Test
+    void runtimeVerbsLeaveTheCallersFilesDevNullAndTerminalAlone() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Host.which("script") != null, "no script(1) for a terminal (util-linux)");
+        devNullAsItShouldBe();
+        Path b = bundle("stdio", "/bin/sh", "-c", "echo out-line; echo err-line >&2; exec sleep 600");
+        // files of the caller's, written at their offset; create's stdin /dev/null, as dockerd's shim gives it
+        Host.Result c = rootShell(b, ": > out; : > err; chmod 640 out err; (echo LINE-1; $G create --bundle . stdio </dev/null)"
+                + " >out 2>err");
+        assertThat(c.code()).as(c + read(b.resolve("err"))).isZero();
+        Host.Result s = gv(b, "start", "stdio");
+        assertThat(s.code()).as(s.toString()).isZero();
+        for (int i = 0; i < 50 && !read(b.resolve("err")).contains("err-line"); i++) {
+            sleep(100);
+        }
+        assertThat(read(b.resolve("out"))).as("the container's output after the caller's").isEqualTo("LINE-1\nout-line\n");
+        assertThat(read(b.resolve("err"))).isEqualTo("err-line\n");
+        assertThat(owner(b.resolve("out"))).as("create's stdout file").isEqualTo("root:root:640");
+        assertThat(owner(b.resolve("err"))).as("create's stderr file").isEqualTo("root:root:640");
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after create and start").isEqualTo("root:root:666");
+
+        Host.Result e = rootShell(b, "$G exec stdio /bin/echo to-null </dev/null >/dev/null 2>/dev/null && (echo LINE-1; $G exec"
+                + " stdio /bin/echo exec-line) > exec.txt");
+        assertThat(e.code()).as(e.toString()).isZero();
+        assertThat(read(b.resolve("exec.txt"))).isEqualTo("LINE-1\nexec-line\n");
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after exec").isEqualTo("root:root:666");
+
+        // a root terminal (script(1)'s pty) as the stdio of exec, create and run
+        Path t = bundle("stdio-tty", "/bin/sh", "-c", "test -t 1 || echo not-a-tty-but-relayed");
+        Host.Result tty = rootShell(b, "script -qec \"before=\\$(stat -c %U:%G:%a \\$(tty)); $G exec stdio /bin/echo on-the-terminal;"
+                + " $G create --bundle " + t + " tty-create; $G delete --force tty-create; $G run --bundle " + t + " tty-run;"
+                + " echo result \\$before \\$(stat -c %U:%G:%a \\$(tty))\" /dev/null");
+        assertThat(tty.out()).as(tty.toString()).contains("on-the-terminal").contains("not-a-tty-but-relayed");
+        String result = tty.out().lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow().strip();
+        String[] owners = result.split(" ");
+        assertThat(owners).hasSize(3);
+        assertThat(owners[2]).as("the caller's terminal after exec, create and run").isEqualTo(owners[1]);
+
+        assertThat(gv(b, "delete", "--force", "stdio").code()).isZero();
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after delete").isEqualTo("root:root:666");
+
+        // run: `(echo LINE-1; gvshim run ...) > f` keeps LINE-1 (gVisor wrote a file it is given at offset 0)
+        Path r = bundle("stdio-run", "/bin/echo", "run-line");
+        Host.Result run = rootShell(r, ": > f; chmod 600 f; (echo LINE-1; $G run --bundle . file-run </dev/null) > f");
+        assertThat(run.code()).as(run.toString()).isZero();
+        assertThat(read(r.resolve("f"))).isEqualTo("LINE-1\nrun-line\n");
+        assertThat(owner(r.resolve("f"))).isEqualTo("root:root:600");
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after run").isEqualTo("root:root:666");
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
+    void rootlessCallersFilesAndTerminalKeepTheirOwner() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Host.which("script") != null, "no script(1) for a terminal (util-linux)");
+        Path b = host.work.resolve("rl-stdio-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c")
+                .add("echo out-line; echo err-line >&2; exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
+        // runsc inside the container's user namespace chowned these to a subordinate id: the caller lost them
+        Host.Result r = host.userShell("cd " + b + " && : > out && : > err && chmod 640 out err && (echo LINE-1; " + g
+                + "create --bundle . rls-main </dev/null) >out 2>err && " + g + "start rls-main", T);
+        assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json")) + "\nerr: " + read(b.resolve("err"))).isZero();
+        for (int i = 0; i < 50 && !read(b.resolve("err")).contains("err-line"); i++) {
+            sleep(100);
+        }
+        assertThat(read(b.resolve("out"))).isEqualTo("LINE-1\nout-line\n");
+        String mine = Host.USER + ":" + Host.USER + ":640";
+        assertThat(owner(b.resolve("out"))).isEqualTo(mine);
+        assertThat(owner(b.resolve("err"))).isEqualTo(mine);
+        Host.Result w = host.userShell("cd " + b + " && echo more >> out && echo writable", T);
+        assertThat(w.out()).contains("writable");
+
+        Host.Result tty = host.userShell("cd " + b + " && script -qec \"before=\\$(stat -c %U:%G:%a \\$(tty)); " + g
+                + "exec rls-main /bin/echo on-the-terminal; " + g + "create --bundle . rls-tty; " + g + "delete --force rls-tty;"
+                + " echo result \\$before \\$(stat -c %U:%G:%a \\$(tty))\" /dev/null", T);
+        assertThat(tty.out()).as(tty.toString()).contains("on-the-terminal");
+        String[] owners = tty.out().lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow().strip().split(" ");
+        assertThat(owners).hasSize(3);
+        assertThat(owners[1]).startsWith(Host.USER + ":");
+        assertThat(owners[2]).as("the caller's terminal after exec and create").isEqualTo(owners[1]);
+
+        Host.Result d = host.userShell(g + "delete --force rls-main", T);
+        assertThat(d.code()).as(d.toString()).isZero();
+        for (int i = 0; i < 50 && !live(host.processes()).isEmpty(); i++) {
+            sleep(100);
+        }
+        assertThat(live(host.processes())).as("processes of the test user (a relay left behind?)").isEmpty();
+    }
+
+    @Test
+    void consoleSocketStillGetsTheContainersTerminal() throws Exception {
+        Path helper = Path.of(System.getProperty("gvshim.native.dir", "target/native"), "test/gvshim-console");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(helper), "no " + helper);
+        devNullAsItShouldBe();
+        Path b = bundle("console", "/bin/sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty");
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).put("terminal", true);
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+
+        // runc's rule: a detached container with a terminal needs someone to take the pty
+        Host.Result refused = create(b, "console");
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(lastError()).startsWith("cannot allocate tty if runc will detach without setting console socket");
+        assertThat(rootEntries()).isEmpty();
+
+        Path sock = tmp.resolve("console.sock");
+        Process console = new ProcessBuilder(helper.toString(), sock.toString())
+                .redirectOutput(b.resolve("console.out").toFile()).redirectError(b.resolve("console.err").toFile()).start();
+        try {
+            for (int i = 0; i < 50 && !Files.exists(sock); i++) {
+                sleep(100);
+            }
+            Host.Result c = create(b, "console", "--console-socket", sock.toString());
+            assertThat(c.code()).as(c + read(log)).isZero();
+            assertThat(gv(b, "start", "console").code()).isZero();
+            assertThat(console.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the console helper ended").isTrue();
+            assertThat(read(b.resolve("console.err"))).contains("received a terminal");
+            assertThat(read(b.resolve("console.out"))).contains("on-a-tty");
+            assertThat(awaitStatus("console", "stopped")).isEqualTo("stopped");
+            assertThat(gv(b, "delete", "console").code()).isZero();
+        } finally {
+            console.destroyForcibly();
+        }
+        assertThat(owner(Path.of("/dev/null"))).isEqualTo("root:root:666");
+    }
+
     private static List<String> live(List<String> pgrepLines) {
         return pgrepLines.stream().filter(l -> {
             String pid = l.split(" ")[0];

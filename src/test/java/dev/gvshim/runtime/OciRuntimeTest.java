@@ -76,4 +76,17 @@ class OciRuntimeTest {
                     .hasMessageContaining("invalid --interval");
         }
     }
+
+    @Test
+    void anExecAsksForATerminalOnlyInItsProcessJson() throws Exception {
+        Path tty = tmp.resolve("tty.json");
+        java.nio.file.Files.writeString(tty, "{\"terminal\" :\n true, \"args\": [\"sh\"]}");
+        Path plain = tmp.resolve("plain.json");
+        java.nio.file.Files.writeString(plain, "{\"terminal\": false, \"env\": [\"X=\\\"terminal\\\": true\"]}");
+        assertThat(OciRuntime.wantsTerminal(tty)).isTrue();
+        assertThat(OciRuntime.wantsTerminal(plain)).as("the word in a string is not the field").isFalse();
+        assertThat(OciRuntime.wantsTerminal(tmp.resolve("missing.json"))).as("runsc reports it").isFalse();
+        assertThat(OciRuntime.NO_CONSOLE).startsWith("cannot allocate tty if runc will detach without setting console socket")
+                .endsWith("[TERMINAL_NEEDS_CONSOLE_SOCKET]");
+    }
 }
