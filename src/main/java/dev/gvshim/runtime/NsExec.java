@@ -44,6 +44,15 @@ final class NsExec {
      */
     static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, boolean capture,
             boolean hideProcNet, Path errorFile) throws RuntimeError {
+        return run(ct, runsc, args, env, capture, hideProcNet, errorFile, null);
+    }
+
+    /**
+     * {@link #run}, or with {@code lines}: each line of runsc's stdout handed over as it comes
+     * (a stream such as `events`), its stderr discarded (its errors are in its --log).
+     */
+    static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, boolean capture,
+            boolean hideProcNet, Path errorFile, java.util.function.Consumer<String> lines) throws RuntimeError {
         List<String> cmd = new ArrayList<>();
         if (ct.rootless() || hideProcNet) {
             cmd.add(binary().toString());
@@ -67,7 +76,10 @@ final class NsExec {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         pb.environment().putAll(env);
-        if (capture) {
+        if (lines != null) {
+            pb.redirectError(ProcessBuilder.Redirect.DISCARD).redirectInput(ProcessBuilder.Redirect.from(
+                    Path.of("/dev/null").toFile()));
+        } else if (capture) {
             pb.redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         } else {
             pb.inheritIO();
@@ -77,7 +89,14 @@ final class NsExec {
             Process p = pb.start();
             Trace.mark("runsc: spawned");
             String out = "";
-            if (capture) {
+            if (lines != null) {
+                try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                        p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line = in.readLine(); line != null; line = in.readLine()) {
+                        lines.accept(line);
+                    }
+                }
+            } else if (capture) {
                 try (InputStream in = p.getInputStream()) {
                     out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
                 }

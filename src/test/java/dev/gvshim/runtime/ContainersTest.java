@@ -49,7 +49,7 @@ class ContainersTest {
     @Test
     void createSaveLoadRemove(@TempDir Path tmp) throws Exception {
         Containers store = new Containers(tmp.resolve("root"));
-        Container c = new Container("c1", Path.of("/bundles/c1"), true, "/usr/bin/runsc",
+        Container c = new Container("c1", "2-c1", Path.of("/bundles/c1"), true, "/usr/bin/runsc",
                 List.of("--network=none", "--ignore-cgroups"), 0, 0);
         assertThat(store.exists("c1")).isFalse();
         assertThat(store.load("c1")).isNull();
@@ -84,9 +84,9 @@ class ContainersTest {
     @Test
     void aRecordWithoutAHolderHasNoHolderFields(@TempDir Path tmp) throws Exception {
         Containers store = new Containers(tmp);
-        store.create(new Container("c", Path.of("/b"), false, "/r", List.of(), 0, 0));
+        store.create(new Container("c", "1-c", Path.of("/b"), false, "/r", List.of(), 0, 0));
         String props = Files.readString(store.dir("c").resolve(Containers.STATE));
         assertThat(props).doesNotContain("holderPid").contains("rootless=false");
-        assertThat(store.load("c")).isEqualTo(new Container("c", Path.of("/b"), false, "/r", List.of(), 0, 0));
+        assertThat(store.load("c")).isEqualTo(new Container("c", "1-c", Path.of("/b"), false, "/r", List.of(), 0, 0));
     }
 }
