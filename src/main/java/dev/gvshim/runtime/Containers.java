@@ -294,8 +294,10 @@ public final class Containers {
                     .split("\0");
             return argv.length > 2 && argv[0].equals("runsc-sandbox") && argv[argv.length - 1].equals(sandboxId)
                     && List.of(argv).contains("--root=" + root);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false; // gone
         } catch (IOException e) {
-            return false;
+            return true; // cannot tell (/proc mounted with hidepid=1, proc(5)): runsc's own status stands
         }
     }
 
