@@ -525,6 +525,21 @@ class RuntimeIT {
         }
     }
 
+    /** runsc's sandbox ids stop at 92 characters (its control socket's name); gvshim's ids go to 248. */
+    @Test
+    void aLongIdWorksPastRunscsOwnLimit() throws Exception {
+        String id = "long-" + "x".repeat(195);
+        Path b = bundle("long", "/bin/sh", "-c", "echo long; exec sleep 600");
+        Host.Result c = create(b, id);
+        assertThat(c.code()).as(c + read(b.resolve("err")) + read(log)).isZero();
+        assertThat(gv(b, "start", id).code()).isZero();
+        assertThat(state(id).path("id").asText()).isEqualTo(id);
+        assertThat(awaitStatus(id, "running")).isEqualTo("running");
+        assertThat(gv(b, "list", "-q").out()).isEqualTo(id + "\n");
+        assertThat(gv(b, "delete", "--force", id).code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
     /**
      * A create interrupted after gvshim's record was written and before runsc's: then runsc has
      * no "relw", and `runsc kill relw` killed relw-victim, `runsc delete --force relw` deleted it.
