@@ -292,7 +292,8 @@ public final class OciRuntime {
                     Files.createDirectories(runBundle);
                     Files.write(runBundle.resolve("config.json"), copy.toJson());
                 } catch (IOException e) {
-                    throw new RuntimeError("cannot write the spec of " + a.id() + " in " + runBundle + ": " + e.getMessage());
+                    throw new RuntimeError("cannot write the spec of " + a.id() + " in " + runBundle + ": "
+                            + IoError.reason(e, runBundle));
                 }
             }
             List<String> args = new ArrayList<>(List.of(verb, "--bundle=" + runBundle));
@@ -516,7 +517,7 @@ public final class OciRuntime {
                 store.holdSignal(ct.id(), new Containers.HeldSignal(sig, all));
             } catch (IOException e) {
                 throw new RuntimeError("cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
-                        + store.dir(ct.id()) + ": " + e.getMessage());
+                        + store.dir(ct.id()) + ": " + IoError.reason(e, store.dir(ct.id())));
             }
             log.debug("signal " + sig + " for paused container " + ct.id() + " held until it is resumed");
             return 0;
