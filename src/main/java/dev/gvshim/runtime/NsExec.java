@@ -70,7 +70,17 @@ final class NsExec {
      */
     static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, Stdio stdio,
             List<String> relayLog, boolean hideProcNet, Path errorFile) throws RuntimeError {
-        boolean capture = stdio == Stdio.CAPTURE;
+        return run(ct, runsc, args, env, stdio, relayLog, hideProcNet, errorFile, null);
+    }
+
+    /**
+     * {@link #run}, or with {@code lines}: each line of runsc's stdout handed over as it comes
+     * (a stream such as `events`), its stderr discarded (its errors are in its --log).
+     */
+    static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, Stdio stdio,
+            List<String> relayLog, boolean hideProcNet, Path errorFile, java.util.function.Consumer<String> lines)
+            throws RuntimeError {
+        boolean capture = stdio == Stdio.CAPTURE || lines != null;
         List<String> cmd = new ArrayList<>();
         if (ct.rootless() || hideProcNet || !capture) {
             cmd.add(binary().toString());
@@ -99,8 +109,10 @@ final class NsExec {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         pb.environment().putAll(env);
-        if (capture) {
+        if (lines != null) {
             // stdin: an empty pipe (closed below), not /dev/null: runsc gets no file of the host's
+            pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        } else if (capture) {
             pb.redirectErrorStream(true);
         } else {
             pb.inheritIO(); // gvshim-nsexec keeps them and gives runsc pipes
@@ -112,6 +124,15 @@ final class NsExec {
             String out = "";
             if (capture) {
                 p.getOutputStream().close();
+            }
+            if (lines != null) {
+                try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                        p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line = in.readLine(); line != null; line = in.readLine()) {
+                        lines.accept(line);
+                    }
+                }
+            } else if (capture) {
                 try (InputStream in = p.getInputStream()) {
                     out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
                 }

@@ -389,20 +389,28 @@ class RuntimeIT {
         Files.writeString(malformed.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ");
         Path noConfig = tmp.resolve("noconfig");
         Files.createDirectories(noConfig);
+        // runsc's Go decoder refuses it with the whole spec after its message (gvshim quoted a fragment of it)
+        Path badArgs = bundle("badargs", "/bin/true");
+        ObjectNode spec = (ObjectNode) JSON.readTree(badArgs.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add(1).add(2);
+        Files.writeString(badArgs.resolve("config.json"), JSON.writeValueAsString(spec));
         Files.createDirectories(root);
         List<String> before = rootEntries();
         record Case(Path bundle, String id, String expect) {
         }
         for (Case c : List.of(new Case(good, "../x", "invalid container id"), new Case(good, "", "container id cannot be empty"),
                 new Case(good, "a".repeat(1025), "invalid container id"), new Case(good, "a/b", "invalid container id"),
+                new Case(good, "-x", "invalid container ID format: \"-x\" (an id cannot start with -"),
                 new Case(malformed, "m", "config.json"), new Case(noConfig, "n", "config.json"),
-                new Case(noRootfs, "r", "rootfs"))) {
+                new Case(noRootfs, "r", "rootfs"),
+                new Case(badArgs, "t", "\"process.args[0]\" must be a string, not the number 1"))) {
             Files.deleteIfExists(log);
             Host.Result r = Host.run(List.of(host.gvshim.toString(), "--root", root.toString(), "--log", log.toString(),
-                    "--log-format", "json", "create", "--bundle", c.bundle().toString(), c.id()), null, T, c.bundle());
+                    "--log-format", "json", "create", "--bundle", c.bundle().toString(), "--", c.id()), null, T, c.bundle());
             assertThat(r.code()).as(c + ": " + r).isEqualTo(1);
-            assertThat(lastError()).as(c.toString()).containsIgnoringCase(c.expect());
-            assertThat(r.err()).as(c.toString()).isNotEmpty();
+            assertThat(lastError()).as(c.toString()).containsIgnoringCase(c.expect()).doesNotContain("\"uts\"");
+            assertThat(r.err().lines()).as(c + ": one line from gvshim, no runsc usage or spec").hasSize(1)
+                    .allSatisfy(l -> assertThat(l).startsWith("gvshim: "));
             assertThat(rootEntries()).as("state directory after " + c).isEqualTo(before);
         }
     }
@@ -460,6 +468,357 @@ class RuntimeIT {
         assertThat(b.resolve("init.pid")).doesNotExist();
         Host.Result s = host.userShell(g + "state locked", T);
         assertThat(s.err()).contains("container does not exist: locked");
+    }
+
+    // ------------------------------------------------------------------ runsc ids (issue 14, item 3)
+
+    private int pid(String id) throws IOException {
+        return state(id).path("pid").asInt();
+    }
+
+    private void await(java.util.function.BooleanSupplier done) {
+        for (int i = 0; i < 100 && !done.getAsBoolean(); i++) {
+            sleep(100);
+        }
+    }
+
+    /**
+     * runsc finds a container by id prefix: with relpfx and relpfx2, `runsc delete relpfx` is
+     * "ambiguous" (and the container leaked). Each call must reach its own container, whichever
+     * was created first, and state, list and events show the containers' own ids.
+     */
+    @Test
+    void idsThatArePrefixesOfOthersReachOnlyTheirOwnContainer() throws Exception {
+        Path b = bundle("pfx", "/bin/sh", "-c", "exec sleep 600");
+        for (List<String> order : List.of(List.of("relpfx", "relpfx2"), List.of("other2", "other"))) {
+            for (String id : order) {
+                Host.Result c = create(b, id);
+                assertThat(c.code()).as(id + ": " + c + read(b.resolve("err"))).isZero();
+                assertThat(gv(b, "start", id).code()).isZero();
+            }
+            String shorter = order.get(0).length() < order.get(1).length() ? order.get(0) : order.get(1);
+            String longer = order.get(0).equals(shorter) ? order.get(1) : order.get(0);
+            int longPid = pid(longer);
+            assertThat(state(shorter).path("id").asText()).isEqualTo(shorter);
+            assertThat(state(longer).path("id").asText()).isEqualTo(longer);
+            Host.Result ev = gv(b, "events", "--stats", longer);
+            assertThat(ev.code()).as(ev.toString()).isZero();
+            assertThat(JSON.readTree(ev.out().lines().findFirst().orElse("{}")).path("id").asText()).isEqualTo(longer);
+            List<String> listed = new ArrayList<>();
+            JSON.readTree(gv(b, "list", "--format", "json").out()).forEach(n -> listed.add(n.path("id").asText()));
+            assertThat(listed).containsExactlyInAnyOrder(shorter, longer);
+            assertThat(gv(b, "list").out()).startsWith("ID ").contains("\n" + shorter + " ").contains("\n" + longer + " ");
+
+            Host.Result k = gv(b, "kill", shorter, "KILL");
+            assertThat(k.code()).as(k.toString()).isZero();
+            assertThat(awaitStatus(shorter, "stopped")).isEqualTo("stopped");
+            Host.Result d = gv(b, "delete", "--force", shorter);
+            assertThat(d.code()).as(d + "\n" + read(log)).isZero();
+            assertThat(gv(b, "state", shorter).code()).isEqualTo(1);
+            assertThat(lastError()).isEqualTo("container does not exist: " + shorter);
+            assertThat(state(longer).path("status").asText()).as(longer + " after " + shorter + "'s kill and delete")
+                    .isEqualTo("running");
+            assertThat(alive(longPid)).isTrue();
+            assertThat(gv(b, "list", "-q").out()).isEqualTo(longer + "\n");
+            assertThat(gv(b, "delete", "--force", longer).code()).isZero();
+            assertThat(rootEntries()).isEmpty();
+        }
+    }
+
+    /** runsc's sandbox ids stop at 92 characters (its control socket's name); gvshim's ids go to 248. */
+    @Test
+    void aLongIdWorksPastRunscsOwnLimit() throws Exception {
+        String id = "long-" + "x".repeat(195);
+        Path b = bundle("long", "/bin/sh", "-c", "echo long; exec sleep 600");
+        Host.Result c = create(b, id);
+        assertThat(c.code()).as(c + read(b.resolve("err")) + read(log)).isZero();
+        assertThat(gv(b, "start", id).code()).isZero();
+        assertThat(state(id).path("id").asText()).isEqualTo(id);
+        assertThat(awaitStatus(id, "running")).isEqualTo("running");
+        assertThat(gv(b, "list", "-q").out()).isEqualTo(id + "\n");
+        assertThat(gv(b, "delete", "--force", id).code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    /**
+     * A create interrupted after gvshim's record was written and before runsc's: then runsc has
+     * no "relw", and `runsc kill relw` killed relw-victim, `runsc delete --force relw` deleted it.
+     */
+    @Test
+    void aCreateInterruptedBeforeRunscsStateNeverReachesAnotherContainer() throws Exception {
+        Path victim = bundle("victim", "/bin/sh", "-c", "exec sleep 600");
+        assertThat(create(victim, "relw-victim").code()).isZero();
+        assertThat(gv(victim, "start", "relw-victim").code()).isZero();
+        int victimPid = pid("relw-victim");
+
+        // a runsc whose create never finishes: gvshim is killed meanwhile, as a crash or an OOM kill would
+        Path mark = tmp.resolve("create-started");
+        Path slow = tmp.resolve("runsc-slow-create");
+        Files.writeString(slow, "#!/bin/sh\ncase \" $* \" in *\" create \"*) echo $$ > " + mark + "; exec sleep 120;; esac\n"
+                + "exec " + Host.which("runsc") + " \"$@\"\n");
+        Files.setPosixFilePermissions(slow, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path b = bundle("relw", "/bin/true");
+        Process p = new ProcessBuilder(host.gvshim.toString(), "--root", root.toString(), "--log", log.toString(),
+                "--log-format", "json", "--runsc", slow.toString(), "create", "--bundle", b.toString(), "relw")
+                .redirectInput(b.resolve("config.json").toFile()).redirectOutput(b.resolve("out").toFile())
+                .redirectError(b.resolve("err").toFile()).start();
+        await(() -> Files.exists(mark) && !read(mark).isBlank());
+        assertThat(mark).as("gvshim reached runsc create").exists();
+        p.destroyForcibly(); // the launcher execs java: this is gvshim itself
+        p.waitFor();
+        ProcessHandle.of(Long.parseLong(read(mark).strip())).ifPresent(ProcessHandle::destroyForcibly);
+        assertThat(rootEntries()).as("gvshim's record without runsc's").contains("relw.gvshim")
+                .noneMatch(e -> e.contains("relw_") || e.startsWith("4-relw"));
+
+        Host.Result k = gv(b, "kill", "relw", "KILL");
+        assertThat(k.code()).as(k.toString()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container does not exist: relw");
+        assertThat(gv(b, "state", "relw").code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container does not exist: relw");
+        Host.Result d = gv(b, "delete", "--force", "relw");
+        assertThat(d.code()).as(d.toString()).isZero();
+        assertThat(rootEntries()).doesNotContain("relw.gvshim");
+        sleep(300);
+        assertThat(state("relw-victim").path("status").asText()).as("the other container").isEqualTo("running");
+        assertThat(alive(victimPid)).isTrue();
+        assertThat(gv(victim, "delete", "--force", "relw-victim").code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    /**
+     * Containers gvshim did not name (runsc's own in a shared --root, or one an earlier gvshim
+     * created under the caller's id, whose record has no runsc id): addressed by their id when
+     * that reaches them alone, refused with a line when runsc would also match another.
+     */
+    @Test
+    void containersGvshimDidNotNameAreAddressedOnlyWhenUnambiguous() throws Exception {
+        Path b = bundle("foreign", "/bin/sh", "-c", "exec sleep 600");
+        for (String id : List.of("relf", "relf2")) {
+            Host.Result r = Host.run(List.of("/bin/sh", "-c", Host.which("runsc") + " --root=" + root + " create --bundle="
+                    + b + " " + id + " <" + b.resolve("config.json") + " >" + b.resolve("out") + " 2>&1"), null, T, b);
+            assertThat(r.code()).as(id + ": " + r + read(b.resolve("out"))).isZero();
+        }
+        // what the gvshim before runsc ids recorded for a container: no runscId
+        Files.createDirectories(root.resolve("relf.gvshim/logs"));
+        Files.writeString(root.resolve("relf.gvshim/gvshim.state"), "id=relf\nbundle=" + b + "\nrootless=false\nrunsc="
+                + Host.which("runsc") + "\nflags=0\n");
+        Host.Result amb = gv(b, "delete", "--force", "relf");
+        assertThat(amb.code()).as(amb.toString()).isEqualTo(1);
+        assertThat(lastError()).startsWith("cannot address container relf: runsc finds containers by id prefix")
+                .contains("relf2").contains("[RUNSC_ID_AMBIGUOUS]");
+        assertThat(amb.err().lines()).hasSize(1);
+        assertThat(rootEntries()).as("nothing was deleted").contains("relf_sandbox:relf.state", "relf2_sandbox:relf2.state");
+        assertThat(gv(b, "state", "relf").code()).as("nor is anything else sent to runsc for it").isEqualTo(1);
+        assertThat(lastError()).contains("[RUNSC_ID_AMBIGUOUS]");
+        assertThat(state("relf2").path("id").asText()).isEqualTo("relf2");
+        assertThat(gv(b, "delete", "--force", "relf2").code()).isZero();
+        assertThat(state("relf").path("id").asText()).isEqualTo("relf");
+        assertThat(gv(b, "delete", "--force", "relf").code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+        // and a new container whose runsc id one of them would be a prefix of is refused before anything runs
+        Host.Result r = Host.run(List.of("/bin/sh", "-c", Host.which("runsc") + " --root=" + root + " create --bundle="
+                + b + " 4-ab <" + b.resolve("config.json") + " >" + b.resolve("out") + " 2>&1"), null, T, b);
+        assertThat(r.code()).isZero();
+        Host.Result clash = create(b, "abcd");
+        assertThat(clash.code()).isEqualTo(1);
+        assertThat(lastError()).contains("4-ab").contains("[RUNSC_ID_CLASH]");
+        assertThat(gv(b, "delete", "--force", "4-ab").code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
+    void rootlessIdsThatArePrefixesOfOthersReachOnlyTheirOwnContainer() throws Exception {
+        Path b = host.work.resolve("rl-pfx-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        try {
+            // stdio to a file per container: runsc hands a file it is given to the sandbox's user (issue 14, item 1)
+            Host.Result r = host.userShell("cd " + b + " && for id in pfx pfx2; do " + g + "create --bundle . $id </dev/null"
+                    + " >out-$id 2>err-$id && " + g + "start $id || exit 1; done && " + g + "kill pfx KILL && " + g
+                    + "delete --force pfx && " + g + "state pfx2", T);
+            assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json"))).isZero();
+            assertThat(JSON.readTree(r.out()).path("status").asText()).isEqualTo("running");
+            assertThat(JSON.readTree(r.out()).path("id").asText()).isEqualTo("pfx2");
+            Host.Result s = host.userShell(g + "state pfx", T);
+            assertThat(s.err()).contains("container does not exist: pfx");
+            assertThat(host.userShell(g + "delete --force pfx2", T).code()).isZero();
+        } finally {
+            host.userShell(g + "delete --force pfx; " + g + "delete --force pfx2", T);
+        }
+        await(() -> live(host.processes()).isEmpty());
+        assertThat(live(host.processes())).as("processes of the test user").isEmpty();
+    }
+
+    // ------------------------------------------------------------------ paused containers (issue 14, item 7)
+
+    /**
+     * What Docker sends for `rm -f`, `kill` and `stop` of a paused container: `kill 9` (or 15,
+     * then `resume`), `resume` of what may be dead by then, `delete`. runsc 2022-12 refuses to
+     * signal a paused container, keeps "paused" for a dead one, and panics on `delete --force`.
+     */
+    @Test
+    void aPausedContainerIsKilledResumedAndDeletedAsRuncWould() throws Exception {
+        java.util.Map<String, Path> bundles = new java.util.HashMap<>();
+        for (String id : List.of("p-kill", "p-term", "p-del")) {
+            Path b = bundle(id, "/bin/sh", "-c", "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 1; done");
+            bundles.put(id, b);
+            assertThat(create(b, id).code()).isZero();
+            assertThat(gv(b, "start", id).code()).isZero();
+            assertThat(gv(b, "pause", id).code()).isZero();
+            assertThat(awaitStatus(id, "paused")).isEqualTo("paused");
+        }
+        // SIGKILL: at once, as the kernel kills a frozen cgroup's tasks
+        Path b = bundles.get("p-kill");
+        int pid = pid("p-kill");
+        long t0 = System.nanoTime();
+        Host.Result k = gv(b, "kill", "p-kill", "KILL");
+        assertThat(k.code()).as(k + read(log)).isZero();
+        await(() -> !alive(pid) || zombie(pid));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("kill of a paused container").isLessThan(Duration.ofSeconds(5));
+        assertThat(state("p-kill").path("status").asText()).as("a dead sandbox is stopped, not paused").isEqualTo("stopped");
+        Host.Result again = gv(b, "kill", "p-kill", "KILL");
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container not running: p-kill");
+        Host.Result res = gv(b, "resume", "p-kill"); // containerd resumes a paused container that has exited
+        assertThat(res.code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container not paused: p-kill");
+        Host.Result del = gv(b, "delete", "p-kill");
+        assertThat(del.code()).as(del + read(log)).isZero();
+        assertThat(del.err()).isEmpty();
+
+        // another signal waits for resume, as for a frozen task
+        b = bundles.get("p-term");
+        Host.Result t = gv(b, "kill", "p-term", "TERM");
+        assertThat(t.code()).as(t + read(log)).isZero();
+        sleep(500);
+        assertThat(state("p-term").path("status").asText()).isEqualTo("paused");
+        assertThat(read(b.resolve("out"))).doesNotContain("got-term");
+        assertThat(gv(b, "resume", "p-term").code()).isZero();
+        assertThat(awaitStatus("p-term", "stopped")).as("TERM delivered at resume").isEqualTo("stopped");
+        assertThat(read(b.resolve("out"))).isEqualTo("ready\ngot-term\n");
+        assertThat(gv(b, "delete", "p-term").code()).isZero();
+
+        // delete: refused while paused, as runc does, and done by --force
+        Host.Result no = gv(b, "delete", "p-del");
+        assertThat(no.code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("cannot delete container p-del that is not stopped: paused");
+        Host.Result force = gv(b, "delete", "--force", "p-del");
+        assertThat(force.code()).as(force + read(log)).isZero();
+        assertThat(force.err()).as("runsc's panic is not the caller's").isEmpty();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
+    void rootlessPausedContainerIsKilledAndDeleted() throws Exception {
+        Path b = host.work.resolve("rl-paused-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        try {
+            Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rp </dev/null >out"
+                    + " 2>err && " + g + "start rp && " + g + "pause rp && " + g + "kill rp KILL", T);
+            assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json")) + "\nerr: " + read(b.resolve("err"))).isZero();
+            int pid = Integer.parseInt(read(b.resolve("init.pid")).strip());
+            await(() -> !alive(pid) || zombie(pid));
+            Host.Result s = host.userShell(g + "state rp", T);
+            assertThat(JSON.readTree(s.out()).path("status").asText()).as(s.toString()).isEqualTo("stopped");
+            Host.Result d = host.userShell(g + "resume rp; " + g + "delete rp && " + g + "state rp", T);
+            assertThat(d.err()).contains("container not paused: rp").contains("container does not exist: rp");
+        } finally {
+            host.userShell(g + "delete --force rp", T);
+        }
+        await(() -> live(host.processes()).isEmpty());
+        assertThat(live(host.processes())).as("processes of the test user").isEmpty();
+    }
+
+    private static boolean zombie(int pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").charAt(0) == 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ smaller ones (issue 14, item 8)
+
+    /** Root's containers in root's --root do not exist for another user; deleting one must not "succeed". */
+    @Test
+    void aNonRootDeleteOfRootsContainerFailsAsRuncSays() throws Exception {
+        Path b = bundle("rootowned", "/bin/sh", "-c", "exec sleep 600");
+        assertThat(create(b, "rootc").code()).isZero();
+        Host.sh("chmod", "755", tmp.toString()); // the user can reach root's --root (gvshim makes it 0711)
+        String g = "$G --root " + root + " ";
+        Host.Result d = host.userShell(g + "delete --force rootc", T);
+        assertThat(d.code()).as(d.toString()).isEqualTo(1);
+        assertThat(d.err().lines()).hasSize(1).first().asString().startsWith("gvshim: container does not exist: rootc (")
+                .contains("uid 0");
+        Host.Result s = host.userShell(g + "state rootc", T);
+        assertThat(s.code()).isEqualTo(1);
+        assertThat(s.err()).contains("container does not exist: rootc");
+        assertThat(host.userShell(g + "delete --force nosuch", T).code()).as("deleting nothing by force, as runc").isZero();
+        assertThat(state("rootc").path("status").asText()).as("root's container untouched").isEqualTo("created");
+        assertThat(gv(b, "delete", "--force", "rootc").code()).isZero();
+    }
+
+    /** exec's message is about this exec: the debug logs keep every earlier call's errors. */
+    @Test
+    void execFailureNamesOnlyItsOwnError() throws Exception {
+        Path b = bundle("execmsg", "/bin/sh", "-c", "exec sleep 600");
+        assertThat(create(b, "em").code()).isZero();
+        assertThat(gv(b, "start", "em").code()).isZero();
+        assertThat(gv(b, "pause", "em").code()).isZero();
+        Host.Result p = gv(b, "exec", "em", "/bin/true");
+        assertThat(p.code()).isEqualTo(1);
+        assertThat(lastError()).contains("paused");
+        assertThat(gv(b, "resume", "em").code()).isZero();
+        assertThat(gv(b, "kill", "em", "KILL").code()).isZero();
+        assertThat(awaitStatus("em", "stopped")).isEqualTo("stopped");
+        Host.Result s = gv(b, "exec", "em", "/bin/true");
+        assertThat(s.code()).isEqualTo(1);
+        assertThat(lastError()).contains("stopped").doesNotContain("paused").doesNotContain("3-em");
+        List<String> own = s.err().lines().filter(l -> l.startsWith("gvshim")).toList();
+        assertThat(own).hasSize(1);
+        assertThat(own.getFirst()).doesNotContain("paused");
+        assertThat(gv(b, "delete", "em").code()).isZero();
+    }
+
+    @Test
+    void anEmptyGvshimTraceIsOff() {
+        for (String v : List.of("GVSHIM_TRACE=", "GVSHIM_TRACE=0")) {
+            Host.Result r = Host.run(List.of("env", v, host.gvshim.toString(), "--root", root.toString(), "state", "nosuch"),
+                    null, T, tmp);
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).as(v).isEqualTo("gvshim: container does not exist: nosuch\n");
+        }
+        Host.Result on = Host.run(List.of("env", "GVSHIM_TRACE=1", host.gvshim.toString(), "--root", root.toString(), "state",
+                "nosuch"), null, T, tmp);
+        assertThat(on.err()).contains("gvshim: trace ");
+    }
+
+    private static List<String> live(List<String> pgrepLines) {
+        return pgrepLines.stream().filter(l -> {
+            String pid = l.split(" ")[0];
+            try {
+                return Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").charAt(0) != 'Z';
+            } catch (IOException e) {
+                return false;
+            }
+        }).toList();
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "<" + e.getMessage() + ">";
+        }
     }
 
     // ------------------------------------------------------------------ the caller's stdio (issue 14)
@@ -612,24 +971,5 @@ class RuntimeIT {
             console.destroyForcibly();
         }
         assertThat(owner(Path.of("/dev/null"))).isEqualTo("root:root:666");
-    }
-
-    private static List<String> live(List<String> pgrepLines) {
-        return pgrepLines.stream().filter(l -> {
-            String pid = l.split(" ")[0];
-            try {
-                return Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").charAt(0) != 'Z';
-            } catch (IOException e) {
-                return false;
-            }
-        }).toList();
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return "<" + e.getMessage() + ">";
-        }
     }
 }
