@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "relay.h"
+
 #define EXIT_GVSHIM 125  /* gvshim itself failed (docker/podman convention) */
 #define EXIT_TIMEOUT 124 /* timeout(1) convention */
 #define HOLD_LIMIT (1 << 20)
@@ -176,23 +178,6 @@ static void buf_add(struct buf *b, const char *d, size_t n)
 	}
 	memcpy(b->p + b->len, d, n);
 	b->len += n;
-}
-
-/* Writes everything to one of the caller's descriptors (blocking: backpressure is correct
- * here, and we never change O_NONBLOCK on descriptors we share with the caller). */
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
 }
 
 static void close_fd(int *fd)
@@ -350,6 +335,148 @@ static void kill_remaining_children(void)
 	closedir(d);
 }
 
+/* ---------- why the sandbox died ---------- */
+
+/* "KEY N" from a file of such lines (memory.events, memory.oom_control, /proc/vmstat); -1 if absent. */
+static long long read_counter(const char *path, const char *key)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	static char b[32768];
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof b - 1 && (n = read(fd, b + len, sizeof b - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	b[len] = 0;
+	size_t kl = strlen(key);
+	for (char *l = b; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+			return atoll(l + kl + 1);
+	return -1;
+}
+
+/*
+ * The kernel's count of OOM kills, taken when the waiter starts and again when runsc died:
+ * the OOM killer sends SIGKILL, so a killed runsc or sandbox is told apart from `kill -9` by
+ * the count going up. That of this process's memory cgroup (runsc and its sandbox are in it
+ * or below it) when it can be read: memory.events (cgroup v2) or memory.oom_control (v1,
+ * Linux 4.13+); and the host's, /proc/vmstat's oom_kill (Linux 4.13+). Both are readable
+ * without privileges.
+ */
+struct oom_count {
+	long long cgroup, host;
+	char cgroup_path[512];
+};
+
+static void count_oom_kills(struct oom_count *c)
+{
+	c->cgroup = -1;
+	c->cgroup_path[0] = 0;
+	c->host = read_counter("/proc/vmstat", "oom_kill");
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return;
+	char line[1024];
+	while (fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = 0;
+		char *path = c2 + 1;
+		path[strcspn(path, "\n")] = 0;
+		const char *controllers = c1 + 1;
+		char file[1200];
+		bool v1 = false;
+		for (const char *t = controllers; *t; t += strcspn(t, ",") + (t[strcspn(t, ",")] == ',')) /* "cpu,memory" */
+			if (strncmp(t, "memory", 6) == 0 && (t[6] == ',' || t[6] == 0))
+				v1 = true;
+		if (v1)
+			snprintf(file, sizeof file, "/sys/fs/cgroup/memory%s/memory.oom_control", path);
+		else if (*controllers == 0 && c->cgroup < 0)
+			snprintf(file, sizeof file, "/sys/fs/cgroup%s/memory.events", path);
+		else
+			continue;
+		long long n = read_counter(file, "oom_kill");
+		if (n >= 0) {
+			c->cgroup = n;
+			snprintf(c->cgroup_path, sizeof c->cgroup_path, "%s", path);
+			if (v1)
+				break; /* a hybrid host's v2 hierarchy has no memory controller */
+		}
+	}
+	fclose(f);
+}
+
+/* runsc run said that the sandbox process died under it: it then waits for that process and
+ * exits with 128+N of the signal that killed it, which is indistinguishable from the command's
+ * own death by that signal otherwise. The warning is in runsc's debug log of `run`. */
+static bool sandbox_process_died(void)
+{
+	if (!opt.run_dir)
+		return false;
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/debug", opt.run_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool died = false;
+	struct dirent *e;
+	while (!died && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 8 || strcmp(e->d_name + len - 8, ".run.txt") != 0)
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		static char b[65536];
+		off_t size = lseek(fd, 0, SEEK_END);
+		ssize_t n = pread(fd, b, sizeof b - 1, size > (off_t)sizeof b - 1 ? size - (off_t)(sizeof b - 1) : 0);
+		close(fd);
+		if (n > 0) {
+			b[n] = 0;
+			died = strstr(b, "Will try waiting on the sandbox process instead") != NULL;
+		}
+	}
+	closedir(d);
+	return died;
+}
+
+/* One line: what died (runsc or its sandbox process), by which signal, and whether the OOM killer did it. */
+static void say_sandbox_died(const char *what, int sig, const struct oom_count *before)
+{
+	struct oom_count after;
+	count_oom_kills(&after);
+	const char *abbrev = sigabbrev_np(sig);
+	char why[1024], signame[32];
+	snprintf(signame, sizeof signame, "SIG%s", abbrev ? abbrev : "?");
+	const char *fix;
+	if (sig == SIGKILL && before->cgroup >= 0 && after.cgroup > before->cgroup) {
+		long long k = after.cgroup - before->cgroup;
+		snprintf(why, sizeof why, "the kernel's OOM killer killed %lld process%s of its memory cgroup (%s) meanwhile", k,
+			 k == 1 ? "" : "es", before->cgroup_path);
+		fix = "give the sandbox more memory (raise that cgroup's memory limit) or make the command use less";
+	} else if (sig == SIGKILL && before->host >= 0 && after.host > before->host) {
+		long long k = after.host - before->host;
+		snprintf(why, sizeof why, "the kernel's OOM killer killed %lld process%s on this host meanwhile (oom_kill in /proc/vmstat)",
+			 k, k == 1 ? "" : "es");
+		fix = "free memory on the host, or make the command use less";
+	} else if (sig != SIGKILL || before->host >= 0 || before->cgroup >= 0) {
+		snprintf(why, sizeof why, "%s%s sent it %s (kill, a supervisor or service manager)",
+			 sig == SIGKILL ? "not the OOM killer (its count " : "",
+			 sig == SIGKILL ? (before->cgroup >= 0 ? "in the memory cgroup did not change): something else"
+							       : "in /proc/vmstat did not change): something else")
+					: "something",
+			 signame);
+		fix = "find out what stopped it, then run the command again";
+	} else {
+		snprintf(why, sizeof why, "whether the OOM killer did cannot be told here (no oom_kill counter is readable)");
+		fix = "look for \"Out of memory\" in the kernel log (dmesg), then run the command again";
+	}
+	fprintf(stderr, "gvshim: the sandbox died [%s killed by %s]: %s. Fix: %s [SANDBOX_DIED]\n", what, signame, why, fix);
+}
+
 /* ---------- hook mode ---------- */
 
 static int hook_started(const char *fifo)
@@ -465,19 +592,26 @@ int main(int argc, char **argv)
 	if (opt.child <= 0 || !opt.runsc || !opt.id)
 		usage();
 
-	bool trace = getenv("GVSHIM_TRACE") != NULL;
+	const char *trace_env = getenv("GVSHIM_TRACE");
+	bool trace = trace_env != NULL && *trace_env != 0; /* GVSHIM_TRACE= (empty) is off */
 	if (trace)
 		fprintf(stderr, "gvshim: trace waiter started at monotonic %.0f us\n", now() * 1e6);
 	close_other_fds();
 	setup_signals();
 	/* runsc's sandbox and gofer are runsc's children; if runsc dies they come to us. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	struct oom_count oom_before;
+	count_oom_kills(&oom_before);
 
 	int in_src = 0;                       /* caller's stdin, relayed to in_dst */
 	int in_dst = opt.stdin_fd;            /* runsc's stdin pipe (or the pty master) */
 	int out_fd = opt.stdout_fd, err_fd = opt.stderr_fd;
 	int master = -1;
-	bool started = opt.started_fd < 0, stdout_broken = false, in_eof = false;
+	bool started = opt.started_fd < 0, in_eof = false;
+	/* The caller's stdout and stderr: a write that fails (a full disk, >/dev/full, a closed
+	 * descriptor) is recorded there, the pipe it came from is closed so that the command gets
+	 * EPIPE, and gvshim's exit status and one line say that output was lost (see the end). */
+	struct relay_sink out_sink = {.fd = 1, .name = "stdout"}, err_sink = {.fd = 2, .name = "stderr"};
 	struct buf held = {0}, pending_in = {0};
 	size_t pending_off = 0;
 	if (in_dst >= 0)
@@ -560,7 +694,7 @@ int main(int argc, char **argv)
 					pid_t w;
 					while ((w = waitpid(-1, &st, WNOHANG)) > 0)
 						if (w == opt.child && !exited) {
-							if (getenv("GVSHIM_TRACE"))
+							if (trace)
 								fprintf(stderr, "gvshim: trace runsc exited at monotonic %.0f us\n", now() * 1e6);
 							exited = true;
 							status = st;
@@ -590,8 +724,8 @@ int main(int argc, char **argv)
 			if (read(opt.started_fd, &s, 1) == 1 || (p[i_started].revents & POLLHUP)) {
 				started = true;
 				close_fd(&opt.started_fd);
-				if (held.len && !write_all(2, held.p, held.len) && opt.debug)
-					perror("gvshim: stderr");
+				if (held.len && !relay_put(&err_sink, held.p, held.len))
+					relay_drop(&err_sink, &err_fd);
 				held.len = 0;
 			}
 		}
@@ -629,11 +763,9 @@ int main(int argc, char **argv)
 		if (i_out >= 0 && p[i_out].revents) {
 			ssize_t k = read(out_fd, b, sizeof b);
 			if (k > 0) {
-				if (!stdout_broken && !write_all(1, b, (size_t)k)) {
-					/* the caller's reader went away: let the command see EPIPE too */
-					stdout_broken = true;
-					close_fd(&out_fd);
-				}
+				/* the caller's reader went away or its file is full: the command sees EPIPE */
+				if (!relay_put(&out_sink, b, (size_t)k))
+					relay_drop(&out_sink, &out_fd);
 			} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
 				close_fd(&out_fd);
 			}
@@ -642,12 +774,14 @@ int main(int argc, char **argv)
 		if (i_err >= 0 && p[i_err].revents) {
 			ssize_t k = read(err_fd, b, sizeof b);
 			if (k > 0) {
-				if (started)
-					write_all(2, b, (size_t)k);
-				else {
+				if (started) {
+					if (!relay_put(&err_sink, b, (size_t)k))
+						relay_drop(&err_sink, &err_fd);
+				} else {
 					buf_add(&held, b, (size_t)k);
 					if (held.len > HOLD_LIMIT) { /* never hold unbounded output */
-						write_all(2, held.p, held.len);
+						if (!relay_put(&err_sink, held.p, held.len))
+							relay_drop(&err_sink, &err_fd);
 						held.len = 0;
 					}
 				}
@@ -658,9 +792,11 @@ int main(int argc, char **argv)
 
 		if (i_master >= 0 && p[i_master].revents) {
 			ssize_t k = read(master, b, sizeof b);
-			if (k > 0)
-				write_all(1, b, (size_t)k);
-			else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+			if (k > 0) {
+				/* closing the master hangs the terminal up: the command gets EIO or SIGHUP */
+				if (!relay_put(&out_sink, b, (size_t)k))
+					relay_drop(&out_sink, &master);
+			} else if (k == 0 || (errno != EAGAIN && errno != EINTR))
 				close_fd(&master); /* EIO: the terminal's last user is gone */
 		}
 	}
@@ -681,7 +817,7 @@ int main(int argc, char **argv)
 
 	bool runsc_failed = WIFEXITED(status) && WEXITSTATUS(status) == 128 && log_has_error();
 	if (!runsc_failed && held.len && started)
-		write_all(2, held.p, held.len);
+		relay_put(&err_sink, held.p, held.len);
 
 	/* leftovers: a killed runsc leaves its state files and maybe a dying sandbox */
 	char runsc_root[4096] = "";
@@ -708,7 +844,7 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof path, "%s/runsc.stderr", opt.run_dir);
 			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 			if (fd >= 0) {
-				write_all(fd, held.p, held.len);
+				relay_write_all(fd, held.p, held.len, NULL);
 				close(fd);
 			}
 		}
@@ -722,7 +858,19 @@ int main(int argc, char **argv)
 		return EXIT_GVSHIM;
 	}
 	if (runsc_failed && held.len)
-		write_all(2, held.p, held.len);
+		relay_put(&err_sink, held.p, held.len);
+
+	/* runsc killed by a signal we did not send (kill -9, the OOM killer): say so. runsc run
+	 * itself reports a sandbox process killed under it as 128+N, like the command's death. */
+	bool runsc_killed = WIFSIGNALED(status) && escalation < 3 && !stop_signal;
+	if (runsc_killed) {
+		char what[64];
+		snprintf(what, sizeof what, "runsc (pid %d)", (int)opt.child);
+		say_sandbox_died(what, WTERMSIG(status), &oom_before);
+	} else if (!timed_out && !stop_signal && WIFEXITED(status) && WEXITSTATUS(status) > 128 &&
+		   WEXITSTATUS(status) < 128 + NSIG && sandbox_process_died()) {
+		say_sandbox_died("its sandbox process", WEXITSTATUS(status) - 128, &oom_before);
+	}
 
 	if (opt.keep)
 		fprintf(stderr, "gvshim: kept the run directory %s\n", opt.run_dir ? opt.run_dir : "");
@@ -731,11 +879,18 @@ int main(int argc, char **argv)
 
 	if (trace)
 		fprintf(stderr, "gvshim: trace waiter exiting at monotonic %.0f us\n", now() * 1e6);
-	if (timed_out)
-		return EXIT_TIMEOUT;
-	if (stop_signal)
-		return 128 + stop_signal;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	int code = timed_out ? EXIT_TIMEOUT
+		   : stop_signal ? 128 + stop_signal
+		   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+					  : WEXITSTATUS(status);
+	/* Output lost (a full disk, >/dev/full, a closed stdout): never a silent success. The
+	 * command's own status when it failed, else 125; the line where stderr can take it. */
+	if (relay_lost(&out_sink) || relay_lost(&err_sink)) {
+		char line[1024];
+		if (relay_lost(&out_sink) && !err_sink.err)
+			fprintf(stderr, "%s\n", relay_describe(&out_sink, "the command's", line, sizeof line));
+		if (code == 0)
+			code = EXIT_GVSHIM;
+	}
+	return code;
 }

@@ -10,6 +10,8 @@
  *               clone with any CLONE_NEW* flag, unshare, setns, mount, umount2 -> EPERM;
  *               clone3 -> ENOSYS; pivot_root is not allow-listed -> EPERM
  *   mount       mount, umount2 -> EPERM
+ *   umount2     umount2 -> EPERM (mount allowed)
+ *   namespaces  clone/unshare with any CLONE_NEW* flag but CLONE_NEWUSER -> EPERM (user namespaces allowed)
  *   pivot_root  pivot_root -> EPERM
  *   ptrace      ptrace -> EPERM
  *
@@ -72,7 +74,7 @@ static void deny_flags(int nr, unsigned mask)
 int main(int argc, char **argv)
 {
 	if (argc < 4 || strcmp(argv[1], "--deny") != 0 || strcmp(argv[3], "--") != 0) {
-		fprintf(stderr, "usage: gvshim-jail --deny userns|docker|mount|pivot_root|ptrace[,...] -- COMMAND...\n");
+		fprintf(stderr, "usage: gvshim-jail --deny userns|docker|mount|umount2|namespaces|pivot_root|ptrace[,...] -- COMMAND...\n");
 		return 2;
 	}
 	emit((struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
@@ -98,6 +100,12 @@ int main(int argc, char **argv)
 		} else if (strcmp(item, "mount") == 0) {
 			deny(SYS_mount, SECCOMP_RET_ERRNO | EPERM);
 			deny(SYS_umount2, SECCOMP_RET_ERRNO | EPERM);
+		} else if (strcmp(item, "umount2") == 0) {
+			deny(SYS_umount2, SECCOMP_RET_ERRNO | EPERM);
+		} else if (strcmp(item, "namespaces") == 0) {
+			deny_flags(SYS_clone, NS_FLAGS & ~CLONE_NEWUSER);
+			deny_flags(SYS_unshare, NS_FLAGS & ~CLONE_NEWUSER);
+			deny(SYS_clone3, SECCOMP_RET_ERRNO | ENOSYS);
 		} else if (strcmp(item, "pivot_root") == 0) {
 			deny(SYS_pivot_root, SECCOMP_RET_ERRNO | EPERM);
 		} else if (strcmp(item, "ptrace") == 0) {

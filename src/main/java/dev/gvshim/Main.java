@@ -23,10 +23,12 @@ public final class Main {
         try {
             status = Cli.execute(args, System.out, System.err);
         } catch (RuntimeException | Error e) {
-            // A bug, not a condition of the host: one line, the trace on request. Nothing ran.
-            System.err.println("gvshim: internal error: " + e + " (a bug in gvshim: please report it;"
-                    + " GVSHIM_DEBUG=1 prints the stack trace)");
-            if (System.getenv("GVSHIM_DEBUG") != null) {
+            // A bug, not a condition of the host: one line without the exception's text (users must
+            // never have to read Java), the trace on request for the report. Nothing ran.
+            boolean debug = System.getenv("GVSHIM_DEBUG") != null && !System.getenv("GVSHIM_DEBUG").isEmpty();
+            System.err.println("gvshim: internal error (a bug in gvshim, not a problem of this machine): please report it with"
+                    + " the output of the same command run with GVSHIM_DEBUG=1" + (debug ? "; the trace follows" : ""));
+            if (debug) {
                 e.printStackTrace();
             }
             status = EXIT_GVSHIM;

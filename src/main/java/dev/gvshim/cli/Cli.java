@@ -153,9 +153,42 @@ public final class Cli {
     static CommandLine commandLine(CommandSpec spec, PrintStream out, PrintStream err) {
         CommandLine cl = new CommandLine(spec, FACTORY);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // picocli's own converters name the Java type ("'2s' is not a double"): say what is expected
+        cl.registerConverter(Double.class, Cli::number);
+        cl.registerConverter(double.class, Cli::number);
+        cl.registerConverter(Integer.class, Cli::wholeNumber);
+        cl.registerConverter(int.class, Cli::wholeNumber);
+        cl.registerConverter(Long.class, Cli::longNumber);
+        cl.registerConverter(long.class, Cli::longNumber);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         return cl;
+    }
+
+    /** A decimal number ("2", "0.5"); "2s" gets a hint, since a unit is the usual mistake. */
+    static Double number(String v) {
+        if (v.strip().matches("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?")) { // parseDouble also takes "1d", "NaN", "0x1p3"
+            return Double.parseDouble(v.strip());
+        }
+        throw new CommandLine.TypeConversionException("'" + v + "' is not a number"
+                + (v.strip().matches("[0-9.]+\\s*[a-zA-Z]+") ? " (give the number alone, without a unit: "
+                        + v.strip().replaceAll("[^0-9.]", "") + ")" : ""));
+    }
+
+    static Integer wholeNumber(String v) {
+        try {
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + v + "' is not a whole number");
+        }
+    }
+
+    static Long longNumber(String v) {
+        try {
+            return Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + v + "' is not a whole number");
+        }
     }
 
     static String lowerFirst(String s) {

@@ -8,6 +8,7 @@ import dev.gvshim.container.StateDir;
 import dev.gvshim.diagnose.Doctor;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.diagnose.ReportOutput;
 import dev.gvshim.diagnose.LiveProbe;
 import dev.gvshim.linux.Linux;
@@ -46,7 +47,8 @@ final class DoctorCommand implements Verb {
         CommandSpec s = Options.command("doctor",
                 "Check whether a rootless gVisor sandbox can start here, and why not: files read, then every step tried"
                         + " live in throwaway namespaces (user namespace, id maps, mounts, pivot_root, ptrace, nesting).",
-                "Exit status: 0 a sandbox can start, 1 it cannot, 2 doctor's own error.");
+                "Exit status: 0 a sandbox can start, 1 it cannot, 2 not everything could be tested (the live probe did not"
+                        + " run), or doctor's own error.");
         s.addOption(flag(names("--json"), "Print one JSON object: verdict, mode, environment, findings."));
         s.addOption(value(names("--user"), "NAME", String.class, "Diagnose for this user (as root: runs the probes as that user)."));
         s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary to check (default: runsc in $PATH)."));
@@ -64,26 +66,34 @@ final class DoctorCommand implements Verb {
             if (user != null && !user.equals(System.getProperty("user.name"))) {
                 return asUser(user, p, err);
             }
-            Facts facts = Facts.read(Path.of("/"), env, runscOption);
+            Facts facts;
+            try {
+                facts = Facts.read(Path.of("/"), env, runscOption);
+            } catch (IOException e) {
+                err.println("gvshim doctor: cannot read /proc/self/status: " + IoError.reason(e) + " (is /proc mounted?)");
+                return EXIT_ERROR;
+            }
             Explain explain = new Explain(facts);
-            LiveProbe.Result live = null;
-            Path probe = home == null ? null : Path.of(home, "libexec/gvshim-probe");
-            if (probe != null && Files.isExecutable(probe)) {
-                Path scratch = scratchDir(env);
-                try {
-                    live = LiveProbe.run(facts, explain, probe, scratch);
-                } finally {
-                    Files.deleteIfExists(scratch);
-                }
+            LiveProbe.Result live;
+            try {
+                live = LiveProbe.run(facts, explain, home == null ? null : Path.of(home), env);
+            } catch (IOException e) {
+                err.println("gvshim doctor: cannot create a scratch directory for the live probe in "
+                        + System.getProperty("java.io.tmpdir", "/tmp") + ", $XDG_RUNTIME_DIR or /dev/shm: " + IoError.reason(e));
+                return EXIT_ERROR;
             }
             int uid = facts.status().euid();
-            Path stateDir = StateDir.defaultFor(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
+            StateDir.Choice stateDir = StateDir.find(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
             Doctor.Report report = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();
-            return report.ok() ? EXIT_OK : EXIT_CANNOT;
-        } catch (IOException | RuntimeException e) {
-            err.println("gvshim doctor: " + e);
+            return switch (report.verdict()) {
+                case OK -> EXIT_OK;
+                case FAIL -> EXIT_CANNOT;
+                case UNTESTED -> EXIT_ERROR; // "it can start" would be a guess, "it cannot" wrong
+            };
+        } catch (IOException e) {
+            err.println("gvshim doctor: " + IoError.reason(e));
             return EXIT_ERROR;
         }
     }
@@ -91,25 +101,6 @@ final class DoctorCommand implements Verb {
     @Override
     public int usageError() {
         return EXIT_ERROR;
-    }
-
-    /** An empty directory for the probe's tmpfs (which only its own mount namespace sees). */
-    private static Path scratchDir(Map<String, String> env) throws IOException {
-        List<Path> candidates = new ArrayList<>();
-        candidates.add(Path.of(System.getProperty("java.io.tmpdir", "/tmp")));
-        if (env.get("XDG_RUNTIME_DIR") != null) {
-            candidates.add(Path.of(env.get("XDG_RUNTIME_DIR")));
-        }
-        candidates.add(Path.of("/dev/shm"));
-        IOException last = null;
-        for (Path dir : candidates) {
-            try {
-                return Files.createTempDirectory(dir, "gvshim-doctor-");
-            } catch (IOException e) {
-                last = e;
-            }
-        }
-        throw last;
     }
 
     /** runsc's first --version line ("runsc version 0.0~20221219.0"), or null. */

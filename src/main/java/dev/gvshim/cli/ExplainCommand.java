@@ -10,6 +10,7 @@ import dev.gvshim.container.RunDir;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.LiveProbe;
 import dev.gvshim.launch.Fallback;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
@@ -67,9 +68,18 @@ final class ExplainCommand implements Verb {
         Failure f;
         try {
             Facts facts = Facts.read(Path.of("/"), System.getenv(), meta == null ? null : meta.path("runsc").asText(null));
-            f = message.startsWith("gvshim-nsexec: ") ? new Explain(facts).nsexec(message) : new Explain(facts).runsc(message, fatal);
+            Explain explain = new Explain(facts);
+            // gvshim-nsexec's own failure (its mount namespace, the nodev copies) or runsc's
+            f = message.startsWith("gvshim-nsexec: ") ? explain.nsexec(message) : explain.runsc(message, fatal);
+            if (PROBED.contains(f.id())) {
+                // What the sandbox met, tested again the way doctor tests it: the same engine on the same
+                // evidence, so run names what doctor names, and every fix the next round would need.
+                String home = System.getProperty("gvshim.home");
+                f = explain.refine(f, LiveProbe.run(facts, explain, home == null ? null : Path.of(home), System.getenv()));
+            }
         } catch (IOException | RuntimeException e) {
-            f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null, null);
+            f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null,
+                    "run again with --debug to keep runsc's logs in the run directory");
         }
         err.println(f.oneLine());
         if (debug) {
@@ -93,6 +103,10 @@ final class ExplainCommand implements Verb {
         }
         return f.exitCode();
     }
+
+    /** Causes of the sandbox's environment, which the live probe can test (not a command's, a bundle's or a flag's). */
+    private static final java.util.Set<String> PROBED = java.util.Set.of("PROC_MASKED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED",
+            "MOUNT_DENIED", "NAMESPACE_DENIED", "SANDBOX_DENIED", "RUNSC_FAILED", "USERNS_NESTING", "USERNS_LIMIT");
 
     private static JsonNode readJson(Path file) {
         try {

@@ -63,7 +63,9 @@ final class RunCommand implements Verb {
                 "gVisor platform: ptrace, systrap or kvm (default: this runsc's own default)."));
         s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary (default: runsc in $PATH)."));
         s.addOption(value(names("--root"), "DIR", String.class,
-                "State directory (default: $XDG_RUNTIME_DIR/gvshim, else /tmp/gvshim-UID; created 0700, owner checked)."));
+                "State directory (default: $XDG_RUNTIME_DIR/gvshim if yours and 0700, else /tmp/gvshim-UID, or"
+                        + " /tmp/gvshim-UID.RANDOM if another user took that name; created 0700). Yours, 0700, and no"
+                        + " directory above it writable by other users unless sticky."));
         s.addOption(value(names("--userns"), "MODE", Mode.class,
                 "User namespace: auto (full when possible), full (subordinate ids via newuidmap), single (only your id)."));
         s.addOption(value(names("-t", "--tty"), "WHEN", RunRequest.Tty.class,
@@ -158,8 +160,14 @@ final class RunCommand implements Verb {
             throw new IllegalArgumentException("nothing to run: give a command (gvshim run -- CMD ARGS) or --bundle DIR");
         }
         rootfs = rootfs == null ? Path.of("/") : cwd.resolve(rootfs).normalize();
-        if (bundle == null && !java.nio.file.Files.isDirectory(rootfs)) {
+        // Only what can be told here: behind a directory the caller cannot search, neither
+        // exists() nor notExists() holds, and the launcher names that directory (ROOTFS_NOT_ACCESSIBLE).
+        boolean rootfsVisible = java.nio.file.Files.isDirectory(rootfs);
+        if (bundle == null && !rootfsVisible && java.nio.file.Files.exists(rootfs)) {
             throw new IllegalArgumentException("--rootfs " + rootfs + " is not a directory");
+        }
+        if (bundle == null && !rootfsVisible && java.nio.file.Files.notExists(rootfs)) {
+            throw new IllegalArgumentException("--rootfs " + rootfs + " does not exist");
         }
         List<RunRequest.BindMount> mounts = new ArrayList<>();
         for (String m : p.matchedOptionValue("--mount", List.<String>of())) {
@@ -167,7 +175,7 @@ final class RunCommand implements Verb {
             if (!java.nio.file.Files.exists(b.source())) {
                 throw new IllegalArgumentException("--mount " + m + ": " + b.source() + " does not exist");
             }
-            if (bundle == null) {
+            if (bundle == null && rootfsVisible) {
                 checkMountPoint(m, b, rootfs);
             }
             mounts.add(b);

@@ -4,6 +4,7 @@ import static dev.gvshim.cli.Options.flag;
 import static dev.gvshim.cli.Options.names;
 import static dev.gvshim.cli.Options.value;
 
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
@@ -45,7 +46,7 @@ final class SpecCommand implements Verb {
             try {
                 st = ProcStatus.parse(Files.readString(Path.of("/proc/self/status")));
             } catch (IOException e) {
-                err.println("gvshim spec: cannot read /proc/self/status: " + e.getMessage());
+                err.println("gvshim spec: cannot read /proc/self/status: " + IoError.reason(e) + " (is /proc mounted?)");
                 return 1;
             }
             Specs.toRootless(spec, st.euid(), st.egid());
@@ -57,7 +58,8 @@ final class SpecCommand implements Verb {
             err.println("gvshim spec: " + config + " exists; remove it first");
             return 1;
         } catch (IOException e) {
-            err.println("gvshim spec: cannot write " + config + ": " + e.getMessage());
+            err.println("gvshim spec: cannot write " + config + ": " + IoError.reason(e, config)
+                    + (e instanceof java.nio.file.NoSuchFileException ? " (create it, or pass an existing directory with --bundle)" : ""));
             return 1;
         }
         return 0;

@@ -91,14 +91,24 @@ final class TrainCommand implements Verb {
         }
     }
 
+    /**
+     * The training bundle: `runc spec`'s, without a terminal as dockerd writes it for `docker run`
+     * without -t (a detached `create` with a terminal and no --console-socket is refused, and
+     * the calls after it would train nothing).
+     */
+    private static Spec trainingBundle() {
+        Spec s = Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t");
+        s.process().terminal(false);
+        return s;
+    }
+
     /** The runtime verbs' cache: only what a dockerd or containerd call runs. */
     private static int trainRuntimeOnly(PrintStream err) {
         Path tmp = null;
         try {
             tmp = Files.createTempDirectory("gvshim-train");
             Path rootfs = Files.createDirectories(tmp.resolve("bundle/rootfs"));
-            Files.write(tmp.resolve("bundle/config.json"),
-                    Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t").toJson());
+            Files.write(tmp.resolve("bundle/config.json"), trainingBundle().toJson());
             trainRuntime(tmp, rootfs.getParent(), true);
             return 0;
         } catch (IOException | RuntimeException e) {
@@ -139,14 +149,22 @@ final class TrainCommand implements Verb {
                 }
             }
             Path state = StateDir.prepare(tmp.resolve("state"), host.status().euid(), false);
+            // The default state directory as every call without --root looks for it: the free name
+            // (created, then found), and a name taken by someone else (a listing of /tmp, flock, a random name).
+            int euid = host.status().euid();
+            StateDir.prepareDefault(Map.of(), euid, -1, tmp);
+            StateDir.prepareDefault(Map.of(), euid, -1, tmp);
+            Path taken = Files.createDirectory(tmp.resolve("taken"));
+            Files.createSymbolicLink(taken.resolve("gvshim-" + euid), tmp);
+            StateDir.prepareDefault(Map.of(), euid, -1, taken);
+            StateDir.find(Map.of(), euid, -1);
             RunDir dir = RunDir.create(state);
             RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024);
             Spec spec = RunSpec.generate(req, ctx);
             Files.write(dir.config(), spec.toJson());
             Spec back = Spec.parse(Files.readAllBytes(dir.config()));
             // Quotes and escapes in the strings: Jackson's parser takes another path for them.
-            Files.write(tmp.resolve("bundle/config.json"),
-                    Specs.example(List.of("sh", "-c", "echo \"hi\"\tthere"), "t").toJson());
+            Files.write(tmp.resolve("bundle/config.json"), trainingBundle().toJson());
             RunSpec.fromBundle(Spec.parse(Files.readAllBytes(tmp.resolve("bundle/config.json"))), rootfs.getParent(), req, ctx);
             Specs.toRootless(back, 1000, 1000).toJson();
             new RunscConfig(dir.runscRoot(), dir.runscLog(), dir.debugLogDir(), RunscConfig.Network.NONE, null, false, false)

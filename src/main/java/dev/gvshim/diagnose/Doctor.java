@@ -1,15 +1,22 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
+import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import dev.gvshim.userns.SubIds;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -23,8 +30,25 @@ public final class Doctor {
     /** The kernel allows 32 nested user namespaces below the initial one (create_user_ns). */
     static final int MAX_DEPTH = 32;
 
-    /** The result: the verdict, the mode a sandbox would use, and every finding. */
-    public record Report(boolean ok, Mode mode, Environment environment, String user, List<Finding> findings) {
+    /** ok: a sandbox can start; fail: it cannot; untested: nothing tested failed, but not everything was tested. */
+    public enum Verdict {
+        OK, FAIL, UNTESTED;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * The result: the verdict, the mode a sandbox would use, every finding, and why mode full is
+     * not available ({@code notFull}: the cause `gvshim run --userns full` names, or null).
+     */
+    public record Report(Verdict verdict, Mode mode, Environment environment, String user, List<Finding> findings,
+            Finding notFull) {
+        public boolean ok() {
+            return verdict == Verdict.OK;
+        }
+
         public List<Finding> failures() {
             return findings.stream().filter(f -> f.status() == Finding.Status.FAIL).toList();
         }
@@ -33,20 +57,77 @@ public final class Doctor {
             return findings.stream().filter(f -> f.status() == Finding.Status.WARN).toList();
         }
 
+        public List<Finding> untested() {
+            return findings.stream().filter(f -> f.status() == Finding.Status.NOT_TESTED).toList();
+        }
+
+        /** The cause `gvshim run` names when the verdict is fail: the first failing check in run's order. */
+        public String cause() {
+            return failures().isEmpty() ? null : failures().getFirst().id();
+        }
+
+        /** "19 ok, 1 warning, 2 failed, 3 not tested": what the verdict rests on. */
+        public String counts() {
+            long ok = findings.stream().filter(f -> f.status() == Finding.Status.OK).count();
+            int w = warnings().size();
+            int u = untested().size();
+            return ok + " ok, " + w + " warning" + (w == 1 ? "" : "s") + ", " + failures().size() + " failed, " + u
+                    + " not tested";
+        }
+
         public String headline() {
-            if (ok) {
-                int w = warnings().size();
-                return "rootless gVisor works here, mode " + mode.label()
-                        + (w == 0 ? "" : " (" + w + " warning" + (w == 1 ? "" : "s") + " below)");
-            }
-            Finding first = failures().getFirst();
-            return "rootless gVisor can't start here, because " + first.summary();
+            return switch (verdict) {
+                case OK -> {
+                    int w = warnings().size();
+                    yield "rootless gVisor works here, mode " + mode.label()
+                            + (w == 0 ? "" : " (" + w + " warning" + (w == 1 ? "" : "s") + " below)");
+                }
+                case FAIL -> "rootless gVisor can't start here, because " + failures().getFirst().summary();
+                case UNTESTED -> "doctor could not test everything: nothing that was tested failed, but " + untested().size()
+                        + " check" + (untested().size() == 1 ? " was" : "s were") + " not tested ("
+                        + untested().getFirst().evidence() + ")";
+            };
         }
     }
 
     private final Facts facts;
     private final Explain explain;
     private final Map<String, Finding> findings = new LinkedHashMap<>();
+    /** Where in `gvshim run`'s sequence each failing check would stop it (see {@link #RUN_ORDER}). */
+    private final Map<String, Integer> position = new HashMap<>();
+
+    /**
+     * `gvshim run`'s order (launch/Launcher.java, then runsc's): runsc located, state directory,
+     * clone, the maps, then inside the namespace what runsc does in the probe's step order. The
+     * first failing check in this order is the one run stops at, so it is doctor's verdict.
+     */
+    static final List<String> RUN_ORDER = List.of("runsc", "state", "clone", "map-full", "map-single", "unshare-mnt",
+            "unshare-pid", "unshare-net", "unshare-ipc", "unshare-uts", "mount-private", "mount-tmpfs", "mount-proc",
+            "mount-sysfs", "pivot-root", "umount-old", "ptrace", "nest");
+
+    /** The step whose failure a static finding of this id predicts (where it would stop run). */
+    private static String staticStep(String id) {
+        return switch (id) {
+            case "RUNSC_MISSING" -> "runsc";
+            case "STATE_DIR_UNSAFE" -> "state";
+            case "PROC_MASKED" -> "mount-proc";
+            case "PTRACE_DENIED" -> "ptrace";
+            case "MOUNT_DENIED" -> "mount-tmpfs";
+            case "PIVOT_ROOT_DENIED" -> "pivot-root";
+            case "USERNS_NESTING" -> "nest";
+            default -> id.startsWith("USERNS_") ? "clone" : "map-single";
+        };
+    }
+
+    /** Checks only the live probe tests, and the steps that test them. */
+    private static final Map<String, List<String>> LIVE_CHECKS = Map.of(
+            "NAMESPACE_DENIED", List.of("unshare-mnt", "unshare-pid", "unshare-net", "unshare-ipc", "unshare-uts"),
+            "MOUNT_DENIED", List.of("mount-private", "mount-tmpfs", "umount-old"),
+            "PROC_MASKED", List.of("mount-proc"),
+            "PIVOT_ROOT_DENIED", List.of("pivot-root"),
+            "PTRACE_DENIED", List.of("ptrace"),
+            "USERNS_NESTING", List.of("nest"),
+            "IDMAP_FULL", List.of("map-full", "map-single"));
 
     private Doctor(Facts facts) {
         this.facts = facts;
@@ -54,38 +135,119 @@ public final class Doctor {
     }
 
     /**
-     * @param live         the live probe's result, or null when it could not run (then the verdict rests on files)
+     * @param live         the live probe's result, or null when it could not run (then nothing it tests is tested)
      * @param runscVersion runsc's first --version line, or null
-     * @param stateDir     where `gvshim run` would keep its state
+     * @param stateDir     where `gvshim run` would keep its state ({@link StateDir#find}), or null
      */
-    public static Report diagnose(Facts facts, LiveProbe.Result live, String runscVersion, Path stateDir) {
+    public static Report diagnose(Facts facts, LiveProbe.Result live, String runscVersion, StateDir.Choice stateDir) {
         Doctor d = new Doctor(facts);
         d.environment();
         d.kernel();
         d.process();
         d.idMapping();
         d.sandbox(runscVersion, stateDir);
+        String untestedWhy;
         if (live != null) {
             d.live(live);
+            untestedWhy = stopped(live);
         } else {
-            d.put(Finding.warn("LIVE_PROBE", "sandbox", "the live probe did not run: the verdict rests on files only",
-                    null, "run gvshim doctor from an installation with libexec/gvshim-probe"));
+            untestedWhy = "the live probe did not run: this installation has no libexec/gvshim-probe";
         }
+        d.untested(live, untestedWhy);
         List<Finding> all = new ArrayList<>(d.findings.values());
-        // failures first (the first live failure leads), in check order otherwise
+        // failures first, in the order `gvshim run` meets them; then the rest in check order
         List<Finding> sorted = new ArrayList<>();
-        String lead = live == null || live.firstFailure() == null ? null : live.firstFailure().failure().id();
-        all.stream().filter(f -> f.id().equals(lead)).forEach(sorted::add);
-        all.stream().filter(f -> f.status() == Finding.Status.FAIL && !f.id().equals(lead)).forEach(sorted::add);
+        all.stream().filter(f -> f.status() == Finding.Status.FAIL)
+                .sorted(Comparator.comparingInt(f -> d.position.getOrDefault(f.id(),
+                        RUN_ORDER.indexOf(staticStep(f.id()))))).forEach(sorted::add);
         all.stream().filter(f -> f.status() != Finding.Status.FAIL).forEach(sorted::add);
-        boolean ok = sorted.stream().noneMatch(f -> f.status() == Finding.Status.FAIL);
-        Mode mode = ok ? (live == null ? plannedMode(facts) : live.mode()) : null;
-        if (ok && mode == null) { // no map was written, yet no step says why: never claim it works
+        if (!sorted.isEmpty() && sorted.getFirst().status() == Finding.Status.FAIL) {
+            sorted.set(0, d.complete(sorted.getFirst(), sorted));
+        }
+        Verdict verdict = sorted.stream().anyMatch(f -> f.status() == Finding.Status.FAIL) ? Verdict.FAIL
+                : sorted.stream().anyMatch(f -> f.status() == Finding.Status.NOT_TESTED) ? Verdict.UNTESTED : Verdict.OK;
+        Mode mode = verdict == Verdict.FAIL ? null : live == null ? plannedMode(facts) : live.mode();
+        if (verdict != Verdict.FAIL && live != null && mode == null) { // no map was written, yet no step says why
             sorted.addFirst(Finding.fail("LIVE_PROBE", "sandbox", "the live probe wrote no id map and reported no cause",
                     String.valueOf(live.outcomes()), "run gvshim doctor --json and report the output"));
-            ok = false;
+            verdict = Verdict.FAIL;
         }
-        return new Report(ok, mode, facts.env(), facts.host().userName(), List.copyOf(sorted));
+        return new Report(verdict, verdict == Verdict.FAIL ? null : mode, facts.env(), facts.host().userName(),
+                List.copyOf(sorted), d.notFull(live));
+    }
+
+    /**
+     * The first failure's fix made complete, so that one round of fixes is enough: in Docker, a
+     * masked /proc and a seccomp profile that denies a later step (pivot_root: Docker's default
+     * profile never allows it) have one fix, gvshim's profile with systempaths=unconfined.
+     */
+    private Finding complete(Finding lead, List<Finding> sorted) {
+        List<Finding> others = sorted.stream().filter(f -> f.status() == Finding.Status.FAIL && !f.id().equals(lead.id()))
+                .toList();
+        Failure combined = explain.complete(new Failure(lead.id(), lead.summary(), lead.evidence(), null, lead.fix(),
+                Failure.EXIT_GVSHIM), others.stream().map(f -> new Failure(f.id(), f.summary(), f.evidence(), null, f.fix(),
+                Failure.EXIT_GVSHIM)).toList());
+        return new Finding(lead.id(), lead.status(), lead.group(), lead.summary(), lead.evidence(), combined.fix());
+    }
+
+    /** Why mode full is not used: the live map-full failure, or the planner's reason it was not tried. */
+    private Finding notFull(LiveProbe.Result live) {
+        if (live != null) {
+            LiveProbe.Outcome o = live.find("map-full");
+            if (o != null && !o.ok() && o.failure() != null) {
+                return Finding.of(o.failure(), Finding.Status.WARN, "id mapping");
+            }
+            if (o != null && o.ok()) {
+                return null;
+            }
+        }
+        try {
+            Planner.plan(Mode.FULL, facts.host());
+            return null;
+        } catch (Planner.Impossible e) {
+            return Finding.of(Failure.of(e.id(), "cannot use mode full", null, e.why(), e.fix()), Finding.Status.WARN,
+                    "id mapping");
+        }
+    }
+
+    /** Why steps after the first failure were not tried: "the live probe stopped at clone (EPERM)". */
+    static String stopped(LiveProbe.Result live) {
+        LiveProbe.Outcome first = live.outcomes().stream().filter(o -> o.ran() && !o.ok())
+                .filter(o -> !o.step().equals("map-full") || live.mode() == null).findFirst().orElse(null);
+        if (first == null) {
+            return "the live probe did not report it";
+        }
+        return "the live probe stopped at " + first.step() + (first.errno() > 0 && !first.step().startsWith("map-")
+                ? " (" + Errno.name(first.errno()) + ")" : "") + ": fix that and run doctor again";
+    }
+
+    /**
+     * A check only the live probe can make, which it did not reach, is "not tested", never ok: its
+     * static hint is kept in the summary. A static warning or failure stays (its evidence stands),
+     * marked as not confirmed live.
+     */
+    private void untested(LiveProbe.Result live, String why) {
+        for (var e : LIVE_CHECKS.entrySet()) {
+            String id = e.getKey();
+            boolean tested = live != null && live.outcomes().stream().anyMatch(o -> e.getValue().contains(o.step()) && o.ran()
+                    && (o.ok() || o.failure() != null));
+            if (tested || (id.equals("USERNS_NESTING") && facts.initialUserNs())) { // depth 0: 32 levels below, by definition
+                continue;
+            }
+            if (id.equals("IDMAP_FULL") && live != null && live.find("map-full") != null && !live.find("map-full").ran()
+                    && live.find("map-single") != null && live.find("map-single").ran()) {
+                continue; // full was impossible on paper (its reasons are listed), single was tested
+            }
+            Finding f = findings.get(id);
+            String group = f != null ? f.group() : id.equals("IDMAP_FULL") ? "id mapping" : "sandbox";
+            if (f == null || f.status() == Finding.Status.OK || f.status() == Finding.Status.NOT_TESTED) {
+                String hint = f == null ? "" : f.status() == Finding.Status.OK ? "; from files: " + f.summary() : ": " + f.summary();
+                findings.put(id, new Finding(id, Finding.Status.NOT_TESTED, group, "not tested" + hint, why, null));
+            } else if (!f.summary().contains("not tested live")) {
+                findings.put(id, new Finding(id, f.status(), f.group(), f.summary() + " (from files; not tested live: " + why + ")",
+                        f.evidence(), f.fix()));
+            }
+        }
     }
 
     private static Mode plannedMode(Facts facts) {
@@ -124,11 +286,11 @@ public final class Doctor {
         } else {
             put(Finding.ok("USERNS_UNSUPPORTED", "kernel", "user namespaces are compiled in", release + "/proc/self/ns/user exists"));
         }
-        String ev = "user.max_user_namespaces = " + k.maxUserNamespaces() + "; kernel.unprivileged_userns_clone = "
+        String ev = explain.maxUserNamespaces() + "; kernel.unprivileged_userns_clone = "
                 + (k.unprivilegedUsernsClone() == null ? "absent (not a Debian-patched knob here)" : k.unprivilegedUsernsClone());
         Environment env = facts.env();
         if (k.maxUserNamespaces() != null && k.maxUserNamespaces() == 0) {
-            put(Finding.fail("USERNS_DISABLED", "kernel", "user namespaces are disabled (user.max_user_namespaces = 0)", ev,
+            put(Finding.fail("USERNS_DISABLED", "kernel", "user namespaces are disabled (" + explain.maxUserNamespaces() + ")", ev,
                     facts.initialUserNs() ? env.onHost("sysctl -w user.max_user_namespaces=15000")
                             : "whoever set it to 0 in this namespace: sysctl -w user.max_user_namespaces=15000"));
         } else if (k.unprivilegedUsernsClone() != null && k.unprivilegedUsernsClone() == 0 && facts.status().euid() != 0) {
@@ -140,9 +302,11 @@ public final class Doctor {
         } else {
             put(Finding.ok("USERNS_DISABLED", "kernel", "user namespaces are enabled", ev));
         }
-        if (k.maxUserNamespaces() != null && k.maxUserNamespaces() > 0 && k.maxUserNamespaces() < 64 && facts.initialUserNs()) {
-            put(Finding.warn("USERNS_LIMIT", "kernel", "user.max_user_namespaces is low: each sandbox needs 2",
-                    "user.max_user_namespaces = " + k.maxUserNamespaces(), env.onHost("sysctl -w user.max_user_namespaces=15000")));
+        if (k.maxUserNamespaces() != null && k.maxUserNamespaces() > 0 && k.maxUserNamespaces() < 64) {
+            put(Finding.warn("USERNS_LIMIT", "kernel", "user.max_user_namespaces is low: each sandbox needs 2, so at most "
+                    + k.maxUserNamespaces() / 2 + " sandbox" + (k.maxUserNamespaces() / 2 == 1 ? "" : "es") + " can run at once",
+                    explain.maxUserNamespaces(), facts.initialUserNs() ? env.onHost("sysctl -w user.max_user_namespaces=15000")
+                            : "sysctl -w user.max_user_namespaces=15000 in this namespace (its owner may)"));
         }
         Integer restrict = k.apparmorRestrict();
         Facts.Lsm lsm = facts.lsm();
@@ -228,12 +392,16 @@ public final class Doctor {
         } else {
             put(Finding.ok("PROC_MASKED", "process", "nothing is mounted over /proc", "/proc/self/mountinfo"));
         }
-        put(Finding.ok("PIVOT_ROOT_DENIED", "process", "pivot_root is tested live", null));
+        put(new Finding("PIVOT_ROOT_DENIED", Finding.Status.NOT_TESTED, "process", "pivot_root can only be tested live", null,
+                null));
         Facts.Cgroup cg = facts.cgroup();
         String cev = "cgroup v" + cg.version() + ", " + cg.path() + (cg.readOnly() ? " (read-only mount)" : "")
                 + (cg.writable() ? ", writable" : ", not writable by you");
         if (!cg.writable() && st.euid() == 0 && facts.initialUserNs()) {
-            put(Finding.warn("CGROUP_READONLY", "process", "root's sandboxes need a writable cgroup; this one is not", cev,
+            // gvshim run passes --ignore-cgroups; as a Docker or containerd runtime, root's containers go
+            // into the spec's cgroupsPath, which runsc must create
+            put(Finding.warn("CGROUP_READONLY", "process", "this cgroup is not writable: gvshim run does not need it (it ignores"
+                    + " cgroups), but as a Docker or containerd runtime runsc puts root's containers into their cgroup", cev,
                     facts.env().pick("run gvshim as a non-root user (rootless sandboxes skip cgroups)",
                             "run gvshim as a non-root user", "run gvshim as a non-root user, or delegate a cgroup to it")));
         } else {
@@ -280,13 +448,24 @@ public final class Doctor {
         } else if (missing.isEmpty()) {
             put(Finding.ok("NEWUIDMAP_UNPRIVILEGED", "id mapping", "newuidmap and newgidmap are privileged", hev));
         }
+        List<Helper> dropped = helpers.stream().filter(x -> x.privileged() && !st.inBounding(x.name().equals("newgidmap")
+                ? ProcStatus.CAP_SETGID : ProcStatus.CAP_SETUID)).toList();
+        if (!dropped.isEmpty()) {
+            Helper x = dropped.getFirst();
+            put(Finding.warn("NEWUIDMAP_CAPS_DROPPED", "id mapping", x.neededCap().toUpperCase(Locale.ROOT)
+                    + " is not in the bounding set, so " + x.path() + " cannot gain it: mode full is impossible (single works)",
+                    hev + "; CapBnd " + String.format("%016x", st.capBnd()), facts.env().pick("add --cap-add SETUID --cap-add SETGID",
+                            "add SETUID and SETGID to securityContext.capabilities.add", "keep CAP_SETUID and CAP_SETGID in the"
+                                    + " bounding set (setpriv --bounding-set, systemd CapabilityBoundingSet=)")));
+        }
         List<Helper> setuidOnly = helpers.stream().filter(x -> x.privileged() && x.setuid() && !x.fileCap()).toList();
         if (!setuidOnly.isEmpty() && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
             Helper x = setuidOnly.getFirst();
             String cap = x.name().equals("newgidmap") ? "cap_setgid" : "cap_setuid";
             put(Finding.warn("NEWUIDMAP_NEEDS_FCAPS", "id mapping", x.path() + " is setuid root, which writes maps as euid 0"
                             + " and then needs CAP_SYS_ADMIN (not in the bounding set here); file capabilities need nothing extra",
-                    hev + "; CapBnd lacks CAP_SYS_ADMIN", "in the image: chmod u-s " + x.path() + " && setcap " + cap
+                    hev + "; CapBnd " + String.format("%016x", st.capBnd()) + " lacks CAP_SYS_ADMIN", "in the image: chmod u-s "
+                            + x.path() + " && setcap " + cap
                             + "+ep " + x.path() + " (and the same for " + (cap.equals("cap_setuid") ? "newgidmap with cap_setgid"
                             : "newuidmap with cap_setuid") + ")"));
         } else if (!setuidOnly.isEmpty() || helpers.stream().anyMatch(Helper::fileCap)) {
@@ -305,12 +484,19 @@ public final class Doctor {
             String name = h.userName() == null ? "USER" : h.userName();
             put(Finding.warn(id, "id mapping", file + " has no range for " + user + ": mode full is impossible (single works)",
                     file + ": no line for " + name + " or " + h.status().euid(),
-                    "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + name
-                            + " (any 65536 ids no other user has)"));
+                    explain.subidFix(name, id.equals("SUBUID_MISSING") || h.subuid().rangesFor(h.userName(), h.status().euid())
+                            .isEmpty(), id.equals("SUBGID_MISSING") || h.subgid().rangesFor(h.userName(), h.status().euid())
+                            .isEmpty())));
             return;
         }
         long total = ranges.stream().mapToLong(SubIds.Range::count).sum();
-        String ev = file + ": " + String.join(", ", ranges.stream().map(r -> r.start() + "-" + (r.end() - 1)).toList());
+        String ev = file + ": " + Explain.ranges(ranges);
+        String overlap = overlap(file, ids, h, ranges);
+        if (overlap != null) {
+            put(Finding.warn(id.replace("_MISSING", "_OVERLAP"), "id mapping", overlap + ": the sandboxes of both users share"
+                            + " those ids (each can read the other's files and signal its processes)", ev,
+                    "as root: give each user a range no other user has (usermod --del-subuids/--add-subuids)"));
+        }
         if (total < 65536) {
             put(Finding.warn(id, "id mapping", file + " gives " + user + " only " + total + " ids: images with ids above "
                     + total + " will fail to unpack", ev, "give the user 65536 ids in " + file));
@@ -319,23 +505,45 @@ public final class Doctor {
         }
     }
 
-    private void sandbox(String runscVersion, Path stateDir) {
+    /** "/etc/subuid: gvshim-it's 100000-165535 (65536 ids) overlaps bob's 150000-215535 (65536 ids) by 15536 ids", or null. */
+    private static String overlap(String file, SubIds ids, Planner.Host h, List<SubIds.Range> own) {
+        String me = h.userName();
+        String uid = Long.toString(h.status().euid());
+        for (SubIds.Entry e : ids.entries()) {
+            if (e.owner().equals(me) || e.owner().equals(uid)) {
+                continue;
+            }
+            SubIds.Range other = new SubIds.Range(e.start(), e.count());
+            for (SubIds.Range r : own) {
+                long shared = Math.min(r.end(), other.end()) - Math.max(r.start(), other.start());
+                if (shared > 0) {
+                    return file + ": " + (me == null ? uid : me) + "'s " + Explain.ranges(List.of(r)) + " overlaps " + e.owner()
+                            + "'s " + Explain.ranges(List.of(other)) + " by " + shared + " id" + (shared == 1 ? "" : "s");
+                }
+            }
+        }
+        return null;
+    }
+
+    private void sandbox(String runscVersion, StateDir.Choice stateDir) {
         if (facts.runsc() == null) {
-            put(Finding.fail("RUNSC_MISSING", "sandbox", "runsc is not installed", "no runsc in $PATH, /usr/local/bin or /usr/bin",
-                    "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH"));
+            put(Finding.of(Explain.runscMissing(facts.runscGiven(), facts.pathEnv(), facts.root()), Finding.Status.FAIL, "sandbox"));
         } else {
             put(Finding.ok("RUNSC_MISSING", "sandbox", "runsc is installed" + (runscVersion == null ? "" : ": " + runscVersion),
                     facts.runsc().toString()));
         }
-        if (stateDir != null) {
-            String problem = StateDir.inspect(stateDir, facts.status().euid());
-            if (problem != null) {
-                boolean missing = !java.nio.file.Files.exists(stateDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", "the state directory " + stateDir + " is unusable: " + problem,
-                        stateDir.toString(), missing ? explain.unwritableStateDirFix(stateDir.getParent())
-                                : "remove it as root, or pass --root DIR to gvshim run"));
+        if (stateDir != null) { // the same choice gvshim run makes (StateDir.prepareDefault), without creating anything
+            UnsafeStateDirException p = stateDir.problem();
+            if (p != null) {
+                Path readOnly = p.readOnlyParent();
+                put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", p.what() + ": " + p.why(), p.dir(),
+                        readOnly != null ? explain.unwritableStateDirFix(readOnly) : p.fix()));
             } else {
-                put(Finding.ok("STATE_DIR_UNSAFE", "sandbox", "the state directory is private to you", stateDir.toString()));
+                String ignored = stateDir.ignored().isEmpty() ? ""
+                        : "; ignored, never used: " + String.join(", ", stateDir.ignored());
+                put(Finding.ok("STATE_DIR_UNSAFE", "sandbox", (stateDir.dir() != null ? "the state directory is private to you"
+                        : "the state directory will be created, private to you, by the first run") + ignored,
+                        stateDir.dir() != null ? stateDir.dir().toString() : stateDir.planned()));
             }
         }
     }
@@ -344,6 +552,9 @@ public final class Doctor {
 
     private void live(LiveProbe.Result live) {
         for (LiveProbe.Outcome o : live.outcomes()) {
+            if (o.ran() && !o.ok() && o.failure() != null && !position.containsKey(o.failure().id())) {
+                position.put(o.failure().id(), RUN_ORDER.indexOf(o.step()));
+            }
             switch (o.step()) {
                 case "clone" -> {
                     if (o.ok()) {
@@ -364,6 +575,10 @@ public final class Doctor {
                     }
                 }
                 case "map-full" -> {
+                    if (!o.ran()) {
+                        // not tried: the static findings already say why (SUBUID_MISSING, NEWUIDMAP_UNPRIVILEGED, ...)
+                        continue;
+                    }
                     if (o.ok()) {
                         put(Finding.ok("IDMAP_FULL", "id mapping", "mode full works: the maps were written live", o.evidence()));
                     } else if (o.failure() != null) {
@@ -385,7 +600,11 @@ public final class Doctor {
                 default -> {
                     if (o.ran() && !o.ok() && o.failure() != null) {
                         Finding.Status s = o.failure().id().equals("SYSFS_MASKED") ? Finding.Status.WARN : Finding.Status.FAIL;
-                        override(Finding.of(o.failure(), s, "sandbox"));
+                        Finding had = findings.get(o.failure().id());
+                        if (had == null || had.status() != Finding.Status.FAIL || !live.outcomes().subList(0, live.outcomes()
+                                .indexOf(o)).stream().anyMatch(p -> p.failure() != null && p.failure().id().equals(o.failure().id()))) {
+                            override(Finding.of(o.failure(), s, "sandbox")); // the first step that failed for a cause tells it
+                        }
                     } else if (o.ok()) {
                         passed(o.step());
                     }
@@ -396,6 +615,12 @@ public final class Doctor {
 
     private void passed(String step) {
         switch (step) {
+            case "unshare-uts" -> {
+                if (!findings.containsKey("NAMESPACE_DENIED")) { // one that failed is listed already
+                    put(Finding.ok("NAMESPACE_DENIED", "sandbox", "mount, pid, network, ipc and uts namespaces can be created"
+                            + " inside the user namespace (live)", "clone(CLONE_NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS): ok"));
+                }
+            }
             case "mount-tmpfs" -> {
                 Finding f = findings.get("MOUNT_DENIED");
                 if (f == null || f.status() != Finding.Status.FAIL) {
@@ -415,18 +640,25 @@ public final class Doctor {
 
     private void nesting(LiveProbe.Outcome o) {
         int below = o.value(); // levels below the probe's namespace, which is the one gvshim would create
-        // measured: at depth x, MAX_DEPTH + 1 - x more levels can be created; the probe sits at depth + 1
-        int depth = Math.max(0, MAX_DEPTH - below);
-        String ev = o.evidence() + "; so gvshim runs at depth " + depth + " of " + MAX_DEPTH;
+        String ev = o.evidence();
         if (below < LEVELS_BELOW_GVSHIM) {
-            Failure f = explain.nesting(o.evidence(), below + 1);
-            override(new Finding("USERNS_NESTING", Finding.Status.FAIL, "kernel", f.what() + ": " + f.why(), ev, f.fix()));
-        } else if (below < LEVELS_BELOW_GVSHIM + 2) {
-            override(Finding.warn("USERNS_NESTING", "kernel", "only " + (below + 1) + " user-namespace levels are left below"
-                    + " this one: one more wrapper will break the sandbox", ev, "avoid adding user-namespace wrappers"));
+            Failure f = explain.namespacesUsedUp(ev, below, o.wide());
+            override(new Finding(f.id(), Finding.Status.FAIL, "kernel", f.what() + ": " + f.why(), ev, f.fix()));
+            position.put(f.id(), RUN_ORDER.indexOf("nest"));
+            if (!f.id().equals("USERNS_NESTING")) {
+                override(Finding.ok("USERNS_NESTING", "kernel", "not the nesting depth: " + o.wide() + " namespaces fit side by"
+                        + " side where nesting stopped after " + (below + 1), ev));
+            }
+        } else if (below < LiveProbe.NEST_ENOUGH) {
+            Failure f = explain.namespacesUsedUp(ev, below, o.wide());
+            override(Finding.warn(f.id(), "kernel", "only " + (below + 1) + " more user namespace" + (below == 0 ? "" : "s")
+                    + " can be created below this one, and each sandbox needs 2: " + f.why(), ev, f.fix()));
         } else {
+            // measured: at depth x, MAX_DEPTH + 1 - x more levels can be created; the probe sits at depth + 1
+            int depth = Math.max(0, MAX_DEPTH - below);
             override(Finding.ok("USERNS_NESTING", "kernel", (facts.initialUserNs() ? "gvshim runs in the initial user namespace"
-                    : "gvshim runs inside a user namespace") + "; " + (below + 1) + " levels are left below it", ev));
+                    : "gvshim runs inside a user namespace, at depth " + depth + " of " + MAX_DEPTH) + "; " + (below + 1)
+                    + " levels are left below it", ev));
         }
     }
 

@@ -4,11 +4,14 @@ import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
+import dev.gvshim.runsc.Runsc;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.SubIds;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -109,20 +112,100 @@ public final class Explain {
         if (uid == 0 || (Files.isExecutable(rootfs) && Files.isReadable(rootfs))) {
             return null;
         }
-        Path blocked = rootfs; // unless a parent cannot be searched: the rootfs itself failed the check above
-        Path dir = rootfs.getRoot();
-        for (Path name : rootfs) {
-            if (!Files.isExecutable(dir)) {
-                blocked = dir;
+        Path blocked = unsearchableParent(rootfs);
+        if (blocked == null) { // no parent blocks: the rootfs itself failed the check above
+            blocked = rootfs;
+        }
+        return Failure.of("ROOTFS_NOT_ACCESSIBLE", "cannot use the root file system " + rootfs, null,
+                blocked + " (" + ownerAndMode(blocked) + ") is not "
+                        + (blocked.equals(rootfs) ? "readable and searchable" : "searchable") + " by uid " + uid
+                        + ", the user the sandbox runs as, so runsc cannot enter it",
+                blocked.equals(rootfs) ? "chmod a+rx " + rootfs + ", or chown -R " + uid + " " + rootfs
+                        : "chmod a+x " + blocked + ", or move the root file system where uid " + uid + " can reach it");
+    }
+
+    /** The first directory from / down to {@code p}'s parent that this process cannot search, or null. */
+    static Path unsearchableParent(Path p) {
+        Path abs = p.toAbsolutePath();
+        Path dir = abs.getRoot();
+        for (Path name : abs) {
+            if (dir.equals(abs)) {
                 break;
+            }
+            if (!Files.isExecutable(dir)) {
+                return dir;
             }
             dir = dir.resolve(name);
         }
-        return Failure.of("ROOTFS_NOT_ACCESSIBLE", "cannot use the root file system " + rootfs, null,
-                blocked + " (" + ownerAndMode(blocked) + ") is not " + (blocked.equals(rootfs) ? "readable and searchable"
-                        : "searchable") + " by uid " + uid + ", the user the sandbox runs as, so runsc cannot enter it",
-                blocked.equals(rootfs) ? "chmod a+rx " + rootfs + ", or chown -R " + uid + " " + rootfs
-                        : "chmod a+x " + blocked + ", or move the root file system where uid " + uid + " can reach it");
+        return null;
+    }
+
+    /**
+     * The working directory does not exist where the sandbox would find it ({@code hostPath}: in
+     * the root file system, or in the source of the mount that holds it). runsc's gofer would
+     * create it on the host before the sandbox starts, and fail with `creating working
+     * directory ... permission denied` behind a bare EOF when it may not (or, for `gvshim run
+     * --rootfs`, whose root is mounted read-only, leave a directory on the host).
+     *
+     * @param flag      how it was given: "--cwd /x", or "process.cwd /x of B/config.json"
+     * @param mayCreate the sandbox may create it (a bundle's root the caller can write): then null when it is missing
+     */
+    public static Failure workdir(String flag, Path hostPath, boolean mayCreate) {
+        if (Files.isDirectory(hostPath)) {
+            return null;
+        }
+        Path blocked = unsearchableParent(hostPath);
+        if (Files.exists(hostPath, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(hostPath)) {
+            return Failure.of("CWD_MISSING", "cannot use " + flag, null, hostPath + " is not a directory",
+                    "choose a directory as the working directory");
+        }
+        if (blocked != null && !Files.exists(hostPath)) {
+            return Failure.of("CWD_MISSING", "cannot use " + flag, null, hostPath + " cannot be reached: " + blocked + " ("
+                    + ownerAndMode(blocked) + ") is not searchable by you, the user the sandbox runs as",
+                    "chmod a+x " + blocked + ", or choose a working directory the sandbox can reach");
+        }
+        if (mayCreate) {
+            return null;
+        }
+        Path parent = hostPath.getParent();
+        while (parent != null && !Files.isDirectory(parent)) {
+            parent = parent.getParent();
+        }
+        return Failure.of("CWD_MISSING", "cannot use " + flag, null, hostPath + " does not exist, and the sandbox may not create it"
+                        + (parent == null ? "" : " (" + parent + ": " + ownerAndMode(parent) + ")"),
+                "create it (mkdir -p " + hostPath + "), or choose an existing directory");
+    }
+
+    /**
+     * No usable runsc: the one given with --runsc (named, and the one gvshim would find instead),
+     * or none in $PATH and the usual directories (each place searched is named, and a runsc found
+     * there that cannot be executed, with its owner and mode).
+     */
+    public static Failure runscMissing(String given, String pathEnv, Path root) {
+        Path found;
+        try {
+            found = Runsc.locate(null, pathEnv, root);
+        } catch (Runsc.RunscNotFoundException e) {
+            found = null;
+        }
+        if (given != null) {
+            Path p = Path.of(given).toAbsolutePath();
+            Path at = root.resolve(p.toString().substring(1));
+            String why = Files.isDirectory(at) ? "--runsc " + given + " is a directory"
+                    : Files.exists(at) ? "--runsc " + given + " is not executable (" + ownerAndMode(at) + ")"
+                    : Files.notExists(at) ? "--runsc " + given + " does not exist"
+                    : "--runsc " + given + " cannot be reached (" + unsearchableParent(at) + " is not searchable by you)";
+            return Failure.of("RUNSC_MISSING", "cannot use runsc", null, why, found != null
+                    ? "pass --runsc " + found + " (the runsc in $PATH), or leave --runsc out"
+                    : "pass the path of an installed runsc, or install gVisor (apt-get install runsc)");
+        }
+        List<String> dirs = Runsc.searchPath(pathEnv);
+        String unusable = dirs.stream().map(d -> root.resolve(d.substring(1)).resolve("runsc")).filter(Files::exists)
+                .map(r -> "/" + root.relativize(r) + " (" + ownerAndMode(r) + ")").findFirst().map(r -> "; " + r + " is not an"
+                        + " executable file").orElse("");
+        return Failure.of("RUNSC_MISSING", "cannot find runsc", null, "no runsc in " + String.join(", ", dirs) + " ($PATH, then"
+                        + " the usual directories)" + unusable,
+                "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH");
     }
 
     /** config.json cannot be read by the caller: permission denied on it or a directory above it. */
@@ -132,12 +215,15 @@ public final class Explain {
                 "chmod a+rx the bundle directory and its parents and a+r " + config + ", or run gvshim as their owner");
     }
 
-    private static String ownerAndMode(Path p) {
+    /** "owner root, mode rwx------" (what decides access, read where the failure is explained). */
+    public static String ownerAndMode(Path p) {
         try {
-            var a = Files.readAttributes(p, PosixFileAttributes.class);
+            var a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             return "owner " + a.owner().getName() + ", mode " + PosixFilePermissions.toString(a.permissions());
-        } catch (IOException | RuntimeException e) {
-            return "not readable: " + e.getMessage();
+        } catch (IOException e) {
+            return "its owner and mode cannot be read: " + IoError.reason(e, p);
+        } catch (RuntimeException e) {
+            return "its owner and mode cannot be read";
         }
     }
 
@@ -195,27 +281,22 @@ public final class Explain {
                             "SELinux (enforcing, context " + f.lsm().selinuxLabel() + ") denies user_namespace create",
                             selinuxFix());
                 }
+                // create_user_ns() refuses a chrooted caller (current_chrooted()); in a chroot, no mount of
+                // /proc/self/mountinfo is at / (the mounts above the chroot are not visible from it)
+                if (!f.mounts().entries().isEmpty() && f.mounts().at("/") == null) {
+                    return Failure.of("USERNS_DENIED", what, evidence, "gvshim runs in a chroot: no mount is at / in"
+                            + " /proc/self/mountinfo, and the kernel refuses user namespaces to a chrooted process",
+                            "run gvshim outside the chroot (in a mount namespace of its own, pivot_root instead of chroot)");
+                }
                 return Failure.of("USERNS_DENIED", what, evidence,
-                        "the kernel refused: gvshim runs in a chroot (its root is not the root of its mount namespace),"
-                                + " or a security module denied it",
-                        "run gvshim outside the chroot; check the audit log (dmesg) for a denial");
+                        "the kernel or a security module refused (no seccomp filter: Seccomp " + st.seccompMode()
+                                + "; not a chroot; " + (f.lsm().active() == null ? "no LSM list readable"
+                                        : "active security modules: " + f.lsm().active()) + ")",
+                        "check the audit log (dmesg) for a denial");
             }
             case Errno.ENOSPC, Errno.EUSERS -> {
-                if (max != null && max == 0) {
-                    return Failure.of("USERNS_DISABLED", what, evidence,
-                            "user namespaces are disabled (user.max_user_namespaces = 0"
-                                    + (f.initialUserNs() ? ")" : " in the user namespace gvshim runs in)"),
-                            f.initialUserNs() ? env().onHost("sysctl -w user.max_user_namespaces=15000")
-                                    : "whoever set it to 0 in this namespace: sysctl -w user.max_user_namespaces=15000");
-                }
-                if (f.initialUserNs()) {
-                    return Failure.of("USERNS_LIMIT", what, evidence,
-                            "the limit of user namespaces per user is reached (user.max_user_namespaces = " + max
-                                    + "); runsc needs one more per sandbox",
-                            env().onHost("sysctl -w user.max_user_namespaces=15000")
-                                    + "; or remove leaked sandboxes (lsns -t user lists them)");
-                }
-                return nesting(evidence, 0);
+                Failure used = namespacesUsedUp(evidence, -1, LiveProbe.NOT_RUN);
+                return Failure.of(used.id(), what, evidence, used.why(), used.fix());
             }
             case Errno.EACCES -> {
                 Integer restrict = f.kernel().apparmorRestrict();
@@ -254,15 +335,143 @@ public final class Explain {
         }
     }
 
+    /** "user.max_user_namespaces = 1, read in the user namespace gvshim runs in (uid_map 0 1001 1), not the initial one" */
+    String maxUserNamespaces() {
+        Facts f = facts();
+        Long max = f.kernel().maxUserNamespaces();
+        return "user.max_user_namespaces = " + (max == null ? "unreadable" : max) + ", read in "
+                + (f.initialUserNs() ? "the initial user namespace" : "the user namespace gvshim runs in (its uid_map: "
+                        + f.host().ownUidMap() + "), not the initial one");
+    }
+
+    /**
+     * No more user namespaces (clone: ENOSPC): a user.max_user_namespaces of 0 (disabled), a
+     * positive one used up (a count: of this namespace or of one above it, create_user_ns() then
+     * inc_ucount()), or the kernel's depth of 32. They share the errno; the facts tell them apart:
+     * in the initial namespace it cannot be depth; a limit read here that the namespaces already
+     * made reach is the count; and the live probe's side-by-side measure ({@code wide}: as many
+     * side by side as stacked means a count, more means depth). Without those, both are named.
+     *
+     * @param below how many levels could be nested below gvshim's (the probe's) namespace: -1 when
+     *              not even gvshim's own could be created, 0 when runsc's (the next) could not
+     * @param wide  namespaces held side by side at gvshim's level, or {@link LiveProbe#NOT_RUN}
+     */
+    public Failure namespacesUsedUp(String evidence, int below, int wide) {
+        Facts f = facts();
+        Long max = f.kernel().maxUserNamespaces();
+        String what = below < 0 ? "cannot create the user namespace" : "cannot nest the sandbox's user namespace";
+        String read = maxUserNamespaces();
+        String raise = f.initialUserNs() ? env().onHost("sysctl -w user.max_user_namespaces=15000")
+                : "sysctl -w user.max_user_namespaces=15000 in the namespace that set it (in this one its owner may: unshare's"
+                        + " root, a container's root)";
+        if (max != null && max == 0) {
+            return Failure.of("USERNS_DISABLED", what, evidence, "user namespaces are disabled: " + read,
+                    f.initialUserNs() ? raise : "whoever set it to 0 in this namespace: sysctl -w user.max_user_namespaces=15000");
+        }
+        int made = below + 1; // namespaces of this user that existed below here when it failed: gvshim's and those nested
+        boolean initial = f.initialUserNs();
+        boolean countHere = max != null && made >= 1 && max <= made;
+        boolean countMeasured = wide != LiveProbe.NOT_RUN && wide < made + 1;
+        boolean depthMeasured = wide != LiveProbe.NOT_RUN && wide >= made + 1;
+        if (initial || countHere || countMeasured) {
+            String why;
+            if (countHere) {
+                why = read + ", allows " + max + " user namespace" + (max == 1 ? "" : "s") + " there, and a sandbox needs 2"
+                        + " (gvshim's and runsc's)";
+            } else if (countMeasured) {
+                why = "only " + wide + " user namespace" + (wide == 1 ? "" : "s") + " could be created side by side where "
+                        + made + " were nested (measured), so a count limit is reached, not the depth: " + read
+                        + (initial ? "" : ", so the limit is that of a namespace above this one, or your other namespaces hold"
+                                + " the count");
+            } else {
+                why = "the user namespaces allowed per user are used up (" + read + "); runsc needs one more per sandbox";
+            }
+            return Failure.of("USERNS_LIMIT", what, evidence, why, raise + "; or remove leaked sandboxes (lsns -t user lists"
+                    + " them)");
+        }
+        if (depthMeasured) {
+            return nesting(evidence, Math.max(below + 1, 0), wide + " side by side, so it is the depth, not a count");
+        }
+        return nesting(evidence, Math.max(below + 1, 0), null);
+    }
+
+    /** Whether the probe met {@code id} too, after {@code first}. */
+    private static boolean laterInProbe(LiveProbe.Result live, LiveProbe.Outcome first, String id) {
+        List<LiveProbe.Outcome> o = live.outcomes();
+        int at = o.indexOf(first);
+        return o.subList(at + 1, o.size()).stream().anyMatch(x -> x.ran() && !x.ok() && x.failure() != null
+                && x.failure().id().equals(id));
+    }
+
     /** Too deep: the kernel allows 32 nested user namespaces below the initial one. */
     Failure nesting(String evidence, int levelsLeft) {
+        return nesting(evidence, levelsLeft, null);
+    }
+
+    /** @param measured why it is depth, when measured; null: a count limit above is named as well */
+    private Failure nesting(String evidence, int levelsLeft, String measured) {
         return Failure.of("USERNS_NESTING", "cannot nest another user namespace", evidence,
                 "gvshim runs " + (levelsLeft == 0 ? "at" : "near") + " the kernel's limit of 32 nested user namespaces ("
                         + (levelsLeft == 0 ? "no level" : levelsLeft == 1 ? "1 level" : levelsLeft + " levels")
-                        + " left below this one; the sandbox needs 2: gvshim's and runsc's), or a parent namespace's"
-                        + " user.max_user_namespaces is used up",
+                        + " left below this one; the sandbox needs 2: gvshim's and runsc's)"
+                        + (measured != null ? " (measured: " + measured + ")"
+                                : ", or a user.max_user_namespaces above this namespace is used up (it cannot be read from here; "
+                                        + maxUserNamespaces() + ")"),
                 "run gvshim in a less deeply nested namespace (do not wrap it in unshare -U or another rootless"
                         + " runtime); from the host, lsns -t user shows the chain");
+    }
+
+    /**
+     * The first failure with the fixes of the others that one round of fixes needs: in Docker, a
+     * masked /proc with a seccomp profile that denies a later step has one fix (gvshim's profile
+     * with systempaths=unconfined, {@link #seccompFix}); otherwise the others' fixes are appended.
+     */
+    public Failure complete(Failure first, List<Failure> others) {
+        List<Failure> rest = others.stream().filter(o -> !o.id().equals(first.id()) && o.fix() != null
+                && (first.fix() == null || !first.fix().contains(o.fix()))).toList();
+        if (rest.isEmpty()) {
+            return first;
+        }
+        boolean seccompLater = status().seccompMode() == 2 && rest.stream().anyMatch(o -> o.fix().contains("seccomp"));
+        if (env().docker() && first.id().equals("PROC_MASKED") && seccompLater) {
+            return new Failure(first.id(), first.what(), first.evidence(), first.why() == null ? null : first.why()
+                    + "; and " + rest.stream().filter(o -> o.fix().contains("seccomp")).findFirst().orElseThrow().id()
+                    + " next (tested live)", seccompFix(PROFILE_ADDS), first.exitCode());
+        }
+        String more = String.join("; ", rest.stream().limit(3).map(o -> o.id() + ": " + o.fix()).toList());
+        return new Failure(first.id(), first.what(), first.evidence(), first.why(),
+                (first.fix() == null ? "" : first.fix() + "; ") + "then, found failing too, " + more, first.exitCode());
+    }
+
+    /**
+     * runsc's failure made as precise as the live probe (run again on the failure path, as
+     * doctor runs it) allows: which limit a bare ENOSPC hit, the probe's cause where runsc gave
+     * none, and the fixes of everything else that fails, so one round of fixes is enough.
+     */
+    public Failure refine(Failure f, LiveProbe.Result live) {
+        if (live == null) {
+            return f;
+        }
+        Failure out = f;
+        LiveProbe.Outcome nest = live.find("nest");
+        if ((f.id().equals("USERNS_NESTING") || f.id().equals("USERNS_LIMIT")) && nest != null && nest.ran()) {
+            Failure used = namespacesUsedUp(f.evidence(), Math.min(nest.value(), 0), nest.wide());
+            out = new Failure(used.id(), f.what(), f.evidence(), used.why(), used.fix(), f.exitCode());
+        }
+        LiveProbe.Outcome first = live.firstFailure();
+        if (first != null && !first.failure().id().equals(out.id()) && (f.id().equals("RUNSC_FAILED")
+                || f.id().equals("SANDBOX_DENIED") || laterInProbe(live, first, out.id()))) {
+            // runsc gave no cause, or one of two it can meet in either order: its gofer (pivot_root)
+            // and its sandbox (mount proc) race, and its log holds whichever failed first. The probe's
+            // order is fixed, and doctor's: name its first, so run and doctor always agree.
+            Failure p = first.failure();
+            out = new Failure(p.id(), f.what(), f.evidence() + "; live: " + p.evidence(), p.why(), p.fix(), f.exitCode());
+        }
+        String id = out.id();
+        List<Failure> others = live.outcomes().stream().filter(o -> o.ran() && !o.ok() && o.failure() != null)
+                .filter(o -> !o.step().equals("map-full") || live.mode() == null).map(LiveProbe.Outcome::failure)
+                .filter(x -> !x.id().equals(id) && !x.id().equals("SYSFS_MASKED")).toList();
+        return complete(out, others);
     }
 
     private static boolean mapped(IdMap own, long id) {
@@ -294,9 +503,16 @@ public final class Explain {
                     "install gVisor (apt-get install runsc) or pass --runsc PATH");
         }
         if (e.errno() == Errno.EACCES) {
+            Path p = Path.of(e.detail());
+            Mounts.Entry m = facts().mounts().holding(p.toString());
+            if (Files.isExecutable(p) && m != null && m.options().contains("noexec")) {
+                return Failure.of("RUNSC_NOT_EXECUTABLE", "cannot execute runsc", evidence, e.detail() + " is on a file system"
+                        + " mounted noexec (" + m.mountPoint() + ", /proc/self/mountinfo)", "install runsc on a file system"
+                        + " mounted without noexec (/usr/local/bin), or pass --runsc with such a path");
+            }
             return Failure.of("RUNSC_NOT_EXECUTABLE", "cannot execute runsc", evidence,
-                    e.detail() + " is not executable by you, or lives on a noexec file system",
-                    "chmod 755 " + e.detail() + " or install runsc elsewhere");
+                    e.detail() + " (" + ownerAndMode(p) + ") is not executable by you", "chmod 755 " + e.detail()
+                            + " or install runsc elsewhere");
         }
         return Failure.of("RUNSC_EXEC_FAILED", "cannot execute runsc", evidence, null, null);
     }
@@ -314,10 +530,14 @@ public final class Explain {
         ProcStatus st = status();
         String cap = uid ? "cap_setuid" : "cap_setgid";
         if (out.contains("not allowed")) {
+            SubIds ids = uid ? facts().host().subuid() : facts().host().subgid();
+            List<SubIds.Range> given = ids.rangesFor(userName, st.euid());
             return Failure.of(uid ? "SUBUID_MISSING" : "SUBGID_MISSING", what, evidence,
-                    file + " gives " + (userName == null ? "this user" : userName) + " no range covering these ids",
-                    "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user
-                            + " (any 65536 ids no other user has), or run with --userns single");
+                    file + " gives " + (userName == null ? "uid " + st.euid() : userName) + " "
+                            + (given.isEmpty() ? "no range" : ranges(given) + ", which does not cover the ids asked for"),
+                    subidFix(user, uid || facts().host().subgid().rangesFor(userName, st.euid()).isEmpty(),
+                            !uid || facts().host().subuid().rangesFor(userName, st.euid()).isEmpty())
+                            + ", or run with --userns single");
         }
         if (out.contains("Cannot determine your user name")) {
             return Failure.of("NO_PASSWD_ENTRY", what, evidence, "uid " + st.euid() + " has no /etc/passwd entry",
@@ -325,7 +545,8 @@ public final class Explain {
         }
         if (st.noNewPrivs()) {
             return Failure.of("NO_NEW_PRIVS", what, evidence,
-                    "NoNewPrivs is set, so " + m.helper() + "'s setuid bit or file capabilities are ignored",
+                    "NoNewPrivs: 1 in /proc/self/status, so execve ignores the privilege of "
+                            + (helper == null ? m.helper() : helper.describe()),
                     noNewPrivsFix());
         }
         int needed = uid ? ProcStatus.CAP_SETUID : ProcStatus.CAP_SETGID;
@@ -356,6 +577,26 @@ public final class Explain {
         }
         return Failure.of("IDMAP_HELPER_FAILED", what, evidence, null,
                 "run `gvshim doctor`, or run with --userns single");
+    }
+
+    /**
+     * The usermod that gives {@code user} what is missing, with a range no other user has in
+     * either file (the first free one from 100000), so that following it is enough.
+     */
+    public String subidFix(String user, boolean uids, boolean gids) {
+        SubIds u = facts().host().subuid();
+        SubIds g = facts().host().subgid();
+        String both = SubIds.usermodRange(SubIds.free(SubIds.FULL, u, g));
+        String cmd = uids && gids ? "--add-subuids " + both + " --add-subgids " + both
+                : uids ? "--add-subuids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, u))
+                : "--add-subgids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, g));
+        return "as root: usermod " + cmd + " " + user + " (65536 ids no other user has)";
+    }
+
+    /** "100000-165535 (65536 ids), 200000-200099 (100 ids)" */
+    public static String ranges(List<SubIds.Range> ranges) {
+        return String.join(", ", ranges.stream().map(r -> r.start() + "-" + (r.end() - 1) + " (" + r.count() + " id"
+                + (r.count() == 1 ? "" : "s") + ")").toList());
     }
 
     String noNewPrivsFix() {
@@ -428,6 +669,13 @@ public final class Explain {
         if (m.matches()) {
             String step = m.group(1);
             int errno = Integer.parseInt(m.group(2));
+            if (step.equals("execve")) {
+                // nsexec's last step is runsc's own execve, which gvshim run's clone made itself before nsexec was
+                // in between: the same causes (missing, noexec mount, mode)
+                Path runsc = facts().runsc();
+                return syscall(new SyscallException("execve", errno, runsc == null ? "runsc" : runsc.toString())
+                        .in(Step.EXEC_RUNSC));
+            }
             if (step.startsWith("unshare")) {
                 return probeStep("unshare-mnt", errno);
             }
@@ -539,6 +787,9 @@ public final class Explain {
     private static final Pattern NOT_FOUND = Pattern.compile(
             "(?:failed to load (\\S+): no such file or directory|error finding executable \"([^\"]+)\" in PATH)");
     private static final Pattern CHROOT_DENIED = Pattern.compile("chroot to \"[^\"]*\": permission denied");
+    /** runsc's gofer (runsc/cmd/gofer.go, setupRootFS): creating working directory "/x": mkdir /proc/root/x: permission denied */
+    private static final Pattern CWD_DENIED = Pattern.compile("creating working directory \"([^\"]+)\": mkdir \\S+: ([a-z ]+)"
+            + "|failed to find initial working directory \"([^\"]+)\": ([a-z ]+)");
     private static final Pattern NOT_EXECUTABLE = Pattern.compile("failed to load (\\S+): (permission denied|exec format error)");
 
     /**
@@ -584,6 +835,14 @@ public final class Explain {
             Failure p = ptraceDenied(evidence, seccomp, f);
             return Failure.of(p.id(), what, evidence, p.why(), p.fix());
         }
+        Matcher cwd = CWD_DENIED.matcher(msg + "\n" + String.join("\n", fatal));
+        if (cwd.find()) {
+            String dir = cwd.group(1) != null ? cwd.group(1) : cwd.group(3);
+            return Failure.of("CWD_MISSING", what, evidence, "the working directory " + dir + " does not exist in the"
+                            + " container's file systems" + (cwd.group(1) != null ? ", and runsc may not create it in its root"
+                                    + " file system (" + cwd.group(2) + ")" : " when it starts (inside an empty tmpfs?)"),
+                    "create " + dir + " in the root file system, or set an existing directory as the working directory");
+        }
         Matcher chroot = CHROOT_DENIED.matcher(all);
         if (chroot.find()) {
             return Failure.of("ROOTFS_NOT_ACCESSIBLE", what, evidence,
@@ -594,7 +853,8 @@ public final class Explain {
         }
         if (all.contains("error converting mounts") || (all.contains("mount") && (all.contains(": operation not permitted")
                 || all.contains(": permission denied")) && !all.contains("fork/exec"))) {
-            Failure m = mountDenied("mount", evidence, seccomp, f);
+            // runsc's boot: "error umounting the old root file system" is umount2, after pivot_root (runsc/cmd/chroot.go)
+            Failure m = mountDenied(all.contains("umounting") ? "umount2" : "mount", evidence, seccomp, f);
             return Failure.of(m.id(), what, evidence, m.why(), m.fix());
         }
         if (all.contains("configuring cgroup") || all.contains("cgroup.subtree_control")) {
@@ -605,14 +865,9 @@ public final class Explain {
                             "run gvshim as a non-root user, or delegate a cgroup to it (systemd Delegate=yes)"));
         }
         if (all.contains("no space left on device")) {
-            Long max = f.kernel().maxUserNamespaces();
-            if (f.initialUserNs() || (max != null && max == 0)) {
-                return Failure.of(max != null && max == 0 ? "USERNS_DISABLED" : "USERNS_LIMIT", what, evidence,
-                        "runsc could not create its own user namespace (user.max_user_namespaces = " + max + ")",
-                        env().onHost("sysctl -w user.max_user_namespaces=15000"));
-            }
-            Failure n = nesting(evidence, 1);
-            return Failure.of(n.id(), what, evidence, n.why(), n.fix());
+            // runsc's own user namespace, one below gvshim's (which exists): below = 0
+            Failure n = namespacesUsedUp(evidence, 0, LiveProbe.NOT_RUN);
+            return Failure.of(n.id(), what, evidence, "runsc could not create its own user namespace: " + n.why(), n.fix());
         }
         if (all.contains("newuidmap failed") || all.contains("newgidmap failed")) {
             return Failure.of("IDMAP_HELPER_FAILED", what, evidence, "runsc's own newuidmap call failed",

@@ -21,9 +21,11 @@ import java.util.Map;
  * @param host    what the id-mapping planner needs (credentials, subordinate ids, helpers, own maps)
  * @param mounts  this process's mount table
  * @param runsc   the runsc gvshim would use, or null
+ * @param runscGiven the --runsc option as given, or null
+ * @param pathEnv $PATH, where runsc and the id helpers are searched
  */
 public record Facts(Path root, Environment env, Planner.Host host, Kernel kernel, Lsm lsm, Mounts mounts,
-        Cgroup cgroup, Kvm kvm, Path runsc) {
+        Cgroup cgroup, Kvm kvm, Path runsc, String runscGiven, String pathEnv) {
 
     /**
      * Kernel switches for user namespaces and ptrace; null where the file does not exist on
@@ -106,7 +108,8 @@ public record Facts(Path root, Environment env, Planner.Host host, Kernel kernel
         }
         Path kvmDev = root.resolve("dev/kvm");
         Kvm kvm = new Kvm(Files.exists(kvmDev), Files.isReadable(kvmDev) && Files.isWritable(kvmDev));
-        return new Facts(root, Environment.detect(root, env), host, kernel, lsm, mounts, cgroup(root, mounts), kvm, runsc);
+        return new Facts(root, Environment.detect(root, env), host, kernel, lsm, mounts, cgroup(root, mounts), kvm, runsc,
+                runscOption, env.get("PATH"));
     }
 
     private static Cgroup cgroup(Path root, Mounts mounts) {

@@ -13,11 +13,12 @@ package dev.gvshim.diagnose;
  * @param fix      what to do; null when ok
  */
 public record Finding(String id, Status status, String group, String summary, String evidence, String fix) {
+    /** NOT_TESTED: a check that needs the live probe, which did not reach it; never counted as ok. */
     public enum Status {
-        OK, WARN, FAIL;
+        OK, WARN, FAIL, NOT_TESTED;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return this == NOT_TESTED ? "not tested" : name().toLowerCase(java.util.Locale.ROOT);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -9,10 +10,13 @@ import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The live half of `gvshim doctor`: does for real, step by step, in throwaway children, what
@@ -30,8 +34,17 @@ public final class LiveProbe {
      *
      * @param failure the cause, as `gvshim run` would name it, when the step failed
      * @param value   for "nest": how many more user namespaces could be nested below the probe's
+     * @param stop    for "nest": the errno that stopped the nesting (ENOSPC at the kernel's depth
+     *                or at a user.max_user_namespaces count)
+     * @param wide    for "nest", when it stopped early: how many user namespaces could be held side
+     *                by side at the probe's level ({@link #NOT_RUN}: not measured). A depth limit
+     *                allows more side by side than stacked, a count limit the same number.
      */
-    public record Outcome(String step, int errno, String evidence, Failure failure, int value) {
+    public record Outcome(String step, int errno, String evidence, Failure failure, int value, int stop, int wide) {
+        public Outcome(String step, int errno, String evidence, Failure failure, int value) {
+            this(step, errno, evidence, failure, value, 0, NOT_RUN);
+        }
+
         public boolean ok() {
             return errno == 0;
         }
@@ -70,7 +83,9 @@ public final class LiveProbe {
         try {
             full = Planner.plan(Mode.FULL, host);
         } catch (Planner.Impossible e) {
-            out.add(new Outcome("map-full", NOT_RUN, e.why(), null, 0));
+            // not tried: the files already say why (the same reason `gvshim run --userns full` gives)
+            out.add(new Outcome("map-full", NOT_RUN, e.why(), Failure.of(e.id(), "cannot use mode full", null, e.why(), e.fix()),
+                    0));
         }
         MappingPlan single;
         try {
@@ -108,10 +123,87 @@ public final class LiveProbe {
             out.add(new Outcome(step, 0, (plan.viaHelpers() ? "newuidmap/newgidmap" : "direct writes") + ": uid_map "
                     + plan.uidMap() + ", gid_map " + plan.gidMap(), null, 0));
             mode = plan.mode();
-            out.addAll(a.release(explain));
+            for (Outcome o : a.release(explain)) {
+                out.add(o.step().equals("nest") ? measureWide(o, probe, argv) : o);
+            }
             break;
         }
         return new Result(out, mode);
+    }
+
+    /** Levels below gvshim's namespace worth telling a depth limit from a count limit: the sandbox needs 1, 2 spare. */
+    static final int NEST_ENOUGH = 3;
+
+    /**
+     * When nesting stopped early with ENOSPC, the kernel's depth limit and a user.max_user_namespaces
+     * count (of this namespace or one above, create_user_ns() then inc_ucount()) give the same
+     * errno; holding namespaces side by side at the probe's level tells them apart: it adds no
+     * depth, but the same count as nesting did (the probe's namespace and {@code value} below it).
+     */
+    private static Outcome measureWide(Outcome nest, Path probe, List<String> argv) {
+        if (nest.value() >= NEST_ENOUGH || nest.stop() != Errno.ENOSPC) {
+            return nest;
+        }
+        int want = nest.value() + 2;
+        List<Attempt> held = new ArrayList<>();
+        try {
+            // The probe's own namespaces are freed by a kernel work item after it exits (put_user_ns()
+            // schedules free_user_ns(), which returns the count): give that a moment before counting.
+            for (int i = 0; held.size() < want; i++) {
+                try {
+                    held.add(Attempt.start(probe, argv));
+                } catch (SyscallException e) {
+                    if (e.errno() != Errno.ENOSPC || i >= 40) {
+                        break; // the count ran out (or depth: then even the first fails, as nesting did)
+                    }
+                    Thread.sleep(5);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            held.forEach(Attempt::abandon);
+        }
+        int wide = held.size();
+        return new Outcome("nest", nest.errno(), nest.evidence() + "; " + wide + (wide == want ? " or more" : "")
+                + " side by side at the probe's level", null, nest.value(), nest.stop(), wide);
+    }
+
+    /**
+     * The live probe of an installation ({@code home}/libexec/gvshim-probe) in a scratch directory
+     * of its own; null when the installation has no probe.
+     */
+    public static Result run(Facts facts, Explain explain, Path home, Map<String, String> env)
+            throws IOException {
+        Path probe = home == null ? null : home.resolve("libexec/gvshim-probe");
+        if (probe == null || !Files.isExecutable(probe)) {
+            return null;
+        }
+        Path scratch = scratchDir(env);
+        try {
+            return run(facts, explain, probe, scratch);
+        } finally {
+            Files.deleteIfExists(scratch);
+        }
+    }
+
+    /** An empty directory for the probe's tmpfs (which only its own mount namespace sees). */
+    static Path scratchDir(Map<String, String> env) throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        candidates.add(Path.of(System.getProperty("java.io.tmpdir", "/tmp")));
+        if (env.get("XDG_RUNTIME_DIR") != null) {
+            candidates.add(Path.of(env.get("XDG_RUNTIME_DIR")));
+        }
+        candidates.add(Path.of("/dev/shm"));
+        IOException last = null;
+        for (Path dir : candidates) {
+            try {
+                return Files.createTempDirectory(dir, "gvshim-doctor-");
+            } catch (IOException e) {
+                last = e;
+            }
+        }
+        throw last;
     }
 
     /** One namespace child, waiting on its sync pipe to exec the probe. */
@@ -207,7 +299,8 @@ public final class LiveProbe {
             if (f[0].equals("nest")) {
                 int levels = f.length > 2 ? Integer.parseInt(f[2]) : 0;
                 out.add(new Outcome("nest", 0, "clone(CLONE_NEWUSER) nested " + levels + " times below the probe's"
-                        + " namespace, then " + (errno == 0 ? "stopped" : dev.gvshim.linux.Errno.name(errno)), null, levels));
+                        + " namespace, then " + (errno == 0 ? "stopped" : Errno.name(errno)), null, levels,
+                        errno, NOT_RUN));
                 continue;
             }
             Failure failure = errno > 0 ? explain.probeStep(f[0], errno) : null;

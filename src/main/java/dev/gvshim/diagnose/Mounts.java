@@ -49,6 +49,12 @@ public record Mounts(List<Entry> entries) {
 
     /** Whether the mount that holds {@code path} is read-only (the longest mount point that is a prefix). */
     public boolean readOnly(String path) {
+        Entry best = holding(path);
+        return best != null && best.readOnly();
+    }
+
+    /** The mount that holds {@code path}: the last of the longest mount points that are a prefix of it, or null. */
+    public Entry holding(String path) {
         Entry best = null;
         for (Entry e : entries) {
             String m = e.mountPoint();
@@ -57,7 +63,7 @@ public record Mounts(List<Entry> entries) {
                 best = e;
             }
         }
-        return best != null && best.readOnly();
+        return best;
     }
 
     /** mountinfo writes space, tab, newline and backslash as octal escapes. */

@@ -11,6 +11,9 @@ import java.util.List;
 
 /** `gvshim doctor`'s two outputs: text for a person, one JSON object for tools. */
 public final class ReportOutput {
+    /** Within a group: what stops a sandbox first, then what is worth knowing, what was not tested, what is fine. */
+    private static final List<Finding.Status> RANK = List.of(Finding.Status.FAIL, Finding.Status.WARN, Finding.Status.NOT_TESTED,
+            Finding.Status.OK);
     private static final List<String> GROUPS = List.of("environment", "kernel", "process", "id mapping", "sandbox");
 
     private ReportOutput() {
@@ -21,7 +24,10 @@ public final class ReportOutput {
         StringBuilder b = new StringBuilder();
         b.append("gvshim doctor: ").append(r.headline()).append('\n');
         b.append("  ").append(r.environment().label()).append(", user ").append(r.user() == null ? "(no passwd entry)" : r.user())
-                .append('\n');
+                .append("; checks: ").append(r.counts()).append('\n');
+        if (r.notFull() != null && r.mode() != null) {
+            b.append("  not mode full: ").append(r.notFull().id()).append(": ").append(r.notFull().summary()).append('\n');
+        }
         List<Finding> problems = new ArrayList<>(r.failures());
         if (!problems.isEmpty()) {
             b.append("\nTo make it work, in this order:\n");
@@ -31,6 +37,10 @@ public final class ReportOutput {
                         .append('\n');
             }
         }
+        if (!r.untested().isEmpty()) {
+            b.append("\nNot tested (").append(r.untested().getFirst().evidence()).append("):\n  ")
+                    .append(String.join(", ", r.untested().stream().map(Finding::id).toList())).append('\n');
+        }
         if (problems.isEmpty() && !r.warnings().isEmpty()) {
             b.append("\nWorth knowing:\n");
             for (Finding f : r.warnings()) {
@@ -39,18 +49,18 @@ public final class ReportOutput {
         }
         for (String group : GROUPS) {
             List<Finding> in = r.findings().stream().filter(f -> f.group().equals(group))
-                    .sorted(Comparator.comparing(f -> -f.status().ordinal())).toList();
+                    .sorted(Comparator.comparing(f -> RANK.indexOf(f.status()))).toList();
             if (in.isEmpty()) {
                 continue;
             }
             b.append('\n').append(group).append('\n');
             for (Finding f : in) {
-                b.append(String.format("  %-4s  %-24s %s%n", f.status().label(), f.id(), f.summary()));
+                b.append(String.format("  %-10s  %-24s %s%n", f.status().label(), f.id(), f.summary()));
                 if (f.evidence() != null && !f.evidence().isBlank()) {
-                    b.append(String.format("        %-24s [%s]%n", "", f.evidence().replace('\n', ' ')));
+                    b.append(String.format("              %-24s [%s]%n", "", f.evidence().replace('\n', ' ')));
                 }
                 if (f.status() != Finding.Status.OK && f.fix() != null) {
-                    b.append(String.format("        %-24s fix: %s%n", "", f.fix()));
+                    b.append(String.format("              %-24s fix: %s%n", "", f.fix()));
                 }
             }
         }
@@ -60,7 +70,8 @@ public final class ReportOutput {
     /** {"verdict", "mode", "environment", "findings": [{"id", "status", "evidence", "fix", ...}]} */
     public static String json(Doctor.Report r) throws IOException {
         ObjectNode o = JsonTree.nodes().objectNode();
-        o.put("verdict", r.ok() ? "ok" : "fail");
+        o.put("verdict", r.verdict().label());
+        o.put("cause", r.cause());
         if (r.mode() == null) {
             o.putNull("mode");
         } else {
@@ -69,6 +80,18 @@ public final class ReportOutput {
         o.put("environment", r.environment().label());
         o.put("user", r.user());
         o.put("summary", r.headline());
+        ObjectNode counts = o.putObject("counts");
+        for (Finding.Status st : Finding.Status.values()) {
+            counts.put(st.label(), r.findings().stream().filter(f -> f.status() == st).count());
+        }
+        if (r.notFull() == null) {
+            o.putNull("notFull");
+        } else {
+            ObjectNode nf = o.putObject("notFull");
+            nf.put("id", r.notFull().id());
+            nf.put("summary", r.notFull().summary());
+            nf.put("fix", r.notFull().fix());
+        }
         ArrayNode a = o.putArray("findings");
         for (Finding f : r.findings()) {
             ObjectNode n = a.addObject();

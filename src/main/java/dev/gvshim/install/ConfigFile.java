@@ -152,9 +152,6 @@ public final class ConfigFile {
         if (e.getCause() instanceof IOException) {
             return m; // ours, already worded
         }
-        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
-            return f.getReason().toLowerCase(java.util.Locale.ROOT);
-        }
-        return m == null ? e.getClass().getSimpleName() : m;
+        return dev.gvshim.diagnose.IoError.reason(e);
     }
 }

@@ -8,6 +8,7 @@ import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -144,25 +145,23 @@ public final class Launcher {
         Trace.mark("planned " + plan.mode().label());
 
         int uid = host.status().euid();
-        Path stateDir = req.root() != null ? req.root().toAbsolutePath() : StateDir.defaultFor(env, uid, IdMap.outer(host.ownUidMap(), uid));
-        Trace.mark("state dir chosen");
+        Path stateDir;
         try {
-            StateDir.prepare(stateDir, uid, req.root() != null);
+            // found (or made) once per call: the scan of /tmp is not repeated
+            stateDir = req.root() != null ? StateDir.prepare(req.root().toAbsolutePath(), uid, true)
+                    : StateDir.prepareDefault(env, uid, IdMap.outer(host.ownUidMap(), uid));
         } catch (UnsafeStateDirException e) {
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot use the state directory " + e.dir(), null,
-                    e.why(), e.fix()));
-        } catch (IOException e) {
-            boolean readOnly = e instanceof java.nio.file.FileSystemException f && "Read-only file system".equals(f.getReason());
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create the state directory " + stateDir,
-                    e.toString(), readOnly ? stateDir.getParent() + " is on a read-only file system" : null,
-                    readOnly ? explain.unwritableStateDirFix(stateDir.getParent()) : "pass --root with a directory you own"));
+            Path readOnly = e.readOnlyParent();
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(),
+                    readOnly != null ? explain.unwritableStateDirFix(readOnly) : e.fix()));
         }
+        Trace.mark("state dir ready");
         RunDir run;
         try {
             run = RunDir.create(stateDir);
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir,
-                    e.toString(), null, "check free space and permissions of " + stateDir));
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
+                    StateDir.reason(e), "check free space and permissions of " + stateDir));
         }
 
         Trace.mark("run dir created");
@@ -267,8 +266,8 @@ public final class Launcher {
         } catch (SyscallException e) {
             throw new LaunchException(explain.syscall(e));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(),
-                    e.toString(), null, "check free space in " + stateDir));
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    StateDir.reason(e), "check free space in " + stateDir));
         } finally {
             // reached only when the hand-over did not happen
             if (child > 0) {
@@ -291,7 +290,8 @@ public final class Launcher {
             return HostFacts.read(slash, env.get("PATH"));
         } catch (IOException | RuntimeException e) {
             throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
-                    "/proc/self/status: " + e.getMessage(), "/proc is not mounted or not readable",
+                    "/proc/self/status: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable"),
+                    "/proc is not mounted or not readable",
                     "mount proc at /proc"));
         }
     }
@@ -319,12 +319,9 @@ public final class Launcher {
                 return p;
             }
         } catch (Runsc.RunscNotFoundException e) {
-            throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null, e.getMessage(),
-                    "pass the path of an installed runsc"));
+            // below, with doctor's words
         }
-        throw new LaunchException(Failure.of("RUNSC_MISSING", "cannot find runsc", null,
-                "no runsc in $PATH, /usr/local/bin or /usr/bin",
-                "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) or pass --runsc PATH"));
+        throw new LaunchException(Explain.runscMissing(req.runsc(), env.get("PATH"), Path.of("/")));
     }
 
     private Spec loadBundle(Path dir) throws LaunchException {
@@ -346,7 +343,8 @@ public final class Launcher {
         } catch (AccessDeniedException e) {
             throw new LaunchException(Explain.bundleUnreadable(config));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, e.toString(), null, null));
+            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null, IoError.reason(e, config),
+                    null));
         }
         try {
             return Spec.parse(bytes);
@@ -387,9 +385,34 @@ public final class Launcher {
         try {
             Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);
             Trace.mark("spec built");
-            Failure rootfs = bundle == null ? null : Explain.rootfsAccess(Path.of(spec.root().path()), uid);
+            // both before runsc starts, where the path can still be named (runsc: a bare EOF)
+            Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), uid);
             if (rootfs != null) {
                 throw new LaunchException(rootfs);
+            }
+            String tmpfs = RunSpec.workdirInTmpfs(spec);
+            if (tmpfs != null) {
+                throw new LaunchException(Failure.of("CWD_MISSING", "cannot use the working directory " + spec.process().cwd(),
+                        null, "it is below the tmpfs mounted at " + tmpfs + ", which is empty when the sandbox starts (runsc"
+                                + " would look for it in the root file system, under the tmpfs)",
+                        "use " + tmpfs + " itself, or create the directory from the command (mkdir -p " + spec.process().cwd()
+                                + " && cd " + spec.process().cwd() + ")"));
+            }
+            Path cwd = RunSpec.workdirOnHost(spec);
+            if (cwd != null) {
+                // A generated spec's root is read-only: the working directory must exist (runsc's gofer
+                // would otherwise create it on the host). A bundle's may be created if the caller could.
+                Path existing = cwd.getParent();
+                while (existing != null && !Files.isDirectory(existing)) {
+                    existing = existing.getParent();
+                }
+                boolean mayCreate = bundle != null && existing != null && Files.isWritable(existing);
+                Failure workdir = Explain.workdir(bundle == null ? "--cwd " + spec.process().cwd()
+                        : "the working directory " + spec.process().cwd() + (req.cwd() != null ? " (--cwd)"
+                                : " (process.cwd of " + req.bundle().resolve("config.json") + ")"), cwd, mayCreate);
+                if (workdir != null) {
+                    throw new LaunchException(workdir);
+                }
             }
             return spec;
         } catch (InvalidSpecException e) {
@@ -440,8 +463,8 @@ public final class Launcher {
                 Files.write(run.nodevList(), list.toByteArray());
             }
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(),
-                    e.toString(), null, "check free space in " + in.stateDir()));
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    StateDir.reason(e), "check free space in " + in.stateDir()));
         }
         List<String> notes = new ArrayList<>();
         if (!r.moot().isEmpty()) {

@@ -149,6 +149,53 @@ public final class RunSpec {
         return s;
     }
 
+    /**
+     * Where the spec's working directory is on the host: under the mount that holds it (the
+     * longest destination that is a prefix), in the bind mount's source or, outside every
+     * mount, in the root file system. Null when a file system of the sandbox's own holds it
+     * (proc, sysfs) or it is a mount point itself. Below a tmpfs mount point, it is where runsc's
+     * gofer looks: the root file system (measured: runsc 2022-12 creates it there on the host,
+     * then the sandbox fails with `failed to find initial working directory` in the empty tmpfs).
+     */
+    public static Path workdirOnHost(Spec s) {
+        String cwd = Path.of(s.process().cwd() == null ? "/" : s.process().cwd()).normalize().toString();
+        Mount holder = null;
+        for (Mount m : s.mounts()) {
+            String d = Path.of(m.destination()).normalize().toString();
+            if ((cwd.equals(d) || cwd.startsWith(d.equals("/") ? "/" : d + "/"))
+                    && (holder == null || d.length() >= Path.of(holder.destination()).normalize().toString().length())) {
+                holder = m;
+            }
+        }
+        if (holder == null) {
+            return Path.of(s.root().path()).resolve(cwd.substring(1));
+        }
+        boolean bind = "bind".equals(holder.type()) || holder.options().contains("bind") || holder.options().contains("rbind");
+        if (cwd.equals(Path.of(holder.destination()).normalize().toString())) {
+            return null; // a mount point: it exists in the sandbox
+        }
+        if (!bind || holder.source() == null) {
+            return null;
+        }
+        String rel = Path.of(holder.destination()).normalize().relativize(Path.of(cwd)).toString();
+        return Path.of(holder.source()).resolve(rel);
+    }
+
+    /** The tmpfs mount point the working directory is strictly below (empty when the sandbox starts), or null. */
+    public static String workdirInTmpfs(Spec s) {
+        String cwd = Path.of(s.process().cwd() == null ? "/" : s.process().cwd()).normalize().toString();
+        String found = null;
+        String longest = "";
+        for (Mount m : s.mounts()) {
+            String d = Path.of(m.destination()).normalize().toString();
+            if ((cwd.equals(d) || cwd.startsWith(d.equals("/") ? "/" : d + "/")) && d.length() >= longest.length()) {
+                longest = d;
+                found = "tmpfs".equals(m.type()) && !cwd.equals(d) ? d : null;
+            }
+        }
+        return found;
+    }
+
     private static void applyEnv(Spec s, RunRequest r, Context c, boolean defaults) {
         Map<String, String> caller = c.callerEnv();
         if (r.envAll()) {

@@ -164,6 +164,11 @@ public final class Linux {
         }
     }
 
+    /** {@code int flock(int fd, int operation)}, flock(2): LOCK_EX = 2, LOCK_NB = 4; closing the descriptor unlocks. */
+    public static void flock(int fd, int operation) throws SyscallException {
+        sys("flock", "fd " + fd, FLOCK, fd, operation, 0, 0);
+    }
+
     /** Clears FD_CLOEXEC so the descriptor survives execve (fcntl(2), F_SETFD). */
     public static void inheritable(int fd) throws SyscallException {
         long flags = sys("fcntl", "F_GETFD fd " + fd, FCNTL, fd, F_GETFD, 0, 0);

@@ -33,6 +33,7 @@ final class SyscallNumbers {
     static final int LISTEN = AARCH64 ? 201 : 50;
     static final int MKNODAT = AARCH64 ? 33 : 259;
     static final int CHDIR = AARCH64 ? 49 : 80;
+    static final int FLOCK = AARCH64 ? 32 : 73;
 
     private SyscallNumbers() {
     }

@@ -7,7 +7,7 @@ package dev.gvshim.linux;
  * array store, so tracing barely perturbs what it measures; off, it is one field read.
  */
 public final class Trace {
-    private static final boolean ON = System.getenv("GVSHIM_TRACE") != null;
+    private static final boolean ON = enabled(System.getenv("GVSHIM_TRACE"));
     /** GVSHIM_TRACE=wait: wait for runsc in the JVM instead of handing over, so that a profiler
      *  attached to the JVM (async-profiler, JFR) writes its output at a normal exit. */
     private static final boolean WAIT = "wait".equals(System.getenv("GVSHIM_TRACE"));
@@ -16,9 +16,18 @@ public final class Trace {
     private static final String[] WHAT = new String[64];
     private static final String[] THREAD = new String[64];
     private static int n;
-    private static final Sampler SAMPLER = System.getenv("GVSHIM_PROFILE") != null ? Sampler.launch() : null;
+    private static final Sampler SAMPLER = enabled(System.getenv("GVSHIM_PROFILE")) ? Sampler.launch() : null;
 
     private Trace() {
+    }
+
+    /**
+     * Whether a switch variable turns its feature on: set to something other than empty or 0.
+     * `GVSHIM_TRACE= cmd` and `export GVSHIM_TRACE=` are how a shell user switches it off
+     * (sh(1) has no other way to clear a variable for one command), so empty means off.
+     */
+    public static boolean enabled(String value) {
+        return value != null && !value.isEmpty() && !value.equals("0");
     }
 
     public static boolean waitInsteadOfHandover() {

@@ -148,32 +148,55 @@ public final class Spec {
         return this;
     }
 
-    /** Problems that make the spec unusable for a run, in one line each (empty when fine). */
+    /**
+     * Problems that make the spec unusable for a run, in one line each (empty when fine):
+     * fields of the wrong type first ({@link SpecTypes}: the field and the type it must have),
+     * then missing or empty ones, never both for one field.
+     */
     public List<String> problems() {
         List<String> p = new ArrayList<>();
-        if (ociVersion() == null) {
+        java.util.Set<String> mistyped = new java.util.HashSet<>();
+        for (SpecTypes.Problem t : SpecTypes.problems(json)) {
+            p.add(t.message());
+            for (String path = t.path(); !path.isEmpty(); path = parent(path)) {
+                mistyped.add(path);
+            }
+        }
+        if (ociVersion() == null && !mistyped.contains("ociVersion")) {
             p.add("\"ociVersion\" is missing");
         }
         if (!hasProcess()) {
-            p.add("\"process\" is missing");
+            if (!mistyped.contains("process")) {
+                p.add("\"process\" is missing");
+            }
         } else {
-            if (process().args().isEmpty()) {
+            if (!mistyped.contains("process.args") && process().args().isEmpty()) {
                 p.add("\"process.args\" is empty: nothing to run");
             }
             String cwd = process().cwd();
-            if (cwd == null || !cwd.startsWith("/")) {
+            if (!mistyped.contains("process.cwd") && (cwd == null || !cwd.startsWith("/"))) {
                 p.add("\"process.cwd\" must be an absolute path");
             }
         }
-        if (!hasRoot() || root().path() == null) {
+        if (!mistyped.contains("root") && !mistyped.contains("root.path") && (!hasRoot() || root().path() == null)) {
             p.add("\"root.path\" is missing");
         }
-        for (Mount m : mounts()) {
-            if (m.destination() == null || !m.destination().startsWith("/")) {
-                p.add("a mount has no absolute \"destination\"");
+        if (json.get("mounts") instanceof ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                String d = a.get(i) instanceof ObjectNode o ? new Mount(o).destination() : null;
+                if (!mistyped.contains("mounts[" + i + "]") && !mistyped.contains("mounts[" + i + "].destination")
+                        && (d == null || !d.startsWith("/"))) {
+                    p.add("a mount has no absolute \"destination\"");
+                }
             }
         }
         return p;
+    }
+
+    /** {@code process.args[0]} to {@code process.args}, {@code process.args} to {@code process}, {@code process} to "". */
+    private static String parent(String path) {
+        int cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
+        return cut < 0 ? "" : path.substring(0, cut);
     }
 
     @Override

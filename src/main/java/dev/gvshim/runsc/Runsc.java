@@ -22,16 +22,24 @@ public final class Runsc {
             }
             throw new RunscNotFoundException(explicit, Files.exists(p) ? "is not an executable file" : "does not exist");
         }
-        String search = (pathEnv == null ? "" : pathEnv) + ":/usr/local/bin:/usr/bin:/usr/sbin:/bin";
-        for (String dir : search.split(":")) {
-            if (dir.startsWith("/")) {
-                Path p = root.resolve(dir.substring(1)).resolve("runsc");
-                if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-                    return Path.of(dir, "runsc");
-                }
+        for (String dir : searchPath(pathEnv)) {
+            Path p = root.resolve(dir.substring(1)).resolve("runsc");
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return Path.of(dir, "runsc");
             }
         }
         return null;
+    }
+
+    /** The directories searched, in order: $PATH's absolute ones, then the usual install directories, each once. */
+    public static java.util.List<String> searchPath(String pathEnv) {
+        java.util.LinkedHashSet<String> dirs = new java.util.LinkedHashSet<>();
+        for (String dir : ((pathEnv == null ? "" : pathEnv) + ":/usr/local/bin:/usr/bin:/usr/sbin:/bin").split(":")) {
+            if (dir.startsWith("/")) {
+                dirs.add(dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir);
+            }
+        }
+        return java.util.List.copyOf(dirs);
     }
 
     /** runsc could not be found or run. */

@@ -131,8 +131,9 @@ public record RunscRelease(int date) {
 
     private static RunscRelease ask(Path runsc) {
         try {
-            Process p = new ProcessBuilder(runsc.toString(), "--version").redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+            // stdin an empty pipe, not /dev/null: runsc never gets a file of the host's (the runtime's rule)
+            Process p = new ProcessBuilder(runsc.toString(), "--version").redirectErrorStream(true).start();
+            p.getOutputStream().close();
             String out;
             try (InputStream in = p.getInputStream()) {
                 out = new String(in.readNBytes(4096), StandardCharsets.UTF_8);

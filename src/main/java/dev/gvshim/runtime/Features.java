@@ -56,20 +56,20 @@ final class Features {
         ann.put("dev.gvshim.version", version);
         ann.put("dev.gvshim.runtime", "runsc (gVisor)");
         ann.put("dev.gvshim.annotations", "dev.gvisor.flag.* when allowFlagOverride is set in /etc/gvshim/config.json");
-        ann.put("dev.gvshim.runsc.release", release.label());
-        ann.put("dev.gvshim.spec.moot", "linux.maskedPaths and readonlyPaths under gVisor's own /proc and /sys;"
+        ann.put("dev.gvshim.runscRelease", release.label());
+        ann.put("dev.gvshim.specMoot", "linux.maskedPaths and readonlyPaths under gVisor's own /proc and /sys;"
                 + " process.apparmorProfile docker-default, cri-containerd.apparmor.d, crio-default, containers-default-*;"
                 + " linux.devices; capabilities runsc does not know; ambient capabilities; seccomp architectures;"
                 + " seccomp flags SPEC_ALLOW and WAIT_KILLABLE_RECV");
-        ann.put("dev.gvshim.spec.ignored", "linux.sysctl; linux.personality; seccomp errnoRet and defaultErrnoRet other"
+        ann.put("dev.gvshim.specIgnored", "linux.sysctl; linux.personality; seccomp errnoRet and defaultErrnoRet other"
                 + " than EPERM (denied with EPERM; clone3's ENOSYS is exact where runsc does not implement clone3)");
-        ann.put("dev.gvshim.spec.refused", "process.selinuxLabel; linux.mountLabel; other AppArmor profiles;"
+        ann.put("dev.gvshim.specRefused", "process.selinuxLabel; linux.mountLabel; other AppArmor profiles;"
                 + " linux.intelRdt; seccomp SCMP_ACT_NOTIFY, SCMP_ACT_LOG, SCMP_ACT_TRACE, SCMP_ACT_KILL_PROCESS,"
                 + " listenerPath, flag LOG; rlimits runsc does not know; a umask stricter than 0022 where runsc ignores it;"
                 + " linux.resources limits where gvshim runs the sandbox without cgroups; a masked or read-only path"
                 + " gvshim cannot resolve on the host; a bound device the device rules deny");
         if (!release.filtersExec()) {
-            ann.put("dev.gvshim.seccomp.exec", "refused in a container whose seccomp profile runsc applies: runsc "
+            ann.put("dev.gvshim.seccompExec", "refused in a container whose seccomp profile runsc applies: runsc "
                     + release.label() + " does not filter exec'd processes (from release-20260330 it does)");
         }
         return new String(JsonTree.write(o), java.nio.charset.StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package dev.gvshim.runtime;
 
+import dev.gvshim.diagnose.IoError;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -105,7 +106,7 @@ final class HostPids {
                 throw new RuntimeError("ps " + String.join(" ", cmd.subList(1, cmd.size())) + " failed: " + output.strip());
             }
         } catch (IOException e) {
-            throw new RuntimeError("cannot run ps: " + e.getMessage() + " (install procps)");
+            throw new RuntimeError("cannot run ps: " + IoError.reason(e) + " (install procps)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RuntimeError("interrupted");

@@ -2,14 +2,18 @@ package dev.gvshim.runtime;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.Trace;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
+import dev.gvshim.oci.SpecTypes;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscConfig;
 import dev.gvshim.runsc.RunscLogs;
@@ -27,6 +31,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The runc-compatible verbs, each translated onto runsc. The state directory is the caller's
@@ -69,9 +75,8 @@ public final class OciRuntime {
         if (!rootless && euid != 0) {
             throw new RuntimeError("--rootless false needs root: run as root, or use --rootless auto");
         }
-        Path root = g.root() != null ? Path.of(g.root()).toAbsolutePath()
-                : euid == 0 ? Path.of("/run/gvshim") : Rootless.defaultRoot(env, euid);
-        this.store = new Containers(root);
+        this.store = new Containers(root(g, env, euid));
+        Trace.mark("runtime: state directory");
         if (g.systemdCgroup()) {
             log.debug("--systemd-cgroup: not passed on (runsc 2022-12's systemd driver is experimental); runsc places the"
                     + " sandbox with cgroupfs");
@@ -107,6 +112,24 @@ public final class OciRuntime {
     }
 
     /**
+     * The state directory: --root as given, once no other user can replace it or anything above
+     * it (runsc's and gvshim's records there decide what runsc runs); root's /run/gvshim; else the
+     * caller's own ({@link Rootless#defaultRoot}).
+     */
+    private static Path root(Globals g, Map<String, String> env, int euid) throws RuntimeError {
+        try {
+            if (g.root() == null && euid != 0) {
+                return Rootless.defaultRoot(env, euid);
+            }
+            Path root = g.root() != null ? Path.of(g.root()).toAbsolutePath() : Path.of("/run/gvshim");
+            StateDir.checkRuntimeRoot(root, euid);
+            return root;
+        } catch (UnsafeStateDirException e) {
+            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
+        }
+    }
+
+    /**
      * The owner of /proc/self, which is the effective uid (proc(5)), not geteuid(2): linking an
      * FFM downcall costs more than the whole stat.
      */
@@ -114,7 +137,8 @@ public final class OciRuntime {
         try {
             return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         } catch (IOException | RuntimeException e) {
-            throw new RuntimeError("cannot stat /proc/self: " + e.getMessage() + " (is /proc mounted?)");
+            throw new RuntimeError("cannot stat /proc/self: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable")
+                    + " (is /proc mounted?)");
         }
     }
 
@@ -161,11 +185,11 @@ public final class OciRuntime {
             if (p == null) {
                 throw new RuntimeError("cannot find runsc in $PATH (" + env.getOrDefault("PATH", "") + ") or /usr/local/bin,"
                         + " /usr/bin, /usr/sbin, /bin: install gVisor (apt-get install runsc), or set \"runsc\" in "
-                        + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH [RUNSC_NOT_FOUND]");
+                        + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH [RUNSC_MISSING]");
             }
             return p;
         } catch (Runsc.RunscNotFoundException e) {
-            throw new RuntimeError("cannot use runsc: " + e.getMessage() + " [RUNSC_NOT_FOUND]");
+            throw new RuntimeError("cannot use runsc: " + e.getMessage() + " [RUNSC_MISSING]");
         }
     }
 
@@ -201,8 +225,15 @@ public final class OciRuntime {
 
     private int createOrRun(CreateArgs a, String verb, List<String> extra) throws RuntimeError {
         checkId(a.id());
-        if (store.exists(a.id())) {
+        if (store.exists(a.id()) || isForeign(a.id())) {
             throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
+        }
+        String runscId = Containers.runscIdFor(a.id());
+        String clash = clash(runscId);
+        if (clash != null) {
+            throw new RuntimeError("cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
+                    + " the runsc id gvshim gives it (" + runscId + ") and that of container " + clash + " in " + store.root()
+                    + " would match each other; delete " + clash + " first, or choose another id [RUNSC_ID_CLASH]");
         }
         dropped(a.noPivot(), "--no-pivot", "gVisor's sandbox never pivots on the host");
         dropped(a.noNewKeyring(), "--no-new-keyring", "gVisor has no kernel keyrings");
@@ -228,7 +259,14 @@ public final class OciRuntime {
         }
         c = Networks.choose(c, spec, rootless, log);
         Trace.mark("create: network chosen");
+        boolean detached = verb.equals("create") || extra.contains("--detach");
+        boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
+        if (terminal && detached) {
+            throw new RuntimeError(NO_CONSOLE);
+        }
         Path runsc = runscPath(c.runsc());
+        // before the spec is checked: the rewrite of the pod's annotation is part of what runsc reads
+        boolean joins = joinSandbox(spec);
         Path mountDir = store.dir(a.id()).resolve("mounts");
         SpecPolicy.Result policy = checkSpec(spec, bundle, c, a.id(), runsc, mountDir);
         Trace.mark("create: spec checked");
@@ -236,13 +274,16 @@ public final class OciRuntime {
         if (policy.ociSeccomp() && !Boolean.TRUE.equals(ociSeccomp(c))) {
             flags.add("--oci-seccomp"); // runsc applies linux.seccomp only with it (runsc/boot/loader.go:865)
         }
-        Container ct = new Container(a.id(), bundle, rootless, runsc.toString(), flags, 0, 0);
+        Container ct = new Container(a.id(), runscId, bundle, rootless, runsc.toString(), flags, 0, 0);
         try {
+            StateDir.makeRuntimeRoot(store.root(), euid); // before Containers.create's createDirectories, which follows symlinks
             store.create(ct);
+        } catch (UnsafeStateDirException e) {
+            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
         } catch (FileAlreadyExistsException e) {
             throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
         } catch (IOException e) {
-            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + e.getMessage()
+            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + StateDir.reason(e)
                     + " (check --root)");
         }
         Trace.mark("create: state written");
@@ -256,7 +297,9 @@ public final class OciRuntime {
             if (rootless) {
                 ct = Rootless.prepare(ct, policy.spec(), store, env, log);
                 runBundle = store.dir(a.id()).resolve("bundle");
-            } else if (policy.changed()) {
+            } else if (policy.changed() || joins) {
+                // runsc reads the bundle's config.json: gvshim's rewrite (the pod's annotation, the spec rule's
+                // changes) goes into a copy in the container's directory, the caller's bundle untouched
                 runBundle = writeRunBundle(policy.spec(), bundle, store.dir(a.id()).resolve("bundle"));
             }
             List<String> args = new ArrayList<>(List.of(verb, "--bundle=" + runBundle));
@@ -267,10 +310,11 @@ public final class OciRuntime {
                 args.add("--console-socket=" + Path.of(a.consoleSocket()).toAbsolutePath());
             }
             args.addAll(extra);
-            args.add(a.id());
+            args.add(ct.runscId());
             // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
             boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
-            int rc = runsc(ct, args, true, -1, hide, nodevFile).exitCode();
+            NsExec.Stdio stdio = detached ? NsExec.Stdio.DETACH : terminal ? NsExec.Stdio.TERMINAL : NsExec.Stdio.WAIT;
+            int rc = runsc(ct, args, true, stdio, hide, nodevFile, null).exitCode();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(callLog(a.id()));
@@ -292,13 +336,55 @@ public final class OciRuntime {
         }
     }
 
+    /** The annotations that put a container into another one's sandbox (runsc/specutils/cri.go). */
+    private static final List<String[]> SANDBOX_ANNOTATIONS = List.of(
+            new String[] {"io.kubernetes.cri.container-type", "io.kubernetes.cri.sandbox-id"},
+            new String[] {"io.kubernetes.cri-o.ContainerType", "io.kubernetes.cri-o.SandboxID"});
+
+    /**
+     * A container of a pod (CRI's container-type "container") names the sandbox it joins by
+     * the pod sandbox container's id, which runsc knows by its runsc id: rewrites the
+     * annotation in {@code spec} to that; whether it did.
+     */
+    private boolean joinSandbox(Spec spec) {
+        for (String[] keys : SANDBOX_ANNOTATIONS) {
+            String sandbox = spec.annotation(keys[1]);
+            if ("container".equals(spec.annotation(keys[0])) && sandbox != null && Containers.invalidId(sandbox) == null) {
+                Container owner = store.load(sandbox);
+                if (owner != null && owner.hasOwnRunscId()) {
+                    spec.annotation(keys[1], owner.runscId());
+                    log.debug("sandbox " + sandbox + " is " + owner.runscId() + " for runsc (" + keys[1] + ")");
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static final Pattern SANDBOX_ANNOTATION = Pattern.compile(
+            "\"(?:io\\.kubernetes\\.cri\\.sandbox-id|io\\.kubernetes\\.cri-o\\.SandboxID)\":\\s*\"([^\"]+)\"");
+
+    /** runsc's state output with the container's own id and bundle, and its pod sandbox's own id. */
+    private String humanState(Container ct, String json) {
+        String o = callersBundle(ct, human(ct, json));
+        Matcher m = SANDBOX_ANNOTATION.matcher(o);
+        if (m.find() && Containers.looksLikeRunscId(m.group(1))) {
+            Container owner = store.byRunscId().get(m.group(1));
+            if (owner != null) {
+                o = o.substring(0, m.start(1)) + owner.id() + o.substring(m.end(1));
+            }
+        }
+        return o;
+    }
+
     public int start(String id) throws RuntimeError {
         Container ct = existing(id);
         boolean hide = Networks.hidesProcNet(ct.flags());
         if (hide) {
             checkOwnNetwork(ct);
         }
-        NsExec.Ran r = runsc(ct, List.of("start", id), true, -1, hide);
+        // a sub-container's start would hand runsc's stdio to it: relayed for as long as it lives
+        NsExec.Ran r = runsc(ct, List.of("start", ct.runscId()), true, NsExec.Stdio.DETACH, hide);
         if (!r.ok()) {
             // containerd never deletes a task whose start failed: without this the sandbox leaks
             RuntimeError e = failure(ct, "start");
@@ -314,7 +400,7 @@ public final class OciRuntime {
      * be ours, or gVisor's netstack would take over the host's interfaces.
      */
     private void checkOwnNetwork(Container ct) throws RuntimeError {
-        int pid = store.sandboxPid(ct.id());
+        int pid = store.sandboxPid(ct.runscId());
         if (pid <= 0) {
             return; // no sandbox yet: runsc start reports that itself
         }
@@ -330,19 +416,53 @@ public final class OciRuntime {
                 throw e;
             }
         } catch (IOException e) {
-            log.debug("network namespace check of " + ct.id() + " skipped: " + e.getMessage());
+            log.debug("network namespace check of " + ct.id() + " skipped: " + IoError.reason(e));
         }
     }
 
     public int state(String id) throws RuntimeError {
         Container ct = existing(id);
         Trace.mark("state: loaded");
-        NsExec.Ran r = runsc(ct, List.of("state", id), false, 0);
+        NsExec.Ran r = runsc(ct, List.of("state", ct.runscId()), false, 0);
         if (!r.ok()) {
             throw plain(ct, "state", r);
         }
-        out.println(callersBundle(ct, r.output()));
+        String o = humanState(ct, r.output());
+        Matcher m = STATUS.matcher(o);
+        if (m.find() && !effective(ct, m.group(1)).equals(m.group(1))) {
+            o = o.substring(0, m.start(1)) + "stopped" + o.substring(m.end(1));
+        }
+        out.println(o);
         return 0;
+    }
+
+    private static final Pattern STATUS = Pattern.compile("\"status\":\\s*\"(\\w+)\"");
+
+    /** Whether the container's sandbox process is alive: not gone, not a zombie, not a reused pid. */
+    private boolean sandboxAlive(Container ct) {
+        Containers.Sandbox sb = store.sandbox(ct.runscId());
+        return sb != null && store.sandboxAlive(sb.pid(), sb.id());
+    }
+
+    /**
+     * The container's status as runc would report it: runsc's, except "stopped" where the
+     * sandbox has died (runsc keeps "paused" and "created" for a dead sandbox). Null if runsc
+     * has no state for it.
+     */
+    private String status(Container ct) throws RuntimeError {
+        JsonNode st = runscState(ct);
+        return st == null ? null : effective(ct, st.path("status").asText());
+    }
+
+    /**
+     * runsc's status, or "stopped" for a "paused" or "created" container whose sandbox is dead:
+     * runsc re-checks "created" only by kill(pid, 0), which a zombie passes, and "paused" not at
+     * all, so a paused container stays "paused" after its sandbox died ("running" it checks by
+     * asking the sandbox).
+     */
+    private String effective(Container ct, String runscStatus) {
+        return (runscStatus.equals("paused") || runscStatus.equals("created")) && !sandboxAlive(ct) ? "stopped"
+                : runscStatus;
     }
 
     public int kill(String id, String signal, boolean all) throws RuntimeError {
@@ -351,52 +471,136 @@ public final class OciRuntime {
             throw new RuntimeError("invalid signal \"" + signal + "\" (a number or a name: 9, KILL, SIGKILL)");
         }
         Container ct = existing(id);
-        List<String> args = new ArrayList<>(List.of("kill"));
-        if (all) {
-            args.add("--all");
+        if (addressable(ct) && store.recordedStatus(ct.runscId()).equals("paused") && sandboxAlive(ct)) {
+            return killPaused(ct, sig, all); // runsc would refuse: no need to ask it first
         }
-        args.addAll(List.of(id, Integer.toString(sig)));
-        NsExec.Ran r = runsc(ct, args, false, 0);
+        NsExec.Ran r = runsc(ct, killArgs(ct, sig, all), false, 0);
         if (r.ok()) {
             return 0;
         }
-        String msg = RunscLogs.lastError(callLog(id));
-        JsonNode st = runscState(ct);
-        String status = st == null ? "" : st.path("status").asText();
+        String msg = human(ct, RunscLogs.lastError(callLog(id)));
+        String status = status(ct);
         if ("created".equals(status)) {
             // runc can signal a created container (its init dies); runsc cannot, so end the sandbox itself
-            int pid = st.path("pid").asInt(0);
-            log.debug("kill " + sig + " of created container " + id + ": SIGKILL to its sandbox (pid " + pid + ")");
-            if (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false)) {
+            if (killSandbox(ct, "kill " + sig + " of created container " + id)) {
                 return 0;
             }
             throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
         }
-        if ("stopped".equals(status) || st == null) {
+        if ("paused".equals(status)) {
+            return killPaused(ct, sig, all);
+        }
+        if ("stopped".equals(status) || status == null) {
             throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
         }
-        throw new RuntimeError("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? r.output() : msg));
+        throw new RuntimeError("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? human(ct, r.output()) : msg));
+    }
+
+    private static List<String> killArgs(Container ct, int sig, boolean all) {
+        List<String> args = new ArrayList<>(List.of("kill"));
+        if (all) {
+            args.add("--all");
+        }
+        args.addAll(List.of(ct.runscId(), Integer.toString(sig)));
+        return args;
+    }
+
+    /**
+     * A signal for a paused container, which runsc 2022-12 refuses ("cannot signal container
+     * ... in state paused"). runc signals a frozen cgroup: SIGKILL ends its processes at once
+     * (the kernel kills frozen tasks: cgroup-v2.rst, cgroup.freeze), other signals stay pending
+     * until it is thawed. gvshim does the same: SIGKILL ends the sandbox (the container is its
+     * root container: nothing in it runs again), other signals are held and sent at resume.
+     * This is what Docker's `kill`, `rm -f` and `stop` of a paused container send.
+     */
+    private int killPaused(Container ct, int sig, boolean all) throws RuntimeError {
+        if (sig == 0) {
+            return 0; // kill(2)'s existence check: it exists
+        }
+        if (sig != Signals.parse("KILL")) {
+            try {
+                store.holdSignal(ct.id(), new Containers.HeldSignal(sig, all));
+            } catch (IOException e) {
+                throw new RuntimeError("cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
+                        + store.dir(ct.id()) + ": " + IoError.reason(e, store.dir(ct.id())));
+            }
+            log.debug("signal " + sig + " for paused container " + ct.id() + " held until it is resumed");
+            return 0;
+        }
+        Containers.Sandbox sb = store.sandbox(ct.runscId());
+        if (sb != null && sb.id().equals(ct.runscId())) {
+            if (killSandbox(ct, "SIGKILL of paused container " + ct.id())) {
+                return 0;
+            }
+            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + ct.id());
+        }
+        // one of several containers of a pod's sandbox. runsc pauses the whole sandbox (all its containers'
+        // tasks: runsc/boot Loader pause), and reports only this one paused: thaw it to kill this one. The
+        // others stay running, as they would be under runc, where only this container's cgroup was frozen
+        log.debug("SIGKILL of paused container " + ct.id() + ", which shares sandbox " + (sb == null ? "?" : sb.id())
+                + ": the sandbox is resumed to kill it");
+        NsExec.Ran r = runsc(ct, List.of("resume", ct.runscId()), false, 0);
+        if (!r.ok()) {
+            throw plain(ct, "kill", r);
+        }
+        NsExec.Ran k = runsc(ct, killArgs(ct, sig, all), false, 0);
+        if (!k.ok()) {
+            throw plain(ct, "kill", k);
+        }
+        return 0;
+    }
+
+    /** SIGKILL to the container's sandbox process, if it is still that process; whether it was sent. */
+    private boolean killSandbox(Container ct, String why) {
+        Containers.Sandbox sb = store.sandbox(ct.runscId());
+        if (sb == null || !store.sandboxAlive(sb.pid(), sb.id())) {
+            return false;
+        }
+        log.debug(why + ": SIGKILL to its sandbox (pid " + sb.pid() + ")");
+        return ProcessHandle.of(sb.pid()).map(ProcessHandle::destroyForcibly).orElse(false); // SIGKILL, no FFM linking
     }
 
     public int delete(String id, boolean force) throws RuntimeError {
         checkId(id);
-        if (!store.exists(id)) {
-            if (force) {
-                return 0; // runc: deleting nothing by force is success (containerd's cleanup call)
-            }
-            throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id);
-        }
         Container ct = store.load(id);
         if (ct == null) {
-            ct = foreign(id);
+            String hidden = store.hiddenBecause(id, euid);
+            if (hidden != null) {
+                // runc's answer for a container the caller cannot see, never a silent success
+                throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id + " (" + hidden + ")");
+            }
+            if (isForeign(id)) {
+                ct = foreign(id);
+            } else if (store.exists(id)) {
+                store.remove(id); // what a create interrupted before its record was written left
+                return 0;
+            } else if (force) {
+                return 0; // runc: deleting nothing by force is success (containerd's cleanup call)
+            } else {
+                throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id);
+            }
         }
+        if (!addressable(ct)) {
+            // runsc has no container by this id (a create interrupted before runsc's): gvshim's part only
+            cleanup(ct);
+            return 0;
+        }
+        String own = store.recordedStatus(ct.runscId());
+        String status = effective(ct, own);
+        if (status.equals("paused") && !force) {
+            throw new RuntimeError("cannot delete container " + id + " that is not stopped: paused"); // runc's text
+        }
+        // a paused container whose sandbox died is stopped, but runsc deletes only "created" and "stopped" ones
+        // without --force; with --force runsc 2022-12 removes a paused one and then panics ("invalid state
+        // transition: paused => stopped", container.go Destroy): its state is gone, which is what counts
+        boolean forced = force || !status.equals(own);
         List<String> args = new ArrayList<>(List.of("delete"));
-        if (force) {
+        if (forced) {
             args.add("--force");
         }
-        args.add(id);
+        args.add(ct.runscId());
         NsExec.Ran r = runsc(ct, args, false, 0);
-        if (!r.ok() && store.runscState(id) != null) {
+        if (!r.ok() && store.runscState(ct.runscId()) != null) {
             throw plain(ct, "delete", r);
         }
         cleanup(ct);
@@ -404,20 +608,49 @@ public final class OciRuntime {
     }
 
     public int pause(String id) throws RuntimeError {
-        return simple(id, "pause");
-    }
-
-    public int resume(String id) throws RuntimeError {
-        return simple(id, "resume");
-    }
-
-    private int simple(String id, String verb) throws RuntimeError {
         Container ct = existing(id);
-        NsExec.Ran r = runsc(ct, List.of(verb, id), false, 0);
+        NsExec.Ran r = runsc(ct, List.of("pause", ct.runscId()), false, 0);
         if (!r.ok()) {
-            throw plain(ct, verb, r);
+            if ("stopped".equals(status(ct))) {
+                throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            }
+            throw plain(ct, "pause", r);
         }
         return 0;
+    }
+
+    /** `resume`, then the signals sent while it was paused ({@link #killPaused}). */
+    public int resume(String id) throws RuntimeError {
+        Container ct = existing(id);
+        String recorded = addressable(ct) ? store.recordedStatus(ct.runscId()) : "";
+        if (!effective(ct, recorded).equals(recorded)) {
+            // its sandbox is dead: runsc would try to reach it first
+            throw new RuntimeError(NOT_PAUSED + ": " + id);
+        }
+        NsExec.Ran r = runsc(ct, List.of("resume", ct.runscId()), false, 0);
+        if (!r.ok()) {
+            String status = status(ct);
+            if (status != null && !status.equals("paused")) {
+                // runc's text (libcontainer ErrNotPaused); containerd resumes a paused container that has just
+                // exited, and logs this
+                throw new RuntimeError(NOT_PAUSED + ": " + id);
+            }
+            throw plain(ct, "resume", r);
+        }
+        for (Containers.HeldSignal h : store.takeHeldSignals(ct.id())) {
+            NsExec.Ran k = runsc(ct, killArgs(ct, h.signal(), h.all()), false, 0);
+            if (!k.ok()) {
+                log.warning("signal " + h.signal() + ", sent to " + id + " while it was paused, could not be delivered at"
+                        + " resume: " + human(ct, firstNonEmpty(RunscLogs.lastError(callLog(id)), k.output())));
+            }
+        }
+        return 0;
+    }
+
+    static final String NOT_PAUSED = "container not paused";
+
+    private static String firstNonEmpty(String a, String b) {
+        return a.isEmpty() ? b : a;
     }
 
     /** Options of exec. */
@@ -442,6 +675,10 @@ public final class OciRuntime {
         dropped(a.pidfdSocket() != null, "--pidfd-socket", "the process is not a host process");
         dropped(a.ignorePaused(), "--ignore-paused", "runsc refuses exec in a paused sandbox either way");
         dropped(a.cgroup() != null, "--cgroup", "the sandbox has one cgroup");
+        boolean terminal = a.consoleSocket() == null && a.process() != null && wantsTerminal(Path.of(a.process()));
+        if (terminal && a.detach()) {
+            throw new RuntimeError(NO_CONSOLE);
+        }
         List<String> args = new ArrayList<>(List.of("exec"));
         if (a.process() != null) {
             args.add("--process=" + Path.of(a.process()).toAbsolutePath());
@@ -464,9 +701,10 @@ public final class OciRuntime {
         }
         a.additionalGids().forEach(x -> args.add("--additional-gids=" + x));
         a.caps().forEach(x -> args.add("--cap=" + x));
-        args.add(a.id());
+        args.add(ct.runscId());
         args.addAll(a.command());
-        NsExec.Ran r = runsc(ct, args, true, -1);
+        NsExec.Ran r = runsc(ct, args, true,
+                a.detach() ? NsExec.Stdio.DETACH : terminal ? NsExec.Stdio.TERMINAL : NsExec.Stdio.WAIT, false);
         if (r.ok()) {
             return 0;
         }
@@ -502,7 +740,7 @@ public final class OciRuntime {
     public int ps(String id, String format, List<String> psArgs) throws RuntimeError {
         Container ct = existing(id);
         JsonNode st = runscState(ct);
-        if (st == null || "stopped".equals(st.path("status").asText())) {
+        if (st == null || "stopped".equals(effective(ct, st.path("status").asText()))) {
             throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
         }
         List<Integer> pids = HostPids.of(st.path("pid").asInt(0), store.root(), st.path("bundle").asText(""));
@@ -526,8 +764,13 @@ public final class OciRuntime {
         if (interval != null) {
             args.add("--interval=" + seconds(interval));
         }
-        args.add(id);
-        NsExec.Ran r = runsc(ct, args, false, -1);
+        args.add(ct.runscId());
+        // runsc prints a JSON object a line ({"type":"stats","id":ID,...}), every interval until it is stopped:
+        // each line is passed on as it comes, with the container's own id
+        NsExec.Ran r = runsc(ct, args, false, NsExec.Stdio.CAPTURE, false, line -> {
+            out.println(human(ct, line));
+            out.flush();
+        });
         if (!r.ok()) {
             throw plain(ct, "events", r);
         }
@@ -560,37 +803,134 @@ public final class OciRuntime {
             } catch (JsonProcessingException e) {
                 throw new RuntimeError("cannot parse --resources: " + JsonTree.plainMessage(e), 1);
             } catch (IOException e) {
-                throw new RuntimeError("cannot read --resources " + resources + ": " + e.getMessage(), 1);
+                throw new RuntimeError("cannot read --resources " + resources + ": " + IoError.reason(e), 1);
             }
         }
         throw new RuntimeError("cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"
                 + " (it has no update command); recreate the container with the new limits");
     }
 
+    /**
+     * `list`: runsc's list, with the containers' own ids. runsc's table is Go's tabwriter
+     * (minimum width 12, padding 3: runsc/cmd/list.go, as runc's), so its columns are cut at
+     * the header's offsets and laid out again for the longer or shorter ids.
+     */
     public int list(String format, boolean quiet) throws RuntimeError {
         RuntimeConfig c = config();
+        if (format != null && !format.equals("json") && !format.equals("table")) {
+            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)", 1);
+        }
+        boolean json = "json".equals(format);
         List<String> args = new ArrayList<>(List.of("list"));
         if (quiet) {
             args.add("--quiet");
+        } else {
+            args.add("--format=" + (json ? "json" : "text")); // runc's "table" is runsc's "text"
         }
-        if (format != null) {
-            if (!format.equals("json") && !format.equals("table")) {
-                throw new RuntimeError("invalid format option \"" + format + "\" (table or json)", 1);
-            }
-            args.add("--format=" + format);
-        }
-        Container any = new Container("", store.root(), rootless, runscPath(c.runsc()).toString(), List.of(), 0, 0);
+        Container any = new Container("", "", store.root(), rootless, runscPath(c.runsc()).toString(), List.of(), 0, 0);
         if (!Files.isDirectory(store.root())) {
-            out.println("json".equals(format) ? "[]" : quiet ? "" : "ID          PID         STATUS      BUNDLE      CREATED     OWNER");
+            out.print(json && !quiet ? "[]\n" : quiet ? "" : tabulate(List.of(LIST_HEADER)));
             return 0;
         }
         NsExec.Ran r = runsc(any, args, false, 0);
         if (!r.ok()) {
             throw new RuntimeError("cannot list containers in " + store.root() + ": runsc: " + r.output());
         }
+        Map<String, Container> ids = store.byRunscId();
         String o = r.output();
-        out.println("json".equals(format) && o.strip().equals("null") ? "[]" : o);
+        if (quiet) {
+            o.lines().filter(l -> !l.isBlank()).map(String::strip)
+                    .forEach(l -> out.println(ids.containsKey(l) ? ids.get(l).id() : l));
+        } else if (json) {
+            out.println(listJson(o, ids));
+        } else {
+            out.print(listTable(o, ids));
+        }
         return 0;
+    }
+
+    private static final List<String> LIST_HEADER = List.of("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+
+    private String listJson(String runscJson, Map<String, Container> ids) throws RuntimeError {
+        if (runscJson.strip().equals("null") || runscJson.isBlank()) {
+            return "[]";
+        }
+        try {
+            JsonNode a = JsonTree.read(runscJson.getBytes(StandardCharsets.UTF_8));
+            for (JsonNode n : a) {
+                Container ct = ids.get(n.path("id").asText());
+                if (ct != null && n instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+                    o.put("id", ct.id());
+                    o.put("status", effective(ct, o.path("status").asText()));
+                    if (o.path("bundle").asText().equals(store.dir(ct.id()).resolve("bundle").toString())) {
+                        o.put("bundle", ct.bundle().toString());
+                    }
+                }
+            }
+            return JsonTree.compact(a);
+        } catch (IOException e) {
+            throw new RuntimeError("cannot list containers in " + store.root() + ": runsc printed no JSON: " + runscJson);
+        }
+    }
+
+    /** runsc's table with gvshim's ids and statuses, laid out as Go's tabwriter would. */
+    String listTable(String runscTable, Map<String, Container> ids) {
+        List<String> lines = runscTable.lines().toList();
+        if (lines.isEmpty()) {
+            return tabulate(List.of(LIST_HEADER));
+        }
+        String header = lines.getFirst();
+        int[] at = new int[LIST_HEADER.size()];
+        for (int i = 0; i < at.length; i++) {
+            at[i] = i == 0 ? 0 : header.indexOf(LIST_HEADER.get(i), at[i - 1] + 1);
+            if (at[i] < 0) {
+                return runscTable.endsWith("\n") ? runscTable : runscTable + "\n"; // not the table this knows
+            }
+        }
+        List<List<String>> rows = new ArrayList<>(List.of(LIST_HEADER));
+        for (String l : lines.subList(1, lines.size())) {
+            if (l.isBlank()) {
+                continue;
+            }
+            List<String> row = new ArrayList<>();
+            for (int i = 0; i < at.length; i++) {
+                int from = Math.min(at[i], l.length());
+                int to = i + 1 < at.length ? Math.min(at[i + 1], l.length()) : l.length();
+                row.add(l.substring(from, to).strip());
+            }
+            Container ct = ids.get(row.getFirst());
+            if (ct != null) {
+                row.set(0, ct.id());
+                row.set(2, effective(ct, row.get(2)));
+                if (row.get(3).equals(store.dir(ct.id()).resolve("bundle").toString())) {
+                    row.set(3, ct.bundle().toString());
+                }
+            }
+            rows.add(row);
+        }
+        return tabulate(rows);
+    }
+
+    /** Go's tabwriter.NewWriter(out, 12, 1, 3, ' ', 0): each column as wide as its widest cell plus 3, at least 12. */
+    static String tabulate(List<List<String>> rows) {
+        int[] w = new int[rows.getFirst().size()];
+        for (List<String> r : rows) {
+            for (int i = 0; i < r.size() - 1; i++) {
+                w[i] = Math.max(w[i], Math.max(12, r.get(i).length() + 3));
+            }
+        }
+        StringBuilder b = new StringBuilder();
+        for (List<String> r : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < r.size(); i++) {
+                line.append(r.get(i));
+                if (i < r.size() - 1) {
+                    line.append(" ".repeat(w[i] - r.get(i).length()));
+                }
+            }
+            b.append(line).append('\n');
+        }
+        return b.toString();
     }
 
     public int checkpoint(String id, String imagePath, String workPath, boolean leaveRunning, List<String> droppedOpts)
@@ -605,7 +945,7 @@ public final class OciRuntime {
         if (leaveRunning) {
             args.add("--leave-running");
         }
-        args.add(id);
+        args.add(ct.runscId());
         NsExec.Ran r = runsc(ct, args, false, -1);
         if (!r.ok()) {
             throw failure(ct, "checkpoint");
@@ -629,6 +969,23 @@ public final class OciRuntime {
 
     // ---------------------------------------------------------------- helpers
 
+    /** runc's refusal, word for word: a detached process with a terminal needs someone to take the pty. */
+    static final String NO_CONSOLE = "cannot allocate tty if runc will detach without setting console socket"
+            + " (process.terminal is true: pass --console-socket, or set it to false) [TERMINAL_NEEDS_CONSOLE_SOCKET]";
+
+    /**
+     * Whether an exec's process.json asks for a terminal. A pattern, not a JSON parse: containerd
+     * passes --process on every exec, and a cold JSON parser costs more than the rest of the call
+     * (runsc reads the file itself and reports a malformed one).
+     */
+    static boolean wantsTerminal(Path processJson) {
+        try {
+            return java.util.regex.Pattern.compile("\"terminal\"\\s*:\\s*true").matcher(Files.readString(processJson)).find();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     private void dropped(boolean given, String option, String why) {
         if (given) {
             log.debug(option + " accepted and dropped: " + why);
@@ -642,30 +999,104 @@ public final class OciRuntime {
         }
     }
 
-    /** The container, or runc's sentinel error. */
+    /**
+     * The container, or runc's sentinel error: gvshim's record of it; a container runsc knows by
+     * this very id that gvshim did not create ({@link #foreign}); nothing else. A container of
+     * another user's (root's --root used without root) does not exist for this caller, as runc
+     * says, with the reason.
+     */
     private Container existing(String id) throws RuntimeError {
         checkId(id);
         Container ct = store.load(id);
         if (ct != null) {
             return ct;
         }
-        if (store.runscState(id) != null) {
+        String hidden = store.hiddenBecause(id, euid);
+        if (hidden != null) {
+            throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id + " (" + hidden + ")");
+        }
+        if (isForeign(id)) {
             return foreign(id);
         }
         throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id);
     }
 
-    /** A container runsc knows but gvshim did not create (runsc itself, in a shared --root): today's flags. */
+    /**
+     * Whether runsc has a container by exactly {@code id} that is not one of gvshim's under its
+     * runsc id (`gvshim state 6-web` must not reach gvshim's container "web" past its record).
+     */
+    private boolean isForeign(String id) {
+        if (store.runscState(id) == null) {
+            return false;
+        }
+        String own = Containers.idOfReadable(id);
+        if (own != null) {
+            Container c = store.load(own);
+            return c == null || !c.runscId().equals(id);
+        }
+        return !Containers.looksLikeRunscId(id) || !store.byRunscId().containsKey(id);
+    }
+
+    /** A container runsc knows but gvshim did not create (runsc itself, in a shared --root): today's flags, its own id. */
     private Container foreign(String id) throws RuntimeError {
         RuntimeConfig c = config();
-        Container ct = new Container(id, store.root(), rootless, runscPath(c.runsc()).toString(), containerFlags(c, rootless),
-                0, 0);
+        Container ct = new Container(id, id, store.root(), rootless, runscPath(c.runsc()).toString(),
+                containerFlags(c, rootless), 0, 0);
         try {
             Files.createDirectories(store.dir(id).resolve("logs"));
         } catch (IOException e) {
-            throw new RuntimeError("cannot use " + store.root() + ": " + e.getMessage());
+            throw new RuntimeError("cannot use " + store.root() + ": " + IoError.reason(e));
         }
         return ct;
+    }
+
+    /**
+     * A container of runsc's whose id and {@code runscId} would match each other by prefix (null:
+     * none). gvshim's own runsc ids never do ({@link Containers#runscIdFor}); one runsc or an
+     * earlier gvshim named can.
+     */
+    private String clash(String runscId) {
+        for (String c : store.runscIds()) {
+            if (c.startsWith(runscId) || runscId.startsWith(c)) {
+                Container own = store.byRunscId().get(c);
+                return own == null ? c : own.id();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether runsc resolves the container's runsc id to exactly this container (runsc
+     * matches a prefix: see {@link Containers}). False if runsc has no container by this id: a
+     * runsc call would then reach any other whose id starts with it (a create interrupted before
+     * runsc's state was written, then `kill`: another container). Throws when other containers'
+     * ids start with it too: only a container gvshim did not name can be in that position
+     * (runsc's own, or one an earlier gvshim created under the caller's id).
+     */
+    private boolean addressable(Container ct) throws RuntimeError {
+        List<String> matches = store.prefixMatches(ct.runscId());
+        if (matches.equals(List.of(ct.runscId()))) {
+            return true;
+        }
+        if (!matches.contains(ct.runscId())) {
+            return false;
+        }
+        Map<String, Container> own = store.byRunscId();
+        List<String> others = matches.stream().filter(m -> !m.equals(ct.runscId()))
+                .map(m -> own.containsKey(m) ? own.get(m).id() : m).toList();
+        throw new RuntimeError("cannot address container " + ct.id() + ": runsc finds containers by id prefix, and the"
+                + " ids of " + String.join(", ", others) + " also start with " + ct.runscId() + " (the id runsc knows "
+                + ct.id() + " by: it was not created by this gvshim)" + "; delete " + (others.size() == 1 ? "that container"
+                : "those containers") + " first, then " + ct.id() + " [RUNSC_ID_AMBIGUOUS]");
+    }
+
+    /** {@code text} from runsc with the container's own id where runsc wrote its runsc id. */
+    String human(Container ct, String text) {
+        if (!ct.hasOwnRunscId() || text == null || !text.contains(ct.runscId())) {
+            return text;
+        }
+        return Pattern.compile("(?<![\\w+.-])" + Pattern.quote(ct.runscId()) + "(?![\\w+.-])").matcher(text)
+                .replaceAll(Matcher.quoteReplacement(ct.id()));
     }
 
     private Spec readBundle(Path bundle) throws RuntimeError {
@@ -682,7 +1113,7 @@ public final class OciRuntime {
         } catch (java.nio.file.AccessDeniedException e) {
             throw new RuntimeError(Explain.bundleUnreadable(config).oneLine());
         } catch (IOException e) {
-            throw new RuntimeError("cannot read " + config + ": " + e.getMessage());
+            throw new RuntimeError("cannot read " + config + ": " + IoError.reason(e, config));
         }
         List<String> problems = spec.problems();
         if (!problems.isEmpty()) {
@@ -709,7 +1140,8 @@ public final class OciRuntime {
         } catch (FileAlreadyExistsException e) {
             // already marked
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the state of " + id + " in " + store.root() + ": " + e.getMessage());
+            throw new RuntimeError("cannot write the state of " + id + " in " + store.root() + ": "
+                    + IoError.reason(e, store.dir(id)));
         }
     }
 
@@ -730,7 +1162,10 @@ public final class OciRuntime {
 
     /** runsc's OCI state of the container (null if runsc has none). */
     JsonNode runscState(Container ct) throws RuntimeError {
-        NsExec.Ran r = runsc(ct, List.of("state", ct.id()), false, 0);
+        if (!addressable(ct)) {
+            return null;
+        }
+        NsExec.Ran r = runsc(ct, List.of("state", ct.runscId()), false, 0);
         if (!r.ok()) {
             return null;
         }
@@ -744,21 +1179,45 @@ public final class OciRuntime {
     /**
      * runsc with the container's flags. {@code diagnose}: give runsc a debug log directory (its
      * boot and gofer FATAL lines explain failures it reports as EOF). {@code capture}: 0 to
-     * capture stdout (stderr merged) for parsing, -1 to leave stdio to runsc.
+     * capture stdout (stderr merged) for parsing, -1 to relay stdio (runsc never gets the caller's).
      */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture) throws RuntimeError {
-        return runsc(ct, verbArgs, diagnose, capture, false);
+        return runsc(ct, verbArgs, diagnose, capture == 0 ? NsExec.Stdio.CAPTURE : NsExec.Stdio.WAIT, false);
     }
 
     /** {@link #runsc(Container, List, boolean, int)}, with /proc/sys/net hidden from runsc if {@code hideProcNet}. */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet)
             throws RuntimeError {
-        return runsc(ct, verbArgs, diagnose, capture, hideProcNet, null);
+        return runsc(ct, verbArgs, diagnose, capture == 0 ? NsExec.Stdio.CAPTURE : NsExec.Stdio.WAIT, hideProcNet, null,
+                null);
     }
 
-    /** ... and, for the verbs that start the sandbox, gvshim-nsexec's nodev copies ({@code nodevFile}, null: none). */
-    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet, Path nodevFile)
+    /** runsc with {@code stdio} (see {@link NsExec.Stdio}), and /proc/sys/net hidden from it if {@code hideProcNet}. */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet)
             throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, stdio, hideProcNet, null, null);
+    }
+
+    /** {@link #runsc(Container, List, boolean, NsExec.Stdio, boolean)}, with runsc's stdout line by line to {@code lines}. */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet,
+            java.util.function.Consumer<String> lines) throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, stdio, hideProcNet, null, lines);
+    }
+
+    /** Verbs that name a container runsc does not have yet: nothing to resolve. */
+    private static final java.util.Set<String> NEW = java.util.Set.of("create", "run", "restore");
+
+    /**
+     * {@link #runsc(Container, List, boolean, NsExec.Stdio, boolean)}; with {@code lines}, runsc's stdout
+     * line by line as it comes; for the verbs that start the sandbox, gvshim-nsexec's nodev copies
+     * ({@code nodevFile}, null: none). A call that names an existing container runs only if runsc
+     * will resolve the id to that container alone ({@link #addressable}): runsc finds ids by prefix.
+     */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet,
+            Path nodevFile, java.util.function.Consumer<String> lines) throws RuntimeError {
+        if (!ct.id().isEmpty() && !NEW.contains(verbArgs.getFirst()) && !addressable(ct)) {
+            throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + ct.id());
+        }
         List<String> argv = new ArrayList<>();
         argv.add("runsc");
         argv.add("--root=" + store.root());
@@ -770,7 +1229,7 @@ public final class OciRuntime {
             try {
                 Files.deleteIfExists(callLog); // one runsc call's errors only
             } catch (IOException e) {
-                throw new RuntimeError("cannot use " + dir + ": " + e.getMessage());
+                throw new RuntimeError("cannot use " + dir + ": " + IoError.reason(e, dir));
             }
             argv.add("--log=" + callLog);
             argv.add("--log-format=json");
@@ -782,8 +1241,16 @@ public final class OciRuntime {
         argv.addAll(verbArgs);
         log.debug("runsc " + String.join(" ", argv.subList(1, argv.size())));
         Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + ProcessHandle.current().pid() + ".err");
-        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, capture == 0, hideProcNet, nodevFile,
-                errorFile);
+        List<String> relayLog = new ArrayList<>();
+        if (g.log() != null) {
+            relayLog.addAll(List.of("--log", Path.of(g.log()).toAbsolutePath().toString(), "--log-format",
+                    "text".equals(g.logFormat()) ? "text" : "json"));
+        }
+        if (!ct.id().isEmpty()) {
+            relayLog.addAll(List.of("--id", ct.id()));
+        }
+        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, stdio, relayLog, hideProcNet, nodevFile,
+                errorFile, lines);
     }
 
     /**
@@ -807,11 +1274,18 @@ public final class OciRuntime {
 
     /** runsc failed at `verb`: the diagnosis engine's one line (cause and fix). */
     private RuntimeError failure(Container ct, String verb) {
-        String msg = RunscLogs.lastError(callLog(ct.id()));
-        List<String> fatal = RunscLogs.fatalLines(store.debugLogs(ct.id()));
+        String msg = human(ct, RunscLogs.oneLine(RunscLogs.lastError(callLog(ct.id()))));
+        // this call's errors only: the debug logs keep every earlier call's too
+        List<String> fatal = new ArrayList<>(RunscLogs.newFatalLines(store.debugLogs(ct.id())).stream()
+                .map(l -> human(ct, l)).toList());
         fatal.remove(msg);
         if (!msg.isEmpty()) {
             log.warning("runsc " + verb + ": " + msg);
+        }
+        String spec = SpecTypes.fromGoError(msg);
+        if (spec != null) {
+            // a field gvshim's own check does not know: runsc's Go error, as a field and its type
+            return new RuntimeError("invalid " + ct.bundle().resolve("config.json") + ": " + spec);
         }
         Failure f;
         try {
@@ -844,7 +1318,7 @@ public final class OciRuntime {
 
     private RuntimeError plain(Container ct, String verb, NsExec.Ran r) {
         String msg = RunscLogs.lastError(callLog(ct.id()));
-        String text = msg.isEmpty() ? r.output().strip() : msg;
+        String text = human(ct, RunscLogs.oneLine(msg.isEmpty() ? r.output().strip() : msg));
         if (text.contains("does not exist")) {
             return new RuntimeError(RuntimeError.NOT_EXIST + ": " + ct.id());
         }
@@ -853,9 +1327,9 @@ public final class OciRuntime {
 
     /** Removes what runsc and gvshim hold for the container: sandbox, state, holder, logs. */
     private void cleanup(Container ct) {
-        if (store.runscState(ct.id()) != null) {
+        if (store.runscState(ct.runscId()) != null) {
             try {
-                runsc(ct, List.of("delete", "--force", ct.id()), false, 0);
+                runsc(ct, List.of("delete", "--force", ct.runscId()), false, 0);
             } catch (RuntimeError e) {
                 log.debug("cleanup of " + ct.id() + ": " + e.getMessage());
             }
@@ -985,7 +1459,7 @@ public final class OciRuntime {
             Files.write(file, list.toByteArray());
             return file;
         } catch (IOException e) {
-            throw new RuntimeError("cannot prepare the mounts of " + id + " in " + mountDir + ": " + e.getMessage());
+            throw new RuntimeError("cannot prepare the mounts of " + id + " in " + mountDir + ": " + IoError.reason(e, mountDir));
         }
     }
 
@@ -1006,7 +1480,7 @@ public final class OciRuntime {
             Files.createDirectories(dir);
             Files.write(dir.resolve("config.json"), s.toJson());
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the spec runsc reads to " + dir + ": " + e.getMessage());
+            throw new RuntimeError("cannot write the spec runsc reads to " + dir + ": " + IoError.reason(e, dir));
         }
         return dir;
     }

@@ -1,9 +1,11 @@
 package dev.gvshim.runtime;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -37,9 +39,12 @@ final class Rootless {
     private Rootless() {
     }
 
-    /** runc uses $XDG_RUNTIME_DIR/runc; gvshim the per-user state directory's "runtime". */
-    static Path defaultRoot(Map<String, String> env, int uid) {
-        return StateDir.defaultFor(env, uid).resolve("runtime");
+    /**
+     * runc uses $XDG_RUNTIME_DIR/runc; gvshim the per-user state directory's "runtime" (found
+     * again, or created, by the rule of {@link StateDir}: every verb of a container finds it).
+     */
+    static Path defaultRoot(Map<String, String> env, int uid) throws UnsafeStateDirException {
+        return StateDir.prepareDefault(env, uid, -1).resolve("runtime");
     }
 
     /** Starts the holder, maps it, and writes the spec runsc gets; returns the container with its holder. */
@@ -49,7 +54,7 @@ final class Rootless {
         try {
             host = HostFacts.read(Path.of("/"), env.get("PATH"));
         } catch (IOException e) {
-            throw new RuntimeError("cannot read this process's credentials: " + e.getMessage());
+            throw new RuntimeError("cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
         }
         Explain explain = new Explain(() -> Facts.read(Path.of("/"), env, host, ct.runsc()));
         MappingPlan plan;
@@ -87,7 +92,7 @@ final class Rootless {
         } catch (SyscallException e) {
             throw new RuntimeError(explain.syscall(e).oneLine());
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the state of " + ct.id() + ": " + e.getMessage());
+            throw new RuntimeError("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
         } finally {
             if (sync != null) {
                 Linux.closeQuietly(sync);

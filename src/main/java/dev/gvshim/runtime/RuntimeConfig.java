@@ -2,6 +2,7 @@ package dev.gvshim.runtime;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.runsc.RunscConfig.Network;
 import java.io.IOException;
@@ -67,7 +68,7 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
             }
             return c;
         } catch (IOException e) {
-            throw new ConfigException("cannot read the configuration file " + file + ": " + e.getMessage());
+            throw new ConfigException("cannot read the configuration file " + file + ": " + IoError.reason(e, file));
         }
         JsonNode j;
         try {

@@ -1,6 +1,7 @@
 package dev.gvshim.runtime;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.diagnose.IoError;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -84,7 +85,7 @@ public final class RuntimeLog {
             Files.write(file, line(level, msg, Instant.now()).getBytes(StandardCharsets.UTF_8),
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            err.println("gvshim: cannot write the log " + file + ": " + e.getMessage() + "; the message was: " + msg);
+            err.println("gvshim: cannot write the log " + file + ": " + IoError.reason(e, file) + "; the message was: " + msg);
         }
     }
 }

@@ -92,30 +92,44 @@ public final class HostFacts {
             if (!Files.isRegularFile(p) || !Files.isExecutable(p)) {
                 continue;
             }
-            Map<String, Object> attrs = Files.readAttributes(p, "unix:mode,uid", LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> attrs = Files.readAttributes(p, "unix:mode,uid,owner", LinkOption.NOFOLLOW_LINKS);
+            if (Files.isSymbolicLink(p)) { // the setuid bit that counts is on the target
+                attrs = Files.readAttributes(p.toRealPath(), "unix:mode,uid,owner");
+            }
             int mode = (Integer) attrs.getOrDefault("mode", 0);
             boolean rootOwned = ((Integer) attrs.getOrDefault("uid", -1)) == 0;
-            if (Files.isSymbolicLink(p)) { // the setuid bit that counts is on the target
-                Path real = p.toRealPath();
-                Map<String, Object> t = Files.readAttributes(real, "unix:mode,uid");
-                mode = (Integer) t.get("mode");
-                rootOwned = ((Integer) t.get("uid")) == 0;
-            }
+            Object owner = attrs.get("owner");
             boolean setuid = (mode & S_ISUID) != 0;
-            boolean fileCap = !(setuid && rootOwned) && hasFileCap(p.toString(), capBit);
-            return new Helper(name, "/" + root.relativize(p), true, rootOwned, setuid, fileCap);
+            byte[] xattr = fileCaps(p.toString());
+            boolean fileCap = !(setuid && rootOwned) && xattr != null && fileCapGrants(xattr, capBit);
+            return new Helper(name, "/" + root.relativize(p), true, rootOwned, setuid, fileCap, mode & 07777,
+                    owner == null ? null : owner.toString(), xattr == null ? null : describeFileCaps(xattr));
         }
         return Helper.missing(name);
     }
 
-    /** Reads security.capability (vfs_cap_data, linux/capability.h): is {@code bit} permitted and effective? */
-    static boolean hasFileCap(String path, int bit) {
+    /** security.capability (vfs_cap_data, linux/capability.h), or null when it has none or it cannot be read. */
+    static byte[] fileCaps(String path) {
         try {
             Optional<byte[]> xattr = Linux.getxattr(path, "security.capability");
-            return xattr.isPresent() && fileCapGrants(xattr.get(), bit);
+            return xattr.orElse(null);
         } catch (SyscallException e) {
-            return false;
+            return null;
         }
+    }
+
+    /** As getcap(8) prints it: "cap_setuid=ep", "cap_setuid,cap_setgid=p". */
+    public static String describeFileCaps(byte[] v) {
+        if (v.length < 12) {
+            return "(unreadable)";
+        }
+        long permitted = le32(v, 4) & 0xffffffffL;
+        if (v.length >= 20) {
+            permitted |= (le32(v, 12) & 0xffffffffL) << 32; // data[1]: bits 32-63 (VFS_CAP_REVISION_2 and 3)
+        }
+        java.util.List<String> names = dev.gvshim.linux.ProcStatus.capNames(permitted).stream()
+                .map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
+        return (names.isEmpty() ? "" : String.join(",", names)) + "=" + ((le32(v, 0) & VFS_CAP_FLAGS_EFFECTIVE) != 0 ? "ep" : "p");
     }
 
     static boolean fileCapGrants(byte[] v, int bit) {

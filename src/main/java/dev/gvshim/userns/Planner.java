@@ -85,13 +85,15 @@ public final class Planner {
         String who = (h.userName() == null ? "" : h.userName() + " ") + "(uid " + uid + ")";
         String name = h.userName() == null ? Long.toString(uid) : h.userName();
         if (uidRanges.isEmpty()) {
+            String r = SubIds.usermodRange(SubIds.free(SubIds.FULL, h.subuid(), h.subgid()));
             reasons.add(new Reason("SUBUID_MISSING", "/etc/subuid has no range for " + who,
-                    "as root, `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + name
-                            + "` (any 65536 ids no other user has)"));
+                    "as root, `usermod --add-subuids " + r + " --add-subgids " + r + " " + name
+                            + "` (65536 ids no other user has in /etc/subuid and /etc/subgid)"));
         }
         if (gidRanges.isEmpty()) {
             reasons.add(new Reason("SUBGID_MISSING", "/etc/subgid has no range for " + who, uidRanges.isEmpty() ? null // one usermod does both
-                    : "as root, `usermod --add-subgids 100000-165535 " + name + "` (any 65536 ids no other user has)"));
+                    : "as root, `usermod --add-subgids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, h.subgid())) + " " + name
+                            + "` (65536 ids no other user has in /etc/subgid)"));
         }
         checkRanges("/etc/subuid", uidRanges, uid, h.ownUidMap(), reasons);
         checkRanges("/etc/subgid", gidRanges, gid, h.ownGidMap(), reasons);
@@ -111,10 +113,18 @@ public final class Planner {
                             + " file capabilities of newuidmap and newgidmap",
                             "start gvshim without no_new_privs (Docker: drop --security-opt no-new-privileges; "
                                     + "Kubernetes: allowPrivilegeEscalation: true)"));
+                } else if (!st.inBounding(cap.equals("cap_setgid") ? ProcStatus.CAP_SETGID : ProcStatus.CAP_SETUID)) {
+                    // execve grants a setuid or file-capability program only what the bounding set holds
+                    // (capabilities(7)): the map write then fails with EPERM.
+                    reasons.add(new Reason("NEWUIDMAP_CAPS_DROPPED", cap.toUpperCase(java.util.Locale.ROOT) + " is not in the"
+                            + " bounding set (CapBnd " + String.format("%016x", st.capBnd()) + "), so " + helper.path()
+                            + " cannot gain it", "keep CAP_SETUID and CAP_SETGID in the bounding set (docker run --cap-add"
+                                    + " SETUID --cap-add SETGID; Kubernetes: securityContext.capabilities.add)"));
                 } else if (!helper.fileCap() && !st.inBounding(ProcStatus.CAP_SYS_ADMIN)) {
                     // A setuid helper writes as euid 0, which is not the namespace owner, so the
                     // kernel wants CAP_SYS_ADMIN; file capabilities keep the caller's euid.
-                    reasons.add(new Reason("NEWUIDMAP_NEEDS_FCAPS", helper.path() + " is setuid root but CAP_SYS_ADMIN is not in the bounding set",
+                    reasons.add(new Reason("NEWUIDMAP_NEEDS_FCAPS", helper.path() + " is setuid root but CAP_SYS_ADMIN is not in the"
+                            + " bounding set (CapBnd " + String.format("%016x", st.capBnd()) + ")",
                             "give it file capabilities instead, in the image: `chmod u-s " + helper.path()
                                     + " && setcap " + cap + "=ep " + helper.path() + "`"));
                 }

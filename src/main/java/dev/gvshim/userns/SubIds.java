@@ -52,6 +52,39 @@ public record SubIds(List<Entry> entries) {
         return new SubIds(List.copyOf(entries));
     }
 
+    /** Subordinate ranges start here by convention (useradd's SUB_UID_MIN in login.defs). */
+    public static final long FIRST = 100000;
+    /** A full range: the ids an image may use (0-65535). */
+    public static final long FULL = 65536;
+
+    /**
+     * The first range of {@code count} ids from {@link #FIRST}, on a {@link #FULL} boundary, that
+     * no entry of any of {@code files} overlaps: what a fix can tell root to give a user, so that
+     * following it never makes two users' sandboxes share ids.
+     */
+    public static Range free(long count, SubIds... files) {
+        long start = FIRST;
+        boolean moved = true;
+        while (moved) {
+            moved = false;
+            for (SubIds f : files) {
+                for (Entry e : f.entries()) {
+                    if (e.start() < start + count && start < e.start() + e.count()) {
+                        long end = e.start() + e.count();
+                        start = FIRST + ((end - FIRST + FULL - 1) / FULL) * FULL;
+                        moved = true;
+                    }
+                }
+            }
+        }
+        return new Range(start, count);
+    }
+
+    /** "100000-165535": as usermod --add-subuids takes it. */
+    public static String usermodRange(Range r) {
+        return r.start() + "-" + (r.end() - 1);
+    }
+
     /** The ranges delegated to a user, listed by name or by numeric id, in file order. */
     public List<Range> rangesFor(String name, long id) {
         String numeric = Long.toString(id);

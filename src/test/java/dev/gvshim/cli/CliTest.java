@@ -3,6 +3,7 @@ package dev.gvshim.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gvshim.Messages;
 import dev.gvshim.launch.RunRequest;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;
@@ -25,7 +26,17 @@ class CliTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Cli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Out(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        Out o = new Out(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        // every message a unit test makes the CLI print, and the --log file it was given, is audited
+        String call = "gvshim " + String.join(" ", args);
+        Messages.check(call, o.err());
+        Messages.check(call, o.out());
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("--log")) {
+                Messages.checkFile(Path.of(args[i + 1]));
+            }
+        }
+        return o;
     }
 
     static RunRequest parse(Path cwd, String... args) {
@@ -64,6 +75,26 @@ class CliTest {
             assertThat(o.out()).isEmpty();
         }
         assertThat(cli("run", "--frob").err()).contains("unknown option: '--frob'");
+    }
+
+    @Test
+    void aNumberIsAskedForInWordsNotAsAJavaType() {
+        Out o = cli("run", "--timeout", "2s", "--", "true");
+        assertThat(o.code()).isEqualTo(125);
+        assertThat(o.err()).isEqualTo("gvshim run: invalid value for option '--timeout': '2s' is not a number (give the number"
+                + " alone, without a unit: 2) (see `gvshim run --help`)\n");
+        assertThat(cli("run", "--kill-after", "soon", "--", "true").err()).contains("'soon' is not a number (see");
+        assertThat(cli("--root", "/nonexistent", "create", "--preserve-fds", "x", "c").err()).contains("'x' is not a whole number");
+        assertThat(parse(Path.of("/"), "--timeout", "1e1", "--", "x").timeout()).isEqualTo(10.0);
+        assertThat(cli("run", "--timeout", "NaN", "--", "x").err()).contains("'NaN' is not a number");
+    }
+
+    @Test
+    void specNamesTheMissingDirectoryInsteadOfRepeatingThePath() {
+        Out o = cli("spec", "--bundle", "no-such-dir-r2");
+        assertThat(o.code()).isEqualTo(1);
+        assertThat(o.err()).isEqualTo("gvshim spec: cannot write no-such-dir-r2/config.json: the directory no-such-dir-r2 does"
+                + " not exist (create it, or pass an existing directory with --bundle)\n");
     }
 
     @Test

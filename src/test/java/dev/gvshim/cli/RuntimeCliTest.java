@@ -170,11 +170,20 @@ class RuntimeCliTest {
 
     @Test
     void invalidIdsAreRejectedBeforeAnyFileIsTouched() throws Exception {
-        assertFails(runtime("state", "../x"), "invalid container id format: \"../x\" (letters, digits, and _ + - . only;"
+        assertFails(runtime("state", "../x"), "invalid container ID format: \"../x\" (letters, digits, and _ + - . only;"
                 + " not . or ..)");
         Files.delete(log);
-        assertFails(runtime("create", "--bundle", tmp.toString(), "a/b"), "invalid container id format: \"a/b\""
+        assertFails(runtime("create", "--bundle", tmp.toString(), "a/b"), "invalid container ID format: \"a/b\""
                 + " (letters, digits, and _ + - . only; not . or ..)");
+        assertThat(root).doesNotExist();
+        // runc takes such an id after "--"; runsc would read it as an option and print its usage
+        for (String[] verb : List.of(new String[] {"create", "--bundle", tmp.toString(), "--", "-x"},
+                new String[] {"delete", "--force", "--", "-x"}, new String[] {"state", "--", "-x"},
+                new String[] {"kill", "--", "-x", "9"})) {
+            Files.deleteIfExists(log);
+            assertFails(runtime(verb), "invalid container ID format: \"-x\" (an id cannot start with -: runsc would read it"
+                    + " as an option)");
+        }
         assertThat(root).doesNotExist();
     }
 
@@ -183,6 +192,23 @@ class RuntimeCliTest {
         assertFails(runtime("kill", "x", "SIGFOO"), "invalid signal \"SIGFOO\" (a number or a name: 9, KILL, SIGKILL)");
         Files.delete(log);
         assertFails(runtime("kill", "x", "9", "15"), "kill takes a container id and at most one signal, not [x, 9, 15]");
+    }
+
+    @Test
+    void specFieldsOfTheWrongTypeAreNamedWithTheTypeTheyMustHave() throws Exception {
+        Path bundle = Files.createDirectories(tmp.resolve("typed"));
+        Files.createDirectories(bundle.resolve("rootfs"));
+        Path config = bundle.resolve("config.json");
+        for (String[] c : List.of(new String[] {"[1,2]", "\"rootfs\"",
+                "\"process.args[0]\" must be a string, not the number 1; \"process.args[1]\" must be a string, not the number 2"},
+                new String[] {"\"echo hi\"", "\"rootfs\"", "\"process.args\" must be an array of strings, not a string"},
+                new String[] {"[\"sh\"]", "5", "\"root.path\" must be a string, not the number 5"})) {
+            Files.writeString(config, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":" + c[0] + ",\"cwd\":\"/\"},"
+                    + "\"root\":{\"path\":" + c[1] + "},\"linux\":{\"namespaces\":[{\"type\":\"uts\"},{\"type\":\"mount\"}]}}");
+            Files.deleteIfExists(log);
+            assertFails(runtime("create", "--bundle", bundle.toString(), "typed"), "invalid " + config + ": " + c[2]);
+            assertThat(root.resolve("typed.gvshim")).doesNotExist();
+        }
     }
 
     @Test

@@ -2,10 +2,12 @@ package dev.gvshim.diagnose;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gvshim.container.StateDir;
 import dev.gvshim.userns.Mode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +23,15 @@ class DoctorTest {
 
     static Doctor.Report diagnose(Fixture f, String... live) {
         Facts facts = f.facts();
-        return Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20221219.0", null);
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20221219.0", null);
+        // every report these tests make is audited as a user would read it
+        dev.gvshim.Messages.check("doctor on " + f.root.getFileName(), ReportOutput.text(r));
+        try {
+            dev.gvshim.Messages.check("doctor --json on " + f.root.getFileName(), ReportOutput.json(r));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return r;
     }
 
     static Finding finding(Doctor.Report r, String id) {
@@ -124,11 +134,48 @@ class DoctorTest {
         Fixture f = Fixture.load("debian12-host", tmp).write("proc/self/uid_map", "0 1000 1\n").write("proc/self/gid_map", "0 1000 1\n");
         Doctor.Report r = diagnose(f, "clone", "map-single", "nest 0");
         failsWith(r, "USERNS_NESTING", "less deeply nested");
-        assertThat(finding(r, "USERNS_NESTING").evidence()).contains("depth 32 of 32");
+        // not measured side by side: both causes, with the value read and where
+        assertThat(finding(r, "USERNS_NESTING").summary()).contains("limit of 32 nested user namespaces (1 level left")
+                .contains("or a user.max_user_namespaces above this namespace is used up")
+                .contains("user.max_user_namespaces = 63362, read in the user namespace gvshim runs in (its uid_map: 0 1000 1),"
+                        + " not the initial one");
         // at the limit the clone itself fails with ENOSPC, and a nested namespace says nesting
         failsWith(diagnose(f, "clone ENOSPC"), "USERNS_NESTING", "less deeply nested");
         // with levels to spare it is fine
         assertThat(finding(diagnose(f, "clone", "map-single", "nest 25"), "USERNS_NESTING").status()).isEqualTo(Finding.Status.OK);
+    }
+
+    @Test
+    void aCountLimitIsToldFromTheDepthByWhatWasMeasuredOrRead() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("proc/self/uid_map", "0 1000 1\n").write("proc/self/gid_map", "0 1000 1\n");
+        // more side by side than could be stacked: depth, and only depth is named
+        Doctor.Report depth = diagnose(f, "clone", "map-single", "nest 0 wide 2");
+        failsWith(depth, "USERNS_NESTING", "less deeply nested");
+        assertThat(finding(depth, "USERNS_NESTING").summary()).contains("measured: 2 side by side, so it is the depth")
+                .doesNotContain("max_user_namespaces");
+        // as many side by side as stacked: a count, of a namespace above (the one read here is large)
+        Doctor.Report above = diagnose(f, "clone", "map-single", "nest 0 wide 1");
+        failsWith(above, "USERNS_LIMIT", "user.max_user_namespaces=15000");
+        assertThat(finding(above, "USERNS_LIMIT").summary()).contains("only 1 user namespace could be created side by side where 1"
+                + " were nested (measured)").contains("the limit is that of a namespace above this one");
+        assertThat(finding(above, "USERNS_NESTING").status()).isEqualTo(Finding.Status.OK);
+        // a limit read here that gvshim's namespace alone reaches: the count, named with its value and namespace
+        Doctor.Report one = diagnose(f.write("proc/sys/user/max_user_namespaces", "1"), "clone", "map-single", "nest 0");
+        failsWith(one, "USERNS_LIMIT", "sysctl -w user.max_user_namespaces=15000");
+        assertThat(finding(one, "USERNS_LIMIT").summary()).contains("user.max_user_namespaces = 1, read in the user namespace gvshim"
+                + " runs in (its uid_map: 0 1000 1), not the initial one, allows 1 user namespace there, and a sandbox needs 2");
+        // two: one sandbox fits, and doctor says it is the last
+        Doctor.Report two = diagnose(f.write("proc/sys/user/max_user_namespaces", "2"), "clone", "map-single", "nest 1 wide 2");
+        assertThat(two.ok()).isTrue();
+        assertThat(finding(two, "USERNS_LIMIT").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(finding(two, "USERNS_LIMIT").summary()).contains("user.max_user_namespaces = 2");
+        // run's view of the same: runsc's ENOSPC, with the limit read here
+        Failure run = new Explain(f.facts()).runsc("starting sandbox: fork/exec /proc/self/exe: no space left on device",
+                java.util.List.of());
+        assertThat(run.id()).isEqualTo("USERNS_NESTING"); // 2 here: both are possible, and both are named
+        Failure runOne = new Explain(f.write("proc/sys/user/max_user_namespaces", "1").facts())
+                .runsc("starting sandbox: fork/exec /proc/self/exe: no space left on device", java.util.List.of());
+        assertThat(runOne.id()).isEqualTo("USERNS_LIMIT");
     }
 
     @Test
@@ -151,7 +198,7 @@ class DoctorTest {
         assertThat(r.ok()).isTrue();
         assertThat(r.mode()).isEqualTo(Mode.SINGLE);
         assertThat(finding(r, "SUBUID_MISSING").status()).isEqualTo(Finding.Status.WARN);
-        assertThat(finding(r, "SUBUID_MISSING").fix()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 app");
+        assertThat(finding(r, "SUBUID_MISSING").fix()).as("other holds 100000-165535").contains("usermod --add-subuids 165536-231071 --add-subgids 165536-231071 app");
         assertThat(finding(r, "SUBGID_MISSING").status()).isEqualTo(Finding.Status.WARN);
         // newuidmap's own words for it
         Doctor.Report live = diagnose(Fixture.load("debian12-host", tmp.resolve("b")), "clone",
@@ -234,12 +281,28 @@ class DoctorTest {
 
     @Test
     void stateDirUnsafe() throws Exception {
-        Path state = Files.createDirectory(tmp.resolve("state"));
+        // the user's own $XDG_RUNTIME_DIR/gvshim, opened to others: only the user (or root) can have done that
+        Path xdg = Files.createDirectory(tmp.resolve("xdg"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path state = Files.createDirectory(xdg.resolve("gvshim"));
         Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
         Facts facts = Fixture.load("debian12-host", tmp).status("Uid", uid() + "\t" + uid() + "\t" + uid() + "\t" + uid()).facts();
-        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-single"), null, state);
-        failsWith(r, "STATE_DIR_UNSAFE", "--root DIR");
-        assertThat(finding(r, "STATE_DIR_UNSAFE").summary()).contains("0777, open to other users");
+        StateDir.Choice choice = StateDir.find(Map.of("XDG_RUNTIME_DIR", xdg.toString()), uid(), -1);
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-single"), null, choice);
+        failsWith(r, "STATE_DIR_UNSAFE", "chmod 700 " + state);
+        assertThat(finding(r, "STATE_DIR_UNSAFE").summary()).isEqualTo("cannot use the state directory " + state
+                + ": its mode is 0777, open to other users");
+    }
+
+    @Test
+    void aStateDirectoryNameTakenByAnotherUserIsNamedButNoFailure() throws Exception {
+        Facts facts = Fixture.load("debian12-host", tmp).facts();
+        StateDir.Choice choice = new StateDir.Choice(null, "/tmp/gvshim-1004.XXXXXXXXXXXX", null,
+                java.util.List.of("/tmp/gvshim-1004 (owner mallory (uid 1005), mode 0777)"));
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-full"), null, choice);
+        Finding f = finding(r, "STATE_DIR_UNSAFE");
+        assertThat(f.status()).isEqualTo(Finding.Status.OK);
+        assertThat(f.summary()).isEqualTo("the state directory will be created, private to you, by the first run; ignored,"
+                + " never used: /tmp/gvshim-1004 (owner mallory (uid 1005), mode 0777)");
     }
 
     private static int uid() throws Exception {
@@ -247,12 +310,37 @@ class DoctorTest {
     }
 
     @Test
-    void withoutTheLiveProbeTheVerdictRestsOnFilesAndSaysSo() {
+    void withoutTheLiveProbeNothingItTestsIsOkAndTheVerdictSaysSo() {
         Facts facts = Fixture.load("debian12-host", tmp).facts();
         Doctor.Report r = Doctor.diagnose(facts, null, null, null);
-        assertThat(r.ok()).isTrue();
-        assertThat(r.mode()).isEqualTo(Mode.FULL);
-        assertThat(finding(r, "LIVE_PROBE").status()).isEqualTo(Finding.Status.WARN);
+        assertThat(r.verdict()).isEqualTo(Doctor.Verdict.UNTESTED);
+        assertThat(r.ok()).isFalse();
+        assertThat(r.untested()).extracting(Finding::id).contains("MOUNT_DENIED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED",
+                "PROC_MASKED", "NAMESPACE_DENIED", "IDMAP_FULL");
+        assertThat(finding(r, "MOUNT_DENIED").evidence()).contains("this installation has no libexec/gvshim-probe");
+        assertThat(r.headline()).startsWith("doctor could not test everything: nothing that was tested failed, but 6 checks");
+        assertThat(r.counts()).endsWith("0 failed, 6 not tested");
+    }
+
+    @Test
+    void checksTheProbeDidNotReachAreNotTestedNeverOk() {
+        // inside a default Docker container the probe stops at clone: mount, pivot_root, ptrace are not tested
+        Doctor.Report r = diagnose(Fixture.load("docker-default", tmp), "clone EPERM");
+        failsWith(r, "USERNS_SECCOMP", "seccomp-gvshim.json");
+        for (String id : java.util.List.of("MOUNT_DENIED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED", "NAMESPACE_DENIED", "IDMAP_FULL")) {
+            Finding f = finding(r, id);
+            assertThat(f.status()).as(id).isEqualTo(Finding.Status.NOT_TESTED);
+            assertThat(f.evidence()).as(id).isEqualTo("the live probe stopped at clone (EPERM): fix that and run doctor again");
+        }
+        assertThat(finding(r, "MOUNT_DENIED").summary()).isEqualTo("not tested; from files: no AppArmor confinement");
+        // a static failure keeps its evidence and says it was not confirmed live
+        assertThat(finding(r, "PROC_MASKED").status()).isEqualTo(Finding.Status.FAIL);
+        assertThat(finding(r, "PROC_MASKED").summary()).contains("(from files; not tested live: the live probe stopped at clone");
+        assertThat(r.counts()).contains("2 failed, 5 not tested");
+        String text = ReportOutput.text(r);
+        assertThat(text).contains("Not tested (the live probe stopped at clone (EPERM): fix that and run doctor again):\n"
+                + "  ").contains("  not tested  MOUNT_DENIED ");
+        assertThat(text).doesNotContainPattern("ok +(MOUNT_DENIED|PIVOT_ROOT_DENIED|PTRACE_DENIED) ");
     }
 
     @Test
@@ -288,5 +376,62 @@ class DoctorTest {
         String text = ReportOutput.text(r);
         assertThat(text.lines().findFirst().orElseThrow()).startsWith("gvshim doctor: rootless gVisor can't start here, because");
         assertThat(text).contains("To make it work, in this order:\n  1. USERNS_SECCOMP: ");
+    }
+
+    @Test
+    void dockerWithSysAdminGetsOneFixForTheMaskedProcAndTheDeniedPivotRoot() {
+        // docker run --cap-add SYS_ADMIN, default seccomp profile, /proc masked: both fail live
+        Fixture f = Fixture.load("docker-default", tmp).status("CapBnd", "00000000a82425fb").helpers("fcaps");
+        Doctor.Report r = diagnose(f, "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM");
+        failsWith(r, "PROC_MASKED", "--security-opt seccomp=docker/seccomp-gvshim.json --security-opt systempaths=unconfined");
+        assertThat(r.failures()).extracting(Finding::id).containsExactly("PROC_MASKED", "PIVOT_ROOT_DENIED");
+        // run meets the same: runsc's `error mounting proc`, completed with the probe's findings
+        Explain x = new Explain(f.facts());
+        Failure run = x.refine(x.runsc("... waiting for sandbox to start: EOF", java.util.List.of("error mounting proc: operation not"
+                + " permitted")), Fixture.live(f.facts(), "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM"));
+        assertThat(run.id()).isEqualTo("PROC_MASKED");
+        assertThat(run.fix()).isEqualTo(finding(r, "PROC_MASKED").fix());
+        assertThat(run.why()).contains("and PIVOT_ROOT_DENIED next (tested live)");
+        // runsc's gofer (pivot_root) and sandbox (mount proc) race: when its log holds only the gofer's
+        // failure, run still names the cause doctor names first, with both fixes
+        Failure raced = x.refine(x.runsc("... waiting for sandbox to start: EOF", java.util.List.of("error setting up chroot:"
+                + " pivot_root failed, make sure that the root mount has a parent: operation not permitted")),
+                Fixture.live(f.facts(), "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM"));
+        assertThat(raced.id()).isEqualTo("PROC_MASKED");
+        assertThat(raced.evidence()).contains("pivot_root failed").contains("live: mount(\"proc\"): EPERM");
+        assertThat(raced.fix()).isEqualTo(run.fix());
+    }
+
+    @Test
+    void subordinateRangesAreNamedWithTheirSizesAndOverlapsWithOtherUsers() {
+        Fixture f = Fixture.load("debian12-host", tmp).write("etc/subuid", "bob:150000:65536\napp:100000:65535\n");
+        Doctor.Report r = diagnose(f, "clone", "map-full");
+        assertThat(r.ok()).isTrue();
+        assertThat(finding(r, "SUBUID_MISSING").summary()).contains("only 65535 ids");
+        assertThat(finding(r, "SUBUID_MISSING").evidence()).isEqualTo("/etc/subuid: 100000-165534 (65535 ids)");
+        Finding overlap = finding(r, "SUBUID_OVERLAP");
+        assertThat(overlap.status()).isEqualTo(Finding.Status.WARN);
+        assertThat(overlap.summary()).startsWith("/etc/subuid: app's 100000-165534 (65535 ids) overlaps bob's 150000-215535"
+                + " (65536 ids) by 15535 ids");
+        assertThat(finding(r, "SUBGID_MISSING").status()).isEqualTo(Finding.Status.OK);
+    }
+
+    @Test
+    void helpersAreDescribedByWhatWasRead() {
+        dev.gvshim.userns.Helper wrong = new dev.gvshim.userns.Helper("newgidmap", "/opt/newgidmap", true, true, false, false,
+                0755, "root", "cap_setuid=ep");
+        assertThat(wrong.describe()).isEqualTo("/opt/newgidmap (owner root, mode 0755) is not setuid root, and its file"
+                + " capabilities cap_setuid=ep lack cap_setgid, which newgidmap needs");
+        assertThat(new dev.gvshim.userns.Helper("newuidmap", "/usr/bin/newuidmap", true, true, true, false, 04755, "root", null)
+                .describe()).isEqualTo("/usr/bin/newuidmap is setuid root (owner root, mode 4755)");
+        assertThat(dev.gvshim.userns.HostFacts.describeFileCaps(new byte[] {1, 0, 0, 2, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0, 0, 0})).isEqualTo("cap_setuid=ep");
+        // the bounding set without CAP_SETUID: mode full is impossible, and doctor says why before trying
+        Fixture f = Fixture.load("debian12-host", tmp).status("CapBnd", "000001ffffffff3f");
+        Doctor.Report r = Doctor.diagnose(f.facts(), Fixture.live(f.facts(), "clone", "map-single"), null, null);
+        assertThat(r.mode()).isEqualTo(Mode.SINGLE);
+        assertThat(r.notFull().id()).isEqualTo("NEWUIDMAP_CAPS_DROPPED");
+        assertThat(r.notFull().summary()).contains("CAP_SETUID is not in the bounding set (CapBnd 000001ffffffff3f)");
+        assertThat(finding(r, "NEWUIDMAP_CAPS_DROPPED").status()).isEqualTo(Finding.Status.WARN);
     }
 }

@@ -88,7 +88,10 @@ class ExplainTest {
         Failure missing = at("debian12-host").mapping(newuidmap("newuidmap: uid range [1-65537) -> [100000-165536) not allowed"),
                 SETUID, "app");
         assertThat(missing.id()).isEqualTo("SUBUID_MISSING");
-        assertThat(missing.fix()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 app");
+        // the ranges read are named with their sizes, and the fix is a range nobody has (app holds 100000-165535)
+        assertThat(missing.why()).isEqualTo("/etc/subuid gives app 100000-165535 (65536 ids), which does not cover the ids asked"
+                + " for");
+        assertThat(missing.fix()).startsWith("as root: usermod --add-subuids 165536-231071 app (65536 ids no other user has)");
     }
 
     @Test
@@ -140,5 +143,88 @@ class ExplainTest {
         assertThat(other.id()).isEqualTo("NODEV_MOUNT");
         assertThat(other.oneLine()).startsWith("gvshim: cannot prepare the sandbox's mounts [mount(MS_BIND|MS_REC): errno 2:")
                 .endsWith("[NODEV_MOUNT]");
+    }
+
+    /** gvshim run's clone execs gvshim-nsexec, which execs runsc: a failed execve of runsc is still runsc's, not a mount's. */
+    @Test
+    void nsexecsExecveOfRunscIsToldAsRunscsOwn() {
+        Explain explain = at("debian12-host");
+        Failure missing = explain.nsexec("gvshim-nsexec: execve: errno 2: No such file or directory");
+        assertThat(missing.id()).isEqualTo("RUNSC_MISSING");
+        assertThat(missing.oneLine()).contains("execve").doesNotContain("mounts");
+        assertThat(explain.nsexec("gvshim-nsexec: execve: errno 13: Permission denied").id()).isEqualTo("RUNSC_NOT_EXECUTABLE");
+    }
+
+    @Test
+    void aWorkingDirectoryRunscCouldNotCreateIsNotAMountDenial() {
+        Explain x = at("debian12-host");
+        Failure f = x.runsc("running container: creating container: cannot create sandbox: cannot read client sync file: waiting"
+                + " for sandbox to start: EOF", List.of("Error reading mounts file: error unmarshaling mounts: unexpected end of JSON"
+                + " input", "Error setting up root FS: creating working directory \"/nonexist\": mkdir /proc/root/nonexist:"
+                + " permission denied"));
+        assertThat(f.id()).isEqualTo("CWD_MISSING");
+        assertThat(f.why()).contains("/nonexist").contains("permission denied");
+        assertThat(x.runsc("starting container: failed to find initial working directory \"/mnt/sub\": no such file or directory",
+                List.of()).id()).isEqualTo("CWD_MISSING");
+    }
+
+    @Test
+    void workdirNamesThePathWhatBlocksItAndWhetherTheSandboxMayCreateIt() throws Exception {
+        java.nio.file.Files.createDirectories(tmp.resolve("root"));
+        Failure missing = Explain.workdir("--cwd /x", tmp.resolve("root/x"), false);
+        assertThat(missing.id()).isEqualTo("CWD_MISSING");
+        assertThat(missing.oneLine()).startsWith("gvshim: cannot use --cwd /x: " + tmp.resolve("root/x") + " does not exist, and the"
+                + " sandbox may not create it (" + tmp.resolve("root") + ": owner ").contains("mkdir -p " + tmp.resolve("root/x"));
+        assertThat(Explain.workdir("--cwd /x", tmp.resolve("root/x"), true)).as("a bundle's root the caller may write").isNull();
+        assertThat(Explain.workdir("--cwd /", tmp.resolve("root"), false)).isNull();
+        java.nio.file.Files.writeString(tmp.resolve("root/file"), "");
+        assertThat(Explain.workdir("--cwd /file", tmp.resolve("root/file"), true).why()).endsWith("is not a directory");
+    }
+
+    @Test
+    void runscMissingNamesTheFlagGivenOrEveryPlaceSearched() throws Exception {
+        Path root = Fixture.load("debian12-host", tmp).root;
+        Failure given = Explain.runscMissing("/nope", "/usr/bin:/bin", root);
+        assertThat(given.oneLine()).isEqualTo("gvshim: cannot use runsc: --runsc /nope does not exist. Fix: pass --runsc"
+                + " /usr/bin/runsc (the runsc in $PATH), or leave --runsc out [RUNSC_MISSING]");
+        java.nio.file.Files.setPosixFilePermissions(root.resolve("usr/bin/runsc"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Failure none = Explain.runscMissing(null, "/opt/bin", root);
+        assertThat(none.why()).startsWith("no runsc in /opt/bin, /usr/local/bin, /usr/bin, /usr/sbin, /bin ($PATH, then the usual"
+                + " directories); /usr/bin/runsc (owner ").endsWith("mode rw-r--r--) is not an executable file");
+        // doctor says the same, not "runsc is not installed"
+        Fixture f = Fixture.load("debian12-host", tmp.resolve("d"));
+        Facts facts = Facts.read(f.root, f.env, "/nope");
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, "clone", "map-full"), null, null);
+        assertThat(r.cause()).isEqualTo("RUNSC_MISSING");
+        assertThat(r.failures().getFirst().summary()).isEqualTo("cannot use runsc: --runsc /nope does not exist");
+        assertThat(r.failures().getFirst().fix()).contains("leave --runsc out");
+    }
+
+    @Test
+    void aChrootIsToldFromASecurityModule() {
+        Fixture chroot = Fixture.load("debian12-host", tmp.resolve("c")).status("Seccomp", "0")
+                .write("proc/self/mountinfo", "40 30 0:5 /srv/jail/proc /proc rw - proc proc rw\n");
+        Failure c = new Explain(chroot.facts()).syscall(clone(Errno.EPERM));
+        assertThat(c.id()).isEqualTo("USERNS_DENIED");
+        assertThat(c.why()).startsWith("gvshim runs in a chroot: no mount is at / in /proc/self/mountinfo");
+        Fixture plain = Fixture.load("debian12-host", tmp.resolve("p")).status("Seccomp", "0");
+        Failure p = new Explain(plain.facts()).syscall(clone(Errno.EPERM));
+        assertThat(p.why()).contains("not a chroot").doesNotContain("runs in a chroot");
+    }
+
+    @Test
+    void runscNotExecutableIsToldFromANoexecMount() throws Exception {
+        Path runsc = java.nio.file.Files.writeString(tmp.resolve("runsc"), "");
+        java.nio.file.Files.setPosixFilePermissions(runsc, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Fixture noexec = Fixture.load("debian12-host", tmp.resolve("n")).write("proc/self/mountinfo", "22 1 8:1 / / rw - ext4 /dev/sda1"
+                + " rw\n40 22 0:40 / " + tmp + " rw,nosuid,nodev,noexec - tmpfs tmpfs rw\n");
+        SyscallException denied = new SyscallException("execve", Errno.EACCES, runsc.toString()).in(Step.EXEC_RUNSC);
+        Failure f = new Explain(noexec.facts()).syscall(denied);
+        assertThat(f.id()).isEqualTo("RUNSC_NOT_EXECUTABLE");
+        assertThat(f.why()).isEqualTo(runsc + " is on a file system mounted noexec (" + tmp + ", /proc/self/mountinfo)");
+        java.nio.file.Files.setPosixFilePermissions(runsc, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Failure mode = new Explain(noexec.facts()).syscall(denied);
+        assertThat(mode.why()).startsWith(runsc + " (owner ").endsWith("mode rw-r--r--) is not executable by you");
     }
 }

@@ -116,7 +116,8 @@ final class Fixture {
             Helper g = helper("newgidmap");
             Planner.Host host = new Planner.Host(h.status(), h.userName(), h.subuid(), h.subgid(), u, g, h.ownUidMap(),
                     h.ownGidMap());
-            return new Facts(f.root(), f.env(), host, f.kernel(), f.lsm(), f.mounts(), f.cgroup(), f.kvm(), f.runsc());
+            return new Facts(f.root(), f.env(), host, f.kernel(), f.lsm(), f.mounts(), f.cgroup(), f.kvm(), f.runsc(),
+                    f.runscGiven(), f.pathEnv());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -185,7 +186,12 @@ final class Fixture {
                         out.add(new LiveProbe.Outcome(step, 1, fail.evidence(), fail, 0));
                     }
                 }
-                case "nest" -> out.add(new LiveProbe.Outcome("nest", 0, "nested", null, Integer.parseInt(arg)));
+                case "nest" -> { // "nest 20", or "nest 0 wide 1": stopped by ENOSPC, then 1 namespace side by side
+                    String[] n = arg.split(" ");
+                    int wide = n.length > 2 ? Integer.parseInt(n[2]) : LiveProbe.NOT_RUN;
+                    out.add(new LiveProbe.Outcome("nest", 0, "clone(CLONE_NEWUSER) nested " + n[0] + " times, then ENOSPC", null,
+                            Integer.parseInt(n[0]), 28, wide));
+                }
                 default -> out.addAll(LiveProbe.parse(step + " " + (arg == null ? "0" : Integer.toString(errno(arg))), explain));
             }
         }

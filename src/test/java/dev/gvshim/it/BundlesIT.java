@@ -25,7 +25,7 @@ class BundlesIT {
         Path dest = host.work.resolve(name);
         if (!Files.isDirectory(dest)) {
             assertThat(Host.sh("cp", "-r", bundles.resolve(name).toString(), dest.toString()).code()).isZero();
-            Host.Result r = Host.run(java.util.List.of(bundles.resolve(recipe).toString(), dest.toString()), null,
+            Host.Result r = Host.build(java.util.List.of(bundles.resolve(recipe).toString(), dest.toString()),
                     Duration.ofMinutes(10), null);
             assertThat(r.code()).as("%s", r).isZero();
             assertThat(Host.sh("chown", "-R", host.uid + ":" + host.gid, dest.toString()).code()).isZero();

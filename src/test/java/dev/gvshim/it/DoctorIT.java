@@ -166,12 +166,17 @@ class DoctorIT {
             assertThat(finding(report, "SUBUID_MISSING").path("status").asText()).isEqualTo("warn");
             assertThat(finding(report, "SUBGID_MISSING").path("status").asText()).isEqualTo("warn");
             String fix = finding(report, "SUBUID_MISSING").path("fix").asText();
-            assertThat(fix).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user);
+            java.util.regex.Matcher usermod = java.util.regex.Pattern.compile("usermod --add-subuids (\\d+)-(\\d+) --add-subgids"
+                    + " \\1-\\2 " + user).matcher(fix);
+            assertThat(usermod.find()).as(fix).isTrue();
+            assertThat(Long.parseLong(usermod.group(2)) - Long.parseLong(usermod.group(1)) + 1).isEqualTo(65536);
+            assertThat(Files.readString(Path.of("/etc/subuid")) + Files.readString(Path.of("/etc/subgid")))
+                    .as("a range no other user has").doesNotContain(":" + usermod.group(1) + ":");
             Host.Result full = Host.run(concat(as, ("run --userns full " + RUN.substring(4)).split(" ")), null, T, host.work);
             assertThat(full.code()).as(full.toString()).isEqualTo(125);
             assertThat(full.err().strip()).endsWith("[SUBUID_MISSING]");
-            // the fix, with ids free on this machine
-            assertThat(Host.sh("usermod", "--add-subuids", "400000-465535", "--add-subgids", "400000-465535", user).code()).isZero();
+            // the fix, exactly as printed
+            assertThat(Host.sh("sh", "-c", usermod.group()).code()).isZero();
             assertThat(json(Host.run(concat(as, "doctor", "--json"), null, T, host.work)).path("mode").asText()).isEqualTo("full");
             works(Host.run(concat(as, ("run --userns full " + RUN.substring(4)).split(" ")), null, T, host.work));
         } finally {

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class Host {
     static final String USER = "gvshim-it";
+    static final String OTHER_USER = "gvshim-it2";
     static final String SUBID_RANGE = "300000-365535";
     private static Host instance;
 
@@ -111,19 +112,58 @@ final class Host {
                 .map(l -> l.split(":")[1] + " " + l.split(":")[2]).orElseThrow();
     }
 
-    /** The test user's state directory (no XDG_RUNTIME_DIR in its environment). */
-    Path stateDir() {
-        return Path.of("/tmp/gvshim-" + uid);
+    /**
+     * The state directories a user has in /tmp (no XDG_RUNTIME_DIR in its environment): real
+     * directories of that user named {@code gvshim-UID} (used when it is theirs) or
+     * {@code gvshim-UID.RANDOM}; entries of those names that another user planted are not theirs.
+     */
+    static List<Path> stateDirs(int uid) throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        try (var s = Files.newDirectoryStream(Path.of("/tmp"), "gvshim-" + uid + "{,.*}")) {
+            for (Path p : s) {
+                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        && (Integer) Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS) == uid) {
+                    dirs.add(p);
+                }
+            }
+        }
+        dirs.sort(null);
+        return dirs;
     }
 
-    /** Run directories left in the user's state directory (must be none after every run). */
+    /** The test user's state directory that gvshim uses: the old name if it is theirs, else the smallest (null: none yet). */
+    Path stateDir() throws IOException {
+        List<Path> dirs = stateDirs(uid);
+        return dirs.isEmpty() ? null : dirs.getFirst(); // "gvshim-UID" sorts before "gvshim-UID.*"
+    }
+
+    /** Run directories left in any of the user's state directories (must be none after every run). */
     List<String> leftovers() throws IOException {
-        if (!Files.isDirectory(stateDir())) {
-            return List.of();
+        List<String> runs = new ArrayList<>();
+        for (Path d : stateDirs(uid)) {
+            try (var s = Files.list(d)) {
+                s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("gv")).forEach(n -> runs.add(d + "/" + n));
+            }
         }
-        try (var s = Files.list(stateDir())) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("gv")).toList();
+        return runs;
+    }
+
+    /**
+     * A second user without subordinate ids, {@value #OTHER_USER}: the local attacker who plants
+     * things in /tmp before the test user's first run. Its uid.
+     */
+    static synchronized int otherUser() {
+        if (sh("id", "-u", OTHER_USER).code() != 0) {
+            check(sh("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER));
         }
+        return Integer.parseInt(sh("id", "-u", OTHER_USER).out().strip());
+    }
+
+    /** `sh -c SCRIPT` as {@link #otherUser()}. */
+    static Result asOtherUser(String script) {
+        otherUser();
+        return run(List.of("setpriv", "--reuid=" + OTHER_USER, "--regid=" + OTHER_USER, "--init-groups", "--reset-env", "/bin/sh",
+                "-c", script), null, Duration.ofSeconds(60), Path.of("/"));
     }
 
     /** Processes of the test user still alive (a sandbox, gofer or waiter left behind). */
@@ -170,19 +210,37 @@ final class Host {
     }
 
     static Result run(List<String> cmd, String stdin, Duration timeout, Path cwd) {
+        return run(cmd, stdin, timeout, cwd, true);
+    }
+
+    /** A build script's run (debootstrap, docker build, apt): its output is not gvshim's, so it is not audited. */
+    static Result build(List<String> cmd, Duration timeout, Path cwd) {
+        return run(cmd, null, timeout, cwd, false);
+    }
+
+    private static Result run(List<String> cmd, String stdin, Duration timeout, Path cwd, boolean audit) {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd);
             if (cwd != null) {
                 pb.directory(cwd.toFile());
             }
             Process p = pb.start();
-            return collect(p, stdin, timeout);
+            return collect(p, stdin, timeout, audit);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /**
+     * Waits for {@code p} and collects its output, which is audited for Java's words
+     * ({@link dev.gvshim.Messages}): every process an integration test starts passes here, so
+     * every message gvshim prints in the suite, directly or relayed by docker and ctr, is seen.
+     */
     static Result collect(Process p, String stdin, Duration timeout) {
+        return collect(p, stdin, timeout, true);
+    }
+
+    static Result collect(Process p, String stdin, Duration timeout, boolean audit) {
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
         try {
@@ -194,7 +252,15 @@ final class Host {
                 p.destroyForcibly();
                 throw new AssertionError("timed out after " + timeout + ": " + p.info().commandLine().orElse("?"));
             }
-            return new Result(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
+            Result r = new Result(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
+            if (audit) {
+                String what = p.info().commandLine().orElse("a process of the test");
+                dev.gvshim.Messages.check(what, r.err());
+                dev.gvshim.Messages.check(what, r.out());
+            }
+            return r;
+        } catch (AssertionError e) {
+            throw e;
         } catch (Exception e) {
             throw new AssertionError(e);
         }

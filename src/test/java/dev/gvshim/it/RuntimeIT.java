@@ -46,7 +46,22 @@ class RuntimeIT {
             sleep(100);
         }
         assertThat(sandboxes()).as("runsc processes of " + root).isEmpty();
+        // what gvshim wrote where Host.collect does not see it: --log, and create's redirected stdio
+        dev.gvshim.Messages.checkFile(log);
+        try (Stream<Path> files = Files.walk(tmp, 2)) {
+            files.filter(f -> List.of("err", "out").contains(f.getFileName().toString())).forEach(dev.gvshim.Messages::checkFile);
+        }
+        // the spec tests' bundles live in the test user's work directory, with their own --log
+        for (Path b : specBundles) {
+            for (String f : List.of("log.json", "out", "err")) {
+                dev.gvshim.Messages.checkFile(b.resolve(f));
+            }
+        }
+        specBundles.clear();
     }
+
+    /** The bundles {@link #specBundle} made in this test (their --log and stdio files are audited after it). */
+    private final List<Path> specBundles = new ArrayList<>();
 
     private List<String> sandboxes() {
         return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
@@ -384,20 +399,28 @@ class RuntimeIT {
         Files.writeString(malformed.resolve("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": ");
         Path noConfig = tmp.resolve("noconfig");
         Files.createDirectories(noConfig);
+        // runsc's Go decoder refuses it with the whole spec after its message (gvshim quoted a fragment of it)
+        Path badArgs = bundle("badargs", "/bin/true");
+        ObjectNode spec = (ObjectNode) JSON.readTree(badArgs.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add(1).add(2);
+        Files.writeString(badArgs.resolve("config.json"), JSON.writeValueAsString(spec));
         Files.createDirectories(root);
         List<String> before = rootEntries();
         record Case(Path bundle, String id, String expect) {
         }
         for (Case c : List.of(new Case(good, "../x", "invalid container id"), new Case(good, "", "container id cannot be empty"),
                 new Case(good, "a".repeat(1025), "invalid container id"), new Case(good, "a/b", "invalid container id"),
+                new Case(good, "-x", "invalid container ID format: \"-x\" (an id cannot start with -"),
                 new Case(malformed, "m", "config.json"), new Case(noConfig, "n", "config.json"),
-                new Case(noRootfs, "r", "rootfs"))) {
+                new Case(noRootfs, "r", "rootfs"),
+                new Case(badArgs, "t", "\"process.args[0]\" must be a string, not the number 1"))) {
             Files.deleteIfExists(log);
             Host.Result r = Host.run(List.of(host.gvshim.toString(), "--root", root.toString(), "--log", log.toString(),
-                    "--log-format", "json", "create", "--bundle", c.bundle().toString(), c.id()), null, T, c.bundle());
+                    "--log-format", "json", "create", "--bundle", c.bundle().toString(), "--", c.id()), null, T, c.bundle());
             assertThat(r.code()).as(c + ": " + r).isEqualTo(1);
-            assertThat(lastError()).as(c.toString()).containsIgnoringCase(c.expect());
-            assertThat(r.err()).as(c.toString()).isNotEmpty();
+            assertThat(lastError()).as(c.toString()).containsIgnoringCase(c.expect()).doesNotContain("\"uts\"");
+            assertThat(r.err().lines()).as(c + ": one line from gvshim, no runsc usage or spec").hasSize(1)
+                    .allSatisfy(l -> assertThat(l).startsWith("gvshim: "));
             assertThat(rootEntries()).as("state directory after " + c).isEqualTo(before);
         }
     }
@@ -465,6 +488,7 @@ class RuntimeIT {
      */
     private Path specBundle(String name, java.util.function.Consumer<ObjectNode> edit, String script) throws IOException {
         Path b = host.work.resolve(name + "-" + System.nanoTime());
+        specBundles.add(b);
         Host.check(Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString()));
         Host.check(Host.sh("cp", Path.of(System.getProperty("gvshim.native.dir"), "test/gvshim-specprobe").toString(),
                 b.resolve("rootfs/probe").toString()));
@@ -633,6 +657,338 @@ class RuntimeIT {
         assertThat(gv(b, "delete", "--force", "ex").code()).isZero();
     }
 
+    // ------------------------------------------------------------------ runsc ids (issue 14, item 3)
+
+    private int pid(String id) throws IOException {
+        return state(id).path("pid").asInt();
+    }
+
+    private void await(java.util.function.BooleanSupplier done) {
+        for (int i = 0; i < 100 && !done.getAsBoolean(); i++) {
+            sleep(100);
+        }
+    }
+
+    /**
+     * runsc finds a container by id prefix: with relpfx and relpfx2, `runsc delete relpfx` is
+     * "ambiguous" (and the container leaked). Each call must reach its own container, whichever
+     * was created first, and state, list and events show the containers' own ids.
+     */
+    @Test
+    void idsThatArePrefixesOfOthersReachOnlyTheirOwnContainer() throws Exception {
+        Path b = bundle("pfx", "/bin/sh", "-c", "exec sleep 600");
+        for (List<String> order : List.of(List.of("relpfx", "relpfx2"), List.of("other2", "other"))) {
+            for (String id : order) {
+                Host.Result c = create(b, id);
+                assertThat(c.code()).as(id + ": " + c + read(b.resolve("err"))).isZero();
+                assertThat(gv(b, "start", id).code()).isZero();
+            }
+            String shorter = order.get(0).length() < order.get(1).length() ? order.get(0) : order.get(1);
+            String longer = order.get(0).equals(shorter) ? order.get(1) : order.get(0);
+            int longPid = pid(longer);
+            assertThat(state(shorter).path("id").asText()).isEqualTo(shorter);
+            assertThat(state(longer).path("id").asText()).isEqualTo(longer);
+            Host.Result ev = gv(b, "events", "--stats", longer);
+            assertThat(ev.code()).as(ev.toString()).isZero();
+            assertThat(JSON.readTree(ev.out().lines().findFirst().orElse("{}")).path("id").asText()).isEqualTo(longer);
+            List<String> listed = new ArrayList<>();
+            JSON.readTree(gv(b, "list", "--format", "json").out()).forEach(n -> listed.add(n.path("id").asText()));
+            assertThat(listed).containsExactlyInAnyOrder(shorter, longer);
+            assertThat(gv(b, "list").out()).startsWith("ID ").contains("\n" + shorter + " ").contains("\n" + longer + " ");
+
+            Host.Result k = gv(b, "kill", shorter, "KILL");
+            assertThat(k.code()).as(k.toString()).isZero();
+            assertThat(awaitStatus(shorter, "stopped")).isEqualTo("stopped");
+            Host.Result d = gv(b, "delete", "--force", shorter);
+            assertThat(d.code()).as(d + "\n" + read(log)).isZero();
+            assertThat(gv(b, "state", shorter).code()).isEqualTo(1);
+            assertThat(lastError()).isEqualTo("container does not exist: " + shorter);
+            assertThat(state(longer).path("status").asText()).as(longer + " after " + shorter + "'s kill and delete")
+                    .isEqualTo("running");
+            assertThat(alive(longPid)).isTrue();
+            assertThat(gv(b, "list", "-q").out()).isEqualTo(longer + "\n");
+            assertThat(gv(b, "delete", "--force", longer).code()).isZero();
+            assertThat(rootEntries()).isEmpty();
+        }
+    }
+
+    /** runsc's sandbox ids stop at 92 characters (its control socket's name); gvshim's ids go to 248. */
+    @Test
+    void aLongIdWorksPastRunscsOwnLimit() throws Exception {
+        String id = "long-" + "x".repeat(195);
+        Path b = bundle("long", "/bin/sh", "-c", "echo long; exec sleep 600");
+        Host.Result c = create(b, id);
+        assertThat(c.code()).as(c + read(b.resolve("err")) + read(log)).isZero();
+        assertThat(gv(b, "start", id).code()).isZero();
+        assertThat(state(id).path("id").asText()).isEqualTo(id);
+        assertThat(awaitStatus(id, "running")).isEqualTo("running");
+        assertThat(gv(b, "list", "-q").out()).isEqualTo(id + "\n");
+        assertThat(gv(b, "delete", "--force", id).code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    /**
+     * A create interrupted after gvshim's record was written and before runsc's: then runsc has
+     * no "relw", and `runsc kill relw` killed relw-victim, `runsc delete --force relw` deleted it.
+     */
+    @Test
+    void aCreateInterruptedBeforeRunscsStateNeverReachesAnotherContainer() throws Exception {
+        Path victim = bundle("victim", "/bin/sh", "-c", "exec sleep 600");
+        assertThat(create(victim, "relw-victim").code()).isZero();
+        assertThat(gv(victim, "start", "relw-victim").code()).isZero();
+        int victimPid = pid("relw-victim");
+
+        // a runsc whose create never finishes: gvshim is killed meanwhile, as a crash or an OOM kill would
+        Path mark = tmp.resolve("create-started");
+        Path slow = tmp.resolve("runsc-slow-create");
+        Files.writeString(slow, "#!/bin/sh\ncase \" $* \" in *\" create \"*) echo $$ > " + mark + "; exec sleep 120;; esac\n"
+                + "exec " + Host.which("runsc") + " \"$@\"\n");
+        Files.setPosixFilePermissions(slow, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path b = bundle("relw", "/bin/true");
+        Process p = new ProcessBuilder(host.gvshim.toString(), "--root", root.toString(), "--log", log.toString(),
+                "--log-format", "json", "--runsc", slow.toString(), "create", "--bundle", b.toString(), "relw")
+                .redirectInput(b.resolve("config.json").toFile()).redirectOutput(b.resolve("out").toFile())
+                .redirectError(b.resolve("err").toFile()).start();
+        await(() -> Files.exists(mark) && !read(mark).isBlank());
+        assertThat(mark).as("gvshim reached runsc create").exists();
+        p.destroyForcibly(); // the launcher execs java: this is gvshim itself
+        p.waitFor();
+        ProcessHandle.of(Long.parseLong(read(mark).strip())).ifPresent(ProcessHandle::destroyForcibly);
+        assertThat(rootEntries()).as("gvshim's record without runsc's").contains("relw.gvshim")
+                .noneMatch(e -> e.contains("relw_") || e.startsWith("4-relw"));
+
+        Host.Result k = gv(b, "kill", "relw", "KILL");
+        assertThat(k.code()).as(k.toString()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container does not exist: relw");
+        assertThat(gv(b, "state", "relw").code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container does not exist: relw");
+        Host.Result d = gv(b, "delete", "--force", "relw");
+        assertThat(d.code()).as(d.toString()).isZero();
+        assertThat(rootEntries()).doesNotContain("relw.gvshim");
+        sleep(300);
+        assertThat(state("relw-victim").path("status").asText()).as("the other container").isEqualTo("running");
+        assertThat(alive(victimPid)).isTrue();
+        assertThat(gv(victim, "delete", "--force", "relw-victim").code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    /**
+     * Containers gvshim did not name (runsc's own in a shared --root, or one an earlier gvshim
+     * created under the caller's id, whose record has no runsc id): addressed by their id when
+     * that reaches them alone, refused with a line when runsc would also match another.
+     */
+    @Test
+    void containersGvshimDidNotNameAreAddressedOnlyWhenUnambiguous() throws Exception {
+        Path b = bundle("foreign", "/bin/sh", "-c", "exec sleep 600");
+        for (String id : List.of("relf", "relf2")) {
+            Host.Result r = Host.run(List.of("/bin/sh", "-c", Host.which("runsc") + " --root=" + root + " create --bundle="
+                    + b + " " + id + " <" + b.resolve("config.json") + " >" + b.resolve("out") + " 2>&1"), null, T, b);
+            assertThat(r.code()).as(id + ": " + r + read(b.resolve("out"))).isZero();
+        }
+        // what the gvshim before runsc ids recorded for a container: no runscId
+        Files.createDirectories(root.resolve("relf.gvshim/logs"));
+        Files.writeString(root.resolve("relf.gvshim/gvshim.state"), "id=relf\nbundle=" + b + "\nrootless=false\nrunsc="
+                + Host.which("runsc") + "\nflags=0\n");
+        Host.Result amb = gv(b, "delete", "--force", "relf");
+        assertThat(amb.code()).as(amb.toString()).isEqualTo(1);
+        assertThat(lastError()).startsWith("cannot address container relf: runsc finds containers by id prefix")
+                .contains("relf2").contains("[RUNSC_ID_AMBIGUOUS]");
+        assertThat(amb.err().lines()).hasSize(1);
+        assertThat(rootEntries()).as("nothing was deleted").contains("relf_sandbox:relf.state", "relf2_sandbox:relf2.state");
+        assertThat(gv(b, "state", "relf").code()).as("nor is anything else sent to runsc for it").isEqualTo(1);
+        assertThat(lastError()).contains("[RUNSC_ID_AMBIGUOUS]");
+        assertThat(state("relf2").path("id").asText()).isEqualTo("relf2");
+        assertThat(gv(b, "delete", "--force", "relf2").code()).isZero();
+        assertThat(state("relf").path("id").asText()).isEqualTo("relf");
+        assertThat(gv(b, "delete", "--force", "relf").code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+        // and a new container whose runsc id one of them would be a prefix of is refused before anything runs
+        Host.Result r = Host.run(List.of("/bin/sh", "-c", Host.which("runsc") + " --root=" + root + " create --bundle="
+                + b + " 4-ab <" + b.resolve("config.json") + " >" + b.resolve("out") + " 2>&1"), null, T, b);
+        assertThat(r.code()).isZero();
+        Host.Result clash = create(b, "abcd");
+        assertThat(clash.code()).isEqualTo(1);
+        assertThat(lastError()).contains("4-ab").contains("[RUNSC_ID_CLASH]");
+        assertThat(gv(b, "delete", "--force", "4-ab").code()).isZero();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
+    void rootlessIdsThatArePrefixesOfOthersReachOnlyTheirOwnContainer() throws Exception {
+        Path b = host.work.resolve("rl-pfx-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        try {
+            // stdio to a file per container: runsc hands a file it is given to the sandbox's user (issue 14, item 1)
+            Host.Result r = host.userShell("cd " + b + " && for id in pfx pfx2; do " + g + "create --bundle . $id </dev/null"
+                    + " >out-$id 2>err-$id && " + g + "start $id || exit 1; done && " + g + "kill pfx KILL && " + g
+                    + "delete --force pfx && " + g + "state pfx2", T);
+            assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json"))).isZero();
+            assertThat(JSON.readTree(r.out()).path("status").asText()).isEqualTo("running");
+            assertThat(JSON.readTree(r.out()).path("id").asText()).isEqualTo("pfx2");
+            Host.Result s = host.userShell(g + "state pfx", T);
+            assertThat(s.err()).contains("container does not exist: pfx");
+            assertThat(host.userShell(g + "delete --force pfx2", T).code()).isZero();
+        } finally {
+            host.userShell(g + "delete --force pfx; " + g + "delete --force pfx2", T);
+        }
+        await(() -> live(host.processes()).isEmpty());
+        assertThat(live(host.processes())).as("processes of the test user").isEmpty();
+    }
+
+    // ------------------------------------------------------------------ paused containers (issue 14, item 7)
+
+    /**
+     * What Docker sends for `rm -f`, `kill` and `stop` of a paused container: `kill 9` (or 15,
+     * then `resume`), `resume` of what may be dead by then, `delete`. runsc 2022-12 refuses to
+     * signal a paused container, keeps "paused" for a dead one, and panics on `delete --force`.
+     */
+    @Test
+    void aPausedContainerIsKilledResumedAndDeletedAsRuncWould() throws Exception {
+        java.util.Map<String, Path> bundles = new java.util.HashMap<>();
+        for (String id : List.of("p-kill", "p-term", "p-del")) {
+            Path b = bundle(id, "/bin/sh", "-c", "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 1; done");
+            bundles.put(id, b);
+            assertThat(create(b, id).code()).isZero();
+            assertThat(gv(b, "start", id).code()).isZero();
+            assertThat(gv(b, "pause", id).code()).isZero();
+            assertThat(awaitStatus(id, "paused")).isEqualTo("paused");
+        }
+        // SIGKILL: at once, as the kernel kills a frozen cgroup's tasks
+        Path b = bundles.get("p-kill");
+        int pid = pid("p-kill");
+        long t0 = System.nanoTime();
+        Host.Result k = gv(b, "kill", "p-kill", "KILL");
+        assertThat(k.code()).as(k + read(log)).isZero();
+        await(() -> !alive(pid) || zombie(pid));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("kill of a paused container").isLessThan(Duration.ofSeconds(5));
+        assertThat(state("p-kill").path("status").asText()).as("a dead sandbox is stopped, not paused").isEqualTo("stopped");
+        Host.Result again = gv(b, "kill", "p-kill", "KILL");
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container not running: p-kill");
+        Host.Result res = gv(b, "resume", "p-kill"); // containerd resumes a paused container that has exited
+        assertThat(res.code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("container not paused: p-kill");
+        Host.Result del = gv(b, "delete", "p-kill");
+        assertThat(del.code()).as(del + read(log)).isZero();
+        assertThat(del.err()).isEmpty();
+
+        // another signal waits for resume, as for a frozen task
+        b = bundles.get("p-term");
+        Host.Result t = gv(b, "kill", "p-term", "TERM");
+        assertThat(t.code()).as(t + read(log)).isZero();
+        sleep(500);
+        assertThat(state("p-term").path("status").asText()).isEqualTo("paused");
+        assertThat(read(b.resolve("out"))).doesNotContain("got-term");
+        assertThat(gv(b, "resume", "p-term").code()).isZero();
+        assertThat(awaitStatus("p-term", "stopped")).as("TERM delivered at resume").isEqualTo("stopped");
+        assertThat(read(b.resolve("out"))).isEqualTo("ready\ngot-term\n");
+        assertThat(gv(b, "delete", "p-term").code()).isZero();
+
+        // delete: refused while paused, as runc does, and done by --force
+        Host.Result no = gv(b, "delete", "p-del");
+        assertThat(no.code()).isEqualTo(1);
+        assertThat(lastError()).isEqualTo("cannot delete container p-del that is not stopped: paused");
+        Host.Result force = gv(b, "delete", "--force", "p-del");
+        assertThat(force.code()).as(force + read(log)).isZero();
+        assertThat(force.err()).as("runsc's panic is not the caller's").isEmpty();
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
+    void rootlessPausedContainerIsKilledAndDeleted() throws Exception {
+        Path b = host.work.resolve("rl-paused-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        try {
+            Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rp </dev/null >out"
+                    + " 2>err && " + g + "start rp && " + g + "pause rp && " + g + "kill rp KILL", T);
+            assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json")) + "\nerr: " + read(b.resolve("err"))).isZero();
+            int pid = Integer.parseInt(read(b.resolve("init.pid")).strip());
+            await(() -> !alive(pid) || zombie(pid));
+            Host.Result s = host.userShell(g + "state rp", T);
+            assertThat(JSON.readTree(s.out()).path("status").asText()).as(s.toString()).isEqualTo("stopped");
+            Host.Result d = host.userShell(g + "resume rp; " + g + "delete rp && " + g + "state rp", T);
+            assertThat(d.err()).contains("container not paused: rp").contains("container does not exist: rp");
+        } finally {
+            host.userShell(g + "delete --force rp", T);
+        }
+        await(() -> live(host.processes()).isEmpty());
+        assertThat(live(host.processes())).as("processes of the test user").isEmpty();
+    }
+
+    private static boolean zombie(int pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").charAt(0) == 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ smaller ones (issue 14, item 8)
+
+    /** Root's containers in root's --root do not exist for another user; deleting one must not "succeed". */
+    @Test
+    void aNonRootDeleteOfRootsContainerFailsAsRuncSays() throws Exception {
+        Path b = bundle("rootowned", "/bin/sh", "-c", "exec sleep 600");
+        assertThat(create(b, "rootc").code()).isZero();
+        Host.sh("chmod", "755", tmp.toString()); // the user can reach root's --root (gvshim makes it 0711)
+        String g = "$G --root " + root + " ";
+        Host.Result d = host.userShell(g + "delete --force rootc", T);
+        assertThat(d.code()).as(d.toString()).isEqualTo(1);
+        assertThat(d.err().lines()).hasSize(1).first().asString().startsWith("gvshim: container does not exist: rootc (")
+                .contains("uid 0");
+        Host.Result s = host.userShell(g + "state rootc", T);
+        assertThat(s.code()).isEqualTo(1);
+        assertThat(s.err()).contains("container does not exist: rootc");
+        assertThat(host.userShell(g + "delete --force nosuch", T).code()).as("deleting nothing by force, as runc").isZero();
+        assertThat(state("rootc").path("status").asText()).as("root's container untouched").isEqualTo("created");
+        assertThat(gv(b, "delete", "--force", "rootc").code()).isZero();
+    }
+
+    /** exec's message is about this exec: the debug logs keep every earlier call's errors. */
+    @Test
+    void execFailureNamesOnlyItsOwnError() throws Exception {
+        Path b = bundle("execmsg", "/bin/sh", "-c", "exec sleep 600");
+        assertThat(create(b, "em").code()).isZero();
+        assertThat(gv(b, "start", "em").code()).isZero();
+        assertThat(gv(b, "pause", "em").code()).isZero();
+        Host.Result p = gv(b, "exec", "em", "/bin/true");
+        assertThat(p.code()).isEqualTo(1);
+        assertThat(lastError()).contains("paused");
+        assertThat(gv(b, "resume", "em").code()).isZero();
+        assertThat(gv(b, "kill", "em", "KILL").code()).isZero();
+        assertThat(awaitStatus("em", "stopped")).isEqualTo("stopped");
+        Host.Result s = gv(b, "exec", "em", "/bin/true");
+        assertThat(s.code()).isEqualTo(1);
+        assertThat(lastError()).contains("stopped").doesNotContain("paused").doesNotContain("3-em");
+        List<String> own = s.err().lines().filter(l -> l.startsWith("gvshim")).toList();
+        assertThat(own).hasSize(1);
+        assertThat(own.getFirst()).doesNotContain("paused");
+        assertThat(gv(b, "delete", "em").code()).isZero();
+    }
+
+    @Test
+    void anEmptyGvshimTraceIsOff() {
+        for (String v : List.of("GVSHIM_TRACE=", "GVSHIM_TRACE=0")) {
+            Host.Result r = Host.run(List.of("env", v, host.gvshim.toString(), "--root", root.toString(), "state", "nosuch"),
+                    null, T, tmp);
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).as(v).isEqualTo("gvshim: container does not exist: nosuch\n");
+        }
+        Host.Result on = Host.run(List.of("env", "GVSHIM_TRACE=1", host.gvshim.toString(), "--root", root.toString(), "state",
+                "nosuch"), null, T, tmp);
+        assertThat(on.err()).contains("gvshim: trace ");
+    }
+
     private static List<String> live(List<String> pgrepLines) {
         return pgrepLines.stream().filter(l -> {
             String pid = l.split(" ")[0];
@@ -650,5 +1006,157 @@ class RuntimeIT {
         } catch (IOException e) {
             return "<" + e.getMessage() + ">";
         }
+    }
+
+    // ------------------------------------------------------------------ the caller's stdio (issue 14)
+
+    /** Owner, group and mode of a file, as stat(1) prints them. */
+    private static String owner(Path p) {
+        return Host.sh("stat", "-c", "%U:%G:%a", p.toString()).out().strip();
+    }
+
+    /**
+     * /dev/null as the machine should have it. runsc chowns the stdio it is given to the sandbox's
+     * user, and containerd's shim passes /dev/null: the tests run under the integration-test lock,
+     * so setting it right first is what makes "unchanged" mean something.
+     */
+    private static void devNullAsItShouldBe() {
+        Host.check(Host.sh("chown", "root:root", "/dev/null"));
+        Host.check(Host.sh("chmod", "666", "/dev/null"));
+    }
+
+    /** {@code sh -c SCRIPT} as root in {@code cwd}; $G is gvshim with this test's --root and --log. */
+    private Host.Result rootShell(Path cwd, String script) {
+        return Host.run(List.of("/bin/sh", "-c", "G='" + host.gvshim + " --root " + root + " --log " + log
+                + " --log-format json'; " + script), null, T, cwd);
+    }
+
+    @Test
+    void runtimeVerbsLeaveTheCallersFilesDevNullAndTerminalAlone() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Host.which("script") != null, "no script(1) for a terminal (util-linux)");
+        devNullAsItShouldBe();
+        Path b = bundle("stdio", "/bin/sh", "-c", "echo out-line; echo err-line >&2; exec sleep 600");
+        // files of the caller's, written at their offset; create's stdin /dev/null, as dockerd's shim gives it
+        Host.Result c = rootShell(b, ": > out; : > err; chmod 640 out err; (echo LINE-1; $G create --bundle . stdio </dev/null)"
+                + " >out 2>err");
+        assertThat(c.code()).as(c + read(b.resolve("err"))).isZero();
+        Host.Result s = gv(b, "start", "stdio");
+        assertThat(s.code()).as(s.toString()).isZero();
+        for (int i = 0; i < 50 && !read(b.resolve("err")).contains("err-line"); i++) {
+            sleep(100);
+        }
+        assertThat(read(b.resolve("out"))).as("the container's output after the caller's").isEqualTo("LINE-1\nout-line\n");
+        assertThat(read(b.resolve("err"))).isEqualTo("err-line\n");
+        assertThat(owner(b.resolve("out"))).as("create's stdout file").isEqualTo("root:root:640");
+        assertThat(owner(b.resolve("err"))).as("create's stderr file").isEqualTo("root:root:640");
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after create and start").isEqualTo("root:root:666");
+
+        Host.Result e = rootShell(b, "$G exec stdio /bin/echo to-null </dev/null >/dev/null 2>/dev/null && (echo LINE-1; $G exec"
+                + " stdio /bin/echo exec-line) > exec.txt");
+        assertThat(e.code()).as(e.toString()).isZero();
+        assertThat(read(b.resolve("exec.txt"))).isEqualTo("LINE-1\nexec-line\n");
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after exec").isEqualTo("root:root:666");
+
+        // a root terminal (script(1)'s pty) as the stdio of exec, create and run
+        Path t = bundle("stdio-tty", "/bin/sh", "-c", "test -t 1 || echo not-a-tty-but-relayed");
+        Host.Result tty = rootShell(b, "script -qec \"before=\\$(stat -c %U:%G:%a \\$(tty)); $G exec stdio /bin/echo on-the-terminal;"
+                + " $G create --bundle " + t + " tty-create; $G delete --force tty-create; $G run --bundle " + t + " tty-run;"
+                + " echo result \\$before \\$(stat -c %U:%G:%a \\$(tty))\" /dev/null");
+        assertThat(tty.out()).as(tty.toString()).contains("on-the-terminal").contains("not-a-tty-but-relayed");
+        String result = tty.out().lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow().strip();
+        String[] owners = result.split(" ");
+        assertThat(owners).hasSize(3);
+        assertThat(owners[2]).as("the caller's terminal after exec, create and run").isEqualTo(owners[1]);
+
+        assertThat(gv(b, "delete", "--force", "stdio").code()).isZero();
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after delete").isEqualTo("root:root:666");
+
+        // run: `(echo LINE-1; gvshim run ...) > f` keeps LINE-1 (gVisor wrote a file it is given at offset 0)
+        Path r = bundle("stdio-run", "/bin/echo", "run-line");
+        Host.Result run = rootShell(r, ": > f; chmod 600 f; (echo LINE-1; $G run --bundle . file-run </dev/null) > f");
+        assertThat(run.code()).as(run.toString()).isZero();
+        assertThat(read(r.resolve("f"))).isEqualTo("LINE-1\nrun-line\n");
+        assertThat(owner(r.resolve("f"))).isEqualTo("root:root:600");
+        assertThat(owner(Path.of("/dev/null"))).as("/dev/null after run").isEqualTo("root:root:666");
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
+    void rootlessCallersFilesAndTerminalKeepTheirOwner() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Host.which("script") != null, "no script(1) for a terminal (util-linux)");
+        Path b = host.work.resolve("rl-stdio-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c")
+                .add("echo out-line; echo err-line >&2; exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
+        // runsc inside the container's user namespace chowned these to a subordinate id: the caller lost them
+        Host.Result r = host.userShell("cd " + b + " && : > out && : > err && chmod 640 out err && (echo LINE-1; " + g
+                + "create --bundle . rls-main </dev/null) >out 2>err && " + g + "start rls-main", T);
+        assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json")) + "\nerr: " + read(b.resolve("err"))).isZero();
+        for (int i = 0; i < 50 && !read(b.resolve("err")).contains("err-line"); i++) {
+            sleep(100);
+        }
+        assertThat(read(b.resolve("out"))).isEqualTo("LINE-1\nout-line\n");
+        String mine = Host.USER + ":" + Host.USER + ":640";
+        assertThat(owner(b.resolve("out"))).isEqualTo(mine);
+        assertThat(owner(b.resolve("err"))).isEqualTo(mine);
+        Host.Result w = host.userShell("cd " + b + " && echo more >> out && echo writable", T);
+        assertThat(w.out()).contains("writable");
+
+        Host.Result tty = host.userShell("cd " + b + " && script -qec \"before=\\$(stat -c %U:%G:%a \\$(tty)); " + g
+                + "exec rls-main /bin/echo on-the-terminal; " + g + "create --bundle . rls-tty; " + g + "delete --force rls-tty;"
+                + " echo result \\$before \\$(stat -c %U:%G:%a \\$(tty))\" /dev/null", T);
+        assertThat(tty.out()).as(tty.toString()).contains("on-the-terminal");
+        String[] owners = tty.out().lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow().strip().split(" ");
+        assertThat(owners).hasSize(3);
+        assertThat(owners[1]).startsWith(Host.USER + ":");
+        assertThat(owners[2]).as("the caller's terminal after exec and create").isEqualTo(owners[1]);
+
+        Host.Result d = host.userShell(g + "delete --force rls-main", T);
+        assertThat(d.code()).as(d.toString()).isZero();
+        for (int i = 0; i < 50 && !live(host.processes()).isEmpty(); i++) {
+            sleep(100);
+        }
+        assertThat(live(host.processes())).as("processes of the test user (a relay left behind?)").isEmpty();
+    }
+
+    @Test
+    void consoleSocketStillGetsTheContainersTerminal() throws Exception {
+        Path helper = Path.of(System.getProperty("gvshim.native.dir", "target/native"), "test/gvshim-console");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(helper), "no " + helper);
+        devNullAsItShouldBe();
+        Path b = bundle("console", "/bin/sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty");
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).put("terminal", true);
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+
+        // runc's rule: a detached container with a terminal needs someone to take the pty
+        Host.Result refused = create(b, "console");
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(lastError()).startsWith("cannot allocate tty if runc will detach without setting console socket");
+        assertThat(rootEntries()).isEmpty();
+
+        Path sock = tmp.resolve("console.sock");
+        Process console = new ProcessBuilder(helper.toString(), sock.toString())
+                .redirectOutput(b.resolve("console.out").toFile()).redirectError(b.resolve("console.err").toFile()).start();
+        try {
+            for (int i = 0; i < 50 && !Files.exists(sock); i++) {
+                sleep(100);
+            }
+            Host.Result c = create(b, "console", "--console-socket", sock.toString());
+            assertThat(c.code()).as(c + read(log)).isZero();
+            assertThat(gv(b, "start", "console").code()).isZero();
+            assertThat(console.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the console helper ended").isTrue();
+            assertThat(read(b.resolve("console.err"))).contains("received a terminal");
+            assertThat(read(b.resolve("console.out"))).contains("on-a-tty");
+            assertThat(awaitStatus("console", "stopped")).isEqualTo("stopped");
+            assertThat(gv(b, "delete", "console").code()).isZero();
+        } finally {
+            console.destroyForcibly();
+        }
+        assertThat(owner(Path.of("/dev/null"))).isEqualTo("root:root:666");
     }
 }

@@ -136,4 +136,26 @@ class RunSpecTest {
         assertThatThrownBy(() -> RunSpec.fromBundle(noArgs, bundle, r, ctx(Path.of("/")))).isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("nothing to run");
     }
+
+    @Test
+    void theWorkingDirectoryIsLookedForWhereTheSandboxWillFindIt(@TempDir Path tmp) {
+        Path data = tmp.resolve("data");
+        Spec onRoot = RunSpec.generate(req(List.of("pwd"), tmp, List.of(new RunRequest.BindMount(data, "/work", false)),
+                List.of("/scratch"), "/srv/app", List.of(), false, Network.NONE), ctx(Path.of("/")));
+        assertThat(RunSpec.workdirOnHost(onRoot)).as("in the root file system").isEqualTo(tmp.resolve("srv/app"));
+        assertThat(RunSpec.workdirInTmpfs(onRoot)).isNull();
+        Spec inBind = RunSpec.generate(req(List.of("pwd"), tmp, List.of(new RunRequest.BindMount(data, "/work", false)),
+                List.of(), "/work/sub/dir", List.of(), false, Network.NONE), ctx(Path.of("/")));
+        assertThat(RunSpec.workdirOnHost(inBind)).as("in the bind mount's source").isEqualTo(data.resolve("sub/dir"));
+        Spec inTmpfs = RunSpec.generate(req(List.of("pwd"), tmp, List.of(), List.of("/scratch"), "/scratch/x", List.of(), false,
+                Network.NONE), ctx(Path.of("/")));
+        assertThat(RunSpec.workdirInTmpfs(inTmpfs)).as("below a tmpfs: empty at the start").isEqualTo("/scratch");
+        Spec atTmpfs = RunSpec.generate(req(List.of("pwd"), tmp, List.of(), List.of("/scratch"), "/scratch", List.of(), false,
+                Network.NONE), ctx(Path.of("/")));
+        assertThat(RunSpec.workdirInTmpfs(atTmpfs)).as("a mount point exists").isNull();
+        assertThat(RunSpec.workdirOnHost(atTmpfs)).isNull();
+        Spec proc = RunSpec.generate(req(List.of("pwd"), tmp, List.of(), List.of(), "/proc/self", List.of(), false, Network.NONE),
+                ctx(Path.of("/")));
+        assertThat(RunSpec.workdirOnHost(proc)).as("the sandbox's own procfs").isNull();
+    }
 }

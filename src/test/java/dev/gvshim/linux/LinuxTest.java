@@ -91,6 +91,19 @@ class LinuxTest {
     }
 
     @Test
+    void flockOnADirectoryExcludesAnotherOpenFileDescription(@TempDir Path dir) throws Exception {
+        // flock(2) locks belong to the open file description: two open()s conflict even in one process
+        int a = Linux.open(dir.toString(), Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+        int b = Linux.open(dir.toString(), Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+        Linux.flock(a, 2 | 4);
+        assertThatThrownBy(() -> Linux.flock(b, 2 | 4)).isInstanceOfSatisfying(SyscallException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.EAGAIN));
+        Linux.close(a);
+        Linux.flock(b, 2 | 4);
+        Linux.close(b);
+    }
+
+    @Test
     void getxattrTellsAnAbsentAttributeFromAMissingFile(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("f"), "x");
         assertThat(Linux.getxattr(f.toString(), "user.nothing")).isEmpty();

@@ -56,4 +56,35 @@ class RunscLogsTest {
                 "panic: unable to attach: operation not permitted");
         assertThat(RunscLogs.fatalLines(dir.resolve("missing"))).isEmpty();
     }
+
+    @Test
+    void aSpecDumpAfterAMessageIsDroppedAndOtherLinesJoined() {
+        // runsc/specutils ReadSpecFromFile: "...: %v\n %s" with the whole config.json
+        String msg = "reading spec: error unmarshaling spec from file \"/b/config.json\": json: cannot unmarshal number into Go"
+                + " struct field Process.process.args of type string\n {\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [1, 2]},"
+                + " \"linux\": {\"namespaces\": [{\"type\": \"uts\"}, {\"type\": \"mount\"}]}}";
+        assertThat(RunscLogs.oneLine(msg)).isEqualTo("reading spec: error unmarshaling spec from file \"/b/config.json\": json:"
+                + " cannot unmarshal number into Go struct field Process.process.args of type string");
+        assertThat(RunscLogs.oneLine("stopping container: x\ndeleting container state files: y")).isEqualTo(
+                "stopping container: x; deleting container state files: y");
+        assertThat(RunscLogs.oneLine("panic: invalid state transition: paused => stopped\n\ngoroutine 1 [running]:\nmain.x()"))
+                .isEqualTo("panic: invalid state transition: paused => stopped");
+        assertThat(RunscLogs.oneLine("one line")).isEqualTo("one line");
+        assertThat(RunscLogs.oneLine(null)).isEmpty();
+    }
+
+    @Test
+    void newFatalLinesAreOnlyThoseNotReportedBefore(@TempDir Path dir) throws Exception {
+        Path boot = dir.resolve("runsc.log.20240101-000000.000000.boot.txt");
+        Files.writeString(boot, "I0101 starting\nW0101 FATAL ERROR: first failure\n");
+        Files.writeString(dir.resolve("runsc.log.20240101-000001.000000.exec.txt"), "W0101 FATAL ERROR: exec in paused\n");
+        assertThat(RunscLogs.newFatalLines(dir)).containsExactlyInAnyOrder("first failure", "exec in paused");
+        assertThat(RunscLogs.newFatalLines(dir)).as("already reported").isEmpty();
+        // the long-lived boot log grows, and a later call writes a log of its own
+        Files.writeString(boot, "W0101 FATAL ERROR: sandbox died\n", java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(dir.resolve("runsc.log.20240101-000002.000000.exec.txt"), "W0101 FATAL ERROR: exec in stopped\n");
+        assertThat(RunscLogs.newFatalLines(dir)).containsExactlyInAnyOrder("sandbox died", "exec in stopped");
+        assertThat(RunscLogs.fatalLines(dir)).as("all of them, for `gvshim explain`").hasSize(4);
+        assertThat(RunscLogs.newFatalLines(dir.resolve("missing"))).isEmpty();
+    }
 }

@@ -113,12 +113,12 @@ class FeaturesTest {
     @Test
     void annotationsSayWhatIsMootIgnoredAndRefused() throws Exception {
         JsonNode a = features().path("annotations");
-        assertThat(a.path("dev.gvshim.runsc.release").asText()).isEqualTo("2022-12-19");
-        assertThat(a.path("dev.gvshim.spec.moot").asText()).contains("maskedPaths", "apparmorProfile docker-default");
-        assertThat(a.path("dev.gvshim.spec.refused").asText()).contains("selinuxLabel", "SCMP_ACT_NOTIFY", "intelRdt");
-        assertThat(a.path("dev.gvshim.spec.ignored").asText()).contains("linux.sysctl", "errnoRet");
-        assertThat(a.path("dev.gvshim.seccomp.exec").asText()).contains("does not filter exec'd processes");
+        assertThat(a.path("dev.gvshim.runscRelease").asText()).isEqualTo("2022-12-19");
+        assertThat(a.path("dev.gvshim.specMoot").asText()).contains("maskedPaths", "apparmorProfile docker-default");
+        assertThat(a.path("dev.gvshim.specRefused").asText()).contains("selinuxLabel", "SCMP_ACT_NOTIFY", "intelRdt");
+        assertThat(a.path("dev.gvshim.specIgnored").asText()).contains("linux.sysctl", "errnoRet");
+        assertThat(a.path("dev.gvshim.seccompExec").asText()).contains("does not filter exec'd processes");
         JsonNode newest = new ObjectMapper().readTree(Features.json("1", true, RunscRelease.parse("release-20260330.0")));
-        assertThat(newest.path("annotations").has("dev.gvshim.seccomp.exec")).isFalse();
+        assertThat(newest.path("annotations").has("dev.gvshim.seccompExec")).isFalse();
     }
 }

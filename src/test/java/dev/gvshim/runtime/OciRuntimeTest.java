@@ -81,8 +81,8 @@ class OciRuntimeTest {
     void stateNamesTheCallersBundleWhereRunscReadsGvshimsRewrite() throws Exception {
         OciRuntime rt = runtime(List.of(), List.of(), null);
         Path own = tmp.resolve("root").resolve("c1.gvshim").resolve("bundle");
-        Containers.Container ct = new Containers.Container("c1", Path.of("/run/containerd/b \"1\""), false, "/opt/runsc",
-                List.of(), 0, 0);
+        Containers.Container ct = new Containers.Container("c1", "2-c1", Path.of("/run/containerd/b \"1\""), false,
+                "/opt/runsc", List.of(), 0, 0);
         String state = "{\n  \"ociVersion\": \"1.0.2\",\n  \"id\": \"c1\",\n  \"status\": \"created\",\n  \"bundle\": \""
                 + own + "\",\n  \"pid\": 7\n}";
         assertThat(rt.callersBundle(ct, state)).contains("\"bundle\": \"/run/containerd/b \\\"1\\\"\",")
@@ -102,5 +102,56 @@ class OciRuntimeTest {
         assertThat(w.mounts()).anySatisfy(m -> assertThat(m.source()).isEqualTo("/bundles/b1/data"))
                 .anySatisfy(m -> assertThat(m.source()).as("not a bind: no path").isEqualTo("tmpfs"));
         assertThat(s.root().path()).as("the caller's spec is not modified").isEqualTo("rootfs");
+    }
+
+    @Test
+    void anExecAsksForATerminalOnlyInItsProcessJson() throws Exception {
+        Path tty = tmp.resolve("tty.json");
+        java.nio.file.Files.writeString(tty, "{\"terminal\" :\n true, \"args\": [\"sh\"]}");
+        Path plain = tmp.resolve("plain.json");
+        java.nio.file.Files.writeString(plain, "{\"terminal\": false, \"env\": [\"X=\\\"terminal\\\": true\"]}");
+        assertThat(OciRuntime.wantsTerminal(tty)).isTrue();
+        assertThat(OciRuntime.wantsTerminal(plain)).as("the word in a string is not the field").isFalse();
+        assertThat(OciRuntime.wantsTerminal(tmp.resolve("missing.json"))).as("runsc reports it").isFalse();
+        assertThat(OciRuntime.NO_CONSOLE).startsWith("cannot allocate tty if runc will detach without setting console socket")
+                .endsWith("[TERMINAL_NEEDS_CONSOLE_SOCKET]");
+    }
+
+    @Test
+    void runscsIdsInItsOutputBecomeTheContainersOwn() throws Exception {
+        OciRuntime rt = runtime(List.of(), List.of(), null);
+        Containers.Container ct = new Containers.Container("relpfx", "6-relpfx", Path.of("/b"), false, "/r", List.of(), 0, 0);
+        assertThat(rt.human(ct, "cannot signal container \"6-relpfx\" in state paused")).isEqualTo(
+                "cannot signal container \"relpfx\" in state paused");
+        assertThat(rt.human(ct, "{\"id\":\"6-relpfx\",\"x\":\"16-relpfx 6-relpfx2 a6-relpfx 6-relpfx.x\"}")).as("whole ids only")
+                .isEqualTo("{\"id\":\"relpfx\",\"x\":\"16-relpfx 6-relpfx2 a6-relpfx 6-relpfx.x\"}");
+        Containers.Container legacy = new Containers.Container("old", "old", Path.of("/b"), false, "/r", List.of(), 0, 0);
+        assertThat(rt.human(legacy, "container \"old\"")).isEqualTo("container \"old\"");
+    }
+
+    @Test
+    void listIsLaidOutAsGosTabwriterWithTheContainersIds() throws Exception {
+        OciRuntime rt = runtime(List.of(), List.of(), null);
+        // runsc 2022-12's `list` of two gvshim containers, verbatim
+        String runsc = """
+                ID           PID         STATUS      BUNDLE               CREATED                          OWNER
+                6-relpfx     10859       created     /tmp/ids-exp/hello   2026-12-06T21:07:34.574435711Z  \s
+                7-relpfx2    11139       running     /tmp/my bundle       2026-12-06T21:07:35.271840666Z   root
+                foreign1     1           stopped     /f                   2026-12-06T21:07:36.000000000Z  \s
+                """;
+        Map<String, Containers.Container> ids = Map.of(
+                "6-relpfx", new Containers.Container("relpfx", "6-relpfx", Path.of("/b"), false, "/r", List.of(), 0, 0),
+                "7-relpfx2", new Containers.Container("relpfx2", "7-relpfx2", Path.of("/b"), false, "/r", List.of(), 0, 0));
+        // pid 10859 is not relpfx's sandbox here: a created container whose sandbox is gone is stopped
+        assertThat(rt.listTable(runsc, ids)).isEqualTo("""
+                ID          PID         STATUS      BUNDLE               CREATED                          OWNER
+                relpfx      10859       stopped     /tmp/ids-exp/hello   2026-12-06T21:07:34.574435711Z  \s
+                relpfx2     11139       running     /tmp/my bundle       2026-12-06T21:07:35.271840666Z   root
+                foreign1    1           stopped     /f                   2026-12-06T21:07:36.000000000Z  \s
+                """);
+        assertThat(OciRuntime.tabulate(List.of(List.of("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")))).as("runc's"
+                + " empty list").isEqualTo("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
+        assertThat(OciRuntime.tabulate(List.of(List.of("ID", "PID", "OWNER"), List.of("x".repeat(20), "1", "")))).isEqualTo(
+                "ID                     PID         OWNER\n" + "x".repeat(20) + "   1           \n");
     }
 }

@@ -59,7 +59,7 @@ class PlannerTest {
         assertThat(p.viaHelpers()).isFalse();
         assertThat(p.runscRootless()).isTrue();
         assertThat(p.notFull()).contains("/etc/subuid has no range for tester (uid 1001)").contains("/etc/subgid");
-        assertThat(p.fullFix()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 tester");
+        assertThat(p.fullFix()).as("the first range no other user has").contains("usermod --add-subuids 165536-231071 --add-subgids 165536-231071 tester");
         assertThatThrownBy(() -> Planner.plan(Mode.FULL, h)).isInstanceOf(Planner.Impossible.class)
                 .hasMessageContaining("/etc/subuid has no range")
                 .satisfies(e -> assertThat(((Planner.Impossible) e).fix()).contains("usermod --add-subuids"));
