@@ -4,7 +4,7 @@
  *
  *     gvshim-nsexec [--relay wait|detach|terminal] [--log FILE [--log-format json|text] --id ID]
  *                   [--userns PATH] [--hide-proc-net] [--nodev-file FILE [--own-mountns]]
- *                   [--runsc-log FILE] --error-file FILE -- PROGRAM [ARG...]
+ *                   [--runsc-log FILE] [--argv0 NAME] --error-file FILE -- PROGRAM [ARG...]
  *
  * --relay MODE      runsc never gets the caller's stdin, stdout or stderr: without --rootless it
  *                   fchown(2)s every stdio file it is given to the sandbox's user (runsc/sandbox/
@@ -73,6 +73,8 @@
  *                   make it private, do not unshare.
  * --error-file FILE on failure, "STEP ERRNO\n" is written there and the exit status is 125, so
  *                   the caller can name the call and errno even when stderr is the container's.
+ * --argv0 NAME      exec PROGRAM with NAME as its argv[0] (gvshim run: "runsc", as it exec'd runsc
+ *                   itself before this program was in between; ps and pgrep show the same).
  * --runsc-log FILE  on failure, also append an error line to runsc's --log as runsc would
  *                   ({"level":"error","msg":"gvshim-nsexec: STEP: ERROR"}) and exit 128, runsc's
  *                   status for its own failures: for `gvshim run`, whose waiter explains those.
@@ -274,6 +276,7 @@ static int nodev_bind(const char *src, const char *dst, int ro)
 static struct {
 	const char *userns;
 	const char *nodev_file;
+	const char *argv0;
 	bool hide_proc_net;
 	bool own_mountns;
 } prep;
@@ -332,7 +335,10 @@ static int prepare_and_exec(char **argv)
 			return fail(STEP_TMPFS, errno);
 	}
 
-	execv(argv[0], argv);
+	const char *path = argv[0];
+	if (prep.argv0 != NULL)
+		argv[0] = (char *)prep.argv0;
+	execv(path, argv);
 	return fail(STEP_EXEC, errno);
 }
 
@@ -749,6 +755,8 @@ int main(int argc, char **argv)
 			prep.own_mountns = true;
 		} else if (strcmp(argv[i], "--nodev-file") == 0 && i + 1 < argc) {
 			prep.nodev_file = argv[++i];
+		} else if (strcmp(argv[i], "--argv0") == 0 && i + 1 < argc) {
+			prep.argv0 = argv[++i];
 		} else if (strcmp(argv[i], "--runsc-log") == 0 && i + 1 < argc) {
 			runsc_log = argv[++i];
 		} else if (strcmp(argv[i], "--error-file") == 0 && i + 1 < argc) {

@@ -223,6 +223,10 @@ public final class Launcher {
                             + (f.evidence() == null ? "" : " [" + f.evidence() + "]"), f.fix());
                 } catch (SyscallException e) {
                     Linux.closeQuietly(sync);
+                    Failure mountNs = mountNamespaceDenied(e, argv, fds, explain);
+                    if (mountNs != null) {
+                        throw new LaunchException(mountNs);
+                    }
                     throw e;
                 }
             }
@@ -544,7 +548,8 @@ public final class Launcher {
         RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
                 req.platform(), plan.runscRootless(), req.debug());
         List<String> argv = new ArrayList<>(List.of(home.resolve("libexec/gvshim-nsexec").toString(), "--own-mountns",
-                "--nodev-file", run.nodevList().toString(), "--runsc-log", run.runscLog().toString(), "--"));
+                "--nodev-file", run.nodevList().toString(), "--runsc-log", run.runscLog().toString(), "--argv0", "runsc",
+                "--"));
         argv.add(runsc.toString());
         argv.addAll(cfg.toFlags());
         argv.add("run");
@@ -562,6 +567,35 @@ public final class Launcher {
         } catch (SyscallException e) {
             throw e.in(step);
         }
+    }
+
+    /**
+     * clone(CLONE_NEWUSER|CLONE_NEWNS) was refused: if CLONE_NEWUSER alone is not (a second clone,
+     * discarded at once), the mount namespace is what a seccomp filter or security module denies
+     * (a profile denying every namespace but the user one), and the failure is the one doctor's
+     * live probe names at the same step (unshare-mnt, after its own clone(CLONE_NEWUSER) worked).
+     * Null when the user namespace itself is refused: {@link Explain#syscall} says why.
+     */
+    private static Failure mountNamespaceDenied(SyscallException e, List<String> argv, Fds fds, Explain explain) {
+        if (e.step() != Step.CREATE_USERNS || (e.errno() != dev.gvshim.linux.Errno.EPERM
+                && e.errno() != dev.gvshim.linux.Errno.EACCES)) {
+            return null;
+        }
+        int[] sync = null;
+        Spawner.Child c = null;
+        try {
+            sync = pipe(Step.RELEASE);
+            c = Spawner.clone(new Spawner.Request(argv.getFirst(), argv, List.of(), fds.childIn, fds.childOut, fds.childErr,
+                    sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID), Linux.CLONE_NEWUSER | Linux.CLONE_VM,
+                    Step.CREATE_USERNS);
+        } catch (SyscallException again) {
+            return null;
+        } finally {
+            if (sync != null) {
+                abandon(c, sync); // never released: it never execs
+            }
+        }
+        return explain.probeStep("unshare-mnt", e.errno());
     }
 
     /** Discards a namespace child that was never released (it never execs: EOF on its sync pipe, or SIGKILL). */
