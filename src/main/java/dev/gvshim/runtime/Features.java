@@ -23,6 +23,11 @@ final class Features {
     }
 
     static String json(String version, boolean ociSeccomp, RunscRelease release) {
+        return json(version, ociSeccomp, release, false);
+    }
+
+    /** {@code execWithoutSeccomp}: the operator's opt-in ({@link RuntimeConfig#execWithoutSeccomp}). */
+    static String json(String version, boolean ociSeccomp, RunscRelease release, boolean execWithoutSeccomp) {
         ObjectNode o = JsonTree.nodes().objectNode();
         o.put("ociVersionMin", "1.0.0");
         o.put("ociVersionMax", "1.0.2");
@@ -69,8 +74,10 @@ final class Features {
                 + " linux.resources limits where gvshim runs the sandbox without cgroups; a masked or read-only path"
                 + " gvshim cannot resolve on the host; a bound device the device rules deny");
         if (!release.filtersExec()) {
-            ann.put("dev.gvshim.seccompExec", "refused in a container whose seccomp profile runsc applies: runsc "
-                    + release.label() + " does not filter exec'd processes (from release-20260330 it does)");
+            ann.put("dev.gvshim.seccompExec", (execWithoutSeccomp ? "allowed without the profile (execWithoutSeccomp is"
+                    + " set; a warning in --log for each)" : "refused") + " in a container whose seccomp profile runsc"
+                    + " applies: runsc " + release.label() + " does not filter exec'd processes (from release-20260330 it"
+                    + " does)");
         }
         return new String(JsonTree.write(o), java.nio.charset.StandardCharsets.UTF_8);
     }

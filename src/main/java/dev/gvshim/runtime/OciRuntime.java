@@ -171,6 +171,9 @@ public final class OciRuntime {
                     }
                     c = c.withFlag(f.substring(0, eq), f.substring(eq + 1), " (--runsc-flag)");
                 }
+                if (g.execWithoutSeccomp() != null) {
+                    c = c.withExecWithoutSeccomp(g.execWithoutSeccomp());
+                }
                 config = c.withDebug(g.debug()).withRaw(g.runscArgs());
             } catch (RuntimeConfig.ConfigException e) {
                 throw new RuntimeError(e.getMessage());
@@ -665,7 +668,7 @@ public final class OciRuntime {
         if (a.process() == null && a.command().isEmpty()) {
             throw new RuntimeError("exec needs a command or --process FILE (runc exec ID CMD...)", 1);
         }
-        checkExecSeccomp(ct);
+        checkExecSeccomp(ct, a);
         dropped(a.tty() && a.consoleSocket() == null, "--tty without --console-socket",
                 "runsc gives the process the caller's terminal only through --console-socket");
         dropped(a.noNewPrivs(), "--no-new-privs", "processes in gVisor cannot gain privileges from the host");
@@ -721,20 +724,65 @@ public final class OciRuntime {
      * no filter; measured with 2022-12: Seccomp 0 in the exec'd process's /proc/self/status,
      * and a denied mkdir succeeds). The process would run without the profile, so exec is
      * refused: a workload that replaces the binary a health check runs would otherwise get
-     * unfiltered code every few seconds.
+     * unfiltered code every few seconds. The operator may accept that explicitly
+     * ({@link RuntimeConfig#execWithoutSeccomp}): then every such exec is a warning in --log.
      */
-    private void checkExecSeccomp(Container ct) throws RuntimeError {
+    private void checkExecSeccomp(Container ct, ExecArgs a) throws RuntimeError {
         if (!Files.exists(store.dir(ct.id()).resolve(SECCOMP_MARK))) {
             return; // no profile, or the operator's oci-seccomp=false: nothing for exec to lose
         }
         RunscRelease r = RunscRelease.of(Path.of(ct.runsc()), releaseCache(true));
-        if (!r.filtersExec()) {
-            throw new RuntimeError(Failure.of("SECCOMP_EXEC", "cannot exec in container " + ct.id(), null,
-                    "runsc " + r.label() + " does not apply the container's seccomp profile to a process started with"
-                            + " exec (gVisor does from release-20260330), so it would run without the profile",
-                    "run the container without a profile (docker run --security-opt seccomp=unconfined; gVisor alone is"
-                            + " then the boundary), or use a runsc from release-20260330 on").oneLine());
+        if (r.filtersExec()) {
+            return;
         }
+        String warning = execWithoutProfile(ct.id(), r, config().execWithoutSeccomp(), execProcess(a));
+        log.warning(warning);
+    }
+
+    /** What the refusal's fix offers, in the order a user should consider it. */
+    static final String SECCOMP_EXEC_FIX = "run the container without a profile (docker run --security-opt"
+            + " seccomp=unconfined; gVisor alone is then the boundary), or use a runsc from release-20260330 on, or accept"
+            + " exec'd processes without the profile: \"execWithoutSeccomp\": true in " + RuntimeConfig.DEFAULT_FILE
+            + " (or the runtime option --exec-without-seccomp)";
+
+    /**
+     * Whether an exec into container {@code id}, whose seccomp profile runsc applies, may run with
+     * runsc {@code r}: null when runsc filters exec'd processes itself; the warning line for
+     * --log when the operator opted in ({@code allowed}); otherwise the [SECCOMP_EXEC] refusal.
+     */
+    static String execWithoutProfile(String id, RunscRelease r, boolean allowed, String process) throws RuntimeError {
+        if (r.filtersExec()) {
+            return null;
+        }
+        String why = "runsc " + r.label() + " does not apply the container's seccomp profile to a process started with"
+                + " exec (gVisor does from release-20260330)";
+        if (!allowed) {
+            throw new RuntimeError(Failure.of("SECCOMP_EXEC", "cannot exec in container " + id, null,
+                    why + ", so it would run without the profile", SECCOMP_EXEC_FIX).oneLine());
+        }
+        return "container " + id + ": exec of " + process + " runs without the container's seccomp profile (linux.seccomp):"
+                + " " + why + "; allowed by execWithoutSeccomp (" + RuntimeConfig.DEFAULT_FILE + " or --exec-without-seccomp)";
+    }
+
+    /** The exec'd process as a user would name it: its command, or process.args of --process (else the file). */
+    static String execProcess(ExecArgs a) {
+        if (!a.command().isEmpty()) {
+            return "`" + String.join(" ", a.command()) + "`";
+        }
+        if (a.process() == null) {
+            return "a process";
+        }
+        try {
+            JsonNode args = JsonTree.read(Files.readAllBytes(Path.of(a.process()))).path("args");
+            if (args.isArray() && !args.isEmpty()) {
+                List<String> words = new ArrayList<>();
+                args.forEach(w -> words.add(w.asText()));
+                return "`" + String.join(" ", words) + "`";
+            }
+        } catch (IOException e) {
+            // runsc reports an unreadable process file itself
+        }
+        return "the process of " + Path.of(a.process()).toAbsolutePath();
     }
 
     public int ps(String id, String format, List<String> psArgs) throws RuntimeError {
@@ -1351,7 +1399,7 @@ public final class OciRuntime {
         } catch (Runsc.RunscNotFoundException e) {
             // the document then claims only what every release honours
         }
-        out.print(Features.json(version, !Boolean.FALSE.equals(ociSeccomp(c)), release)); // ends with its newline, as runc's json.Encoder
+        out.print(Features.json(version, !Boolean.FALSE.equals(ociSeccomp(c)), release, c.execWithoutSeccomp())); // ends with its newline, as runc's json.Encoder
         out.flush();
         return 0;
     }

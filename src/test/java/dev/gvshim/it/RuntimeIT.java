@@ -657,6 +657,57 @@ class RuntimeIT {
         assertThat(gv(b, "delete", "--force", "ex").code()).isZero();
     }
 
+    /**
+     * The operator's opt-in (lead's decision on issue 14 item 5): with "execWithoutSeccomp" in the
+     * configuration file or --exec-without-seccomp, exec runs without the profile (measured inside:
+     * Seccomp 0, the denied mkdir succeeds) and each such exec is a warning in --log naming it;
+     * without it, refused as before, call by call.
+     */
+    @Test
+    void execWithoutTheProfileRunsOnlyWithTheOperatorsOptInAndEachIsLogged() throws Exception {
+        Path b = specBundle("exec-opt", s -> seccomp(s, "SCMP_ACT_ERRNO"), "exec sleep 600");
+        String cmd = host.gvshim + " --root " + root + " --log " + b.resolve("log.json") + " --log-format json create --bundle "
+                + b + " eo <" + b.resolve("in") + " >" + b.resolve("out") + " 2>" + b.resolve("err");
+        Host.Result c = Host.run(List.of("/bin/sh", "-c", cmd), null, T, b);
+        assertThat(c.code()).as(c + logOf(b)).isZero();
+        assertThat(gv(b, "start", "eo").code()).isZero();
+
+        Host.Result refused = gv(b, "exec", "eo", "/bin/echo", "refused");
+        assertThat(refused.code()).as(refused.toString()).isEqualTo(1);
+        assertThat(refused.out()).doesNotContain("refused");
+        assertThat(lastError()).endsWith("[SECCOMP_EXEC]").contains("--security-opt seccomp=unconfined")
+                .contains("release-20260330").contains("\"execWithoutSeccomp\": true in /etc/gvshim/config.json")
+                .contains("--exec-without-seccomp");
+
+        Path cfg = tmp.resolve("exec-config.json");
+        Files.writeString(cfg, "{\"execWithoutSeccomp\": true}");
+        Host.Result viaFile = gv(b, "--config", cfg.toString(), "exec", "eo", "/bin/sh", "-c",
+                "grep Seccomp: /proc/self/status; mkdir /tmp/x; echo mkdir=$?");
+        assertThat(viaFile.code()).as(viaFile + read(log)).isZero();
+        assertThat(viaFile.out()).as("what the opt-in drops, seen from inside").contains("Seccomp:\t0").contains("mkdir=0");
+        Host.Result viaOption = gv(b, "--exec-without-seccomp", "exec", "eo", "/bin/echo", "via option");
+        assertThat(viaOption.code()).as(viaOption + read(log)).isZero();
+        assertThat(viaOption.out()).isEqualTo("via option\n");
+
+        List<String> warnings = new ArrayList<>();
+        for (String line : Files.readAllLines(log)) {
+            JsonNode j = JSON.readTree(line);
+            if (j.path("level").asText().equals("warning") && j.path("msg").asText().contains("without the container's seccomp")) {
+                warnings.add(j.path("msg").asText());
+            }
+        }
+        assertThat(warnings).as("one warning per exec run without the profile").hasSize(2);
+        assertThat(warnings.get(0)).startsWith("container eo: exec of `/bin/sh -c grep Seccomp: /proc/self/status; mkdir"
+                + " /tmp/x; echo mkdir=$?` runs without the container's seccomp profile (linux.seccomp): runsc 2022-12-19 does"
+                + " not apply").contains("allowed by execWithoutSeccomp");
+        assertThat(warnings.get(1)).startsWith("container eo: exec of `/bin/echo via option` runs without");
+
+        Host.Result again = gv(b, "exec", "eo", "/bin/true");
+        assertThat(again.code()).as("the opt-in is per call, from the configuration: not remembered").isEqualTo(1);
+        assertThat(lastError()).endsWith("[SECCOMP_EXEC]");
+        assertThat(gv(b, "delete", "--force", "eo").code()).isZero();
+    }
+
     // ------------------------------------------------------------------ runsc ids (issue 14, item 3)
 
     private int pid(String id) throws IOException {

@@ -117,7 +117,10 @@ class FeaturesTest {
         assertThat(a.path("dev.gvshim.specMoot").asText()).contains("maskedPaths", "apparmorProfile docker-default");
         assertThat(a.path("dev.gvshim.specRefused").asText()).contains("selinuxLabel", "SCMP_ACT_NOTIFY", "intelRdt");
         assertThat(a.path("dev.gvshim.specIgnored").asText()).contains("linux.sysctl", "errnoRet");
-        assertThat(a.path("dev.gvshim.seccompExec").asText()).contains("does not filter exec'd processes");
+        assertThat(a.path("dev.gvshim.seccompExec").asText()).startsWith("refused").contains("does not filter exec'd processes");
+        JsonNode optIn = new ObjectMapper().readTree(Features.json("1", true, R2022, true)).path("annotations");
+        assertThat(optIn.path("dev.gvshim.seccompExec").asText()).as("the operator's execWithoutSeccomp")
+                .startsWith("allowed without the profile (execWithoutSeccomp").contains("does not filter exec'd processes");
         JsonNode newest = new ObjectMapper().readTree(Features.json("1", true, RunscRelease.parse("release-20260330.0")));
         assertThat(newest.path("annotations").has("dev.gvshim.seccompExec")).isFalse();
     }
