@@ -69,7 +69,8 @@ final class ExplainCommand implements Verb {
         try {
             Facts facts = Facts.read(Path.of("/"), System.getenv(), meta == null ? null : meta.path("runsc").asText(null));
             Explain explain = new Explain(facts);
-            f = explain.runsc(message, fatal);
+            // gvshim-nsexec's own failure (its mount namespace, the nodev copies) or runsc's
+            f = message.startsWith("gvshim-nsexec: ") ? explain.nsexec(message) : explain.runsc(message, fatal);
             if (PROBED.contains(f.id())) {
                 // What the sandbox met, tested again the way doctor tests it: the same engine on the same
                 // evidence, so run names what doctor names, and every fix the next round would need.

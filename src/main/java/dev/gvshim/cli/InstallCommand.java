@@ -35,7 +35,8 @@ final class InstallCommand implements Verb {
     /** Where the launcher is usually linked; used when gvshim was not started by its launcher. */
     static final String FALLBACK_PATH = "/usr/local/bin/gvshim";
     private static final String RUNTIME_OPTIONS = "gvshim's runtime options are --network MODE, --platform NAME,"
-            + " --runsc PATH, --runsc-flag NAME=VALUE, --runsc-arg ARG, --config FILE, --debug, --rootless MODE";
+            + " --runsc PATH, --runsc-flag NAME=VALUE, --runsc-arg ARG, --config FILE, --debug, --rootless MODE,"
+            + " --exec-without-seccomp";
 
     @Override
     public String name() {

@@ -84,6 +84,8 @@ final class RuntimeCli {
         s.addOption(value(go("--platform"), "NAME", String.class, "runsc --platform: ptrace, systrap, kvm."));
         s.addOption(repeated(go("--runsc-flag"), "NAME=VALUE", "A runsc flag for every container (repeatable)."));
         s.addOption(repeated(go("--runsc-arg"), "ARG", "A runsc argument, verbatim (repeatable)."));
+        s.addOption(bool(go("--exec-without-seccomp"), "Let exec run where runsc would not apply the container's seccomp"
+                + " profile to the new process (runsc before release-20260330), with a warning in --log; refused otherwise."));
         s.addOption(OptionSpec.builder("-v", "--version", "-version").arity("0").type(boolean.class)
                 .description("Print the version (runc's three-line form) and exit.").build());
         s.addPositional(Options.rest("VERB", "The verb and its arguments."));
@@ -123,7 +125,8 @@ final class RuntimeCli {
                 g.matchedOptionValue("--systemd-cgroup", false), g.matchedOptionValue("--rootless", "auto"),
                 g.matchedOptionValue("--config", null), g.matchedOptionValue("--runsc", null),
                 g.matchedOptionValue("--network", null), g.matchedOptionValue("--platform", null),
-                g.matchedOptionValue("--runsc-arg", List.<String>of()), g.matchedOptionValue("--runsc-flag", List.<String>of()));
+                g.matchedOptionValue("--runsc-arg", List.<String>of()), g.matchedOptionValue("--runsc-flag", List.<String>of()),
+                g.<Boolean>matchedOptionValue("--exec-without-seccomp", null));
         if (verb.equals("spec")) {
             return Cli.execute(rest.toArray(String[]::new), out, err);
         }

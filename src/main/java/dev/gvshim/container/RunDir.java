@@ -89,6 +89,16 @@ public final class RunDir {
         return dir.resolve("runsc.stderr");
     }
 
+    /** Mount points of the nodev copies gvshim-nsexec makes, and the empty file masked files get. */
+    public Path mounts() {
+        return dir.resolve("mounts");
+    }
+
+    /** gvshim-nsexec's --nodev-file: pairs of NUL-terminated source and mount point. */
+    public Path nodevList() {
+        return dir.resolve("nodev.list");
+    }
+
     public static RunDir existing(Path dir) {
         return new RunDir(dir, dir.getFileName().toString());
     }

@@ -658,6 +658,37 @@ public final class Explain {
         }
     }
 
+    /**
+     * gvshim-nsexec failed before runsc ran ("gvshim-nsexec: STEP: errno N: TEXT"): its private
+     * mount namespace and the nodev copies of the root file system and bind sources. A denied
+     * unshare or mount is the live probe's step of the same name, so the one line and its id are
+     * what `gvshim doctor` says (MOUNT_DENIED, NAMESPACE_DENIED).
+     */
+    public Failure nsexec(String message) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("gvshim-nsexec: (.*): errno (\\d+): (.*)").matcher(message);
+        if (m.matches()) {
+            String step = m.group(1);
+            int errno = Integer.parseInt(m.group(2));
+            if (step.equals("execve")) {
+                // nsexec's last step is runsc's own execve, which gvshim run's clone made itself before nsexec was
+                // in between: the same causes (missing, noexec mount, mode)
+                Path runsc = facts().runsc();
+                return syscall(new SyscallException("execve", errno, runsc == null ? "runsc" : runsc.toString())
+                        .in(Step.EXEC_RUNSC));
+            }
+            if (step.startsWith("unshare")) {
+                return probeStep("unshare-mnt", errno);
+            }
+            if (step.startsWith("mount(") && (errno == Errno.EPERM || errno == Errno.EACCES)) {
+                return probeStep("mount-private", errno);
+            }
+        }
+        return Failure.of("NODEV_MOUNT", "cannot prepare the sandbox's mounts", message.replaceFirst("^gvshim-nsexec: ", ""),
+                "gvshim gives runsc copies of the root file system and bind mounts on which no device node can be opened"
+                        + " (runsc applies no device rules, and its gofer would open a host device node found there)",
+                "check that the bundle's root file system and mount sources exist");
+    }
+
     private Failure mountDenied(String syscall, String evidence, boolean seccomp, Facts f) {
         String why;
         String fix;

@@ -19,6 +19,8 @@ import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscConfig;
+import dev.gvshim.runsc.RunscRelease;
+import dev.gvshim.runsc.SpecPolicy;
 import dev.gvshim.userns.HostFacts;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.Mapper;
@@ -102,15 +104,16 @@ public final class Launcher {
         // reads host facts, waits for FFM, clones and maps; it needs the JSON only at the release.
         CompletableFuture<SpecInputs> specInputs = new CompletableFuture<>();
         CompletableFuture<Boolean> specTerminal = new CompletableFuture<>();
-        FutureTask<byte[]> specTask = new FutureTask<>(() -> {
+        FutureTask<SpecOut> specTask = new FutureTask<>(() -> {
             Spec bundle = req.bundle() == null ? null : loadBundle(req.bundle());
             Trace.mark("bundle parsed");
             SpecInputs in = specInputs.get();
             Spec spec = buildSpec(in.run(), bundle, in.stateDir(), in.uid());
-            spec.process().terminal(specTerminal.get());
-            byte[] json = spec.toJson();
+            SpecOut checked = checkSpec(spec, bundle != null, in);
+            checked.spec().process().terminal(specTerminal.get());
+            byte[] json = checked.spec().toJson();
             Trace.mark("spec serialised");
-            return json;
+            return new SpecOut(checked.spec(), json, checked.notes());
         });
         Thread specThread = new Thread(specTask, "gvshim-spec");
         specThread.setDaemon(true);
@@ -123,10 +126,14 @@ public final class Launcher {
     }
 
     /** What the spec thread needs from this one, once the run directory exists. */
-    private record SpecInputs(RunDir run, Path stateDir, int uid) {
+    private record SpecInputs(RunDir run, Path stateDir, int uid, Path runsc) {
     }
 
-    private void launch(FutureTask<byte[]> specTask, CompletableFuture<SpecInputs> specInputs,
+    /** The spec runsc reads, serialised, and what `-v` says about its fields. */
+    private record SpecOut(Spec spec, byte[] json, List<String> notes) {
+    }
+
+    private void launch(FutureTask<SpecOut> specTask, CompletableFuture<SpecInputs> specInputs,
             CompletableFuture<Boolean> specTerminal) throws LaunchException {
         Path slash = Path.of("/");
         Planner.Host host = readHost(slash);
@@ -158,7 +165,7 @@ public final class Launcher {
         }
 
         Trace.mark("run dir created");
-        specInputs.complete(new SpecInputs(run, stateDir, uid));
+        specInputs.complete(new SpecInputs(run, stateDir, uid, runsc));
         Fds fds = new Fds();
         int child = -1;
         try {
@@ -189,9 +196,11 @@ public final class Launcher {
                 sync = pipe(Step.RELEASE);
                 c = null;
                 try {
-                    c = Spawner.clone(new Spawner.Request(runsc.toString(), argv, List.of("PATH=" + pathEnv()),
+                    c = Spawner.clone(new Spawner.Request(argv.getFirst(), argv, List.of("PATH=" + pathEnv()),
                             fds.childIn, fds.childOut, fds.childErr, sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID),
-                            Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
+                            // CLONE_NEWNS: gvshim-nsexec's nodev copies need a mount namespace of their own, and
+                            // container profiles that allow runsc's clone flags deny unshare (docker/seccomp-gvshim.json)
+                            Linux.CLONE_NEWUSER | Linux.CLONE_NEWNS | Linux.CLONE_VM, Step.CREATE_USERNS);
                     child = c.pid();
                     Trace.mark("cloned");
                     Linux.closeQuietly(sync[0]);
@@ -214,12 +223,17 @@ public final class Launcher {
                             + (f.evidence() == null ? "" : " [" + f.evidence() + "]"), f.fix());
                 } catch (SyscallException e) {
                     Linux.closeQuietly(sync);
+                    Failure mountNs = mountNamespaceDenied(e, argv, fds, explain);
+                    if (mountNs != null) {
+                        throw new LaunchException(mountNs);
+                    }
                     throw e;
                 }
             }
             List<String> waiterArgv = waiterArgv(run, runsc, child, fds);
             try {
-                Files.write(run.config(), join(specTask));
+                SpecOut spec = join(specTask);
+                Files.write(run.config(), spec.json());
                 Trace.mark("config.json written");
                 // Housekeeping before the release, while runsc is not yet competing for the CPU.
                 RunDir.collectGarbage(stateDir);
@@ -228,6 +242,7 @@ public final class Launcher {
                     err.println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: " + plan.notFull())
                             + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
                     err.println("gvshim: run directory " + run.dir());
+                    spec.notes().forEach(n -> err.println("gvshim: " + n));
                 }
                 try {
                     Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
@@ -410,6 +425,63 @@ public final class Launcher {
         }
     }
 
+    /**
+     * The one rule for the spec's isolation fields ({@link SpecPolicy}), for gvshim's own spec as
+     * for a bundle's: refused with the one line, or the spec runsc gets, its mount points made,
+     * and what `-v` says (fields gVisor makes moot, fields runsc ignores).
+     */
+    private SpecOut checkSpec(Spec spec, boolean fromBundle, SpecInputs in) throws LaunchException {
+        RunDir run = in.run();
+        SpecPolicy.Result r;
+        try {
+            r = SpecPolicy.check(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUN, fromBundle
+                    ? req.bundle().toAbsolutePath().resolve("config.json").toString() : "gvshim run's spec",
+                    fromBundle ? req.bundle().toAbsolutePath() : null, false, null,
+                    () -> RunscRelease.of(in.runsc(), in.stateDir()), run.mounts()));
+        } catch (SpecPolicy.Refused e) {
+            throw new LaunchException(e.failure());
+        }
+        Spec out = r.spec();
+        if (r.ociSeccomp()) {
+            // runsc's own rule lets a spec turn oci-seccomp on (not off) by annotation (runsc/config/flags.go
+            // overrideAllowlist); runsc's argv is fixed before the bundle is parsed
+            out.annotation("dev.gvisor.flag.oci-seccomp", "true");
+        }
+        try {
+            if (!r.nodev().isEmpty() || r.emptyFile() != null) {
+                Files.createDirectory(run.mounts());
+            }
+            if (r.emptyFile() != null) {
+                Files.createFile(r.emptyFile(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r--r--r--")));
+            }
+            java.io.ByteArrayOutputStream list = new java.io.ByteArrayOutputStream();
+            for (SpecPolicy.NodevBind b : r.nodev()) {
+                if (b.directory()) {
+                    Files.createDirectory(b.target());
+                } else {
+                    Files.createFile(b.target());
+                }
+                list.writeBytes(b.entry());
+            }
+            if (list.size() > 0) {
+                Files.write(run.nodevList(), list.toByteArray());
+            }
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    StateDir.reason(e), "check free space in " + in.stateDir()));
+        }
+        List<String> notes = new ArrayList<>();
+        if (!r.moot().isEmpty()) {
+            notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
+        }
+        r.ignored().forEach(w -> notes.add("warning: " + w));
+        if (req.debug()) {
+            r.rewrites().forEach(w -> notes.add("(debug) runsc gets " + w));
+        }
+        Trace.mark("spec checked");
+        return new SpecOut(out, null, notes);
+    }
+
     /** runsc's state and debug-log directories, and the FIFO of the poststart hook. */
     private void prepareRunDir(RunDir run) throws IOException, SyscallException {
         var dirMode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
@@ -467,11 +539,18 @@ public final class Launcher {
         }
     }
 
+    /**
+     * gvshim-nsexec, then runsc: nsexec mounts the nodev copies the spec names (the list is
+     * written by the spec thread before the release; no list, nothing done) and on failure
+     * writes runsc's kind of error line, which the waiter hands to `gvshim __explain`.
+     */
     private List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal) {
         RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
                 req.platform(), plan.runscRootless(), req.debug());
-        List<String> argv = new ArrayList<>();
-        argv.add("runsc");
+        List<String> argv = new ArrayList<>(List.of(home.resolve("libexec/gvshim-nsexec").toString(), "--own-mountns",
+                "--nodev-file", run.nodevList().toString(), "--runsc-log", run.runscLog().toString(), "--argv0", "runsc",
+                "--"));
+        argv.add(runsc.toString());
         argv.addAll(cfg.toFlags());
         argv.add("run");
         argv.add("--bundle=" + run.dir());
@@ -488,6 +567,35 @@ public final class Launcher {
         } catch (SyscallException e) {
             throw e.in(step);
         }
+    }
+
+    /**
+     * clone(CLONE_NEWUSER|CLONE_NEWNS) was refused: if CLONE_NEWUSER alone is not (a second clone,
+     * discarded at once), the mount namespace is what a seccomp filter or security module denies
+     * (a profile denying every namespace but the user one), and the failure is the one doctor's
+     * live probe names at the same step (unshare-mnt, after its own clone(CLONE_NEWUSER) worked).
+     * Null when the user namespace itself is refused: {@link Explain#syscall} says why.
+     */
+    private static Failure mountNamespaceDenied(SyscallException e, List<String> argv, Fds fds, Explain explain) {
+        if (e.step() != Step.CREATE_USERNS || (e.errno() != dev.gvshim.linux.Errno.EPERM
+                && e.errno() != dev.gvshim.linux.Errno.EACCES)) {
+            return null;
+        }
+        int[] sync = null;
+        Spawner.Child c = null;
+        try {
+            sync = pipe(Step.RELEASE);
+            c = Spawner.clone(new Spawner.Request(argv.getFirst(), argv, List.of(), fds.childIn, fds.childOut, fds.childErr,
+                    sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID), Linux.CLONE_NEWUSER | Linux.CLONE_VM,
+                    Step.CREATE_USERNS);
+        } catch (SyscallException again) {
+            return null;
+        } finally {
+            if (sync != null) {
+                abandon(c, sync); // never released: it never execs
+            }
+        }
+        return explain.probeStep("unshare-mnt", e.errno());
     }
 
     /** Discards a namespace child that was never released (it never execs: EOF on its sync pipe, or SIGKILL). */

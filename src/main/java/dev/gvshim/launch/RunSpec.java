@@ -66,8 +66,28 @@ public final class RunSpec {
             ns.add("network");
         }
         s.linux().namespaces(ns).paths("maskedPaths", Specs.MASKED_PATHS).paths("readonlyPaths", Specs.READONLY_PATHS);
+        deviceRules(s, r);
         s.addHook("poststart", c.hookPath(), c.hookArgs());
         return s;
+    }
+
+    /**
+     * No host device for the command but those --mount names: runc's deny-all rule, and an
+     * allow rule per character device mounted. gvshim enforces them without cgroups (nodev
+     * copies of the root and of every other mount source, see SpecPolicy): with the host's /
+     * as the root file system, a device node anywhere outside /dev would otherwise reach the
+     * host's device through runsc's gofer.
+     */
+    private static void deviceRules(Spec s, RunRequest r) {
+        var devices = s.linux().json().putObject("resources").putArray("devices");
+        devices.addObject().put("allow", false).put("access", "rwm");
+        for (RunRequest.BindMount m : r.mounts()) {
+            dev.gvshim.runsc.SpecPolicy.HostFile f = dev.gvshim.runsc.SpecPolicy.HostFile.of(m.source());
+            if (f.kind() == dev.gvshim.runsc.SpecPolicy.HostFile.Kind.CHAR) {
+                devices.addObject().put("allow", true).put("type", "c").put("major", f.major()).put("minor", f.minor())
+                        .put("access", "rwm");
+            }
+        }
     }
 
     /**
@@ -97,6 +117,12 @@ public final class RunSpec {
             throw new InvalidSpecException("root.path " + rootfs + " is not a directory (the bundle has no root file system)");
         }
         s.root().path(rootfs.toString());
+        for (Mount m : s.mounts()) {
+            // runsc resolves a relative source against the bundle it reads, which is the run directory
+            if (m.source() != null && !m.source().startsWith("/") && dev.gvshim.runsc.SpecPolicy.bind(m.json())) {
+                m.source(bundleDir.resolve(m.source()).normalize().toString());
+            }
+        }
         if (!r.command().isEmpty()) {
             s.process().args(r.command());
         }

@@ -155,6 +155,9 @@ public final class Spawner {
         if ((flags & Linux.CLONE_NEWUSER) != 0) {
             b.append("CLONE_NEWUSER");
         }
+        if ((flags & Linux.CLONE_NEWNS) != 0) {
+            b.append(b.isEmpty() ? "" : "|").append("CLONE_NEWNS");
+        }
         if ((flags & Linux.CLONE_VM) != 0) {
             b.append(b.isEmpty() ? "" : "|").append("CLONE_VM");
         }

@@ -58,7 +58,7 @@ public final class Mount {
         return this;
     }
 
-    ObjectNode json() {
+    public ObjectNode json() {
         return json;
     }
 }

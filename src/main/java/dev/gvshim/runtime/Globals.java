@@ -18,7 +18,9 @@ import java.util.List;
  * @param platform      --platform NAME
  * @param runscArgs     --runsc-arg ARG, verbatim
  * @param runscFlags    --runsc-flag NAME=VALUE
+ * @param execWithoutSeccomp --exec-without-seccomp[=true|false] (null: not given; the configuration file decides)
  */
 public record Globals(String root, String log, String logFormat, boolean debug, boolean systemdCgroup, String rootless,
-        String config, String runsc, String network, String platform, List<String> runscArgs, List<String> runscFlags) {
+        String config, String runsc, String network, String platform, List<String> runscArgs, List<String> runscFlags,
+        Boolean execWithoutSeccomp) {
 }

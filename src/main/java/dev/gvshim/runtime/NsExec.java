@@ -15,8 +15,9 @@ import java.util.Map;
 /**
  * Runs one runsc call of a runtime verb through the native {@code gvshim-nsexec}: with stdio of
  * its own, relayed to the caller's (see {@link Stdio}), into a rootless container's user
- * namespace (setns to its holder's), and with /proc/sys/net hidden for the calls that start a
- * sandbox network (see {@link Networks}). Started with the JDK's
+ * namespace (setns to its holder's), with /proc/sys/net hidden for the calls that start a
+ * sandbox network (see {@link Networks}), and in a mount namespace of runsc's own holding nodev
+ * copies of the root file system and bind sources (see {@link dev.gvshim.runsc.SpecPolicy}). Started with the JDK's
  * process API, not an FFM clone: each runtime verb is a fresh JVM, where linking FFM downcalls
  * (~45 ms of generated stubs, which the AOT cache cannot keep) would cost twice what
  * `runsc state` itself takes. No Java runs in the child either way.
@@ -69,20 +70,21 @@ final class NsExec {
      * relay's options for the runtime's --log (where it says that output was lost).
      */
     static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, Stdio stdio,
-            List<String> relayLog, boolean hideProcNet, Path errorFile) throws RuntimeError {
-        return run(ct, runsc, args, env, stdio, relayLog, hideProcNet, errorFile, null);
+            List<String> relayLog, boolean hideProcNet, Path nodevFile, Path errorFile) throws RuntimeError {
+        return run(ct, runsc, args, env, stdio, relayLog, hideProcNet, nodevFile, errorFile, null);
     }
 
     /**
      * {@link #run}, or with {@code lines}: each line of runsc's stdout handed over as it comes
      * (a stream such as `events`), its stderr discarded (its errors are in its --log).
+     * {@code nodevFile}: gvshim-nsexec's --nodev-file (the nodev copies runsc's spec names), or null.
      */
     static Ran run(Container ct, String runsc, List<String> args, Map<String, String> env, Stdio stdio,
-            List<String> relayLog, boolean hideProcNet, Path errorFile, java.util.function.Consumer<String> lines)
-            throws RuntimeError {
+            List<String> relayLog, boolean hideProcNet, Path nodevFile, Path errorFile,
+            java.util.function.Consumer<String> lines) throws RuntimeError {
         boolean capture = stdio == Stdio.CAPTURE || lines != null;
         List<String> cmd = new ArrayList<>();
-        if (ct.rootless() || hideProcNet || !capture) {
+        if (ct.rootless() || hideProcNet || nodevFile != null || !capture) {
             cmd.add(binary().toString());
             if (!capture) {
                 cmd.add("--relay");
@@ -99,6 +101,10 @@ final class NsExec {
             }
             if (hideProcNet) {
                 cmd.add("--hide-proc-net");
+            }
+            if (nodevFile != null) {
+                cmd.add("--nodev-file");
+                cmd.add(nodevFile.toString());
             }
             cmd.add("--error-file");
             cmd.add(errorFile.toString());
@@ -180,9 +186,15 @@ final class NsExec {
             return what + ": the container's user namespace is gone or not ours; delete it with `delete --force " + ct.id()
                     + "` and create it again";
         }
+        if (step.startsWith("mount(MS_BIND") || step.startsWith("read(nodev") || step.startsWith("open(/proc/self/mountinfo")) {
+            return what + ": gvshim gives runsc nodev copies of the root file system and bind mounts, so that no host"
+                    + " device node in them can be opened from the sandbox (the spec's device rules); check that the"
+                    + " root file system and every bind source exist";
+        }
         if (step.startsWith("unshare") || step.startsWith("mount")) {
-            return what + ": gvshim hides /proc/sys/net from runsc start in a private mount namespace, which needs"
-                    + " CAP_SYS_ADMIN; run the runtime as root, or choose --network=none (runtimeArgs) so nothing is hidden";
+            return what + ": gvshim runs runsc in a private mount namespace (to hide /proc/sys/net from runsc start, and"
+                    + " for the nodev copies of the root file system and bind mounts), which needs CAP_SYS_ADMIN; run the"
+                    + " runtime as root, or choose --network=none (runtimeArgs) so nothing is hidden";
         }
         if (step.startsWith("pipe2") || step.startsWith("posix_openpt") || step.startsWith("signalfd")
                 || step.startsWith("fork")) {

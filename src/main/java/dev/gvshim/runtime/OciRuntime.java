@@ -17,6 +17,8 @@ import dev.gvshim.oci.SpecTypes;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscConfig;
 import dev.gvshim.runsc.RunscLogs;
+import dev.gvshim.runsc.RunscRelease;
+import dev.gvshim.runsc.SpecPolicy;
 import dev.gvshim.runtime.Containers.Container;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -169,6 +171,9 @@ public final class OciRuntime {
                     }
                     c = c.withFlag(f.substring(0, eq), f.substring(eq + 1), " (--runsc-flag)");
                 }
+                if (g.execWithoutSeccomp() != null) {
+                    c = c.withExecWithoutSeccomp(g.execWithoutSeccomp());
+                }
                 config = c.withDebug(g.debug()).withRaw(g.runscArgs());
             } catch (RuntimeConfig.ConfigException e) {
                 throw new RuntimeError(e.getMessage());
@@ -256,11 +261,6 @@ public final class OciRuntime {
                     + RuntimeConfig.DEFAULT_FILE + " to let containers set runsc flags");
         }
         c = Networks.choose(c, spec, rootless, log);
-        if (spec.json().path("linux").has("seccomp") && !ociSeccomp(c)) {
-            log.debug("the spec's seccomp profile is not applied inside the sandbox (runsc's default: gVisor's own"
-                    + " kernel is the boundary); set \"runscFlags\": {\"oci-seccomp\": \"true\"} in "
-                    + RuntimeConfig.DEFAULT_FILE + " to apply it as well");
-        }
         Trace.mark("create: network chosen");
         boolean detached = verb.equals("create") || extra.contains("--detach");
         boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
@@ -268,7 +268,16 @@ public final class OciRuntime {
             throw new RuntimeError(NO_CONSOLE);
         }
         Path runsc = runscPath(c.runsc());
-        Container ct = new Container(a.id(), runscId, bundle, rootless, runsc.toString(), containerFlags(c, rootless), 0, 0);
+        // before the spec is checked: the rewrite of the pod's annotation is part of what runsc reads
+        boolean joins = joinSandbox(spec);
+        Path mountDir = store.dir(a.id()).resolve("mounts");
+        SpecPolicy.Result policy = checkSpec(spec, bundle, c, a.id(), runsc, mountDir);
+        Trace.mark("create: spec checked");
+        List<String> flags = containerFlags(c, rootless);
+        if (policy.ociSeccomp() && !Boolean.TRUE.equals(ociSeccomp(c))) {
+            flags.add("--oci-seccomp"); // runsc applies linux.seccomp only with it (runsc/boot/loader.go:865)
+        }
+        Container ct = new Container(a.id(), runscId, bundle, rootless, runsc.toString(), flags, 0, 0);
         try {
             StateDir.makeRuntimeRoot(store.root(), euid); // before Containers.create's createDirectories, which follows symlinks
             store.create(ct);
@@ -284,22 +293,17 @@ public final class OciRuntime {
         boolean done = false;
         try {
             Path runBundle = bundle;
-            boolean joins = joinSandbox(spec);
+            Path nodevFile = prepareMounts(policy, a.id(), mountDir);
+            if (policy.ociSeccomp()) {
+                markSeccomp(a.id());
+            }
             if (rootless) {
-                ct = Rootless.prepare(ct, spec, store, env, log);
+                ct = Rootless.prepare(ct, policy.spec(), store, env, log);
                 runBundle = store.dir(a.id()).resolve("bundle");
-            } else if (joins) {
-                // runsc reads the annotation from the bundle's config.json: a copy with it, the bundle untouched
-                runBundle = store.dir(a.id()).resolve("bundle");
-                try {
-                    Spec copy = spec.copy();
-                    copy.root().path(bundle.resolve(spec.root().path()).normalize().toString());
-                    Files.createDirectories(runBundle);
-                    Files.write(runBundle.resolve("config.json"), copy.toJson());
-                } catch (IOException e) {
-                    throw new RuntimeError("cannot write the spec of " + a.id() + " in " + runBundle + ": "
-                            + IoError.reason(e, runBundle));
-                }
+            } else if (policy.changed() || joins) {
+                // runsc reads the bundle's config.json: gvshim's rewrite (the pod's annotation, the spec rule's
+                // changes) goes into a copy in the container's directory, the caller's bundle untouched
+                runBundle = writeRunBundle(policy.spec(), bundle, store.dir(a.id()).resolve("bundle"));
             }
             List<String> args = new ArrayList<>(List.of(verb, "--bundle=" + runBundle));
             if (a.pidFile() != null) {
@@ -313,7 +317,7 @@ public final class OciRuntime {
             // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
             boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
             NsExec.Stdio stdio = detached ? NsExec.Stdio.DETACH : terminal ? NsExec.Stdio.TERMINAL : NsExec.Stdio.WAIT;
-            int rc = runsc(ct, args, true, stdio, hide).exitCode();
+            int rc = runsc(ct, args, true, stdio, hide, nodevFile, null).exitCode();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(callLog(a.id()));
@@ -365,9 +369,7 @@ public final class OciRuntime {
 
     /** runsc's state output with the container's own id and bundle, and its pod sandbox's own id. */
     private String humanState(Container ct, String json) {
-        String o = human(ct, json);
-        Path runBundle = store.dir(ct.id()).resolve("bundle");
-        o = o.replace("\"" + runBundle + "\"", JsonTree.compact(JsonTree.nodes().textNode(ct.bundle().toString())));
+        String o = callersBundle(ct, human(ct, json));
         Matcher m = SANDBOX_ANNOTATION.matcher(o);
         if (m.find() && Containers.looksLikeRunscId(m.group(1))) {
             Container owner = store.byRunscId().get(m.group(1));
@@ -666,6 +668,7 @@ public final class OciRuntime {
         if (a.process() == null && a.command().isEmpty()) {
             throw new RuntimeError("exec needs a command or --process FILE (runc exec ID CMD...)", 1);
         }
+        checkExecSeccomp(ct, a);
         dropped(a.tty() && a.consoleSocket() == null, "--tty without --console-socket",
                 "runsc gives the process the caller's terminal only through --console-socket");
         dropped(a.noNewPrivs(), "--no-new-privs", "processes in gVisor cannot gain privileges from the host");
@@ -713,6 +716,73 @@ public final class OciRuntime {
             return r.exitCode(); // the command's own status
         }
         throw failure(ct, "exec");
+    }
+
+    /**
+     * runc puts the container's seccomp filter on every process exec'd into it; runsc does only
+     * from release-20260330 (028b7f0f1: before, loader.go executeAsync starts the process with
+     * no filter; measured with 2022-12: Seccomp 0 in the exec'd process's /proc/self/status,
+     * and a denied mkdir succeeds). The process would run without the profile, so exec is
+     * refused: a workload that replaces the binary a health check runs would otherwise get
+     * unfiltered code every few seconds. The operator may accept that explicitly
+     * ({@link RuntimeConfig#execWithoutSeccomp}): then every such exec is a warning in --log.
+     */
+    private void checkExecSeccomp(Container ct, ExecArgs a) throws RuntimeError {
+        if (!Files.exists(store.dir(ct.id()).resolve(SECCOMP_MARK))) {
+            return; // no profile, or the operator's oci-seccomp=false: nothing for exec to lose
+        }
+        RunscRelease r = RunscRelease.of(Path.of(ct.runsc()), releaseCache(true));
+        if (r.filtersExec()) {
+            return;
+        }
+        String warning = execWithoutProfile(ct.id(), r, config().execWithoutSeccomp(), execProcess(a));
+        log.warning(warning);
+    }
+
+    /** What the refusal's fix offers, in the order a user should consider it. */
+    static final String SECCOMP_EXEC_FIX = "run the container without a profile (docker run --security-opt"
+            + " seccomp=unconfined; gVisor alone is then the boundary), or use a runsc from release-20260330 on, or accept"
+            + " exec'd processes without the profile: \"execWithoutSeccomp\": true in " + RuntimeConfig.DEFAULT_FILE
+            + " (or the runtime option --exec-without-seccomp)";
+
+    /**
+     * Whether an exec into container {@code id}, whose seccomp profile runsc applies, may run with
+     * runsc {@code r}: null when runsc filters exec'd processes itself; the warning line for
+     * --log when the operator opted in ({@code allowed}); otherwise the [SECCOMP_EXEC] refusal.
+     */
+    static String execWithoutProfile(String id, RunscRelease r, boolean allowed, String process) throws RuntimeError {
+        if (r.filtersExec()) {
+            return null;
+        }
+        String why = "runsc " + r.label() + " does not apply the container's seccomp profile to a process started with"
+                + " exec (gVisor does from release-20260330)";
+        if (!allowed) {
+            throw new RuntimeError(Failure.of("SECCOMP_EXEC", "cannot exec in container " + id, null,
+                    why + ", so it would run without the profile", SECCOMP_EXEC_FIX).oneLine());
+        }
+        return "container " + id + ": exec of " + process + " runs without the container's seccomp profile (linux.seccomp):"
+                + " " + why + "; allowed by execWithoutSeccomp (" + RuntimeConfig.DEFAULT_FILE + " or --exec-without-seccomp)";
+    }
+
+    /** The exec'd process as a user would name it: its command, or process.args of --process (else the file). */
+    static String execProcess(ExecArgs a) {
+        if (!a.command().isEmpty()) {
+            return "`" + String.join(" ", a.command()) + "`";
+        }
+        if (a.process() == null) {
+            return "a process";
+        }
+        try {
+            JsonNode args = JsonTree.read(Files.readAllBytes(Path.of(a.process()))).path("args");
+            if (args.isArray() && !args.isEmpty()) {
+                List<String> words = new ArrayList<>();
+                args.forEach(w -> words.add(w.asText()));
+                return "`" + String.join(" ", words) + "`";
+            }
+        } catch (IOException e) {
+            // runsc reports an unreadable process file itself
+        }
+        return "the process of " + Path.of(a.process()).toAbsolutePath();
     }
 
     public int ps(String id, String format, List<String> psArgs) throws RuntimeError {
@@ -1109,6 +1179,35 @@ public final class OciRuntime {
         return spec;
     }
 
+    /** In a container's directory: runsc applies the container's seccomp profile (see {@link #checkExecSeccomp}). */
+    private static final String SECCOMP_MARK = "seccomp-applied";
+
+    private void markSeccomp(String id) throws RuntimeError {
+        try {
+            Files.createFile(store.dir(id).resolve(SECCOMP_MARK));
+        } catch (FileAlreadyExistsException e) {
+            // already marked
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the state of " + id + " in " + store.root() + ": "
+                    + IoError.reason(e, store.dir(id)));
+        }
+    }
+
+    /**
+     * runsc reports the bundle it read; where that is gvshim's rewrite of the spec (in the
+     * container's directory), the caller's bundle instead, as runc reports it.
+     */
+    String callersBundle(Container ct, String state) {
+        String own = store.dir(ct.id()).resolve("bundle").toString();
+        if (ct.bundle().toString().equals(own) || !state.contains(own)) {
+            return state;
+        }
+        var q = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
+        return state.replaceFirst("(\"bundle\":\\s*)\"" + java.util.regex.Pattern.quote(new String(q.quoteAsString(own)))
+                + "\"", "$1\"" + java.util.regex.Matcher.quoteReplacement(new String(q.quoteAsString(ct.bundle().toString())))
+                + "\"");
+    }
+
     /** runsc's OCI state of the container (null if runsc has none). */
     JsonNode runscState(Container ct) throws RuntimeError {
         if (!addressable(ct)) {
@@ -1137,13 +1236,20 @@ public final class OciRuntime {
     /** {@link #runsc(Container, List, boolean, int)}, with /proc/sys/net hidden from runsc if {@code hideProcNet}. */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, int capture, boolean hideProcNet)
             throws RuntimeError {
-        return runsc(ct, verbArgs, diagnose, capture == 0 ? NsExec.Stdio.CAPTURE : NsExec.Stdio.WAIT, hideProcNet, null);
+        return runsc(ct, verbArgs, diagnose, capture == 0 ? NsExec.Stdio.CAPTURE : NsExec.Stdio.WAIT, hideProcNet, null,
+                null);
     }
 
     /** runsc with {@code stdio} (see {@link NsExec.Stdio}), and /proc/sys/net hidden from it if {@code hideProcNet}. */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet)
             throws RuntimeError {
-        return runsc(ct, verbArgs, diagnose, stdio, hideProcNet, null);
+        return runsc(ct, verbArgs, diagnose, stdio, hideProcNet, null, null);
+    }
+
+    /** {@link #runsc(Container, List, boolean, NsExec.Stdio, boolean)}, with runsc's stdout line by line to {@code lines}. */
+    NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet,
+            java.util.function.Consumer<String> lines) throws RuntimeError {
+        return runsc(ct, verbArgs, diagnose, stdio, hideProcNet, null, lines);
     }
 
     /** Verbs that name a container runsc does not have yet: nothing to resolve. */
@@ -1151,11 +1257,12 @@ public final class OciRuntime {
 
     /**
      * {@link #runsc(Container, List, boolean, NsExec.Stdio, boolean)}; with {@code lines}, runsc's stdout
-     * line by line as it comes. A call that names an existing container runs only if runsc will
-     * resolve the id to that container alone ({@link #addressable}): runsc finds ids by prefix.
+     * line by line as it comes; for the verbs that start the sandbox, gvshim-nsexec's nodev copies
+     * ({@code nodevFile}, null: none). A call that names an existing container runs only if runsc
+     * will resolve the id to that container alone ({@link #addressable}): runsc finds ids by prefix.
      */
     NsExec.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, NsExec.Stdio stdio, boolean hideProcNet,
-            java.util.function.Consumer<String> lines) throws RuntimeError {
+            Path nodevFile, java.util.function.Consumer<String> lines) throws RuntimeError {
         if (!ct.id().isEmpty() && !NEW.contains(verbArgs.getFirst()) && !addressable(ct)) {
             throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + ct.id());
         }
@@ -1190,7 +1297,8 @@ public final class OciRuntime {
         if (!ct.id().isEmpty()) {
             relayLog.addAll(List.of("--id", ct.id()));
         }
-        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, stdio, relayLog, hideProcNet, errorFile, lines);
+        return NsExec.run(ct, ct.runsc(), argv.subList(1, argv.size()), env, stdio, relayLog, hideProcNet, nodevFile,
+                errorFile, lines);
     }
 
     /**
@@ -1279,16 +1387,149 @@ public final class OciRuntime {
         store.remove(ct.id());
     }
 
-    /** `features`: the OCI features document, for this configuration. */
+    /** `features`: the OCI features document, for this configuration and runsc. */
     public int printFeatures(String version) throws RuntimeError {
-        out.print(Features.json(version, ociSeccomp(config()))); // ends with its newline, as runc's json.Encoder
+        RuntimeConfig c = config();
+        RunscRelease release = RunscRelease.UNKNOWN;
+        try {
+            Path runsc = Runsc.locate(c.runsc(), env.get("PATH"));
+            if (runsc != null) {
+                release = RunscRelease.of(runsc, releaseCache(false)); // features changes nothing on the host
+            }
+        } catch (Runsc.RunscNotFoundException e) {
+            // the document then claims only what every release honours
+        }
+        out.print(Features.json(version, !Boolean.FALSE.equals(ociSeccomp(c)), release, c.execWithoutSeccomp())); // ends with its newline, as runc's json.Encoder
         out.flush();
         return 0;
     }
 
-    /** Whether runsc applies the spec's seccomp profile inside the sandbox (runsc's --oci-seccomp). */
-    static boolean ociSeccomp(RuntimeConfig c) {
+    /**
+     * The operator's choice of runsc --oci-seccomp: TRUE or FALSE when configured (config file,
+     * --runsc-flag, runtimeArgs, or an annotation where allowFlagOverride lets containers set
+     * flags), null when not. Unset, gvshim passes it whenever the spec has a seccomp profile.
+     */
+    static Boolean ociSeccomp(RuntimeConfig c) {
+        Boolean b = null;
         String v = c.flags().get("oci-seccomp");
-        return "true".equals(v) || "".equals(v) || c.raw().contains("--oci-seccomp") || c.raw().contains("--oci-seccomp=true");
+        if (v != null) {
+            b = v.isEmpty() || Boolean.parseBoolean(v) || v.equals("1");
+        }
+        for (String r : c.raw()) {
+            if (r.equals("--oci-seccomp") || r.equals("-oci-seccomp") || r.matches("--?oci-seccomp=(true|1)")) {
+                b = true;
+            } else if (r.matches("--?oci-seccomp=(false|0)")) {
+                b = false;
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Where `runsc --version` is remembered: not in --root, which holds containers only
+     * (/var/cache/gvshim for root; $XDG_CACHE_HOME/gvshim or ~/.cache/gvshim otherwise), or
+     * null: then runsc is asked each time. Created if {@code create}.
+     */
+    private Path releaseCache(boolean create) {
+        String xdg = env.get("XDG_CACHE_HOME");
+        String home = env.get("HOME");
+        Path d = euid == 0 ? Path.of("/var/cache/gvshim") : xdg != null && xdg.startsWith("/") ? Path.of(xdg, "gvshim")
+                : home != null && home.startsWith("/") ? Path.of(home, ".cache", "gvshim") : null;
+        if (d == null || !create) {
+            return d != null && Files.isDirectory(d) ? d : null;
+        }
+        try {
+            Files.createDirectories(d);
+            return d;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The one rule for the spec's isolation fields ({@link SpecPolicy}): refused with one line,
+     * or what runsc must get; moot fields are said once in --log (info), fields runsc ignores
+     * without weakening anything as a warning, gvshim's exact rewrites with --debug.
+     */
+    private SpecPolicy.Result checkSpec(Spec spec, Path bundle, RuntimeConfig c, String id, Path runsc, Path mountDir)
+            throws RuntimeError {
+        String off = Boolean.FALSE.equals(ociSeccomp(c)) ? "in this runtime's configuration (" + RuntimeConfig.DEFAULT_FILE
+                + ", --runsc-flag or runtimeArgs)" : null;
+        SpecPolicy.Result r;
+        try {
+            r = SpecPolicy.check(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUNTIME, "container " + id, bundle, !rootless,
+                    off, () -> RunscRelease.of(runsc, releaseCache(true)), mountDir));
+        } catch (SpecPolicy.Refused e) {
+            throw new RuntimeError(e.failure().oneLine());
+        }
+        if (!r.moot().isEmpty()) {
+            log.info("container " + id + ": spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
+        }
+        r.ignored().forEach(w -> log.warning("container " + id + ": " + w));
+        r.rewrites().forEach(w -> log.debug("container " + id + ": runsc gets " + w));
+        String overlay = c.flags().getOrDefault("overlay2", c.flags().getOrDefault("overlay", "none"));
+        if (!r.nodev().isEmpty() && !overlay.equals("none") && !overlay.equals("false")) {
+            // the gofer then remounts the root read-only itself (runsc/cmd/gofer.go:416), which clears nodev
+            log.warning("container " + id + ": with runsc's overlay over the root file system (" + overlay + "), a device"
+                    + " node in the image's own files is not kept closed; in bind mounts it is");
+        }
+        return r;
+    }
+
+    /**
+     * The mount points gvshim-nsexec mounts the nodev copies on, and the empty file masked files
+     * get, in the container's own directory; returns the nodev list for gvshim-nsexec (null: none).
+     */
+    private Path prepareMounts(SpecPolicy.Result r, String id, Path mountDir) throws RuntimeError {
+        if (r.nodev().isEmpty() && r.emptyFile() == null) {
+            return null;
+        }
+        try {
+            Files.createDirectories(mountDir);
+            if (r.emptyFile() != null) {
+                Files.deleteIfExists(r.emptyFile());
+                Files.createFile(r.emptyFile(), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--")));
+            }
+            if (r.nodev().isEmpty()) {
+                return null;
+            }
+            java.io.ByteArrayOutputStream list = new java.io.ByteArrayOutputStream();
+            for (SpecPolicy.NodevBind b : r.nodev()) {
+                if (b.directory()) {
+                    Files.createDirectories(b.target());
+                } else if (!Files.exists(b.target())) {
+                    Files.createFile(b.target());
+                }
+                list.writeBytes(b.entry());
+            }
+            Path file = store.dir(id).resolve("nodev.list");
+            Files.write(file, list.toByteArray());
+            return file;
+        } catch (IOException e) {
+            throw new RuntimeError("cannot prepare the mounts of " + id + " in " + mountDir + ": " + IoError.reason(e, mountDir));
+        }
+    }
+
+    /**
+     * The spec runsc reads when gvshim had to change it, in the container's own directory (the
+     * caller's bundle is never modified): root.path and relative bind sources made absolute
+     * against the caller's bundle, as runsc would have resolved them.
+     */
+    static Path writeRunBundle(Spec spec, Path bundle, Path dir) throws RuntimeError {
+        Spec s = spec.copy();
+        s.root().path(bundle.resolve(s.root().path()).normalize().toString());
+        for (dev.gvshim.oci.Mount m : s.mounts()) {
+            if (m.source() != null && !m.source().startsWith("/") && SpecPolicy.bind(m.json())) {
+                m.source(bundle.resolve(m.source()).normalize().toString());
+            }
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve("config.json"), s.toJson());
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the spec runsc reads to " + dir + ": " + IoError.reason(e, dir));
+        }
+        return dir;
     }
 }

@@ -24,7 +24,8 @@ import java.util.Set;
  * author must not be able to turn on host networking by annotation unless the node allows it.
  *
  * <pre>{"runsc": "/usr/bin/runsc", "network": "sandbox", "platform": "ptrace",
- *  "runscFlags": {"overlay": "true"}, "allowFlagOverride": false, "debug": false}</pre>
+ *  "runscFlags": {"overlay": "true"}, "allowFlagOverride": false, "debug": false,
+ *  "execWithoutSeccomp": false}</pre>
  *
  * @param runsc             runsc binary (null: search $PATH)
  * @param network           runsc --network
@@ -34,9 +35,13 @@ import java.util.Set;
  * @param flags             further runsc flags by name
  * @param raw               runsc arguments passed verbatim
  * @param allowFlagOverride whether annotations may set runsc flags
+ * @param execWithoutSeccomp whether `exec` may start a process without the container's seccomp
+ *                          profile where runsc would not apply it (before release-20260330);
+ *                          refused otherwise ([SECCOMP_EXEC]). The operator's choice only (this
+ *                          file, or the runtime option --exec-without-seccomp), never a container's.
  */
 public record RuntimeConfig(String runsc, Network network, boolean networkExplicit, String platform, boolean debug,
-        Map<String, String> flags, List<String> raw, boolean allowFlagOverride) {
+        Map<String, String> flags, List<String> raw, boolean allowFlagOverride, boolean execWithoutSeccomp) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/gvshim/config.json");
     public static final String ANNOTATION_PREFIX = "dev.gvisor.flag.";
@@ -53,7 +58,8 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
     }
 
     static RuntimeConfig defaults() {
-        return new RuntimeConfig(null, Network.NONE, false, null, false, new LinkedHashMap<>(), new ArrayList<>(), false);
+        return new RuntimeConfig(null, Network.NONE, false, null, false, new LinkedHashMap<>(), new ArrayList<>(), false,
+                false);
     }
 
     /** Reads {@code file}; a missing default file is no configuration, a missing explicit one an error. */
@@ -82,9 +88,10 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         String where = " in " + file;
         for (var prop : j.properties()) {
             String k = prop.getKey();
-            if (!Set.of("runsc", "network", "platform", "debug", "runscFlags", "allowFlagOverride").contains(k)) {
+            if (!Set.of("runsc", "network", "platform", "debug", "runscFlags", "allowFlagOverride", "execWithoutSeccomp")
+                    .contains(k)) {
                 throw new ConfigException("unknown key \"" + k + "\"" + where
-                        + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride)");
+                        + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp)");
             }
         }
         if (j.has("runsc")) {
@@ -101,7 +108,10 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         }
         if (j.has("allowFlagOverride")) {
             c = new RuntimeConfig(c.runsc, c.network, c.networkExplicit, c.platform, c.debug, c.flags, c.raw,
-                    bool(j, "allowFlagOverride", where));
+                    bool(j, "allowFlagOverride", where), c.execWithoutSeccomp);
+        }
+        if (j.has("execWithoutSeccomp")) {
+            c = c.withExecWithoutSeccomp(bool(j, "execWithoutSeccomp", where));
         }
         JsonNode flags = j.path("runscFlags");
         if (!flags.isMissingNode()) {
@@ -133,7 +143,8 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
     }
 
     public RuntimeConfig withRunsc(String path) {
-        return new RuntimeConfig(path, network, networkExplicit, platform, debug, flags, raw, allowFlagOverride);
+        return new RuntimeConfig(path, network, networkExplicit, platform, debug, flags, raw, allowFlagOverride,
+                execWithoutSeccomp);
     }
 
     public RuntimeConfig withNetwork(String mode, String where) throws ConfigException {
@@ -141,21 +152,29 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         if (n == null) {
             throw new ConfigException("network \"" + mode + "\"" + where + " is not one of none, sandbox, host");
         }
-        return new RuntimeConfig(runsc, n, true, platform, debug, flags, raw, allowFlagOverride);
+        return new RuntimeConfig(runsc, n, true, platform, debug, flags, raw, allowFlagOverride, execWithoutSeccomp);
+    }
+
+    /** The operator's opt-in to exec without the container's seccomp profile (see the record's doc). */
+    public RuntimeConfig withExecWithoutSeccomp(boolean allow) {
+        return new RuntimeConfig(runsc, network, networkExplicit, platform, debug, flags, raw, allowFlagOverride, allow);
     }
 
     public RuntimeConfig withPlatform(String p) {
-        return new RuntimeConfig(runsc, network, networkExplicit, p, debug, flags, raw, allowFlagOverride);
+        return new RuntimeConfig(runsc, network, networkExplicit, p, debug, flags, raw, allowFlagOverride,
+                execWithoutSeccomp);
     }
 
     public RuntimeConfig withDebug(boolean d) {
-        return new RuntimeConfig(runsc, network, networkExplicit, platform, debug || d, flags, raw, allowFlagOverride);
+        return new RuntimeConfig(runsc, network, networkExplicit, platform, debug || d, flags, raw, allowFlagOverride,
+                execWithoutSeccomp);
     }
 
     public RuntimeConfig withRaw(List<String> args) {
         List<String> r = new ArrayList<>(raw);
         r.addAll(args);
-        return new RuntimeConfig(runsc, network, networkExplicit, platform, debug, flags, r, allowFlagOverride);
+        return new RuntimeConfig(runsc, network, networkExplicit, platform, debug, flags, r, allowFlagOverride,
+                execWithoutSeccomp);
     }
 
     /** {@code name=value} as a runsc flag; network and platform go to their typed fields. */
@@ -178,7 +197,8 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
             default:
                 Map<String, String> f = new LinkedHashMap<>(flags);
                 f.put(n, value);
-                return new RuntimeConfig(runsc, network, networkExplicit, platform, debug, f, raw, allowFlagOverride);
+                return new RuntimeConfig(runsc, network, networkExplicit, platform, debug, f, raw, allowFlagOverride,
+                        execWithoutSeccomp);
         }
     }
 

@@ -43,6 +43,11 @@ public final class RuntimeLog {
         append("warning", msg);
     }
 
+    /** For the record: what a person reading the log should know about a container (moot spec fields). */
+    public void info(String msg) {
+        append("info", msg);
+    }
+
     /** With --debug only: options dropped, the runsc command line. */
     public void debug(String msg) {
         if (debug) {

@@ -152,6 +152,11 @@ class InstallCommandTest {
                 .isEqualTo("{\"gvshim\":{\"path\":\"" + exe + "\",\"runtimeArgs\":[\"--network=host\",\"--platform=systrap\","
                         + "\"--runsc-flag\",\"overlay2=none\"]}}");
 
+        assertThat(install("--daemon-json", f.toString(), "--runtime-arg=--exec-without-seccomp").code())
+                .as("the operator's opt-in to exec without the seccomp profile is a runtime option").isZero();
+        assertThat(JsonTree.read(Files.readAllBytes(f)).at("/runtimes/gvshim/runtimeArgs").toString())
+                .isEqualTo("[\"--exec-without-seccomp\"]");
+
         assertThat(install("--daemon-json", f.toString()).out()).startsWith("gvshim install: replaced");
         assertThat(JsonTree.read(Files.readAllBytes(f)).at("/runtimes/gvshim").has("runtimeArgs")).isFalse();
     }

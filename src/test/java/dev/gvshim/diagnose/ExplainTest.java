@@ -131,6 +131,30 @@ class ExplainTest {
         assertThat(other.fix()).contains("--debug");
     }
 
+    /** gvshim-nsexec's own failures get the ids doctor gives the same denial (a jailed mount is MOUNT_DENIED). */
+    @Test
+    void nsexecFailuresAreTheLiveProbesSteps() {
+        Explain explain = at("docker-default");
+        assertThat(explain.nsexec("gvshim-nsexec: mount(/, MS_REC|MS_PRIVATE): errno 1: Operation not permitted").id())
+                .isEqualTo("MOUNT_DENIED");
+        assertThat(explain.nsexec("gvshim-nsexec: unshare(CLONE_NEWNS): errno 1: Operation not permitted").id())
+                .isEqualTo("NAMESPACE_DENIED");
+        Failure other = explain.nsexec("gvshim-nsexec: mount(MS_BIND|MS_REC): errno 2: No such file or directory");
+        assertThat(other.id()).isEqualTo("NODEV_MOUNT");
+        assertThat(other.oneLine()).startsWith("gvshim: cannot prepare the sandbox's mounts [mount(MS_BIND|MS_REC): errno 2:")
+                .endsWith("[NODEV_MOUNT]");
+    }
+
+    /** gvshim run's clone execs gvshim-nsexec, which execs runsc: a failed execve of runsc is still runsc's, not a mount's. */
+    @Test
+    void nsexecsExecveOfRunscIsToldAsRunscsOwn() {
+        Explain explain = at("debian12-host");
+        Failure missing = explain.nsexec("gvshim-nsexec: execve: errno 2: No such file or directory");
+        assertThat(missing.id()).isEqualTo("RUNSC_MISSING");
+        assertThat(missing.oneLine()).contains("execve").doesNotContain("mounts");
+        assertThat(explain.nsexec("gvshim-nsexec: execve: errno 13: Permission denied").id()).isEqualTo("RUNSC_NOT_EXECUTABLE");
+    }
+
     @Test
     void aWorkingDirectoryRunscCouldNotCreateIsNotAMountDenial() {
         Explain x = at("debian12-host");

@@ -104,7 +104,7 @@ class DockerImagesIT {
         assertThat(r.code()).as("%s", r).isEqualTo(125);
         assertThat(r.out()).as("never unsandboxed: no SPEC line").isEmpty();
         assertThat(r.err().lines().toList()).as("one line").hasSize(1);
-        assertThat(r.err()).startsWith("gvshim: cannot create the user namespace [clone(CLONE_NEWUSER|CLONE_VM): EPERM")
+        assertThat(r.err()).startsWith("gvshim: cannot create the user namespace [clone(CLONE_NEWUSER|CLONE_NEWNS|CLONE_VM): EPERM")
                 .contains("--security-opt seccomp=docker/seccomp-gvshim.json --security-opt systempaths=unconfined")
                 .endsWith("[USERNS_SECCOMP]\n");
 

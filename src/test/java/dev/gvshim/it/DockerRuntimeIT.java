@@ -86,7 +86,13 @@ class DockerRuntimeIT {
     }
 
     private String detached(String... command) {
-        List<String> args = new ArrayList<>(List.of("run", "-d", "--runtime=" + RUNTIME, image));
+        return detachedWith(List.of(), command);
+    }
+
+    private String detachedWith(List<String> options, String... command) {
+        List<String> args = new ArrayList<>(List.of("run", "-d", "--runtime=" + RUNTIME));
+        args.addAll(options);
+        args.add(image);
         args.addAll(Arrays.asList(command));
         Host.Result r = docker(args.toArray(String[]::new));
         assertThat(r.code()).as(r.toString()).isZero();
@@ -131,7 +137,10 @@ class DockerRuntimeIT {
 
     @Test
     void detachedContainerExecTopPauseKillStop() {
-        String id = detached("sh", "-c", "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 1; done");
+        // no seccomp profile: runsc 2022-12 would not apply one to exec'd processes, and gvshim refuses exec then
+        // (execIsRefusedWhereRunscWouldDropTheProfile)
+        String id = detachedWith(List.of("--security-opt", "seccomp=unconfined"), "sh", "-c",
+                "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 1; done");
         for (int i = 0; i < 50 && !docker("logs", id).out().contains("ready"); i++) {
             sleep(100);
         }
@@ -278,7 +287,9 @@ class DockerRuntimeIT {
         Host.Result tty = docker("run", "--rm", "-t", "--runtime=" + RUNTIME, image, "sh", "-c", "test -t 0 && echo on-a-tty");
         assertThat(tty.out()).as(tty.toString()).contains("on-a-tty");
 
-        String id = detached("sh", "-c", "echo ready; exec sleep 600");
+        // no seccomp profile: with Docker's default, runsc 2022-12 would not filter exec'd processes and gvshim
+        // refuses exec ([SECCOMP_EXEC], execIsRefusedWhereRunscWouldDropTheProfile); this test is about stdio
+        String id = detachedWith(List.of("--security-opt", "seccomp=unconfined"), "sh", "-c", "echo ready; exec sleep 600");
         Host.Result ex = docker("exec", id, "sh", "-c", "echo from-exec; exit 6");
         assertThat(ex.out()).isEqualTo("from-exec\n");
         assertThat(ex.code()).isEqualTo(6);
@@ -287,6 +298,111 @@ class DockerRuntimeIT {
         assertThat(docker("logs", id).out()).isEqualTo("ready\n");
         assertThat(docker("rm", "-f", id).code()).isZero();
         assertThat(devNull()).as("/dev/null after -i, -t, exec and rm -f").isEqualTo("root:root:666");
+    }
+
+    /** A seccomp profile file denying what {@code rule} names, everything else allowed. */
+    private static Path profile(String name, String rule) throws IOException {
+        Path p = Files.createTempFile("gvshim-it-" + name + "-", ".json");
+        Files.writeString(p, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [" + rule + "]}");
+        return p;
+    }
+
+    /**
+     * The image of the spec tests: busybox, gvshim-specprobe (static) at /probe, and a node of
+     * the character device 1:7 (/dev/full) at /fullnode, which Docker's device rules do not allow.
+     */
+    private static synchronized String specImage() throws IOException {
+        String name = "gvshim-test/spec:latest";
+        if (specImageBuilt) {
+            return name;
+        }
+        // imported again by each run of this class (a second): the probe it carries is this build's
+        docker("image", "rm", name); // the previous run's, if no container uses it
+        Path dir = Files.createTempDirectory("gvshim-spec-image-");
+        Path bundles = Path.of(System.getProperty("gvshim.bundles", "oci-bundles"));
+        Host.check(Host.sh(bundles.resolve("build-rootfs.sh").toString(), dir.toString()));
+        Host.check(Host.sh("cp", Path.of(System.getProperty("gvshim.native.dir"), "test/gvshim-specprobe").toString(),
+                dir.resolve("rootfs/probe").toString()));
+        Host.check(Host.sh("mknod", dir.resolve("rootfs/fullnode").toString(), "c", "1", "7"));
+        Host.check(Host.sh("chmod", "666", dir.resolve("rootfs/fullnode").toString()));
+        Host.check(Host.sh("sh", "-c", "tar -C '" + dir.resolve("rootfs") + "' -c . | docker import - " + name));
+        Host.sh("rm", "-rf", dir.toString());
+        specImageBuilt = true;
+        return name;
+    }
+
+    private static boolean specImageBuilt;
+
+    /** issue 14 item 5: `--security-opt seccomp=PROFILE` was dropped (mkdir succeeded). */
+    @Test
+    void seccompProfileIsAppliedInsideTheSandbox() throws IOException {
+        Path p = profile("mkdir", "{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\"}");
+        try {
+            Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, "--security-opt", "seccomp=" + p, image, "sh", "-c",
+                    "grep Seccomp: /proc/self/status; mkdir /tmp/d; echo mkdir=$?");
+            assertThat(r.code()).as(r.toString()).isZero();
+            assertThat(r.out()).as(r.toString()).contains("Seccomp:\t2").contains("mkdir=1");
+            assertThat(r.err()).contains("Operation not permitted");
+        } finally {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    /** A profile gVisor cannot apply as written is refused with gvshim's one line, not run without it. */
+    @Test
+    void seccompNotifyIsRefusedWithOneLine() throws IOException {
+        Path p = profile("notify", "{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_NOTIFY\"}");
+        try {
+            Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, "--security-opt", "seccomp=" + p, image,
+                    "echo", "ran");
+            assertThat(r.code()).as(r.toString()).isNotZero();
+            assertThat(r.out()).doesNotContain("ran");
+            assertThat(r.err()).as(r.toString()).contains("gvshim: cannot honour linux.seccomp of container ")
+                    .contains("SCMP_ACT_NOTIFY").contains("Fix: ").contains("[SECCOMP_UNSUPPORTED]");
+        } finally {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    /**
+     * Docker's default profile denies clone3 with ENOSYS so that glibc falls back to clone(2);
+     * runsc returns EPERM for every denial, which would leave no thread creatable: gvshim gives
+     * runsc 2022-12 (which answers clone3 with ENOSYS itself) an exact equivalent.
+     */
+    @Test
+    void threadsWorkUnderDockersDefaultProfile() throws IOException {
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, specImage(), "sh", "-c",
+                "grep Seccomp: /proc/self/status; /probe thread");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).as(r.toString()).contains("Seccomp:\t2").contains("thread: ok");
+    }
+
+    /** runsc 2022-12 does not filter exec'd processes: exec is refused rather than run without the profile. */
+    @Test
+    void execIsRefusedWhereRunscWouldDropTheProfile() {
+        String id = detached("sleep", "600");
+        Host.Result ex = docker("exec", id, "echo", "from exec");
+        assertThat(ex.code()).as(ex.toString()).isNotZero();
+        // docker exec prints the runtime's error on stdout ("OCI runtime exec failed: ...")
+        assertThat(ex.out() + ex.err()).as(ex.toString()).doesNotContain("from exec\n").contains("cannot exec in container")
+                .contains("[SECCOMP_EXEC]");
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("running");
+    }
+
+    /**
+     * A device node in an image reached the host's device through runsc's gofer (runsc applies
+     * no device rules): Docker's rules deny 1:7, so the container must not open it.
+     */
+    @Test
+    void aDeviceNodeInTheImageStaysClosed() throws IOException {
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, specImage(), "/probe", "open=/fullnode");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).as("main: 'No space left on device', the host's /dev/full").isEqualTo("open: Permission denied\n");
+        // --read-only: runsc's gofer would remount the root read-only and so clear nodev; gvshim's copy is read-only itself
+        Host.Result ro = docker("run", "--rm", "--read-only", "--runtime=" + RUNTIME, specImage(), "sh", "-c",
+                "/probe read=/fullnode; touch /new; echo touch=$?");
+        assertThat(ro.out()).as(ro.toString()).isEqualTo("read: Permission denied\ntouch=1\n");
+        assertThat(ro.err()).contains("Read-only file system");
     }
 
     @Test

@@ -408,6 +408,71 @@ class RunIT {
         assertThat(env).isNotNull();
     }
 
+    // ------------------------------------------------------------------ the spec's isolation fields (issue 14 item 5)
+
+    /** The hello bundle with gvshim-specprobe at /probe and a tmpfs at /tmp, running {@code sh -c script}, its spec edited. */
+    private Path specBundle(String name, java.util.function.UnaryOperator<String> edit, String script) throws Exception {
+        Path b = host.work.resolve(name + "-" + System.nanoTime());
+        Host.check(Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString()));
+        Host.check(Host.sh("cp", Path.of(System.getProperty("gvshim.native.dir"), "test/gvshim-specprobe").toString(),
+                b.resolve("rootfs/probe").toString()));
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var spec = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(b.resolve("config.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c")
+                .add(script);
+        spec.withArray("mounts").addObject().put("destination", "/tmp").put("type", "tmpfs").put("source", "tmpfs");
+        Files.writeString(b.resolve("config.json"), edit.apply(json.writeValueAsString(spec)));
+        Host.check(Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString()));
+        return b;
+    }
+
+    private static String withSeccomp(String spec, String action) {
+        return spec.replaceFirst("\"linux\":\\{", "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+                + "\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"" + action + "\"}]},");
+    }
+
+    /** issue 14 item 5, for `gvshim run --bundle`: the same rule as the runtime's. */
+    @Test
+    void bundleSeccompProfileIsApplied() throws Exception {
+        Path b = specBundle("seccomp", s -> withSeccomp(s, "SCMP_ACT_ERRNO"),
+                "grep Seccomp: /proc/self/status; mkdir /tmp/d; echo mkdir=$?");
+        Host.Result r = host.gvshim(null, T, "run", "--bundle", b.toString());
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("Seccomp:\t2").contains("mkdir=1");
+        assertThat(r.err()).contains("Operation not permitted");
+    }
+
+    @Test
+    void bundleSeccompGvisorCannotApplyIsOneLineAnd125() throws Exception {
+        Path b = specBundle("notify", s -> withSeccomp(s, "SCMP_ACT_NOTIFY"), "echo ran");
+        Host.Result r = host.gvshim(null, T, "run", "--bundle", b.toString());
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err().lines()).as(r.toString()).hasSize(1).first().asString()
+                .startsWith("gvshim: cannot honour linux.seccomp of " + b.resolve("config.json") + ": ")
+                .contains("SCMP_ACT_NOTIFY").contains(". Fix: ").endsWith("[SECCOMP_UNSUPPORTED]");
+    }
+
+    /** gvshim's own spec denies host devices (runc's rule): a device node in the root file system stays closed. */
+    @Test
+    void deviceNodeInTheRootFileSystemStaysClosed() throws Exception {
+        Path b = specBundle("devroot", s -> s, "true");
+        Host.check(Host.sh("mknod", "-m", "666", b.resolve("rootfs/fullnode").toString(), "c", "1", "7"));
+        Host.Result r = host.gvshim(null, T, "run", "--rootfs", b.resolve("rootfs").toString(), "--", "/probe",
+                "read=/fullnode");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).as("main: 'read: ok', from the host's /dev/full").isEqualTo("read: Permission denied\n");
+    }
+
+    /** `-v` says which spec fields gVisor's design makes moot, once. */
+    @Test
+    void verboseSaysWhichSpecFieldsAreMoot() {
+        Host.Result r = host.gvshim(null, T, "run", "-v", "--", "/bin/true");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.err().lines().filter(l -> l.contains("moot"))).as(r.toString()).hasSize(1).first().asString()
+                .startsWith("gvshim: spec fields gVisor's design makes moot: linux.maskedPaths and readonlyPaths");
+    }
+
     // ---- the state directory: nobody else can lock the user out, or slip a directory in ----------
 
     /** Removes the test user's state directories and whatever was planted at their names (no run is alive between tests). */

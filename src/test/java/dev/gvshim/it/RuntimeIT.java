@@ -51,7 +51,17 @@ class RuntimeIT {
         try (Stream<Path> files = Files.walk(tmp, 2)) {
             files.filter(f -> List.of("err", "out").contains(f.getFileName().toString())).forEach(dev.gvshim.Messages::checkFile);
         }
+        // the spec tests' bundles live in the test user's work directory, with their own --log
+        for (Path b : specBundles) {
+            for (String f : List.of("log.json", "out", "err")) {
+                dev.gvshim.Messages.checkFile(b.resolve(f));
+            }
+        }
+        specBundles.clear();
     }
+
+    /** The bundles {@link #specBundle} made in this test (their --log and stdio files are audited after it). */
+    private final List<Path> specBundles = new ArrayList<>();
 
     private List<String> sandboxes() {
         return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
@@ -468,6 +478,234 @@ class RuntimeIT {
         assertThat(b.resolve("init.pid")).doesNotExist();
         Host.Result s = host.userShell(g + "state locked", T);
         assertThat(s.err()).contains("container does not exist: locked");
+    }
+
+    // ------------------------------------------------------------------ the spec's isolation fields (issue 14 item 5)
+
+    /**
+     * The hello bundle in the test user's work directory with gvshim-specprobe at /probe and a
+     * tmpfs at /tmp, running {@code sh -c script}, its spec changed by {@code edit}.
+     */
+    private Path specBundle(String name, java.util.function.Consumer<ObjectNode> edit, String script) throws IOException {
+        Path b = host.work.resolve(name + "-" + System.nanoTime());
+        specBundles.add(b);
+        Host.check(Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString()));
+        Host.check(Host.sh("cp", Path.of(System.getProperty("gvshim.native.dir"), "test/gvshim-specprobe").toString(),
+                b.resolve("rootfs/probe").toString()));
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add(script);
+        spec.withArray("mounts").addObject().put("destination", "/tmp").put("type", "tmpfs").put("source", "tmpfs");
+        edit.accept(spec);
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Files.writeString(b.resolve("in"), "");
+        Host.check(Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString()));
+        return b;
+    }
+
+    /** `run --bundle B ID` (create, start, wait) as root or as the test user; stdio are files of the bundle. */
+    private Host.Result runBundle(boolean user, Path b, String id) {
+        String cmd = " --log " + b.resolve("log.json") + " --log-format json run --bundle " + b + " " + id + " <"
+                + b.resolve("in") + " >" + b.resolve("out") + " 2>" + b.resolve("err");
+        Host.Result r = user ? host.userShell("$G" + cmd, T)
+                : Host.run(List.of("/bin/sh", "-c", host.gvshim + " --root " + root + cmd), null, T, b);
+        return new Host.Result(r.code(), read(b.resolve("out")), read(b.resolve("err")) + r.err());
+    }
+
+    private static String logOf(Path b) {
+        return read(b.resolve("log.json"));
+    }
+
+    private static void seccomp(ObjectNode spec, String action) {
+        ObjectNode sc = ((ObjectNode) spec.get("linux")).putObject("seccomp");
+        sc.put("defaultAction", "SCMP_ACT_ALLOW");
+        sc.putArray("syscalls").addObject().put("action", action).putArray("names").add("mkdir").add("mkdirat");
+    }
+
+    /** issue 14 item 5: linux.seccomp was dropped (runsc applies it only with --oci-seccomp). */
+    @Test
+    void seccompProfileIsAppliedAsRootAndRootless() throws Exception {
+        for (boolean user : new boolean[] {false, true}) {
+            Path b = specBundle("seccomp", s -> seccomp(s, "SCMP_ACT_ERRNO"),
+                    "grep Seccomp: /proc/self/status; mkdir /tmp/d; echo mkdir=$?");
+            Host.Result r = runBundle(user, b, "sc" + (user ? "u" : "r"));
+            assertThat(r.code()).as((user ? "rootless " : "root ") + r + logOf(b)).isZero();
+            assertThat(r.out()).as(r.toString()).contains("Seccomp:\t2").contains("mkdir=1");
+            assertThat(r.err()).contains("Operation not permitted");
+        }
+    }
+
+    @Test
+    void seccompGvisorCannotApplyIsRefusedWithOneLine() throws Exception {
+        for (String kind : List.of("notify", "listener")) {
+            Path b = specBundle("sc-" + kind, s -> {
+                seccomp(s, kind.equals("notify") ? "SCMP_ACT_NOTIFY" : "SCMP_ACT_ERRNO");
+                if (kind.equals("listener")) {
+                    s.withObject("linux").withObject("seccomp").put("listenerPath", "/run/seccomp-agent.sock");
+                }
+            }, "echo ran");
+            Host.Result r = runBundle(false, b, "sc-" + kind);
+            assertThat(r.code()).as(r.toString()).isEqualTo(1);
+            assertThat(r.out()).doesNotContain("ran");
+            assertThat(lastErrorOf(b)).as(kind).startsWith("gvshim: cannot honour linux.seccomp of container sc-" + kind + ": ")
+                    .contains(kind.equals("notify") ? "SCMP_ACT_NOTIFY" : "listenerPath /run/seccomp-agent.sock")
+                    .contains(". Fix: ").endsWith("[SECCOMP_UNSUPPORTED]");
+            assertThat(r.err().lines()).as("one line on stderr").hasSize(1);
+        }
+        assertThat(rootEntries()).as("nothing was created").isEmpty();
+    }
+
+    private String lastErrorOf(Path b) throws IOException {
+        String msg = "";
+        for (String line : Files.readAllLines(b.resolve("log.json"))) {
+            JsonNode j = JSON.readTree(line);
+            if (j.path("level").asText().equals("error")) {
+                msg = j.path("msg").asText();
+            }
+        }
+        return msg;
+    }
+
+    /** runsc applies neither list: gvshim mounts what runc would, as root and rootless. */
+    @Test
+    void maskedAndReadOnlyPathsHoldAsRootAndRootless() throws Exception {
+        for (boolean user : new boolean[] {false, true}) {
+            Path b = specBundle("paths", s -> {
+                s.withObject("root").put("readonly", false);
+                ObjectNode linux = s.withObject("linux");
+                linux.putArray("maskedPaths").add("/secret").add("/etc/passwd").add("/proc/kcore").add("/no/such");
+                linux.putArray("readonlyPaths").add("/data").add("/proc/sys");
+            }, "ls /secret | wc -l; wc -c < /etc/passwd; touch /data/new; echo touch=$?; touch /other; echo other=$?");
+            Files.createDirectories(b.resolve("rootfs/secret"));
+            Files.writeString(b.resolve("rootfs/secret/key"), "k");
+            Files.createDirectories(b.resolve("rootfs/data"));
+            Host.check(Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString()));
+            // writable by anyone: only the read-only path may stop a write (root in the sandbox has no CAP_DAC_OVERRIDE)
+            Host.check(Host.sh("chmod", "777", b.resolve("rootfs").toString(), b.resolve("rootfs/data").toString()));
+            Host.Result r = runBundle(user, b, "paths" + (user ? "u" : "r"));
+            assertThat(r.code()).as((user ? "rootless " : "root ") + r + logOf(b)).isZero();
+            assertThat(r.out()).as(r.toString()).isEqualTo("0\n0\ntouch=1\nother=0\n");
+            assertThat(r.err()).contains("Read-only file system");
+            assertThat(b.resolve("rootfs/data/new")).doesNotExist();
+            assertThat(b.resolve("rootfs/secret/key")).as("masked, not removed").hasContent("k");
+            assertThat(logOf(b)).contains("\"level\":\"info\"").contains("linux.maskedPaths and readonlyPaths (2 under"
+                    + " gVisor's own /proc and /sys");
+        }
+    }
+
+    /** Capabilities, rlimits and no_new_privs as gVisor shows them; a capability runsc 2022-12 does not know no longer fails the container. */
+    @Test
+    void capabilitiesRlimitsAndNoNewPrivsAreTheSpecs() throws Exception {
+        Path b = specBundle("caps", s -> {
+            ObjectNode p = s.withObject("process");
+            ObjectNode caps = p.putObject("capabilities");
+            for (String set : List.of("bounding", "effective", "permitted")) {
+                caps.putArray(set).add("CAP_KILL").add("CAP_PERFMON");
+            }
+            p.putArray("rlimits").addObject().put("type", "RLIMIT_NOFILE").put("hard", 64).put("soft", 64);
+            p.put("noNewPrivileges", true);
+        }, "grep -E 'Cap(Eff|Bnd)' /proc/self/status; ulimit -n; /probe nnp; chown 1 /tmp; echo chown=$?");
+        Host.Result r = runBundle(false, b, "caps");
+        assertThat(r.code()).as(r + logOf(b)).isZero();
+        assertThat(r.out()).as(r.toString()).isEqualTo("CapEff:\t0000000000000020\nCapBnd:\t0000000000000020\n64\nnnp: 1\n"
+                + "chown=1\n");
+        assertThat(logOf(b)).contains("CAP_PERFMON (removed: runsc");
+    }
+
+    @Test
+    void selinuxLabelIsRefused() throws Exception {
+        Path b = specBundle("selinux", s -> s.withObject("process").put("selinuxLabel", "system_u:system_r:container_t:s0:c1,c2"),
+                "echo ran");
+        Host.Result r = runBundle(false, b, "selinux");
+        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        assertThat(lastErrorOf(b)).contains("process.selinuxLabel").endsWith("[SPEC_SELINUX]");
+    }
+
+    /**
+     * A device node in the root file system reached the host's device through runsc's gofer,
+     * whatever the spec's device rules: now the rules hold (1:7, /dev/full, denied).
+     */
+    @Test
+    void deviceNodesInTheRootStayClosedAsRootAndRootless() throws Exception {
+        for (boolean user : new boolean[] {false, true}) {
+            Path b = specBundle("dev", s -> s.withObject("linux").withObject("resources").putArray("devices").addObject()
+                    .put("allow", false).put("access", "rwm"), "/probe read=/fullnode");
+            Host.check(Host.sh("mknod", "-m", "666", b.resolve("rootfs/fullnode").toString(), "c", "1", "7"));
+            Host.Result r = runBundle(user, b, "dev" + (user ? "u" : "r"));
+            assertThat(r.code()).as(r + logOf(b)).isZero();
+            assertThat(r.out()).as("main: 'read: ok', from the host's /dev/full").isEqualTo("read: Permission denied\n");
+        }
+    }
+
+    /** runsc 2022-12 starts exec'd processes without the container's seccomp filter: refused. The rewritten spec stays invisible. */
+    @Test
+    void execIsRefusedWhereRunscWouldDropTheProfile() throws Exception {
+        Path b = specBundle("exec", s -> {
+            seccomp(s, "SCMP_ACT_ERRNO");
+            s.withObject("linux").withObject("resources").putArray("devices").addObject().put("allow", false).put("access", "rwm");
+        }, "exec sleep 600");
+        String cmd = host.gvshim + " --root " + root + " --log " + b.resolve("log.json") + " --log-format json create --bundle "
+                + b + " ex <" + b.resolve("in") + " >" + b.resolve("out") + " 2>" + b.resolve("err");
+        Host.Result c = Host.run(List.of("/bin/sh", "-c", cmd), null, T, b);
+        assertThat(c.code()).as(c + logOf(b)).isZero();
+        assertThat(state("ex").path("bundle").asText()).as("runsc reads gvshim's rewrite; state names the caller's bundle")
+                .isEqualTo(b.toString());
+        assertThat(gv(b, "start", "ex").code()).isZero();
+        Host.Result ex = gv(b, "exec", "ex", "/bin/echo", "from exec");
+        assertThat(ex.code()).as(ex.toString()).isEqualTo(1);
+        assertThat(ex.out()).doesNotContain("from exec");
+        assertThat(lastError()).contains("cannot exec in container ex").endsWith("[SECCOMP_EXEC]");
+        assertThat(gv(b, "delete", "--force", "ex").code()).isZero();
+    }
+
+    /**
+     * The operator's opt-in (lead's decision on issue 14 item 5): with "execWithoutSeccomp" in the
+     * configuration file or --exec-without-seccomp, exec runs without the profile (measured inside:
+     * Seccomp 0, the denied mkdir succeeds) and each such exec is a warning in --log naming it;
+     * without it, refused as before, call by call.
+     */
+    @Test
+    void execWithoutTheProfileRunsOnlyWithTheOperatorsOptInAndEachIsLogged() throws Exception {
+        Path b = specBundle("exec-opt", s -> seccomp(s, "SCMP_ACT_ERRNO"), "exec sleep 600");
+        String cmd = host.gvshim + " --root " + root + " --log " + b.resolve("log.json") + " --log-format json create --bundle "
+                + b + " eo <" + b.resolve("in") + " >" + b.resolve("out") + " 2>" + b.resolve("err");
+        Host.Result c = Host.run(List.of("/bin/sh", "-c", cmd), null, T, b);
+        assertThat(c.code()).as(c + logOf(b)).isZero();
+        assertThat(gv(b, "start", "eo").code()).isZero();
+
+        Host.Result refused = gv(b, "exec", "eo", "/bin/echo", "refused");
+        assertThat(refused.code()).as(refused.toString()).isEqualTo(1);
+        assertThat(refused.out()).doesNotContain("refused");
+        assertThat(lastError()).endsWith("[SECCOMP_EXEC]").contains("--security-opt seccomp=unconfined")
+                .contains("release-20260330").contains("\"execWithoutSeccomp\": true in /etc/gvshim/config.json")
+                .contains("--exec-without-seccomp");
+
+        Path cfg = tmp.resolve("exec-config.json");
+        Files.writeString(cfg, "{\"execWithoutSeccomp\": true}");
+        Host.Result viaFile = gv(b, "--config", cfg.toString(), "exec", "eo", "/bin/sh", "-c",
+                "grep Seccomp: /proc/self/status; mkdir /tmp/x; echo mkdir=$?");
+        assertThat(viaFile.code()).as(viaFile + read(log)).isZero();
+        assertThat(viaFile.out()).as("what the opt-in drops, seen from inside").contains("Seccomp:\t0").contains("mkdir=0");
+        Host.Result viaOption = gv(b, "--exec-without-seccomp", "exec", "eo", "/bin/echo", "via option");
+        assertThat(viaOption.code()).as(viaOption + read(log)).isZero();
+        assertThat(viaOption.out()).isEqualTo("via option\n");
+
+        List<String> warnings = new ArrayList<>();
+        for (String line : Files.readAllLines(log)) {
+            JsonNode j = JSON.readTree(line);
+            if (j.path("level").asText().equals("warning") && j.path("msg").asText().contains("without the container's seccomp")) {
+                warnings.add(j.path("msg").asText());
+            }
+        }
+        assertThat(warnings).as("one warning per exec run without the profile").hasSize(2);
+        assertThat(warnings.get(0)).startsWith("container eo: exec of `/bin/sh -c grep Seccomp: /proc/self/status; mkdir"
+                + " /tmp/x; echo mkdir=$?` runs without the container's seccomp profile (linux.seccomp): runsc 2022-12-19 does"
+                + " not apply").contains("allowed by execWithoutSeccomp");
+        assertThat(warnings.get(1)).startsWith("container eo: exec of `/bin/echo via option` runs without");
+
+        Host.Result again = gv(b, "exec", "eo", "/bin/true");
+        assertThat(again.code()).as("the opt-in is per call, from the configuration: not remembered").isEqualTo(1);
+        assertThat(lastError()).endsWith("[SECCOMP_EXEC]");
+        assertThat(gv(b, "delete", "--force", "eo").code()).isZero();
     }
 
     // ------------------------------------------------------------------ runsc ids (issue 14, item 3)

@@ -65,6 +65,8 @@ class SpawnerTest {
     @Test
     void describesCloneFlags() {
         assertThat(Spawner.describe(Linux.CLONE_NEWUSER | Linux.CLONE_VM)).isEqualTo("CLONE_NEWUSER|CLONE_VM");
+        assertThat(Spawner.describe(Linux.CLONE_NEWUSER | Linux.CLONE_NEWNS | Linux.CLONE_VM))
+                .isEqualTo("CLONE_NEWUSER|CLONE_NEWNS|CLONE_VM");
         assertThat(Spawner.childCall(8)).isEqualTo("execve");
     }
 }

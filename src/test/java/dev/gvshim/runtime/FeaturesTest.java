@@ -5,14 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gvshim.oci.Specs;
+import dev.gvshim.runsc.RunscRelease;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** `features` (runtime-spec features.md): valid, and no claim gvshim over runsc does not honour. */
 class FeaturesTest {
+    static final RunscRelease R2022 = RunscRelease.parse("runsc version 0.0~20221219.0");
+
     static JsonNode features() throws Exception {
-        return new ObjectMapper().readTree(Features.json("1.2.3", false));
+        return new ObjectMapper().readTree(Features.json("1.2.3", true, R2022));
     }
 
     static List<String> strings(JsonNode array) {
@@ -62,8 +65,10 @@ class FeaturesTest {
         List<String> caps = strings(features().at("/linux/capabilities"));
         assertThat(caps).doesNotHaveDuplicates().containsAll(Specs.DEFAULT_CAPS)
                 .allSatisfy(c -> assertThat(c).matches("CAP_[A-Z_]+"));
-        // capability numbers 0..40 (CAP_CHECKPOINT_RESTORE, Linux 5.9): one name each
-        assertThat(caps).hasSize(41);
+        // runsc 2022-12 knows capabilities 0..37 (CAP_AUDIT_READ) and fails a container on others: gvshim removes those
+        assertThat(caps).hasSize(38).doesNotContain("CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
+        JsonNode newer = new ObjectMapper().readTree(Features.json("1", true, RunscRelease.parse("release-20240715.0")));
+        assertThat(strings(newer.at("/linux/capabilities"))).hasSize(41).contains("CAP_CHECKPOINT_RESTORE");
     }
 
     @Test
@@ -74,29 +79,49 @@ class FeaturesTest {
         assertThat(linux.at("/cgroup/systemdUser").asBoolean(true)).isFalse();
         assertThat(linux.at("/apparmor/enabled").asBoolean(true)).isFalse();
         assertThat(linux.at("/selinux/enabled").asBoolean(true)).isFalse();
-        assertThat(linux.has("intelRdt")).isFalse();
+        assertThat(linux.at("/intelRdt/enabled").asBoolean(true)).isFalse();
     }
 
     @Test
     void seccompNamesAreLibseccompsForThisRuntimesArchitectures() throws Exception {
         JsonNode sc = features().at("/linux/seccomp");
-        assertThat(strings(sc.path("actions"))).doesNotHaveDuplicates().contains("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO")
-                .allSatisfy(a -> assertThat(a).startsWith("SCMP_ACT_"));
+        // only what runsc applies as the profile means it: NOTIFY, LOG, TRACE and KILL_PROCESS are refused
+        assertThat(strings(sc.path("actions"))).containsExactlyInAnyOrder("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",
+                "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP");
+        assertThat(strings(sc.path("knownFlags"))).contains("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG");
+        assertThat(strings(sc.path("supportedFlags"))).contains("SECCOMP_FILTER_FLAG_TSYNC")
+                .doesNotContain("SECCOMP_FILTER_FLAG_LOG");
         assertThat(strings(sc.path("operators"))).doesNotHaveDuplicates()
                 .containsExactlyInAnyOrder("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
                         "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ");
-        assertThat(strings(sc.path("archs"))).containsExactlyInAnyOrder("SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64");
+        assertThat(strings(sc.path("archs"))).contains("SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64", "SCMP_ARCH_X86");
     }
 
     @Test
-    void seccompIsClaimedOnlyWhenRunscAppliesTheSpecsProfile() throws Exception {
-        assertThat(features().at("/linux/seccomp/enabled").isBoolean()).isTrue();
-        assertThat(features().at("/linux/seccomp/enabled").booleanValue()).as("runsc ignores it without --oci-seccomp").isFalse();
-        JsonNode on = new ObjectMapper().readTree(Features.json("1.2.3", true));
-        assertThat(on.at("/linux/seccomp/enabled").booleanValue()).isTrue();
+    void seccompIsClaimedUnlessTheOperatorTurnedItOff() throws Exception {
+        assertThat(features().at("/linux/seccomp/enabled").booleanValue()).as("gvshim passes --oci-seccomp").isTrue();
+        JsonNode off = new ObjectMapper().readTree(Features.json("1.2.3", false, R2022));
+        assertThat(off.at("/linux/seccomp/enabled").booleanValue()).isFalse();
         RuntimeConfig c = RuntimeConfig.defaults();
-        assertThat(OciRuntime.ociSeccomp(c)).isFalse();
+        assertThat(OciRuntime.ociSeccomp(c)).as("not configured").isNull();
         assertThat(OciRuntime.ociSeccomp(c.withFlag("oci-seccomp", "true", ""))).isTrue();
         assertThat(OciRuntime.ociSeccomp(c.withFlag("oci-seccomp", "false", ""))).isFalse();
+        assertThat(OciRuntime.ociSeccomp(c.withRaw(List.of("--oci-seccomp=false")))).isFalse();
+        assertThat(OciRuntime.ociSeccomp(c.withRaw(List.of("--oci-seccomp")))).isTrue();
+    }
+
+    @Test
+    void annotationsSayWhatIsMootIgnoredAndRefused() throws Exception {
+        JsonNode a = features().path("annotations");
+        assertThat(a.path("dev.gvshim.runscRelease").asText()).isEqualTo("2022-12-19");
+        assertThat(a.path("dev.gvshim.specMoot").asText()).contains("maskedPaths", "apparmorProfile docker-default");
+        assertThat(a.path("dev.gvshim.specRefused").asText()).contains("selinuxLabel", "SCMP_ACT_NOTIFY", "intelRdt");
+        assertThat(a.path("dev.gvshim.specIgnored").asText()).contains("linux.sysctl", "errnoRet");
+        assertThat(a.path("dev.gvshim.seccompExec").asText()).startsWith("refused").contains("does not filter exec'd processes");
+        JsonNode optIn = new ObjectMapper().readTree(Features.json("1", true, R2022, true)).path("annotations");
+        assertThat(optIn.path("dev.gvshim.seccompExec").asText()).as("the operator's execWithoutSeccomp")
+                .startsWith("allowed without the profile (execWithoutSeccomp").contains("does not filter exec'd processes");
+        JsonNode newest = new ObjectMapper().readTree(Features.json("1", true, RunscRelease.parse("release-20260330.0")));
+        assertThat(newest.path("annotations").has("dev.gvshim.seccompExec")).isFalse();
     }
 }

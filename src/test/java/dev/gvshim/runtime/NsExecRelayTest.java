@@ -157,6 +157,50 @@ class NsExecRelayTest {
         assertThat(r.err()).contains("gvshim-nsexec: open(userns)");
     }
 
+    /**
+     * --nodev-file with --relay: the nodev copies are made by the relay's child just before the
+     * exec, so a failure there is the child's (named in the error file, its line relayed), and
+     * without a list the program stays in the caller's mount namespace.
+     */
+    @Test
+    void theNodevCopiesAreTheRelaysChildsStep() throws Exception {
+        Files.createDirectories(tmp.resolve("list-dir"));
+        // a directory as the list: read(2) fails with EISDIR before any namespace is touched, root or not
+        Result bad = sh("$N --relay wait --nodev-file " + tmp.resolve("list-dir") + " -- /bin/echo ran; echo rc=$?; cat $E");
+        assertThat(bad.out()).as(bad.toString()).isEqualTo("rc=125\nread(nodev-file) 21\n");
+        assertThat(bad.err()).as("the child's line, through the relay").isEqualTo(
+                "gvshim-nsexec: read(nodev-file): Is a directory\n");
+        Result none = sh("readlink /proc/self/ns/mnt; $N --relay wait --nodev-file " + tmp.resolve("no-list")
+                + " -- /bin/sh -c 'readlink /proc/self/ns/mnt; readlink /proc/self/fd/1 | cut -c1-5'");
+        assertThat(none.code()).as(none.toString()).isZero();
+        List<String> lines = none.out().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(1)).as("no list: nothing to mount, no namespace").isEqualTo(lines.get(0));
+        assertThat(lines.get(2)).as("and still a pipe").isEqualTo("pipe:");
+    }
+
+    /** Root only (a mount namespace needs CAP_SYS_ADMIN): the copy is nodev, seen by the program alone. */
+    @Test
+    void theProgramAloneSeesTheNodevCopy() throws Exception {
+        assumeTrue("0".equals(sh("id -u").out().strip()), "needs root: unshare(CLONE_NEWNS) and mount(2)");
+        Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(tmp.resolve("src/file"), "content");
+        Files.createDirectories(tmp.resolve("dst"));
+        Files.write(tmp.resolve("list"), (tmp.resolve("src") + "\0" + tmp.resolve("dst") + "\0rw\0")
+                .getBytes(StandardCharsets.UTF_8));
+        Result r = sh("readlink /proc/self/ns/mnt; $N --relay wait --nodev-file " + tmp.resolve("list") + " -- /bin/sh -c"
+                + " 'readlink /proc/self/ns/mnt; cat " + tmp.resolve("dst/file") + "; echo; grep \" " + tmp.resolve("dst")
+                + " \" /proc/self/mountinfo | grep -c nodev' >out; cat out; cat " + tmp.resolve("dst/file")
+                + " 2>/dev/null || echo not-in-the-callers");
+        assertThat(r.code()).as(r.toString()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).as(r.toString()).hasSize(5);
+        assertThat(lines.get(1)).as("a mount namespace of the program's own").isNotEqualTo(lines.get(0));
+        assertThat(lines.get(2)).isEqualTo("content");
+        assertThat(lines.get(3)).as("the copy is mounted nodev").isEqualTo("1");
+        assertThat(lines.get(4)).as("the caller's namespace is untouched").isEqualTo("not-in-the-callers");
+    }
+
     @Test
     void terminalModeGivesTheProgramANewTerminal() throws Exception {
         Result r = sh("$N --relay terminal -- /bin/sh -c 'test -t 0 && test -t 1 && test -t 2 && echo all-ttys; tty'"

@@ -19,9 +19,14 @@ class OciRuntimeTest {
     Path tmp;
 
     OciRuntime runtime(List<String> runscFlags, List<String> runscArgs, String network) throws RuntimeError {
+        return runtime(runscFlags, runscArgs, network, tmp.resolve("no-config.json"), null);
+    }
+
+    OciRuntime runtime(List<String> runscFlags, List<String> runscArgs, String network, Path config, Boolean execWithoutSeccomp)
+            throws RuntimeError {
         PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
         Globals g = new Globals(tmp.resolve("root").toString(), null, "json", false, false, "auto",
-                tmp.resolve("no-config.json").toString(), "/opt/runsc", network, "systrap", runscArgs, runscFlags);
+                config.toString(), "/opt/runsc", network, "systrap", runscArgs, runscFlags, execWithoutSeccomp);
         Map<String, String> env = new LinkedHashMap<>();
         return new OciRuntime(g, env, sink, sink);
     }
@@ -54,6 +59,64 @@ class OciRuntimeTest {
     }
 
     @Test
+    void execWithoutSeccompComesFromTheFileOrTheRuntimeOption() throws Exception {
+        Path cfg = java.nio.file.Files.writeString(tmp.resolve("on.json"), "{\"execWithoutSeccomp\": true}");
+        Path none = java.nio.file.Files.writeString(tmp.resolve("none.json"), "{}");
+        assertThat(runtime(List.of(), List.of(), null, none, null).config().execWithoutSeccomp()).as("the default").isFalse();
+        assertThat(runtime(List.of(), List.of(), null, cfg, null).config().execWithoutSeccomp()).isTrue();
+        assertThat(runtime(List.of(), List.of(), null, none, true).config().execWithoutSeccomp()).as("--exec-without-seccomp")
+                .isTrue();
+        assertThat(runtime(List.of(), List.of(), null, cfg, false).config().execWithoutSeccomp())
+                .as("--exec-without-seccomp=false: the option overrides the file, as the others do").isFalse();
+    }
+
+    /**
+     * runsc before release-20260330 starts exec'd processes without the container's seccomp
+     * filter: refused ([SECCOMP_EXEC]) unless the operator opted in, then a warning for --log.
+     */
+    @Test
+    void execWhereRunscWouldDropTheProfileIsRefusedUnlessTheOperatorAcceptsIt() throws Exception {
+        dev.gvshim.runsc.RunscRelease r2022 = dev.gvshim.runsc.RunscRelease.parse("runsc version 0.0~20221219.0");
+        assertThatThrownBy(() -> OciRuntime.execWithoutProfile("ex", r2022, false, "`sh`")).isInstanceOf(RuntimeError.class)
+                .satisfies(e -> {
+                    String m = e.getMessage();
+                    dev.gvshim.Messages.check("exec refusal", m);
+                    assertThat(m).contains("cannot exec in container ex").contains("runsc 2022-12-19 does not apply the"
+                            + " container's seccomp profile to a process started with exec")
+                            .contains("Fix: run the container without a profile (docker run --security-opt seccomp=unconfined")
+                            .contains("use a runsc from release-20260330 on")
+                            .contains("\"execWithoutSeccomp\": true in /etc/gvshim/config.json")
+                            .contains("the runtime option --exec-without-seccomp").endsWith("[SECCOMP_EXEC]");
+                    assertThat(m.lines()).hasSize(1);
+                });
+        String w = OciRuntime.execWithoutProfile("ex", r2022, true, "`sh -c id`");
+        dev.gvshim.Messages.check("exec warning", w);
+        assertThat(w).isEqualTo("container ex: exec of `sh -c id` runs without the container's seccomp profile"
+                + " (linux.seccomp): runsc 2022-12-19 does not apply the container's seccomp profile to a process started"
+                + " with exec (gVisor does from release-20260330); allowed by execWithoutSeccomp (/etc/gvshim/config.json or"
+                + " --exec-without-seccomp)");
+        dev.gvshim.runsc.RunscRelease filters = dev.gvshim.runsc.RunscRelease.parse("runsc version release-20260330.0");
+        assertThat(OciRuntime.execWithoutProfile("ex", filters, false, "`sh`")).as("runsc filters it itself").isNull();
+        assertThat(OciRuntime.execWithoutProfile("ex", filters, true, "`sh`")).as("nothing dropped, nothing to say").isNull();
+        assertThatThrownBy(() -> OciRuntime.execWithoutProfile("ex", dev.gvshim.runsc.RunscRelease.UNKNOWN, false, "`sh`"))
+                .as("an unknown runsc gets the answer that cannot weaken isolation").hasMessageEndingWith("[SECCOMP_EXEC]");
+    }
+
+    @Test
+    void theExecdProcessIsNamedByItsCommandOrItsProcessFile() throws Exception {
+        Path proc = java.nio.file.Files.writeString(tmp.resolve("process.json"), "{\"args\": [\"/bin/sh\", \"-c\", \"id\"]}");
+        assertThat(OciRuntime.execProcess(execArgs(null, List.of("echo", "hi")))).isEqualTo("`echo hi`");
+        assertThat(OciRuntime.execProcess(execArgs(proc.toString(), List.of()))).isEqualTo("`/bin/sh -c id`");
+        Path bad = java.nio.file.Files.writeString(tmp.resolve("bad.json"), "{");
+        assertThat(OciRuntime.execProcess(execArgs(bad.toString(), List.of()))).isEqualTo("the process of " + bad);
+    }
+
+    private static OciRuntime.ExecArgs execArgs(String process, List<String> command) {
+        return new OciRuntime.ExecArgs("ex", process, false, null, null, false, null, List.of(), null, List.of(), List.of(),
+                false, null, null, null, null, false, null, command);
+    }
+
+    @Test
     void runscFlagOptionsNeedNameEqualsValue() throws Exception {
         java.nio.file.Files.writeString(tmp.resolve("no-config.json"), "{}");
         assertThatThrownBy(() -> runtime(List.of("overlay"), List.of(), null).config()).isInstanceOf(RuntimeError.class)
@@ -75,6 +138,33 @@ class OciRuntimeTest {
             assertThatThrownBy(() -> OciRuntime.seconds(bad)).as(bad).isInstanceOf(RuntimeError.class)
                     .hasMessageContaining("invalid --interval");
         }
+    }
+
+    @Test
+    void stateNamesTheCallersBundleWhereRunscReadsGvshimsRewrite() throws Exception {
+        OciRuntime rt = runtime(List.of(), List.of(), null);
+        Path own = tmp.resolve("root").resolve("c1.gvshim").resolve("bundle");
+        Containers.Container ct = new Containers.Container("c1", "2-c1", Path.of("/run/containerd/b \"1\""), false,
+                "/opt/runsc", List.of(), 0, 0);
+        String state = "{\n  \"ociVersion\": \"1.0.2\",\n  \"id\": \"c1\",\n  \"status\": \"created\",\n  \"bundle\": \""
+                + own + "\",\n  \"pid\": 7\n}";
+        assertThat(rt.callersBundle(ct, state)).contains("\"bundle\": \"/run/containerd/b \\\"1\\\"\",")
+                .doesNotContain(own.toString());
+        String plain = state.replace(own.toString(), "/run/containerd/b");
+        assertThat(rt.callersBundle(ct, plain)).as("runsc read the caller's own bundle").isEqualTo(plain);
+    }
+
+    @Test
+    void theRewrittenSpecResolvesPathsAgainstTheCallersBundle() throws Exception {
+        dev.gvshim.oci.Spec s = dev.gvshim.oci.Specs.example(List.of("sh"), "h");
+        s.addMount(dev.gvshim.oci.Mount.bind("data", "/data", false));
+        s.addMount(dev.gvshim.oci.Mount.of("/t", "tmpfs", "tmpfs", List.of()));
+        Path dir = OciRuntime.writeRunBundle(s, Path.of("/bundles/b1"), tmp.resolve("copy"));
+        dev.gvshim.oci.Spec w = dev.gvshim.oci.Spec.parse(java.nio.file.Files.readAllBytes(dir.resolve("config.json")));
+        assertThat(w.root().path()).isEqualTo("/bundles/b1/rootfs");
+        assertThat(w.mounts()).anySatisfy(m -> assertThat(m.source()).isEqualTo("/bundles/b1/data"))
+                .anySatisfy(m -> assertThat(m.source()).as("not a bind: no path").isEqualTo("tmpfs"));
+        assertThat(s.root().path()).as("the caller's spec is not modified").isEqualTo("rootfs");
     }
 
     @Test

@@ -86,7 +86,7 @@ class RuntimeConfigTest {
         assertThat(loadError("{} {}")).contains("is not valid JSON");
         assertThat(loadError("[\"runsc\"]")).isEqualTo("configuration file " + file + " must hold a JSON object");
         assertThat(loadError("{\"netwrok\": \"host\"}")).isEqualTo("unknown key \"netwrok\" in " + file
-                + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride)");
+                + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp)");
         assertThat(loadError("{\"network\": \"bridge\"}"))
                 .isEqualTo("network \"bridge\" in " + file + " is not one of none, sandbox, host");
         assertThat(loadError("{\"runsc\": 5}")).isEqualTo("\"runsc\" in " + file + " must be a non-empty string");
@@ -100,6 +100,27 @@ class RuntimeConfigTest {
         assertThat(loadError("{\"allowFlagOverride\": \"true\"}"))
                 .isEqualTo("\"allowFlagOverride\" in " + file + " must be true or false, not \"true\"");
         assertThat(loadError("{\"allowFlagOverride\": 1}")).contains("must be true or false, not 1");
+    }
+
+    /** The operator's opt-in to exec without the container's seccomp profile: off unless the file says true. */
+    @Test
+    void execWithoutSeccompIsTheOperatorsAndStrictlyBoolean() throws Exception {
+        assertThat(RuntimeConfig.defaults().execWithoutSeccomp()).isFalse();
+        assertThat(load("{}").execWithoutSeccomp()).isFalse();
+        assertThat(load("{\"execWithoutSeccomp\": true}").execWithoutSeccomp()).isTrue();
+        assertThat(load("{\"execWithoutSeccomp\": false}").execWithoutSeccomp()).isFalse();
+        String file = tmp.resolve("config.json").toString();
+        assertThat(loadError("{\"execWithoutSeccomp\": \"true\"}"))
+                .isEqualTo("\"execWithoutSeccomp\" in " + file + " must be true or false, not \"true\"");
+        // kept through every other change of the configuration
+        RuntimeConfig c = load("{\"execWithoutSeccomp\": true, \"allowFlagOverride\": true}").withRunsc("/r")
+                .withFlag("overlay", "true", "").withDebug(true).withRaw(List.of("--strace")).withPlatform("systrap");
+        assertThat(c.execWithoutSeccomp()).isTrue();
+        // a container cannot choose it: an annotation is a runsc flag, never gvshim's setting
+        List<String> ignored = new ArrayList<>();
+        RuntimeConfig annotated = load("{\"allowFlagOverride\": true}").withAnnotations(
+                Map.of("dev.gvisor.flag.exec-without-seccomp", "true"), ignored);
+        assertThat(annotated.execWithoutSeccomp()).isFalse();
     }
 
     @Test
