@@ -16,8 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The only class that links native functions. Everything else in the project calls
- * {@link Linux} or {@link Spawner}.
+ * The only class that links native functions; {@link FfmSyscalls} and {@link FfmClone} make
+ * the calls, and the rest of the project reaches them through {@link Syscalls}.
  *
  * <p>Start-up cost drives the shape of this class. Linking the first downcall handle costs
  * ~15 ms and every further distinct {@link FunctionDescriptor} ~5 ms, because the JDK spins

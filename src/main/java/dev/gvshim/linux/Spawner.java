@@ -1,19 +1,20 @@
 package dev.gvshim.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Starts processes with glibc's {@code clone()} whose child runs {@code gvshim_child} from
+ * Processes started with glibc's {@code clone()} whose child runs {@code gvshim_child} from
  * libgvshim.so (native/gvshim_child.c) until execve: no Java code ever runs in a cloned child.
+ * The calls are {@link Syscalls#clone}, {@link Syscalls#start} and {@link Syscalls#run}; this
+ * class holds what they take and return, and the same calls on {@link Syscalls#system()}.
  *
  * <p>Two uses: the user-namespace child ({@code CLONE_NEWUSER}: a copy-on-write image of the
- * JVM that blocks on a sync pipe until its id maps are written, then execs runsc), and helper
- * programs such as newuidmap ({@code CLONE_VM|CLONE_VFORK}: posix_spawn's technique, no page
- * tables copied, the calling thread sleeps until the child has exec'd). Asynchronous signals
- * are blocked around clone so that no JVM signal handler can run in the child before it has
- * reset them.
+ * JVM that blocks on a sync pipe until its id maps are written, then execs; see
+ * dev.gvshim.userns.NamespaceChild), and helper programs such as newuidmap
+ * ({@code CLONE_VM|CLONE_VFORK}: posix_spawn's technique, no page tables copied, the calling
+ * thread sleeps until the child has exec'd).
  */
 public final class Spawner {
     /** {@code GVSHIM_PDEATHSIG}: SIGKILL the child when this thread dies. */
@@ -22,10 +23,6 @@ public final class Spawner {
     public static final int SETPGID = 0x2;
     /** {@code GVSHIM_SETUID}: become {@code uid:gid} before exec (only root may). */
     public static final int SETUID = 0x4;
-
-    private static final long STACK_SIZE = 64 * 1024;
-    /** sizeof(struct gvshim_spawn), checked against the C side by SpawnerTest. */
-    static final long SPAWN_SIZE = 64;
 
     private Spawner() {
     }
@@ -44,21 +41,43 @@ public final class Spawner {
     }
 
     /**
-     * A started child, the read end of the pipe on which it reports a failure before exec,
-     * and the native memory it reads until then (its stack, argv, envp): a CLONE_VM child
-     * shares our memory, so that memory lives until {@link #awaitExec} or {@link #release}.
+     * A started child, the read end of the pipe on which it reports a failure before exec
+     * ({@code statusFd}), and the native memory it reads until then (its stack, argv, envp): a
+     * CLONE_VM child shares our memory, so that memory lives until {@link #awaitExec} or
+     * {@link #release}.
      */
-    public record Child(int pid, int statusFd, String path, Arena memory) {
+    public static final class Child {
+        private final Syscalls sys;
+        private final int pid;
+        private final int statusFd;
+        private final String path;
+        private final Arena memory;
+        private boolean released;
+
+        /** @param memory what the child reads until it execs, freed by {@link #release}; null: none (a fake's child) */
+        public Child(Syscalls sys, int pid, int statusFd, String path, Arena memory) {
+            this.sys = sys;
+            this.pid = pid;
+            this.statusFd = statusFd;
+            this.path = path;
+            this.memory = memory;
+        }
+
+        public int pid() {
+            return pid;
+        }
+
         /**
          * Waits until the child has exec'd (its close-on-exec status pipe reaches EOF) or has
-         * reported why it could not; closes the pipe and frees the child's memory either way.
+         * reported why it could not ({@code {int32 step, int32 errno}}, enum gvshim_step in
+         * native/gvshim.h); closes the pipe and frees the child's memory either way.
          */
         public void awaitExec(Step step) throws SyscallException {
             byte[] report = new byte[8];
             try {
                 int n = 0;
                 while (n < report.length) {
-                    int r = Linux.read(statusFd, report, n, report.length - n);
+                    int r = sys.read(statusFd, report, n, report.length - n);
                     if (r == 0) {
                         break;
                     }
@@ -78,10 +97,18 @@ public final class Spawner {
             }
         }
 
-        /** For a child that will never exec (killed and reaped): closes the pipe, frees the memory. */
+        /**
+         * For a child that has exec'd or will never exec (killed and reaped): closes the status
+         * pipe and frees the memory, once (a second close could hit a descriptor another thread
+         * opened meanwhile under the same number).
+         */
         public void release() {
-            Linux.closeQuietly(statusFd);
-            if (memory.scope().isAlive()) {
+            if (released) {
+                return;
+            }
+            released = true;
+            sys.closeQuietly(statusFd);
+            if (memory != null && memory.scope().isAlive()) {
                 memory.close();
             }
         }
@@ -103,54 +130,8 @@ public final class Spawner {
         };
     }
 
-    /**
-     * clone(2) with {@code gvshim_child} as the child's function. {@code cloneFlags} must not
-     * include the exit signal (SIGCHLD is added). With CLONE_VM the child runs in our memory
-     * (no page tables copied: the cheapest way to start a process from a large JVM) until it
-     * execs, so the returned {@link Child} keeps that memory until {@link Child#awaitExec}.
-     */
-    public static Child clone(Request r, int cloneFlags, Step step) throws SyscallException {
-        int[] status;
-        try {
-            status = Linux.pipe2(Linux.O_CLOEXEC);
-        } catch (SyscallException e) {
-            throw e.in(step);
-        }
-        Arena arena = Arena.ofShared();
-        try {
-            java.nio.ByteBuffer b = Bytes.buffer((int) SPAWN_SIZE); // struct gvshim_spawn
-            b.putLong(Bytes.cString(arena, r.path()).address())
-                    .putLong(Bytes.stringArray(arena, r.argv()).address())
-                    .putLong(Bytes.stringArray(arena, r.env()).address())
-                    .putInt(r.stdin()).putInt(r.stdout()).putInt(r.stderr())
-                    .putInt(r.syncFd()).putInt(status[1]).putInt(r.flags())
-                    .putInt((int) ProcessHandle.current().pid()).putInt(r.syncPeer()).putInt(r.uid()).putInt(r.gid());
-            MemorySegment s = Bytes.toNative(arena, b);
-            MemorySegment stack = arena.allocate(STACK_SIZE, 16);
-            MemorySegment top = MemorySegment.ofAddress((stack.address() + STACK_SIZE) & ~15L);
-            Trace.mark("clone: struct laid out");
-            long mask = Linux.blockAsyncSignals();
-            int pid;
-            try {
-                pid = Native.clone(Native.Gvshim.CHILD, top, cloneFlags | Linux.SIGCHLD, s, describe(cloneFlags));
-            } finally {
-                Linux.restoreSignals(mask);
-            }
-            Trace.mark("clone: returned");
-            Linux.closeQuietly(status[1]);
-            return new Child(pid, status[0], r.path(), arena);
-        } catch (SyscallException e) {
-            Linux.closeQuietly(status);
-            arena.close();
-            throw e.in(step);
-        } catch (RuntimeException e) {
-            Linux.closeQuietly(status);
-            arena.close();
-            throw e;
-        }
-    }
-
-    static String describe(int flags) {
+    /** "CLONE_NEWUSER|CLONE_VM": the flags of a clone, for its failure's detail. */
+    public static String describe(int flags) {
         StringBuilder b = new StringBuilder();
         if ((flags & Linux.CLONE_NEWUSER) != 0) {
             b.append("CLONE_NEWUSER");
@@ -167,52 +148,32 @@ public final class Spawner {
         return b.isEmpty() ? "0x" + Integer.toHexString(flags) : b.toString();
     }
 
-    /**
-     * Runs a helper program to completion (CLONE_VM|CLONE_VFORK), its stdout and stderr
-     * captured. Used for newuidmap/newgidmap, whose exit status and message matter.
-     */
-    public static Completed run(String path, List<String> argv, List<String> env, Step step) throws SyscallException {
-        Started s = start(path, argv, env, step);
-        return s.await();
+    /** {@link Syscalls#clone} on this process's system calls. */
+    public static Child clone(Request r, int cloneFlags, Step step) throws SyscallException {
+        return Syscalls.system().clone(r, cloneFlags, step);
     }
 
-    /** Starts a helper without waiting, so that two helpers can run in parallel. */
+    /** {@link Syscalls#run} on this process's system calls. */
+    public static Completed run(String path, List<String> argv, List<String> env, Step step) throws SyscallException {
+        return Syscalls.system().run(path, argv, env, step);
+    }
+
+    /** {@link Syscalls#start} on this process's system calls. */
     public static Started start(String path, List<String> argv, List<String> env, Step step) throws SyscallException {
-        int[] out;
-        try {
-            out = Linux.pipe2(Linux.O_CLOEXEC);
-        } catch (SyscallException e) {
-            throw e.in(step);
-        }
-        try {
-            Child c = clone(new Request(path, argv, env, -1, out[1], out[1], -1, -1, 0),
-                    Linux.CLONE_VM | Linux.CLONE_VFORK, step);
-            Linux.closeQuietly(out[1]);
-            try {
-                c.awaitExec(step);
-            } catch (SyscallException e) {
-                Linux.closeQuietly(out[0]);
-                Linux.waitpid(c.pid(), 0);
-                throw e;
-            }
-            return new Started(c.pid(), out[0], step, path);
-        } catch (SyscallException e) {
-            Linux.closeQuietly(out);
-            throw e.in(step);
-        }
+        return Syscalls.system().start(path, argv, env, step);
     }
 
     /** A running helper; {@link #await()} collects its output and status. */
-    public record Started(int pid, int outputFd, Step step, String path) {
+    public record Started(Syscalls sys, int pid, int outputFd, Step step, String path) {
         public Completed await() throws SyscallException {
             try {
-                byte[] output = Linux.readAll(outputFd, 64 * 1024);
-                Linux.WaitStatus st = Linux.waitpid(pid, 0);
-                return new Completed(st, new String(output, java.nio.charset.StandardCharsets.UTF_8).strip());
+                byte[] output = sys.readAll(outputFd, 64 * 1024);
+                Linux.WaitStatus st = sys.waitpid(pid, 0);
+                return new Completed(st, new String(output, StandardCharsets.UTF_8).strip());
             } catch (SyscallException e) {
                 throw e.in(step);
             } finally {
-                Linux.closeQuietly(outputFd);
+                sys.closeQuietly(outputFd);
             }
         }
     }

@@ -113,10 +113,10 @@ class LinuxTest {
 
     @Test
     void signalMasksRoundTrip() throws Exception {
-        long old = Linux.blockAsyncSignals();
-        Linux.restoreSignals(old);
-        assertThat(Linux.blockAsyncSignals()).isEqualTo(old);
-        Linux.restoreSignals(old);
+        long old = FfmClone.blockAsyncSignals();
+        FfmClone.restoreSignals(old);
+        assertThat(FfmClone.blockAsyncSignals()).isEqualTo(old);
+        FfmClone.restoreSignals(old);
     }
 
     @Test

@@ -12,7 +12,7 @@ class SpawnerTest {
     @Test
     void theStructJavaLaysOutIsTheOneCReads() throws Throwable {
         assertThat(Native.Gvshim.abiVersion()).isEqualTo(6);
-        assertThat(Native.Gvshim.spawnSize()).isEqualTo(Spawner.SPAWN_SIZE);
+        assertThat(Native.Gvshim.spawnSize()).isEqualTo(FfmClone.SPAWN_SIZE);
     }
 
     @Test
