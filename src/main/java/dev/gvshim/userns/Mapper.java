@@ -1,30 +1,45 @@
 package dev.gvshim.userns;
 
-import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.Syscalls;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Writes the id maps of a freshly cloned user-namespace child, as planned. */
+/**
+ * Writes the id maps of a freshly cloned user-namespace child, as planned (see
+ * {@link NamespaceChild#map}, which is how it is used).
+ */
 public final class Mapper {
     /** newuidmap's messages are parsed and shown; keep them in English. */
     private static final List<String> HELPER_ENV = List.of("LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
 
-    private Mapper() {
+    private final Syscalls sys;
+
+    public Mapper(Syscalls sys) {
+        this.sys = sys;
     }
 
+    /** {@link #map} with this process's system calls. */
     public static void apply(MappingPlan plan, int pid, Helper newuidmap, Helper newgidmap)
             throws SyscallException, MappingFailed {
+        new Mapper(Syscalls.system()).map(plan, pid, newuidmap, newgidmap);
+    }
+
+    /**
+     * @throws MappingFailed    newuidmap or newgidmap exited non-zero (its argv, status and message)
+     * @throws SyscallException a helper could not run, or a direct write failed (with its {@link Step})
+     */
+    public void map(MappingPlan plan, int pid, Helper newuidmap, Helper newgidmap) throws SyscallException, MappingFailed {
         if (plan.viaHelpers()) {
             // Both helpers run at once: each is an exec of a setuid binary.
             List<String> uidArgv = argv(newuidmap, pid, plan.uidMap());
             List<String> gidArgv = argv(newgidmap, pid, plan.gidMap());
-            Spawner.Started u = Spawner.start(newuidmap.path(), uidArgv, HELPER_ENV, Step.RUN_NEWUIDMAP);
+            Spawner.Started u = sys.start(newuidmap.path(), uidArgv, HELPER_ENV, Step.RUN_NEWUIDMAP);
             Spawner.Started g;
             try {
-                g = Spawner.start(newgidmap.path(), gidArgv, HELPER_ENV, Step.RUN_NEWGIDMAP);
+                g = sys.start(newgidmap.path(), gidArgv, HELPER_ENV, Step.RUN_NEWGIDMAP);
             } catch (SyscallException e) {
                 u.await();
                 throw e;
@@ -47,9 +62,9 @@ public final class Mapper {
         write(proc + "gid_map", plan.gidMap().procText(), Step.WRITE_GID_MAP);
     }
 
-    private static void write(String path, String content, Step step) throws SyscallException {
+    private void write(String path, String content, Step step) throws SyscallException {
         try {
-            Linux.writeFile(path, content);
+            sys.writeFile(path, content);
         } catch (SyscallException e) {
             throw e.in(step);
         }
