@@ -519,6 +519,11 @@ public final class Explain {
 
     // ---- newuidmap / newgidmap ------------------------------------------------------------
 
+    /** {@link #mapping(MappingFailed, Helper, String)} with the helper and user name of {@code host}. */
+    public Failure mapping(MappingFailed m, dev.gvshim.userns.Planner.Host host) {
+        return mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(), host.userName());
+    }
+
     /** newuidmap or newgidmap failed: five causes share one message, told apart by evidence. */
     public Failure mapping(MappingFailed m, Helper helper, String userName) {
         boolean uid = m.helper().equals("newuidmap");

@@ -5,10 +5,11 @@ import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.Syscalls;
 import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
-import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.Mode;
+import dev.gvshim.userns.NamespaceChild;
 import dev.gvshim.userns.Planner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -76,7 +77,7 @@ public final class LiveProbe {
      * @param probe   libexec/gvshim-probe
      * @param scratch an empty directory the probe covers with a tmpfs in its own mount namespace
      */
-    public static Result run(Facts facts, Explain explain, Path probe, Path scratch) {
+    public static Result run(Syscalls sys, Facts facts, Explain explain, Path probe, Path scratch) {
         List<Outcome> out = new ArrayList<>();
         Planner.Host host = facts.host();
         MappingPlan full = null;
@@ -93,26 +94,25 @@ public final class LiveProbe {
         } catch (Planner.Impossible e) {
             throw new IllegalStateException(e); // single is always possible on paper
         }
-        List<String> argv = List.of("gvshim-probe", scratch.toString());
+        Probe p = new Probe(sys, probe, List.of("gvshim-probe", scratch.toString()));
         Mode mode = null;
         for (MappingPlan plan : full == null ? List.of(single) : List.of(full, single)) {
             Attempt a;
             try {
-                a = Attempt.start(probe, argv);
+                a = p.start();
             } catch (SyscallException e) {
                 out.add(new Outcome("clone", e.errno(), e.callAndErrno(), explain.syscall(e.in(Step.CREATE_USERNS)), 0));
                 return new Result(out, null);
             }
             if (out.stream().noneMatch(o -> o.step().equals("clone"))) {
-                out.add(new Outcome("clone", 0, "clone(CLONE_NEWUSER): pid " + a.child.pid(), null, 0));
+                out.add(new Outcome("clone", 0, "clone(CLONE_NEWUSER): pid " + a.child().pid(), null, 0));
             }
             String step = plan.mode() == Mode.FULL ? "map-full" : "map-single";
             try {
-                Mapper.apply(plan, a.child.pid(), host.newuidmap(), host.newgidmap());
+                a.child().map(plan, host.newuidmap(), host.newgidmap());
             } catch (MappingFailed m) {
                 a.abandon();
-                Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
-                        host.userName());
+                Failure f = explain.mapping(m, host);
                 out.add(new Outcome(step, 1, f.evidence(), f, 0));
                 continue;
             } catch (SyscallException e) {
@@ -123,8 +123,8 @@ public final class LiveProbe {
             out.add(new Outcome(step, 0, (plan.viaHelpers() ? "newuidmap/newgidmap" : "direct writes") + ": uid_map "
                     + plan.uidMap() + ", gid_map " + plan.gidMap(), null, 0));
             mode = plan.mode();
-            for (Outcome o : a.release(explain)) {
-                out.add(o.step().equals("nest") ? measureWide(o, probe, argv) : o);
+            for (Outcome o : p.release(a, explain)) {
+                out.add(o.step().equals("nest") ? p.measureWide(o) : o);
             }
             break;
         }
@@ -135,43 +135,8 @@ public final class LiveProbe {
     static final int NEST_ENOUGH = 3;
 
     /**
-     * When nesting stopped early with ENOSPC, the kernel's depth limit and a user.max_user_namespaces
-     * count (of this namespace or one above, create_user_ns() then inc_ucount()) give the same
-     * errno; holding namespaces side by side at the probe's level tells them apart: it adds no
-     * depth, but the same count as nesting did (the probe's namespace and {@code value} below it).
-     */
-    private static Outcome measureWide(Outcome nest, Path probe, List<String> argv) {
-        if (nest.value() >= NEST_ENOUGH || nest.stop() != Errno.ENOSPC) {
-            return nest;
-        }
-        int want = nest.value() + 2;
-        List<Attempt> held = new ArrayList<>();
-        try {
-            // The probe's own namespaces are freed by a kernel work item after it exits (put_user_ns()
-            // schedules free_user_ns(), which returns the count): give that a moment before counting.
-            for (int i = 0; held.size() < want; i++) {
-                try {
-                    held.add(Attempt.start(probe, argv));
-                } catch (SyscallException e) {
-                    if (e.errno() != Errno.ENOSPC || i >= 40) {
-                        break; // the count ran out (or depth: then even the first fails, as nesting did)
-                    }
-                    Thread.sleep(5);
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            held.forEach(Attempt::abandon);
-        }
-        int wide = held.size();
-        return new Outcome("nest", nest.errno(), nest.evidence() + "; " + wide + (wide == want ? " or more" : "")
-                + " side by side at the probe's level", null, nest.value(), nest.stop(), wide);
-    }
-
-    /**
      * The live probe of an installation ({@code home}/libexec/gvshim-probe) in a scratch directory
-     * of its own; null when the installation has no probe.
+     * of its own, with this process's system calls; null when the installation has no probe.
      */
     public static Result run(Facts facts, Explain explain, Path home, Map<String, String> env)
             throws IOException {
@@ -181,7 +146,7 @@ public final class LiveProbe {
         }
         Path scratch = scratchDir(env);
         try {
-            return run(facts, explain, probe, scratch);
+            return run(Syscalls.system(), facts, explain, probe, scratch);
         } finally {
             Files.deleteIfExists(scratch);
         }
@@ -206,84 +171,95 @@ public final class LiveProbe {
         throw last;
     }
 
-    /** One namespace child, waiting on its sync pipe to exec the probe. */
-    private static final class Attempt {
-        final Spawner.Child child;
-        final int release; // our end of the sync pipe: one byte lets the child exec, EOF makes it exit
-        final int report;
-
-        private Attempt(Spawner.Child child, int release, int report) {
-            this.child = child;
-            this.release = release;
-            this.report = report;
+    /** One namespace child, waiting on its sync pipe to exec the probe, and the read end of its report. */
+    private record Attempt(NamespaceChild child, int report, Syscalls sys) {
+        void abandon() {
+            sys.closeQuietly(report);
+            child.abandon();
         }
+    }
 
-        static Attempt start(Path probe, List<String> argv) throws SyscallException {
-            int[] sync = Linux.pipe2(Linux.O_CLOEXEC);
+    /** gvshim-probe started, as often as the probe needs, in new user namespaces. */
+    private record Probe(Syscalls sys, Path path, List<String> argv) {
+        Attempt start() throws SyscallException {
             int[] rep;
             try {
-                rep = Linux.pipe2(Linux.O_CLOEXEC);
+                rep = sys.pipe2(Linux.O_CLOEXEC);
             } catch (SyscallException e) {
-                Linux.closeQuietly(sync);
-                throw e;
+                throw e.in(Step.CREATE_USERNS);
             }
             try {
-                Spawner.Child c = Spawner.clone(new Spawner.Request(probe.toString(), argv, List.of("PATH=/usr/bin:/bin"),
-                        -1, rep[1], rep[1], sync[0], sync[1], Spawner.PDEATHSIG), Linux.CLONE_NEWUSER | Linux.CLONE_VM,
-                        Step.CREATE_USERNS);
-                Linux.closeQuietly(sync[0], rep[1]);
-                return new Attempt(c, sync[1], rep[0]);
+                NamespaceChild c = NamespaceChild.start(sys, new NamespaceChild.Program(path.toString(), argv,
+                        List.of("PATH=/usr/bin:/bin"), -1, rep[1], rep[1], Spawner.PDEATHSIG), 0);
+                sys.closeQuietly(rep[1]);
+                return new Attempt(c, rep[0], sys);
             } catch (SyscallException e) {
-                Linux.closeQuietly(sync);
-                Linux.closeQuietly(rep);
+                sys.closeQuietly(rep);
                 throw e;
             }
-        }
-
-        void abandon() {
-            Linux.closeQuietly(release, report);
-            try {
-                Linux.kill(child.pid(), Linux.SIGKILL);
-                Linux.waitpid(child.pid(), 0);
-            } catch (SyscallException ignored) {
-                // already reaped
-            }
-            child.release();
         }
 
         /** Lets the child exec the probe and collects its report. */
-        List<Outcome> release(Explain explain) {
+        List<Outcome> release(Attempt a, Explain explain) {
             List<Outcome> out = new ArrayList<>();
+            NamespaceChild child = a.child();
             Thread watchdog = Thread.ofVirtual().unstarted(() -> {
                 try {
                     Thread.sleep(TIMEOUT_MS);
-                    Linux.kill(child.pid(), Linux.SIGKILL);
+                    sys.kill(child.pid(), Linux.SIGKILL);
                 } catch (InterruptedException | SyscallException e) {
                     // done in time, or gone
                 }
             });
             try {
-                Linux.write(release, new byte[] {'G'}, "sync pipe");
-                child.awaitExec(Step.PROBE);
+                child.release(Step.PROBE);
                 watchdog.start();
-                String text = new String(Linux.readAll(report, 64 * 1024), StandardCharsets.UTF_8);
-                Linux.waitpid(child.pid(), 0);
+                String text = new String(sys.readAll(a.report(), 64 * 1024), StandardCharsets.UTF_8);
+                child.await();
                 out.addAll(parse(text, explain));
             } catch (SyscallException e) {
                 out.add(new Outcome("probe", e.errno(), e.callAndErrno(), Failure.of("PROBE_FAILED",
                         "cannot run the live probe", e.callAndErrno(), null, "reinstall gvshim (libexec/gvshim-probe)"), 0));
-                try {
-                    Linux.kill(child.pid(), Linux.SIGKILL);
-                    Linux.waitpid(child.pid(), 0);
-                } catch (SyscallException ignored) {
-                    // gone
-                }
             } finally {
                 watchdog.interrupt();
-                Linux.closeQuietly(release, report);
-                child.release();
+                a.abandon(); // kills and reaps it unless awaited
             }
             return out;
+        }
+
+        /**
+         * When nesting stopped early with ENOSPC, the kernel's depth limit and a user.max_user_namespaces
+         * count (of this namespace or one above, create_user_ns() then inc_ucount()) give the same
+         * errno; holding namespaces side by side at the probe's level tells them apart: it adds no
+         * depth, but the same count as nesting did (the probe's namespace and {@code value} below it).
+         */
+        Outcome measureWide(Outcome nest) {
+            if (nest.value() >= NEST_ENOUGH || nest.stop() != Errno.ENOSPC) {
+                return nest;
+            }
+            int want = nest.value() + 2;
+            List<Attempt> held = new ArrayList<>();
+            try {
+                // The probe's own namespaces are freed by a kernel work item after it exits (put_user_ns()
+                // schedules free_user_ns(), which returns the count): give that a moment before counting.
+                for (int i = 0; held.size() < want; i++) {
+                    try {
+                        held.add(start());
+                    } catch (SyscallException e) {
+                        if (e.errno() != Errno.ENOSPC || i >= 40) {
+                            break; // the count ran out (or depth: then even the first fails, as nesting did)
+                        }
+                        Thread.sleep(5);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                held.forEach(Attempt::abandon);
+            }
+            int wide = held.size();
+            return new Outcome("nest", nest.errno(), nest.evidence() + "; " + wide + (wide == want ? " or more" : "")
+                    + " side by side at the probe's level", null, nest.value(), nest.stop(), wide);
         }
     }
 
