@@ -1,5 +1,6 @@
 package dev.gvshim.container;
 
+import dev.gvshim.linux.ProcStat;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -27,14 +28,19 @@ public final class RunDir {
         this.id = id;
     }
 
-    /** A fresh run directory (mode 0700) with a new unique id. */
+    /** A fresh run directory (mode 0700) with a new unique id, owned by this process (pid and start time). */
     public static RunDir create(Path stateDir) throws IOException {
+        long pid = ProcessHandle.current().pid();
+        long start = ProcStat.startTime(pid);
+        if (start < 0) {
+            throw new IOException("cannot read /proc/" + pid + "/stat (is /proc mounted?)");
+        }
         for (int attempt = 0;; attempt++) {
             String id = newId();
             Path d = stateDir.resolve(id);
             try {
                 Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-                Files.writeString(d.resolve(OWNER_FILE), ProcessHandle.current().pid() + " " + startTime(ProcessHandle.current().pid()) + "\n");
+                Files.writeString(d.resolve(OWNER_FILE), pid + " " + start + "\n");
                 return new RunDir(d, id);
             } catch (FileAlreadyExistsException e) {
                 if (attempt > 16) {
@@ -161,9 +167,10 @@ public final class RunDir {
             return recent(ownerFile.getParent());
         }
         try {
-            return f.length == 2 && f[1].equals(startTime(Long.parseLong(f[0]))); // pid reuse changes the start time
-        } catch (IOException | RuntimeException e) {
-            return false; // no such process
+            long start = ProcStat.startTime(Long.parseLong(f[0])); // -1: no such process
+            return f.length == 2 && start >= 0 && Long.parseLong(f[1]) == start; // pid reuse changes the start time
+        } catch (RuntimeException e) {
+            return false; // not an owner file of ours
         }
     }
 
@@ -173,12 +180,5 @@ public final class RunDir {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    /** Field 22 of /proc/PID/stat (proc(5)): start time in clock ticks since boot. */
-    static String startTime(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return f[19];
     }
 }

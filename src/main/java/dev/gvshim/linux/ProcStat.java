@@ -1,0 +1,40 @@
+package dev.gvshim.linux;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code /proc/PID/stat} (proc(5)): the start time that tells a process from a later one that
+ * was given the same pid. A pid alone is not an identity: pids are reused, so whoever records a
+ * process to find it again (a run directory's owner, a rootless container's holder) records its
+ * start time too, and a pid whose start time differs is another process.
+ */
+public final class ProcStat {
+    private ProcStat() {
+    }
+
+    /** Field 22, starttime (clock ticks after boot), of process {@code pid}; -1 if it is gone or unreadable. */
+    public static long startTime(long pid) {
+        try {
+            return parseStartTime(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Field 22 of a stat line. Counted after the last ')': field 2, the command name, is in
+     * parentheses and may itself contain spaces and parentheses.
+     *
+     * @throws IllegalArgumentException not a stat line
+     */
+    static long parseStartTime(String stat) {
+        int close = stat.lastIndexOf(')');
+        String[] f = close < 0 ? new String[0] : stat.substring(close + 2).split(" ");
+        if (f.length < 20) {
+            throw new IllegalArgumentException("not a /proc/PID/stat line");
+        }
+        return Long.parseLong(f[19]);
+    }
+}

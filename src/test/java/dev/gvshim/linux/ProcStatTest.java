@@ -1,0 +1,23 @@
+package dev.gvshim.linux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class ProcStatTest {
+    @Test
+    void theStartTimeIsField22CountedAfterTheCommandName() {
+        // a command name with a space and a parenthesis: fields are counted from the last ')'
+        String stat = "4242 (a b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000000 100 18446744073709551615";
+        assertThat(ProcStat.parseStartTime(stat)).isEqualTo(987654);
+        assertThatThrownBy(() -> ProcStat.parseStartTime("garbage")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void thisProcessHasOneAndAGonePidHasNone() {
+        long self = ProcessHandle.current().pid();
+        assertThat(ProcStat.startTime(self)).isPositive().isEqualTo(ProcStat.startTime(self));
+        assertThat(ProcStat.startTime(999_999_999)).isEqualTo(-1);
+    }
+}
