@@ -1,6 +1,7 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.linux.Errno;
+import dev.gvshim.linux.FileAttrs;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
@@ -13,8 +14,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -218,8 +217,7 @@ public final class Explain {
     /** "owner root, mode rwx------" (what decides access, read where the failure is explained). */
     public static String ownerAndMode(Path p) {
         try {
-            var a = Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            return "owner " + a.owner().getName() + ", mode " + PosixFilePermissions.toString(a.permissions());
+            return FileAttrs.ownerAndMode(p);
         } catch (IOException e) {
             return "its owner and mode cannot be read: " + IoError.reason(e, p);
         } catch (RuntimeException e) {

@@ -60,6 +60,16 @@ public final class IoError {
         return r;
     }
 
+    /**
+     * {@code reason(e)} after the file it was about, when the exception names one:
+     * "/tmp/x/state: permission denied", "/f: no space left on device".
+     */
+    public static String withFile(IOException e) {
+        String file = e instanceof FileSystemException f ? f.getFile() : null;
+        String r = reason(e);
+        return file == null ? r : file + ": " + r;
+    }
+
     /** The first ancestor (from the top) of {@code p} that does not exist, or null. */
     static Path firstMissing(Path p) {
         Path abs = p.toAbsolutePath().normalize();

@@ -161,7 +161,7 @@ public final class Launcher {
             run = RunDir.create(stateDir);
         } catch (IOException e) {
             throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
-                    StateDir.reason(e), "check free space and permissions of " + stateDir));
+                    IoError.withFile(e), "check free space and permissions of " + stateDir));
         }
 
         Trace.mark("run dir created");
@@ -271,7 +271,7 @@ public final class Launcher {
             throw new LaunchException(explain.syscall(e));
         } catch (IOException e) {
             throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
-                    StateDir.reason(e), "check free space in " + stateDir));
+                    IoError.withFile(e), "check free space in " + stateDir));
         } finally {
             // reached only when the hand-over did not happen
             if (child > 0) {
@@ -468,7 +468,7 @@ public final class Launcher {
             }
         } catch (IOException e) {
             throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
-                    StateDir.reason(e), "check free space in " + in.stateDir()));
+                    IoError.withFile(e), "check free space in " + in.stateDir()));
         }
         List<String> notes = new ArrayList<>();
         if (!r.moot().isEmpty()) {

@@ -286,7 +286,7 @@ public final class OciRuntime {
         } catch (FileAlreadyExistsException e) {
             throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
         } catch (IOException e) {
-            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + StateDir.reason(e)
+            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + IoError.withFile(e)
                     + " (check --root)");
         }
         Trace.mark("create: state written");

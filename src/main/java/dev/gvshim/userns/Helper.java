@@ -1,5 +1,7 @@
 package dev.gvshim.userns;
 
+import dev.gvshim.linux.FileAttrs;
+
 /**
  * What newuidmap or newgidmap looks like on disk: present, owned by root, and privileged by
  * the setuid bit or by a file capability (CAP_SETUID for newuidmap, CAP_SETGID for newgidmap).
@@ -32,7 +34,7 @@ public record Helper(String name, String path, boolean present, boolean rootOwne
     /** "owner root, mode 4755": what decides whether it is privileged, as read. */
     public String ownerAndMode() {
         return "owner " + (owner != null ? owner : rootOwned ? "root" : "not root") + (mode < 0 ? "" : ", mode "
-                + String.format("%04o", mode));
+                + FileAttrs.octal(mode));
     }
 
     public String describe() {

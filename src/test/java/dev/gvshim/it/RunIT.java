@@ -602,6 +602,23 @@ class RunIT {
     }
 
     @Test
+    void aRuntimeDirTheUserCannotWriteIsOneLineWithOwnerAndMode() throws Exception {
+        // XDG_RUNTIME_DIR is the user's and private (0500), so it is chosen, and its gvshim/ cannot be made in it
+        Path xdg = host.work.resolve("xdg-ro-" + System.nanoTime());
+        try {
+            Host.check(host.userShell("mkdir -m 0500 " + xdg, T));
+            Host.Result r = host.userShell("XDG_RUNTIME_DIR=" + xdg + " $G run -- /bin/true", T);
+            assertThat(r.code()).as(r.toString()).isEqualTo(125);
+            assertThat(r.err().lines()).as(r.toString()).singleElement().asString().isEqualTo("gvshim: cannot create the state"
+                    + " directory " + xdg + "/gvshim: " + xdg + " (owner " + Host.USER + " (uid " + host.uid + "), mode 0500) is"
+                    + " not writable by you (uid " + host.uid + "). Fix: pass --root with a directory you own, or a new path in a"
+                    + " directory you can write [STATE_DIR_UNSAFE]");
+        } finally {
+            Host.sh("rm", "-rf", xdg.toString());
+        }
+    }
+
+    @Test
     void theUsersRuntimeDirIsUsedWhenItIsPrivate() throws Exception {
         Path xdg = host.work.resolve("xdg-" + System.nanoTime());
         try {

@@ -1,0 +1,322 @@
+package dev.gvshim.container;
+
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.linux.FileAttrs;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * The checks of a state directory and of every directory above it, and its creation, mode
+ * 0700: who may own them, who may write them, and the one-line refusal that names the path, its
+ * owner and mode and the fix ({@link UnsafeStateDirException}). {@link StateDir} chooses the
+ * directory; these rules judge it, for the default one and an explicit --root alike.
+ */
+final class RootChecks {
+    private static final int STICKY = 01000;
+    static final String ROOT_FIX = "pass a --root whose parent directories belong to you or root and are not"
+            + " writable by other users (a sticky one such as /tmp is fine)";
+
+    private RootChecks() {
+    }
+
+    /**
+     * Creates or checks an explicit directory (--root; TrainCommand's scratch); returns it.
+     *
+     * @param explicit the user chose it (--root): the fix is then to choose another, never to
+     *                 change or remove that directory (it may be /tmp, or someone's home)
+     */
+    static Path prepare(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+        try {
+            checkPath(dir, uid, false, dir);
+        } catch (UnsafeStateDirException e) {
+            throw new UnsafeStateDirException(e.what(), dir, e.why(), explicit ? ROOT_FIX : e.fix(), null);
+        }
+        return create(dir, uid, explicit);
+    }
+
+    /**
+     * The runtime verbs' --root (and root's /run/gvshim): every directory on the way, the last one
+     * too, belongs to root or the caller and is not writable by others (sticky is not enough for the
+     * last: runsc's and gvshim's records are in it). It may not exist yet (create makes it).
+     */
+    static void checkRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+        checkPath(root, uid, true, root);
+    }
+
+    /**
+     * Makes what is missing of the runtime's --root (mode 0711, as runc), one directory at a time,
+     * each judged by {@link #checkPath} before the next is made in it: a name another user puts in
+     * the way after the check (in sticky /tmp: their directory, or a symlink to one) is refused
+     * before anything is written through it. Files.createDirectories would follow it.
+     */
+    static void makeRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+        for (int i = 0; i < 256; i++) {
+            Path missing = checkPath(root, uid, true, root);
+            if (missing == null) {
+                return;
+            }
+            try {
+                Files.createDirectory(missing, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+            } catch (FileAlreadyExistsException e) {
+                // made meanwhile: judged on the next round
+            } catch (IOException e) {
+                throw cannotCreate(missing, uid, e);
+            }
+        }
+        throw new UnsafeStateDirException(root, "its directories keep disappearing while gvshim makes them", "pass --root DIR");
+    }
+
+    static Path create(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+        try {
+            return create(dir, uid, explicit, false);
+        } catch (FileAlreadyExistsException e) {
+            throw new AssertionError(e); // not thrown when not exclusive
+        }
+    }
+
+    /** mkdir 0700, then {@link #check}; with {@code exclusive}, an existing one is the caller's problem. */
+    static Path create(Path dir, int uid, boolean explicit, boolean exclusive)
+            throws UnsafeStateDirException, FileAlreadyExistsException {
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            if ((FileAttrs.of(dir).mode() & 0700) != 0700) { // a umask took bits of the owner's: ours, so fix it
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            }
+        } catch (FileAlreadyExistsException e) {
+            if (exclusive) {
+                throw e;
+            }
+        } catch (IOException e) {
+            throw cannotCreate(dir, uid, e);
+        }
+        check(dir, uid, explicit);
+        return dir;
+    }
+
+    static UnsafeStateDirException cannotCreate(Path dir, int uid, IOException e) {
+        String what = "cannot create the state directory " + dir;
+        Path parent = dir.getParent() == null ? dir : dir.getParent();
+        if (e instanceof NoSuchFileException) {
+            return new UnsafeStateDirException(what, dir, "its parent directory " + parent + " does not exist",
+                    "create " + parent + " first, or pass --root with a directory whose parent exists", null);
+        }
+        if (e instanceof FileSystemException f && "Read-only file system".equals(f.getReason())) {
+            return new UnsafeStateDirException(what, dir, parent + " is on a read-only file system",
+                    "pass --root with a directory on a writable file system", parent);
+        }
+        if (e instanceof AccessDeniedException) {
+            Path blocked = parent;
+            for (Path a = parent.getRoot(); a != null && !a.equals(parent); a = next(a, parent)) {
+                if (!Files.isExecutable(a)) {
+                    blocked = a;
+                    break;
+                }
+            }
+            return new UnsafeStateDirException(what, dir, FileAttrs.describe(blocked) + " is not " + (blocked.equals(parent)
+                    ? "writable" : "searchable") + " by you (uid " + uid + ")",
+                    "pass --root with a directory you own, or a new path in a directory you can write", null);
+        }
+        return new UnsafeStateDirException(what, dir, IoError.withFile(e), "check free space and permissions of " + parent
+                + ", or pass --root DIR elsewhere", null);
+    }
+
+    /** The child of {@code a} on the way to {@code to}. */
+    private static Path next(Path a, Path to) {
+        return a.resolve(to.getName(a.getNameCount()));
+    }
+
+    /** The directory itself: a real directory, the caller's, closed to group and others. */
+    static void check(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+        FileAttrs a;
+        try {
+            a = FileAttrs.of(dir);
+        } catch (IOException e) {
+            throw new UnsafeStateDirException(dir, IoError.withFile(e), "pass --root DIR");
+        }
+        String why;
+        String fix;
+        if (a.symlink()) {
+            why = "it is a symbolic link (of " + FileAttrs.owner(dir, a.uid()) + "), which could be pointed elsewhere";
+            fix = "remove it (rm " + dir + ") or pass --root DIR";
+        } else if (!a.dir()) {
+            why = "it exists and is not a directory";
+            fix = "remove it or pass --root DIR";
+        } else if (a.uid() != uid) {
+            why = "it is owned by " + FileAttrs.owner(dir, a.uid()) + ", not by you (uid " + uid + "); mode "
+                    + FileAttrs.octal(a.mode());
+            fix = "pass --root DIR (gvshim never uses a state directory another user created)";
+        } else if ((a.mode() & 077) != 0) {
+            why = "its mode is " + FileAttrs.octal(a.mode()) + ", open to other users";
+            fix = "chmod 700 " + dir;
+        } else {
+            return;
+        }
+        throw new UnsafeStateDirException(dir, why, explicit ? "pass a --root only you can use: a path that does not"
+                + " exist yet (gvshim creates it, mode 0700) or a directory of yours with mode 0700" : fix);
+    }
+
+    /**
+     * Checks every directory that resolving {@code path} goes through, following symbolic links as
+     * the kernel does (so /var/run -> /run is fine): each must belong to root or the caller, and
+     * must not be writable by group or others unless sticky (then they cannot rename or remove what
+     * is not theirs: /tmp); a symlink on the way must belong to root or the caller too (its owner
+     * can point it elsewhere). With {@code last}, the last component is checked the same way
+     * (sticky not enough); without, it is left to the caller. Stops at the first component that does
+     * not exist: gvshim creates the rest, as the caller.
+     *
+     * <p>Inside a user namespace, an owner outside its uid_map reads as the overflow uid (65534)
+     * and cannot be told from the host's root: such a directory is trusted (whoever made the
+     * namespace chose its mounts), still only when others cannot write it.
+     *
+     * @param shown the state directory, for the message
+     * @return the first directory on the way that does not exist (symlinks resolved), or null
+     */
+    static Path checkPath(Path path, int uid, boolean last, Path shown) throws UnsafeStateDirException {
+        Path abs = path.toAbsolutePath();
+        Deque<String> todo = new ArrayDeque<>();
+        for (Path n : abs) {
+            todo.add(n.toString());
+        }
+        Path root = abs.getRoot();
+        Path cur = root;
+        Trust trust = new Trust(uid);
+        judge(cur, attrs(cur, shown), !todo.isEmpty() || !last, trust, shown);
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String name = todo.pollFirst();
+            boolean isLast = todo.isEmpty();
+            if (name.equals(".")) {
+                continue;
+            }
+            if (name.equals("..")) {
+                cur = cur.getParent() == null ? cur : cur.getParent();
+                continue;
+            }
+            if (isLast && !last) {
+                return null;
+            }
+            Path next = cur.resolve(name);
+            FileAttrs a;
+            try {
+                a = FileAttrs.of(next);
+            } catch (NoSuchFileException e) {
+                return next;
+            } catch (IOException e) {
+                throw new UnsafeStateDirException(shown, "cannot look into " + FileAttrs.describe(cur) + ": " + IoError.withFile(e),
+                        "pass --root with a directory you can reach");
+            }
+            if (a.symlink()) {
+                if (!trust.owner(a.uid())) {
+                    throw new UnsafeStateDirException(shown, next + " is a symbolic link of " + FileAttrs.owner(next, a.uid())
+                            + ", who can point it elsewhere", "pass --root with a path that does not go through it");
+                }
+                if (++links > 40) { // the kernel's limit too (path_resolution(7))
+                    throw new UnsafeStateDirException(shown, "too many levels of symbolic links in " + path, "pass --root DIR");
+                }
+                Path target;
+                try {
+                    target = Files.readSymbolicLink(next);
+                } catch (IOException e) {
+                    throw new UnsafeStateDirException(shown, "cannot read the symbolic link " + next + ": " + IoError.withFile(e),
+                            "pass --root DIR");
+                }
+                List<String> names = new ArrayList<>();
+                target.forEach(n -> names.add(n.toString()));
+                for (int i = names.size() - 1; i >= 0; i--) {
+                    todo.addFirst(names.get(i));
+                }
+                if (target.isAbsolute()) {
+                    cur = root;
+                }
+                continue;
+            }
+            if (!a.dir()) {
+                throw new UnsafeStateDirException(shown, next + " is not a directory", "pass --root DIR");
+            }
+            judge(next, a, !isLast, trust, shown);
+            cur = next;
+        }
+        return null;
+    }
+
+    private static FileAttrs attrs(Path p, Path shown) throws UnsafeStateDirException {
+        try {
+            return FileAttrs.of(p);
+        } catch (IOException e) {
+            throw new UnsafeStateDirException(shown, "cannot read " + p + ": " + IoError.withFile(e), "pass --root DIR");
+        }
+    }
+
+    private static void judge(Path p, FileAttrs a, boolean ancestor, Trust trust, Path shown) throws UnsafeStateDirException {
+        if (!trust.owner(a.uid())) {
+            throw new UnsafeStateDirException(shown, FileAttrs.describe(p, a) + (ancestor ? " belongs to another user, who can rename"
+                    + " or replace what is in it" : " belongs to another user"), ROOT_FIX);
+        }
+        boolean writable = (a.mode() & 022) != 0;
+        if (writable && !(ancestor && (a.mode() & STICKY) != 0)) {
+            String who = (a.mode() & 022) == 022 ? "group and other users" : (a.mode() & 002) != 0 ? "other users" : "its group";
+            throw new UnsafeStateDirException(shown, FileAttrs.describe(p, a) + " is writable by " + who + (ancestor
+                    ? " and not sticky, so they can rename or replace what is in it" : ", who could tamper with the"
+                    + " containers' state"), ancestor ? "chmod go-w " + p + " (or +t), or pass --root elsewhere"
+                    : "chmod go-w " + p + ", or pass --root elsewhere");
+        }
+    }
+
+    /** Who may own a directory on the way: root, the caller, and inside a user namespace an unmapped owner. */
+    private static final class Trust {
+        private final int uid;
+        private Boolean userns;
+
+        Trust(int uid) {
+            this.uid = uid;
+        }
+
+        boolean owner(int owner) {
+            if (owner == 0 || owner == uid) {
+                return true;
+            }
+            if (owner != overflowUid()) {
+                return false;
+            }
+            if (userns == null) { // read only when needed: not on the common path
+                userns = inUserNamespace();
+            }
+            return userns;
+        }
+    }
+
+    /** Not the initial user namespace: /proc/self/uid_map is not {@code 0 0 4294967295} (user_namespaces(7)). */
+    static boolean inUserNamespace() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/self/uid_map")).trim().split("\\s+");
+            return !(f.length == 3 && f[0].equals("0") && f[1].equals("0") && f[2].equals("4294967295"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * What unmapped owners read as: /proc/sys/kernel/overflowuid (65534 by default). In one read:
+     * Files.readString reads a size-0 /proc/sys file one byte first, and the sysctl handler answers
+     * any read past offset 0 with EOF (it returned "6"; see Facts.string).
+     */
+    static int overflowUid() {
+        try (InputStream in = Files.newInputStream(Path.of("/proc/sys/kernel/overflowuid"))) {
+            return Integer.parseInt(new String(in.readNBytes(64), StandardCharsets.US_ASCII).trim());
+        } catch (IOException | NumberFormatException e) {
+            return 65534;
+        }
+    }
+}
