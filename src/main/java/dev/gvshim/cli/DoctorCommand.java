@@ -83,7 +83,7 @@ final class DoctorCommand implements Verb {
                 return EXIT_ERROR;
             }
             int uid = facts.status().euid();
-            StateDir.Choice stateDir = StateDir.find(env, uid, IdMap.outer(facts.host().ownUidMap(), uid));
+            StateDir.Choice stateDir = StateDir.find(env, uid, IdMap.outer(facts.caller().ownUidMap(), uid));
             Doctor.Report report = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
             out.print(json ? ReportOutput.json(report) : ReportOutput.text(report));
             out.flush();

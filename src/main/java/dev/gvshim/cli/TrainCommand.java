@@ -14,7 +14,7 @@ import dev.gvshim.linux.SyscallException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.runsc.RunscConfig;
-import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import java.io.IOException;
@@ -140,7 +140,7 @@ final class TrainCommand implements Verb {
             RunRequest req = RunCommand.request(pr, tmp);
             Map<String, String> env = System.getenv();
 
-            Planner.Host host = HostFacts.read(Path.of("/"), env.get("PATH"));
+            Caller host = Caller.read(Path.of("/"), env.get("PATH"));
             for (Mode m : Mode.values()) {
                 try {
                     Planner.plan(m, host);

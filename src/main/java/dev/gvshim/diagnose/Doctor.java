@@ -4,12 +4,11 @@ import dev.gvshim.container.StateDir;
 import dev.gvshim.container.UnsafeStateDirException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.ProcStatus;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import dev.gvshim.userns.SubIds;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -172,7 +171,7 @@ public final class Doctor {
                     String.valueOf(live.outcomes()), "run gvshim doctor --json and report the output"));
             verdict = Verdict.FAIL;
         }
-        return new Report(verdict, verdict == Verdict.FAIL ? null : mode, facts.env(), facts.host().userName(),
+        return new Report(verdict, verdict == Verdict.FAIL ? null : mode, facts.env(), facts.caller().userName(),
                 List.copyOf(sorted), d.notFull(live));
     }
 
@@ -202,7 +201,7 @@ public final class Doctor {
             }
         }
         try {
-            Planner.plan(Mode.FULL, facts.host());
+            Planner.plan(Mode.FULL, facts.caller());
             return null;
         } catch (Planner.Impossible e) {
             return Finding.of(Failure.of(e.id(), "cannot use mode full", null, e.why(), e.fix()), Finding.Status.WARN,
@@ -252,7 +251,7 @@ public final class Doctor {
 
     private static Mode plannedMode(Facts facts) {
         try {
-            return Planner.plan(Mode.AUTO, facts.host()).mode();
+            return Planner.plan(Mode.AUTO, facts.caller()).mode();
         } catch (Planner.Impossible e) {
             return Mode.SINGLE;
         }
@@ -332,7 +331,7 @@ public final class Doctor {
             put(Finding.ok("USERNS_SELINUX", "kernel", lsm.selinuxEnforce() == null ? "SELinux is not enabled"
                     : "SELinux is permissive", "/sys/fs/selinux/enforce = " + (lsm.selinuxEnforce() == null ? "absent" : lsm.selinuxEnforce())));
         }
-        String map = facts.host().ownUidMap() == null ? "unreadable" : facts.host().ownUidMap().toString();
+        String map = facts.caller().ownUidMap() == null ? "unreadable" : facts.caller().ownUidMap().toString();
         put(Finding.ok("USERNS_NESTING", "kernel", facts.initialUserNs() ? "gvshim runs in the initial user namespace"
                 : "gvshim runs inside a user namespace already (how deep is measured live)", "/proc/self/uid_map: " + map));
         Integer scope = k.ptraceScope();
@@ -412,7 +411,7 @@ public final class Doctor {
     }
 
     private void idMapping() {
-        Planner.Host h = facts.host();
+        Caller h = facts.caller();
         ProcStatus st = h.status();
         String user = h.userName() == null ? "uid " + st.euid() : h.userName() + " (uid " + st.euid() + ")";
         boolean privileged = st.hasEffective(ProcStatus.CAP_SETUID) && st.hasEffective(ProcStatus.CAP_SETGID);
@@ -474,7 +473,7 @@ public final class Doctor {
         }
     }
 
-    private void subIds(String id, String file, SubIds ids, Planner.Host h, String user, boolean privileged) {
+    private void subIds(String id, String file, SubIds ids, Caller h, String user, boolean privileged) {
         List<SubIds.Range> ranges = ids.rangesFor(h.userName(), h.status().euid());
         if (ranges.isEmpty()) {
             if (privileged && h.status().euid() == 0) {
@@ -506,7 +505,7 @@ public final class Doctor {
     }
 
     /** "/etc/subuid: gvshim-it's 100000-165535 (65536 ids) overlaps bob's 150000-215535 (65536 ids) by 15536 ids", or null. */
-    private static String overlap(String file, SubIds ids, Planner.Host h, List<SubIds.Range> own) {
+    private static String overlap(String file, SubIds ids, Caller h, List<SubIds.Range> own) {
         String me = h.userName();
         String uid = Long.toString(h.status().euid());
         for (SubIds.Entry e : ids.entries()) {

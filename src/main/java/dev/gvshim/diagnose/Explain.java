@@ -6,6 +6,7 @@ import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.runsc.Runsc;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.MappingFailed;
@@ -269,10 +270,10 @@ public final class Explain {
                             "a seccomp filter denies CLONE_NEWUSER (Seccomp: 2, Seccomp_filters: " + st.seccompFilters() + ")",
                             seccompFix("user namespaces, mount, pivot_root and ptrace"));
                 }
-                if (!mapped(f.host().ownUidMap(), st.euid())) {
+                if (!mapped(f.caller().ownUidMap(), st.euid())) {
                     return Failure.of("USERNS_UNMAPPED_ID", what, evidence,
                             "your uid " + st.euid() + " is not mapped in the user namespace you are in ("
-                                    + f.host().ownUidMap() + ")", "run gvshim as a user that is mapped here");
+                                    + f.caller().ownUidMap() + ")", "run gvshim as a user that is mapped here");
                 }
                 if (f.lsm().selinuxEnforcing()) {
                     return Failure.of("USERNS_SELINUX", what, evidence,
@@ -339,7 +340,7 @@ public final class Explain {
         Long max = f.kernel().maxUserNamespaces();
         return "user.max_user_namespaces = " + (max == null ? "unreadable" : max) + ", read in "
                 + (f.initialUserNs() ? "the initial user namespace" : "the user namespace gvshim runs in (its uid_map: "
-                        + f.host().ownUidMap() + "), not the initial one");
+                        + f.caller().ownUidMap() + "), not the initial one");
     }
 
     /**
@@ -518,7 +519,7 @@ public final class Explain {
     // ---- newuidmap / newgidmap ------------------------------------------------------------
 
     /** {@link #mapping(MappingFailed, Helper, String)} with the helper and user name of {@code host}. */
-    public Failure mapping(MappingFailed m, dev.gvshim.userns.Planner.Host host) {
+    public Failure mapping(MappingFailed m, dev.gvshim.userns.Caller host) {
         return mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(), host.userName());
     }
 
@@ -533,13 +534,13 @@ public final class Explain {
         ProcStatus st = status();
         String cap = uid ? "cap_setuid" : "cap_setgid";
         if (out.contains("not allowed")) {
-            SubIds ids = uid ? facts().host().subuid() : facts().host().subgid();
+            SubIds ids = uid ? facts().caller().subuid() : facts().caller().subgid();
             List<SubIds.Range> given = ids.rangesFor(userName, st.euid());
             return Failure.of(uid ? "SUBUID_MISSING" : "SUBGID_MISSING", what, evidence,
                     file + " gives " + (userName == null ? "uid " + st.euid() : userName) + " "
                             + (given.isEmpty() ? "no range" : ranges(given) + ", which does not cover the ids asked for"),
-                    subidFix(user, uid || facts().host().subgid().rangesFor(userName, st.euid()).isEmpty(),
-                            !uid || facts().host().subuid().rangesFor(userName, st.euid()).isEmpty())
+                    subidFix(user, uid || facts().caller().subgid().rangesFor(userName, st.euid()).isEmpty(),
+                            !uid || facts().caller().subuid().rangesFor(userName, st.euid()).isEmpty())
                             + ", or run with --userns single");
         }
         if (out.contains("Cannot determine your user name")) {
@@ -587,8 +588,8 @@ public final class Explain {
      * either file (the first free one from 100000), so that following it is enough.
      */
     public String subidFix(String user, boolean uids, boolean gids) {
-        SubIds u = facts().host().subuid();
-        SubIds g = facts().host().subgid();
+        SubIds u = facts().caller().subuid();
+        SubIds g = facts().caller().subgid();
         String both = SubIds.usermodRange(SubIds.free(SubIds.FULL, u, g));
         String cmd = uids && gids ? "--add-subuids " + both + " --add-subgids " + both
                 : uids ? "--add-subuids " + SubIds.usermodRange(SubIds.free(SubIds.FULL, u))

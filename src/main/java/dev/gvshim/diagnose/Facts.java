@@ -2,9 +2,8 @@ package dev.gvshim.diagnose;
 
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.runsc.Runsc;
-import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.IdMap;
-import dev.gvshim.userns.Planner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -18,13 +17,13 @@ import java.util.Map;
  * tests, which point it at fixture trees of other distributions and containers). Nothing
  * here is decided; {@link Doctor} and {@link Explain} reason about it.
  *
- * @param host    what the id-mapping planner needs (credentials, subordinate ids, helpers, own maps)
+ * @param caller  this process as user namespaces see it (credentials, subordinate ids, helpers, own maps)
  * @param mounts  this process's mount table
  * @param runsc   the runsc gvshim would use, or null
  * @param runscGiven the --runsc option as given, or null
  * @param pathEnv $PATH, where runsc and the id helpers are searched
  */
-public record Facts(Path root, Environment env, Planner.Host host, Kernel kernel, Lsm lsm, Mounts mounts,
+public record Facts(Path root, Environment env, Caller caller, Kernel kernel, Lsm lsm, Mounts mounts,
         Cgroup cgroup, Kvm kvm, Path runsc, String runscGiven, String pathEnv) {
 
     /**
@@ -66,21 +65,21 @@ public record Facts(Path root, Environment env, Planner.Host host, Kernel kernel
     }
 
     public ProcStatus status() {
-        return host.status();
+        return caller.status();
     }
 
     /** In the initial user namespace, uid_map is the identity over all 2^32-1 ids. */
     public boolean initialUserNs() {
-        return IdMap.initial(host.ownUidMap());
+        return IdMap.initial(caller.ownUidMap());
     }
 
     public static Facts read(Path root, Map<String, String> env, String runscOption) throws IOException {
-        Planner.Host host = HostFacts.read(root, env.get("PATH"));
-        return read(root, env, host, runscOption);
+        Caller caller = Caller.read(root, env.get("PATH"));
+        return read(root, env, caller, runscOption);
     }
 
     /** With credentials already read (the run path has them). */
-    public static Facts read(Path root, Map<String, String> env, Planner.Host host, String runscOption) {
+    public static Facts read(Path root, Map<String, String> env, Caller caller, String runscOption) {
         Kernel kernel = new Kernel(string(root, "proc/sys/kernel/osrelease"), Files.exists(root.resolve("proc/self/ns/user")),
                 number(root, "proc/sys/user/max_user_namespaces"), integer(root, "proc/sys/kernel/unprivileged_userns_clone"),
                 integer(root, "proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
@@ -108,7 +107,7 @@ public record Facts(Path root, Environment env, Planner.Host host, Kernel kernel
         }
         Path kvmDev = root.resolve("dev/kvm");
         Kvm kvm = new Kvm(Files.exists(kvmDev), Files.isReadable(kvmDev) && Files.isWritable(kvmDev));
-        return new Facts(root, Environment.detect(root, env), host, kernel, lsm, mounts, cgroup(root, mounts), kvm, runsc,
+        return new Facts(root, Environment.detect(root, env), caller, kernel, lsm, mounts, cgroup(root, mounts), kvm, runsc,
                 runscOption, env.get("PATH"));
     }
 

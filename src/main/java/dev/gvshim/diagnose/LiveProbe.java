@@ -6,6 +6,7 @@ import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.Syscalls;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
@@ -79,7 +80,7 @@ public final class LiveProbe {
      */
     public static Result run(Syscalls sys, Facts facts, Explain explain, Path probe, Path scratch) {
         List<Outcome> out = new ArrayList<>();
-        Planner.Host host = facts.host();
+        Caller host = facts.caller();
         MappingPlan full = null;
         try {
             full = Planner.plan(Mode.FULL, host);

@@ -21,7 +21,7 @@ import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscConfig;
 import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.runsc.SpecPolicy;
-import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.MappingFailed;
@@ -136,7 +136,7 @@ public final class Launcher {
     private void launch(FutureTask<SpecOut> specTask, CompletableFuture<SpecInputs> specInputs,
             CompletableFuture<Boolean> specTerminal) throws LaunchException {
         Path slash = Path.of("/");
-        Planner.Host host = readHost(slash);
+        Caller host = readHost(slash);
         Trace.mark("host facts read");
         Explain explain = new Explain(() -> Facts.read(slash, env, host, req.runsc()));
         Path runsc = findRunsc();
@@ -289,9 +289,9 @@ public final class Launcher {
         }
     }
 
-    private Planner.Host readHost(Path slash) throws LaunchException {
+    private Caller readHost(Path slash) throws LaunchException {
         try {
-            return HostFacts.read(slash, env.get("PATH"));
+            return Caller.read(slash, env.get("PATH"));
         } catch (IOException | RuntimeException e) {
             throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
                     "/proc/self/status: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable"),
@@ -362,7 +362,7 @@ public final class Launcher {
         }
     }
 
-    private MappingPlan plan(Planner.Host host) throws LaunchException {
+    private MappingPlan plan(Caller host) throws LaunchException {
         MappingPlan plan;
         try {
             plan = Planner.plan(req.userns(), host);

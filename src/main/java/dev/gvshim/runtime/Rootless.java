@@ -13,7 +13,7 @@ import dev.gvshim.linux.SyscallException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.runtime.Containers.Container;
-import dev.gvshim.userns.HostFacts;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mapper;
@@ -50,9 +50,9 @@ final class Rootless {
     /** Starts the holder, maps it, and writes the spec runsc gets; returns the container with its holder. */
     static Container prepare(Container ct, Spec spec, Containers store, Map<String, String> env, RuntimeLog log)
             throws RuntimeError {
-        Planner.Host host;
+        Caller host;
         try {
-            host = HostFacts.read(Path.of("/"), env.get("PATH"));
+            host = Caller.read(Path.of("/"), env.get("PATH"));
         } catch (IOException e) {
             throw new RuntimeError("cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
         }

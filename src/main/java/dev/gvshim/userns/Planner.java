@@ -25,11 +25,6 @@ public final class Planner {
     private Planner() {
     }
 
-    /** Everything the plan depends on, read from the host by {@link HostFacts}. */
-    public record Host(ProcStatus status, String userName, SubIds subuid, SubIds subgid, Helper newuidmap,
-            Helper newgidmap, IdMap ownUidMap, IdMap ownGidMap) {
-    }
-
     /** One thing standing in the way of full mode, its diagnosis id (SUBUID_MISSING, ...), and what removes it. */
     public record Reason(String id, String why, String fix) {
     }
@@ -62,7 +57,7 @@ public final class Planner {
         }
     }
 
-    public static MappingPlan plan(Mode requested, Host h) throws Impossible {
+    public static MappingPlan plan(Mode requested, Caller h) throws Impossible {
         ProcStatus st = h.status();
         long uid = st.euid();
         long gid = st.egid();
@@ -142,7 +137,7 @@ public final class Planner {
     }
 
     /** Single mode after full mode failed at run time (a helper exited non-zero): says so. */
-    public static MappingPlan fallback(Host h, String why, String fix) {
+    public static MappingPlan fallback(Caller h, String why, String fix) {
         return single(h.status().euid(), h.status().egid(), why, fix);
     }
 

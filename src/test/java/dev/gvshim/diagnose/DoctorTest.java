@@ -424,7 +424,7 @@ class DoctorTest {
                 + " capabilities cap_setuid=ep lack cap_setgid, which newgidmap needs");
         assertThat(new dev.gvshim.userns.Helper("newuidmap", "/usr/bin/newuidmap", true, true, true, false, 04755, "root", null)
                 .describe()).isEqualTo("/usr/bin/newuidmap is setuid root (owner root, mode 4755)");
-        assertThat(dev.gvshim.userns.HostFacts.describeFileCaps(new byte[] {1, 0, 0, 2, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        assertThat(dev.gvshim.userns.Caller.describeFileCaps(new byte[] {1, 0, 0, 2, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                 0, 0, 0, 0, 0})).isEqualTo("cap_setuid=ep");
         // the bounding set without CAP_SETUID: mode full is impossible, and doctor says why before trying
         Fixture f = Fixture.load("debian12-host", tmp).status("CapBnd", "000001ffffffff3f");

@@ -1,10 +1,10 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.linux.Linux;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Helper;
 import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.Mode;
-import dev.gvshim.userns.Planner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -111,10 +111,10 @@ final class Fixture {
     Facts facts() {
         try {
             Facts f = Facts.read(root, env, null);
-            Planner.Host h = f.host();
+            Caller h = f.caller();
             Helper u = helper("newuidmap");
             Helper g = helper("newgidmap");
-            Planner.Host host = new Planner.Host(h.status(), h.userName(), h.subuid(), h.subgid(), u, g, h.ownUidMap(),
+            Caller host = new Caller(h.status(), h.userName(), h.subuid(), h.subgid(), u, g, h.ownUidMap(),
                     h.ownGidMap());
             return new Facts(f.root(), f.env(), host, f.kernel(), f.lsm(), f.mounts(), f.cgroup(), f.kvm(), f.runsc(),
                     f.runscGiven(), f.pathEnv());
@@ -181,8 +181,8 @@ final class Fixture {
                         String helper = arg.startsWith("newgidmap") ? "newgidmap" : "newuidmap";
                         MappingFailed m = new MappingFailed(helper, List.of(helper, "4242", "0", "1000", "1", "1", "100000", "65536"),
                                 new Linux.WaitStatus(4242, 1 << 8), arg);
-                        Failure fail = explain.mapping(m, helper.equals("newuidmap") ? facts.host().newuidmap()
-                                : facts.host().newgidmap(), facts.host().userName());
+                        Failure fail = explain.mapping(m, helper.equals("newuidmap") ? facts.caller().newuidmap()
+                                : facts.caller().newgidmap(), facts.caller().userName());
                         out.add(new LiveProbe.Outcome(step, 1, fail.evidence(), fail, 0));
                     }
                 }

@@ -24,8 +24,8 @@ class PlannerTest {
     static final Helper PLAIN_UID = new Helper("newuidmap", "/usr/bin/newuidmap", true, true, false, false);
     static final IdMap INIT_NS = IdMap.of(0, 0, 4294967295L);
 
-    static Planner.Host host(ProcStatus st, String name, String subuid, String subgid, Helper u, Helper g) {
-        return new Planner.Host(st, name, SubIds.parse(subuid), SubIds.parse(subgid), u, g, INIT_NS, INIT_NS);
+    static Caller host(ProcStatus st, String name, String subuid, String subgid, Helper u, Helper g) {
+        return new Caller(st, name, SubIds.parse(subuid), SubIds.parse(subgid), u, g, INIT_NS, INIT_NS);
     }
 
     @Test
@@ -51,7 +51,7 @@ class PlannerTest {
 
     @Test
     void noRangeMeansSingleInAutoAndAnErrorInFull() throws Exception {
-        Planner.Host h = host(user(1001, ALL, false), "tester", "other:100000:65536", "", SETUID_UID, SETUID_GID);
+        Caller h = host(user(1001, ALL, false), "tester", "other:100000:65536", "", SETUID_UID, SETUID_GID);
         MappingPlan p = Planner.plan(Mode.AUTO, h);
         assertThat(p.mode()).isEqualTo(Mode.SINGLE);
         assertThat(p.uidMap().procText()).isEqualTo("0 1001 1\n");
@@ -123,7 +123,7 @@ class PlannerTest {
     @Test
     void inANestedNamespaceTheRangesMustBeMappedThere() throws Exception {
         IdMap pod = new IdMap(List.of(new IdMap.Line(0, 100000, 65536)));
-        Planner.Host h = new Planner.Host(user(1000, ALL, false), "app", SubIds.parse("app:200000:65536"),
+        Caller h = new Caller(user(1000, ALL, false), "app", SubIds.parse("app:200000:65536"),
                 SubIds.parse("app:10000:1000"), SETUID_UID, SETUID_GID, pod, pod);
         MappingPlan p = Planner.plan(Mode.AUTO, h);
         assertThat(p.notFull()).contains("/etc/subuid range 200000-265535 is not mapped in this user namespace");

@@ -8,18 +8,18 @@ import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class HostFactsTest {
+class CallerTest {
     /** vfs_cap_data v2 for `setcap cap_setuid+ep`: magic 0x02000001 (effective), permitted bit 7. */
     static final byte[] CAP_SETUID_EP = {0x01, 0, 0, 0x02, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
     @Test
     void decodesFileCapabilities() {
-        assertThat(HostFacts.fileCapGrants(CAP_SETUID_EP, 7)).isTrue();
-        assertThat(HostFacts.fileCapGrants(CAP_SETUID_EP, 6)).as("cap_setgid not granted").isFalse();
+        assertThat(Caller.fileCapGrants(CAP_SETUID_EP, 7)).isTrue();
+        assertThat(Caller.fileCapGrants(CAP_SETUID_EP, 6)).as("cap_setgid not granted").isFalse();
         byte[] notEffective = CAP_SETUID_EP.clone();
         notEffective[0] = 0;
-        assertThat(HostFacts.fileCapGrants(notEffective, 7)).as("+p without +e").isFalse();
-        assertThat(HostFacts.fileCapGrants(new byte[4], 7)).isFalse();
+        assertThat(Caller.fileCapGrants(notEffective, 7)).as("+p without +e").isFalse();
+        assertThat(Caller.fileCapGrants(new byte[4], 7)).isFalse();
     }
 
     @Test
@@ -34,7 +34,7 @@ class HostFactsTest {
         Path helper = root.resolve("usr/bin/newuidmap");
         Files.writeString(helper, "#!/bin/sh\n");
         Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Planner.Host h = HostFacts.read(root, "/usr/bin");
+        Caller h = Caller.read(root, "/usr/bin");
         assertThat(h.status().uid()).isEqualTo(1001);
         assertThat(h.subuid().rangesFor(null, 1001)).hasSize(1);
         assertThat(h.subgid().entries()).as("missing /etc/subgid").isEmpty();

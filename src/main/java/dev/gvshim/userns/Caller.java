@@ -1,8 +1,8 @@
 package dev.gvshim.userns;
 
-import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,26 +14,40 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Reads what {@link Planner} needs from the host. File reads are relative to a root
- * directory so that tests (and `gvshim doctor --root`) can point them at a fixture tree.
+ * The calling process as user namespaces see it: everything {@link Planner} decides on and
+ * {@link NamespaceChild#map} uses. Read from the host by {@link #read}; its file reads are
+ * relative to a root directory so that tests can point them at a fixture tree.
+ *
+ * @param status    its credentials, capability sets, no_new_privs and seccomp (/proc/self/status)
+ * @param userName  its user's name (newuidmap looks the user up by name), or null without a passwd entry
+ * @param subuid    /etc/subuid
+ * @param subgid    /etc/subgid
+ * @param newuidmap the helper found in $PATH (or the usual directories), and how it is privileged
+ * @param newgidmap likewise
+ * @param ownUidMap the user namespace it runs in: its /proc/self/uid_map (null: unreadable)
+ * @param ownGidMap its /proc/self/gid_map
  */
-public final class HostFacts {
+public record Caller(ProcStatus status, String userName, SubIds subuid, SubIds subgid, Helper newuidmap,
+        Helper newgidmap, IdMap ownUidMap, IdMap ownGidMap) {
     private static final int S_ISUID = 04000;
     private static final int VFS_CAP_FLAGS_EFFECTIVE = 0x1;
 
-    private HostFacts() {
+    /** {@link #read(Syscalls, Path, String)} with this process's system calls. */
+    public static Caller read(Path root, String pathEnv) throws IOException {
+        return read(Syscalls.system(), root, pathEnv);
     }
 
-    public static Planner.Host read(Path root, String pathEnv) throws IOException {
+    /** @param sys for the helpers' file capabilities (getxattr(2)) */
+    public static Caller read(Syscalls sys, Path root, String pathEnv) throws IOException {
         ProcStatus status = ProcStatus.parse(Files.readString(root.resolve("proc/self/status")));
-        String name = root.equals(Path.of("/")) ? userName() : passwdName(root, status.euid());
-        return new Planner.Host(status, name, subIds(root.resolve("etc/subuid")), subIds(root.resolve("etc/subgid")),
-                helper(root, "newuidmap", pathEnv, 7), helper(root, "newgidmap", pathEnv, 6),
+        String name = root.equals(Path.of("/")) ? jvmUserName() : passwdName(root, status.euid());
+        return new Caller(status, name, subIds(root.resolve("etc/subuid")), subIds(root.resolve("etc/subgid")),
+                helper(sys, root, "newuidmap", pathEnv, 7), helper(sys, root, "newgidmap", pathEnv, 6),
                 ownMap(root.resolve("proc/self/uid_map")), ownMap(root.resolve("proc/self/gid_map")));
     }
 
     /** The JVM resolved it with getpwuid(getuid()); "?" means the uid has no passwd entry. */
-    static String userName() {
+    static String jvmUserName() {
         String name = System.getProperty("user.name");
         return name == null || name.equals("?") || name.isEmpty() ? null : name;
     }
@@ -78,7 +92,7 @@ public final class HostFacts {
     }
 
     /** Finds a helper in $PATH (then the usual sbin/bin dirs) and checks how it is privileged. */
-    static Helper helper(Path root, String name, String pathEnv, int capBit) throws IOException {
+    static Helper helper(Syscalls sys, Path root, String name, String pathEnv, int capBit) throws IOException {
         List<String> dirs = new ArrayList<>();
         if (pathEnv != null) {
             dirs.addAll(List.of(pathEnv.split(":")));
@@ -100,7 +114,7 @@ public final class HostFacts {
             boolean rootOwned = ((Integer) attrs.getOrDefault("uid", -1)) == 0;
             Object owner = attrs.get("owner");
             boolean setuid = (mode & S_ISUID) != 0;
-            byte[] xattr = fileCaps(p.toString());
+            byte[] xattr = fileCaps(sys, p.toString());
             boolean fileCap = !(setuid && rootOwned) && xattr != null && fileCapGrants(xattr, capBit);
             return new Helper(name, "/" + root.relativize(p), true, rootOwned, setuid, fileCap, mode & 07777,
                     owner == null ? null : owner.toString(), xattr == null ? null : describeFileCaps(xattr));
@@ -109,9 +123,9 @@ public final class HostFacts {
     }
 
     /** security.capability (vfs_cap_data, linux/capability.h), or null when it has none or it cannot be read. */
-    static byte[] fileCaps(String path) {
+    static byte[] fileCaps(Syscalls sys, String path) {
         try {
-            Optional<byte[]> xattr = Linux.getxattr(path, "security.capability");
+            Optional<byte[]> xattr = sys.getxattr(path, "security.capability");
             return xattr.orElse(null);
         } catch (SyscallException e) {
             return null;
@@ -127,7 +141,7 @@ public final class HostFacts {
         if (v.length >= 20) {
             permitted |= (le32(v, 12) & 0xffffffffL) << 32; // data[1]: bits 32-63 (VFS_CAP_REVISION_2 and 3)
         }
-        java.util.List<String> names = dev.gvshim.linux.ProcStatus.capNames(permitted).stream()
+        List<String> names = ProcStatus.capNames(permitted).stream()
                 .map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
         return (names.isEmpty() ? "" : String.join(",", names)) + "=" + ((le32(v, 0) & VFS_CAP_FLAGS_EFFECTIVE) != 0 ? "ep" : "p");
     }
