@@ -298,14 +298,14 @@ class SpecPolicyTest {
     void deviceRulesAreEvaluatedAsRuncsEmulatorDoes() throws Exception {
         ArrayNode deny = rules("[{'allow':false,'access':'rwm'},{'allow':true,'type':'c','major':1,'minor':3,'access':'rwm'},"
                 + "{'allow':true,'type':'c','major':136,'access':'rwm'}]");
-        assertThat(SpecPolicy.allowsAllCharDevices(deny)).isFalse();
-        assertThat(SpecPolicy.allowed(deny, 1, 3)).isTrue();
-        assertThat(SpecPolicy.allowed(deny, 136, 7)).as("minor wildcard").isTrue();
-        assertThat(SpecPolicy.allowed(deny, 1, 11)).isFalse();
-        assertThat(SpecPolicy.allowsAllCharDevices(rules("[{'allow':false,'access':'rwm'},{'allow':true,'type':'a',"
+        assertThat(DeviceFields.allowsAllCharDevices(deny)).isFalse();
+        assertThat(DeviceFields.allowed(deny, 1, 3)).isTrue();
+        assertThat(DeviceFields.allowed(deny, 136, 7)).as("minor wildcard").isTrue();
+        assertThat(DeviceFields.allowed(deny, 1, 11)).isFalse();
+        assertThat(DeviceFields.allowsAllCharDevices(rules("[{'allow':false,'access':'rwm'},{'allow':true,'type':'a',"
                 + "'access':'rwm'}]"))).as("docker run --privileged").isTrue();
-        assertThat(SpecPolicy.allowsAllCharDevices(rules("[{'allow':false,'type':'b','access':'rwm'}]"))).isTrue();
-        assertThat(SpecPolicy.allowsAllCharDevices(rules("[{'allow':true,'access':'rwm'},{'allow':false,'type':'c',"
+        assertThat(DeviceFields.allowsAllCharDevices(rules("[{'allow':false,'type':'b','access':'rwm'}]"))).isTrue();
+        assertThat(DeviceFields.allowsAllCharDevices(rules("[{'allow':true,'access':'rwm'},{'allow':false,'type':'c',"
                 + "'major':1,'minor':11,'access':'rwm'}]"))).as("one device denied").isFalse();
     }
 
