@@ -382,9 +382,9 @@ public final class Launcher {
 
     private Spec buildSpec(RunDir run, Spec bundle, Path stateDir, int uid) throws LaunchException {
         long[] nofile = nofile();
-        String waiter = home.resolve("libexec/gvshim-waiter").toString();
-        RunSpec.Context ctx = new RunSpec.Context(env, Path.of(System.getProperty("user.dir")), stateDir, waiter,
-                List.of("gvshim-waiter", "--hook-started", run.startedFifo().toString()), nofile[0], nofile[1]);
+        String hook = home.resolve("libexec/gvshim-hook").toString();
+        RunSpec.Context ctx = new RunSpec.Context(env, Path.of(System.getProperty("user.dir")), stateDir, hook,
+                List.of("gvshim-hook", "--started", run.startedFifo().toString()), nofile[0], nofile[1]);
         Trace.mark("nofile read");
         try {
             Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle().toAbsolutePath(), req, ctx);

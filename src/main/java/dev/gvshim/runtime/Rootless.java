@@ -28,7 +28,7 @@ import java.util.Map;
 /**
  * A container created by a caller without root. runsc's own --rootless refuses `create`
  * (gVisor 2022-12), and a sandbox that outlives the runtime call needs a user namespace that
- * does too. So gvshim clones a holder (the native {@code gvshim-waiter --hold}: no Java runs in
+ * does too. So gvshim clones a holder (the native {@code gvshim-holder}: no Java runs in
  * the child) into a new user namespace, maps the caller's subordinate ids into it with
  * newuidmap/newgidmap (full mode: runsc needs more than one id without --rootless), and runs
  * every runsc call for the container inside that namespace: the native {@code gvshim-nsexec}
@@ -64,14 +64,14 @@ final class Rootless {
             throw new RuntimeError(Failure.of(e.id(), "cannot create rootless container " + ct.id(), null,
                     "runsc needs a user namespace with your subordinate ids (full mode): " + e.why(), e.fix()).oneLine());
         }
-        String holder = System.getProperty("gvshim.home", ".") + "/libexec/gvshim-waiter";
+        String holder = System.getProperty("gvshim.home", ".") + "/libexec/gvshim-holder";
         int devnull = -1;
         int[] sync = null;
         Spawner.Child c = null;
         try {
             devnull = Linux.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
             sync = Linux.pipe2(Linux.O_CLOEXEC);
-            c = Spawner.clone(new Spawner.Request(holder, List.of("gvshim-holder", "--hold"), List.of(),
+            c = Spawner.clone(new Spawner.Request(holder, List.of("gvshim-holder"), List.of(),
                     devnull, devnull, devnull, sync[0], sync[1], Spawner.SETPGID),
                     Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
             Linux.closeQuietly(sync[0]);
