@@ -3,7 +3,7 @@
  *
  * The JVM is multi-threaded, so a cloned child must not run Java code: the child of
  * clone() starts in gvshim_child() below, does a handful of async-signal-safe calls and
- * execs.  Java (dev.gvshim.linux.SpawnRequest) lays out struct gvshim_spawn in native
+ * execs.  Java (dev.gvshim.linux.FfmClone, from a Spawner.Request) lays out struct gvshim_spawn in native
  * memory and passes gvshim_child and the struct to glibc's clone() through FFM.
  */
 #ifndef GVSHIM_H

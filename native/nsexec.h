@@ -1,0 +1,110 @@
+/*
+ * gvshim-nsexec's parts (see gvshim_nsexec.c): its options, its failure report, the runsc side
+ * (nsexec_runsc.c: namespaces, nodev copies, then exec) and the relay side (nsexec_stdio.c,
+ * nsexec_relay.c).
+ */
+#ifndef GVSHIM_NSEXEC_H
+#define GVSHIM_NSEXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <termios.h>
+
+#include "relay.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define EXIT_FAILED 125     /* this program's own failure; also "output was lost" (see the header) */
+#define GRACE_MS 1000       /* wait mode: how long the pipes may stay open after runsc's exit */
+
+/* Step names as gvshim's Java side reports them (dev.gvshim.runtime.NsExec). */
+#define STEP_USAGE "usage"
+#define STEP_OPEN_USERNS "open(userns)"
+#define STEP_SETNS "setns(CLONE_NEWUSER)"
+#define STEP_SETID "setresuid(0)"
+#define STEP_UNSHARE "unshare(CLONE_NEWNS)"
+#define STEP_PRIVATE "mount(/, MS_REC|MS_PRIVATE)"
+#define STEP_TMPFS "mount(tmpfs, /proc/sys/net)"
+#define STEP_NODEV_FILE "read(nodev-file)"
+#define STEP_BIND "mount(MS_BIND|MS_REC)"
+#define STEP_MOUNTINFO "open(/proc/self/mountinfo)"
+#define STEP_REMOUNT "mount(MS_REMOUNT|MS_BIND|MS_NODEV)"
+#define STEP_EXEC "execve"
+#define STEP_PIPE "pipe2(stdio)"
+#define STEP_PTY "posix_openpt(terminal)"
+#define STEP_SIGNALFD "signalfd"
+#define STEP_FORK "fork"
+
+enum relay_mode { RELAY_NONE, RELAY_WAIT, RELAY_DETACH, RELAY_TERMINAL };
+
+/* The options (see the header of gvshim_nsexec.c). */
+extern const char *error_file; /* --error-file: "STEP ERRNO" of a failure, for the Java side */
+extern const char *runsc_log;  /* --runsc-log: runsc's --log, where a failure is written as runsc's */
+
+struct nsexec_options {
+	enum relay_mode mode;
+	const char *log, *log_format, *id;
+};
+
+extern struct nsexec_options opt;
+
+/* What the runsc side does before the exec (see the header). */
+struct nsexec_prep {
+	const char *userns;
+	const char *nodev_file;
+	const char *argv0;
+	bool hide_proc_net;
+	bool own_mountns;
+};
+
+extern struct nsexec_prep prep;
+
+/*
+ * Reports a failed step (stderr, the --error-file, and runsc's --log as runsc's kind of error
+ * line) and returns the exit status to use: 128 with --runsc-log (runsc's own "failed"), else 125.
+ */
+int fail(const char *step, int err);
+
+/* ---------- the runsc side (nsexec_runsc.c) ---------- */
+
+/*
+ * In the process that becomes runsc: enters the user namespace, makes the mount namespace, the
+ * nodev copies and the /proc/sys/net tmpfs, then execs argv. Returns only on failure, with
+ * fail()'s status.
+ */
+int prepare_and_exec(char **argv);
+
+/* ---------- the relay side (nsexec_stdio.c, nsexec_relay.c) ---------- */
+
+struct relay {
+	int in_src;  /* the caller's stdin (0) while it is relayed; -1 once done */
+	int in_dst;  /* our (non-blocking) write end of runsc's stdin pipe, or the pty master; -1 once closed */
+	int out_src; /* read end of runsc's stdout pipe (stdout+stderr when merged), or the pty master */
+	int err_src; /* read end of runsc's stderr pipe; -1 when merged */
+	bool merged; /* the caller's stdout and stderr are one open file: one pipe for both */
+	char in_buf[65536];
+	size_t in_len, in_off;
+	struct relay_sink out, err;
+	struct termios saved; /* the caller's terminal before raw mode (terminal mode) */
+	bool raw;
+};
+
+void close_fd(int *fd);
+
+/* Gives the caller's terminal its mode back (raw while a pty was relayed). */
+void restore_terminal(struct relay *r);
+
+void copy_winsize(int master);
+
+/*
+ * Makes runsc's stdio (child[0..2], O_CLOEXEC, dup2'd onto 0-2 in the child) and the relay's
+ * ends. Returns 0 or fail()'s status.
+ */
+int setup_stdio(struct relay *r, int child[3]);
+
+/* Forks runsc (prepare_and_exec in the child) and relays until it is done; returns the exit status. */
+int run_relayed(char **argv);
+
+#endif

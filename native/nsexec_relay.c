@@ -1,0 +1,298 @@
+/*
+ * gvshim-nsexec's relay side (see gvshim_nsexec.c): runsc forked, its output copied to the caller's
+ * descriptors until it is done (wait, terminal) or in the background (detach), output lost reported.
+ */
+#define _GNU_SOURCE
+#include "nsexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Whether stderr can still carry gvshim's own line. */
+static bool stderr_works(const struct relay *r)
+{
+	return r->err.fd >= 0 && !r->err.err && !(r->merged && r->out.err);
+}
+
+/* Appends one error line to the runtime's --log (runc's and runsc's format: the shim reads the last). */
+static void log_error(const char *msg)
+{
+	if (!opt.log)
+		return;
+	char ts[64], line[2048];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof ts - n, ".%09ldZ", now.tv_nsec);
+	char esc[1600];
+	size_t j = 0;
+	for (const char *c = msg; *c && j + 7 < sizeof esc; c++) {
+		if (*c == '"' || *c == '\\')
+			esc[j++] = '\\', esc[j++] = *c;
+		else if ((unsigned char)*c < 0x20)
+			j += (size_t)snprintf(esc + j, sizeof esc - j, "\\u%04x", *c);
+		else
+			esc[j++] = *c;
+	}
+	esc[j] = 0;
+	if (opt.log_format && strcmp(opt.log_format, "text") == 0)
+		snprintf(line, sizeof line, "time=\"%s\" level=error msg=\"%s\"\n", ts, esc);
+	else
+		snprintf(line, sizeof line, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", esc, ts);
+	int fd = open(opt.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		relay_write_all(fd, line, strlen(line), NULL);
+		close(fd);
+	}
+}
+
+/* Reports each loss once: --log always, stderr when `say` and stderr works. Returns whether any was lost. */
+static bool report_losses(struct relay *r, bool say)
+{
+	bool any = false;
+	char whose[300], line[1024];
+	if (opt.id)
+		snprintf(whose, sizeof whose, "container %s's", opt.id);
+	else
+		snprintf(whose, sizeof whose, "the container's");
+	struct relay_sink *sinks[] = {&r->out, &r->err};
+	for (int i = 0; i < 2; i++) {
+		struct relay_sink *s = sinks[i];
+		if (!relay_lost(s))
+			continue;
+		any = true;
+		if (s->reported)
+			continue;
+		s->reported = true;
+		relay_describe(s, whose, line, sizeof line);
+		log_error(line);
+		if (say && stderr_works(r))
+			fprintf(stderr, "%s\n", line);
+	}
+	return any;
+}
+
+static bool relay_open(const struct relay *r)
+{
+	return r->out_src >= 0 || r->err_src >= 0 || (r->in_dst >= 0 && r->in_dst != r->out_src);
+}
+
+/* Stops relaying input: the container's stdin end was closed, or ours reached EOF. */
+static void end_input(struct relay *r)
+{
+	r->in_src = -1;
+	r->in_len = r->in_off = 0;
+	if (r->in_dst != r->out_src) /* a pty master stays open for output */
+		close_fd(&r->in_dst);
+	else
+		r->in_dst = -1;
+}
+
+/*
+ * One round of relaying: waits up to timeout_ms (-1: no limit) for the signalfd (sfd >= 0)
+ * or any relay descriptor, and moves what is ready. Returns poll's result (0: nothing was ready).
+ */
+static int relay_round(struct relay *r, int sfd, int timeout_ms, bool *sigchld)
+{
+	struct pollfd p[5];
+	int n = 0, i_sig = -1, i_in = -1, i_dst = -1, i_out = -1, i_err = -1;
+	if (sfd >= 0)
+		p[i_sig = n++] = (struct pollfd){sfd, POLLIN, 0};
+	bool pending = r->in_len > r->in_off;
+	if (r->in_src >= 0 && r->in_dst >= 0 && !pending)
+		p[i_in = n++] = (struct pollfd){r->in_src, POLLIN, 0};
+	/* Always polled while open: POLLERR says the container's end of its stdin has closed. */
+	if (r->in_dst >= 0 && r->in_dst != r->out_src)
+		p[i_dst = n++] = (struct pollfd){r->in_dst, pending ? POLLOUT : 0, 0};
+	else if (r->in_dst >= 0 && pending)
+		p[i_dst = n++] = (struct pollfd){r->in_dst, POLLOUT, 0};
+	if (r->out_src >= 0)
+		p[i_out = n++] = (struct pollfd){r->out_src, POLLIN, 0};
+	if (r->err_src >= 0)
+		p[i_err = n++] = (struct pollfd){r->err_src, POLLIN, 0};
+	int ready = poll(p, (nfds_t)n, timeout_ms);
+	if (ready <= 0)
+		return ready < 0 && errno == EINTR ? 1 : ready;
+
+	if (i_sig >= 0 && (p[i_sig].revents & POLLIN)) {
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+			if (si.ssi_signo == SIGCHLD)
+				*sigchld = true;
+			else if (si.ssi_signo == SIGWINCH && opt.mode == RELAY_TERMINAL && r->out_src >= 0)
+				copy_winsize(r->out_src);
+		}
+	}
+
+	char b[65536];
+	if (i_out >= 0 && p[i_out].revents) {
+		ssize_t k = read(r->out_src, b, sizeof b);
+		if (k > 0) {
+			if (!relay_put(&r->out, b, (size_t)k)) {
+				if (r->in_dst == r->out_src)
+					r->in_dst = -1, r->in_src = -1;
+				relay_drop(&r->out, &r->out_src); /* EPIPE for the container (EIO/SIGHUP for a pty) */
+			}
+		} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* EOF; or EIO from a pty master: the terminal's last user is gone */
+			if (r->in_dst == r->out_src)
+				r->in_dst = -1, r->in_src = -1;
+			close_fd(&r->out_src);
+		}
+	}
+	if (i_err >= 0 && p[i_err].revents) {
+		ssize_t k = read(r->err_src, b, sizeof b);
+		if (k > 0) {
+			if (!relay_put(&r->err, b, (size_t)k))
+				relay_drop(&r->err, &r->err_src);
+		} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close_fd(&r->err_src);
+		}
+	}
+	if (i_dst >= 0 && r->in_dst >= 0 && p[i_dst].revents) {
+		if (p[i_dst].revents & (POLLERR | POLLHUP) && r->in_dst != r->out_src) {
+			end_input(r); /* nobody reads the container's stdin any more */
+		} else if (p[i_dst].revents & POLLOUT) {
+			ssize_t w = write(r->in_dst, r->in_buf + r->in_off, r->in_len - r->in_off);
+			if (w > 0)
+				r->in_off += (size_t)w;
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				end_input(r);
+		}
+	}
+	if (i_in >= 0 && r->in_src >= 0 && p[i_in].revents) {
+		/* The caller's stdin is read only after poll says so, never made non-blocking. In the
+		 * background (a detached relay), a terminal read fails with EIO (SIGTTIN is ignored):
+		 * the input ends there. */
+		ssize_t k = read(r->in_src, r->in_buf, sizeof r->in_buf);
+		if (k > 0) {
+			r->in_len = (size_t)k;
+			r->in_off = 0;
+		} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+			end_input(r); /* EOF reaches the container */
+		}
+	}
+	return ready;
+}
+
+/* The relay after runsc's exit, in a forked copy: until the container's stdio closes. */
+static _Noreturn void relay_in_background(struct relay *r)
+{
+	bool ignored;
+	while (relay_open(r))
+		relay_round(r, -1, -1, &ignored);
+	report_losses(r, false);
+	_exit(0);
+}
+
+static int exit_code(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+int run_relayed(char **argv)
+{
+	static struct relay r;
+	int child[3] = {-1, -1, -1};
+	int rc = setup_stdio(&r, child);
+	if (rc != 0)
+		return rc;
+
+	/* This process outlives runsc's output: terminal-generated SIGINT/SIGQUIT (which reach runsc
+	 * too), SIGPIPE (a write error is handled) and background terminal I/O must not stop it.
+	 * runsc gets the caller's dispositions back. SIGCHLD (and SIGWINCH) arrive on a signalfd. */
+	static const int ignored[] = {SIGINT, SIGQUIT, SIGPIPE, SIGTTIN, SIGTTOU};
+	struct sigaction old[sizeof ignored / sizeof *ignored], old_chld;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+		sigaction(ignored[i], &ign, &old[i]);
+	sigaction(SIGCHLD, &dfl, &old_chld); /* SIG_IGN would reap runsc before we can */
+	sigset_t block, old_mask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
+	int sfd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		restore_terminal(&r);
+		return fail(STEP_SIGNALFD, errno);
+	}
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		restore_terminal(&r);
+		return fail(STEP_FORK, errno);
+	}
+	if (pid == 0) {
+		for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+			sigaction(ignored[i], &old[i], NULL);
+		sigaction(SIGCHLD, &old_chld, NULL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		for (int i = 0; i < 3; i++)
+			if (dup2(child[i], i) < 0)
+				_exit(fail(STEP_PIPE, errno));
+		/* runsc gets 0-2 only: ours are O_CLOEXEC, and so becomes anything inherited (the JDK
+		 * starts us with 0-2 only, another caller may not). */
+		syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+		_exit(prepare_and_exec(argv));
+	}
+	for (int i = 0; i < 3; i++)
+		if (child[i] >= 0 && (i == 0 || child[i] != child[i - 1]))
+			close(child[i]);
+
+	int status = 0;
+	bool exited = false;
+	long long deadline = 0;
+	for (;;) {
+		if (exited && !relay_open(&r))
+			break;
+		int timeout = -1;
+		if (exited) {
+			long long left = deadline - now_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		bool sigchld = false;
+		relay_round(&r, exited ? -1 : sfd, timeout, &sigchld);
+		if (sigchld && !exited) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid) {
+				exited = true;
+				deadline = now_ms() + (opt.mode == RELAY_DETACH ? 0 : GRACE_MS);
+			}
+		}
+		if (exited && now_ms() >= deadline && relay_open(&r)) {
+			/* The container still holds its stdio: a copy of this process relays the rest. */
+			report_losses(&r, opt.mode != RELAY_DETACH);
+			restore_terminal(&r);
+			close(sfd);
+			pid_t bg = fork();
+			if (bg == 0)
+				relay_in_background(&r);
+			break;
+		}
+	}
+	restore_terminal(&r);
+	int code = exit_code(status);
+	if (report_losses(&r, opt.mode != RELAY_DETACH) && opt.mode != RELAY_DETACH && code == 0)
+		code = EXIT_FAILED;
+	return code;
+}

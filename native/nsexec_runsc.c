@@ -1,0 +1,184 @@
+/*
+ * gvshim-nsexec's runsc side (see gvshim_nsexec.c): in the process that becomes runsc, the user
+ * namespace joined, a mount namespace of its own, the nodev copies and the /proc/sys/net tmpfs,
+ * then the exec.
+ */
+#define _GNU_SOURCE
+#include "nsexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+/* The whole of FILE, NUL-terminated; NULL with errno set on failure (ENOENT: no file). */
+static char *read_all(const char *file, size_t *len)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size > (1 << 20)) {
+		int e = errno ? errno : EFBIG;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t n = 0;
+	while (buf != NULL && n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* mountinfo(5) escapes space, tab, newline and backslash as \ooo: undone in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * A nodev (and read-only, if ro) copy of the mount tree at src, mounted at dst (see
+ * --nodev-file): a recursive bind, then every mount at or below dst remounted with MS_NODEV and
+ * the lockable flags it has (statvfs(3): a remount may not clear a flag a less privileged
+ * namespace inherited locked; atime flags, left out, are kept by the kernel).
+ */
+static int nodev_bind(const char *src, const char *dst, int ro)
+{
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0)
+		return fail(STEP_BIND, errno);
+	char top[4096];
+	if (realpath(dst, top) == NULL)
+		return fail(STEP_BIND, errno);
+	size_t tl = strlen(top);
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	if (mi == NULL)
+		return fail(STEP_MOUNTINFO, errno);
+	char line[8192];
+	while (fgets(line, sizeof line, mi) != NULL) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		char *save = NULL, *mp = NULL;
+		char *f = strtok_r(line, " ", &save);
+		for (int n = 0; f != NULL && n < 4; n++)
+			f = strtok_r(NULL, " ", &save);
+		mp = f;
+		if (mp == NULL)
+			continue;
+		unescape(mp);
+		if (strncmp(mp, top, tl) != 0 || (mp[tl] != '\0' && mp[tl] != '/' && strcmp(top, "/") != 0))
+			continue;
+		struct statvfs sv;
+		if (statvfs(mp, &sv) != 0)
+			continue; /* covered by a later mount at the same place: unreachable anyway */
+		unsigned long flags = MS_REMOUNT | MS_BIND | MS_NODEV;
+		if (sv.f_flag & ST_RDONLY)
+			flags |= MS_RDONLY;
+		if (sv.f_flag & ST_NOSUID)
+			flags |= MS_NOSUID;
+		if (sv.f_flag & ST_NOEXEC)
+			flags |= MS_NOEXEC;
+		if (ro && strcmp(mp, top) == 0)
+			flags |= MS_RDONLY;
+		if (mount(NULL, mp, NULL, flags, NULL) != 0) {
+			int e = errno;
+			fclose(mi);
+			return fail(STEP_REMOUNT, e);
+		}
+	}
+	fclose(mi);
+	return 0;
+}
+
+/*
+ * In the process that becomes runsc: with --relay, the forked child, so the mount namespace
+ * the nodev copies and the /proc/sys/net tmpfs live in is runsc's alone, while the relay keeps
+ * the caller's namespaces and descriptors.
+ */
+int prepare_and_exec(char **argv)
+{
+	if (prep.userns != NULL) {
+		int fd = open(prep.userns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(STEP_OPEN_USERNS, errno);
+		if (setns(fd, CLONE_NEWUSER) != 0)
+			return fail(STEP_SETNS, errno);
+		close(fd);
+		/* Joining grants the namespace's capabilities, not its root ids. */
+		if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+			return fail(STEP_SETID, errno);
+	}
+
+	char *pairs = NULL;
+	size_t pairs_len = 0;
+	if (prep.nodev_file != NULL) {
+		pairs = read_all(prep.nodev_file, &pairs_len);
+		if (pairs == NULL && errno != ENOENT)
+			return fail(STEP_NODEV_FILE, errno);
+	}
+
+	if (prep.hide_proc_net || pairs_len > 0) {
+		if (!prep.own_mountns && unshare(CLONE_NEWNS) != 0)
+			return fail(STEP_UNSHARE, errno);
+		/* Nothing of ours may propagate back to the host's mount namespace. */
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			return fail(STEP_PRIVATE, errno);
+	}
+	for (size_t at = 0; at < pairs_len;) {
+		const char *field[3];
+		for (int f = 0; f < 3; f++) {
+			if (at >= pairs_len)
+				return fail(STEP_NODEV_FILE, EINVAL);
+			field[f] = pairs + at;
+			at += strlen(field[f]) + 1;
+		}
+		int rc = nodev_bind(field[0], field[1], strcmp(field[2], "ro") == 0);
+		if (rc != 0)
+			return rc;
+	}
+	free(pairs);
+	if (prep.hide_proc_net) {
+		/* No /proc/sys/net at all (a kernel without networking): nothing to misread. */
+		if (mount("none", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") != 0 &&
+		    errno != ENOENT)
+			return fail(STEP_TMPFS, errno);
+	}
+
+	const char *path = argv[0];
+	if (prep.argv0 != NULL)
+		argv[0] = (char *)prep.argv0;
+	execv(path, argv);
+	return fail(STEP_EXEC, errno);
+}

@@ -1,0 +1,120 @@
+/*
+ * gvshim-nsexec's relay side, its stdio (see gvshim_nsexec.c): runsc gets pipes (or a pty), never
+ * the caller's descriptors; the caller's closed descriptors and a merged stdout/stderr are kept as they are.
+ */
+#define _GNU_SOURCE
+#include "nsexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Whether fds a and b are the same open file description (kcmp(2), KCMP_FILE). */
+static bool same_file(int a, int b)
+{
+	pid_t self = getpid();
+	return syscall(SYS_kcmp, self, self, KCMP_FILE, a, b) == 0;
+}
+
+void restore_terminal(struct relay *r)
+{
+	if (r->raw) {
+		tcsetattr(0, TCSADRAIN, &r->saved);
+		r->raw = false;
+	}
+}
+
+void copy_winsize(int master)
+{
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+int setup_stdio(struct relay *r, int child[3])
+{
+	bool closed[3];
+	for (int i = 0; i < 3; i++)
+		closed[i] = fcntl(i, F_GETFD) < 0 && errno == EBADF;
+	/* A closed 0-2 would be reused by pipe2 below; hold it with a placeholder of our own
+	 * (never runsc's: runsc's 0-2 are replaced) and treat it as closed. */
+	for (int i = 0; i < 3; i++)
+		if (closed[i]) {
+			int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (fd >= 0 && fd != i) {
+				dup3(fd, i, O_CLOEXEC);
+				close(fd);
+			}
+		}
+	r->out = (struct relay_sink){.fd = closed[1] ? -1 : 1, .name = "stdout"};
+	r->err = (struct relay_sink){.fd = closed[2] ? -1 : 2, .name = "stderr"};
+	r->in_src = r->in_dst = r->out_src = r->err_src = -1;
+
+	if (opt.mode == RELAY_TERMINAL) {
+		int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0)
+			return fail(STEP_PTY, errno);
+		const char *name = ptsname(master);
+		int slave = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+		if (slave < 0)
+			return fail(STEP_PTY, errno);
+		child[0] = child[1] = child[2] = slave;
+		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+		copy_winsize(master);
+		r->out_src = master; /* output: master -> caller's stdout */
+		r->in_dst = master;  /* input: caller's stdin -> master */
+		r->in_src = closed[0] ? -1 : 0;
+		/* Raw: keystrokes (^C, ^Z) reach the container's terminal, not this one's line discipline. */
+		if (!closed[0] && isatty(0) && tcgetattr(0, &r->saved) == 0) {
+			struct termios raw = r->saved;
+			cfmakeraw(&raw);
+			if (tcsetattr(0, TCSADRAIN, &raw) == 0)
+				r->raw = true;
+		}
+		return 0;
+	}
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return fail(STEP_PIPE, errno);
+	child[0] = p[0];
+	if (closed[0] || relay_is_devnull(0)) {
+		close(p[1]); /* no input: runsc reads EOF, as from /dev/null */
+	} else {
+		r->in_src = 0;
+		r->in_dst = p[1];
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
+	}
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return fail(STEP_PIPE, errno);
+	child[1] = p[1];
+	r->out_src = p[0];
+	r->merged = !closed[1] && !closed[2] && same_file(1, 2);
+	if (r->merged) {
+		child[2] = p[1];
+	} else {
+		if (pipe2(p, O_CLOEXEC) != 0)
+			return fail(STEP_PIPE, errno);
+		child[2] = p[1];
+		r->err_src = p[0];
+	}
+	fcntl(r->out_src, F_SETFL, O_NONBLOCK);
+	if (r->err_src >= 0)
+		fcntl(r->err_src, F_SETFL, O_NONBLOCK);
+	return 0;
+}
