@@ -242,10 +242,10 @@ public final class StateDir {
      * @throws UnsafeStateDirException the caller's own directory has a mode open to others
      */
     static Path find(Path tmp, String base, int uid, List<String> ignored) throws UnsafeStateDirException {
-        Path legacy = tmp.resolve(base);
-        if (mine(legacy, uid, ignored)) {
-            RootChecks.check(legacy, uid, false);
-            return legacy;
+        Path predictable = tmp.resolve(base);
+        if (mine(predictable, uid, ignored)) {
+            RootChecks.check(predictable, uid, false);
+            return predictable;
         }
         String prefix = base + ".";
         String best = null;

@@ -20,7 +20,7 @@ public record RuntimeEntry(String name, String path, List<String> args) {
     /**
      * Characters that survive dockerd 20.10's runtimeArgs wrapper: it writes
      * {@code #!/bin/sh\n<path> <args joined by spaces> $@} into /var/lib/docker/runtimes/NAME,
-     * unquoted (daemon/runtime_unix.go; seen in docker-lab.md §2.6), so a space or a shell
+     * unquoted (moby's daemon/runtime_unix.go), so a space or a shell
      * character in an argument or the path would be re-parsed by sh.
      */
     private static final Pattern SHELL_SAFE = Pattern.compile("[A-Za-z0-9_@%+=:,./-]+");

@@ -59,7 +59,7 @@ class StateDirTest {
         return FileAttrs.octal((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS));
     }
 
-    // ---- the default: XDG_RUNTIME_DIR, the old name, or a random name in /tmp ---------------
+    // ---- the default: XDG_RUNTIME_DIR, the predictable name, or a random name in /tmp --------
 
     @Test
     void theUsersRuntimeDirIsUsedWhenItIsPrivate(@TempDir Path tmp, @TempDir Path xdg) throws Exception {

@@ -237,7 +237,7 @@ class DoctorTest {
 
     @Test
     void procMaskedAndPivotRootDeniedAsInDockerWithSysAdminAdded() {
-        // docker-lab col 09: --cap-add SYS_ADMIN --security-opt systempaths=unconfined, default seccomp
+        // as measured in a container run with --cap-add SYS_ADMIN --security-opt systempaths=unconfined, default seccomp
         Fixture f = Fixture.load("docker-default", tmp).status("CapBnd", "00000000a82425fb")
                 .write("proc/self/mountinfo", "600 500 0:52 / / rw - overlay overlay rw\n601 600 0:55 / /proc rw - proc proc rw\n");
         Doctor.Report r = diagnose(f, "clone", "map-single", "pivot-root EPERM");

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 class ProcStatusTest {
-    /** A non-root process in a default Docker container (docker-lab.md, column 01). */
+    /** A non-root process in a default Docker container, as read there. */
     static final String DOCKER_APP = """
             Name:\tsh
             Uid:\t1000\t1000\t1000\t1000
