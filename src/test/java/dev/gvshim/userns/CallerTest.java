@@ -2,6 +2,8 @@ package dev.gvshim.userns;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gvshim.linux.Errno;
+import dev.gvshim.linux.FakeSyscalls;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -23,7 +25,22 @@ class CallerTest {
     }
 
     @Test
-    void readsAFixtureTree(@TempDir Path root) throws Exception {
+    void aHelpersFileCapabilitiesAreReadWithGetxattr(@TempDir Path root) throws Exception {
+        tree(root);
+        Path helper = root.resolve("usr/bin/newuidmap");
+        Caller plain = Caller.read(new FakeSyscalls(), root, "/usr/bin");
+        assertThat(plain.newuidmap().fileCap()).isFalse();
+        assertThat(plain.newuidmap().fileCaps()).isNull();
+        Caller fcaps = Caller.read(new FakeSyscalls().xattr(helper.toString(), "security.capability", CAP_SETUID_EP), root,
+                "/usr/bin");
+        assertThat(fcaps.newuidmap().fileCap()).isTrue();
+        assertThat(fcaps.newuidmap().privileged()).isTrue();
+        assertThat(fcaps.newuidmap().fileCaps()).isEqualTo("cap_setuid=ep");
+        Caller unreadable = Caller.read(new FakeSyscalls().failNext("getxattr", Errno.EACCES), root, "/usr/bin");
+        assertThat(unreadable.newuidmap().fileCap()).as("an xattr that cannot be read grants nothing").isFalse();
+    }
+
+    private static void tree(Path root) throws Exception {
         Files.createDirectories(root.resolve("proc/self"));
         Files.createDirectories(root.resolve("etc"));
         Files.createDirectories(root.resolve("usr/bin"));
@@ -34,6 +51,11 @@ class CallerTest {
         Path helper = root.resolve("usr/bin/newuidmap");
         Files.writeString(helper, "#!/bin/sh\n");
         Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    @Test
+    void readsAFixtureTree(@TempDir Path root) throws Exception {
+        tree(root);
         Caller h = Caller.read(root, "/usr/bin");
         assertThat(h.status().uid()).isEqualTo(1001);
         assertThat(h.subuid().rangesFor(null, 1001)).hasSize(1);
