@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.gvshim.launch.RunRequest;
-import dev.gvshim.launch.RunSpec;
+import dev.gvshim.container.RunRequest;
+import dev.gvshim.container.RunSpec;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
