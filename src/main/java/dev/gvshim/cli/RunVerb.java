@@ -26,8 +26,6 @@ import picocli.CommandLine.ParseResult;
  * Its own failures exit 125 (docker run's convention), so they never look like the command's.
  */
 final class RunVerb implements Verb {
-    static final int EXIT_GVSHIM = Exit.GVSHIM;
-
     @Override
     public String name() {
         return "run";
@@ -35,7 +33,7 @@ final class RunVerb implements Verb {
 
     @Override
     public int usageError() {
-        return EXIT_GVSHIM;
+        return Exit.GVSHIM;
     }
 
     @Override
@@ -88,11 +86,11 @@ final class RunVerb implements Verb {
         try {
             req = request(p, call.cwd());
         } catch (IllegalArgumentException e) {
-            return ErrorSink.usage(call, "gvshim run", e.getMessage() + " (see `gvshim run --help`)", EXIT_GVSHIM);
+            return ErrorSink.usage(call, "gvshim run", e.getMessage() + " (see `gvshim run --help`)", Exit.GVSHIM);
         }
         if (call.home() == null) {
             return ErrorSink.usage(call, "gvshim", "cannot find the installation: start gvshim through its launcher,"
-                    + " bin/gvshim", EXIT_GVSHIM);
+                    + " bin/gvshim", Exit.GVSHIM);
         }
         try {
             new RunForeground(call, req).run();
@@ -103,7 +101,7 @@ final class RunVerb implements Verb {
             if (req.debug()) {
                 call.err().println("gvshim: (debug) failure id " + f.id());
             }
-            if (req.fallbackUnsandboxed() && f.exitCode() == EXIT_GVSHIM) {
+            if (req.fallbackUnsandboxed() && f.exitCode() == Exit.GVSHIM) {
                 return Fallback.exec(call, req.command(), req.cwd() != null ? req.cwd() : call.cwd().toString(), f.id());
             }
             return status;

@@ -29,8 +29,9 @@ final class Diagnosis {
         }
         String spec = SpecTypes.fromGoError(msg);
         if (spec != null) {
-            // a field gvshim's own check does not know: runsc's Go error, as a field and its type
-            return new RuntimeError("invalid " + ct.bundle().resolve("config.json") + ": " + spec);
+            // a field gvshim's own check does not know: runsc's Go error, as a field and its type (the bundle's loader's id)
+            return new RuntimeError(Failure.of("BUNDLE_INVALID", "cannot use " + ct.bundle().resolve("config.json"), null,
+                    spec, null).oneLine());
         }
         Failure f;
         try {

@@ -39,7 +39,7 @@ public final class Events {
     static int seconds(String d) throws RuntimeError {
         Matcher m = DURATION.matcher(d.strip());
         if (!m.matches()) {
-            throw new RuntimeError("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)", 1);
+            throw new RuntimeError("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
         }
         long n = Long.parseLong(m.group(1));
         String u = m.group(2) == null ? "s" : m.group(2);

@@ -33,7 +33,7 @@ public final class Exec {
     public static int run(RuntimeCall rc, Args a) throws RuntimeError {
         Container ct = rc.lookup.existing(a.id());
         if (a.process() == null && a.command().isEmpty()) {
-            throw new RuntimeError("exec needs a command or --process FILE (runc exec ID CMD...)", 1);
+            throw new RuntimeError("exec needs a command or --process FILE (runc exec ID CMD...)");
         }
         Status recorded = rc.lookup.recorded(ct);
         if (recorded != null && !recorded.canExec() && !(recorded == Status.PAUSED && a.ignorePaused())) {

@@ -26,7 +26,7 @@ public final class ListOp {
     public static int run(RuntimeCall rc, String format, boolean quiet) throws RuntimeError {
         RuntimeConfig c = rc.config();
         if (format != null && !format.equals("json") && !format.equals("table")) {
-            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)", 1);
+            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
         }
         boolean json = "json".equals(format);
         List<String> args = new ArrayList<>(List.of("list"));

@@ -20,7 +20,7 @@ public final class Ps {
             return 0;
         }
         if (format != null && !"table".equals(format)) {
-            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)", 1);
+            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
         }
         rc.call.out().print(HostPids.table(rc.call, pids, psArgs));
         return 0;

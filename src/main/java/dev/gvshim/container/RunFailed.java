@@ -6,6 +6,7 @@ import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.LiveProbe;
+import dev.gvshim.failure.Exit;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscLogs;
@@ -70,7 +71,7 @@ public final class RunFailed {
         if (!debug && !keep) {
             run.delete();
         }
-        if (meta != null && meta.path("fallback").asBoolean() && f.exitCode() == Failure.EXIT_GVSHIM && spec != null) {
+        if (meta != null && meta.path("fallback").asBoolean() && f.exitCode() == Exit.GVSHIM && spec != null) {
             return Fallback.exec(call, spec.process().args(), spec.process().cwd(), f.id());
         }
         return f.exitCode();

@@ -4,6 +4,7 @@ import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Exit;
 import dev.gvshim.runsc.NsExecFailure;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscCommand;
@@ -52,7 +53,8 @@ public final class RuntimeCall implements AutoCloseable {
             case "true" -> true;
             case "false" -> false;
             case "auto" -> euid != 0;
-            default -> throw new RuntimeError("--rootless must be true, false or auto, not \"" + opts.rootless() + "\"", 2);
+            default -> throw new RuntimeError("--rootless must be true, false or auto, not \"" + opts.rootless() + "\"",
+                    Exit.USAGE);
         };
         if (!rootless && euid != 0) {
             throw new RuntimeError("--rootless false needs root: run as root, or use --rootless auto");
@@ -125,7 +127,8 @@ public final class RuntimeCall implements AutoCloseable {
                 for (String f : opts.runscFlags()) {
                     int eq = f.indexOf('=');
                     if (eq <= 0) {
-                        throw new RuntimeError("--runsc-flag " + f + ": expected NAME=VALUE, e.g. --runsc-flag overlay=true", 2);
+                        throw new RuntimeError("--runsc-flag " + f + ": expected NAME=VALUE, e.g. --runsc-flag overlay=true",
+                                Exit.USAGE);
                     }
                     c = c.withFlag(f.substring(0, eq), f.substring(eq + 1), " (--runsc-flag)");
                 }

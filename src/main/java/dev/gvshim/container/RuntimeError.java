@@ -13,7 +13,7 @@ public final class RuntimeError extends Exception {
     private final int exitCode;
 
     public RuntimeError(String message) {
-        this(message, 1);
+        this(message, dev.gvshim.failure.Exit.RUNTIME);
     }
 
     public RuntimeError(String message, int exitCode) {

@@ -19,9 +19,9 @@ public final class Update {
                         : Files.readAllBytes(rc.call.absolute(resources));
                 JsonTree.read(json);
             } catch (JsonProcessingException e) {
-                throw new RuntimeError("cannot parse --resources: " + JsonTree.plainMessage(e), 1);
+                throw new RuntimeError("cannot parse --resources: " + JsonTree.plainMessage(e));
             } catch (IOException e) {
-                throw new RuntimeError("cannot read --resources " + resources + ": " + IoError.reason(e), 1);
+                throw new RuntimeError("cannot read --resources " + resources + ": " + IoError.reason(e));
             }
         }
         throw new RuntimeError("cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"

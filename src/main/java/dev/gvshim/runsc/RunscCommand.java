@@ -17,8 +17,8 @@ import java.util.function.Consumer;
  * file system and bind sources (see {@link SpecPolicy}); see native/gvshim_nsexec.c.
  */
 public final class RunscCommand {
-    /** gvshim-nsexec's exit status when its own preparation failed (its --error-file names the step). */
-    public static final int NSEXEC_FAILED = 125;
+    /** gvshim-nsexec's exit status when its own preparation failed (its --error-file names the step): gvshim's own. */
+    public static final int NSEXEC_FAILED = dev.gvshim.failure.Exit.GVSHIM;
 
     /**
      * What runsc gets as stdin, stdout and stderr. Never the caller's own descriptors: without
