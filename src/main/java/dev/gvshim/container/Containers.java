@@ -45,9 +45,21 @@ public final class Containers {
     private static final Pattern HASHED = Pattern.compile("h-[0-9a-f]{40}");
 
     private final Path root;
+    /** The process file system the sandboxes are looked for in (/proc; a file tree of their own in unit tests). */
+    private final Path proc;
 
     public Containers(Path root) {
+        this(root, Path.of("/proc"));
+    }
+
+    Containers(Path root, Path proc) {
         this.root = root;
+        this.proc = proc;
+    }
+
+    /** /proc, where the sandboxes' processes are. */
+    Path proc() {
+        return proc;
     }
 
     public Path root() {
@@ -254,7 +266,7 @@ public final class Containers {
             return false;
         }
         try {
-            String[] argv = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8)
+            String[] argv = new String(Files.readAllBytes(proc.resolve(pid + "/cmdline")), StandardCharsets.UTF_8)
                     .split("\0");
             return argv.length > 2 && argv[0].equals("runsc-sandbox") && argv[argv.length - 1].equals(sandboxId)
                     && List.of(argv).contains("--root=" + root);

@@ -44,6 +44,11 @@ public final class RuntimeCall implements AutoCloseable {
     private final Set<String> logged = new HashSet<>();
 
     public RuntimeCall(Call call, RuntimeOptions opts) throws RuntimeError {
+        this(call, opts, Path.of("/proc"));
+    }
+
+    /** With the process file system at {@code proc} (unit tests: sandboxes that are files). */
+    RuntimeCall(Call call, RuntimeOptions opts, Path proc) throws RuntimeError {
         this.call = call;
         this.opts = opts;
         this.log = new RuntimeLog(opts.log() == null ? null : call.absolute(opts.log()), opts.logFormat(), opts.debug(),
@@ -59,7 +64,7 @@ public final class RuntimeCall implements AutoCloseable {
         if (!rootless && euid != 0) {
             throw new RuntimeError("--rootless false needs root: run as root, or use --rootless auto");
         }
-        this.store = new Containers(root(call, opts, euid));
+        this.store = new Containers(root(call, opts, euid), proc);
         this.lookup = new Lookup(this);
         call.trace().mark("runtime: state directory");
         if (opts.systemdCgroup()) {

@@ -5,7 +5,6 @@ import dev.gvshim.diagnose.IoError;
 import dev.gvshim.runsc.RunscCommand;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 /** `start`: runsc start of a created container; a failed start is cleaned up (containerd never deletes it). */
@@ -65,8 +64,8 @@ public final class Start {
             return; // no sandbox yet: runsc start reports that itself
         }
         try {
-            String sandbox = Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/net")).toString();
-            String ours = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+            String sandbox = Files.readSymbolicLink(rc.store.proc().resolve(pid + "/ns/net")).toString();
+            String ours = Files.readSymbolicLink(rc.store.proc().resolve("self/ns/net")).toString();
             if (sandbox.equals(ours)) {
                 RuntimeError e = new RuntimeError("cannot start container " + ct.id() + ": its sandbox is in this host's"
                         + " network namespace (" + ours + "), where gVisor's sandbox network would take over the host's"
