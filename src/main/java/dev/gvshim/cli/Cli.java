@@ -34,12 +34,12 @@ import picocli.CommandLine.ParseResult;
  * picocli's reflective converters for java.sql and java.time types gvshim never uses.
  */
 public final class Cli {
-    private static final Map<String, String> VERBS = Map.of(
-            "run", "Run a command in a rootless gVisor sandbox.",
-            "spec", "Write a new OCI config.json, as `runc spec` does.",
-            "doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it.",
-            "install", "Register gvshim as a Docker or containerd runtime.",
-            "__explain", "");
+    /** gvshim's own verbs, in the order --help lists them (Map.of's order changed from one JVM start to the next). */
+    private static final List<Map.Entry<String, String>> VERBS = List.of(
+            Map.entry("run", "Run a command in a rootless gVisor sandbox."),
+            Map.entry("spec", "Write a new OCI config.json, as `runc spec` does."),
+            Map.entry("doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it."),
+            Map.entry("install", "Register gvshim as a Docker or containerd runtime."));
 
     private Cli() {
     }
@@ -152,13 +152,11 @@ public final class Cli {
         root.version("gvshim version " + version(), "commit: " + version(), "spec: " + Versions.SPEC);
         root.addOption(OptionSpec.builder("-v", "--version").versionHelp(true)
                 .description("Print the version (runc's three-line form) and exit.").build());
-        VERBS.forEach((name, description) -> {
-            if (!name.startsWith("__")) {
-                CommandSpec sub = verb(name).spec();
-                sub.usageMessage().header(description);
-                root.addSubcommand(name, sub);
-            }
-        });
+        for (Map.Entry<String, String> v : VERBS) {
+            CommandSpec sub = verb(v.getKey()).spec();
+            sub.usageMessage().header(v.getValue());
+            root.addSubcommand(v.getKey(), sub);
+        }
         CommandLine cl = commandLine(root, call);
         try {
             ParseResult pr = cl.parseArgs(args);

@@ -5,6 +5,8 @@ import static dev.gvshim.cli.Options.names;
 import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.call.Call;
+import dev.gvshim.container.Fallback;
+import dev.gvshim.container.LaunchException;
 import dev.gvshim.container.RunFailed;
 import dev.gvshim.failure.Exit;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,6 +43,17 @@ final class ExplainVerb implements Verb {
         if (dir == null) {
             return ErrorSink.usage(call, "gvshim __explain", "--run-dir is required", Exit.GVSHIM);
         }
-        return RunFailed.explain(call, call.absolute(dir), p.hasMatchedOption("--keep"));
+        RunFailed.Outcome o = RunFailed.explain(call, call.absolute(dir), p.hasMatchedOption("--keep"));
+        int status = ErrorSink.failure(call, o.failure());
+        o.debug().forEach(call.err()::println);
+        if (o.fallback() == null) {
+            return status;
+        }
+        try {
+            Fallback.exec(call, o.fallback(), o.fallbackCwd(), o.failure().id());
+            return 0;
+        } catch (LaunchException e) {
+            return ErrorSink.failure(call, e.failure());
+        }
     }
 }

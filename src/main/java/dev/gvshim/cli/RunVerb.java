@@ -102,7 +102,12 @@ final class RunVerb implements Verb {
                 call.err().println("gvshim: (debug) failure id " + f.id());
             }
             if (req.fallbackUnsandboxed() && f.exitCode() == Exit.GVSHIM) {
-                return Fallback.exec(call, req.command(), req.cwd() != null ? req.cwd() : call.cwd().toString(), f.id());
+                try {
+                    Fallback.exec(call, req.command(), req.cwd() != null ? req.cwd() : call.cwd().toString(), f.id());
+                    return 0;
+                } catch (LaunchException unsandboxed) {
+                    return ErrorSink.failure(call, unsandboxed.failure());
+                }
             }
             return status;
         }

@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Handover;
+import dev.gvshim.diagnose.Failure;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.linux.SyscallException;
 import java.io.PrintStream;
@@ -20,27 +21,26 @@ public final class Fallback {
     }
 
     /**
-     * Hands the call over to the command, after a warning; returns an exit status only when it
-     * could not be started (127: not found, 126: not executable), or 0 when it runs elsewhere.
+     * Hands the call over to the command, after a warning; throws why it could not be started
+     * (exit 127: not found, 126: not executable).
      */
-    public static int exec(Call call, List<String> command, String cwd, String reason) {
+    public static void exec(Call call, List<String> command, String cwd, String reason) throws LaunchException {
         PrintStream err = call.err();
         err.println("gvshim: WARNING: running `" + String.join(" ", command) + "` WITHOUT the gVisor sandbox"
                 + " (--fallback=unsandboxed), because the sandbox could not start (" + reason + ", above)");
         err.flush();
         String program = resolve(command.get(0), call.env().getOrDefault("PATH", "/usr/bin:/bin"), cwd);
         if (program == null) {
-            err.println("gvshim: cannot run `" + command.get(0) + "`: not found in $PATH");
-            return Exit.NOT_FOUND;
+            throw new LaunchException(new Failure(null, "cannot run `" + command.get(0) + "`: not found in $PATH", null, null,
+                    null, Exit.NOT_FOUND));
         }
         List<String> envp = new ArrayList<>();
         call.env().forEach((k, v) -> envp.add(k + "=" + v));
         try {
             call.handover().exec(new Handover.Exec(program, command, envp, cwd, List.of(), -1));
-            return 0;
         } catch (SyscallException e) {
-            err.println("gvshim: cannot run `" + command.get(0) + "` unsandboxed: " + e.callAndErrno());
-            return e.errno() == dev.gvshim.linux.Errno.ENOENT ? Exit.NOT_FOUND : Exit.NOT_EXECUTABLE;
+            throw new LaunchException(new Failure(null, "cannot run `" + command.get(0) + "` unsandboxed: " + e.callAndErrno(),
+                    null, null, null, e.errno() == dev.gvshim.linux.Errno.ENOENT ? Exit.NOT_FOUND : Exit.NOT_EXECUTABLE));
         }
     }
 

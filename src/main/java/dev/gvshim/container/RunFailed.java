@@ -13,15 +13,16 @@ import dev.gvshim.runsc.RunscLogs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 /**
  * `gvshim __explain --run-dir DIR`: exec'd by gvshim-waiter (same pid) when runsc itself
  * failed. Turns runsc's error and the FATAL lines of its debug logs into one line with the
- * cause and the fix, removes the run directory, and ends the run: 125 (126/127 for a command
- * that cannot be executed), or the command unsandboxed with --fallback=unsandboxed. Only
- * failures pay for this second JVM start.
+ * cause and the fix, and removes the run directory; the run then ends with 125 (126/127 for a
+ * command that cannot be executed), or the command runs unsandboxed with --fallback=unsandboxed.
+ * Only failures pay for this second JVM start.
  */
 public final class RunFailed {
     private RunFailed() {
@@ -31,8 +32,15 @@ public final class RunFailed {
     private static final Set<String> PROBED = Set.of("PROC_MASKED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED",
             "MOUNT_DENIED", "NAMESPACE_DENIED", "SANDBOX_DENIED", "RUNSC_FAILED", "USERNS_NESTING", "USERNS_LIMIT");
 
-    /** Explains the failed run in {@code dir} on the call's stderr; the exit status. {@code keep}: leave the directory. */
-    public static int explain(Call call, Path dir, boolean keep) {
+    /**
+     * What ends the failed run: its failure, the lines --debug adds, and the command to run
+     * unsandboxed (--fallback=unsandboxed, for a failure of the sandbox's, not the command's), or null.
+     */
+    public record Outcome(Failure failure, List<String> debug, List<String> fallback, String fallbackCwd) {
+    }
+
+    /** Explains the failed run in {@code dir} and removes it ({@code keep}: leave it). */
+    public static Outcome explain(Call call, Path dir, boolean keep) {
         RunDir run = RunDir.existing(dir);
         JsonNode meta = readJson(run.meta());
         boolean debug = meta != null && meta.path("debug").asBoolean();
@@ -54,13 +62,11 @@ public final class RunFailed {
             f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null,
                     "run again with --debug to keep runsc's logs in the run directory");
         }
-        call.err().println(f.oneLine());
+        List<String> debugLines = new ArrayList<>();
         if (debug) {
-            call.err().println("gvshim: (debug) failure id " + f.id() + "; runsc said: " + message);
-            for (String line : fatal) {
-                call.err().println("gvshim: (debug) " + line);
-            }
-            call.err().println("gvshim: (debug) run directory kept: " + dir);
+            debugLines.add("gvshim: (debug) failure id " + f.id() + "; runsc said: " + message);
+            fatal.forEach(line -> debugLines.add("gvshim: (debug) " + line));
+            debugLines.add("gvshim: (debug) run directory kept: " + dir);
         }
         Spec spec = null;
         try {
@@ -71,10 +77,8 @@ public final class RunFailed {
         if (!debug && !keep) {
             run.delete();
         }
-        if (meta != null && meta.path("fallback").asBoolean() && f.exitCode() == Exit.GVSHIM && spec != null) {
-            return Fallback.exec(call, spec.process().args(), spec.process().cwd(), f.id());
-        }
-        return f.exitCode();
+        boolean fallback = meta != null && meta.path("fallback").asBoolean() && f.exitCode() == Exit.GVSHIM && spec != null;
+        return new Outcome(f, debugLines, fallback ? spec.process().args() : null, fallback ? spec.process().cwd() : null);
     }
 
     private static JsonNode readJson(Path file) {
