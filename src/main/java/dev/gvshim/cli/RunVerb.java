@@ -113,35 +113,6 @@ final class RunVerb implements Verb {
         }
     }
 
-    /**
-     * runsc's gofer creates a missing bind-mount point in the real root file system before
-     * the sandbox starts (measured: a destination under /tmp left an empty directory on the
-     * host). On a root that is not the caller's own (the default /), that is either a failure
-     * ("mkdir ...: permission denied", reported by runsc only as EOF) or litter on the host,
-     * so such a destination must already exist, with the source's type.
-     */
-    static void checkMountPoint(String option, RunRequest.BindMount b, Path rootfs) {
-        Path target = rootfs.resolve(b.destination().substring(1));
-        boolean sourceIsDir = java.nio.file.Files.isDirectory(b.source());
-        if (java.nio.file.Files.exists(target)) {
-            if (sourceIsDir != java.nio.file.Files.isDirectory(target)) {
-                throw new IllegalArgumentException("--mount " + option + ": cannot mount a " + (sourceIsDir ? "directory" : "file")
-                        + " on " + b.destination() + ", which is a " + (sourceIsDir ? "file" : "directory"));
-            }
-            return;
-        }
-        Path existing = target.getParent();
-        while (existing != null && !java.nio.file.Files.exists(existing)) {
-            existing = existing.getParent();
-        }
-        boolean own = !rootfs.equals(Path.of("/")) && existing != null && java.nio.file.Files.isWritable(existing);
-        if (!own) {
-            throw new IllegalArgumentException("--mount " + option + ": " + b.destination() + " does not exist in the root file system "
-                    + rootfs + ", and gVisor can only mount on existing paths of a root it must not modify; mount on an"
-                    + " existing " + (sourceIsDir ? "directory (such as /mnt)" : "file") + ", or use --rootfs with a copy you own");
-        }
-    }
-
     private static Path path(String s) {
         return s == null ? null : Path.of(s);
     }
@@ -158,24 +129,11 @@ final class RunVerb implements Verb {
             throw new IllegalArgumentException("nothing to run: give a command (gvshim run -- CMD ARGS) or --bundle DIR");
         }
         rootfs = rootfs == null ? Path.of("/") : cwd.resolve(rootfs).normalize();
-        // Only what can be told here: behind a directory the caller cannot search, neither
-        // exists() nor notExists() holds, and the launcher names that directory (ROOTFS_NOT_ACCESSIBLE).
-        boolean rootfsVisible = java.nio.file.Files.isDirectory(rootfs);
-        if (bundle == null && !rootfsVisible && java.nio.file.Files.exists(rootfs)) {
-            throw new IllegalArgumentException("--rootfs " + rootfs + " is not a directory");
-        }
-        if (bundle == null && !rootfsVisible && java.nio.file.Files.notExists(rootfs)) {
-            throw new IllegalArgumentException("--rootfs " + rootfs + " does not exist");
-        }
+        boolean rootfsVisible = bundle == null && RunRequest.checkRootfs(rootfs);
         List<RunRequest.BindMount> mounts = new ArrayList<>();
         for (String m : p.matchedOptionValue("--mount", List.<String>of())) {
             RunRequest.BindMount b = RunRequest.BindMount.parse(m, cwd);
-            if (!java.nio.file.Files.exists(b.source())) {
-                throw new IllegalArgumentException("--mount " + m + ": " + b.source() + " does not exist");
-            }
-            if (bundle == null && rootfsVisible) {
-                checkMountPoint(m, b, rootfs);
-            }
+            RunRequest.checkMount(m, b, rootfsVisible ? rootfs : null);
             mounts.add(b);
         }
         List<String> tmpfs = p.matchedOptionValue("--tmpfs", List.<String>of());
