@@ -2,10 +2,13 @@
 # Called by `mvn package` (antrun) after target/gvshim is assembled:
 #   1. a jlink runtime image (java.base only), so the installation runs without a JDK;
 #   2. java.lang.invoke classes pre-generated for gvshim's own hot path (below);
-#   3. the JDK 25 AOT caches (JEP 483/515): lib/gvshim.aot, trained by `gvshim __train`, which
-#      runs the hot path of `gvshim run` and `gvshim spec` up to the hand-over, and
-#      lib/runtime.aot, trained by `gvshim __train runtime` on the runtime verbs alone (the
-#      launcher picks it for calls that start with a global option, as dockerd's do).
+#   3. the JDK 25 AOT caches (JEP 483/515): lib/gvshim.aot, trained by dev.gvshim.train.Train
+#      (src/train/java, built into $3, which is not installed), which runs the hot path of
+#      `gvshim run` and `gvshim spec` up to the hand-over, and lib/runtime.aot, trained by
+#      `Train runtime` on the runtime verbs alone (the launcher picks it for calls that start
+#      with a global option, as dockerd's do). The launcher runs the training class when
+#      GVSHIM_AOT_TRAIN is set, with $3 after the installation's class path: a production run's
+#      class path is then a prefix of the training's, which the AOT cache accepts.
 #
 # Why step 2: linking the FFM downcall handles spins ~45 LambdaForm and BoundMethodHandle
 # species classes (invokeStatic LJ4_J, Species_LLJ, ...) that neither the JDK's default list
@@ -19,6 +22,8 @@
 set -eu
 jdk=$1
 home=$2
+GVSHIM_AOT_TRAIN_JAR=$3
+export GVSHIM_AOT_TRAIN_JAR
 runtime=$home/runtime
 stamp=$runtime/.built-from
 jdk_id="$jdk $(sed -n 's/^JAVA_RUNTIME_VERSION=//p' "$jdk/release")"
@@ -38,7 +43,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -f "$home/lib/gvshim.aot" "$home/lib/runtime.aot"
-JDK_JAVA_OPTIONS=-Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true "$home/bin/gvshim" __train \
+GVSHIM_AOT_TRAIN=trace JDK_JAVA_OPTIONS=-Djava.lang.invoke.MethodHandle.TRACE_RESOLVE=true "$home/bin/gvshim" \
 	>"$tmp/trace" 2>"$tmp/trace.err" || {
 	cat "$tmp/trace.err" >&2
 	exit 1
@@ -55,11 +60,11 @@ if ! cmp -s "$tmp/jli" "$runtime/.jli-classes"; then
 	echo "$jdk_id" >"$stamp"
 fi
 
-GVSHIM_AOT_TRAIN=1 "$home/bin/gvshim" __train >/dev/null 2>"$home/lib/aot-training.log" || {
+GVSHIM_AOT_TRAIN=gvshim "$home/bin/gvshim" >/dev/null 2>"$home/lib/aot-training.log" || {
 	cat "$home/lib/aot-training.log" >&2
 	exit 1
 }
-GVSHIM_AOT_TRAIN=runtime "$home/bin/gvshim" __train runtime >/dev/null 2>"$home/lib/aot-training-runtime.log" || {
+GVSHIM_AOT_TRAIN=runtime "$home/bin/gvshim" runtime >/dev/null 2>"$home/lib/aot-training-runtime.log" || {
 	cat "$home/lib/aot-training-runtime.log" >&2
 	exit 1
 }

@@ -18,9 +18,17 @@ case ${1-} in
 -h | --help | -help | -v | --version | -version) ;;
 -*) cache=runtime ;;
 esac
+main=dev.gvshim.Main
+cp="@CLASSPATH@"
 if [ -n "${GVSHIM_AOT_TRAIN:-}" ]; then
+	# build-runtime.sh's training runs (GVSHIM_AOT_TRAIN=gvshim|runtime, or trace: no cache written):
+	# the training classes, which are not installed, come after the installation's on the class path,
+	# so that the installation's is a prefix of the training's, as the AOT cache requires.
+	main=dev.gvshim.train.Train
+	cp=$cp:${GVSHIM_AOT_TRAIN_JAR:?}
 	[ "$GVSHIM_AOT_TRAIN" = runtime ] && cache=runtime
 	aot=-XX:AOTCacheOutput=$home/lib/$cache.aot
+	[ "$GVSHIM_AOT_TRAIN" = trace ] && aot=-Xshare:auto
 elif [ -r "$home/lib/$cache.aot" ]; then
 	aot=-XX:AOTCache=$home/lib/$cache.aot
 else
@@ -28,4 +36,4 @@ else
 fi
 exec "$home/runtime/bin/java" @JVM_OPTIONS@ -Xlog:disable -Xlog:all=error:stderr "$aot" \
 	-Dgvshim.home="$home" -Dgvshim.launcher="$home/bin/gvshim" \
-	-cp "@CLASSPATH@" dev.gvshim.Main "$@"
+	-cp "$cp" "$main" "$@"

@@ -1,13 +1,16 @@
 package dev.gvshim;
 
+import dev.gvshim.call.Call;
 import dev.gvshim.cli.Cli;
+import dev.gvshim.cli.ErrorSink;
+import dev.gvshim.failure.Exit;
 import dev.gvshim.linux.Linux;
 
-/** Entry point: starts linking the FFM handles, runs the CLI, exits with its status. */
+/**
+ * Entry point of a one-shot gvshim: builds the {@link Call} of this process (its environment,
+ * working directory, identity and stdio), runs the CLI, flushes, and exits with its status.
+ */
 public final class Main {
-    /** Exit status of gvshim's own failures, internal errors included (as runc and podman use). */
-    private static final int EXIT_GVSHIM = 125;
-
     private Main() {
     }
 
@@ -21,17 +24,12 @@ public final class Main {
         }
         int status;
         try {
-            status = Cli.execute(args, System.out, System.err);
+            Call call = Cli.thisProcess(System.out, System.err);
+            status = Cli.execute(call, args);
         } catch (RuntimeException | Error e) {
-            // A bug, not a condition of the host: one line without the exception's text (users must
-            // never have to read Java), the trace on request for the report. Nothing ran.
-            boolean debug = System.getenv("GVSHIM_DEBUG") != null && !System.getenv("GVSHIM_DEBUG").isEmpty();
-            System.err.println("gvshim: internal error (a bug in gvshim, not a problem of this machine): please report it with"
-                    + " the output of the same command run with GVSHIM_DEBUG=1" + (debug ? "; the trace follows" : ""));
-            if (debug) {
-                e.printStackTrace();
-            }
-            status = EXIT_GVSHIM;
+            String debug = System.getenv("GVSHIM_DEBUG");
+            ErrorSink.internalError(System.err, debug != null && !debug.isEmpty(), e);
+            status = Exit.GVSHIM;
         }
         System.out.flush();
         System.err.flush();

@@ -1,7 +1,15 @@
 package dev.gvshim.cli;
 
+import dev.gvshim.call.Call;
+import dev.gvshim.call.OneShotHandover;
+import dev.gvshim.call.OneShotProcesses;
+import dev.gvshim.call.Trace;
+import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Versions;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -26,28 +34,23 @@ import picocli.CommandLine.ParseResult;
  * picocli's reflective converters for java.sql and java.time types gvshim never uses.
  */
 public final class Cli {
-    /** The OCI runtime-spec version gvshim writes and reads. */
-    public static final String SPEC_VERSION = "1.0.2";
-
-    private static final Map<String, String> VERBS = Map.of(
-            "run", "Run a command in a rootless gVisor sandbox.",
-            "spec", "Write a new OCI config.json, as `runc spec` does.",
-            "doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it.",
-            "install", "Register gvshim as a Docker or containerd runtime.",
-            "__explain", "",
-            "__train", "");
+    /** gvshim's own verbs, in the order --help lists them (Map.of's order changed from one JVM start to the next). */
+    private static final List<Map.Entry<String, String>> VERBS = List.of(
+            Map.entry("run", "Run a command in a rootless gVisor sandbox."),
+            Map.entry("spec", "Write a new OCI config.json, as `runc spec` does."),
+            Map.entry("doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it."),
+            Map.entry("install", "Register gvshim as a Docker or containerd runtime."));
 
     private Cli() {
     }
 
     static Verb verb(String name) {
         return switch (name) {
-            case "run" -> new RunCommand();
-            case "spec" -> new SpecCommand();
-            case "doctor" -> new DoctorCommand();
-            case "install" -> new InstallCommand();
-            case "__explain" -> new ExplainCommand();
-            case "__train" -> new TrainCommand();
+            case "run" -> new RunVerb();
+            case "spec" -> new SpecVerb();
+            case "doctor" -> new DoctorVerb();
+            case "install" -> new InstallVerb();
+            case "__explain" -> new ExplainVerb();
             default -> null;
         };
     }
@@ -83,74 +86,96 @@ public final class Cli {
 
     /**
      * Whether this call should link the FFM handles up front: not the runtime verbs (none on their
-     * common paths), nor the runtime cache's training run, whose AOT cache would otherwise hold
-     * (and load on every call) the ~300 classes of FFM linking.
+     * common paths: on a small machine the linking thread would take CPU from the call dockerd is
+     * waiting for).
      */
     public static boolean usesFfm(String[] args) {
-        return !isRuntimeCall(args) && !(args.length == 2 && args[0].equals("__train") && args[1].equals("runtime"));
+        return !isRuntimeCall(args);
     }
 
-    public static int execute(String[] args, PrintStream out, PrintStream err) {
+    /** Runs one call of gvshim: its command line {@code args}; the exit status. */
+    public static int execute(Call call, String[] args) {
         if (RuntimeCli.applies(args)) {
-            return RuntimeCli.execute(args, out, err);
+            return RuntimeCli.execute(call, args);
         }
         Verb verb = args.length > 0 ? verb(args[0]) : null;
         if (verb == null) {
-            return root(args, out, err);
+            return root(call, args);
         }
         CommandSpec spec = verb.spec();
         spec.name("gvshim " + verb.name());
-        CommandLine cl = commandLine(spec, out, err);
+        CommandLine cl = commandLine(spec, call);
         ParseResult pr;
         try {
             pr = cl.parseArgs(Arrays.copyOfRange(args, 1, args.length));
         } catch (CommandLine.ParameterException e) {
-            err.println("gvshim " + verb.name() + ": " + lowerFirst(e.getMessage()) + " (see `gvshim " + verb.name() + " --help`)");
-            return verb.usageError();
+            return ErrorSink.usage(call, "gvshim " + verb.name(), lowerFirst(e.getMessage()) + " (see `gvshim " + verb.name()
+                    + " --help`)", verb.usageError());
         }
-        dev.gvshim.linux.Trace.mark("parsed");
+        call.trace().mark("parsed");
         if (CommandLine.printHelpIfRequested(pr)) {
             return 0;
         }
-        int rc = verb.call(pr, out, err);
-        dev.gvshim.linux.Trace.dump();
+        int rc = verb.call(pr, call);
+        call.trace().dump();
         return rc;
     }
 
+    /**
+     * {@link #execute(Call, String[])} as a call of this process: its environment, working
+     * directory, identity and descriptors, with {@code out} and {@code err} as its stdout and
+     * stderr. What Main does; the tests call it too.
+     */
+    public static int execute(String[] args, PrintStream out, PrintStream err) {
+        return execute(thisProcess(out, err), args);
+    }
+
+    /** A {@link Call} of this process (the only place below Main that reads the process's own environment). */
+    public static Call thisProcess(PrintStream out, PrintStream err) {
+        java.util.Map<String, String> env = System.getenv();
+        Trace trace = new Trace(env, err);
+        String home = System.getProperty("gvshim.home");
+        String launcher = System.getProperty("gvshim.launcher");
+        return new Call(Long.toString(ProcessHandle.current().pid()), env, Path.of(System.getProperty("user.dir")),
+                Call.Stdio.of(System.in, out, err),
+                // the owner of /proc/self is the effective uid (proc(5)): no FFM downcall to link for it
+                () -> (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"),
+                home == null ? null : Path.of(home), launcher == null ? null : Path.of(launcher),
+                new OneShotProcesses(trace), trace.waitInsteadOfHandover() ? new dev.gvshim.call.WaitingHandover()
+                        : new OneShotHandover(out, err), trace);
+    }
+
     /** No verb first: --help, --version, or a mistake; build the whole command tree. */
-    private static int root(String[] args, PrintStream out, PrintStream err) {
+    private static int root(Call call, String[] args) {
         CommandSpec root = Options.command("gvshim",
                 "Run commands in a rootless gVisor (runsc) sandbox, in a user namespace gvshim sets up itself.");
-        root.version("gvshim version " + version(), "commit: " + version(), "spec: " + SPEC_VERSION);
+        root.version("gvshim version " + version(), "commit: " + version(), "spec: " + Versions.SPEC);
         root.addOption(OptionSpec.builder("-v", "--version").versionHelp(true)
                 .description("Print the version (runc's three-line form) and exit.").build());
-        VERBS.forEach((name, description) -> {
-            if (!name.startsWith("__")) {
-                CommandSpec sub = verb(name).spec();
-                sub.usageMessage().header(description);
-                root.addSubcommand(name, sub);
-            }
-        });
-        CommandLine cl = commandLine(root, out, err);
+        for (Map.Entry<String, String> v : VERBS) {
+            CommandSpec sub = verb(v.getKey()).spec();
+            sub.usageMessage().header(v.getValue());
+            root.addSubcommand(v.getKey(), sub);
+        }
+        CommandLine cl = commandLine(root, call);
         try {
             ParseResult pr = cl.parseArgs(args);
             if (CommandLine.printHelpIfRequested(pr)) {
                 return 0;
             }
             if (pr.hasSubcommand()) { // `gvshim --flag VERB ...`: no global option takes a verb after it
-                err.println("gvshim: options go after the verb: gvshim " + pr.subcommand().commandSpec().name() + " ...");
-                return 2;
+                return ErrorSink.usage(call, "gvshim", "options go after the verb: gvshim "
+                        + pr.subcommand().commandSpec().name() + " ...", Exit.USAGE);
             }
         } catch (CommandLine.ParameterException e) {
-            err.println("gvshim: " + lowerFirst(e.getMessage()) + " (see `gvshim --help`)");
-            return 2;
+            return ErrorSink.usage(call, "gvshim", lowerFirst(e.getMessage()) + " (see `gvshim --help`)", Exit.USAGE);
         }
-        cl.usage(err);
-        return 2;
+        cl.usage(call.err());
+        return Exit.USAGE;
     }
 
-    /** How every verb's command line is set up (the training run uses it too, to train this path). */
-    static CommandLine commandLine(CommandSpec spec, PrintStream out, PrintStream err) {
+    /** How every verb's command line is set up. */
+    static CommandLine commandLine(CommandSpec spec, Call call) {
         CommandLine cl = new CommandLine(spec, FACTORY);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         // picocli's own converters name the Java type ("'2s' is not a double"): say what is expected
@@ -160,8 +185,8 @@ public final class Cli {
         cl.registerConverter(int.class, Cli::wholeNumber);
         cl.registerConverter(Long.class, Cli::longNumber);
         cl.registerConverter(long.class, Cli::longNumber);
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
+        cl.setOut(new PrintWriter(call.out(), true));
+        cl.setErr(new PrintWriter(call.err(), true));
         return cl;
     }
 

@@ -15,8 +15,17 @@ public final class Runsc {
 
     /** As {@link #locate(String, String)}, searching a file tree rooted at {@code root} (tests). */
     public static Path locate(String explicit, String pathEnv, Path root) throws RunscNotFoundException {
+        return locate(explicit, pathEnv, root, Path.of("").toAbsolutePath());
+    }
+
+    /** As {@link #locate(String, String)}, for a caller whose working directory is {@code cwd} (a relative --runsc). */
+    public static Path locateFrom(Path cwd, String explicit, String pathEnv) throws RunscNotFoundException {
+        return locate(explicit, pathEnv, Path.of("/"), cwd);
+    }
+
+    private static Path locate(String explicit, String pathEnv, Path root, Path cwd) throws RunscNotFoundException {
         if (explicit != null) {
-            Path p = Path.of(explicit).toAbsolutePath();
+            Path p = cwd.resolve(explicit);
             if (Files.isRegularFile(p) && Files.isExecutable(p)) {
                 return p;
             }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gvshim.Messages;
-import dev.gvshim.launch.RunRequest;
+import dev.gvshim.container.RunRequest;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;
 import java.io.ByteArrayOutputStream;
@@ -40,9 +40,9 @@ class CliTest {
     }
 
     static RunRequest parse(Path cwd, String... args) {
-        CommandLine cl = new CommandLine(new RunCommand().spec(), Cli.FACTORY);
+        CommandLine cl = new CommandLine(new RunVerb().spec(), Cli.FACTORY);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        return RunCommand.request(cl.parseArgs(args), cwd);
+        return RunVerb.request(cl.parseArgs(args), cwd);
     }
 
     @Test
@@ -50,7 +50,7 @@ class CliTest {
         Out o = cli("--version");
         assertThat(o.code()).isZero();
         assertThat(o.out().lines()).hasSize(3).element(0).asString().startsWith("gvshim version ");
-        assertThat(o.out().lines().toList().get(2)).isEqualTo("spec: " + Cli.SPEC_VERSION);
+        assertThat(o.out().lines().toList().get(2)).isEqualTo("spec: " + dev.gvshim.failure.Versions.SPEC);
         assertThat(o.err()).isEmpty();
     }
 

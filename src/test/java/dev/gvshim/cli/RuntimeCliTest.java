@@ -67,6 +67,17 @@ class RuntimeCliTest {
         assertThat(RunscLogs.lastError(log)).isEqualTo(message);
     }
 
+    /** One failure diagnosed with an id: its one line ("gvshim: ... [ID]") on stderr and as the last error in --log. */
+    void assertFailsWithLine(Out o, String line) throws Exception {
+        assertThat(o.code()).isEqualTo(1);
+        assertThat(o.out()).isEmpty();
+        assertThat(o.err()).isEqualTo(line + "\n");
+        List<JsonNode> errors = logLines().stream().filter(j -> j.path("level").asText().equals("error")).toList();
+        assertThat(errors).hasSize(1);
+        assertThat(errors.getFirst().path("msg").asText()).isEqualTo(line);
+        assertThat(RunscLogs.lastError(log)).isEqualTo(line);
+    }
+
     @Test
     void runtimeModeIsChosenByAGlobalOptionOrARuntimeOnlyVerb() {
         for (String[] a : List.of(new String[] {"--root", "/r", "run", "id"}, new String[] {"-root", "/r", "state", "id"},
@@ -88,7 +99,7 @@ class RuntimeCliTest {
 
     @Test
     void everyLongOptionAlsoTakesGosSingleDash() {
-        assertThat(RuntimeCli.go("-b", "--bundle", "--pid-file")).containsExactly("-b", "--bundle", "-bundle", "--pid-file",
+        assertThat(GlobalOptions.go("-b", "--bundle", "--pid-file")).containsExactly("-b", "--bundle", "-bundle", "--pid-file",
                 "-pid-file");
     }
 
@@ -118,7 +129,7 @@ class RuntimeCliTest {
             assertThat(o.err()).isEmpty();
             assertThat(o.out()).startsWith("{").endsWith("}\n");
             JsonNode j = MAPPER.readTree(o.out());
-            assertThat(j.path("ociVersionMax").asText()).isEqualTo(Cli.SPEC_VERSION);
+            assertThat(j.path("ociVersionMax").asText()).isEqualTo(dev.gvshim.failure.Versions.SPEC);
             assertThat(j.at("/linux/namespaces").isArray()).isTrue();
         }
         assertThat(root).as("features touches no state").doesNotExist();
@@ -206,7 +217,9 @@ class RuntimeCliTest {
             Files.writeString(config, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":" + c[0] + ",\"cwd\":\"/\"},"
                     + "\"root\":{\"path\":" + c[1] + "},\"linux\":{\"namespaces\":[{\"type\":\"uts\"},{\"type\":\"mount\"}]}}");
             Files.deleteIfExists(log);
-            assertFails(runtime("create", "--bundle", bundle.toString(), "typed"), "invalid " + config + ": " + c[2]);
+            // the bundle's one loader, shared with gvshim run --bundle: its line and id
+            assertFailsWithLine(runtime("create", "--bundle", bundle.toString(), "typed"), "gvshim: cannot use " + config
+                    + ": " + c[2] + " [BUNDLE_INVALID]");
             assertThat(root.resolve("typed.gvshim")).doesNotExist();
         }
     }
@@ -214,8 +227,8 @@ class RuntimeCliTest {
     @Test
     void createWithoutABundleSaysWhatIsMissing() throws Exception {
         Path bundle = Files.createDirectory(tmp.resolve("bundle"));
-        assertFails(runtime("create", "--bundle", bundle.toString(), "c1"),
-                "cannot read " + bundle.resolve("config.json") + ": no such file (is --bundle the bundle directory?)");
+        assertFailsWithLine(runtime("create", "--bundle", bundle.toString(), "c1"), "gvshim: cannot use bundle " + bundle
+                + ": it has no config.json. Fix: create one with `gvshim spec` in " + bundle + " [BUNDLE_NO_CONFIG]");
         assertThat(root.resolve("c1.gvshim")).as("nothing is left behind").doesNotExist();
     }
 
@@ -233,7 +246,7 @@ class RuntimeCliTest {
                 .anySatisfy(m -> assertThat(m).startsWith("--no-new-keyring accepted and dropped"))
                 .anySatisfy(m -> assertThat(m).startsWith("--preserve-fds accepted and dropped"))
                 .anySatisfy(m -> assertThat(m).startsWith("--pidfd-socket accepted and dropped"));
-        assertThat(RunscLogs.lastError(log)).startsWith("cannot read " + bundle.resolve("config.json"));
+        assertThat(RunscLogs.lastError(log)).startsWith("gvshim: cannot use bundle " + bundle).endsWith("[BUNDLE_NO_CONFIG]");
     }
 
     @Test

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.gvshim.launch.RunRequest;
-import dev.gvshim.launch.RunSpec;
+import dev.gvshim.container.RunRequest;
+import dev.gvshim.container.RunSpec;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
@@ -315,7 +315,7 @@ class SpecPolicyTest {
                 false, Network.NONE, null, 2, null, null, null, Mode.AUTO, RunRequest.Tty.NEVER, null, null, null, false,
                 false, false);
         Spec generated = RunSpec.generate(req, new RunSpec.Context(Map.of("PATH", "/usr/bin"), Path.of("/home/u"),
-                Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-waiter", List.of("gvshim-waiter"), 1024, 4096));
+                Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-hook", List.of("gvshim-hook"), 1024, 4096));
         SpecPolicy.Result r = SpecPolicy.check(generated, new SpecPolicy.Context(SpecPolicy.Mode.RUN, "gvshim run",
                 null, false, null, () -> R2022, Path.of("/run/user/1000/gvshim/gv1/nodev"),
                 p -> new HostFile(Kind.DIRECTORY, 0, 0), p -> false));

@@ -1,0 +1,66 @@
+package dev.gvshim.call;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * {@link Processes} of a one-shot gvshim: the JDK's process API. Not an FFM clone: a runtime
+ * verb is a fresh JVM, where linking FFM downcalls (~45 ms of generated stubs, which the AOT
+ * cache cannot keep) would cost twice what `runsc state` itself takes. No Java runs in the
+ * child either way. INHERIT gives the program this process's own descriptors 0-2, which in a
+ * one-shot gvshim are the caller's.
+ */
+public final class OneShotProcesses implements Processes {
+    private final Trace trace;
+
+    public OneShotProcesses(Trace trace) {
+        this.trace = trace;
+    }
+
+    @Override
+    public Launch.Ran run(Launch launch) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(launch.argv());
+        pb.environment().clear();
+        pb.environment().putAll(launch.env());
+        switch (launch.stdio()) {
+            // stdin: an empty pipe (closed below), not /dev/null: the program gets no file of the host's
+            case LINES -> pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+            case CAPTURE -> pb.redirectErrorStream(true);
+            case INHERIT -> pb.inheritIO();
+        }
+        trace.mark("spawning " + launch.argv().getFirst());
+        Process p = pb.start();
+        trace.mark("spawned");
+        String out = "";
+        if (launch.stdio() != Launch.Stdio.INHERIT) {
+            p.getOutputStream().close();
+        }
+        if (launch.stdio() == Launch.Stdio.LINES) {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    launch.lines().accept(line);
+                }
+            }
+        } else if (launch.stdio() == Launch.Stdio.CAPTURE) {
+            try (InputStream in = p.getInputStream()) {
+                out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+        }
+        int code = waitFor(p);
+        trace.mark("exited");
+        return new Launch.Ran(code, out);
+    }
+
+    private static int waitFor(Process p) {
+        while (true) {
+            try {
+                return p.waitFor();
+            } catch (InterruptedException e) {
+                // a call's program is never interrupted on purpose: keep waiting for it
+            }
+        }
+    }
+}

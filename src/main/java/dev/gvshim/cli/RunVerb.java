@@ -1,0 +1,194 @@
+package dev.gvshim.cli;
+
+import static dev.gvshim.cli.Options.flag;
+import static dev.gvshim.cli.Options.names;
+import static dev.gvshim.cli.Options.repeated;
+import static dev.gvshim.cli.Options.value;
+
+import dev.gvshim.call.Call;
+import dev.gvshim.container.Fallback;
+import dev.gvshim.container.LaunchException;
+import dev.gvshim.container.RunForeground;
+import dev.gvshim.container.RunRequest;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Exit;
+import dev.gvshim.runsc.RunscConfig.Network;
+import dev.gvshim.userns.Mode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * {@code gvshim run [OPTIONS] [--] COMMAND [ARGS...]}: the wrapper entrypoint. Runs the
+ * command under gVisor as the calling (non-root) user; the exit status is the command's.
+ * Its own failures exit 125 (docker run's convention), so they never look like the command's.
+ */
+final class RunVerb implements Verb {
+    @Override
+    public String name() {
+        return "run";
+    }
+
+    @Override
+    public int usageError() {
+        return Exit.GVSHIM;
+    }
+
+    @Override
+    public CommandSpec spec() {
+        CommandSpec s = Options.command("run",
+                "Run COMMAND in a gVisor sandbox as the calling user, in a user namespace gvshim sets up.",
+                "stdin, stdout and stderr pass through; the exit status is COMMAND's (128+N when killed by signal N).",
+                "Exit 125: the sandbox could not start (one line says why and how to fix it); 124: --timeout expired.");
+        s.addOption(value(names("--bundle"), "DIR", String.class,
+                "Run this OCI bundle (DIR/config.json) instead of generating a spec. COMMAND, if given, replaces its process.args."));
+        s.addOption(value(names("--rootfs"), "DIR", String.class,
+                "Root file system of the generated spec, mounted read-only (default: /, to wrap a container's own entrypoint)."));
+        s.addOption(repeated(names("--mount"), "SRC:DST[:ro]", "Bind-mount a host path into the sandbox; repeatable."));
+        s.addOption(repeated(names("--tmpfs"), "DST", "Mount an empty writable tmpfs at DST (/tmp gets one by default)."));
+        s.addOption(value(names("--cwd"), "DIR", String.class,
+                "Working directory inside the sandbox (default: the current one when --rootfs is /, else /)."));
+        s.addOption(repeated(names("-e", "--env"), "KEY[=VALUE]",
+                "Set a variable, or pass the caller's value of KEY; repeatable. PATH, TERM, LANG, LC_* and TZ pass by default."));
+        s.addOption(flag(names("--env-all"), "Pass the caller's whole environment."));
+        s.addOption(value(names("--network"), "MODE", Network.class,
+                "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback)."));
+        s.addOption(value(names("--timeout"), "SECONDS", Double.class,
+                "Stop the command after SECONDS (SIGTERM, then SIGKILL after --kill-after); exit 124."));
+        s.addOption(value(names("--kill-after"), "SECONDS", Double.class, "Grace period after the SIGTERM of --timeout (default 2)."));
+        s.addOption(value(names("--platform"), "NAME", String.class,
+                "gVisor platform: ptrace, systrap or kvm (default: this runsc's own default)."));
+        s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary (default: runsc in $PATH)."));
+        s.addOption(value(names("--root"), "DIR", String.class,
+                "State directory (default: $XDG_RUNTIME_DIR/gvshim if yours and 0700, else /tmp/gvshim-UID, or"
+                        + " /tmp/gvshim-UID.RANDOM if another user took that name; created 0700). Yours, 0700, and no"
+                        + " directory above it writable by other users unless sticky."));
+        s.addOption(value(names("--userns"), "MODE", Mode.class,
+                "User namespace: auto (full when possible), full (subordinate ids via newuidmap), single (only your id)."));
+        s.addOption(value(names("-t", "--tty"), "WHEN", RunRequest.Tty.class,
+                "Give COMMAND a terminal: auto (stdin and stdout are terminals), always, never."));
+        s.addOption(value(names("-u", "--user"), "UID[:GID]", String.class, "User and group ids inside the sandbox (default 0:0)."));
+        s.addOption(value(names("--hostname"), "NAME", String.class, "Host name inside the sandbox (default gvshim)."));
+        s.addOption(value(names("--fallback"), "WHAT", String.class,
+                "What to do when the sandbox cannot start: none (default: exit 125) or unsandboxed (run COMMAND directly, with a warning)."));
+        s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
+        s.addOption(flag(names("-v", "--verbose"), "Say which user-namespace mode was chosen and why."));
+        s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
+        s.parser().stopAtPositional(true);
+        return s;
+    }
+
+    @Override
+    public int call(ParseResult p, Call call) {
+        RunRequest req;
+        try {
+            req = request(p, call.cwd());
+        } catch (IllegalArgumentException e) {
+            return ErrorSink.usage(call, "gvshim run", e.getMessage() + " (see `gvshim run --help`)", Exit.GVSHIM);
+        }
+        if (call.home() == null) {
+            return ErrorSink.usage(call, "gvshim", "cannot find the installation: start gvshim through its launcher,"
+                    + " bin/gvshim", Exit.GVSHIM);
+        }
+        try {
+            new RunForeground(call, req).run();
+            return 0; // handed over: the waiter runs elsewhere (or, GVSHIM_TRACE=wait, runsc has been waited for)
+        } catch (LaunchException e) {
+            Failure f = e.failure();
+            int status = ErrorSink.failure(call, f);
+            if (req.debug()) {
+                call.err().println("gvshim: (debug) failure id " + f.id());
+            }
+            if (req.fallbackUnsandboxed() && f.exitCode() == Exit.GVSHIM) {
+                try {
+                    Fallback.exec(call, req.command(), req.cwd() != null ? req.cwd() : call.cwd().toString(), f.id());
+                    return 0;
+                } catch (LaunchException unsandboxed) {
+                    return ErrorSink.failure(call, unsandboxed.failure());
+                }
+            }
+            return status;
+        }
+    }
+
+    private static Path path(String s) {
+        return s == null ? null : Path.of(s);
+    }
+
+    /** Validates the options into a request; IllegalArgumentException carries the one-line complaint. */
+    static RunRequest request(ParseResult p, Path cwd) {
+        List<String> command = p.matchedPositionalValue(0, List.<String>of());
+        Path bundle = path(p.matchedOptionValue("--bundle", null));
+        Path rootfs = path(p.matchedOptionValue("--rootfs", null));
+        if (bundle != null && rootfs != null) {
+            throw new IllegalArgumentException("--bundle and --rootfs cannot be combined (the bundle names its root)");
+        }
+        if (bundle == null && command.isEmpty()) {
+            throw new IllegalArgumentException("nothing to run: give a command (gvshim run -- CMD ARGS) or --bundle DIR");
+        }
+        rootfs = rootfs == null ? Path.of("/") : cwd.resolve(rootfs).normalize();
+        boolean rootfsVisible = bundle == null && RunRequest.checkRootfs(rootfs);
+        List<RunRequest.BindMount> mounts = new ArrayList<>();
+        for (String m : p.matchedOptionValue("--mount", List.<String>of())) {
+            RunRequest.BindMount b = RunRequest.BindMount.parse(m, cwd);
+            RunRequest.checkMount(m, b, rootfsVisible ? rootfs : null);
+            mounts.add(b);
+        }
+        List<String> tmpfs = p.matchedOptionValue("--tmpfs", List.<String>of());
+        for (String t : tmpfs) {
+            if (!t.startsWith("/")) {
+                throw new IllegalArgumentException("--tmpfs " + t + ": must be an absolute path");
+            }
+        }
+        String workdir = p.matchedOptionValue("--cwd", null);
+        if (workdir != null && !workdir.startsWith("/")) {
+            throw new IllegalArgumentException("--cwd " + workdir + ": must be an absolute path inside the sandbox");
+        }
+        Double timeout = p.matchedOptionValue("--timeout", null);
+        if (timeout != null && !(timeout > 0)) {
+            throw new IllegalArgumentException("--timeout must be a positive number of seconds");
+        }
+        Double killAfter = p.matchedOptionValue("--kill-after", 2.0);
+        if (!(killAfter >= 0)) {
+            throw new IllegalArgumentException("--kill-after must be zero or more seconds");
+        }
+        String platform = p.matchedOptionValue("--platform", null);
+        if (platform != null && !List.of("ptrace", "systrap", "kvm").contains(platform)) {
+            throw new IllegalArgumentException("--platform " + platform + ": expected ptrace, systrap or kvm");
+        }
+        Long uid = null;
+        Long gid = null;
+        String user = p.matchedOptionValue("--user", null);
+        if (user != null) {
+            String[] f = user.split(":", -1);
+            try {
+                uid = Long.parseLong(f[0]);
+                gid = f.length > 1 ? Long.parseLong(f[1]) : uid;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--user " + user + ": expected numeric UID[:GID]");
+            }
+            if (f.length > 2 || uid < 0 || gid < 0) {
+                throw new IllegalArgumentException("--user " + user + ": expected numeric UID[:GID]");
+            }
+        }
+        String fallback = p.matchedOptionValue("--fallback", "none");
+        if (!fallback.equals("none") && !fallback.equals("unsandboxed")) {
+            throw new IllegalArgumentException("--fallback " + fallback + ": expected none or unsandboxed");
+        }
+        boolean unsandboxed = fallback.equals("unsandboxed");
+        if (unsandboxed && (bundle != null || !rootfs.equals(Path.of("/")))) {
+            throw new IllegalArgumentException("--fallback=unsandboxed only applies to commands on / (not --bundle or --rootfs)");
+        }
+        Network network = p.matchedOptionValue("--network", Network.NONE);
+        Mode userns = p.matchedOptionValue("--userns", Mode.AUTO);
+        RunRequest.Tty tty = p.matchedOptionValue("--tty", RunRequest.Tty.AUTO);
+        Path root = path(p.matchedOptionValue("--root", null));
+        return new RunRequest(command, bundle == null ? null : cwd.resolve(bundle).normalize(), rootfs, mounts, tmpfs, workdir,
+                p.matchedOptionValue("--env", List.<String>of()), p.hasMatchedOption("--env-all"), network, timeout,
+                killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),
+                userns, tty, uid, gid, p.matchedOptionValue("--hostname", null), unsandboxed,
+                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"));
+    }
+}

@@ -1,0 +1,134 @@
+package dev.gvshim.container;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.oci.JsonTree;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.SpecPolicy;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An OCI bundle, for {@code gvshim run --bundle} and the runtime's create, run and restore
+ * alike: its config.json read and checked (one set of messages, with ids), its root file system
+ * checked, the spec rule ({@link SpecPolicy}) applied and the mounts it asks for prepared. The
+ * caller's bundle is never modified.
+ */
+public final class Bundle {
+    private Bundle() {
+    }
+
+    /** DIR/config.json, parsed; what is wrong with it as a failure with its id. */
+    public static Spec load(Path dir) throws LaunchException {
+        Path config = dir.resolve("config.json");
+        if (!Files.isDirectory(dir)) {
+            if (!Files.exists(dir) && !Files.notExists(dir)) { // neither can be told: a parent is not searchable
+                throw new LaunchException(Explain.bundleUnreadable(config));
+            }
+            throw new LaunchException(Failure.of("BUNDLE_MISSING", "cannot use bundle " + dir, null,
+                    Files.exists(dir) ? "it is not a directory" : "no such directory",
+                    "pass a directory holding config.json and its root file system (gvshim spec writes a config.json)"));
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(config);
+        } catch (NoSuchFileException e) {
+            throw new LaunchException(Failure.of("BUNDLE_NO_CONFIG", "cannot use bundle " + dir, null,
+                    "it has no config.json", "create one with `gvshim spec` in " + dir));
+        } catch (AccessDeniedException e) {
+            throw new LaunchException(Explain.bundleUnreadable(config));
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null, IoError.reason(e, config),
+                    null));
+        }
+        try {
+            return Spec.parse(bytes);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new LaunchException(Failure.of("BUNDLE_MALFORMED", "cannot parse " + config, null,
+                    "not valid JSON" + where + " (" + JsonTree.plainMessage(e) + ")", "fix the file or regenerate it with `gvshim spec`"));
+        } catch (InvalidSpecException e) {
+            throw new LaunchException(invalid(config, e));
+        }
+    }
+
+    /**
+     * What runsc needs of a bundle's spec besides its types: what {@link Spec#problems()} finds
+     * (process.args may be missing when {@code commandGiven}), and a root file system that is a
+     * directory. Only what can be told: behind a directory the caller cannot search, neither
+     * exists() nor notExists() holds, and {@link Explain#rootfsAccess} names that directory.
+     * Returns the root file system's path.
+     */
+    public static Path check(Spec spec, Path dir, boolean commandGiven) throws InvalidSpecException {
+        List<String> problems = new ArrayList<>(spec.problems());
+        if (commandGiven) {
+            problems.removeIf(p -> p.contains("process.args"));
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidSpecException(String.join("; ", problems));
+        }
+        Path rootfs = dir.resolve(spec.root().path()).normalize();
+        if (Files.notExists(rootfs) || (Files.exists(rootfs) && !Files.isDirectory(rootfs))) {
+            throw new InvalidSpecException("root.path " + rootfs + " is not a directory (the bundle has no root file system)");
+        }
+        return rootfs;
+    }
+
+    /** A spec that is not what runsc can use. */
+    static Failure invalid(Path config, InvalidSpecException e) {
+        return Failure.of("BUNDLE_INVALID", "cannot use " + config, null, e.getMessage(), null);
+    }
+
+    /**
+     * The one rule for the spec's isolation fields ({@link SpecPolicy}), for a bundle's spec and
+     * gvshim run's own: refused with the one line, or what runsc must get.
+     */
+    static SpecPolicy.Result policy(Spec spec, SpecPolicy.Context context) throws LaunchException {
+        try {
+            return SpecPolicy.check(spec, context);
+        } catch (SpecPolicy.Refused e) {
+            throw new LaunchException(e.failure());
+        }
+    }
+
+    /**
+     * The mount points gvshim-nsexec mounts the nodev copies on, and the empty file masked files
+     * get, in {@code mountDir}; the list of nodev copies for gvshim-nsexec written to
+     * {@code nodevList} (returned; null when there is none).
+     */
+    static Path prepareMounts(SpecPolicy.Result r, Path mountDir, Path nodevList) throws IOException {
+        if (r.nodev().isEmpty() && r.emptyFile() == null) {
+            return null;
+        }
+        Files.createDirectories(mountDir);
+        if (r.emptyFile() != null) {
+            Files.deleteIfExists(r.emptyFile());
+            Files.createFile(r.emptyFile(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r--r--r--")));
+        }
+        if (r.nodev().isEmpty()) {
+            return null;
+        }
+        ByteArrayOutputStream list = new ByteArrayOutputStream();
+        for (SpecPolicy.NodevBind b : r.nodev()) {
+            if (b.directory()) {
+                Files.createDirectories(b.target());
+            } else if (!Files.exists(b.target())) {
+                Files.createFile(b.target());
+            }
+            list.writeBytes(b.entry());
+        }
+        Files.write(nodevList, list.toByteArray());
+        return nodevList;
+    }
+}

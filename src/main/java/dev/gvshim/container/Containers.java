@@ -1,0 +1,396 @@
+package dev.gvshim.container;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.oci.JsonTree;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The state directory ({@code --root}), shared with runc and runsc as Docker passes it. runsc
+ * keeps {@code CONTAINER_sandbox:SANDBOX.state} (and {@code .lock}); gvshim keeps, per
+ * container, {@code ID.gvshim/}: {@code gvshim.state} (how the container was created: its runsc
+ * id, runsc flags, rootless holder), runsc's own log and debug logs (for diagnosis), and a
+ * rootless container's rewritten bundle.
+ *
+ * <p>runsc finds a container by <em>prefix</em> (runsc/container/state_file.go, findContainerID:
+ * the glob {@code ID*_sandbox:*.state}, then strings.HasPrefix over every id): with containers
+ * {@code web} and {@code web2}, {@code runsc delete web} is "ambiguous", and with only
+ * {@code web-1} it deletes {@code web-1}. So gvshim never hands runsc the caller's id: each
+ * container gets a runsc id from {@link #runscIdFor} that no other such id can be a prefix of,
+ * kept in its record, and every runsc call is checked first to match exactly that container.
+ */
+public final class Containers {
+    /** runc's rule (libcontainer/factory_linux.go validateID: {@code [A-Za-z0-9_+.-]}, not . or ..). */
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9_+\\-.]+");
+    /** The longest id: gvshim's directory {@code ID.gvshim} is a file name (at most 255 bytes). */
+    public static final int MAX_ID = 255 - ".gvshim".length();
+    /**
+     * The longest runsc id: the sandbox's control socket is the abstract unix address
+     * {@code "\0runsc-sandbox." + id} (runsc/boot/controller.go), sun_path holds 108 bytes
+     * (unix(7)) and Go's syscall package keeps one of them for a NUL; runsc 2022-12 fails a
+     * longer id with "creating control server socket ...: invalid argument" (measured: 92
+     * characters work, 93 do not).
+     */
+    static final int MAX_RUNSC_ID = 108 - "\0runsc-sandbox.".length() - 1;
+    /** A hashed runsc id: "h-" and 40 hex digits (160 bits of SHA-256). */
+    private static final Pattern HASHED = Pattern.compile("h-[0-9a-f]{40}");
+
+    private final Path root;
+    /** The process file system the sandboxes are looked for in (/proc; a file tree of their own in unit tests). */
+    private final Path proc;
+
+    public Containers(Path root) {
+        this(root, Path.of("/proc"));
+    }
+
+    Containers(Path root, Path proc) {
+        this.root = root;
+        this.proc = proc;
+    }
+
+    /** /proc, where the sandboxes' processes are. */
+    Path proc() {
+        return proc;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Null if {@code id} is usable, else why not (runc's "invalid container ID format" plus the rule). */
+    public static String invalidId(String id) {
+        if (id == null || id.isEmpty()) {
+            return "container id cannot be empty";
+        }
+        if (id.length() > MAX_ID) {
+            return INVALID_ID + ": " + id.substring(0, 16) + "... is " + id.length() + " characters long (at most "
+                    + MAX_ID + ")";
+        }
+        if (!ID.matcher(id).matches() || id.equals(".") || id.equals("..")) {
+            return INVALID_ID + ": \"" + id + "\" (letters, digits, and _ + - . only; not . or ..)";
+        }
+        if (id.startsWith("-")) {
+            // runc accepts it after "--"; runsc's flag parser would read it as an option (and print its usage)
+            return INVALID_ID + ": \"" + id + "\" (an id cannot start with -: runsc would read it as an option)";
+        }
+        return null;
+    }
+
+    /** runc's text (libcontainer/error.go ErrInvalidID). */
+    public static final String INVALID_ID = "invalid container ID format";
+
+    /**
+     * The id runsc knows a new container by. No such id is a prefix of another: "LEN-ID" (the
+     * id's length in decimal, a dash, the id: {@code 6-relpfx}, {@code 7-relpfx2}), which stays
+     * readable in runsc's messages and `ps`; when that would be longer than runsc can take
+     * ({@link #MAX_RUNSC_ID}), "h-" and 40 hex digits of the id's SHA-256, all of one length.
+     * Why prefix-free: a decimal number ends at the first dash, so two LEN- ids agree on LEN
+     * before they can agree on anything else, and then have the same length; hashed ids all
+     * have one length; and the two kinds differ in their first character.
+     */
+    public static String runscIdFor(String id) {
+        String readable = id.length() + "-" + id;
+        if (readable.length() <= MAX_RUNSC_ID) {
+            return readable;
+        }
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(id.getBytes(StandardCharsets.UTF_8));
+            return "h-" + java.util.HexFormat.of().formatHex(h).substring(0, 40);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e); // java.security.MessageDigest
+        }
+    }
+
+    /**
+     * The gvshim id whose runsc id {@code runscId} would be, if it has the LEN-ID form (null
+     * otherwise): a container runsc lists by such an id is one of gvshim's, not a foreign one.
+     */
+    static String idOfReadable(String runscId) {
+        int dash = runscId.indexOf('-');
+        if (dash <= 0 || dash > 3 || runscId.charAt(0) == '0') {
+            return null;
+        }
+        for (int i = 0; i < dash; i++) {
+            if (!Character.isDigit(runscId.charAt(i))) {
+                return null;
+            }
+        }
+        String id = runscId.substring(dash + 1);
+        return Integer.parseInt(runscId.substring(0, dash)) == id.length() ? id : null;
+    }
+
+    /** Whether {@code runscId} has a form gvshim gives its containers ({@link #runscIdFor}). */
+    static boolean looksLikeRunscId(String runscId) {
+        return idOfReadable(runscId) != null || HASHED.matcher(runscId).matches();
+    }
+
+    /** gvshim's record of a container, in its directory. */
+    static final String STATE = "gvshim.state";
+    private static final Pattern SANDBOX = Pattern.compile("\"sandbox\":\\{\"id\":\"([^\"]*)\",\"pid\":(\\d+)");
+    private static final String STATE_FILE = "_sandbox:";
+
+    public Path dir(String id) {
+        return root.resolve(id + ".gvshim");
+    }
+
+    public Path debugLogs(String id) {
+        return dir(id).resolve("logs");
+    }
+
+    /** Whether gvshim holds a directory for this id (its record, or what an interrupted create left). */
+    public boolean exists(String id) {
+        return Files.exists(dir(id), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** runsc's state file of the container runsc knows by exactly {@code runscId} (null: none). */
+    Path runscState(String runscId) {
+        // CONTAINER_sandbox:SANDBOX.state, and ids have no ':': only runscId's own file matches
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, runscId + STATE_FILE + "*.state")) {
+            for (Path p : s) {
+                return p;
+            }
+        } catch (IOException e) {
+            // no root yet
+        }
+        return null;
+    }
+
+    /** The container id of a runsc state file name (null: not one). */
+    static String containerOf(String fileName) {
+        int end = fileName.indexOf(':') + 1 - STATE_FILE.length();
+        if (end <= 0 || !fileName.endsWith(".state") || !fileName.startsWith(STATE_FILE, end)) {
+            return null;
+        }
+        return fileName.substring(0, end);
+    }
+
+    /**
+     * How runsc resolves {@code runscId}: the ids of its containers that start with it (what
+     * findContainerID matches). Exactly {@code [runscId]}: the container itself; empty: runsc
+     * has no such container; anything else: a runsc call would reach another container.
+     */
+    List<String> prefixMatches(String runscId) {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, runscId + "*" + STATE_FILE + "*.state")) {
+            for (Path p : s) {
+                String c = containerOf(p.getFileName().toString());
+                if (c != null && c.startsWith(runscId)) {
+                    out.add(c);
+                }
+            }
+        } catch (IOException e) {
+            // no root yet: nothing matches
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
+    /** Every runsc container id in the root (runsc's own list, from its state file names). */
+    List<String> runscIds() {
+        return prefixMatches("");
+    }
+
+    /** The sandbox a container runs in, from runsc's state file: its id and host pid. */
+    record Sandbox(String id, int pid) {
+    }
+
+    /** The container's sandbox (null: runsc has no state for it, or it cannot be read). */
+    Sandbox sandbox(String runscId) {
+        Path p = runscState(runscId);
+        if (p == null) {
+            return null;
+        }
+        try {
+            String json = Files.readString(p);
+            // runsc writes Go's compact JSON, "sandbox":{"id":"…","pid":N: no Jackson on start's path
+            java.util.regex.Matcher m = SANDBOX.matcher(json);
+            if (m.find()) {
+                return new Sandbox(m.group(1), Integer.parseInt(m.group(2)));
+            }
+            JsonNode sb = JsonTree.read(json.getBytes(StandardCharsets.UTF_8)).path("sandbox");
+            return new Sandbox(sb.path("id").asText(""), sb.path("pid").asInt(0));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The status runsc's state file records for the container ("" if none or unreadable): what
+     * runsc itself starts from, read without running runsc (~100 ms a call).
+     */
+    String recordedStatus(String runscId) {
+        Path p = runscState(runscId);
+        if (p == null) {
+            return "";
+        }
+        try {
+            String json = Files.readString(p);
+            // Go's json.Marshal of runsc's Container: ..."consoleSocket":"…","status":"running",... after the spec (whose
+            // annotations could hold the same words: the last match is runsc's own); no Jackson on start's path
+            java.util.regex.Matcher m = STATUS.matcher(json);
+            String status = null;
+            while (m.find()) {
+                status = m.group(1);
+            }
+            return status != null ? status : JsonTree.read(json.getBytes(StandardCharsets.UTF_8)).path("status").asText("");
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private static final Pattern STATUS = Pattern.compile("\"consoleSocket\":\"(?:[^\"\\\\]|\\\\.)*\",\"status\":\"(\\w+)\"");
+
+    /** The sandbox's host pid from runsc's state file (0: no sandbox, or unreadable). */
+    int sandboxPid(String runscId) {
+        Sandbox sb = sandbox(runscId);
+        return sb == null ? 0 : sb.pid();
+    }
+
+    /**
+     * Whether {@code pid} is sandbox {@code sandboxId}'s runsc-sandbox process, alive: its
+     * argv is {@code runsc-sandbox --root=ROOT ... boot ... ID} (runsc/sandbox/sandbox.go
+     * createSandboxProcess). A zombie has an empty /proc/PID/cmdline (proc(5)), and a pid the
+     * kernel has given to another process has another command line: neither is the sandbox.
+     */
+    boolean sandboxAlive(int pid, String sandboxId) {
+        if (pid <= 0) {
+            return false;
+        }
+        try {
+            String[] argv = new String(Files.readAllBytes(proc.resolve(pid + "/cmdline")), StandardCharsets.UTF_8)
+                    .split("\0");
+            return argv.length > 2 && argv[0].equals("runsc-sandbox") && argv[argv.length - 1].equals(sandboxId)
+                    && List.of(argv).contains("--root=" + root);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false; // gone
+        } catch (IOException e) {
+            return true; // cannot tell (/proc mounted with hidepid=1, proc(5)): runsc's own status stands
+        }
+    }
+
+    /**
+     * Why this caller cannot see container {@code id} here (null: nothing says it exists): gvshim's
+     * directory of it, or runsc's state file of a container runsc alone created (its name as
+     * runsc gives a container of its own sandbox), belongs to another user who keeps it from
+     * this one (root's --root used without root). Such a container does not exist for this
+     * caller, as runc says; but unlike a container that is not there, deleting it must fail.
+     */
+    String hiddenBecause(String id, int euid) {
+        for (Path p : List.of(dir(id), root.resolve(id + STATE_FILE + id + ".state"))) {
+            try {
+                if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isReadable(p)) {
+                    Object owner = Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    return p + " belongs to uid " + owner + ", not to uid " + euid + ": only that user can manage it";
+                }
+            } catch (IOException | RuntimeException e) {
+                // cannot tell: as if it were not there
+            }
+        }
+        return null;
+    }
+
+    public Container load(String id) {
+        try {
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.Reader r = Files.newBufferedReader(dir(id).resolve(STATE))) {
+                p.load(r);
+            }
+            return Container.of(p);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** runsc id to gvshim's record, for every container gvshim has a record of here (what `list` translates). */
+    java.util.Map<String, Container> byRunscId() {
+        java.util.Map<String, Container> out = new java.util.HashMap<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, "*.gvshim")) {
+            for (Path d : s) {
+                String name = d.getFileName().toString();
+                Container c = load(name.substring(0, name.length() - ".gvshim".length()));
+                if (c != null) {
+                    out.put(c.runscId(), c);
+                }
+            }
+        } catch (IOException e) {
+            // no root: no records
+        }
+        return out;
+    }
+
+    /** A signal sent to a paused container, held for its resume. */
+    record HeldSignal(int signal, boolean all) {
+    }
+
+    private static final String HELD = "held-signals";
+
+    /**
+     * Holds a signal for a paused container until it is resumed: what the kernel does for a
+     * frozen cgroup's tasks, which runc signals without thawing (a signal stays pending until
+     * the task runs again; SIGKILL alone acts on a frozen task: cgroups(7), cgroup.freeze in
+     * the kernel's cgroup-v2.rst). runsc 2022-12 refuses to signal a paused container at all.
+     */
+    void holdSignal(String id, HeldSignal s) throws IOException {
+        Files.writeString(dir(id).resolve(HELD), s.signal() + (s.all() ? " all" : "") + "\n", StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    /** The signals held for the container, oldest first; they are no longer held. */
+    List<HeldSignal> takeHeldSignals(String id) {
+        Path f = dir(id).resolve(HELD);
+        List<HeldSignal> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(f)) {
+                String[] w = line.strip().split(" ");
+                if (!w[0].isEmpty()) {
+                    out.add(new HeldSignal(Integer.parseInt(w[0]), w.length > 1 && w[1].equals("all")));
+                }
+            }
+            Files.deleteIfExists(f);
+        } catch (IOException | NumberFormatException e) {
+            // none held (or a torn line: dropped, as a signal to a dead task is)
+        }
+        return out;
+    }
+
+    /** Creates the container's directory and state; fails if the id is taken (atomically: mkdir). */
+    public void create(Container c) throws IOException {
+        Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        Path d = dir(c.id());
+        Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectory(d.resolve("logs"));
+        save(c);
+    }
+
+    public void save(Container c) throws IOException {
+        Path tmp = dir(c.id()).resolve(STATE + ".tmp");
+        try (java.io.Writer w = Files.newBufferedWriter(tmp)) {
+            c.properties().store(w, "gvshim's record of container " + c.id());
+        }
+        Files.move(tmp, dir(c.id()).resolve(STATE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Removes gvshim's directory of the container (runsc removes its own files at delete). */
+    public void remove(String id) {
+        Path d = dir(id);
+        if (!Files.exists(d)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(d)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // best effort: a leftover directory makes the id look taken, so say so on the next create
+        }
+    }
+}

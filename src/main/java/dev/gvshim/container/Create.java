@@ -1,0 +1,278 @@
+package dev.gvshim.container;
+
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.RunscCommand;
+import dev.gvshim.runsc.RunscLogs;
+import dev.gvshim.runsc.RunscRelease;
+import dev.gvshim.runsc.SpecPolicy;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * `create` (and `run`, `restore`, which start the sandbox in the same runsc call): the bundle
+ * read and checked, the configuration settled (annotations, network), the spec rule applied,
+ * gvshim's record written, a rootless container's user namespace held, then runsc. Anything
+ * that fails after the record exists is cleaned up (containerd never deletes what it could not
+ * create).
+ */
+public final class Create {
+    private Create() {
+    }
+
+    /** Options of create, run and restore. */
+    public record Args(String id, String bundle, String pidFile, String consoleSocket, boolean noPivot, boolean noNewKeyring,
+            Integer preserveFds, String pidfdSocket) {
+    }
+
+    public static int create(RuntimeCall rc, Args a) throws RuntimeError {
+        return createOrRun(rc, a, "create", List.of());
+    }
+
+    /** `run [--detach] ID`: create and start (runsc run), waiting for the container unless detached. */
+    public static int run(RuntimeCall rc, Args a, boolean detach, boolean keep) throws RuntimeError {
+        if (keep) {
+            rc.log.debug("run --keep: the container is deleted by the next `delete`, as runsc does");
+        }
+        return createOrRun(rc, a, "run", detach ? List.of("--detach") : List.of());
+    }
+
+    static int createOrRun(RuntimeCall rc, Args a, String verb, List<String> extra) throws RuntimeError {
+        Lookup.checkId(a.id());
+        Containers store = rc.store;
+        if (store.exists(a.id()) || rc.lookup.isForeign(a.id())) {
+            throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
+        }
+        String runscId = Containers.runscIdFor(a.id());
+        String clash = rc.lookup.clash(runscId);
+        if (clash != null) {
+            throw new RuntimeError("cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
+                    + " the runsc id gvshim gives it (" + runscId + ") and that of container " + clash + " in " + store.root()
+                    + " would match each other; delete " + clash + " first, or choose another id [RUNSC_ID_CLASH]");
+        }
+        rc.dropped(a.noPivot(), "--no-pivot", "gVisor's sandbox never pivots on the host");
+        rc.dropped(a.noNewKeyring(), "--no-new-keyring", "gVisor has no kernel keyrings");
+        rc.dropped(a.preserveFds() != null && a.preserveFds() > 0, "--preserve-fds",
+                "runsc 2022-12 cannot pass extra descriptors to the container; they are closed");
+        rc.dropped(a.pidfdSocket() != null, "--pidfd-socket", "the container's processes are not host processes");
+        Path bundle = rc.call.absolute(a.bundle() == null ? "." : a.bundle()).normalize();
+        Spec spec = readBundle(rc, bundle);
+        rc.call.trace().mark("create: spec read");
+        RuntimeConfig c = rc.config();
+        rc.call.trace().mark("create: configured");
+        List<String> ignored = new ArrayList<>();
+        Map<String, String> annotations = new LinkedHashMap<>();
+        spec.json().path("annotations").properties().forEach(e -> annotations.put(e.getKey(), e.getValue().asText()));
+        try {
+            c = c.withAnnotations(annotations, ignored);
+        } catch (RuntimeConfig.ConfigException e) {
+            throw new RuntimeError(e.getMessage());
+        }
+        if (!ignored.isEmpty()) {
+            rc.log.warning("annotations " + ignored + " ignored: set \"allowFlagOverride\": true in "
+                    + RuntimeConfig.DEFAULT_FILE + " to let containers set runsc flags");
+        }
+        c = Networks.choose(c, spec, rc.rootless, rc.log);
+        rc.call.trace().mark("create: network chosen");
+        boolean detached = verb.equals("create") || extra.contains("--detach");
+        boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
+        if (terminal && detached) {
+            throw new RuntimeError(Exec.NO_CONSOLE);
+        }
+        Path runsc = rc.runscPath(c.runsc());
+        // before the spec is checked: the rewrite of the pod's annotation is part of what runsc reads
+        boolean joins = joinSandbox(rc, spec);
+        Path mountDir = store.dir(a.id()).resolve("mounts");
+        SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir);
+        rc.call.trace().mark("create: spec checked");
+        List<String> flags = rc.containerFlags(c, rc.rootless);
+        if (policy.ociSeccomp() && !Boolean.TRUE.equals(c.ociSeccomp())) {
+            flags.add("--oci-seccomp"); // runsc applies linux.seccomp only with it (runsc/boot/loader.go:865)
+        }
+        Container ct = new Container(a.id(), runscId, bundle, rc.rootless, runsc.toString(), flags, 0, 0);
+        try {
+            StateDir.makeRuntimeRoot(store.root(), rc.euid); // before Containers.create's createDirectories, which follows symlinks
+            store.create(ct);
+        } catch (UnsafeStateDirException e) {
+            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
+        } catch (FileAlreadyExistsException e) {
+            throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
+        } catch (IOException e) {
+            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + IoError.withFile(e)
+                    + " (check --root)");
+        }
+        rc.call.trace().mark("create: state written");
+        boolean done = false;
+        try {
+            Path runBundle = bundle;
+            Path nodevFile;
+            try {
+                nodevFile = Bundle.prepareMounts(policy, mountDir, store.dir(a.id()).resolve("nodev.list"));
+            } catch (IOException e) {
+                throw new RuntimeError("cannot prepare the mounts of " + a.id() + " in " + mountDir + ": "
+                        + IoError.reason(e, mountDir));
+            }
+            if (policy.ociSeccomp()) {
+                markSeccomp(rc, a.id());
+            }
+            if (rc.rootless) {
+                ct = Holder.prepare(rc, ct, policy.spec());
+                runBundle = store.dir(a.id()).resolve("bundle");
+            } else if (policy.changed() || joins) {
+                // runsc reads the bundle's config.json: gvshim's rewrite (the pod's annotation, the spec rule's
+                // changes) goes into a copy in the container's directory, the caller's bundle untouched
+                runBundle = writeRunBundle(policy.spec(), bundle, store.dir(a.id()).resolve("bundle"));
+            }
+            List<String> args = new ArrayList<>(List.of(verb, "--bundle=" + runBundle));
+            if (a.pidFile() != null) {
+                args.add("--pid-file=" + rc.call.absolute(a.pidFile()));
+            }
+            if (a.consoleSocket() != null) {
+                args.add("--console-socket=" + rc.call.absolute(a.consoleSocket()));
+            }
+            args.addAll(extra);
+            args.add(ct.runscId());
+            // `run` starts the sandbox in the same runsc process: the same network check as `start` (see Networks)
+            boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
+            RunscCommand.Stdio stdio = detached ? RunscCommand.Stdio.DETACH : terminal ? RunscCommand.Stdio.TERMINAL
+                    : RunscCommand.Stdio.WAIT;
+            int code = rc.runsc(ct, args, true, stdio, hide, nodevFile, null).exitCode();
+            if (verb.equals("run") && extra.isEmpty()) {
+                // runsc run returns the container's status; an error line of runsc's own means it failed itself
+                String msg = RunscLogs.lastError(rc.callLog(a.id()));
+                if (msg.isEmpty()) {
+                    done = true;
+                    Delete.cleanup(rc, ct);
+                    return code;
+                }
+            }
+            if (code != 0) {
+                throw Diagnosis.failure(rc, ct, verb);
+            }
+            done = true;
+            return 0;
+        } finally {
+            if (!done) {
+                Delete.cleanup(rc, ct);
+            }
+        }
+    }
+
+    /** The bundle ({@link Bundle}) and a root file system the sandbox, running as the caller, can enter. */
+    private static Spec readBundle(RuntimeCall rc, Path bundle) throws RuntimeError {
+        Path config = bundle.resolve("config.json");
+        try {
+            Spec spec = Bundle.load(bundle);
+            Path rootfs = Bundle.check(spec, bundle, false);
+            Failure access = Explain.rootfsAccess(rootfs, rc.euid);
+            if (access != null) {
+                throw new RuntimeError(access.oneLine());
+            }
+            return spec;
+        } catch (LaunchException e) {
+            throw new RuntimeError(e.failure().oneLine());
+        } catch (InvalidSpecException e) {
+            throw new RuntimeError(Bundle.invalid(config, e).oneLine());
+        }
+    }
+
+    /** The annotations that put a container into another one's sandbox (runsc/specutils/cri.go). */
+    private static final List<String[]> SANDBOX_ANNOTATIONS = List.of(
+            new String[] {"io.kubernetes.cri.container-type", "io.kubernetes.cri.sandbox-id"},
+            new String[] {"io.kubernetes.cri-o.ContainerType", "io.kubernetes.cri-o.SandboxID"});
+
+    /**
+     * A container of a pod (CRI's container-type "container") names the sandbox it joins by
+     * the pod sandbox container's id, which runsc knows by its runsc id: rewrites the
+     * annotation in {@code spec} to that; whether it did.
+     */
+    private static boolean joinSandbox(RuntimeCall rc, Spec spec) {
+        for (String[] keys : SANDBOX_ANNOTATIONS) {
+            String sandbox = spec.annotation(keys[1]);
+            if ("container".equals(spec.annotation(keys[0])) && sandbox != null && Containers.invalidId(sandbox) == null) {
+                Container owner = rc.store.load(sandbox);
+                if (owner != null && owner.hasOwnRunscId()) {
+                    spec.annotation(keys[1], owner.runscId());
+                    rc.log.debug("sandbox " + sandbox + " is " + owner.runscId() + " for runsc (" + keys[1] + ")");
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The one rule for the spec's isolation fields ({@link SpecPolicy}): refused with one line,
+     * or what runsc must get; moot fields are said once in --log (info), fields runsc ignores
+     * without weakening anything as a warning, gvshim's exact rewrites with --debug.
+     */
+    private static SpecPolicy.Result checkSpec(RuntimeCall rc, Spec spec, Path bundle, RuntimeConfig c, String id, Path runsc,
+            Path mountDir) throws RuntimeError {
+        String off = Boolean.FALSE.equals(c.ociSeccomp()) ? "in this runtime's configuration (" + RuntimeConfig.DEFAULT_FILE
+                + ", --runsc-flag or runtimeArgs)" : null;
+        SpecPolicy.Result r;
+        try {
+            r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUNTIME, "container " + id, bundle, !rc.rootless,
+                    off, () -> RunscRelease.of(runsc, rc.releaseCache(true)), mountDir));
+        } catch (LaunchException e) {
+            throw new RuntimeError(e.failure().oneLine());
+        }
+        if (!r.moot().isEmpty()) {
+            rc.log.info("container " + id + ": spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
+        }
+        r.ignored().forEach(w -> rc.log.warning("container " + id + ": " + w));
+        r.rewrites().forEach(w -> rc.log.debug("container " + id + ": runsc gets " + w));
+        String overlay = c.flags().getOrDefault("overlay2", c.flags().getOrDefault("overlay", "none"));
+        if (!r.nodev().isEmpty() && !overlay.equals("none") && !overlay.equals("false")) {
+            // the gofer then remounts the root read-only itself (runsc/cmd/gofer.go:416), which clears nodev
+            rc.log.warning("container " + id + ": with runsc's overlay over the root file system (" + overlay + "), a device"
+                    + " node in the image's own files is not kept closed; in bind mounts it is");
+        }
+        return r;
+    }
+
+    /**
+     * The spec runsc reads when gvshim had to change it, in the container's own directory (the
+     * caller's bundle is never modified): root.path and relative bind sources made absolute
+     * against the caller's bundle, as runsc would have resolved them.
+     */
+    static Path writeRunBundle(Spec spec, Path bundle, Path dir) throws RuntimeError {
+        Spec s = spec.copy();
+        s.root().path(bundle.resolve(s.root().path()).normalize().toString());
+        for (dev.gvshim.oci.Mount m : s.mounts()) {
+            if (m.source() != null && !m.source().startsWith("/") && SpecPolicy.bind(m.json())) {
+                m.source(bundle.resolve(m.source()).normalize().toString());
+            }
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve("config.json"), s.toJson());
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the spec runsc reads to " + dir + ": " + IoError.reason(e, dir));
+        }
+        return dir;
+    }
+
+    /** In a container's directory: runsc applies the container's seccomp profile (see {@link Exec}). */
+    static final String SECCOMP_MARK = "seccomp-applied";
+
+    private static void markSeccomp(RuntimeCall rc, String id) throws RuntimeError {
+        try {
+            Files.createFile(rc.store.dir(id).resolve(SECCOMP_MARK));
+        } catch (FileAlreadyExistsException e) {
+            // already marked
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the state of " + id + " in " + rc.store.root() + ": "
+                    + IoError.reason(e, rc.store.dir(id)));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.gvshim.container;
+
+import dev.gvshim.call.Launch;
+import java.util.ArrayList;
+import java.util.List;
+
+/** `delete [--force]`, and the cleanup every verb does when a container cannot go on. */
+public final class Delete {
+    private Delete() {
+    }
+
+    public static int run(RuntimeCall rc, String id, boolean force) throws RuntimeError {
+        Lookup.checkId(id);
+        Container ct = rc.store.load(id);
+        if (ct == null) {
+            String hidden = rc.store.hiddenBecause(id, rc.euid);
+            if (hidden != null) {
+                // runc's answer for a container the caller cannot see, never a silent success
+                throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id + " (" + hidden + ")");
+            }
+            if (rc.lookup.isForeign(id)) {
+                ct = rc.lookup.foreign(id);
+            } else if (rc.store.exists(id)) {
+                rc.store.remove(id); // what a create interrupted before its record was written left
+                return 0;
+            } else if (force) {
+                return 0; // runc: deleting nothing by force is success (containerd's cleanup call)
+            } else {
+                throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id);
+            }
+        }
+        if (!rc.lookup.addressable(ct)) {
+            // runsc has no container by this id (a create interrupted before runsc's): gvshim's part only
+            cleanup(rc, ct);
+            return 0;
+        }
+        String own = rc.store.recordedStatus(ct.runscId());
+        String status = rc.lookup.effective(ct, own);
+        if (status.equals("paused") && !force) {
+            throw new RuntimeError("cannot delete container " + id + " that is not stopped: paused"); // runc's text
+        }
+        // a paused container whose sandbox died is stopped, but runsc deletes only "created" and "stopped" ones
+        // without --force; with --force runsc 2022-12 removes a paused one and then panics ("invalid state
+        // transition: paused => stopped", container.go Destroy): its state is gone, which is what counts.
+        // A container recorded "running" is left to runsc, which asks the sandbox whether it still runs
+        boolean forced = force || !status.equals(own);
+        List<String> args = new ArrayList<>(List.of("delete"));
+        if (forced) {
+            args.add("--force");
+        }
+        args.add(ct.runscId());
+        Launch.Ran r = rc.runsc(ct, args);
+        if (!r.ok() && rc.store.runscState(ct.runscId()) != null) {
+            throw Diagnosis.plain(rc, ct, "delete", r);
+        }
+        cleanup(rc, ct);
+        return 0;
+    }
+
+    /** Removes what runsc and gvshim hold for the container: sandbox, state, holder, logs. */
+    static void cleanup(RuntimeCall rc, Container ct) {
+        if (rc.store.runscState(ct.runscId()) != null) {
+            try {
+                rc.runsc(ct, List.of("delete", "--force", ct.runscId()));
+            } catch (RuntimeError e) {
+                rc.log.debug("cleanup of " + ct.id() + ": " + e.getMessage());
+            }
+        }
+        Container saved = rc.store.load(ct.id());
+        Holder.release(saved != null ? saved : ct);
+        rc.store.remove(ct.id());
+    }
+}

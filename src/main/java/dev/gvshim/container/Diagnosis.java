@@ -1,0 +1,74 @@
+package dev.gvshim.container;
+
+import dev.gvshim.call.Launch;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Facts;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.oci.SpecTypes;
+import dev.gvshim.runsc.RunscLogs;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A runc verb's runsc call failed: the one line that says why, in the caller's ids. */
+final class Diagnosis {
+    private Diagnosis() {
+    }
+
+    /** runsc failed at {@code verb}: the diagnosis engine's one line (cause and fix). */
+    static RuntimeError failure(RuntimeCall rc, Container ct, String verb) {
+        String msg = ct.human(RunscLogs.oneLine(RunscLogs.lastError(rc.callLog(ct.id()))));
+        // this call's errors only: the debug logs keep every earlier call's too
+        List<String> fatal = new ArrayList<>(RunscLogs.newFatalLines(rc.store.debugLogs(ct.id())).stream()
+                .map(ct::human).toList());
+        fatal.remove(msg);
+        if (!msg.isEmpty()) {
+            rc.log.warning("runsc " + verb + ": " + msg);
+        }
+        String spec = SpecTypes.fromGoError(msg);
+        if (spec != null) {
+            // a field gvshim's own check does not know: runsc's Go error, as a field and its type (the bundle's loader's id)
+            return new RuntimeError(Failure.of("BUNDLE_INVALID", "cannot use " + ct.bundle().resolve("config.json"), null,
+                    spec, null).oneLine());
+        }
+        Failure f;
+        try {
+            Explain explain = new Explain(() -> {
+                try {
+                    return Facts.read(Path.of("/"), rc.call.env(), ct.runsc());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            f = explain.runsc(msg, fatal);
+        } catch (RuntimeException e) {
+            f = Failure.of("RUNSC_FAILED", "cannot " + verb + " the gVisor sandbox", "runsc: " + msg, null, null);
+        }
+        String what = f.what().replace("cannot start the gVisor sandbox", "cannot " + verb + " container " + ct.id());
+        return new RuntimeError(new Failure(f.id(), what, f.evidence(), f.why(), runtimeFix(f), f.exitCode()).oneLine());
+    }
+
+    /** The diagnosis engine speaks to `gvshim run` users; a runtime's user fixes things elsewhere. */
+    static String runtimeFix(Failure f) {
+        return switch (f.id()) {
+            case "COMMAND_NOT_FOUND", "COMMAND_NOT_EXECUTABLE" ->
+                "check the container's command and its image (process.args and root in config.json)";
+            case "NETWORK_SANDBOX_UNSUPPORTED" -> "add \"runtimeArgs\": [\"--network=none\"] to this runtime in "
+                    + "/etc/docker/daemon.json (or the containerd runtime's options), or set \"network\": \"none\" in "
+                    + RuntimeConfig.DEFAULT_FILE;
+            default -> f.fix();
+        };
+    }
+
+    /** runsc's own words for a verb that needs no diagnosis (runc's sentinel where runsc says the container is gone). */
+    static RuntimeError plain(RuntimeCall rc, Container ct, String verb, Launch.Ran r) {
+        String msg = RunscLogs.lastError(rc.callLog(ct.id()));
+        String text = ct.human(RunscLogs.oneLine(msg.isEmpty() ? r.output().strip() : msg));
+        if (text.contains("does not exist")) {
+            return new RuntimeError(RuntimeError.NOT_EXIST + ": " + ct.id());
+        }
+        return new RuntimeError("cannot " + verb + " " + ct.id() + ": runsc: " + text);
+    }
+}

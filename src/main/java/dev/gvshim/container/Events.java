@@ -1,0 +1,54 @@
+package dev.gvshim.container;
+
+import dev.gvshim.call.Launch;
+import dev.gvshim.runsc.RunscCommand;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** `events [--stats] [--interval D] ID`: runsc's events, each line passed on as it comes, with the container's own id. */
+public final class Events {
+    private Events() {
+    }
+
+    public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws RuntimeError {
+        Container ct = rc.lookup.existing(id);
+        List<String> args = new ArrayList<>(List.of("events"));
+        if (stats) {
+            args.add("--stats");
+        }
+        if (interval != null) {
+            args.add("--interval=" + seconds(interval));
+        }
+        args.add(ct.runscId());
+        // runsc prints a JSON object a line ({"type":"stats","id":ID,...}), every interval until it is stopped
+        Launch.Ran r = rc.runsc(ct, args, false, RunscCommand.Stdio.CAPTURE, false, null, line -> {
+            rc.call.out().println(ct.human(line));
+            rc.call.out().flush();
+        });
+        if (!r.ok()) {
+            throw Diagnosis.plain(rc, ct, "events", r);
+        }
+        return 0;
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)?");
+
+    /** runc takes a Go duration (5s, 1m, 500ms); runsc whole seconds. */
+    static int seconds(String d) throws RuntimeError {
+        Matcher m = DURATION.matcher(d.strip());
+        if (!m.matches()) {
+            throw new RuntimeError("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
+        }
+        long n = Long.parseLong(m.group(1));
+        String u = m.group(2) == null ? "s" : m.group(2);
+        long s = switch (u) {
+            case "ms" -> (n + 999) / 1000;
+            case "m" -> n * 60;
+            case "h" -> n * 3600;
+            default -> n;
+        };
+        return (int) Math.max(1, Math.min(s, Integer.MAX_VALUE));
+    }
+}

@@ -1,0 +1,127 @@
+package dev.gvshim.container;
+
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Facts;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.Spawner;
+import dev.gvshim.linux.Step;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.oci.Specs;
+import dev.gvshim.userns.Caller;
+import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.MappingPlan;
+import dev.gvshim.userns.Mapper;
+import dev.gvshim.userns.Mode;
+import dev.gvshim.userns.Planner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A container created by a caller without root. runsc's own --rootless refuses `create`
+ * (gVisor 2022-12), and a sandbox that outlives the runtime call needs a user namespace that
+ * does too. So gvshim clones a holder (the native {@code gvshim-holder}: no Java runs in
+ * the child) into a new user namespace, maps the caller's subordinate ids into it with
+ * newuidmap/newgidmap (full mode: runsc needs more than one id without --rootless), and runs
+ * every runsc call for the container inside that namespace: the native {@code gvshim-nsexec}
+ * ({@link dev.gvshim.runsc.RunscCommand}) joins it as 0:0 and execs runsc.
+ * The holder is killed at delete.
+ */
+final class Holder {
+    private Holder() {
+    }
+
+    /** Starts the holder, maps it, and writes the spec runsc gets; returns the container with its holder. */
+    static Container prepare(RuntimeCall rc, Container ct, Spec spec) throws RuntimeError {
+        java.util.Map<String, String> env = rc.call.env();
+        Containers store = rc.store;
+        Caller host;
+        try {
+            host = Caller.read(Path.of("/"), env.get("PATH"));
+        } catch (IOException e) {
+            throw new RuntimeError("cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
+        }
+        Explain explain = new Explain(() -> Facts.read(Path.of("/"), env, host, ct.runsc()));
+        MappingPlan plan;
+        try {
+            plan = Planner.plan(Mode.FULL, host);
+        } catch (Planner.Impossible e) {
+            throw new RuntimeError(Failure.of(e.id(), "cannot create rootless container " + ct.id(), null,
+                    "runsc needs a user namespace with your subordinate ids (full mode): " + e.why(), e.fix()).oneLine());
+        }
+        String holder = rc.call.libexec("gvshim-holder").toString();
+        int devnull = -1;
+        int[] sync = null;
+        Spawner.Child c = null;
+        try {
+            devnull = Linux.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+            sync = Linux.pipe2(Linux.O_CLOEXEC);
+            c = Spawner.clone(new Spawner.Request(holder, List.of("gvshim-holder"), List.of(),
+                    devnull, devnull, devnull, sync[0], sync[1], Spawner.SETPGID),
+                    Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
+            Linux.closeQuietly(sync[0]);
+            sync[0] = -1;
+            Mapper.apply(plan, c.pid(), host.newuidmap(), host.newgidmap());
+            Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
+            c.awaitExec(Step.EXEC_RUNSC);
+            Container held = ct.withHolder(c.pid(), startTime(c.pid()));
+            store.save(held);
+            rc.log.debug("rootless: holder " + c.pid() + ", " + plan.describe());
+            writeBundle(spec, ct.bundle(), store.dir(ct.id()).resolve("bundle"));
+            c = null;
+            return held;
+        } catch (MappingFailed m) {
+            Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
+                    host.userName());
+            throw new RuntimeError(f.oneLine());
+        } catch (SyscallException e) {
+            throw new RuntimeError(explain.syscall(e).oneLine());
+        } catch (IOException e) {
+            throw new RuntimeError("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
+        } finally {
+            if (sync != null) {
+                Linux.closeQuietly(sync);
+            }
+            Linux.closeQuietly(devnull);
+            if (c != null) { // never released into the holder program: discard it
+                try {
+                    Linux.kill(c.pid(), Linux.SIGKILL);
+                    Linux.waitpid(c.pid(), 0);
+                } catch (SyscallException ignored) {
+                    // gone
+                }
+                c.release();
+            }
+        }
+    }
+
+    /** The spec runsc gets inside the holder's namespace, in the container's own directory (the bundle is not modified). */
+    static void writeBundle(Spec spec, Path bundle, Path dir) throws IOException {
+        Spec s = Specs.toRootlessInUserns(spec.copy(), bundle);
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("config.json"), s.toJson());
+    }
+
+    /** Kills the holder (if it is still the same process): the namespace ends with the sandbox. */
+    static void release(Container ct) {
+        if (!ct.rootless() || ct.holderPid() <= 0 || startTime(ct.holderPid()) != ct.holderStart()) {
+            return;
+        }
+        ProcessHandle.of(ct.holderPid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL, no FFM linking
+    }
+
+    /** Field 22 of /proc/PID/stat (start time in clock ticks): tells a reused pid apart; -1 if gone. */
+    static long startTime(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[19]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.gvshim.container;
+
+import dev.gvshim.call.Launch;
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.runsc.RunscLogs;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** `kill [--all] ID [SIGNAL]`, including what runsc cannot: a created container, a paused one. */
+public final class Kill {
+    private Kill() {
+    }
+
+    public static int run(RuntimeCall rc, String id, String signal, boolean all) throws RuntimeError {
+        int sig = Signals.parse(signal == null ? "SIGTERM" : signal);
+        if (sig < 0) {
+            throw new RuntimeError("invalid signal \"" + signal + "\" (a number or a name: 9, KILL, SIGKILL)");
+        }
+        Container ct = rc.lookup.existing(id);
+        if (rc.lookup.addressable(ct) && rc.store.recordedStatus(ct.runscId()).equals("paused") && rc.lookup.sandboxAlive(ct)) {
+            return killPaused(rc, ct, sig, all); // runsc would refuse: no need to ask it first
+        }
+        Launch.Ran r = rc.runsc(ct, args(ct, sig, all));
+        if (r.ok()) {
+            return 0;
+        }
+        String msg = ct.human(RunscLogs.lastError(rc.callLog(id)));
+        String raw = rc.lookup.status(ct);
+        Status status = Status.of(raw);
+        if (status == Status.CREATED) {
+            // runc can signal a created container (its init dies); runsc cannot, so end the sandbox itself
+            if (killSandbox(rc, ct, "kill " + sig + " of created container " + id)) {
+                return 0;
+            }
+            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+        }
+        if (status == Status.PAUSED) {
+            return killPaused(rc, ct, sig, all);
+        }
+        if (raw == null || status == Status.STOPPED) {
+            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+        }
+        throw new RuntimeError("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? ct.human(r.output()) : msg));
+    }
+
+    static List<String> args(Container ct, int sig, boolean all) {
+        List<String> args = new ArrayList<>(List.of("kill"));
+        if (all) {
+            args.add("--all");
+        }
+        args.addAll(List.of(ct.runscId(), Integer.toString(sig)));
+        return args;
+    }
+
+    /**
+     * A signal for a paused container, which runsc 2022-12 refuses ("cannot signal container
+     * ... in state paused"). runc signals a frozen cgroup: SIGKILL ends its processes at once
+     * (the kernel kills frozen tasks: cgroup-v2.rst, cgroup.freeze), other signals stay pending
+     * until it is thawed. gvshim does the same: SIGKILL ends the sandbox (the container is its
+     * root container: nothing in it runs again), other signals are held and sent at resume.
+     * This is what Docker's `kill`, `rm -f` and `stop` of a paused container send.
+     */
+    private static int killPaused(RuntimeCall rc, Container ct, int sig, boolean all) throws RuntimeError {
+        if (sig == 0) {
+            return 0; // kill(2)'s existence check: it exists
+        }
+        if (sig != Signals.parse("KILL")) {
+            try {
+                rc.store.holdSignal(ct.id(), new Containers.HeldSignal(sig, all));
+            } catch (IOException e) {
+                throw new RuntimeError("cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
+                        + rc.store.dir(ct.id()) + ": " + IoError.reason(e, rc.store.dir(ct.id())));
+            }
+            rc.log.debug("signal " + sig + " for paused container " + ct.id() + " held until it is resumed");
+            return 0;
+        }
+        Containers.Sandbox sb = rc.store.sandbox(ct.runscId());
+        if (sb != null && sb.id().equals(ct.runscId())) {
+            if (killSandbox(rc, ct, "SIGKILL of paused container " + ct.id())) {
+                return 0;
+            }
+            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + ct.id());
+        }
+        // one of several containers of a pod's sandbox. runsc pauses the whole sandbox (all its containers'
+        // tasks: runsc/boot Loader pause), and reports only this one paused: thaw it to kill this one. The
+        // others stay running, as they would be under runc, where only this container's cgroup was frozen
+        rc.log.debug("SIGKILL of paused container " + ct.id() + ", which shares sandbox " + (sb == null ? "?" : sb.id())
+                + ": the sandbox is resumed to kill it");
+        Launch.Ran r = rc.runsc(ct, List.of("resume", ct.runscId()));
+        if (!r.ok()) {
+            throw Diagnosis.plain(rc, ct, "kill", r);
+        }
+        Launch.Ran k = rc.runsc(ct, args(ct, sig, all));
+        if (!k.ok()) {
+            throw Diagnosis.plain(rc, ct, "kill", k);
+        }
+        return 0;
+    }
+
+    /** SIGKILL to the container's sandbox process, if it is still that process; whether it was sent. */
+    private static boolean killSandbox(RuntimeCall rc, Container ct, String why) {
+        Containers.Sandbox sb = rc.store.sandbox(ct.runscId());
+        if (sb == null || !rc.store.sandboxAlive(sb.pid(), sb.id())) {
+            return false;
+        }
+        rc.log.debug(why + ": SIGKILL to its sandbox (pid " + sb.pid() + ")");
+        return ProcessHandle.of(sb.pid()).map(ProcessHandle::destroyForcibly).orElse(false); // SIGKILL, no FFM linking
+    }
+}

@@ -1,0 +1,209 @@
+package dev.gvshim.container;
+
+import dev.gvshim.call.Call;
+import dev.gvshim.call.Handover;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Facts;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.runsc.Runsc;
+import dev.gvshim.runsc.RunscCommand;
+import dev.gvshim.runsc.RunscConfig;
+import dev.gvshim.userns.Caller;
+import dev.gvshim.userns.IdMap;
+import dev.gvshim.userns.MappingPlan;
+import dev.gvshim.userns.Mode;
+import dev.gvshim.userns.Planner;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * `gvshim run`: starts one sandbox and hands the call over to gvshim-waiter:
+ *
+ * <pre>
+ *  gvshim (pid P)                                C child (new user namespace)
+ *  plan, write config.json
+ *  clone(gvshim_child, CLONE_NEWUSER) ------->   blocks on the sync pipe
+ *  newuidmap/newgidmap P' (or /proc writes)
+ *  write "G" to the sync pipe -------------->    execve gvshim-nsexec, runsc run
+ *  read status pipe: EOF = exec'd
+ *  hand over: gvshim-waiter (one-shot: execve, still pid P): relays stdio, forwards signals, waits, cleans up
+ * </pre>
+ *
+ * Everything before the release is on the start-up critical path; everything after it
+ * runs while runsc boots the sandbox.
+ */
+public final class RunForeground {
+    private final Call call;
+    private final RunRequest req;
+
+    /** {@code req}'s paths are absolute (the CLI resolves them against the caller's directory). */
+    public RunForeground(Call call, RunRequest req) {
+        this.call = call;
+        this.req = req;
+    }
+
+    /**
+     * Starts the sandbox and hands the call over ({@link Call#handover()}): returns only when the
+     * waiter runs elsewhere (never, for a one-shot exec), or throws why the sandbox cannot start.
+     */
+    public void run() throws LaunchException {
+        RunSpecTask spec = RunSpecTask.start(call, req);
+        try {
+            launch(spec);
+        } finally {
+            spec.cancel();
+        }
+    }
+
+    private void launch(RunSpecTask specTask) throws LaunchException {
+        Path slash = Path.of("/");
+        Caller host = readHost(slash);
+        call.trace().mark("host facts read");
+        Explain explain = new Explain(() -> Facts.read(slash, call.env(), host, req.runsc()));
+        Path runsc = findRunsc();
+        call.trace().mark("runsc found");
+        MappingPlan plan = plan(host);
+        call.trace().mark("planned " + plan.mode().label());
+
+        int uid = host.status().euid();
+        Path stateDir;
+        try {
+            // found (or made) once per call: the scan of /tmp is not repeated
+            stateDir = req.root() != null ? StateDir.prepare(req.root(), uid, true)
+                    : StateDir.prepareDefault(call.env(), uid, IdMap.outer(host.ownUidMap(), uid));
+        } catch (UnsafeStateDirException e) {
+            Path readOnly = e.readOnlyParent();
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(),
+                    readOnly != null ? explain.unwritableStateDirFix(readOnly) : e.fix()));
+        }
+        call.trace().mark("state dir ready");
+        RunDir run;
+        try {
+            run = RunDir.create(stateDir);
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
+                    IoError.withFile(e), "check free space and permissions of " + stateDir));
+        }
+        call.trace().mark("run dir created");
+        specTask.inputs(new RunSpecTask.Inputs(run, stateDir, uid, runsc));
+        RunStdio fds = new RunStdio();
+        UsernsChild child = null;
+        boolean handedOver = false;
+        try {
+            if (specTask.isDone()) {
+                specTask.join(); // done already: the bundle is missing or malformed, so fail before cloning
+            }
+            boolean terminal = switch (req.tty()) {
+                case ALWAYS -> true;
+                case NEVER -> false;
+                case AUTO -> Linux.isatty(call.stdio().inFd()) && Linux.isatty(call.stdio().outFd());
+            };
+            specTask.terminal(terminal);
+            RunStdio.prepareRunDir(run);
+            fds.open(run, terminal);
+            call.trace().mark("stdio ready");
+            fds.inheritWaiterEnds();
+            // The namespace child is cloned and mapped first: it waits on the sync pipe, and
+            // runsc reads config.json only after its execve, so the id helpers run while the
+            // bundle is still being parsed and the spec written.
+            child = UsernsChild.start(call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal), fds);
+            plan = child.plan();
+            Handover.Exec waiter = Waiter.exec(call, req, run, runsc, child.pid(), fds);
+            try {
+                RunSpecTask.Out spec = specTask.join();
+                Files.write(run.config(), spec.json());
+                call.trace().mark("config.json written");
+                // Housekeeping before the release, while runsc is not yet competing for the CPU.
+                RunDir.collectGarbage(stateDir);
+                Waiter.writeMeta(run, req, plan, runsc);
+                if (req.verbose()) {
+                    call.err().println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: "
+                            + plan.notFull()) + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
+                    call.err().println("gvshim: run directory " + run.dir());
+                    spec.notes().forEach(n -> call.err().println("gvshim: " + n));
+                }
+                child.release();
+            } finally {
+                child.closeSync();
+            }
+            call.trace().mark("released");
+            child.awaitExec();
+            call.trace().mark("runsc exec'd");
+            fds.closeChildEnds();
+            // runsc is booting the sandbox now: hand over at once, leaving the cores to it.
+            call.trace().mark("exec waiter");
+            call.trace().dump();
+            try {
+                call.handover().exec(waiter);
+            } catch (SyscallException e) {
+                throw e.in(dev.gvshim.linux.Step.EXEC_WAITER);
+            }
+            handedOver = true; // the waiter owns runsc and the run directory now
+        } catch (SyscallException e) {
+            throw new LaunchException(explain.syscall(e));
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    IoError.withFile(e), "check free space in " + stateDir));
+        } finally {
+            if (child != null && !handedOver) {
+                child.kill();
+            }
+            fds.closeAll();
+            if (!req.debug() && !handedOver) {
+                run.delete();
+            }
+        }
+    }
+
+    private Caller readHost(Path slash) throws LaunchException {
+        try {
+            return Caller.read(slash, call.env().get("PATH"));
+        } catch (IOException | RuntimeException e) {
+            throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
+                    "/proc/self/status: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable"),
+                    "/proc is not mounted or not readable",
+                    "mount proc at /proc"));
+        }
+    }
+
+    private Path findRunsc() throws LaunchException {
+        try {
+            Path p = Runsc.locateFrom(call.cwd(), req.runsc(), call.env().get("PATH"));
+            if (p != null) {
+                return p;
+            }
+        } catch (Runsc.RunscNotFoundException e) {
+            // below, with doctor's words
+        }
+        throw new LaunchException(Explain.runscMissing(req.runsc(), call.env().get("PATH"), Path.of("/")));
+    }
+
+    private MappingPlan plan(Caller host) throws LaunchException {
+        MappingPlan plan;
+        try {
+            plan = Planner.plan(req.userns(), host);
+        } catch (Planner.Impossible e) {
+            throw new LaunchException(Failure.of(e.id(), "cannot use --userns full", null,
+                    e.why(), (e.fix() == null ? "" : e.fix() + "; or ") + "use --userns auto to fall back to single"));
+        }
+        if (plan.runscRootless() && req.network() == RunscConfig.Network.SANDBOX) {
+            throw new LaunchException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
+                    "runsc --rootless (userns mode single" + (plan.notFull() == null ? "" : ": " + plan.notFull())
+                            + ") has no sandbox network",
+                    "use --network none or host" + (req.userns() == Mode.SINGLE ? ", or drop --userns single"
+                            : plan.fullFix() == null ? "" : ", or make full mode possible: " + plan.fullFix())));
+        }
+        return plan;
+    }
+
+    private java.util.List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal) {
+        RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
+                req.platform(), plan.runscRootless(), req.debug());
+        return RunscCommand.forRun(call.libexec("gvshim-nsexec"), runsc, cfg, run.nodevList(), run.runscLog(), run.dir(),
+                terminal ? run.consoleSocket() : null, run.id());
+    }
+}

@@ -1,0 +1,197 @@
+package dev.gvshim.container;
+
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.call.Call;
+import dev.gvshim.diagnose.Explain;
+import dev.gvshim.diagnose.Failure;
+import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.RunscRelease;
+import dev.gvshim.runsc.SpecPolicy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+
+/**
+ * The spec of one `gvshim run`, built on its own thread, which first parses a bundle's
+ * config.json: the first JSON parse pays for BigDecimal's static initialiser (JDK 25 computes
+ * 5^65536 there, 8-20 ms), and Jackson's own start-up is as long again. Meanwhile the launching
+ * thread reads host facts, waits for FFM, clones and maps; it needs the JSON only at the release.
+ */
+final class RunSpecTask {
+    /** What the spec needs from the launching thread, once the run directory exists. */
+    record Inputs(RunDir run, Path stateDir, int uid, Path runsc) {
+    }
+
+    /** The spec runsc reads, serialised, and what `-v` says about its fields. */
+    record Out(Spec spec, byte[] json, List<String> notes) {
+    }
+
+    private final Call call;
+    private final RunRequest req;
+    private final CompletableFuture<Inputs> inputs = new CompletableFuture<>();
+    private final CompletableFuture<Boolean> terminal = new CompletableFuture<>();
+    private final FutureTask<Out> task;
+
+    private RunSpecTask(Call call, RunRequest req) {
+        this.call = call;
+        this.req = req;
+        this.task = new FutureTask<>(() -> {
+            Spec bundle = req.bundle() == null ? null : Bundle.load(req.bundle());
+            call.trace().mark("bundle parsed");
+            Inputs in = inputs.get();
+            Spec spec = build(in, bundle);
+            Out checked = check(spec, bundle != null, in);
+            checked.spec().process().terminal(terminal.get());
+            byte[] json = checked.spec().toJson();
+            call.trace().mark("spec serialised");
+            return new Out(checked.spec(), json, checked.notes());
+        });
+    }
+
+    /** Starts building the spec of {@code req} on a thread of its own. */
+    static RunSpecTask start(Call call, RunRequest req) {
+        RunSpecTask t = new RunSpecTask(call, req);
+        Thread thread = new Thread(t.task, "gvshim-spec");
+        thread.setDaemon(true);
+        thread.start();
+        return t;
+    }
+
+    void inputs(Inputs in) {
+        inputs.complete(in);
+    }
+
+    /** Whether the process gets a terminal: decided per run (isatty needs FFM, the spec is built before it is linked). */
+    void terminal(boolean t) {
+        terminal.complete(t);
+    }
+
+    /** Done already: the bundle is missing or malformed, and the launch should fail before cloning. */
+    boolean isDone() {
+        return task.isDone();
+    }
+
+    /** A no-op once done; otherwise it is waiting for inputs that never come. */
+    void cancel() {
+        task.cancel(true);
+    }
+
+    Out join() throws LaunchException {
+        try {
+            return task.get();
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case LaunchException le -> throw le;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Spec build(Inputs in, Spec bundle) throws LaunchException {
+        long[] nofile = nofile();
+        String waiter = call.libexec("gvshim-hook").toString();
+        RunSpec.Context ctx = new RunSpec.Context(call.env(), call.cwd(), in.stateDir(), waiter,
+                List.of("gvshim-hook", "--started", in.run().startedFifo().toString()), nofile[0], nofile[1]);
+        call.trace().mark("nofile read");
+        try {
+            Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle(), req, ctx);
+            call.trace().mark("spec built");
+            // both before runsc starts, where the path can still be named (runsc: a bare EOF)
+            Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), in.uid());
+            if (rootfs != null) {
+                throw new LaunchException(rootfs);
+            }
+            String tmpfs = RunSpec.workdirInTmpfs(spec);
+            if (tmpfs != null) {
+                throw new LaunchException(Failure.of("CWD_MISSING", "cannot use the working directory " + spec.process().cwd(),
+                        null, "it is below the tmpfs mounted at " + tmpfs + ", which is empty when the sandbox starts (runsc"
+                                + " would look for it in the root file system, under the tmpfs)",
+                        "use " + tmpfs + " itself, or create the directory from the command (mkdir -p " + spec.process().cwd()
+                                + " && cd " + spec.process().cwd() + ")"));
+            }
+            Path cwd = RunSpec.workdirOnHost(spec);
+            if (cwd != null) {
+                // A generated spec's root is read-only: the working directory must exist (runsc's gofer
+                // would otherwise create it on the host). A bundle's may be created if the caller could.
+                Path existing = cwd.getParent();
+                while (existing != null && !Files.isDirectory(existing)) {
+                    existing = existing.getParent();
+                }
+                boolean mayCreate = bundle != null && existing != null && Files.isWritable(existing);
+                Failure workdir = Explain.workdir(bundle == null ? "--cwd " + spec.process().cwd()
+                        : "the working directory " + spec.process().cwd() + (req.cwd() != null ? " (--cwd)"
+                                : " (process.cwd of " + req.bundle().resolve("config.json") + ")"), cwd, mayCreate);
+                if (workdir != null) {
+                    throw new LaunchException(workdir);
+                }
+            }
+            return spec;
+        } catch (InvalidSpecException e) {
+            throw new LaunchException(Bundle.invalid(req.bundle().resolve("config.json"), e));
+        }
+    }
+
+    /**
+     * The one rule for the spec's isolation fields ({@link SpecPolicy}), for gvshim's own spec as
+     * for a bundle's: refused with the one line, or the spec runsc gets, its mount points made,
+     * and what `-v` says (fields gVisor makes moot, fields runsc ignores).
+     */
+    private Out check(Spec spec, boolean fromBundle, Inputs in) throws LaunchException {
+        RunDir run = in.run();
+        SpecPolicy.Result r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUN, fromBundle
+                ? req.bundle().resolve("config.json").toString() : "gvshim run's spec",
+                fromBundle ? req.bundle() : null, false, null, () -> RunscRelease.of(in.runsc(), in.stateDir()), run.mounts()));
+        Spec out = r.spec();
+        if (r.ociSeccomp()) {
+            // runsc's own rule lets a spec turn oci-seccomp on (not off) by annotation (runsc/config/flags.go
+            // overrideAllowlist); runsc's argv is fixed before the bundle is parsed
+            out.annotation("dev.gvisor.flag.oci-seccomp", "true");
+        }
+        try {
+            Bundle.prepareMounts(r, run.mounts(), run.nodevList());
+        } catch (IOException e) {
+            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    IoError.withFile(e), "check free space in " + in.stateDir()));
+        }
+        List<String> notes = new ArrayList<>();
+        if (!r.moot().isEmpty()) {
+            notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
+        }
+        r.ignored().forEach(w -> notes.add("warning: " + w));
+        if (req.debug()) {
+            r.rewrites().forEach(w -> notes.add("(debug) runsc gets " + w));
+        }
+        call.trace().mark("spec checked");
+        return new Out(out, null, notes);
+    }
+
+    /** The caller's RLIMIT_NOFILE (the launcher runs the JVM with -XX:-MaxFDLimit to keep it). */
+    private static long[] nofile() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    String[] f = line.substring("Max open files".length()).trim().split("\\s+");
+                    return new long[] {limit(f[0]), limit(f[1])};
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // fall back to runc's default
+        }
+        return new long[] {1024, 1024};
+    }
+
+    private static long limit(String v) {
+        return v.equals("unlimited") ? 1L << 20 : Long.parseLong(v);
+    }
+}

@@ -1,0 +1,20 @@
+package dev.gvshim.failure;
+
+/** gvshim's exit statuses that are not a command's own (those of docker run, runc and timeout(1)). */
+public final class Exit {
+    /** gvshim's own failures, internal errors included (runc, podman and docker run use it the same way). */
+    public static final int GVSHIM = 125;
+    /** --timeout expired (timeout(1)'s status). */
+    public static final int TIMEOUT = 124;
+    /** The command exists but cannot be executed (the shell's status). */
+    public static final int NOT_EXECUTABLE = 126;
+    /** The command is not found (the shell's status). */
+    public static final int NOT_FOUND = 127;
+    /** A runc verb's failure (runc's logrus.Fatal). */
+    public static final int RUNTIME = 1;
+    /** A command-line usage error (picocli's and most tools'). */
+    public static final int USAGE = 2;
+
+    private Exit() {
+    }
+}

@@ -1,0 +1,185 @@
+package dev.gvshim.container;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gvshim.Messages;
+import dev.gvshim.call.TestCalls;
+import dev.gvshim.oci.Spec;
+import dev.gvshim.oci.Specs;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runc verbs' lifecycle against a fake runsc ({@link FakeRunsc}: no runsc, no sandbox):
+ * the status transitions, runc's refusals before runsc is asked (a running container is never
+ * destroyed by a second `start`, runsc never panics on `pause` of a created one), the cleanup
+ * after a failed start, signals held while paused.
+ */
+class LifecycleTest {
+    @TempDir
+    Path tmp;
+    Path root;
+    Path proc;
+    Path bundle;
+    FakeRunsc runsc;
+    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        // the caller is root (a rootless container needs a real holder: RuntimeIT); CI runs as root
+        assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "the runtime as root: a caller without root gets a user namespace holder, a real clone (RuntimeIT covers it)");
+        root = tmp.resolve("root");
+        proc = Files.createDirectories(tmp.resolve("proc"));
+        bundle = Files.createDirectories(tmp.resolve("bundle"));
+        Files.createDirectories(bundle.resolve("rootfs"));
+        Spec spec = Specs.example(List.of("sh"), "c");
+        spec.process().terminal(false);
+        Files.write(bundle.resolve("config.json"), spec.toJson());
+        Files.writeString(tmp.resolve("config.json"), "{}");
+        runsc = new FakeRunsc(proc);
+    }
+
+    /** One runc verb, as one call: its exit status, or its error's message. */
+    Object verb(Op op) {
+        PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        RuntimeOptions opts = new RuntimeOptions(root.toString(), null, "json", false, false, "auto",
+                tmp.resolve("config.json").toString(), "/bin/true", "none", null, List.of(), List.of(), null);
+        try (RuntimeCall rc = new RuntimeCall(TestCalls.of(tmp, Map.of("PATH", "/usr/bin:/bin"), o, o, runsc), opts, proc)) {
+            return op.run(rc);
+        } catch (RuntimeError e) {
+            Messages.check("a runc verb's failure", e.getMessage());
+            return e.getMessage();
+        }
+    }
+
+    interface Op {
+        int run(RuntimeCall rc) throws RuntimeError;
+    }
+
+    Object create() {
+        return verb(rc -> Create.create(rc, new Create.Args("c1", bundle.toString(), null, null, false, false, null, null)));
+    }
+
+    Object start() {
+        return verb(rc -> Start.run(rc, "c1"));
+    }
+
+    boolean recorded() {
+        return Files.exists(root.resolve("c1.gvshim"));
+    }
+
+    @Test
+    void createStartSignalDelete() throws Exception {
+        assertThat(create()).isEqualTo(0);
+        assertThat(runsc.containers.get("2-c1").status).isEqualTo("created");
+        assertThat(recorded()).isTrue();
+        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo(0);
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"id\": \"c1\"").contains("\"status\": \"created\"");
+        assertThat(start()).isEqualTo(0);
+        assertThat(verb(rc -> Kill.run(rc, "c1", "TERM", false))).isEqualTo(0);
+        assertThat(runsc.containers.get("2-c1").status).isEqualTo("stopped");
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo(0);
+        assertThat(runsc.verbs()).containsExactly("create", "state", "start", "kill", "delete");
+        assertThat(runsc.calls.get(3)).containsExactly("kill", "2-c1", "15");
+        assertThat(runsc.containers).isEmpty();
+        assertThat(recorded()).as("gvshim's record is gone too").isFalse();
+        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("container does not exist: c1");
+    }
+
+    @Test
+    void aSecondStartIsRefusedAndTheRunningContainerKept() {
+        create();
+        start();
+        assertThat(start()).isEqualTo("cannot start an already running container");
+        assertThat(runsc.verbs()).as("runsc is asked whether it still runs, not told to start it").containsExactly("create",
+                "start", "state");
+        assertThat(runsc.containers.get("2-c1").status).isEqualTo("running");
+        assertThat(recorded()).isTrue();
+    }
+
+    @Test
+    void aStartThatFailsIsCleanedUp() {
+        create();
+        runsc.failing.put("start", "starting container: starting root container: EOF");
+        assertThat((String) start()).startsWith("gvshim: cannot start container c1");
+        assertThat(runsc.verbs()).containsExactly("create", "start", "delete");
+        assertThat(runsc.calls.getLast()).containsExactly("delete", "--force", "2-c1");
+        assertThat(recorded()).as("containerd never deletes what did not start").isFalse();
+    }
+
+    @Test
+    void aCreatedContainerWhoseSandboxDiedIsStoppedAndItsStartCleansUp() throws Exception {
+        create();
+        runsc.sandboxDies("2-c1");
+        assertThat(start()).isEqualTo("cannot start a container that has stopped");
+        assertThat(runsc.verbs()).containsExactly("create", "delete");
+        assertThat(recorded()).isFalse();
+    }
+
+    @Test
+    void pauseOfACreatedContainerIsNotRunningWithoutAskingRunsc() {
+        create();
+        assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).as("runsc 2022-12 would panic").isEqualTo(
+                "container not running: c1");
+        assertThat(runsc.verbs()).containsExactly("create");
+        start();
+        assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).isEqualTo(0);
+        assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).as("runc's answer for a paused one").isEqualTo(
+                "container not running: c1");
+        assertThat(runsc.verbs()).containsExactly("create", "start", "pause");
+    }
+
+    @Test
+    void resumeOfAContainerThatIsNotPausedIsRuncsRefusal() {
+        create();
+        start();
+        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo("container not paused: c1");
+        assertThat(runsc.verbs()).containsExactly("create", "start");
+    }
+
+    @Test
+    void execIntoAPausedOrStoppedContainerIsRefusedAsRuncDoes() throws Exception {
+        create();
+        start();
+        verb(rc -> PauseResume.pause(rc, "c1"));
+        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(
+                "cannot exec in a paused container (use --ignore-paused to override)");
+        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
+        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(0);
+        runsc.sandboxDies("2-c1");
+        runsc.containers.get("2-c1").status = "stopped";
+        verb(rc -> State.run(rc, "c1")); // runsc records the stopped status when it learns it
+        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo("cannot exec in a stopped container");
+        assertThat(runsc.verbs()).containsExactly("create", "start", "pause", "resume", "exec", "state");
+    }
+
+    private static Exec.Args exec(boolean ignorePaused) {
+        return new Exec.Args("c1", null, true, null, null, false, null, List.of(), null, List.of(), List.of(), false, null,
+                null, null, null, ignorePaused, null, List.of("true"));
+    }
+
+    @Test
+    void aSignalForAPausedContainerWaitsForResume() {
+        create();
+        start();
+        verb(rc -> PauseResume.pause(rc, "c1"));
+        assertThat(verb(rc -> Kill.run(rc, "c1", "SIGTERM", false))).isEqualTo(0);
+        assertThat(runsc.verbs()).as("held, not sent: runsc refuses to signal a paused container")
+                .containsExactly("create", "start", "pause");
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo("cannot delete container c1 that is not stopped: paused");
+        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
+        assertThat(runsc.calls.subList(3, runsc.calls.size())).containsExactly(List.of("resume", "2-c1"),
+                List.of("kill", "2-c1", "15"));
+        assertThat(runsc.containers.get("2-c1").status).isEqualTo("stopped");
+    }
+}
