@@ -52,7 +52,7 @@ public final class Create {
         if (store.exists(a.id()) || rc.lookup.isForeign(a.id())) {
             throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
         }
-        String runscId = Containers.runscIdFor(a.id());
+        String runscId = ContainerIds.runscIdFor(a.id());
         String clash = rc.lookup.clash(runscId);
         if (clash != null) {
             throw new RuntimeError("cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
@@ -100,7 +100,7 @@ public final class Create {
         }
         Container ct = new Container(a.id(), runscId, bundle, rc.rootless, runsc.toString(), flags, 0, 0);
         try {
-            StateDir.makeRuntimeRoot(store.root(), rc.euid); // before Containers.create's createDirectories, which follows symlinks
+            RootChecks.makeRuntimeRoot(store.root(), rc.euid); // before Containers.create's createDirectories, which follows symlinks
             store.create(ct);
         } catch (UnsafeStateDirException e) {
             throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
@@ -198,7 +198,7 @@ public final class Create {
     private static boolean joinSandbox(RuntimeCall rc, Spec spec) {
         for (String[] keys : SANDBOX_ANNOTATIONS) {
             String sandbox = spec.annotation(keys[1]);
-            if ("container".equals(spec.annotation(keys[0])) && sandbox != null && Containers.invalidId(sandbox) == null) {
+            if ("container".equals(spec.annotation(keys[0])) && sandbox != null && ContainerIds.invalidId(sandbox) == null) {
                 Container owner = rc.store.load(sandbox);
                 if (owner != null && owner.hasOwnRunscId()) {
                     spec.annotation(keys[1], owner.runscId());

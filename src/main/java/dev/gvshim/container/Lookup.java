@@ -24,7 +24,7 @@ final class Lookup {
 
     /** runc's refusal of an id (before any file is touched). */
     static void checkId(String id) throws RuntimeError {
-        String bad = Containers.invalidId(id);
+        String bad = ContainerIds.invalidId(id);
         if (bad != null) {
             throw new RuntimeError(bad);
         }
@@ -60,12 +60,12 @@ final class Lookup {
         if (rc.store.runscState(id) == null) {
             return false;
         }
-        String own = Containers.idOfReadable(id);
+        String own = ContainerIds.idOfReadable(id);
         if (own != null) {
             Container c = rc.store.load(own);
             return c == null || !c.runscId().equals(id);
         }
-        return !Containers.looksLikeRunscId(id) || !rc.store.byRunscId().containsKey(id);
+        return !ContainerIds.looksLikeRunscId(id) || !rc.store.byRunscId().containsKey(id);
     }
 
     /** A container runsc knows but gvshim did not create (runsc itself, in a shared --root): today's flags, its own id. */

@@ -23,7 +23,7 @@ import java.util.List;
  * owner and mode and the fix ({@link UnsafeStateDirException}). {@link StateDir} chooses the
  * directory; these rules judge it, for the default one and an explicit --root alike.
  */
-final class RootChecks {
+public final class RootChecks {
     private static final int STICKY = 01000;
     static final String ROOT_FIX = "pass a --root whose parent directories belong to you or root and are not"
             + " writable by other users (a sticky one such as /tmp is fine)";
@@ -32,12 +32,12 @@ final class RootChecks {
     }
 
     /**
-     * Creates or checks an explicit directory (--root; TrainCommand's scratch); returns it.
+     * Creates or checks an explicit directory (--root; the AOT training's scratch); returns it.
      *
      * @param explicit the user chose it (--root): the fix is then to choose another, never to
      *                 change or remove that directory (it may be /tmp, or someone's home)
      */
-    static Path prepare(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+    public static Path prepare(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
         try {
             checkPath(dir, uid, false, dir);
         } catch (UnsafeStateDirException e) {
@@ -51,7 +51,7 @@ final class RootChecks {
      * too, belongs to root or the caller and is not writable by others (sticky is not enough for the
      * last: runsc's and gvshim's records are in it). It may not exist yet (create makes it).
      */
-    static void checkRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+    public static void checkRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
         checkPath(root, uid, true, root);
     }
 
@@ -61,7 +61,7 @@ final class RootChecks {
      * the way after the check (in sticky /tmp: their directory, or a symlink to one) is refused
      * before anything is written through it. Files.createDirectories would follow it.
      */
-    static void makeRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+    public static void makeRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
         for (int i = 0; i < 256; i++) {
             Path missing = checkPath(root, uid, true, root);
             if (missing == null) {

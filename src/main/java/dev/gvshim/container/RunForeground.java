@@ -73,7 +73,7 @@ public final class RunForeground {
         Path stateDir;
         try {
             // found (or made) once per call: the scan of /tmp is not repeated
-            stateDir = req.root() != null ? StateDir.prepare(req.root(), uid, true)
+            stateDir = req.root() != null ? RootChecks.prepare(req.root(), uid, true)
                     : StateDir.prepareDefault(call.env(), uid, IdMap.outer(host.ownUidMap(), uid));
         } catch (UnsafeStateDirException e) {
             Path readOnly = e.readOnlyParent();

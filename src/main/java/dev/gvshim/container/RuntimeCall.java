@@ -86,7 +86,7 @@ public final class RuntimeCall implements AutoCloseable {
                 return StateDir.prepareDefault(call.env(), euid, -1).resolve("runtime");
             }
             Path root = opts.root() != null ? call.absolute(opts.root()) : Path.of("/run/gvshim");
-            StateDir.checkRuntimeRoot(root, euid);
+            RootChecks.checkRuntimeRoot(root, euid);
             return root;
         } catch (UnsafeStateDirException e) {
             throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());

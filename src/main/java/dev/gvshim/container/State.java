@@ -34,7 +34,7 @@ public final class State {
     private static String humanState(RuntimeCall rc, Container ct, String json) {
         String o = callersBundle(rc.store, ct, ct.human(json));
         Matcher m = SANDBOX_ANNOTATION.matcher(o);
-        if (m.find() && Containers.looksLikeRunscId(m.group(1))) {
+        if (m.find() && ContainerIds.looksLikeRunscId(m.group(1))) {
             Container owner = rc.store.byRunscId().get(m.group(1));
             if (owner != null) {
                 o = o.substring(0, m.start(1)) + owner.id() + o.substring(m.end(1));

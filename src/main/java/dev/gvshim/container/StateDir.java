@@ -325,31 +325,4 @@ public final class StateDir {
         }
         return s.toString();
     }
-
-    /**
-     * Creates or checks an explicit directory (--root); returns it.
-     *
-     * @param explicit the user chose it (--root): the fix is then to choose another, never to
-     *                 change or remove that directory (it may be /tmp, or someone's home)
-     */
-    public static Path prepare(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
-        return RootChecks.prepare(dir, uid, explicit);
-    }
-
-    /**
-     * The runtime verbs' --root (and root's /run/gvshim): every directory on the way, the last one
-     * too, belongs to root or the caller and is not writable by others (sticky is not enough for the
-     * last: runsc's and gvshim's records are in it). It may not exist yet (create makes it).
-     */
-    public static void checkRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
-        RootChecks.checkRuntimeRoot(root, uid);
-    }
-
-    /**
-     * Makes what is missing of the runtime's --root (mode 0711, as runc), one directory at a time,
-     * each judged before the next is made in it (see {@link RootChecks#makeRuntimeRoot}).
-     */
-    public static void makeRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
-        RootChecks.makeRuntimeRoot(root, uid);
-    }
 }

@@ -17,62 +17,62 @@ class ContainersTest {
     @Test
     void idsRuncAccepts() {
         for (String id : List.of("a", "web", "my_container-1", "a.b", "v1.2+build", "A-Z_0.9+", "...", ".hidden",
-                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "x".repeat(Containers.MAX_ID))) {
-            assertThat(Containers.invalidId(id)).as(id).isNull();
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "x".repeat(ContainerIds.MAX_ID))) {
+            assertThat(ContainerIds.invalidId(id)).as(id).isNull();
         }
     }
 
     @Test
     void emptyIdHasRuncsOwnMessage() {
-        assertThat(Containers.invalidId("")).isEqualTo("container id cannot be empty");
-        assertThat(Containers.invalidId(null)).isEqualTo("container id cannot be empty");
+        assertThat(ContainerIds.invalidId("")).isEqualTo("container id cannot be empty");
+        assertThat(ContainerIds.invalidId(null)).isEqualTo("container id cannot be empty");
     }
 
     @Test
     void idsThatWouldLeaveTheStateDirectoryAreRejected() {
         for (String id : List.of(".", "..", "../x", "a/b", "/abs", "x/..", "a b", "a\nb", "a:b", "a,b", "a*", "é", "a\0b")) {
-            assertThat(Containers.invalidId(id)).as(id).startsWith("invalid container ID format: ");
+            assertThat(ContainerIds.invalidId(id)).as(id).startsWith("invalid container ID format: ");
         }
-        assertThat(Containers.invalidId("../x")).contains("\"../x\"").contains("letters, digits, and _ + - . only");
+        assertThat(ContainerIds.invalidId("../x")).contains("\"../x\"").contains("letters, digits, and _ + - . only");
     }
 
     @Test
     void tooLongIdsAreRejectedWithoutEchoingThemWhole() {
-        String id = "a".repeat(Containers.MAX_ID + 1);
-        assertThat(Containers.invalidId(id)).startsWith("invalid container ID format: ").contains("249 characters long")
-                .contains("at most " + Containers.MAX_ID).doesNotContain(id);
+        String id = "a".repeat(ContainerIds.MAX_ID + 1);
+        assertThat(ContainerIds.invalidId(id)).startsWith("invalid container ID format: ").contains("249 characters long")
+                .contains("at most " + ContainerIds.MAX_ID).doesNotContain(id);
         // gvshim's directory ID.gvshim is a file name: at most 255 bytes
-        assertThat(("a".repeat(Containers.MAX_ID) + ".gvshim").length()).isEqualTo(255);
+        assertThat(("a".repeat(ContainerIds.MAX_ID) + ".gvshim").length()).isEqualTo(255);
     }
 
     @Test
     void idsStartingWithADashAreRefusedAsRuncWouldWordIt() {
         // runsc's flag parser would take "-x" for an option and print its usage
         for (String id : List.of("-x", "--root", "-", "-1")) {
-            assertThat(Containers.invalidId(id)).as(id).startsWith("invalid container ID format: \"" + id + "\"")
+            assertThat(ContainerIds.invalidId(id)).as(id).startsWith("invalid container ID format: \"" + id + "\"")
                     .contains("cannot start with -");
         }
-        assertThat(Containers.invalidId("x-")).isNull();
-        assertThat(Containers.invalidId("a-b")).isNull();
+        assertThat(ContainerIds.invalidId("x-")).isNull();
+        assertThat(ContainerIds.invalidId("a-b")).isNull();
     }
 
     @Test
     void runscIdsAreNeverAPrefixOfAnother() {
         List<String> ids = new java.util.ArrayList<>(List.of("relpfx", "relpfx2", "relw", "relw-victim", "a", "a-1",
                 "1-a", "2-1-a", "10", "1", "h", "h-0", "web", "web2", "web-1", "x".repeat(88), "x".repeat(89),
-                "x".repeat(90), "x".repeat(91), "x".repeat(Containers.MAX_ID), "y".repeat(Containers.MAX_ID),
+                "x".repeat(90), "x".repeat(91), "x".repeat(ContainerIds.MAX_ID), "y".repeat(ContainerIds.MAX_ID),
                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
         for (int n = 1; n <= 100; n++) {
             ids.add("c" + "9".repeat(n - 1));
         }
         java.util.Set<String> runscIds = new java.util.HashSet<>();
         for (String id : ids) {
-            String r = Containers.runscIdFor(id);
+            String r = ContainerIds.runscIdFor(id);
             assertThat(r).as(id).matches("[A-Za-z0-9_+.-]+"); // runsc's own rule (container.go validateID)
-            assertThat(r.length()).as(id).isLessThanOrEqualTo(Containers.MAX_RUNSC_ID);
+            assertThat(r.length()).as(id).isLessThanOrEqualTo(ContainerIds.MAX_RUNSC_ID);
             // runsc's state file CONTAINER_sandbox:SANDBOX.state is a file name
             assertThat((r + "_sandbox:" + r + ".state").length()).as(id).isLessThanOrEqualTo(255);
-            assertThat(Containers.looksLikeRunscId(r)).as(r).isTrue();
+            assertThat(ContainerIds.looksLikeRunscId(r)).as(r).isTrue();
             assertThat(runscIds.add(r)).as("distinct: " + id).isTrue();
         }
         for (String a : runscIds) {
@@ -82,23 +82,23 @@ class ContainersTest {
                 }
             }
         }
-        assertThat(Containers.runscIdFor("relpfx")).as("readable where it fits").isEqualTo("6-relpfx");
-        assertThat(Containers.runscIdFor("relw-victim")).isEqualTo("11-relw-victim");
-        assertThat(Containers.runscIdFor("x".repeat(89))).isEqualTo("89-" + "x".repeat(89));
-        assertThat(Containers.runscIdFor("x".repeat(90))).matches("h-[0-9a-f]{40}");
-        assertThat(Containers.runscIdFor("x".repeat(90))).as("stable").isEqualTo(Containers.runscIdFor("x".repeat(90)));
+        assertThat(ContainerIds.runscIdFor("relpfx")).as("readable where it fits").isEqualTo("6-relpfx");
+        assertThat(ContainerIds.runscIdFor("relw-victim")).isEqualTo("11-relw-victim");
+        assertThat(ContainerIds.runscIdFor("x".repeat(89))).isEqualTo("89-" + "x".repeat(89));
+        assertThat(ContainerIds.runscIdFor("x".repeat(90))).matches("h-[0-9a-f]{40}");
+        assertThat(ContainerIds.runscIdFor("x".repeat(90))).as("stable").isEqualTo(ContainerIds.runscIdFor("x".repeat(90)));
     }
 
     @Test
     void aReadableRunscIdNamesItsContainer() {
-        assertThat(Containers.idOfReadable("6-relpfx")).isEqualTo("relpfx");
-        assertThat(Containers.idOfReadable("3-a-b")).isEqualTo("a-b");
+        assertThat(ContainerIds.idOfReadable("6-relpfx")).isEqualTo("relpfx");
+        assertThat(ContainerIds.idOfReadable("3-a-b")).isEqualTo("a-b");
         for (String notOne : List.of("relpfx", "5-relpfx", "06-relpfx", "-relpfx", "6relpfx", "x-relpfx", "1234-a")) {
-            assertThat(Containers.idOfReadable(notOne)).as(notOne).isNull();
+            assertThat(ContainerIds.idOfReadable(notOne)).as(notOne).isNull();
         }
-        assertThat(Containers.looksLikeRunscId("h-" + "0".repeat(40))).isTrue();
-        assertThat(Containers.looksLikeRunscId("h-" + "0".repeat(39))).isFalse();
-        assertThat(Containers.looksLikeRunscId("relpfx")).isFalse();
+        assertThat(ContainerIds.looksLikeRunscId("h-" + "0".repeat(40))).isTrue();
+        assertThat(ContainerIds.looksLikeRunscId("h-" + "0".repeat(39))).isFalse();
+        assertThat(ContainerIds.looksLikeRunscId("relpfx")).isFalse();
     }
 
     @Test
@@ -161,7 +161,7 @@ class ContainersTest {
         assertThat(c.runscId()).isEqualTo("old");
         assertThat(c.hasOwnRunscId()).isFalse();
         assertThat(c.flags()).containsExactly("--network=none");
-        Container fresh = new Container("new", Containers.runscIdFor("new"), Path.of("/b"), false, "/r", List.of(), 0, 0);
+        Container fresh = new Container("new", ContainerIds.runscIdFor("new"), Path.of("/b"), false, "/r", List.of(), 0, 0);
         store.create(fresh);
         assertThat(store.load("new").runscId()).isEqualTo("3-new");
         assertThat(store.byRunscId()).containsOnlyKeys("old", "3-new");

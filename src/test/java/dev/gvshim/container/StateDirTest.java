@@ -256,30 +256,30 @@ class StateDirTest {
 
     @Test
     void createsIt0700AndAcceptsItAgain(@TempDir Path parent) throws Exception {
-        Path d = StateDir.prepare(parent.resolve("s"), uid(), false);
+        Path d = RootChecks.prepare(parent.resolve("s"), uid(), false);
         assertThat(Files.getPosixFilePermissions(d)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
-        assertThat(StateDir.prepare(d, uid(), false)).isEqualTo(d);
+        assertThat(RootChecks.prepare(d, uid(), false)).isEqualTo(d);
     }
 
     @Test
     void refusesSymlinksOpenModesAndOtherOwners(@TempDir Path parent) throws Exception {
         Path target = Files.createDirectory(parent.resolve("target"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path link = Files.createSymbolicLink(parent.resolve("link"), target);
-        assertThatThrownBy(() -> StateDir.prepare(link, uid(), false)).isInstanceOf(UnsafeStateDirException.class)
+        assertThatThrownBy(() -> RootChecks.prepare(link, uid(), false)).isInstanceOf(UnsafeStateDirException.class)
                 .hasMessageContaining("symbolic link");
         Path open = Files.createDirectory(parent.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> StateDir.prepare(open, uid(), false)).isInstanceOfSatisfying(UnsafeStateDirException.class,
+        assertThatThrownBy(() -> RootChecks.prepare(open, uid(), false)).isInstanceOfSatisfying(UnsafeStateDirException.class,
                 e -> assertThat(e.fix()).isEqualTo("chmod 700 " + open));
         Path file = Files.writeString(parent.resolve("file"), "");
-        assertThatThrownBy(() -> StateDir.prepare(file, uid(), false)).hasMessageContaining("not a directory");
-        assertThatThrownBy(() -> StateDir.prepare(parent.resolve("no/such/parent"), uid(), false))
+        assertThatThrownBy(() -> RootChecks.prepare(file, uid(), false)).hasMessageContaining("not a directory");
+        assertThatThrownBy(() -> RootChecks.prepare(parent.resolve("no/such/parent"), uid(), false))
                 .isInstanceOfSatisfying(UnsafeStateDirException.class, e -> {
                     assertThat(e.what()).isEqualTo("cannot create the state directory " + parent.resolve("no/such/parent"));
                     assertThat(e.why()).isEqualTo("its parent directory " + parent.resolve("no/such") + " does not exist");
                 });
         if (uid() == 0) { // else the temporary directory above is "another user's" already
-            assertThatThrownBy(() -> StateDir.prepare(target, uid() + 1, false)).isInstanceOf(UnsafeStateDirException.class)
+            assertThatThrownBy(() -> RootChecks.prepare(target, uid() + 1, false)).isInstanceOf(UnsafeStateDirException.class)
                     .hasMessageContaining("owned by root (uid 0), not by you (uid 1); mode 0700");
         }
     }
@@ -288,12 +288,12 @@ class StateDirTest {
     void anExplicitRootIsNeverToBeChangedOnlyReplaced(@TempDir Path parent) throws Exception {
         Path open = Files.createDirectory(parent.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> StateDir.prepare(open, uid(), true)).isInstanceOfSatisfying(UnsafeStateDirException.class,
+        assertThatThrownBy(() -> RootChecks.prepare(open, uid(), true)).isInstanceOfSatisfying(UnsafeStateDirException.class,
                 e -> {
                     assertThat(e.why()).contains("open to other users");
                     assertThat(e.fix()).startsWith("pass a --root only you can use").doesNotContain("chmod", "rm ");
                 });
-        assertThatThrownBy(() -> StateDir.prepare(open, uid() + 1, true)).isInstanceOfSatisfying(
+        assertThatThrownBy(() -> RootChecks.prepare(open, uid() + 1, true)).isInstanceOfSatisfying(
                 UnsafeStateDirException.class, e -> assertThat(e.fix()).doesNotContain("rm -rf"));
     }
 
@@ -301,7 +301,7 @@ class StateDirTest {
     void aDirectoryPlantedByAnotherUserIsRefused(@TempDir Path parent) throws Exception {
         needRoot();
         Path planted = chown(Files.createDirectory(parent.resolve("gvshim-0")), 12345);
-        assertThatThrownBy(() -> StateDir.prepare(planted, 0, false)).hasMessageContaining("owned by uid 12345, not by you");
+        assertThatThrownBy(() -> RootChecks.prepare(planted, 0, false)).hasMessageContaining("owned by uid 12345, not by you");
     }
 
     @Test
@@ -309,22 +309,22 @@ class StateDirTest {
         needRoot();
         Path attacker = chown(dir(parent.resolve("attacker"), "rwxrwxrwx"), OTHER);
         Path root = attacker.resolve("new");
-        assertThatThrownBy(() -> StateDir.prepare(root, 4343, true)).isInstanceOfSatisfying(UnsafeStateDirException.class, e -> {
+        assertThatThrownBy(() -> RootChecks.prepare(root, 4343, true)).isInstanceOfSatisfying(UnsafeStateDirException.class, e -> {
             assertThat(e.what()).isEqualTo("cannot use the state directory " + root);
             assertThat(e.why()).isEqualTo(attacker + " (owner uid 4242, mode 0777) belongs to another user, who can rename or"
                     + " replace what is in it");
             assertThat(e.fix()).contains("--root");
         });
         assertThat(root).doesNotExist();
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(root, 4343)).isInstanceOf(UnsafeStateDirException.class);
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(root, 4343)).isInstanceOf(UnsafeStateDirException.class);
         // even sticky or closed: its owner can still rename what is in it
         Files.setAttribute(attacker, "unix:mode", 01755);
-        assertThatThrownBy(() -> StateDir.prepare(root, 4343, true)).hasMessageContaining("belongs to another user");
+        assertThatThrownBy(() -> RootChecks.prepare(root, 4343, true)).hasMessageContaining("belongs to another user");
         // a symbolic link on the way that another user owns can be pointed elsewhere
         Path real = dir(parent.resolve("real"), "rwxr-xr-x");
         Path link = Files.createSymbolicLink(parent.resolve("link"), real);
         chown(link, OTHER);
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(link.resolve("state"), 4343))
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(link.resolve("state"), 4343))
                 .hasMessageContaining(link + " is a symbolic link of uid 4242, who can point it elsewhere");
     }
 
@@ -332,7 +332,7 @@ class StateDirTest {
     void aParentOthersCanWriteIsRefusedUnlessSticky(@TempDir Path parent) throws Exception {
         Path shared = dir(parent.resolve("shared"), "rwxrwxrwx"); // the caller's (or root's), yet anyone may rename in it
         String owner = FileAttrs.owner(shared, uid());
-        assertThatThrownBy(() -> StateDir.prepare(shared.resolve("s"), uid(), true)).isInstanceOfSatisfying(
+        assertThatThrownBy(() -> RootChecks.prepare(shared.resolve("s"), uid(), true)).isInstanceOfSatisfying(
                 UnsafeStateDirException.class, e -> {
                     assertThat(e.why()).isEqualTo(shared + " (owner " + owner + ", mode 0777) is writable"
                             + " by group and other users and not sticky, so they can rename or replace what is in it");
@@ -340,42 +340,42 @@ class StateDirTest {
                 });
         assertThat(shared.resolve("s")).doesNotExist();
         Files.setAttribute(shared, "unix:mode", 01777); // like /tmp
-        assertThat(StateDir.prepare(shared.resolve("s"), uid(), true)).isEqualTo(shared.resolve("s"));
+        assertThat(RootChecks.prepare(shared.resolve("s"), uid(), true)).isEqualTo(shared.resolve("s"));
         Path group = dir(parent.resolve("group"), "rwxrwxr-x");
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(group.resolve("r"), uid())).hasMessageContaining("writable by its group");
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(group.resolve("r"), uid())).hasMessageContaining("writable by its group");
     }
 
     @Test
     void aRuntimeRootMayBeSearchableButNotWritableByOthers(@TempDir Path parent) throws Exception {
         // runc makes its --root 0711; /tmp itself (sticky) is no --root: others could create entries in it
-        StateDir.checkRuntimeRoot(dir(parent.resolve("runc"), "rwx--x--x"), uid());
-        StateDir.checkRuntimeRoot(parent.resolve("not-yet"), uid());
+        RootChecks.checkRuntimeRoot(dir(parent.resolve("runc"), "rwx--x--x"), uid());
+        RootChecks.checkRuntimeRoot(parent.resolve("not-yet"), uid());
         Path sticky = dir(parent.resolve("sticky"), "rwxrwxrwx");
         Files.setAttribute(sticky, "unix:mode", 01777);
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(sticky, uid())).hasMessageContaining(
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(sticky, uid())).hasMessageContaining(
                 "mode 1777) is writable by group and other users, who could tamper with the containers' state");
-        StateDir.checkRuntimeRoot(sticky.resolve("below"), uid());
+        RootChecks.checkRuntimeRoot(sticky.resolve("below"), uid());
         Path file = Files.writeString(parent.resolve("file"), "");
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(file.resolve("x"), uid())).hasMessageContaining(file + " is not a directory");
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(file.resolve("x"), uid())).hasMessageContaining(file + " is not a directory");
     }
 
     @Test
     void aRuntimeRootIsMadeOneJudgedDirectoryAtATime(@TempDir Path parent) throws Exception {
         Path root = parent.resolve("a/b/c");
-        StateDir.makeRuntimeRoot(root, uid());
+        RootChecks.makeRuntimeRoot(root, uid());
         for (Path p : List.of(parent.resolve("a"), parent.resolve("a/b"), root)) {
             assertThat(mode(p)).as("as runc, less the umask").isIn("0711", "0701", "0700");
         }
-        StateDir.makeRuntimeRoot(root, uid()); // nothing left to make
+        RootChecks.makeRuntimeRoot(root, uid()); // nothing left to make
         // Docker's /var/run -> /run: the link's target is made
         Path var = dir(parent.resolve("var"), "rwxr-xr-x");
         Files.createSymbolicLink(var.resolve("run"), Path.of("../run"));
-        StateDir.makeRuntimeRoot(var.resolve("run/docker/moby"), uid());
+        RootChecks.makeRuntimeRoot(var.resolve("run/docker/moby"), uid());
         assertThat(parent.resolve("run/docker/moby")).isDirectory();
         // a directory of another user in the way: refused, nothing made in it
         if (uid() == 0) {
             Path theirs = chown(dir(parent.resolve("theirs"), "rwxrwxrwx"), OTHER);
-            assertThatThrownBy(() -> StateDir.makeRuntimeRoot(theirs.resolve("x/y"), 4343)).hasMessageContaining(
+            assertThatThrownBy(() -> RootChecks.makeRuntimeRoot(theirs.resolve("x/y"), 4343)).hasMessageContaining(
                     theirs + " (owner uid 4242, mode 0777) belongs to another user");
             assertThat(names(theirs)).isEmpty();
         }
@@ -387,15 +387,15 @@ class StateDirTest {
         Path run = dir(parent.resolve("run"), "rwxr-xr-x");
         Path var = dir(parent.resolve("var"), "rwxr-xr-x");
         Files.createSymbolicLink(var.resolve("run"), Path.of("../run"));
-        StateDir.checkRuntimeRoot(var.resolve("run/docker/runtime-runc/moby"), uid());
-        StateDir.checkRuntimeRoot(parent.resolve("var/./run/../run/x"), uid());
+        RootChecks.checkRuntimeRoot(var.resolve("run/docker/runtime-runc/moby"), uid());
+        RootChecks.checkRuntimeRoot(parent.resolve("var/./run/../run/x"), uid());
         // the link's target is checked too
         Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(var.resolve("run/x"), uid())).hasMessageContaining(run + " (owner");
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(var.resolve("run/x"), uid())).hasMessageContaining(run + " (owner");
         Path loop = Files.createSymbolicLink(parent.resolve("loop"), parent.resolve("loop"));
-        assertThatThrownBy(() -> StateDir.checkRuntimeRoot(loop.resolve("x"), uid())).hasMessageContaining("too many levels");
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(loop.resolve("x"), uid())).hasMessageContaining("too many levels");
         if (Files.isSymbolicLink(Path.of("/var/run"))) {
-            StateDir.checkRuntimeRoot(Path.of("/var/run/gvshim-test-does-not-exist/moby"), uid());
+            RootChecks.checkRuntimeRoot(Path.of("/var/run/gvshim-test-does-not-exist/moby"), uid());
         }
     }
 

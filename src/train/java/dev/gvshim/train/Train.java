@@ -8,6 +8,7 @@ import dev.gvshim.cli.Cli;
 import dev.gvshim.container.RunDir;
 import dev.gvshim.container.RunRequest;
 import dev.gvshim.container.RunSpec;
+import dev.gvshim.container.RootChecks;
 import dev.gvshim.container.StateDir;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
@@ -169,7 +170,7 @@ public final class Train {
                 }
             }
             int euid = host.status().euid();
-            Path state = StateDir.prepare(tmp.resolve("state"), euid, false);
+            Path state = RootChecks.prepare(tmp.resolve("state"), euid, false);
             // The default state directory as every call without --root looks for it: the free name
             // (created, then found), and a name taken by someone else (a listing of /tmp, flock, a random name).
             StateDir.prepareDefault(Map.of(), euid, -1, tmp);
