@@ -18,8 +18,10 @@ public final class Main {
         // ~20 ms of FFM linking overlaps with argument parsing and spec generation. Not for the
         // runtime verbs: they use no FFM on their common paths, and on a small machine the
         // linking thread would take CPU from the call dockerd is waiting for.
+        dev.gvshim.linux.Trace.configure(System.getenv("GVSHIM_TRACE"), System.getenv("GVSHIM_PROFILE"));
         dev.gvshim.linux.Trace.mark("main");
-        if (Cli.usesFfm(args)) {
+        // GVSHIM_NO_WARMUP: no early linking, for measuring each step's own cost
+        if (Cli.usesFfm(args) && System.getenv("GVSHIM_NO_WARMUP") == null) {
             Linux.warmUpInBackground();
         }
         int status;

@@ -67,6 +67,6 @@ public final class Trace {
         n = 0;
         err.print(b);
         err.flush();
-        dev.gvshim.linux.Trace.dump(); // the process's FFM linking marks (process-wide: linked once per process)
+        dev.gvshim.linux.Trace.dump(err); // the process's FFM linking marks (process-wide: linked once per process)
     }
 }

@@ -5,15 +5,17 @@ import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.ProcStat;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.Syscalls;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.NamespaceChild;
 import dev.gvshim.userns.MappingPlan;
-import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import java.io.IOException;
@@ -54,26 +56,21 @@ final class Holder {
                     "runsc needs a user namespace with your subordinate ids (full mode): " + e.why(), e.fix()).oneLine());
         }
         String holder = rc.call.libexec("gvshim-holder").toString();
+        Syscalls sys = Syscalls.system();
         int devnull = -1;
-        int[] sync = null;
-        Spawner.Child c = null;
         try {
-            devnull = Linux.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
-            sync = Linux.pipe2(Linux.O_CLOEXEC);
-            c = Spawner.clone(new Spawner.Request(holder, List.of("gvshim-holder"), List.of(),
-                    devnull, devnull, devnull, sync[0], sync[1], Spawner.SETPGID),
-                    Linux.CLONE_NEWUSER | Linux.CLONE_VM, Step.CREATE_USERNS);
-            Linux.closeQuietly(sync[0]);
-            sync[0] = -1;
-            Mapper.apply(plan, c.pid(), host.newuidmap(), host.newgidmap());
-            Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
-            c.awaitExec(Step.EXEC_RUNSC);
-            Container held = ct.withHolder(c.pid(), startTime(c.pid()));
-            store.save(held);
-            rc.log.debug("rootless: holder " + c.pid() + ", " + plan.describe());
-            writeBundle(spec, ct.bundle(), store.dir(ct.id()).resolve("bundle"));
-            c = null;
-            return held;
+            devnull = sys.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+            try (NamespaceChild c = NamespaceChild.start(sys, new NamespaceChild.Program(holder, List.of("gvshim-holder"),
+                    List.of(), devnull, devnull, devnull, Spawner.SETPGID), 0)) {
+                c.map(plan, host.newuidmap(), host.newgidmap());
+                c.release(Step.EXEC_RUNSC);
+                Container held = ct.withHolder(c.pid(), ProcStat.startTime(c.pid()));
+                store.save(held);
+                rc.log.debug("rootless: holder " + c.pid() + ", " + plan.describe());
+                writeBundle(spec, ct.bundle(), store.dir(ct.id()).resolve("bundle"));
+                c.detach(); // the holder outlives this call: the container's namespace until delete
+                return held;
+            }
         } catch (MappingFailed m) {
             Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
                     host.userName());
@@ -83,19 +80,7 @@ final class Holder {
         } catch (IOException e) {
             throw new RuntimeError("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
         } finally {
-            if (sync != null) {
-                Linux.closeQuietly(sync);
-            }
-            Linux.closeQuietly(devnull);
-            if (c != null) { // never released into the holder program: discard it
-                try {
-                    Linux.kill(c.pid(), Linux.SIGKILL);
-                    Linux.waitpid(c.pid(), 0);
-                } catch (SyscallException ignored) {
-                    // gone
-                }
-                c.release();
-            }
+            sys.closeQuietly(devnull);
         }
     }
 
@@ -108,20 +93,9 @@ final class Holder {
 
     /** Kills the holder (if it is still the same process): the namespace ends with the sandbox. */
     static void release(Container ct) {
-        if (!ct.rootless() || ct.holderPid() <= 0 || startTime(ct.holderPid()) != ct.holderStart()) {
+        if (!ct.rootless() || ct.holderPid() <= 0 || ProcStat.startTime(ct.holderPid()) != ct.holderStart()) {
             return;
         }
         ProcessHandle.of(ct.holderPid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL, no FFM linking
-    }
-
-    /** Field 22 of /proc/PID/stat (start time in clock ticks): tells a reused pid apart; -1 if gone. */
-    static long startTime(int pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(f[19]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
     }
 }

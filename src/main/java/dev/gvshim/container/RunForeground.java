@@ -113,25 +113,19 @@ public final class RunForeground {
             child = UsernsChild.start(call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal), fds);
             plan = child.plan();
             Handover.Exec waiter = Waiter.exec(call, req, run, runsc, child.pid(), fds);
-            try {
-                RunSpecTask.Out spec = specTask.join();
-                Files.write(run.config(), spec.json());
-                call.trace().mark("config.json written");
-                // Housekeeping before the release, while runsc is not yet competing for the CPU.
-                RunDir.collectGarbage(stateDir);
-                Waiter.writeMeta(run, req, plan, runsc);
-                if (req.verbose()) {
-                    call.err().println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: "
-                            + plan.notFull()) + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
-                    call.err().println("gvshim: run directory " + run.dir());
-                    spec.notes().forEach(n -> call.err().println("gvshim: " + n));
-                }
-                child.release();
-            } finally {
-                child.closeSync();
+            RunSpecTask.Out spec = specTask.join();
+            Files.write(run.config(), spec.json());
+            call.trace().mark("config.json written");
+            // Housekeeping before the release, while runsc is not yet competing for the CPU.
+            RunDir.collectGarbage(stateDir);
+            Waiter.writeMeta(run, req, plan, runsc);
+            if (req.verbose()) {
+                call.err().println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: "
+                        + plan.notFull()) + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
+                call.err().println("gvshim: run directory " + run.dir());
+                spec.notes().forEach(n -> call.err().println("gvshim: " + n));
             }
-            call.trace().mark("released");
-            child.awaitExec();
+            child.release();
             call.trace().mark("runsc exec'd");
             fds.closeChildEnds();
             // runsc is booting the sandbox now: hand over at once, leaving the cores to it.
@@ -139,6 +133,7 @@ public final class RunForeground {
             call.trace().dump();
             try {
                 call.handover().exec(waiter);
+                child.handedOver();
             } catch (SyscallException e) {
                 throw e.in(dev.gvshim.linux.Step.EXEC_WAITER);
             }

@@ -4,6 +4,7 @@ import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.linux.ProcStat;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.runsc.NsExecFailure;
 import dev.gvshim.runsc.Runsc;
@@ -250,7 +251,7 @@ public final class RuntimeCall implements AutoCloseable {
         }
         Path userns = null;
         if (ct.rootless() && ct.holderPid() > 0) {
-            if (Holder.startTime(ct.holderPid()) != ct.holderStart()) {
+            if (ProcStat.startTime(ct.holderPid()) != ct.holderStart()) {
                 throw new RuntimeError("the user namespace of container " + ct.id() + " is gone (its holder process "
                         + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
             }

@@ -8,29 +8,29 @@ import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
-import dev.gvshim.userns.Mapper;
+import dev.gvshim.linux.Syscalls;
+import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
-import dev.gvshim.userns.Caller;
+import dev.gvshim.userns.NamespaceChild;
 import dev.gvshim.userns.Planner;
 import java.util.List;
 import java.util.function.Function;
 
 /**
- * `gvshim run`'s namespace child: cloned into a new user (and mount) namespace, where it blocks
- * on the sync pipe until its id maps are written and it is released ('G'), then execs runsc.
- * With --userns auto, a full mapping that newuidmap refuses at run time falls back to single
- * once (a new child: the refused one may be half mapped).
+ * `gvshim run`'s namespace child ({@link NamespaceChild}, in a new user and mount namespace),
+ * which execs runsc once released. What is particular to run: with --userns auto, a full
+ * mapping that newuidmap refuses at run time falls back to single once (a new child: the
+ * refused one may be half mapped), and a refused mount namespace is told apart from a refused
+ * user namespace, as doctor's live probe does.
  */
 final class UsernsChild {
-    private final Spawner.Child child;
-    private final int[] sync;
+    private final NamespaceChild child;
     private final MappingPlan plan;
 
-    private UsernsChild(Spawner.Child child, int[] sync, MappingPlan plan) {
+    private UsernsChild(NamespaceChild child, MappingPlan plan) {
         this.child = child;
-        this.sync = sync;
         this.plan = plan;
     }
 
@@ -40,26 +40,23 @@ final class UsernsChild {
      */
     static UsernsChild start(Call call, RunRequest req, Caller host, Explain explain, MappingPlan plan,
             Function<MappingPlan, List<String>> argv, RunStdio fds) throws LaunchException, SyscallException {
+        Syscalls sys = Syscalls.system();
         for (;;) {
-            List<String> a = argv.apply(plan);
-            int[] sync = pipe();
-            Spawner.Child c = null;
+            NamespaceChild.Program program = program(argv.apply(plan), List.of("PATH=" + pathEnv(call)), fds);
+            NamespaceChild c = null;
             try {
-                c = Spawner.clone(new Spawner.Request(a.getFirst(), a, List.of("PATH=" + pathEnv(call)),
-                        fds.childIn, fds.childOut, fds.childErr, sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID),
-                        // CLONE_NEWNS: gvshim-nsexec's nodev copies need a mount namespace of their own, and
-                        // container profiles that allow runsc's clone flags deny unshare (docker/seccomp-gvshim.json)
-                        Linux.CLONE_NEWUSER | Linux.CLONE_NEWNS | Linux.CLONE_VM, Step.CREATE_USERNS);
+                // CLONE_NEWNS: gvshim-nsexec's nodev copies need a mount namespace of their own, and
+                // container profiles that allow runsc's clone flags deny unshare (docker/seccomp-gvshim.json)
+                c = NamespaceChild.start(sys, program, Linux.CLONE_NEWNS);
                 call.trace().mark("cloned");
-                Linux.closeQuietly(sync[0]);
-                sync[0] = -1;
-                Mapper.apply(plan, c.pid(), host.newuidmap(), host.newgidmap());
+                c.map(plan, host.newuidmap(), host.newgidmap());
                 call.trace().mark("mapped");
-                return new UsernsChild(c, sync, plan);
+                UsernsChild started = new UsernsChild(c, plan);
+                c = null;
+                return started;
             } catch (MappingFailed m) {
                 Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
                         host.userName());
-                abandon(c, sync);
                 if (req.userns() != Mode.AUTO) {
                     throw new LaunchException(f);
                 }
@@ -69,12 +66,15 @@ final class UsernsChild {
                 plan = Planner.fallback(host, "full failed: " + f.what()
                         + (f.evidence() == null ? "" : " [" + f.evidence() + "]"), f.fix());
             } catch (SyscallException e) {
-                abandon(c, sync);
-                Failure mountNs = mountNamespaceDenied(e, a, fds, explain);
+                Failure mountNs = mountNamespaceDenied(sys, e, program, explain);
                 if (mountNs != null) {
                     throw new LaunchException(mountNs);
                 }
                 throw e;
+            } finally {
+                if (c != null) {
+                    c.abandon();
+                }
             }
         }
     }
@@ -88,52 +88,24 @@ final class UsernsChild {
         return plan;
     }
 
-    /** Lets it exec runsc ('G' on the sync pipe), and closes our end. */
+    /** Lets it exec runsc and waits until it has (or says why it could not). */
     void release() throws SyscallException {
-        try {
-            Linux.write(sync[1], new byte[] {'G'}, "sync pipe");
-        } catch (SyscallException e) {
-            throw e.in(Step.RELEASE);
-        } finally {
-            closeSync();
-        }
+        child.release(Step.EXEC_RUNSC);
     }
 
-    void closeSync() {
-        Linux.closeQuietly(sync[1]);
-        sync[1] = -1;
+    /** runsc now belongs to the program this call handed over to (the waiter), which reaps it. */
+    void handedOver() {
+        child.detach();
     }
 
-    /** Waits until it has exec'd runsc (or says why it could not). */
-    void awaitExec() throws SyscallException {
-        child.awaitExec(Step.EXEC_RUNSC);
-    }
-
-    /** Kills and reaps it, and frees its memory: nothing of it is left. */
+    /** Kills and reaps it (runsc, or the child still waiting), and frees its memory: nothing of it is left. */
     void kill() {
-        abandon(child, sync);
+        child.abandon();
     }
 
-    private static int[] pipe() throws SyscallException {
-        try {
-            return Linux.pipe2(Linux.O_CLOEXEC);
-        } catch (SyscallException e) {
-            throw e.in(Step.RELEASE);
-        }
-    }
-
-    /** Discards a namespace child that was never released (it never execs: EOF on its sync pipe, or SIGKILL). */
-    private static void abandon(Spawner.Child c, int[] sync) {
-        Linux.closeQuietly(sync);
-        if (c != null) {
-            try {
-                Linux.kill(c.pid(), Linux.SIGKILL);
-                Linux.waitpid(c.pid(), 0);
-            } catch (SyscallException ignored) {
-                // already reaped
-            }
-            c.release(); // only now: a CLONE_VM child ran in this memory
-        }
+    private static NamespaceChild.Program program(List<String> argv, List<String> env, RunStdio fds) {
+        return new NamespaceChild.Program(argv.getFirst(), argv, env, fds.childIn, fds.childOut, fds.childErr,
+                Spawner.PDEATHSIG | Spawner.SETPGID);
     }
 
     /**
@@ -143,23 +115,17 @@ final class UsernsChild {
      * live probe names at the same step (unshare-mnt, after its own clone(CLONE_NEWUSER) worked).
      * Null when the user namespace itself is refused: {@link Explain#syscall} says why.
      */
-    private static Failure mountNamespaceDenied(SyscallException e, List<String> argv, RunStdio fds, Explain explain) {
+    private static Failure mountNamespaceDenied(Syscalls sys, SyscallException e, NamespaceChild.Program program,
+            Explain explain) {
         if (e.step() != Step.CREATE_USERNS || (e.errno() != Errno.EPERM && e.errno() != Errno.EACCES)) {
             return null;
         }
-        int[] sync = null;
-        Spawner.Child c = null;
+        NamespaceChild.Program quiet = new NamespaceChild.Program(program.path(), program.argv(), List.of(),
+                program.stdin(), program.stdout(), program.stderr(), program.flags());
         try {
-            sync = pipe();
-            c = Spawner.clone(new Spawner.Request(argv.getFirst(), argv, List.of(), fds.childIn, fds.childOut, fds.childErr,
-                    sync[0], sync[1], Spawner.PDEATHSIG | Spawner.SETPGID), Linux.CLONE_NEWUSER | Linux.CLONE_VM,
-                    Step.CREATE_USERNS);
+            NamespaceChild.start(sys, quiet, 0).abandon(); // never released: it never execs
         } catch (SyscallException again) {
             return null;
-        } finally {
-            if (sync != null) {
-                abandon(c, sync); // never released: it never execs
-            }
         }
         return explain.probeStep("unshare-mnt", e.errno());
     }

@@ -36,9 +36,6 @@ public final class Linux {
 
     /** Starts linking the FFM handles on a daemon thread; the first real call waits for it. */
     public static void warmUpInBackground() {
-        if (System.getenv("GVSHIM_NO_WARMUP") != null) { // for measuring each step's own cost
-            return;
-        }
         Thread t = new Thread(Native::warmUp, "gvshim-ffm-link");
         t.setDaemon(true);
         t.start();

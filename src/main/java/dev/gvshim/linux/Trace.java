@@ -3,22 +3,38 @@ package dev.gvshim.linux;
 /**
  * Start-up timing for performance work: with GVSHIM_TRACE=1, {@link #mark} records the time
  * since this class was initialised (first thing in main) and {@link #dump} prints the marks
- * to stderr (gvshim calls it just before it hands over to gvshim-waiter). Recording is an
+ * on the call's stderr (gvshim calls it just before it hands over to gvshim-waiter). Recording is an
  * array store, so tracing barely perturbs what it measures; off, it is one field read.
  */
 public final class Trace {
-    private static final boolean ON = enabled(System.getenv("GVSHIM_TRACE"));
+    // Process-wide, set once by Main before any call (FFM is linked once per process, so its
+    // marks are the process's, not a call's); calls keep their own marks in call.Trace.
+    private static volatile boolean on;
     /** GVSHIM_TRACE=wait: wait for runsc in the JVM instead of handing over, so that a profiler
      *  attached to the JVM (async-profiler, JFR) writes its output at a normal exit. */
-    private static final boolean WAIT = "wait".equals(System.getenv("GVSHIM_TRACE"));
+    private static volatile boolean waitForChild;
+    private static volatile boolean profileLinking;
+    private static volatile Sampler sampler;
     private static final long T0 = System.nanoTime();
     private static final long[] TIMES = new long[64];
     private static final String[] WHAT = new String[64];
     private static final String[] THREAD = new String[64];
     private static int n;
-    private static final Sampler SAMPLER = enabled(System.getenv("GVSHIM_PROFILE")) ? Sampler.launch() : null;
 
     private Trace() {
+    }
+
+    /**
+     * Main's switches, from GVSHIM_TRACE (1: marks; wait: marks, and no hand-over) and
+     * GVSHIM_PROFILE (1: sample the main thread; ffm: the linking thread).
+     */
+    public static void configure(String trace, String profile) {
+        on = enabled(trace);
+        waitForChild = "wait".equals(trace);
+        profileLinking = "ffm".equals(profile);
+        if (enabled(profile) && sampler == null) {
+            sampler = Sampler.launch();
+        }
     }
 
     /**
@@ -31,7 +47,7 @@ public final class Trace {
     }
 
     public static boolean waitInsteadOfHandover() {
-        return WAIT;
+        return waitForChild;
     }
 
     /**
@@ -55,7 +71,7 @@ public final class Trace {
         @Override
         public void run() {
             while (!stop) {
-                if ("ffm".equals(System.getenv("GVSHIM_PROFILE")) && !target.getName().equals("gvshim-ffm-link")) {
+                if (profileLinking && !target.getName().equals("gvshim-ffm-link")) {
                     for (Thread t : Thread.getAllStackTraces().keySet()) {
                         if (t.getName().equals("gvshim-ffm-link")) {
                             target = t;
@@ -93,15 +109,16 @@ public final class Trace {
     }
 
     public static synchronized void mark(String what) {
-        if (ON && n < TIMES.length) {
+        if (on && n < TIMES.length) {
             TIMES[n] = System.nanoTime() - T0;
             WHAT[n] = what;
             THREAD[n++] = Thread.currentThread().getName();
         }
     }
 
-    public static synchronized void dump() {
-        if (!ON) {
+    /** Prints the marks (and the profile) on {@code err}, the call's stderr. */
+    public static synchronized void dump(java.io.PrintStream err) {
+        if (!on) {
             return;
         }
         StringBuilder b = new StringBuilder("gvshim: trace main started at monotonic ").append(T0 / 1000).append(" us\n");
@@ -110,11 +127,12 @@ public final class Trace {
             b.append("gvshim: trace ").append(us / 1000).append('.').append((us % 1000) / 100).append(" ms [")
                     .append(THREAD[i]).append("] ").append(WHAT[i]).append('\n');
         }
-        System.err.print(b);
-        if (SAMPLER != null) {
-            System.err.print(SAMPLER.report());
+        err.print(b);
+        Sampler s = sampler;
+        if (s != null) {
+            err.print(s.report());
         }
-        System.err.flush();
+        err.flush();
         n = 0;
     }
 }

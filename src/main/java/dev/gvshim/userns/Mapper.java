@@ -21,12 +21,6 @@ public final class Mapper {
         this.sys = sys;
     }
 
-    /** {@link #map} with this process's system calls. */
-    public static void apply(MappingPlan plan, int pid, Helper newuidmap, Helper newgidmap)
-            throws SyscallException, MappingFailed {
-        new Mapper(Syscalls.system()).map(plan, pid, newuidmap, newgidmap);
-    }
-
     /**
      * @throws MappingFailed    newuidmap or newgidmap exited non-zero (its argv, status and message)
      * @throws SyscallException a helper could not run, or a direct write failed (with its {@link Step})
