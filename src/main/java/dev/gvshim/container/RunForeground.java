@@ -110,7 +110,7 @@ public final class RunForeground {
             // The namespace child is cloned and mapped first: it waits on the sync pipe, and
             // runsc reads config.json only after its execve, so the id helpers run while the
             // bundle is still being parsed and the spec written.
-            child = UsernsChild.start(call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal), fds);
+            child = UsernsChild.start(dev.gvshim.linux.Syscalls.system(), call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal), fds);
             plan = child.plan();
             Handover.Exec waiter = Waiter.exec(call, req, run, runsc, child.pid(), fds);
             RunSpecTask.Out spec = specTask.join();

@@ -38,9 +38,8 @@ final class UsernsChild {
      * Clones the child running {@code argv.apply(plan)} with stdio {@code fds}' child ends, and
      * maps it; the plan may become single ({@link #plan()}). On any failure nothing is left.
      */
-    static UsernsChild start(Call call, RunRequest req, Caller host, Explain explain, MappingPlan plan,
+    static UsernsChild start(Syscalls sys, Call call, RunRequest req, Caller host, Explain explain, MappingPlan plan,
             Function<MappingPlan, List<String>> argv, RunStdio fds) throws LaunchException, SyscallException {
-        Syscalls sys = Syscalls.system();
         for (;;) {
             NamespaceChild.Program program = program(argv.apply(plan), List.of("PATH=" + pathEnv(call)), fds);
             NamespaceChild c = null;
