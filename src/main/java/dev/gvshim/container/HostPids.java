@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.linux.ProcStat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -71,13 +72,7 @@ final class HostPids {
     }
 
     private static int ppid(Path procPid) {
-        try {
-            String stat = Files.readString(procPid.resolve("stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Integer.parseInt(f[1]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        return ProcStat.parentOf(procPid.resolve("stat"));
     }
 
     /** runsc-gofer --root=ROOT ... gofer --bundle BUNDLE ... */

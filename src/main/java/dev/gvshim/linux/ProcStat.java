@@ -23,6 +23,15 @@ public final class ProcStat {
         }
     }
 
+    /** Field 4, ppid, of the stat file {@code stat} (/proc/PID/stat, or a test's copy); -1 if gone or unreadable. */
+    public static int parentOf(Path stat) {
+        try {
+            return (int) field(Files.readString(stat), 4);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /**
      * Field 22 of a stat line. Counted after the last ')': field 2, the command name, is in
      * parentheses and may itself contain spaces and parentheses.
@@ -30,11 +39,16 @@ public final class ProcStat {
      * @throws IllegalArgumentException not a stat line
      */
     static long parseStartTime(String stat) {
+        return field(stat, 22);
+    }
+
+    /** Field {@code n} (1-based, as proc(5) counts; at least 3) of a stat line. */
+    private static long field(String stat, int n) {
         int close = stat.lastIndexOf(')');
         String[] f = close < 0 ? new String[0] : stat.substring(close + 2).split(" ");
-        if (f.length < 20) {
+        if (f.length < n - 2) {
             throw new IllegalArgumentException("not a /proc/PID/stat line");
         }
-        return Long.parseLong(f[19]);
+        return Long.parseLong(f[n - 3]);
     }
 }

@@ -20,4 +20,14 @@ class ProcStatTest {
         assertThat(ProcStat.startTime(self)).isPositive().isEqualTo(ProcStat.startTime(self));
         assertThat(ProcStat.startTime(999_999_999)).isEqualTo(-1);
     }
+
+    @Test
+    void parentOfCountsFieldsAfterTheLastParenthesis(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path stat = tmp.resolve("stat");
+        java.nio.file.Files.writeString(stat, "4242 (a) b (c) S 17 4242 0 0 -1 4194560\n");
+        assertThat(ProcStat.parentOf(stat)).isEqualTo(17);
+        java.nio.file.Files.writeString(stat, "garbage");
+        assertThat(ProcStat.parentOf(stat)).isEqualTo(-1);
+        assertThat(ProcStat.parentOf(tmp.resolve("gone"))).isEqualTo(-1);
+    }
 }
