@@ -14,12 +14,19 @@ public final class Events {
 
     public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws RuntimeError {
         Container ct = rc.lookup.existing(id);
+        int every = interval == null ? 0 : seconds(interval);
+        // runc's checks and texts (events.go): runsc would stream forever for both, printing
+        // nothing for a stopped container (it retries every interval)
+        Status status = Status.of(rc.lookup.status(ct));
+        if (status == null || status == Status.STOPPED) {
+            throw new RuntimeError("container with id " + id + " is not running");
+        }
         List<String> args = new ArrayList<>(List.of("events"));
         if (stats) {
             args.add("--stats");
         }
         if (interval != null) {
-            args.add("--interval=" + seconds(interval));
+            args.add("--interval=" + every);
         }
         args.add(ct.runscId());
         // runsc prints a JSON object a line ({"type":"stats","id":ID,...}), every interval until it is stopped
@@ -35,13 +42,16 @@ public final class Events {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)?");
 
-    /** runc takes a Go duration (5s, 1m, 500ms); runsc whole seconds. */
+    /** runc takes a Go duration (5s, 1m, 500ms); runsc whole seconds (a shorter interval is 1 s). */
     static int seconds(String d) throws RuntimeError {
         Matcher m = DURATION.matcher(d.strip());
         if (!m.matches()) {
             throw new RuntimeError("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
         }
         long n = Long.parseLong(m.group(1));
+        if (n == 0) {
+            throw new RuntimeError("duration interval must be greater than 0"); // runc's text
+        }
         String u = m.group(2) == null ? "s" : m.group(2);
         long s = switch (u) {
             case "ms" -> (n + 999) / 1000;

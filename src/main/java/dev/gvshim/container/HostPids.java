@@ -26,11 +26,16 @@ final class HostPids {
     private HostPids() {
     }
 
-    static List<Integer> of(int sandboxPid, Path runscRoot, String bundle) {
-        return of(Path.of("/proc"), sandboxPid, runscRoot, bundle);
+    static List<Integer> of(int sandboxPid, Path runscRoot, String bundle, Path debugLogs) {
+        return of(Path.of("/proc"), sandboxPid, runscRoot, bundle, debugLogs);
     }
 
-    static List<Integer> of(Path proc, int sandboxPid, Path runscRoot, String bundle) {
+    /**
+     * @param debugLogs the container's own --debug-log directory: two containers of one bundle
+     *                  (runc's tests, `docker run` of one image twice is not: each has its bundle)
+     *                  have gofers that differ only there
+     */
+    static List<Integer> of(Path proc, int sandboxPid, Path runscRoot, String bundle, Path debugLogs) {
         Map<Integer, List<Integer>> children = new HashMap<>();
         Set<Integer> gofers = new LinkedHashSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(proc, "[0-9]*")) {
@@ -45,7 +50,7 @@ final class HostPids {
                 if (ppid >= 0) {
                     children.computeIfAbsent(ppid, k -> new ArrayList<>()).add(pid);
                 }
-                if (isGofer(p, runscRoot, bundle)) {
+                if (isGofer(p, runscRoot, bundle, debugLogs)) {
                     gofers.add(pid);
                 }
             }
@@ -75,8 +80,12 @@ final class HostPids {
         return ProcStat.parentOf(procPid.resolve("stat"));
     }
 
-    /** runsc-gofer --root=ROOT ... gofer --bundle BUNDLE ... */
-    private static boolean isGofer(Path procPid, Path runscRoot, String bundle) {
+    /**
+     * runsc-gofer --root=ROOT [--debug-log=DIR/] ... gofer --bundle BUNDLE ...: gvshim gives each
+     * container's runsc calls the container's own debug-log directory, so a gofer that names one
+     * is this container's only if it names this one (one made by another runtime names none).
+     */
+    private static boolean isGofer(Path procPid, Path runscRoot, String bundle, Path debugLogs) {
         try {
             String[] argv = new String(Files.readAllBytes(procPid.resolve("cmdline")), StandardCharsets.UTF_8).split("\0");
             if (argv.length < 2 || !argv[0].equals("runsc-gofer")) {
@@ -85,7 +94,9 @@ final class HostPids {
             List<String> a = List.of(argv);
             int b = a.indexOf("--bundle");
             boolean sameBundle = (b >= 0 && b + 1 < argv.length && argv[b + 1].equals(bundle)) || a.contains("--bundle=" + bundle);
-            return sameBundle && a.contains("--root=" + runscRoot);
+            String ownLogs = debugLogs == null ? null : "--debug-log=" + debugLogs + "/";
+            boolean otherLogs = ownLogs != null && a.stream().anyMatch(f -> f.startsWith("--debug-log=") && !f.equals(ownLogs));
+            return sameBundle && !otherLogs && a.contains("--root=" + runscRoot);
         } catch (IOException | RuntimeException e) {
             return false;
         }

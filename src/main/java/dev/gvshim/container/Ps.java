@@ -14,7 +14,8 @@ public final class Ps {
         if (st == null || "stopped".equals(rc.lookup.effective(ct, st.path("status").asText()))) {
             throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
         }
-        List<Integer> pids = HostPids.of(st.path("pid").asInt(0), rc.store.root(), st.path("bundle").asText(""));
+        List<Integer> pids = HostPids.of(st.path("pid").asInt(0), rc.store.root(), st.path("bundle").asText(""),
+                rc.store.debugLogs(ct.id()));
         if ("json".equals(format)) {
             rc.call.out().println(pids.toString().replace(" ", ""));
             return 0;

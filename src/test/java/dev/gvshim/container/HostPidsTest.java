@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 class HostPidsTest {
     static final Path ROOT = Path.of("/run/docker/runtime-runc/moby");
     static final String BUNDLE = "/run/containerd/io.containerd.runtime.v2.task/moby/c1";
+    static final Path LOGS = ROOT.resolve("c1.gvshim/logs");
 
     @TempDir
     Path proc;
@@ -53,30 +54,40 @@ class HostPidsTest {
 
     @Test
     void theSandboxItsDescendantsAndItsGofer() {
-        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE), List.of(1001, 1002, 1003), List.of(1010));
+        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE, LOGS), List.of(1001, 1002, 1003), List.of(1010));
     }
 
     @Test
     void theGoferMayTakeItsBundleInOneArgument() throws Exception {
         process(3010, 900, "exe", "runsc-gofer", "--root=" + ROOT, "gofer", "--bundle=" + BUNDLE);
-        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE), List.of(1001, 1002, 1003), List.of(1010, 3010));
+        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE, LOGS), List.of(1001, 1002, 1003), List.of(1010, 3010));
+    }
+
+    @Test
+    void anotherContainerOfTheSameBundleKeepsItsGofer() throws Exception {
+        // runc's tests (and `gvshim create` twice on one bundle): gofers that differ only in their debug-log directory
+        process(3020, 1, "exe", "runsc-gofer", "--root=" + ROOT, "--debug-log=" + ROOT.resolve("c1.gvshim/logs") + "/",
+                "gofer", "--bundle", BUNDLE);
+        process(3021, 1, "exe", "runsc-gofer", "--root=" + ROOT, "--debug-log=" + ROOT.resolve("c2.gvshim/logs") + "/",
+                "gofer", "--bundle", BUNDLE);
+        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE, LOGS), List.of(1001, 1002, 1003), List.of(1010, 3020));
     }
 
     @Test
     void withoutASandboxOnlyTheGofer() {
-        assertThat(HostPids.of(proc, 0, ROOT, BUNDLE)).containsExactly(1010);
+        assertThat(HostPids.of(proc, 0, ROOT, BUNDLE, LOGS)).containsExactly(1010);
     }
 
     @Test
     void unreadableEntriesAreSkipped() throws Exception {
         Files.createDirectories(proc.resolve("4000")); // exited between listing and reading
         Files.writeString(Files.createDirectories(proc.resolve("4001")).resolve("stat"), "garbage");
-        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE), List.of(1001, 1002, 1003), List.of(1010));
+        assertPids(HostPids.of(proc, 1000, ROOT, BUNDLE, LOGS), List.of(1001, 1002, 1003), List.of(1010));
     }
 
     @Test
     void noProcIsJustTheSandbox() {
-        assertThat(HostPids.of(proc.resolve("missing"), 1000, ROOT, BUNDLE)).containsExactly(1000);
+        assertThat(HostPids.of(proc.resolve("missing"), 1000, ROOT, BUNDLE, LOGS)).containsExactly(1000);
     }
 
     static final String PS = """

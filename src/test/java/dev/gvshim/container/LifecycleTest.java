@@ -140,6 +140,15 @@ class LifecycleTest {
     }
 
     @Test
+    void eventsOfAStoppedContainerIsRuncsRefusalNotAnEndlessStream() throws Exception {
+        create();
+        runsc.sandboxDies("2-c1");
+        assertThat(verb(rc -> Events.run(rc, "c1", false, "5s"))).as("runsc would print nothing, every 5 s, forever")
+                .isEqualTo("container with id c1 is not running");
+        assertThat(runsc.verbs()).as("its state is asked, no events").containsExactly("create", "state");
+    }
+
+    @Test
     void resumeOfAContainerThatIsNotPausedIsRuncsRefusal() {
         create();
         start();

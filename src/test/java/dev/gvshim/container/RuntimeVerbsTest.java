@@ -129,7 +129,10 @@ class RuntimeVerbsTest {
         assertThat(Events.seconds("2m")).isEqualTo(120);
         assertThat(Events.seconds("1h")).isEqualTo(3600);
         assertThat(Events.seconds("1500ms")).as("rounded up").isEqualTo(2);
-        assertThat(Events.seconds("0s")).as("at least one second").isEqualTo(1);
+        assertThat(Events.seconds("1ms")).as("at least one second").isEqualTo(1);
+        for (String zero : List.of("0", "0s", "0ms")) {
+            assertThatThrownBy(() -> Events.seconds(zero)).as(zero).hasMessage("duration interval must be greater than 0");
+        }
         for (String bad : List.of("", "5x", "-1s", "1.5s", "s")) {
             assertThatThrownBy(() -> Events.seconds(bad)).as(bad).isInstanceOf(RuntimeError.class)
                     .hasMessageContaining("invalid --interval");
