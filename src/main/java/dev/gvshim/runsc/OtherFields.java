@@ -162,6 +162,27 @@ final class OtherFields extends SpecFields {
         }
         if (!c.cgroups()) {
             resources(object(linux, "resources", "linux.resources"));
+        } else {
+            pidsLimit(object(linux, "resources", "linux.resources"));
+        }
+    }
+
+    /**
+     * A pids limit cannot be given to runsc: it writes it to the sandbox's host cgroup (pids.max),
+     * which counts gVisor's own host threads (sentry and gofer: ~40 for an idle container, more
+     * after each exec), not the container's processes. A limit meant for the container kills the
+     * sandbox when the sentry next makes a thread (Go's "newosproc" fatal error), or keeps it from
+     * starting (runc's tests' limit of 20: "waiting for sandbox to start: EOF"); measured with
+     * runsc 2022-12. runc fails a fork inside with EAGAIN and the container lives.
+     */
+    private void pidsLimit(ObjectNode r) throws SpecPolicy.Refused {
+        long limit = r == null ? 0 : r.path("pids").path("limit").asLong(0);
+        if (limit > 0) {
+            throw refuse("SPEC_PIDS_LIMIT", "linux.resources.pids.limit (" + limit + ")", "runsc applies it to the"
+                    + " sandbox's host cgroup, where it counts gVisor's own threads (about 40 for an idle container),"
+                    + " not the container's processes: the sandbox would be killed long before the container reached"
+                    + " it", "remove the pids limit (docker run without --pids-limit); gVisor's processes live in the"
+                    + " sandbox's memory, so a memory limit bounds them");
         }
     }
 

@@ -148,7 +148,11 @@ class SpecPolicyTest {
     @Test
     void resourceLimitsAreRefusedOnlyWhereRunscWouldDropThem() throws Exception {
         Spec s = spec("'resources':{'memory':{'limit':104857600},'pids':{'limit':50},'cpu':{'shares':0}}", "");
-        assertThat(SpecPolicy.check(s, ctx(R2022, true, null)).changed()).as("root runtime: runsc applies them").isFalse();
+        Spec rootOk = spec("'resources':{'memory':{'limit':104857600},'pids':{'limit':0},'cpu':{'shares':512}}", "");
+        assertThat(SpecPolicy.check(rootOk, ctx(R2022, true, null)).changed()).as("root runtime: runsc applies them").isFalse();
+        assertThatThrownBy(() -> SpecPolicy.check(s, ctx(R2022, true, null))).as("root runtime: a pids limit kills the sandbox")
+                .hasMessageContaining("cannot honour linux.resources.pids.limit (50)")
+                .hasMessageContaining("counts gVisor's own threads").hasMessageContaining("[SPEC_PIDS_LIMIT]");
         assertThatThrownBy(() -> SpecPolicy.check(s, ctx(R2022, false, null)))
                 .hasMessageContaining("it limits memory.limit, pids.limit,").hasMessageContaining("[SPEC_RESOURCES]");
         // Docker's empty values are no limits
