@@ -87,6 +87,46 @@ final class PathFields extends SpecFields {
     }
 
     /**
+     * A mount with the option "rro" (recursively read-only, mount_setattr(2) MOUNT_ATTR_RDONLY
+     * with AT_RECURSIVE; runc since 1.1 on kernels 5.12+) is given "ro" instead: runsc 2022-12 does
+     * not know "rro": a mount of type bind fails ("unknown mount option"), one that is a bind by its
+     * "rbind" option alone is mounted read-write, top and submounts (both measured); and
+     * gVisor's "ro" on a bind mount is already recursive (its gofer serves the whole tree
+     * read-only). "rrw" (recursively read-write) is what a bind mount is without "ro" anyway.
+     */
+    void recursiveReadOnly() throws SpecPolicy.Refused {
+        JsonNode mounts = json.get("mounts");
+        if (!(mounts instanceof ArrayNode list)) {
+            return;
+        }
+        for (JsonNode n : list) {
+            if (!(n instanceof ObjectNode m) || !(m.get("options") instanceof ArrayNode options)) {
+                continue;
+            }
+            boolean rro = false;
+            boolean ro = false;
+            ArrayNode kept = JsonTree.nodes().arrayNode();
+            for (JsonNode o : options) {
+                String opt = o.asText();
+                rro |= opt.equals("rro");
+                ro |= opt.equals("ro");
+                if (!opt.equals("rro") && !opt.equals("rrw")) {
+                    kept.add(o);
+                }
+            }
+            if (kept.size() == options.size()) {
+                continue;
+            }
+            if (rro && !ro) {
+                kept.add("ro");
+                rewrites.add("mount " + m.path("destination").asText("?") + " option rro as ro (gVisor's ro is recursive)");
+            }
+            m.set("options", kept);
+            changed();
+        }
+    }
+
+    /**
      * The mount that holds {@code path} in the container (the last one whose destination
      * contains it, later mounts covering earlier ones): gVisor's own /proc or /sys, a host
      * directory (a bind mount's source, or the root file system), or a file system of the

@@ -152,7 +152,9 @@ public final class SpecPolicy {
         boolean seccomp = new SeccompFields(c, json, out).check();
         OtherFields other = new OtherFields(c, json, out);
         other.process();
-        new PathFields(c, json, out).check();
+        PathFields paths = new PathFields(c, json, out);
+        paths.recursiveReadOnly();
+        paths.check();
         other.linux();
         new DeviceFields(c, json, out).check();
         return new Result(out.changed ? Spec.of(json) : spec, out.changed, seccomp, List.copyOf(out.nodev),

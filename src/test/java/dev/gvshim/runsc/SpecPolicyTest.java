@@ -161,6 +161,24 @@ class SpecPolicyTest {
     }
 
     @Test
+    void recursivelyReadOnlyIsGVisorsReadOnlyNotSilentlyReadWrite() throws Exception {
+        Spec s = spec("{'ociVersion':'1.0.2','process':{'args':['true'],'cwd':'/'},'root':{'path':'rootfs'},"
+                + "'mounts':[{'destination':'/a','type':'bind','source':'/srv/a','options':['rbind','rro']},"
+                + "{'destination':'/b','type':'bind','source':'/srv/b','options':['rbind','ro','rro']},"
+                + "{'destination':'/c','type':'bind','source':'/srv/c','options':['rbind','rrw']},"
+                + "{'destination':'/d','type':'bind','source':'/srv/d','options':['rbind']}]}");
+        SpecPolicy.Result r = SpecPolicy.check(s, ctx(R2022, true, null));
+        assertThat(r.changed()).isTrue();
+        List<String> opts = new java.util.ArrayList<>();
+        r.spec().json().path("mounts").forEach(m -> opts.add(m.path("destination").asText() + " " + m.path("options")));
+        assertThat(opts).as("runsc 2022-12 does not know rro and mounted /a read-write").containsExactly(
+                "/a [\"rbind\",\"ro\"]", "/b [\"rbind\",\"ro\"]", "/c [\"rbind\"]", "/d [\"rbind\"]");
+        assertThat(r.rewrites()).containsExactly("mount /a option rro as ro (gVisor's ro is recursive)");
+        assertThat(s.json().path("mounts").get(0).path("options").toString()).as("the caller's spec untouched")
+                .isEqualTo("[\"rbind\",\"rro\"]");
+    }
+
+    @Test
     void aDeviceFileMountTheRulesDenyIsRefusedOneTheyAllowIsKept() throws Exception {
         files.put(Path.of("/dev/kmsg"), new HostFile(Kind.CHAR, 1, 11));
         files.put(Path.of("/dev/null"), new HostFile(Kind.CHAR, 1, 3));
