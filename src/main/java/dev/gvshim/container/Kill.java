@@ -13,11 +13,30 @@ public final class Kill {
     }
 
     public static int run(RuntimeCall rc, String id, String signal, boolean all) throws RuntimeError {
-        int sig = Signals.parse(signal == null ? "SIGTERM" : signal);
-        if (sig < 0) {
-            throw new RuntimeError("invalid signal \"" + signal + "\" (a number or a name: 9, KILL, SIGKILL)");
+        String given = signal == null ? "SIGTERM" : signal;
+        int sig = Signals.parse(given);
+        boolean number = given.matches("-?\\d+");
+        if (sig < 0 && number && !given.equals("0")) {
+            throw new RuntimeError("unable to signal init: invalid argument (signal " + given + "; 1 to " + Signals.MAX_STANDARD + ")"); // runc's text
+        }
+        if (sig < 0 && !number) {
+            throw new RuntimeError("unknown signal \"" + given + "\" (a number or a name: 9, KILL, SIGKILL)"); // runc's text
+        }
+        if (sig > Signals.MAX_STANDARD) {
+            // runsc's kill knows only the standard signals ("unknown signal"), and gVisor drops real-time
+            // signals sent from outside the sandbox (pkg/sighandling/sighandling.go)
+            throw new RuntimeError("cannot send signal " + sig + " to " + id + ": gVisor delivers only the standard"
+                    + " signals 1 to " + Signals.MAX_STANDARD + " to a container, not real-time ones");
         }
         Container ct = rc.lookup.existing(id);
+        if (sig < 0) {
+            // signal 0: runc's liveness check of the container's init (kill(2) with 0 sends nothing)
+            Status st = Status.of(rc.lookup.status(ct));
+            if (st == Status.CREATED || st == Status.RUNNING || st == Status.PAUSED) {
+                return 0;
+            }
+            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+        }
         if (rc.lookup.addressable(ct) && rc.store.recordedStatus(ct.runscId()).equals("paused") && rc.lookup.sandboxAlive(ct)) {
             return killPaused(rc, ct, sig, all); // runsc would refuse: no need to ask it first
         }
@@ -39,6 +58,9 @@ public final class Kill {
             return killPaused(rc, ct, sig, all);
         }
         if (raw == null || status == Status.STOPPED) {
+            if (all) {
+                return 0; // runc: signalling every process of a container that has none is done (kill -a)
+            }
             throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
         }
         throw new RuntimeError("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? ct.human(r.output()) : msg));

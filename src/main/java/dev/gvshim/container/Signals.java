@@ -15,6 +15,9 @@ public final class Signals {
             Map.entry("VTALRM", 26), Map.entry("PROF", 27), Map.entry("WINCH", 28), Map.entry("IO", 29),
             Map.entry("POLL", 29), Map.entry("PWR", 30), Map.entry("SYS", 31));
 
+    /** The last standard signal (signal(7)); above it the real-time ones (32 and 33 glibc keeps for itself). */
+    public static final int MAX_STANDARD = 31;
+
     private Signals() {
     }
 

@@ -200,7 +200,12 @@ class RuntimeCliTest {
 
     @Test
     void invalidSignalsAreRejected() throws Exception {
-        assertFails(runtime("kill", "x", "SIGFOO"), "invalid signal \"SIGFOO\" (a number or a name: 9, KILL, SIGKILL)");
+        assertFails(runtime("kill", "x", "SIGFOO"), "unknown signal \"SIGFOO\" (a number or a name: 9, KILL, SIGKILL)");
+        Files.delete(log);
+        assertFails(runtime("kill", "x", "65"), "unable to signal init: invalid argument (signal 65; 1 to 31)");
+        Files.delete(log);
+        assertFails(runtime("kill", "x", "40"), "cannot send signal 40 to x: gVisor delivers only the standard signals 1 to 31"
+                + " to a container, not real-time ones");
         Files.delete(log);
         assertFails(runtime("kill", "x", "9", "15"), "kill takes a container id and at most one signal, not [x, 9, 15]");
     }

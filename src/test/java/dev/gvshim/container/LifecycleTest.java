@@ -149,6 +149,23 @@ class LifecycleTest {
     }
 
     @Test
+    void signalZeroIsALivenessCheckAndKillAllOfAStoppedContainerIsDone() throws Exception {
+        create();
+        assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).as("created").isEqualTo(0);
+        start();
+        assertThat(verb(rc -> Kill.run(rc, "c1", "0", true))).as("running").isEqualTo(0);
+        assertThat(runsc.verbs()).as("signal 0 is answered from the state: runsc has no signal 0").doesNotContain("kill");
+        assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", false))).isEqualTo(0);
+        assertThat(runsc.containers.get("2-c1").status).isEqualTo("stopped");
+        assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).isEqualTo("container not running: c1");
+        assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", true))).as("runc: kill -a of a stopped container").isEqualTo(0);
+        assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", false))).isEqualTo("container not running: c1");
+        out.reset();
+        assertThat(verb(rc -> Ps.run(rc, "c1", "json", List.of()))).as("runc: a stopped container has no processes").isEqualTo(0);
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("null\n");
+    }
+
+    @Test
     void resumeOfAContainerThatIsNotPausedIsRuncsRefusal() {
         create();
         start();
