@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gvshim.call.Launch;
 import dev.gvshim.oci.JsonTree;
@@ -8,14 +9,16 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
- * `list`: runsc's list, with the containers' own ids. runsc's table is Go's tabwriter
- * (minimum width 12, padding 3: runsc/cmd/list.go, as runc's), so its columns are cut at
- * the header's offsets and laid out again for the longer or shorter ids.
+ * `list`: runsc's list, with the containers' own ids, as runc prints it: sorted by id, stopped
+ * containers with pid 0, runc's fields in runc's order ({@link RuncState}), the table laid out
+ * by Go's tabwriter (minimum width 12, padding 3: runc's list.go), OWNER the user who owns the
+ * container's state; none is JSON null or, with -q, nothing.
  */
 public final class ListOp {
     private ListOp() {
@@ -29,93 +32,79 @@ public final class ListOp {
             throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
         }
         boolean json = "json".equals(format);
-        List<String> args = new ArrayList<>(List.of("list"));
-        if (quiet) {
-            args.add("--quiet");
-        } else {
-            args.add("--format=" + (json ? "json" : "text")); // runc's "table" is runsc's "text"
-        }
-        Container any = new Container("", "", rc.store.root(), rc.rootless, rc.runscPath(c.runsc()).toString(), List.of(), 0, 0);
         PrintStream out = rc.call.out();
-        if (!Files.isDirectory(rc.store.root())) {
-            out.print(json && !quiet ? "[]\n" : quiet ? "" : tabulate(List.of(HEADER)));
-            return 0;
+        List<ObjectNode> states = new ArrayList<>();
+        if (Files.isDirectory(rc.store.root())) {
+            // runsc's list for what only it knows for sure (a running container's status: it asks the sandbox)
+            Container any = new Container("", "", rc.store.root(), rc.rootless, rc.runscPath(c.runsc()).toString(), List.of(),
+                    0, 0);
+            Launch.Ran r = rc.runsc(any, List.of("list", "--format=json"));
+            if (!r.ok()) {
+                throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc: " + r.output());
+            }
+            states = states(rc, r.output(), rc.store.byRunscId());
         }
-        Launch.Ran r = rc.runsc(any, args);
-        if (!r.ok()) {
-            throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc: " + r.output());
-        }
-        Map<String, Container> ids = rc.store.byRunscId();
-        String o = r.output();
         if (quiet) {
-            o.lines().filter(l -> !l.isBlank()).map(String::strip)
-                    .forEach(l -> out.println(ids.containsKey(l) ? ids.get(l).id() : l));
+            states.forEach(st -> out.println(st.path("id").asText())); // nothing at all for none, as runc
         } else if (json) {
-            out.println(json(rc, o, ids));
+            ArrayNode a = JsonTree.nodes().arrayNode();
+            states.forEach(a::add);
+            out.println(states.isEmpty() ? "null" : JsonTree.compact(a)); // Go encodes runc's empty list as null
         } else {
-            out.print(table(rc, o, ids));
+            List<List<String>> rows = new ArrayList<>(List.of(HEADER));
+            for (ObjectNode st : states) {
+                rows.add(List.of(st.path("id").asText(), st.path("pid").asText(), st.path("status").asText(),
+                        st.path("bundle").asText(), st.path("created").asText(), st.path("owner").asText()));
+            }
+            out.print(tabulate(rows));
         }
         return 0;
     }
 
-    private static String json(RuntimeCall rc, String runscJson, Map<String, Container> ids) throws RuntimeError {
+    /** runc's state objects of runsc's list, with the containers' own ids, sorted by id (runc reads its root in order). */
+    static List<ObjectNode> states(RuntimeCall rc, String runscJson, Map<String, Container> ids) throws RuntimeError {
+        List<ObjectNode> out = new ArrayList<>();
         if (runscJson.strip().equals("null") || runscJson.isBlank()) {
-            return "[]";
+            return out;
         }
+        JsonNode a;
         try {
-            JsonNode a = JsonTree.read(runscJson.getBytes(StandardCharsets.UTF_8));
-            for (JsonNode n : a) {
-                Container ct = ids.get(n.path("id").asText());
-                if (ct != null && n instanceof ObjectNode o) {
-                    o.put("id", ct.id());
-                    o.put("status", rc.lookup.effective(ct, o.path("status").asText()));
-                    if (o.path("bundle").asText().equals(rc.store.dir(ct.id()).resolve("bundle").toString())) {
-                        o.put("bundle", ct.bundle().toString());
-                    }
-                }
-            }
-            return JsonTree.compact(a);
+            a = JsonTree.read(runscJson.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc printed no JSON: " + runscJson);
         }
-    }
-
-    /** runsc's table with gvshim's ids and statuses, laid out as Go's tabwriter would. */
-    static String table(RuntimeCall rc, String runscTable, Map<String, Container> ids) {
-        List<String> lines = runscTable.lines().toList();
-        if (lines.isEmpty()) {
-            return tabulate(List.of(HEADER));
-        }
-        String header = lines.getFirst();
-        int[] at = new int[HEADER.size()];
-        for (int i = 0; i < at.length; i++) {
-            at[i] = i == 0 ? 0 : header.indexOf(HEADER.get(i), at[i - 1] + 1);
-            if (at[i] < 0) {
-                return runscTable.endsWith("\n") ? runscTable : runscTable + "\n"; // not the table this knows
-            }
-        }
-        List<List<String>> rows = new ArrayList<>(List.of(HEADER));
-        for (String l : lines.subList(1, lines.size())) {
-            if (l.isBlank()) {
-                continue;
-            }
-            List<String> row = new ArrayList<>();
-            for (int i = 0; i < at.length; i++) {
-                int from = Math.min(at[i], l.length());
-                int to = i + 1 < at.length ? Math.min(at[i + 1], l.length()) : l.length();
-                row.add(l.substring(from, to).strip());
-            }
-            Container ct = ids.get(row.getFirst());
+        for (JsonNode n : a) {
+            String runscId = n.path("id").asText();
+            Container ct = ids.get(runscId);
+            String status = n.path("status").asText();
+            String bundle = n.path("bundle").asText();
+            String id = runscId;
             if (ct != null) {
-                row.set(0, ct.id());
-                row.set(2, rc.lookup.effective(ct, row.get(2)));
-                if (row.get(3).equals(rc.store.dir(ct.id()).resolve("bundle").toString())) {
-                    row.set(3, ct.bundle().toString());
+                id = ct.id();
+                status = rc.lookup.effective(ct, status);
+                if (bundle.equals(rc.store.dir(ct.id()).resolve("bundle").toString())) {
+                    bundle = ct.bundle().toString();
                 }
             }
-            rows.add(row);
+            RuncState.FileFacts f = RuncState.read(rc.store.runscState(runscId), Path.of(bundle));
+            out.add(RuncState.of(n.path("ociVersion").asText(), id, n.path("pid").asLong(0), status, bundle, f,
+                    owner(ct != null ? rc.store.dir(ct.id()) : rc.store.runscState(runscId))));
         }
-        return tabulate(rows);
+        out.sort(java.util.Comparator.comparing(o -> o.path("id").asText()));
+        return out;
+    }
+
+    /** runc's OWNER: the user name of the container's state directory's owner, "#UID" without one. */
+    static String owner(Path p) {
+        if (p == null) {
+            return "";
+        }
+        try {
+            String name = Files.getOwner(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName();
+            return name.chars().allMatch(Character::isDigit) ? "#" + name : name;
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** Go's tabwriter.NewWriter(out, 12, 1, 3, ' ', 0): each column as wide as its widest cell plus 3, at least 12. */

@@ -1,16 +1,20 @@
 package dev.gvshim.container;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gvshim.call.Launch;
+import dev.gvshim.oci.JsonTree;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** `state`: runsc's OCI state, in the caller's terms (its ids, its bundle) and with runc's status of a dead sandbox. */
+/** `state`: runsc's OCI state, in the caller's terms (its ids, its bundle), as runc prints it ({@link RuncState}), with runc's status of a dead sandbox. */
 public final class State {
     private State() {
     }
 
-    private static final Pattern STATUS = Pattern.compile("\"status\":\\s*\"(\\w+)\"");
     private static final Pattern SANDBOX_ANNOTATION = Pattern.compile(
             "\"(?:io\\.kubernetes\\.cri\\.sandbox-id|io\\.kubernetes\\.cri-o\\.SandboxID)\":\\s*\"([^\"]+)\"");
 
@@ -22,11 +26,22 @@ public final class State {
             throw Diagnosis.plain(rc, ct, "state", r);
         }
         String o = humanState(rc, ct, r.output());
-        Matcher m = STATUS.matcher(o);
-        if (m.find() && !rc.lookup.effective(ct, m.group(1)).equals(m.group(1))) {
-            o = o.substring(0, m.start(1)) + "stopped" + o.substring(m.end(1));
+        JsonNode runsc;
+        try {
+            runsc = JsonTree.read(o.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new RuntimeError("cannot read the state of " + id + ": runsc printed no JSON: " + o.strip());
         }
-        rc.call.out().println(o);
+        String status = rc.lookup.effective(ct, runsc.path("status").asText());
+        RuncState.FileFacts f = RuncState.read(rc.store.runscState(ct.runscId()), ct.bundle());
+        ObjectNode state = RuncState.of(runsc.path("ociVersion").asText(), id, runsc.path("pid").asLong(0), status,
+                runsc.path("bundle").asText(ct.bundle().toString()), f, "");
+        if (f.annotations() == null && runsc.path("annotations").isObject() && !runsc.path("annotations").isEmpty()) {
+            state.set("annotations", runsc.path("annotations")); // before owner, as runc orders them
+            state.set("owner", state.remove("owner"));
+        }
+        rc.call.out().print(RuncState.indented(state));
+        rc.call.out().flush();
         return 0;
     }
 

@@ -192,25 +192,25 @@ class RuntimeVerbsTest {
     }
 
     @Test
-    void listIsLaidOutAsGosTabwriterWithTheContainersIds() throws Exception {
+    void listIsRuncsStatesWithTheContainersIdsSortedAndPidZeroOnceStopped() throws Exception {
         RuntimeCall rt = runtime(List.of(), List.of(), null);
-        // runsc 2022-12's `list` of two gvshim containers, verbatim
-        String runsc = """
-                ID           PID         STATUS      BUNDLE               CREATED                          OWNER
-                6-relpfx     10859       created     /tmp/ids-exp/hello   2026-12-06T21:07:34.574435711Z  \s
-                7-relpfx2    11139       running     /tmp/my bundle       2026-12-06T21:07:35.271840666Z   root
-                foreign1     1           stopped     /f                   2026-12-06T21:07:36.000000000Z  \s
-                """;
+        // runsc 2022-12's `list --format=json` of two gvshim containers and a foreign one
+        String runsc = "[{\"ociVersion\":\"1.0.2-dev\",\"id\":\"7-relpfx2\",\"status\":\"running\",\"pid\":11139,"
+                + "\"bundle\":\"/tmp/my bundle\"},{\"ociVersion\":\"1.0.2-dev\",\"id\":\"foreign1\",\"status\":\"stopped\","
+                + "\"pid\":-1,\"bundle\":\"/f\"},{\"ociVersion\":\"1.0.2-dev\",\"id\":\"6-relpfx\",\"status\":\"created\","
+                + "\"pid\":10859,\"bundle\":\"/tmp/ids-exp/hello\"}]";
         Map<String, Container> ids = Map.of(
                 "6-relpfx", new Container("relpfx", "6-relpfx", Path.of("/b"), false, "/r", List.of(), 0, 0),
                 "7-relpfx2", new Container("relpfx2", "7-relpfx2", Path.of("/b"), false, "/r", List.of(), 0, 0));
         // pid 10859 is not relpfx's sandbox here: a created container whose sandbox is gone is stopped
-        assertThat(ListOp.table(rt, runsc, ids)).isEqualTo("""
-                ID          PID         STATUS      BUNDLE               CREATED                          OWNER
-                relpfx      10859       stopped     /tmp/ids-exp/hello   2026-12-06T21:07:34.574435711Z  \s
-                relpfx2     11139       running     /tmp/my bundle       2026-12-06T21:07:35.271840666Z   root
-                foreign1    1           stopped     /f                   2026-12-06T21:07:36.000000000Z  \s
-                """);
+        assertThat(ListOp.states(rt, runsc, ids).stream().map(dev.gvshim.oci.JsonTree::compact)).containsExactly(
+                "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"foreign1\",\"pid\":0,\"status\":\"stopped\",\"bundle\":\"/f\","
+                        + "\"rootfs\":\"\",\"created\":\"\",\"owner\":\"\"}",
+                "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"relpfx\",\"pid\":0,\"status\":\"stopped\",\"bundle\":\"/tmp/ids-exp/hello\","
+                        + "\"rootfs\":\"\",\"created\":\"\",\"owner\":\"\"}",
+                "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"relpfx2\",\"pid\":11139,\"status\":\"running\",\"bundle\":\"/tmp/my bundle\","
+                        + "\"rootfs\":\"\",\"created\":\"\",\"owner\":\"\"}");
+        assertThat(ListOp.states(rt, "null", ids)).isEmpty();
         assertThat(ListOp.tabulate(List.of(List.of("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")))).as("runc's"
                 + " empty list").isEqualTo("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
         assertThat(ListOp.tabulate(List.of(List.of("ID", "PID", "OWNER"), List.of("x".repeat(20), "1", "")))).isEqualTo(

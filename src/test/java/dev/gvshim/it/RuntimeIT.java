@@ -201,6 +201,14 @@ class RuntimeIT {
         assertThat(st.path("id").asText()).isEqualTo("life");
         assertThat(st.path("pid").asInt()).isEqualTo(pid);
         assertThat(st.path("bundle").asText()).isEqualTo(b.toString());
+        // runc's fields, in runc's order, and its layout (no final newline)
+        List<String> fields = new ArrayList<>();
+        st.fieldNames().forEachRemaining(fields::add);
+        assertThat(fields).containsExactly("ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner");
+        assertThat(st.path("rootfs").asText()).isEqualTo(b.resolve("rootfs").toString());
+        assertThat(java.time.Instant.parse(st.path("created").asText())).isBefore(java.time.Instant.now());
+        assertThat(gv(b, "state", "life").out()).startsWith("{\n  \"ociVersion\": ").endsWith("\n}");
+        assertThat(gv(b, "kill", "life", "0").code()).as("signal 0: the container is there").isZero();
 
         Host.Result s = gv(b, "start", "life");
         assertThat(s.code()).as(s.toString()).isZero();
@@ -241,6 +249,15 @@ class RuntimeIT {
         Host.Result k2 = gv(b, "kill", "life", "9");
         assertThat(k2.code()).isEqualTo(1);
         assertThat(lastError()).startsWith("container not running");
+        assertThat(gv(b, "kill", "--all", "life", "9").code()).as("runc: kill -a of a stopped container").isZero();
+        assertThat(gv(b, "kill", "life", "0").code()).as("signal 0: not running").isEqualTo(1);
+        assertThat(state("life").path("pid").asInt()).as("runc's pid of a stopped container").isZero();
+        Host.Result stoppedPs = gv(b, "ps", "--format", "json", "life");
+        assertThat(stoppedPs.code()).as(stoppedPs.toString()).isZero();
+        assertThat(stoppedPs.out()).isEqualTo("null\n");
+        Host.Result listed = gv(b, "list");
+        assertThat(listed.out().lines().skip(1).toList()).singleElement().asString().startsWith("life ")
+                .contains(" 0 ").contains(" stopped ").endsWith(" root");
 
         Host.Result d = gv(b, "delete", "life");
         assertThat(d.code()).as(d.toString()).isZero();
