@@ -24,7 +24,8 @@ final class Diagnosis {
         List<String> fatal = new ArrayList<>(RunscLogs.newFatalLines(rc.store.debugLogs(ct.id())).stream()
                 .map(ct::human).toList());
         fatal.remove(msg);
-        if (!msg.isEmpty()) {
+        if (!msg.isEmpty() && rc.log.toFile()) {
+            // runsc's own words, for the record in --log; on a terminal the failure's line below says them once
             rc.log.warning("runsc " + verb + ": " + msg);
         }
         String spec = SpecTypes.fromGoError(msg);

@@ -39,6 +39,7 @@ public final class Exec {
         if (recorded != null && !recorded.canExec() && !(recorded == Status.PAUSED && a.ignorePaused())) {
             throw new RuntimeError(recorded.execRefusal()); // runc's words, before runsc is asked
         }
+        checkArgs(a);
         checkExecSeccomp(rc, ct, a);
         rc.dropped(a.tty() && a.consoleSocket() == null, "--tty without --console-socket",
                 "runsc gives the process the caller's terminal only through --console-socket");
@@ -88,6 +89,28 @@ public final class Exec {
             return r.exitCode(); // the command's own status
         }
         throw Diagnosis.failure(rc, ct, "exec");
+    }
+
+    /** runc's checks of exec's options (exec.go getProcess), with its texts: runsc's own are a usage dump or a later failure. */
+    static void checkArgs(Args a) throws RuntimeError {
+        if (a.cwd() != null && !a.cwd().startsWith("/")) {
+            throw new RuntimeError("Cwd must be an absolute path");
+        }
+        if (a.user() != null && !a.user().isEmpty()) {
+            int colon = a.user().indexOf(':');
+            String uid = colon < 0 ? a.user() : a.user().substring(0, colon);
+            if (colon >= 0 && !a.user().substring(colon + 1).matches("\\d+")) {
+                throw new RuntimeError("parsing " + a.user().substring(colon + 1) + " as int for gid failed (a number: exec -u UID[:GID])");
+            }
+            if (!uid.matches("\\d+")) {
+                throw new RuntimeError("parsing " + uid + " as int for uid failed (a number: exec -u UID[:GID])");
+            }
+        }
+        for (String g : a.additionalGids()) {
+            if (!g.matches("\\d+")) {
+                throw new RuntimeError("parsing " + g + " as int for additional gid failed (a number)");
+            }
+        }
     }
 
     /**

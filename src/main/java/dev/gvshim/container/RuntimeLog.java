@@ -54,6 +54,11 @@ public final class RuntimeLog {
         }
     }
 
+    /** Whether lines go to a --log file (without one, warnings and debug lines go to stderr). */
+    public boolean toFile() {
+        return file != null;
+    }
+
     public boolean debugEnabled() {
         return debug;
     }

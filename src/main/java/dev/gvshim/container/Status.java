@@ -45,9 +45,13 @@ public enum Status {
         return this == PAUSED;
     }
 
-    /** runc execs into a created or running container; a paused one needs --ignore-paused, which runsc cannot honour. */
+    /**
+     * runc execs into a created or running container; gVisor only into a running one (its
+     * sandbox runs no process of a container before start: runsc says "not started"). A paused
+     * one needs --ignore-paused, which runsc cannot honour.
+     */
     public boolean canExec() {
-        return this == CREATED || this == RUNNING;
+        return this == RUNNING;
     }
 
     /** runc deletes a created or stopped container without --force. */
@@ -69,6 +73,8 @@ public enum Status {
     public String execRefusal() {
         return switch (this) {
             case STOPPED -> "cannot exec in a stopped container";
+            case CREATED -> "cannot exec in a created container: gVisor runs a container's processes only once it is"
+                    + " started (runc would run it in the created container's namespaces)";
             case PAUSED -> "cannot exec in a paused container (use --ignore-paused to override)";
             default -> null;
         };

@@ -176,6 +176,9 @@ class LifecycleTest {
     @Test
     void execIntoAPausedOrStoppedContainerIsRefusedAsRuncDoes() throws Exception {
         create();
+        assertThat(verb(rc -> Exec.run(rc, exec(false)))).as("runsc: container not started").isEqualTo(
+                "cannot exec in a created container: gVisor runs a container's processes only once it is started (runc"
+                        + " would run it in the created container's namespaces)");
         start();
         verb(rc -> PauseResume.pause(rc, "c1"));
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(
@@ -187,6 +190,22 @@ class LifecycleTest {
         verb(rc -> State.run(rc, "c1")); // runsc records the stopped status when it learns it
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo("cannot exec in a stopped container");
         assertThat(runsc.verbs()).containsExactly("create", "start", "pause", "resume", "exec", "state");
+    }
+
+    @Test
+    void execsOptionsAreCheckedAsRuncChecksThem() {
+        create();
+        start();
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, "rel", List.of(), null,
+                List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
+                "Cwd must be an absolute path");
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), "abc",
+                List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
+                "parsing abc as int for uid failed (a number: exec -u UID[:GID])");
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), "0:x",
+                List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
+                "parsing x as int for gid failed (a number: exec -u UID[:GID])");
+        assertThat(runsc.verbs()).as("runsc prints its usage for these").doesNotContain("exec");
     }
 
     private static Exec.Args exec(boolean ignorePaused) {
