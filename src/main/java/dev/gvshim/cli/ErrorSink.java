@@ -3,7 +3,7 @@ package dev.gvshim.cli;
 import dev.gvshim.call.Call;
 import dev.gvshim.container.RuntimeError;
 import dev.gvshim.container.RuntimeLog;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import java.io.PrintStream;
 
 /**

@@ -10,7 +10,7 @@ import dev.gvshim.container.Fallback;
 import dev.gvshim.container.LaunchException;
 import dev.gvshim.container.RunForeground;
 import dev.gvshim.container.RunRequest;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;

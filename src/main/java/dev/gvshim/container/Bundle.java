@@ -2,7 +2,7 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.JsonTree;

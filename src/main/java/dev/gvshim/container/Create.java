@@ -1,7 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.Spec;

@@ -3,7 +3,7 @@ package dev.gvshim.container;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.oci.SpecTypes;
 import dev.gvshim.runsc.RunscLogs;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.call.Launch;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.runsc.RunscCommand;
 import dev.gvshim.runsc.RunscLogs;

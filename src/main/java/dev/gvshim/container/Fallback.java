@@ -2,7 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Handover;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.linux.SyscallException;
 import java.io.PrintStream;

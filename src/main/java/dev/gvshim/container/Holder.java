@@ -2,7 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;

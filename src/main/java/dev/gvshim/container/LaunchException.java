@@ -1,6 +1,6 @@
 package dev.gvshim.container;
 
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 
 /** The sandbox could not start; {@link #failure()} says why. */
 public final class LaunchException extends Exception {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.call.Call;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.LiveProbe;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.oci.JsonTree;

@@ -4,7 +4,7 @@ import dev.gvshim.call.Call;
 import dev.gvshim.call.Handover;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.SyscallException;

@@ -3,7 +3,7 @@ package dev.gvshim.container;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.call.Call;
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.oci.InvalidSpecException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscRelease;

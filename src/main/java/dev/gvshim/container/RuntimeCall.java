@@ -2,7 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.runsc.NsExecFailure;

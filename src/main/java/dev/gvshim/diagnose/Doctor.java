@@ -1,6 +1,8 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
@@ -169,8 +171,8 @@ public final class Doctor {
         List<Finding> others = sorted.stream().filter(f -> f.status() == Finding.Status.FAIL && !f.id().equals(lead.id()))
                 .toList();
         Failure combined = explain.complete(new Failure(lead.id(), lead.summary(), lead.evidence(), null, lead.fix(),
-                Failure.EXIT_GVSHIM), others.stream().map(f -> new Failure(f.id(), f.summary(), f.evidence(), null, f.fix(),
-                Failure.EXIT_GVSHIM)).toList());
+                Exit.GVSHIM), others.stream().map(f -> new Failure(f.id(), f.summary(), f.evidence(), null, f.fix(),
+                Exit.GVSHIM)).toList());
         return new Finding(lead.id(), lead.status(), lead.group(), lead.summary(), lead.evidence(), combined.fix());
     }
 

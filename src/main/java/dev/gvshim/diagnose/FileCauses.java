@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.FileAttrs;
 import dev.gvshim.runsc.Runsc;
 import java.io.IOException;

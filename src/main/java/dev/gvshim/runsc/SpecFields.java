@@ -3,7 +3,7 @@ package dev.gvshim.runsc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.oci.JsonTree;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package dev.gvshim.runsc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.oci.Spec;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -2,6 +2,7 @@ package dev.gvshim.diagnose;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Step;

@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Helper;
