@@ -3,13 +3,13 @@ package dev.gvshim.container;
 import dev.gvshim.call.Call;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.userns.Mapper;
-import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Caller;
@@ -39,7 +39,7 @@ final class UsernsChild {
      * maps it; the plan may become single ({@link #plan()}). On any failure nothing is left.
      */
     static UsernsChild start(Call call, RunRequest req, Caller host, Explain explain, MappingPlan plan,
-            Function<MappingPlan, List<String>> argv, RunStdio fds) throws LaunchException, SyscallException {
+            Function<MappingPlan, List<String>> argv, RunStdio fds) throws GvshimException, SyscallException {
         for (;;) {
             List<String> a = argv.apply(plan);
             int[] sync = pipe();
@@ -56,12 +56,11 @@ final class UsernsChild {
                 Mapper.apply(plan, c.pid(), host.newuidmap(), host.newgidmap());
                 call.trace().mark("mapped");
                 return new UsernsChild(c, sync, plan);
-            } catch (MappingFailed m) {
-                Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
-                        host.userName());
+            } catch (GvshimException m) {
+                Failure f = explain.mapping(m.failure(), host);
                 abandon(c, sync);
                 if (req.userns() != Mode.AUTO) {
-                    throw new LaunchException(f);
+                    throw new GvshimException(f);
                 }
                 // auto: full was possible on paper, not here; say so once and use single
                 call.err().println("gvshim: warning: userns mode full failed, falling back to single: "
@@ -72,7 +71,7 @@ final class UsernsChild {
                 abandon(c, sync);
                 Failure mountNs = mountNamespaceDenied(e, a, fds, explain);
                 if (mountNs != null) {
-                    throw new LaunchException(mountNs);
+                    throw new GvshimException(mountNs);
                 }
                 throw e;
             }

@@ -3,6 +3,7 @@ package dev.gvshim.diagnose;
 import dev.gvshim.container.StateDir;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
@@ -190,8 +191,8 @@ public final class Doctor {
         try {
             Planner.plan(Mode.FULL, facts.caller());
             return null;
-        } catch (Planner.Impossible e) {
-            return Finding.of(Failure.of(e.id(), "cannot use mode full", null, e.why(), e.fix()), Finding.Status.WARN,
+        } catch (GvshimException e) {
+            return Finding.of(e.failure(), Finding.Status.WARN,
                     "id mapping");
         }
     }
@@ -239,7 +240,7 @@ public final class Doctor {
     private static Mode plannedMode(Facts facts) {
         try {
             return Planner.plan(Mode.AUTO, facts.caller()).mode();
-        } catch (Planner.Impossible e) {
+        } catch (GvshimException e) {
             return Mode.SINGLE;
         }
     }
