@@ -9,8 +9,8 @@ import dev.gvshim.call.Call;
 import dev.gvshim.container.Fallback;
 import dev.gvshim.container.RunForeground;
 import dev.gvshim.container.RunRequest;
-import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;
@@ -73,7 +73,8 @@ final class RunVerb implements Verb {
         s.addOption(value(names("-u", "--user"), "UID[:GID]", String.class, "User and group ids inside the sandbox (default 0:0)."));
         s.addOption(value(names("--hostname"), "NAME", String.class, "Host name inside the sandbox (default gvshim)."));
         s.addOption(value(names("--fallback"), "WHAT", String.class,
-                "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM + ") or unsandboxed (run COMMAND directly, with a warning)."));
+                "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
+                        + ") or unsandboxed (run COMMAND directly, with a warning)."));
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
         s.addOption(flag(names("-v", "--verbose"), "Say which user-namespace mode was chosen and why."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));

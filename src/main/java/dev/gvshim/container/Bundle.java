@@ -2,8 +2,8 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;

@@ -1,8 +1,8 @@
 package dev.gvshim.container;
 
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscCommand;
@@ -55,7 +55,8 @@ public final class Create {
         String runscId = ContainerIds.runscIdFor(a.id());
         String clash = rc.lookup.clash(runscId);
         if (clash != null) {
-            throw RuntimeFailures.of("RUNSC_ID_CLASH", "cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
+            throw RuntimeFailures.of("RUNSC_ID_CLASH",
+                    "cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
                     + " the runsc id gvshim gives it (" + runscId + ") and that of container " + clash + " in " + store.root()
                     + " would match each other; delete " + clash + " first, or choose another id");
         }
@@ -103,7 +104,8 @@ public final class Create {
         } catch (FileAlreadyExistsException e) {
             throw RuntimeFailures.exists(a.id());
         } catch (IOException e) {
-            throw RuntimeFailures.stateIo("cannot create the state of " + a.id() + " in " + store.root() + ": " + IoError.withFile(e)
+            throw RuntimeFailures.stateIo(
+                    "cannot create the state of " + a.id() + " in " + store.root() + ": " + IoError.withFile(e)
                     + " (check --root)");
         }
         rc.call.trace().mark("create: state written");
@@ -165,7 +167,6 @@ public final class Create {
 
     /** The bundle ({@link Bundle}) and a root file system the sandbox, running as the caller, can enter. */
     private static Spec readBundle(RuntimeCall rc, Path bundle) throws GvshimException {
-        Path config = bundle.resolve("config.json");
         try {
             Spec spec = Bundle.load(bundle);
             Path rootfs = Bundle.check(spec, bundle, false);

@@ -2,8 +2,8 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Handover;
-import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.SyscallException;
 import java.io.PrintStream;

@@ -43,15 +43,17 @@ final class Holder {
         try {
             host = Caller.read(Path.of("/"), env.get("PATH"));
         } catch (IOException e) {
-            throw RuntimeFailures.of("PROC_UNREADABLE", "cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
+            throw RuntimeFailures.of("PROC_UNREADABLE",
+                    "cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
         }
         Explain explain = new Explain(() -> Facts.read(Path.of("/"), env, host, ct.runsc()));
         MappingPlan plan;
         try {
             plan = Planner.plan(Mode.FULL, host);
         } catch (GvshimException e) {
-            throw RuntimeFailures.diagnosed(Failure.of(e.failure().id(), "cannot create rootless container " + ct.id(), null,
-                    "runsc needs a user namespace with your subordinate ids (full mode): " + e.failure().why(), e.failure().fix()));
+            Failure f = e.failure();
+            throw RuntimeFailures.diagnosed(Failure.of(f.id(), "cannot create rootless container " + ct.id(), null,
+                    "runsc needs a user namespace with your subordinate ids (full mode): " + f.why(), f.fix()));
         }
         String holder = rc.call.libexec("gvshim-holder").toString();
         int devnull = -1;

@@ -111,7 +111,8 @@ final class HostPids {
             throw RuntimeFailures.of("PS_FAILED", "cannot run ps: " + IoError.reason(e) + " (install procps)");
         }
         if (!r.ok()) {
-            throw RuntimeFailures.of("PS_FAILED", "ps " + String.join(" ", cmd.subList(1, cmd.size())) + " failed: " + r.output().strip());
+            throw RuntimeFailures.of("PS_FAILED",
+                    "ps " + String.join(" ", cmd.subList(1, cmd.size())) + " failed: " + r.output().strip());
         }
         return filter(r.output(), pids);
     }

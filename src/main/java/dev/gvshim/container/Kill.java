@@ -70,7 +70,8 @@ public final class Kill {
             try {
                 rc.store.holdSignal(ct.id(), new Containers.HeldSignal(sig, all));
             } catch (IOException e) {
-                throw RuntimeFailures.stateIo("cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
+                throw RuntimeFailures.stateIo(
+                        "cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
                         + rc.store.dir(ct.id()) + ": " + IoError.reason(e, rc.store.dir(ct.id())));
             }
             rc.log.debug("signal " + sig + " for paused container " + ct.id() + " held until it is resumed");

@@ -116,7 +116,8 @@ final class Lookup {
         Map<String, Container> own = rc.store.byRunscId();
         List<String> others = matches.stream().filter(m -> !m.equals(ct.runscId()))
                 .map(m -> own.containsKey(m) ? own.get(m).id() : m).toList();
-        throw RuntimeFailures.of("RUNSC_ID_AMBIGUOUS", "cannot address container " + ct.id() + ": runsc finds containers by id prefix, and the"
+        throw RuntimeFailures.of("RUNSC_ID_AMBIGUOUS",
+                "cannot address container " + ct.id() + ": runsc finds containers by id prefix, and the"
                 + " ids of " + String.join(", ", others) + " also start with " + ct.runscId() + " (the id runsc knows "
                 + ct.id() + " by: it was not created by this gvshim)" + "; delete " + (others.size() == 1 ? "that container"
                 : "those containers") + " first, then " + ct.id());

@@ -36,7 +36,8 @@ final class Networks {
                 && !isOurs(spec.linux().namespacePath("network"));
         if (c.networkExplicit()) {
             if (c.network() == Network.SANDBOX && !ownNamespace && !rootless) {
-                throw RuntimeFailures.of("NETWORK_ROOT_NAMESPACE", "cannot use gVisor's sandbox network: the container has no network namespace of its"
+                throw RuntimeFailures.of("NETWORK_ROOT_NAMESPACE",
+                        "cannot use gVisor's sandbox network: the container has no network namespace of its"
                         + " own (docker --network=host), so runsc would take over the host's interfaces; use runtimeArgs"
                         + " --network=host (gVisor's hostinet) or --network=none for this container");
             }

@@ -98,7 +98,8 @@ public final class RuntimeCall implements AutoCloseable {
         try {
             return call.euid();
         } catch (IOException | RuntimeException e) {
-            throw RuntimeFailures.of("PROC_UNREADABLE", "cannot stat /proc/self: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable")
+            throw RuntimeFailures.of("PROC_UNREADABLE",
+                    "cannot stat /proc/self: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable")
                     + " (is /proc mounted?)");
         }
     }
@@ -149,7 +150,8 @@ public final class RuntimeCall implements AutoCloseable {
         try {
             Path p = Runsc.locateFrom(call.cwd(), configured, call.env().get("PATH"));
             if (p == null) {
-                throw RuntimeFailures.of("RUNSC_MISSING", "cannot find runsc in $PATH (" + call.env().getOrDefault("PATH", "") + ") or"
+                throw RuntimeFailures.of("RUNSC_MISSING",
+                        "cannot find runsc in $PATH (" + call.env().getOrDefault("PATH", "") + ") or"
                         + " /usr/local/bin, /usr/bin, /usr/sbin, /bin: install gVisor (apt-get install runsc), or set \"runsc\""
                         + " in " + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH");
             }
@@ -247,7 +249,8 @@ public final class RuntimeCall implements AutoCloseable {
         Path userns = null;
         if (ct.rootless() && ct.holderPid() > 0) {
             if (Holder.startTime(ct.holderPid()) != ct.holderStart()) {
-                throw RuntimeFailures.of("USERNS_HOLDER_GONE", "the user namespace of container " + ct.id() + " is gone (its holder process "
+                throw RuntimeFailures.of("USERNS_HOLDER_GONE",
+                        "the user namespace of container " + ct.id() + " is gone (its holder process "
                         + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
             }
             userns = Path.of("/proc/" + ct.holderPid() + "/ns/user");

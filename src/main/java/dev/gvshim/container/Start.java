@@ -68,7 +68,8 @@ public final class Start {
             String sandbox = Files.readSymbolicLink(rc.store.proc().resolve(pid + "/ns/net")).toString();
             String ours = Files.readSymbolicLink(rc.store.proc().resolve("self/ns/net")).toString();
             if (sandbox.equals(ours)) {
-                GvshimException e = RuntimeFailures.of("NETWORK_ROOT_NAMESPACE", "cannot start container " + ct.id() + ": its sandbox is in this host's"
+                GvshimException e = RuntimeFailures.of("NETWORK_ROOT_NAMESPACE",
+                        "cannot start container " + ct.id() + ": its sandbox is in this host's"
                         + " network namespace (" + ours + "), where gVisor's sandbox network would take over the host's"
                         + " interfaces; give the container a network namespace of its own, or use --network=host or"
                         + " --network=none");

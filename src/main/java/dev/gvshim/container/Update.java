@@ -25,7 +25,8 @@ public final class Update {
                 throw RuntimeFailures.args("cannot read --resources " + resources + ": " + IoError.reason(e));
             }
         }
-        throw RuntimeFailures.of("UPDATE_UNSUPPORTED", "cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"
+        throw RuntimeFailures.of("UPDATE_UNSUPPORTED",
+                "cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"
                 + " (it has no update command); recreate the container with the new limits");
     }
 }
