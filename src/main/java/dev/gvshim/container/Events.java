@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscCommand;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +13,7 @@ public final class Events {
     private Events() {
     }
 
-    public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         List<String> args = new ArrayList<>(List.of("events"));
         if (stats) {
@@ -36,10 +37,10 @@ public final class Events {
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)?");
 
     /** runc takes a Go duration (5s, 1m, 500ms); runsc whole seconds. */
-    static int seconds(String d) throws RuntimeError {
+    static int seconds(String d) throws GvshimException {
         Matcher m = DURATION.matcher(d.strip());
         if (!m.matches()) {
-            throw new RuntimeError("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
+            throw RuntimeFailures.args("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
         }
         long n = Long.parseLong(m.group(1));
         String u = m.group(2) == null ? "s" : m.group(2);

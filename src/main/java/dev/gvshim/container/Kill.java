@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscLogs;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -12,10 +13,10 @@ public final class Kill {
     private Kill() {
     }
 
-    public static int run(RuntimeCall rc, String id, String signal, boolean all) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, String signal, boolean all) throws GvshimException {
         int sig = Signals.parse(signal == null ? "SIGTERM" : signal);
         if (sig < 0) {
-            throw new RuntimeError("invalid signal \"" + signal + "\" (a number or a name: 9, KILL, SIGKILL)");
+            throw RuntimeFailures.args("invalid signal \"" + signal + "\" (a number or a name: 9, KILL, SIGKILL)");
         }
         Container ct = rc.lookup.existing(id);
         if (rc.lookup.addressable(ct) && rc.store.recordedStatus(ct.runscId()).equals("paused") && rc.lookup.sandboxAlive(ct)) {
@@ -33,15 +34,15 @@ public final class Kill {
             if (killSandbox(rc, ct, "kill " + sig + " of created container " + id)) {
                 return 0;
             }
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
         if (status == Status.PAUSED) {
             return killPaused(rc, ct, sig, all);
         }
         if (raw == null || status == Status.STOPPED) {
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
-        throw new RuntimeError("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? ct.human(r.output()) : msg));
+        throw RuntimeFailures.runsc("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? ct.human(r.output()) : msg));
     }
 
     static List<String> args(Container ct, int sig, boolean all) {
@@ -61,7 +62,7 @@ public final class Kill {
      * root container: nothing in it runs again), other signals are held and sent at resume.
      * This is what Docker's `kill`, `rm -f` and `stop` of a paused container send.
      */
-    private static int killPaused(RuntimeCall rc, Container ct, int sig, boolean all) throws RuntimeError {
+    private static int killPaused(RuntimeCall rc, Container ct, int sig, boolean all) throws GvshimException {
         if (sig == 0) {
             return 0; // kill(2)'s existence check: it exists
         }
@@ -69,7 +70,8 @@ public final class Kill {
             try {
                 rc.store.holdSignal(ct.id(), new Containers.HeldSignal(sig, all));
             } catch (IOException e) {
-                throw new RuntimeError("cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
+                throw RuntimeFailures.stateIo(
+                        "cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
                         + rc.store.dir(ct.id()) + ": " + IoError.reason(e, rc.store.dir(ct.id())));
             }
             rc.log.debug("signal " + sig + " for paused container " + ct.id() + " held until it is resumed");
@@ -80,7 +82,7 @@ public final class Kill {
             if (killSandbox(rc, ct, "SIGKILL of paused container " + ct.id())) {
                 return 0;
             }
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + ct.id());
+            throw RuntimeFailures.notRunning(ct.id());
         }
         // one of several containers of a pod's sandbox. runsc pauses the whole sandbox (all its containers'
         // tasks: runsc/boot Loader pause), and reports only this one paused: thaw it to kill this one. The

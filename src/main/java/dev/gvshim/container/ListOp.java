@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,10 +24,10 @@ public final class ListOp {
 
     private static final List<String> HEADER = List.of("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
 
-    public static int run(RuntimeCall rc, String format, boolean quiet) throws RuntimeError {
+    public static int run(RuntimeCall rc, String format, boolean quiet) throws GvshimException {
         RuntimeConfig c = rc.config();
         if (format != null && !format.equals("json") && !format.equals("table")) {
-            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
+            throw RuntimeFailures.args("invalid format option \"" + format + "\" (table or json)");
         }
         boolean json = "json".equals(format);
         List<String> args = new ArrayList<>(List.of("list"));
@@ -43,7 +44,7 @@ public final class ListOp {
         }
         Launch.Ran r = rc.runsc(any, args);
         if (!r.ok()) {
-            throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc: " + r.output());
+            throw RuntimeFailures.runsc("cannot list containers in " + rc.store.root() + ": runsc: " + r.output());
         }
         Map<String, Container> ids = rc.store.byRunscId();
         String o = r.output();
@@ -58,7 +59,7 @@ public final class ListOp {
         return 0;
     }
 
-    private static String json(RuntimeCall rc, String runscJson, Map<String, Container> ids) throws RuntimeError {
+    private static String json(RuntimeCall rc, String runscJson, Map<String, Container> ids) throws GvshimException {
         if (runscJson.strip().equals("null") || runscJson.isBlank()) {
             return "[]";
         }
@@ -76,7 +77,7 @@ public final class ListOp {
             }
             return JsonTree.compact(a);
         } catch (IOException e) {
-            throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc printed no JSON: " + runscJson);
+            throw RuntimeFailures.runsc("cannot list containers in " + rc.store.root() + ": runsc printed no JSON: " + runscJson);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 
 /** `ps [--format table|json] ID [PS-ARGS]`: the container's host processes (see {@link HostPids}). */
@@ -8,11 +9,11 @@ public final class Ps {
     private Ps() {
     }
 
-    public static int run(RuntimeCall rc, String id, String format, List<String> psArgs) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, String format, List<String> psArgs) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         JsonNode st = rc.lookup.runscState(ct);
         if (st == null || "stopped".equals(rc.lookup.effective(ct, st.path("status").asText()))) {
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
         List<Integer> pids = HostPids.of(st.path("pid").asInt(0), rc.store.root(), st.path("bundle").asText(""));
         if ("json".equals(format)) {
@@ -20,7 +21,7 @@ public final class Ps {
             return 0;
         }
         if (format != null && !"table".equals(format)) {
-            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
+            throw RuntimeFailures.args("invalid format option \"" + format + "\" (table or json)");
         }
         rc.call.out().print(HostPids.table(rc.call, pids, psArgs));
         return 0;

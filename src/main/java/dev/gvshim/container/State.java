@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -14,7 +15,7 @@ public final class State {
     private static final Pattern SANDBOX_ANNOTATION = Pattern.compile(
             "\"(?:io\\.kubernetes\\.cri\\.sandbox-id|io\\.kubernetes\\.cri-o\\.SandboxID)\":\\s*\"([^\"]+)\"");
 
-    public static int run(RuntimeCall rc, String id) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         rc.call.trace().mark("state: loaded");
         Launch.Ran r = rc.runsc(ct, List.of("state", ct.runscId()));

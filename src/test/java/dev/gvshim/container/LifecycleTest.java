@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gvshim.Messages;
 import dev.gvshim.call.TestCalls;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import java.io.ByteArrayOutputStream;
@@ -49,21 +50,21 @@ class LifecycleTest {
         runsc = new FakeRunsc(proc);
     }
 
-    /** One runc verb, as one call: its exit status, or its error's message. */
+    /** One runc verb, as one call: its exit status, or its failure's one line (as the sink prints it). */
     Object verb(Op op) {
         PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
         RuntimeOptions opts = new RuntimeOptions(root.toString(), null, "json", false, false, "auto",
                 tmp.resolve("config.json").toString(), "/bin/true", "none", null, List.of(), List.of(), null);
         try (RuntimeCall rc = new RuntimeCall(TestCalls.of(tmp, Map.of("PATH", "/usr/bin:/bin"), o, o, runsc), opts, proc)) {
             return op.run(rc);
-        } catch (RuntimeError e) {
-            Messages.check("a runc verb's failure", e.getMessage());
-            return e.getMessage();
+        } catch (GvshimException e) {
+            Messages.check("a runc verb's failure", e.failure().oneLine());
+            return e.failure().oneLine();
         }
     }
 
     interface Op {
-        int run(RuntimeCall rc) throws RuntimeError;
+        int run(RuntimeCall rc) throws GvshimException;
     }
 
     Object create() {
@@ -93,14 +94,14 @@ class LifecycleTest {
         assertThat(runsc.calls.get(3)).containsExactly("kill", "2-c1", "15");
         assertThat(runsc.containers).isEmpty();
         assertThat(recorded()).as("gvshim's record is gone too").isFalse();
-        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("container does not exist: c1");
+        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("gvshim: container does not exist: c1 [CONTAINER_NOT_FOUND]");
     }
 
     @Test
     void aSecondStartIsRefusedAndTheRunningContainerKept() {
         create();
         start();
-        assertThat(start()).isEqualTo("cannot start an already running container");
+        assertThat(start()).isEqualTo("gvshim: cannot start an already running container [CONTAINER_STATE]");
         assertThat(runsc.verbs()).as("runsc is asked whether it still runs, not told to start it").containsExactly("create",
                 "start", "state");
         assertThat(runsc.containers.get("2-c1").status).isEqualTo("running");
@@ -121,7 +122,7 @@ class LifecycleTest {
     void aCreatedContainerWhoseSandboxDiedIsStoppedAndItsStartCleansUp() throws Exception {
         create();
         runsc.sandboxDies("2-c1");
-        assertThat(start()).isEqualTo("cannot start a container that has stopped");
+        assertThat(start()).isEqualTo("gvshim: cannot start a container that has stopped [CONTAINER_STATE]");
         assertThat(runsc.verbs()).containsExactly("create", "delete");
         assertThat(recorded()).isFalse();
     }
@@ -130,12 +131,12 @@ class LifecycleTest {
     void pauseOfACreatedContainerIsNotRunningWithoutAskingRunsc() {
         create();
         assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).as("runsc 2022-12 would panic").isEqualTo(
-                "container not running: c1");
+                "gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
         assertThat(runsc.verbs()).containsExactly("create");
         start();
         assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).isEqualTo(0);
         assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).as("runc's answer for a paused one").isEqualTo(
-                "container not running: c1");
+                "gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
         assertThat(runsc.verbs()).containsExactly("create", "start", "pause");
     }
 
@@ -143,7 +144,7 @@ class LifecycleTest {
     void resumeOfAContainerThatIsNotPausedIsRuncsRefusal() {
         create();
         start();
-        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo("container not paused: c1");
+        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo("gvshim: container not paused: c1 [CONTAINER_STATE]");
         assertThat(runsc.verbs()).containsExactly("create", "start");
     }
 
@@ -153,13 +154,13 @@ class LifecycleTest {
         start();
         verb(rc -> PauseResume.pause(rc, "c1"));
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(
-                "cannot exec in a paused container (use --ignore-paused to override)");
+                "gvshim: cannot exec in a paused container (use --ignore-paused to override) [CONTAINER_STATE]");
         assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(0);
         runsc.sandboxDies("2-c1");
         runsc.containers.get("2-c1").status = "stopped";
         verb(rc -> State.run(rc, "c1")); // runsc records the stopped status when it learns it
-        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo("cannot exec in a stopped container");
+        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo("gvshim: cannot exec in a stopped container [CONTAINER_STATE]");
         assertThat(runsc.verbs()).containsExactly("create", "start", "pause", "resume", "exec", "state");
     }
 
@@ -176,7 +177,7 @@ class LifecycleTest {
         assertThat(verb(rc -> Kill.run(rc, "c1", "SIGTERM", false))).isEqualTo(0);
         assertThat(runsc.verbs()).as("held, not sent: runsc refuses to signal a paused container")
                 .containsExactly("create", "start", "pause");
-        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo("cannot delete container c1 that is not stopped: paused");
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo("gvshim: cannot delete container c1 that is not stopped: paused [CONTAINER_STATE]");
         assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
         assertThat(runsc.calls.subList(3, runsc.calls.size())).containsExactly(List.of("resume", "2-c1"),
                 List.of("kill", "2-c1", "15"));
