@@ -5,8 +5,6 @@ import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.FileAttrs;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -233,7 +231,7 @@ public final class RootChecks {
         }
         Path root = abs.getRoot();
         Path cur = root;
-        Trust trust = new Trust(uid);
+        OwnerTrust trust = new OwnerTrust(uid);
         judge(cur, attrs(cur, shown), !todo.isEmpty() || !last, trust, shown);
         int links = 0;
         while (!todo.isEmpty()) {
@@ -301,7 +299,7 @@ public final class RootChecks {
         }
     }
 
-    private static void judge(Path p, FileAttrs a, boolean ancestor, Trust trust, Path shown) throws GvshimException {
+    private static void judge(Path p, FileAttrs a, boolean ancestor, OwnerTrust trust, Path shown) throws GvshimException {
         if (!trust.owner(a.uid())) {
             throw unsafe(shown, FileAttrs.describe(p, a) + (ancestor ? " belongs to another user, who can rename"
                     + " or replace what is in it" : " belongs to another user"), ROOT_FIX);
@@ -313,52 +311,6 @@ public final class RootChecks {
                     ? " and not sticky, so they can rename or replace what is in it" : ", who could tamper with the"
                     + " containers' state"), ancestor ? "chmod go-w " + p + " (or +t), or pass --root elsewhere"
                     : "chmod go-w " + p + ", or pass --root elsewhere");
-        }
-    }
-
-    /** Who may own a directory on the way: root, the caller, and inside a user namespace an unmapped owner. */
-    private static final class Trust {
-        private final int uid;
-        private Boolean userns;
-
-        Trust(int uid) {
-            this.uid = uid;
-        }
-
-        boolean owner(int owner) {
-            if (owner == 0 || owner == uid) {
-                return true;
-            }
-            if (owner != overflowUid()) {
-                return false;
-            }
-            if (userns == null) { // read only when needed: not on the common path
-                userns = inUserNamespace();
-            }
-            return userns;
-        }
-    }
-
-    /** Not the initial user namespace: /proc/self/uid_map is not {@code 0 0 4294967295} (user_namespaces(7)). */
-    static boolean inUserNamespace() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/self/uid_map")).trim().split("\\s+");
-            return !(f.length == 3 && f[0].equals("0") && f[1].equals("0") && f[2].equals("4294967295"));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /**
-     * What unmapped owners read as: /proc/sys/kernel/overflowuid (65534 by default). In one read:
-     * Files.readString reads a size-0 /proc/sys file one byte first, and the sysctl handler answers
-     * any read past offset 0 with EOF (it returned "6"; see Facts.string).
-     */
-    static int overflowUid() {
-        try (InputStream in = Files.newInputStream(Path.of("/proc/sys/kernel/overflowuid"))) {
-            return Integer.parseInt(new String(in.readNBytes(64), StandardCharsets.US_ASCII).trim());
-        } catch (IOException | NumberFormatException e) {
-            return 65534;
         }
     }
 }

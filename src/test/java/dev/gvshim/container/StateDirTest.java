@@ -404,7 +404,7 @@ class StateDirTest {
     void theOverflowUidIsReadWhole() throws Exception {
         // Files.readString got "6" of "65534": sysctl files answer a read past offset 0 with EOF
         try (var r = Files.newBufferedReader(Path.of("/proc/sys/kernel/overflowuid"))) {
-            assertThat(RootChecks.overflowUid()).isEqualTo(Integer.parseInt(r.readLine().strip()));
+            assertThat(OwnerTrust.overflowUid()).isEqualTo(Integer.parseInt(r.readLine().strip()));
         }
     }
 }
