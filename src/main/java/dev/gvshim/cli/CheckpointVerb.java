@@ -7,7 +7,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.Checkpoint;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import java.util.Set;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,7 +36,7 @@ final class CheckpointVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Checkpoint.checkpoint(rc, id, p.matchedOptionValue("--image-path", null),
                 p.matchedOptionValue("--work-path", null), p.matchedOptionValue("--leave-running", false),
                 matchedOthers(p, Set.of("--image-path", "--work-path", "--leave-running")));

@@ -5,7 +5,7 @@ import static dev.gvshim.cli.GlobalOptions.go;
 
 import dev.gvshim.container.Delete;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -23,7 +23,7 @@ final class DeleteVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Delete.run(rc, id, p.matchedOptionValue("--force", false));
     }
 }

@@ -1,9 +1,9 @@
 package dev.gvshim.cli;
 
 import dev.gvshim.call.Call;
-import dev.gvshim.container.RuntimeError;
 import dev.gvshim.container.RuntimeLog;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
 import java.io.PrintStream;
 
 /**
@@ -15,18 +15,30 @@ public final class ErrorSink {
     private ErrorSink() {
     }
 
-    /** A runc verb's failure: its line in --log (if given) and on stderr, "gvshim: " once; its exit status. */
-    static int runtime(Call call, RuntimeLog log, RuntimeError e) {
-        String msg = e.getMessage();
-        log.error(msg);
-        call.err().println(msg.startsWith("gvshim") ? msg : "gvshim: " + msg);
-        return e.exitCode();
+    /**
+     * A runc verb's failure: its one line as the error line of --log (if given: containerd shows
+     * the last one as Docker's error message) and on stderr. Its exit status is runc's, whatever
+     * layer found the condition: 2 for a command line runc's parser refuses, else 1 (logrus.Fatal);
+     * a diagnosis made for `gvshim run` carries 125, 126 or 127, which mean other things there.
+     */
+    static int runtime(Call call, RuntimeLog log, Failure f) {
+        log.error(f.oneLine());
+        failure(call, f);
+        return f.exitCode() == Exit.USAGE ? Exit.USAGE : Exit.RUNTIME;
     }
 
     /** A failure of gvshim's own verbs (the sandbox could not start): its one line; its exit status. */
     static int failure(Call call, Failure f) {
         call.err().println(f.oneLine());
         return f.exitCode();
+    }
+
+    /**
+     * A verb that speaks in its own name ("gvshim install: ..."), whose lines users and tests
+     * already know: "PREFIX: what"; the failure's exit status.
+     */
+    static int command(Call call, String prefix, Failure f) {
+        return usage(call, prefix, f.what(), f.exitCode());
     }
 
     /** A command-line mistake: "PREFIX: message"; {@code status}. */

@@ -6,7 +6,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.Events;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -25,7 +25,7 @@ final class EventsVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Events.run(rc, id, p.matchedOptionValue("--stats", false), p.matchedOptionValue("--interval", null));
     }
 }

@@ -7,7 +7,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.Exec;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -51,7 +51,7 @@ final class ExecVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Exec.run(rc, new Exec.Args(id, p.matchedOptionValue("--process", null),
                 p.matchedOptionValue("--detach", false), p.matchedOptionValue("--pid-file", null),
                 p.matchedOptionValue("--console-socket", null), p.matchedOptionValue("--tty", false),

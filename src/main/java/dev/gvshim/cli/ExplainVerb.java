@@ -6,9 +6,9 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.container.Fallback;
-import dev.gvshim.container.LaunchException;
 import dev.gvshim.container.RunFailed;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.GvshimException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
 
@@ -52,7 +52,7 @@ final class ExplainVerb implements Verb {
         try {
             Fallback.exec(call, o.fallback(), o.fallbackCwd(), o.failure().id());
             return 0;
-        } catch (LaunchException e) {
+        } catch (GvshimException e) {
             return ErrorSink.failure(call, e.failure());
         }
     }

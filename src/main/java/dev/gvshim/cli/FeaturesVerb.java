@@ -2,8 +2,9 @@ package dev.gvshim.cli;
 
 import dev.gvshim.container.Features;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.container.RuntimeFailures;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.ParseResult;
 
@@ -15,9 +16,9 @@ final class FeaturesVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         if (id != null) {
-            throw new RuntimeError("\"features\" takes no arguments, not " + p.matchedPositionalValue(0, List.<String>of()),
+            throw RuntimeFailures.args("\"features\" takes no arguments, not " + p.matchedPositionalValue(0, List.<String>of()),
                     Exit.USAGE);
         }
         return Features.print(rc, Cli.version());

@@ -5,11 +5,12 @@ import static dev.gvshim.cli.Options.names;
 import static dev.gvshim.cli.Options.repeated;
 import static dev.gvshim.cli.Options.value;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.install.Change;
 import dev.gvshim.install.ConfigFile;
 import dev.gvshim.install.ContainerdConfig;
 import dev.gvshim.install.DaemonJson;
-import dev.gvshim.install.InstallException;
+import dev.gvshim.install.InstallFailure;
 import dev.gvshim.install.RuntimeEntry;
 import dev.gvshim.call.Call;
 import dev.gvshim.oci.JsonTree;
@@ -78,8 +79,8 @@ final class InstallVerb implements Verb {
             rt = new RuntimeEntry(p.matchedOptionValue("--name", "gvshim"), p.matchedOptionValue("--path", defaultPath(call.launcher())),
                     p.matchedOptionValue("--runtime-arg", List.<String>of())).validated();
             checkRuntimeArgs(call, rt.args());
-        } catch (InstallException e) {
-            return ErrorSink.usage(call, "gvshim install", e.getMessage(), 2);
+        } catch (GvshimException e) {
+            return ErrorSink.command(call, "gvshim install", e.failure());
         }
         if (!Files.isRegularFile(Path.of(rt.path())) || !Files.isExecutable(Path.of(rt.path()))) {
             err.println("gvshim install: warning: " + rt.path() + " is not an executable file here; every container of"
@@ -100,14 +101,14 @@ final class InstallVerb implements Verb {
                     containerd(rt, new ConfigFile(call.absolute(config)), dryRun, out, err);
                 }
             }
-        } catch (InstallException e) {
-            return ErrorSink.usage(call, "gvshim install", e.getMessage(), 1);
+        } catch (GvshimException e) {
+            return ErrorSink.command(call, "gvshim install", e.failure());
         }
         return 0;
     }
 
     /** Arguments dockerd would put before its own global options must parse as gvshim's runtime options. */
-    private static void checkRuntimeArgs(Call call, List<String> args) throws InstallException {
+    private static void checkRuntimeArgs(Call call, List<String> args) throws GvshimException {
         if (args.isEmpty()) {
             return;
         }
@@ -120,17 +121,17 @@ final class InstallVerb implements Verb {
         try {
             g = cl.parseArgs(probe.toArray(String[]::new));
         } catch (CommandLine.ParameterException e) {
-            throw new InstallException("--runtime-arg " + String.join(" ", args) + ": " + Cli.lowerFirst(e.getMessage())
+            throw InstallFailure.args("--runtime-arg " + String.join(" ", args) + ": " + Cli.lowerFirst(e.getMessage())
                     + "; " + RUNTIME_OPTIONS);
         }
         if (g.isUsageHelpRequested() || g.hasMatchedOption("--version")
                 || !g.matchedPositionalValue(0, List.<String>of()).equals(List.of("create"))) {
-            throw new InstallException("--runtime-arg " + String.join(" ", args) + ": not a runtime option; " + RUNTIME_OPTIONS);
+            throw InstallFailure.args("--runtime-arg " + String.join(" ", args) + ": not a runtime option; " + RUNTIME_OPTIONS);
         }
     }
 
     private static void docker(RuntimeEntry rt, ConfigFile file, boolean dryRun, PrintStream out, PrintStream err)
-            throws InstallException {
+            throws GvshimException {
         byte[] original = file.read();
         DaemonJson.Result r = DaemonJson.register(original, file.path().toString(), rt);
         String entry = "runtime \"" + rt.name() + "\" " + JsonTree.compact(DaemonJson.entry(rt));
@@ -164,7 +165,7 @@ final class InstallVerb implements Verb {
      * Unless nothing changes: copies the existing file aside, then replaces it. Returns the
      * backup's mention for the report, or "".
      */
-    private static String apply(ConfigFile file, byte[] original, Change change, byte[] content) throws InstallException {
+    private static String apply(ConfigFile file, byte[] original, Change change, byte[] content) throws GvshimException {
         if (change == Change.UNCHANGED) {
             return "";
         }
@@ -182,7 +183,7 @@ final class InstallVerb implements Verb {
     }
 
     private static void containerd(RuntimeEntry rt, ConfigFile file, boolean dryRun, PrintStream out, PrintStream err)
-            throws InstallException {
+            throws GvshimException {
         byte[] original = file.read();
         ContainerdConfig.Result r = ContainerdConfig.register(
                 original == null ? null : new String(original, StandardCharsets.UTF_8), file.path().toString(), rt);

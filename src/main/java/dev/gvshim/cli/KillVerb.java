@@ -5,7 +5,8 @@ import static dev.gvshim.cli.GlobalOptions.go;
 
 import dev.gvshim.container.Kill;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.container.RuntimeFailures;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -33,9 +34,9 @@ final class KillVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         if (more.size() > 1) {
-            throw new RuntimeError("kill takes a container id and at most one signal, not "
+            throw RuntimeFailures.args("kill takes a container id and at most one signal, not "
                     + p.matchedPositionalValue(0, List.<String>of()));
         }
         return Kill.run(rc, id, more.isEmpty() ? null : more.getFirst(), p.matchedOptionValue("--all", false));

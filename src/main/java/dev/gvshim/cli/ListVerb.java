@@ -6,7 +6,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.ListOp;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -25,7 +25,7 @@ final class ListVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return ListOp.run(rc, p.matchedOptionValue("--format", null), p.matchedOptionValue("--quiet", false));
     }
 }

@@ -5,7 +5,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.Ps;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -33,7 +33,7 @@ final class PsVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Ps.run(rc, id, p.matchedOptionValue("--format", "table"), more);
     }
 }

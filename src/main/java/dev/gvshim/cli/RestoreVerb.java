@@ -7,7 +7,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.Checkpoint;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import java.util.Set;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,7 +35,7 @@ final class RestoreVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Checkpoint.restore(rc, CreateVerb.args(p, id), p.matchedOptionValue("--image-path", null),
                 p.matchedOptionValue("--work-path", null), p.matchedOptionValue("--detach", false),
                 matchedOthers(p, Set.of("--image-path", "--work-path", "--detach", "--bundle", "--pid-file",

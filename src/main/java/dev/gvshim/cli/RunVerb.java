@@ -7,11 +7,11 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.container.Fallback;
-import dev.gvshim.container.LaunchException;
 import dev.gvshim.container.RunForeground;
 import dev.gvshim.container.RunRequest;
-import dev.gvshim.diagnose.Failure;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;
 import java.nio.file.Path;
@@ -41,7 +41,8 @@ final class RunVerb implements Verb {
         CommandSpec s = Options.command("run",
                 "Run COMMAND in a gVisor sandbox as the calling user, in a user namespace gvshim sets up.",
                 "stdin, stdout and stderr pass through; the exit status is COMMAND's (128+N when killed by signal N).",
-                "Exit 125: the sandbox could not start (one line says why and how to fix it); 124: --timeout expired.");
+                "Exit " + Exit.GVSHIM + ": the sandbox could not start (one line says why and how to fix it); " + Exit.TIMEOUT
+                        + ": --timeout expired.");
         s.addOption(value(names("--bundle"), "DIR", String.class,
                 "Run this OCI bundle (DIR/config.json) instead of generating a spec. COMMAND, if given, replaces its process.args."));
         s.addOption(value(names("--rootfs"), "DIR", String.class,
@@ -72,7 +73,8 @@ final class RunVerb implements Verb {
         s.addOption(value(names("-u", "--user"), "UID[:GID]", String.class, "User and group ids inside the sandbox (default 0:0)."));
         s.addOption(value(names("--hostname"), "NAME", String.class, "Host name inside the sandbox (default gvshim)."));
         s.addOption(value(names("--fallback"), "WHAT", String.class,
-                "What to do when the sandbox cannot start: none (default: exit 125) or unsandboxed (run COMMAND directly, with a warning)."));
+                "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
+                        + ") or unsandboxed (run COMMAND directly, with a warning)."));
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
         s.addOption(flag(names("-v", "--verbose"), "Say which user-namespace mode was chosen and why."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
@@ -95,7 +97,7 @@ final class RunVerb implements Verb {
         try {
             new RunForeground(call, req).run();
             return 0; // handed over: the waiter runs elsewhere (or, GVSHIM_TRACE=wait, runsc has been waited for)
-        } catch (LaunchException e) {
+        } catch (GvshimException e) {
             Failure f = e.failure();
             int status = ErrorSink.failure(call, f);
             if (req.debug()) {
@@ -105,7 +107,7 @@ final class RunVerb implements Verb {
                 try {
                     Fallback.exec(call, req.command(), req.cwd() != null ? req.cwd() : call.cwd().toString(), f.id());
                     return 0;
-                } catch (LaunchException unsandboxed) {
+                } catch (GvshimException unsandboxed) {
                     return ErrorSink.failure(call, unsandboxed.failure());
                 }
             }

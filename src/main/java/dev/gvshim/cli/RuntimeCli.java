@@ -2,11 +2,11 @@ package dev.gvshim.cli;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
 import dev.gvshim.container.RuntimeLog;
 import dev.gvshim.container.RuntimeOptions;
 import dev.gvshim.container.Warmup;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.failure.Versions;
 import java.util.Arrays;
 import java.util.List;
@@ -91,10 +91,10 @@ final class RuntimeCli {
             rc = new RuntimeCall(call, opts);
             call.trace().mark("runtime: constructed");
             return verb.dispatch(rc, p);
-        } catch (RuntimeError e) {
+        } catch (GvshimException e) {
             RuntimeLog log = rc != null ? rc.log() : new RuntimeLog(opts.log() == null ? null : call.absolute(opts.log()),
                     opts.logFormat(), false, call.err());
-            return ErrorSink.runtime(call, log, e);
+            return ErrorSink.runtime(call, log, e.failure());
         } finally {
             if (rc != null) {
                 rc.close();

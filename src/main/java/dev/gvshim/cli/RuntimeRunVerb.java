@@ -5,7 +5,7 @@ import static dev.gvshim.cli.GlobalOptions.go;
 
 import dev.gvshim.container.Create;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -25,7 +25,7 @@ final class RuntimeRunVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Create.run(rc, CreateVerb.args(p, id), p.matchedOptionValue("--detach", false),
                 p.matchedOptionValue("--keep", false));
     }

@@ -1,7 +1,8 @@
 package dev.gvshim.cli;
 
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.container.RuntimeFailures;
+import dev.gvshim.failure.GvshimException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -31,7 +32,7 @@ abstract class RuntimeVerb {
     }
 
     /** Runs the verb on container {@code id} (null only for verbs that need none); the exit status. */
-    abstract int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError;
+    abstract int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException;
 
     /** Every runc verb, by name (null: not one). */
     static RuntimeVerb of(String name) {
@@ -67,15 +68,15 @@ abstract class RuntimeVerb {
     }
 
     /** Checks the positionals as runc does, then runs the verb. */
-    final int dispatch(RuntimeCall rc, ParseResult p) throws RuntimeError {
+    final int dispatch(RuntimeCall rc, ParseResult p) throws GvshimException {
         List<String> pos = p.matchedPositionalValue(0, List.<String>of());
         String id = pos.isEmpty() ? null : pos.getFirst();
         if (id == null && !Set.of("list", "features").contains(name())) {
-            throw new RuntimeError("\"" + name() + "\" requires a container id (gvshim " + name() + " --help)");
+            throw RuntimeFailures.args("\"" + name() + "\" requires a container id (gvshim " + name() + " --help)");
         }
         List<String> more = pos.isEmpty() ? List.of() : pos.subList(1, pos.size());
         if (!more.isEmpty() && !takesMore()) {
-            throw new RuntimeError("\"" + name() + "\" takes one container id, not " + pos);
+            throw RuntimeFailures.args("\"" + name() + "\" takes one container id, not " + pos);
         }
         return call(rc, p, id, more);
     }

@@ -2,7 +2,7 @@ package dev.gvshim.cli;
 
 import dev.gvshim.container.State;
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.ParseResult;
 
@@ -14,7 +14,7 @@ final class StateVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return State.run(rc, id);
     }
 }

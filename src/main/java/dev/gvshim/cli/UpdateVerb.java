@@ -4,8 +4,8 @@ import static dev.gvshim.cli.GlobalOptions.go;
 import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.RuntimeCall;
-import dev.gvshim.container.RuntimeError;
 import dev.gvshim.container.Update;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
@@ -29,7 +29,7 @@ final class UpdateVerb extends RuntimeVerb {
     }
 
     @Override
-    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws RuntimeError {
+    int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Update.run(rc, id, p.matchedOptionValue("--resources", null));
     }
 }

@@ -2,9 +2,9 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
-import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.SpecPolicy;
@@ -29,13 +29,13 @@ public final class Bundle {
     }
 
     /** DIR/config.json, parsed; what is wrong with it as a failure with its id. */
-    public static Spec load(Path dir) throws LaunchException {
+    public static Spec load(Path dir) throws GvshimException {
         Path config = dir.resolve("config.json");
         if (!Files.isDirectory(dir)) {
             if (!Files.exists(dir) && !Files.notExists(dir)) { // neither can be told: a parent is not searchable
-                throw new LaunchException(Explain.bundleUnreadable(config));
+                throw new GvshimException(Explain.bundleUnreadable(config));
             }
-            throw new LaunchException(Failure.of("BUNDLE_MISSING", "cannot use bundle " + dir, null,
+            throw new GvshimException(Failure.of("BUNDLE_MISSING", "cannot use bundle " + dir, null,
                     Files.exists(dir) ? "it is not a directory" : "no such directory",
                     "pass a directory holding config.json and its root file system (gvshim spec writes a config.json)"));
         }
@@ -43,12 +43,12 @@ public final class Bundle {
         try {
             bytes = Files.readAllBytes(config);
         } catch (NoSuchFileException e) {
-            throw new LaunchException(Failure.of("BUNDLE_NO_CONFIG", "cannot use bundle " + dir, null,
+            throw new GvshimException(Failure.of("BUNDLE_NO_CONFIG", "cannot use bundle " + dir, null,
                     "it has no config.json", "create one with `gvshim spec` in " + dir));
         } catch (AccessDeniedException e) {
-            throw new LaunchException(Explain.bundleUnreadable(config));
+            throw new GvshimException(Explain.bundleUnreadable(config));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null, IoError.reason(e, config),
+            throw new GvshimException(Failure.of("BUNDLE_UNREADABLE", "cannot read " + config, null, IoError.reason(e, config),
                     null));
         }
         try {
@@ -56,10 +56,10 @@ public final class Bundle {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new LaunchException(Failure.of("BUNDLE_MALFORMED", "cannot parse " + config, null,
+            throw new GvshimException(Failure.of("BUNDLE_MALFORMED", "cannot parse " + config, null,
                     "not valid JSON" + where + " (" + JsonTree.plainMessage(e) + ")", "fix the file or regenerate it with `gvshim spec`"));
-        } catch (InvalidSpecException e) {
-            throw new LaunchException(invalid(config, e));
+        } catch (GvshimException e) {
+            throw new GvshimException(invalid(config, e.failure().why()));
         }
     }
 
@@ -70,36 +70,33 @@ public final class Bundle {
      * exists() nor notExists() holds, and {@link Explain#rootfsAccess} names that directory.
      * Returns the root file system's path.
      */
-    public static Path check(Spec spec, Path dir, boolean commandGiven) throws InvalidSpecException {
+    public static Path check(Spec spec, Path dir, boolean commandGiven) throws GvshimException {
         List<String> problems = new ArrayList<>(spec.problems());
         if (commandGiven) {
             problems.removeIf(p -> p.contains("process.args"));
         }
         if (!problems.isEmpty()) {
-            throw new InvalidSpecException(String.join("; ", problems));
+            throw new GvshimException(invalid(dir.resolve("config.json"), String.join("; ", problems)));
         }
         Path rootfs = dir.resolve(spec.root().path()).normalize();
         if (Files.notExists(rootfs) || (Files.exists(rootfs) && !Files.isDirectory(rootfs))) {
-            throw new InvalidSpecException("root.path " + rootfs + " is not a directory (the bundle has no root file system)");
+            throw new GvshimException(invalid(dir.resolve("config.json"), "root.path " + rootfs
+                    + " is not a directory (the bundle has no root file system)"));
         }
         return rootfs;
     }
 
     /** A spec that is not what runsc can use. */
-    static Failure invalid(Path config, InvalidSpecException e) {
-        return Failure.of("BUNDLE_INVALID", "cannot use " + config, null, e.getMessage(), null);
+    static Failure invalid(Path config, String why) {
+        return Failure.of("BUNDLE_INVALID", "cannot use " + config, null, why, null);
     }
 
     /**
      * The one rule for the spec's isolation fields ({@link SpecPolicy}), for a bundle's spec and
      * gvshim run's own: refused with the one line, or what runsc must get.
      */
-    static SpecPolicy.Result policy(Spec spec, SpecPolicy.Context context) throws LaunchException {
-        try {
-            return SpecPolicy.check(spec, context);
-        } catch (SpecPolicy.Refused e) {
-            throw new LaunchException(e.failure());
-        }
+    static SpecPolicy.Result policy(Spec spec, SpecPolicy.Context context) throws GvshimException {
+        return SpecPolicy.check(spec, context);
     }
 
     /**

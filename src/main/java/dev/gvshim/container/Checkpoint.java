@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,7 +11,7 @@ public final class Checkpoint {
     }
 
     public static int checkpoint(RuntimeCall rc, String id, String imagePath, String workPath, boolean leaveRunning,
-            List<String> droppedOpts) throws RuntimeError {
+            List<String> droppedOpts) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         droppedOpts.forEach(o -> rc.log.debug("checkpoint " + o + ": no runsc equivalent; ignored"));
         List<String> args = new ArrayList<>(List.of("checkpoint",
@@ -30,7 +31,7 @@ public final class Checkpoint {
     }
 
     public static int restore(RuntimeCall rc, Create.Args a, String imagePath, String workPath, boolean detach,
-            List<String> droppedOpts) throws RuntimeError {
+            List<String> droppedOpts) throws GvshimException {
         droppedOpts.forEach(o -> rc.log.debug("restore " + o + ": no runsc equivalent; ignored"));
         List<String> extra = new ArrayList<>(List.of("--image-path=" + rc.call.absolute(imagePath == null ? "checkpoint"
                 : imagePath)));

@@ -1,9 +1,9 @@
 package dev.gvshim.container;
 
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
-import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscCommand;
 import dev.gvshim.runsc.RunscLogs;
@@ -34,30 +34,31 @@ public final class Create {
             Integer preserveFds, String pidfdSocket) {
     }
 
-    public static int create(RuntimeCall rc, Args a) throws RuntimeError {
+    public static int create(RuntimeCall rc, Args a) throws GvshimException {
         return createOrRun(rc, a, "create", List.of());
     }
 
     /** `run [--detach] ID`: create and start (runsc run), waiting for the container unless detached. */
-    public static int run(RuntimeCall rc, Args a, boolean detach, boolean keep) throws RuntimeError {
+    public static int run(RuntimeCall rc, Args a, boolean detach, boolean keep) throws GvshimException {
         if (keep) {
             rc.log.debug("run --keep: the container is deleted by the next `delete`, as runsc does");
         }
         return createOrRun(rc, a, "run", detach ? List.of("--detach") : List.of());
     }
 
-    static int createOrRun(RuntimeCall rc, Args a, String verb, List<String> extra) throws RuntimeError {
+    static int createOrRun(RuntimeCall rc, Args a, String verb, List<String> extra) throws GvshimException {
         Lookup.checkId(a.id());
         Containers store = rc.store;
         if (store.exists(a.id()) || rc.lookup.isForeign(a.id())) {
-            throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
+            throw RuntimeFailures.exists(a.id());
         }
         String runscId = ContainerIds.runscIdFor(a.id());
         String clash = rc.lookup.clash(runscId);
         if (clash != null) {
-            throw new RuntimeError("cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
+            throw RuntimeFailures.of("RUNSC_ID_CLASH",
+                    "cannot create container " + a.id() + ": runsc matches container ids by prefix, and"
                     + " the runsc id gvshim gives it (" + runscId + ") and that of container " + clash + " in " + store.root()
-                    + " would match each other; delete " + clash + " first, or choose another id [RUNSC_ID_CLASH]");
+                    + " would match each other; delete " + clash + " first, or choose another id");
         }
         rc.dropped(a.noPivot(), "--no-pivot", "gVisor's sandbox never pivots on the host");
         rc.dropped(a.noNewKeyring(), "--no-new-keyring", "gVisor has no kernel keyrings");
@@ -72,11 +73,7 @@ public final class Create {
         List<String> ignored = new ArrayList<>();
         Map<String, String> annotations = new LinkedHashMap<>();
         spec.json().path("annotations").properties().forEach(e -> annotations.put(e.getKey(), e.getValue().asText()));
-        try {
-            c = c.withAnnotations(annotations, ignored);
-        } catch (RuntimeConfig.ConfigException e) {
-            throw new RuntimeError(e.getMessage());
-        }
+        c = c.withAnnotations(annotations, ignored);
         if (!ignored.isEmpty()) {
             rc.log.warning("annotations " + ignored + " ignored: set \"allowFlagOverride\": true in "
                     + RuntimeConfig.DEFAULT_FILE + " to let containers set runsc flags");
@@ -86,7 +83,7 @@ public final class Create {
         boolean detached = verb.equals("create") || extra.contains("--detach");
         boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
         if (terminal && detached) {
-            throw new RuntimeError(Exec.NO_CONSOLE);
+            throw Exec.noConsole();
         }
         Path runsc = rc.runscPath(c.runsc());
         // before the spec is checked: the rewrite of the pod's annotation is part of what runsc reads
@@ -102,12 +99,13 @@ public final class Create {
         try {
             RootChecks.makeRuntimeRoot(store.root(), rc.euid); // before Containers.create's createDirectories, which follows symlinks
             store.create(ct);
-        } catch (UnsafeStateDirException e) {
-            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
+        } catch (GvshimException e) {
+            throw RuntimeFailures.diagnosed(RootChecks.shown(e.failure(), null));
         } catch (FileAlreadyExistsException e) {
-            throw new RuntimeError(RuntimeError.EXISTS + ": " + a.id());
+            throw RuntimeFailures.exists(a.id());
         } catch (IOException e) {
-            throw new RuntimeError("cannot create the state of " + a.id() + " in " + store.root() + ": " + IoError.withFile(e)
+            throw RuntimeFailures.stateIo(
+                    "cannot create the state of " + a.id() + " in " + store.root() + ": " + IoError.withFile(e)
                     + " (check --root)");
         }
         rc.call.trace().mark("create: state written");
@@ -118,7 +116,7 @@ public final class Create {
             try {
                 nodevFile = Bundle.prepareMounts(policy, mountDir, store.dir(a.id()).resolve("nodev.list"));
             } catch (IOException e) {
-                throw new RuntimeError("cannot prepare the mounts of " + a.id() + " in " + mountDir + ": "
+                throw RuntimeFailures.stateIo("cannot prepare the mounts of " + a.id() + " in " + mountDir + ": "
                         + IoError.reason(e, mountDir));
             }
             if (policy.ociSeccomp()) {
@@ -168,20 +166,17 @@ public final class Create {
     }
 
     /** The bundle ({@link Bundle}) and a root file system the sandbox, running as the caller, can enter. */
-    private static Spec readBundle(RuntimeCall rc, Path bundle) throws RuntimeError {
-        Path config = bundle.resolve("config.json");
+    private static Spec readBundle(RuntimeCall rc, Path bundle) throws GvshimException {
         try {
             Spec spec = Bundle.load(bundle);
             Path rootfs = Bundle.check(spec, bundle, false);
             Failure access = Explain.rootfsAccess(rootfs, rc.euid);
             if (access != null) {
-                throw new RuntimeError(access.oneLine());
+                throw RuntimeFailures.diagnosed(access);
             }
             return spec;
-        } catch (LaunchException e) {
-            throw new RuntimeError(e.failure().oneLine());
-        } catch (InvalidSpecException e) {
-            throw new RuntimeError(Bundle.invalid(config, e).oneLine());
+        } catch (GvshimException e) {
+            throw RuntimeFailures.diagnosed(e.failure());
         }
     }
 
@@ -216,15 +211,15 @@ public final class Create {
      * without weakening anything as a warning, gvshim's exact rewrites with --debug.
      */
     private static SpecPolicy.Result checkSpec(RuntimeCall rc, Spec spec, Path bundle, RuntimeConfig c, String id, Path runsc,
-            Path mountDir) throws RuntimeError {
+            Path mountDir) throws GvshimException {
         String off = Boolean.FALSE.equals(c.ociSeccomp()) ? "in this runtime's configuration (" + RuntimeConfig.DEFAULT_FILE
                 + ", --runsc-flag or runtimeArgs)" : null;
         SpecPolicy.Result r;
         try {
             r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUNTIME, "container " + id, bundle, !rc.rootless,
                     off, () -> RunscRelease.of(runsc, rc.releaseCache(true)), mountDir));
-        } catch (LaunchException e) {
-            throw new RuntimeError(e.failure().oneLine());
+        } catch (GvshimException e) {
+            throw RuntimeFailures.diagnosed(e.failure());
         }
         if (!r.moot().isEmpty()) {
             rc.log.info("container " + id + ": spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
@@ -245,7 +240,7 @@ public final class Create {
      * caller's bundle is never modified): root.path and relative bind sources made absolute
      * against the caller's bundle, as runsc would have resolved them.
      */
-    static Path writeRunBundle(Spec spec, Path bundle, Path dir) throws RuntimeError {
+    static Path writeRunBundle(Spec spec, Path bundle, Path dir) throws GvshimException {
         Spec s = spec.copy();
         s.root().path(bundle.resolve(s.root().path()).normalize().toString());
         for (dev.gvshim.oci.Mount m : s.mounts()) {
@@ -257,7 +252,7 @@ public final class Create {
             Files.createDirectories(dir);
             Files.write(dir.resolve("config.json"), s.toJson());
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the spec runsc reads to " + dir + ": " + IoError.reason(e, dir));
+            throw RuntimeFailures.stateIo("cannot write the spec runsc reads to " + dir + ": " + IoError.reason(e, dir));
         }
         return dir;
     }
@@ -265,13 +260,13 @@ public final class Create {
     /** In a container's directory: runsc applies the container's seccomp profile (see {@link Exec}). */
     static final String SECCOMP_MARK = "seccomp-applied";
 
-    private static void markSeccomp(RuntimeCall rc, String id) throws RuntimeError {
+    private static void markSeccomp(RuntimeCall rc, String id) throws GvshimException {
         try {
             Files.createFile(rc.store.dir(id).resolve(SECCOMP_MARK));
         } catch (FileAlreadyExistsException e) {
             // already marked
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the state of " + id + " in " + rc.store.root() + ": "
+            throw RuntimeFailures.stateIo("cannot write the state of " + id + " in " + rc.store.root() + ": "
                     + IoError.reason(e, rc.store.dir(id)));
         }
     }

@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,14 +10,14 @@ public final class Delete {
     private Delete() {
     }
 
-    public static int run(RuntimeCall rc, String id, boolean force) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, boolean force) throws GvshimException {
         Lookup.checkId(id);
         Container ct = rc.store.load(id);
         if (ct == null) {
             String hidden = rc.store.hiddenBecause(id, rc.euid);
             if (hidden != null) {
                 // runc's answer for a container the caller cannot see, never a silent success
-                throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id + " (" + hidden + ")");
+                throw RuntimeFailures.notFound(id, hidden);
             }
             if (rc.lookup.isForeign(id)) {
                 ct = rc.lookup.foreign(id);
@@ -26,7 +27,7 @@ public final class Delete {
             } else if (force) {
                 return 0; // runc: deleting nothing by force is success (containerd's cleanup call)
             } else {
-                throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id);
+                throw RuntimeFailures.notFound(id);
             }
         }
         if (!rc.lookup.addressable(ct)) {
@@ -37,7 +38,7 @@ public final class Delete {
         String own = rc.store.recordedStatus(ct.runscId());
         String status = rc.lookup.effective(ct, own);
         if (status.equals("paused") && !force) {
-            throw new RuntimeError("cannot delete container " + id + " that is not stopped: paused"); // runc's text
+            throw RuntimeFailures.state("cannot delete container " + id + " that is not stopped: paused"); // runc's text
         }
         // a paused container whose sandbox died is stopped, but runsc deletes only "created" and "stopped" ones
         // without --force; with --force runsc 2022-12 removes a paused one and then panics ("invalid state
@@ -62,8 +63,8 @@ public final class Delete {
         if (rc.store.runscState(ct.runscId()) != null) {
             try {
                 rc.runsc(ct, List.of("delete", "--force", ct.runscId()));
-            } catch (RuntimeError e) {
-                rc.log.debug("cleanup of " + ct.id() + ": " + e.getMessage());
+            } catch (GvshimException e) {
+                rc.log.debug("cleanup of " + ct.id() + ": " + e.failure().what());
             }
         }
         Container saved = rc.store.load(ct.id());

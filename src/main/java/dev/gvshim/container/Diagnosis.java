@@ -3,7 +3,8 @@ package dev.gvshim.container;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.SpecTypes;
 import dev.gvshim.runsc.RunscLogs;
 import java.io.IOException;
@@ -18,7 +19,7 @@ final class Diagnosis {
     }
 
     /** runsc failed at {@code verb}: the diagnosis engine's one line (cause and fix). */
-    static RuntimeError failure(RuntimeCall rc, Container ct, String verb) {
+    static GvshimException failure(RuntimeCall rc, Container ct, String verb) {
         String msg = ct.human(RunscLogs.oneLine(RunscLogs.lastError(rc.callLog(ct.id()))));
         // this call's errors only: the debug logs keep every earlier call's too
         List<String> fatal = new ArrayList<>(RunscLogs.newFatalLines(rc.store.debugLogs(ct.id())).stream()
@@ -31,8 +32,7 @@ final class Diagnosis {
         String spec = SpecTypes.fromGoError(msg);
         if (spec != null) {
             // a field gvshim's own check does not know: runsc's Go error, as a field and its type (the bundle's loader's id)
-            return new RuntimeError(Failure.of("BUNDLE_INVALID", "cannot use " + ct.bundle().resolve("config.json"), null,
-                    spec, null).oneLine());
+            return RuntimeFailures.diagnosed(Bundle.invalid(ct.bundle().resolve("config.json"), spec));
         }
         Failure f;
         try {
@@ -48,7 +48,7 @@ final class Diagnosis {
             f = Failure.of("RUNSC_FAILED", "cannot " + verb + " the gVisor sandbox", "runsc: " + msg, null, null);
         }
         String what = f.what().replace("cannot start the gVisor sandbox", "cannot " + verb + " container " + ct.id());
-        return new RuntimeError(new Failure(f.id(), what, f.evidence(), f.why(), runtimeFix(f), f.exitCode()).oneLine());
+        return RuntimeFailures.diagnosed(new Failure(f.id(), what, f.evidence(), f.why(), runtimeFix(f), f.exitCode()));
     }
 
     /** The diagnosis engine speaks to `gvshim run` users; a runtime's user fixes things elsewhere. */
@@ -64,12 +64,12 @@ final class Diagnosis {
     }
 
     /** runsc's own words for a verb that needs no diagnosis (runc's sentinel where runsc says the container is gone). */
-    static RuntimeError plain(RuntimeCall rc, Container ct, String verb, Launch.Ran r) {
+    static GvshimException plain(RuntimeCall rc, Container ct, String verb, Launch.Ran r) {
         String msg = RunscLogs.lastError(rc.callLog(ct.id()));
         String text = ct.human(RunscLogs.oneLine(msg.isEmpty() ? r.output().strip() : msg));
         if (text.contains("does not exist")) {
-            return new RuntimeError(RuntimeError.NOT_EXIST + ": " + ct.id());
+            return RuntimeFailures.notFound(ct.id());
         }
-        return new RuntimeError("cannot " + verb + " " + ct.id() + ": runsc: " + text);
+        return RuntimeFailures.runsc("cannot " + verb + " " + ct.id() + ": runsc: " + text);
     }
 }

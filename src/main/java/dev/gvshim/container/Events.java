@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscCommand;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,14 +13,14 @@ public final class Events {
     private Events() {
     }
 
-    public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         int every = interval == null ? 0 : seconds(interval);
         // runc's checks and texts (events.go): runsc would stream forever for both, printing
         // nothing for a stopped container (it retries every interval)
         Status status = Status.of(rc.lookup.status(ct));
         if (status == null || status == Status.STOPPED) {
-            throw new RuntimeError("container with id " + id + " is not running");
+            throw RuntimeFailures.of("CONTAINER_NOT_RUNNING", "container with id " + id + " is not running"); // runc's text
         }
         List<String> args = new ArrayList<>(List.of("events"));
         if (stats) {
@@ -43,14 +44,14 @@ public final class Events {
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)?");
 
     /** runc takes a Go duration (5s, 1m, 500ms); runsc whole seconds (a shorter interval is 1 s). */
-    static int seconds(String d) throws RuntimeError {
+    static int seconds(String d) throws GvshimException {
         Matcher m = DURATION.matcher(d.strip());
         if (!m.matches()) {
-            throw new RuntimeError("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
+            throw RuntimeFailures.args("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
         }
         long n = Long.parseLong(m.group(1));
         if (n == 0) {
-            throw new RuntimeError("duration interval must be greater than 0"); // runc's text
+            throw RuntimeFailures.args("duration interval must be greater than 0"); // runc's text
         }
         String u = m.group(2) == null ? "s" : m.group(2);
         long s = switch (u) {

@@ -2,7 +2,8 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.call.Launch;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.runsc.RunscCommand;
 import dev.gvshim.runsc.RunscLogs;
@@ -19,9 +20,14 @@ public final class Exec {
     private Exec() {
     }
 
-    /** runc's refusal, word for word: a detached process with a terminal needs someone to take the pty. */
-    static final String NO_CONSOLE = "cannot allocate tty if runc will detach without setting console socket"
-            + " (process.terminal is true: pass --console-socket, or set it to false) [TERMINAL_NEEDS_CONSOLE_SOCKET]";
+    /**
+     * runc's refusal, word for word (utils_linux.go), for create and exec: a detached process with
+     * a terminal needs someone to take the pty.
+     */
+    static GvshimException noConsole() {
+        return RuntimeFailures.of("TERMINAL_NEEDS_CONSOLE_SOCKET", "cannot allocate tty if runc will detach without setting"
+                + " console socket (process.terminal is true: pass --console-socket, or set it to false)");
+    }
 
     /** Options of exec. */
     public record Args(String id, String process, boolean detach, String pidFile, String consoleSocket, boolean tty,
@@ -30,14 +36,14 @@ public final class Exec {
             String cgroup, List<String> command) {
     }
 
-    public static int run(RuntimeCall rc, Args a) throws RuntimeError {
+    public static int run(RuntimeCall rc, Args a) throws GvshimException {
         Container ct = rc.lookup.existing(a.id());
         if (a.process() == null && a.command().isEmpty()) {
-            throw new RuntimeError("exec needs a command or --process FILE (runc exec ID CMD...)");
+            throw RuntimeFailures.args("exec needs a command or --process FILE (runc exec ID CMD...)");
         }
         Status recorded = rc.lookup.recorded(ct);
         if (recorded != null && !recorded.canExec() && !(recorded == Status.PAUSED && a.ignorePaused())) {
-            throw new RuntimeError(recorded.execRefusal()); // runc's words, before runsc is asked
+            throw RuntimeFailures.state(recorded.execRefusal()); // runc's words, before runsc is asked
         }
         checkArgs(a);
         checkExecSeccomp(rc, ct, a);
@@ -53,7 +59,7 @@ public final class Exec {
         Path process = a.process() == null ? null : rc.call.absolute(a.process());
         boolean terminal = a.consoleSocket() == null && process != null && wantsTerminal(process);
         if (terminal && a.detach()) {
-            throw new RuntimeError(NO_CONSOLE);
+            throw noConsole();
         }
         List<String> args = new ArrayList<>(List.of("exec"));
         if (process != null) {
@@ -92,23 +98,23 @@ public final class Exec {
     }
 
     /** runc's checks of exec's options (exec.go getProcess), with its texts: runsc's own are a usage dump or a later failure. */
-    static void checkArgs(Args a) throws RuntimeError {
+    static void checkArgs(Args a) throws GvshimException {
         if (a.cwd() != null && !a.cwd().startsWith("/")) {
-            throw new RuntimeError("Cwd must be an absolute path");
+            throw RuntimeFailures.args("Cwd must be an absolute path");
         }
         if (a.user() != null && !a.user().isEmpty()) {
             int colon = a.user().indexOf(':');
             String uid = colon < 0 ? a.user() : a.user().substring(0, colon);
             if (colon >= 0 && !a.user().substring(colon + 1).matches("\\d+")) {
-                throw new RuntimeError("parsing " + a.user().substring(colon + 1) + " as int for gid failed (a number: exec -u UID[:GID])");
+                throw RuntimeFailures.args("parsing " + a.user().substring(colon + 1) + " as int for gid failed (a number: exec -u UID[:GID])");
             }
             if (!uid.matches("\\d+")) {
-                throw new RuntimeError("parsing " + uid + " as int for uid failed (a number: exec -u UID[:GID])");
+                throw RuntimeFailures.args("parsing " + uid + " as int for uid failed (a number: exec -u UID[:GID])");
             }
         }
         for (String g : a.additionalGids()) {
             if (!g.matches("\\d+")) {
-                throw new RuntimeError("parsing " + g + " as int for additional gid failed (a number)");
+                throw RuntimeFailures.args("parsing " + g + " as int for additional gid failed (a number)");
             }
         }
     }
@@ -122,7 +128,7 @@ public final class Exec {
      * unfiltered code every few seconds. The operator may accept that explicitly
      * ({@link RuntimeConfig#execWithoutSeccomp}): then every such exec is a warning in --log.
      */
-    private static void checkExecSeccomp(RuntimeCall rc, Container ct, Args a) throws RuntimeError {
+    private static void checkExecSeccomp(RuntimeCall rc, Container ct, Args a) throws GvshimException {
         if (!Files.exists(rc.store.dir(ct.id()).resolve(Create.SECCOMP_MARK))) {
             return; // no profile, or the operator's oci-seccomp=false: nothing for exec to lose
         }
@@ -144,15 +150,15 @@ public final class Exec {
      * runsc {@code r}: null when runsc filters exec'd processes itself; the warning line for
      * --log when the operator opted in ({@code allowed}); otherwise the [SECCOMP_EXEC] refusal.
      */
-    static String execWithoutProfile(String id, RunscRelease r, boolean allowed, String process) throws RuntimeError {
+    static String execWithoutProfile(String id, RunscRelease r, boolean allowed, String process) throws GvshimException {
         if (r.filtersExec()) {
             return null;
         }
         String why = "runsc " + r.label() + " does not apply the container's seccomp profile to a process started with"
                 + " exec (gVisor does from release-20260330)";
         if (!allowed) {
-            throw new RuntimeError(Failure.of("SECCOMP_EXEC", "cannot exec in container " + id, null,
-                    why + ", so it would run without the profile", SECCOMP_EXEC_FIX).oneLine());
+            throw RuntimeFailures.diagnosed(Failure.of("SECCOMP_EXEC", "cannot exec in container " + id, null,
+                    why + ", so it would run without the profile", SECCOMP_EXEC_FIX));
         }
         return "container " + id + ": exec of " + process + " runs without the container's seccomp profile (linux.seccomp):"
                 + " " + why + "; allowed by execWithoutSeccomp (" + RuntimeConfig.DEFAULT_FILE + " or --exec-without-seccomp)";

@@ -2,8 +2,9 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Handover;
-import dev.gvshim.diagnose.Failure;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.SyscallException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -24,23 +25,26 @@ public final class Fallback {
      * Hands the call over to the command, after a warning; throws why it could not be started
      * (exit 127: not found, 126: not executable).
      */
-    public static void exec(Call call, List<String> command, String cwd, String reason) throws LaunchException {
+    public static void exec(Call call, List<String> command, String cwd, String reason) throws GvshimException {
         PrintStream err = call.err();
         err.println("gvshim: WARNING: running `" + String.join(" ", command) + "` WITHOUT the gVisor sandbox"
                 + " (--fallback=unsandboxed), because the sandbox could not start (" + reason + ", above)");
         err.flush();
         String program = resolve(command.get(0), call.env().getOrDefault("PATH", "/usr/bin:/bin"), cwd);
         if (program == null) {
-            throw new LaunchException(new Failure(null, "cannot run `" + command.get(0) + "`: not found in $PATH", null, null,
-                    null, Exit.NOT_FOUND));
+            // the ids of the same conditions inside the sandbox (diagnose/RunscCauses)
+            throw new GvshimException(new Failure("COMMAND_NOT_FOUND", "cannot run `" + command.get(0) + "`: not found in $PATH",
+                    null, null, null, Exit.NOT_FOUND));
         }
         List<String> envp = new ArrayList<>();
         call.env().forEach((k, v) -> envp.add(k + "=" + v));
         try {
             call.handover().exec(new Handover.Exec(program, command, envp, cwd, List.of(), -1));
         } catch (SyscallException e) {
-            throw new LaunchException(new Failure(null, "cannot run `" + command.get(0) + "` unsandboxed: " + e.callAndErrno(),
-                    null, null, null, e.errno() == dev.gvshim.linux.Errno.ENOENT ? Exit.NOT_FOUND : Exit.NOT_EXECUTABLE));
+            boolean missing = e.errno() == dev.gvshim.linux.Errno.ENOENT;
+            throw new GvshimException(new Failure(missing ? "COMMAND_NOT_FOUND" : "COMMAND_NOT_EXECUTABLE", "cannot run `"
+                    + command.get(0) + "` unsandboxed: " + e.callAndErrno(), null, null, null,
+                    missing ? Exit.NOT_FOUND : Exit.NOT_EXECUTABLE));
         }
     }
 

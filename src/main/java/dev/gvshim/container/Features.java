@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscRelease;
@@ -24,7 +25,7 @@ public final class Features {
     }
 
     /** `features`: the document for this configuration and runsc, on stdout. */
-    public static int print(RuntimeCall rc, String version) throws RuntimeError {
+    public static int print(RuntimeCall rc, String version) throws GvshimException {
         RuntimeConfig c = rc.config();
         RunscRelease release = RunscRelease.UNKNOWN;
         try {
@@ -32,7 +33,7 @@ public final class Features {
             if (runsc != null) {
                 release = RunscRelease.of(runsc, rc.releaseCache(false)); // features changes nothing on the host
             }
-        } catch (Runsc.RunscNotFoundException e) {
+        } catch (GvshimException e) {
             // the document then claims only what every release honours
         }
         rc.call.out().print(json(version, !Boolean.FALSE.equals(c.ociSeccomp()), release, c.execWithoutSeccomp())); // ends with its newline, as runc's json.Encoder

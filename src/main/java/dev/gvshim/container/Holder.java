@@ -2,8 +2,9 @@ package dev.gvshim.container;
 
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.ProcStat;
 import dev.gvshim.linux.Spawner;
@@ -13,7 +14,6 @@ import dev.gvshim.linux.Syscalls;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.userns.Caller;
-import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.NamespaceChild;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
@@ -38,22 +38,24 @@ final class Holder {
     }
 
     /** Starts the holder, maps it, and writes the spec runsc gets; returns the container with its holder. */
-    static Container prepare(RuntimeCall rc, Container ct, Spec spec) throws RuntimeError {
+    static Container prepare(RuntimeCall rc, Container ct, Spec spec) throws GvshimException {
         java.util.Map<String, String> env = rc.call.env();
         Containers store = rc.store;
         Caller host;
         try {
             host = Caller.read(Path.of("/"), env.get("PATH"));
         } catch (IOException e) {
-            throw new RuntimeError("cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
+            throw RuntimeFailures.of("PROC_UNREADABLE",
+                    "cannot read this process's credentials: " + IoError.reason(e) + " (is /proc mounted?)");
         }
         Explain explain = new Explain(() -> Facts.read(Path.of("/"), env, host, ct.runsc()));
         MappingPlan plan;
         try {
             plan = Planner.plan(Mode.FULL, host);
-        } catch (Planner.Impossible e) {
-            throw new RuntimeError(Failure.of(e.id(), "cannot create rootless container " + ct.id(), null,
-                    "runsc needs a user namespace with your subordinate ids (full mode): " + e.why(), e.fix()).oneLine());
+        } catch (GvshimException e) {
+            Failure f = e.failure();
+            throw RuntimeFailures.diagnosed(Failure.of(f.id(), "cannot create rootless container " + ct.id(), null,
+                    "runsc needs a user namespace with your subordinate ids (full mode): " + f.why(), f.fix()));
         }
         String holder = rc.call.libexec("gvshim-holder").toString();
         Syscalls sys = Syscalls.system();
@@ -71,14 +73,12 @@ final class Holder {
                 c.detach(); // the holder outlives this call: the container's namespace until delete
                 return held;
             }
-        } catch (MappingFailed m) {
-            Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
-                    host.userName());
-            throw new RuntimeError(f.oneLine());
+        } catch (GvshimException m) {
+            throw RuntimeFailures.diagnosed(explain.mapping(m.failure(), host));
         } catch (SyscallException e) {
-            throw new RuntimeError(explain.syscall(e).oneLine());
+            throw RuntimeFailures.diagnosed(explain.syscall(e));
         } catch (IOException e) {
-            throw new RuntimeError("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
+            throw RuntimeFailures.stateIo("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
         } finally {
             sys.closeQuietly(devnull);
         }

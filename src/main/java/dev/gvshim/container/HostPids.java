@@ -4,6 +4,7 @@ import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.ProcStat;
+import dev.gvshim.failure.GvshimException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -103,7 +104,7 @@ final class HostPids {
     }
 
     /** `ps ARGS` (default -ef), its header and the lines of these pids (runc's `ps` table), started as the call starts programs. */
-    static String table(Call call, List<Integer> pids, List<String> psArgs) throws RuntimeError {
+    static String table(Call call, List<Integer> pids, List<String> psArgs) throws GvshimException {
         List<String> cmd = new ArrayList<>(List.of("ps"));
         cmd.addAll(psArgs.isEmpty() ? List.of("-ef") : psArgs);
         Launch.Ran r;
@@ -113,20 +114,21 @@ final class HostPids {
             argv.set(0, ps == null ? "ps" : ps);
             r = call.processes().run(new Launch(argv, call.env(), Launch.Stdio.CAPTURE));
         } catch (IOException e) {
-            throw new RuntimeError("cannot run ps: " + IoError.reason(e) + " (install procps)");
+            throw RuntimeFailures.of("PS_FAILED", "cannot run ps: " + IoError.reason(e) + " (install procps)");
         }
         if (!r.ok()) {
-            throw new RuntimeError("ps " + String.join(" ", cmd.subList(1, cmd.size())) + " failed: " + r.output().strip());
+            throw RuntimeFailures.of("PS_FAILED",
+                    "ps " + String.join(" ", cmd.subList(1, cmd.size())) + " failed: " + r.output().strip());
         }
         return filter(r.output(), pids);
     }
 
-    static String filter(String psOutput, List<Integer> pids) throws RuntimeError {
+    static String filter(String psOutput, List<Integer> pids) throws GvshimException {
         String[] lines = psOutput.split("\n");
         List<String> header = List.of(lines[0].trim().split("\\s+"));
         int col = header.indexOf("PID");
         if (col < 0) {
-            throw new RuntimeError("couldn't find PID field in ps output");
+            throw RuntimeFailures.of("PS_FAILED", "couldn't find PID field in ps output");
         }
         StringBuilder b = new StringBuilder(lines[0]).append('\n');
         for (int i = 1; i < lines.length; i++) {

@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscLogs;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -12,20 +13,20 @@ public final class Kill {
     private Kill() {
     }
 
-    public static int run(RuntimeCall rc, String id, String signal, boolean all) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, String signal, boolean all) throws GvshimException {
         String given = signal == null ? "SIGTERM" : signal;
         int sig = Signals.parse(given);
         boolean number = given.matches("-?\\d+");
         if (sig < 0 && number && !given.equals("0")) {
-            throw new RuntimeError("unable to signal init: invalid argument (signal " + given + "; 1 to " + Signals.MAX_STANDARD + ")"); // runc's text
+            throw RuntimeFailures.args("unable to signal init: invalid argument (signal " + given + "; 1 to " + Signals.MAX_STANDARD + ")"); // runc's text
         }
         if (sig < 0 && !number) {
-            throw new RuntimeError("unknown signal \"" + given + "\" (a number or a name: 9, KILL, SIGKILL)"); // runc's text
+            throw RuntimeFailures.args("unknown signal \"" + given + "\" (a number or a name: 9, KILL, SIGKILL)"); // runc's text
         }
         if (sig > Signals.MAX_STANDARD) {
             // runsc's kill knows only the standard signals ("unknown signal"), and gVisor drops real-time
             // signals sent from outside the sandbox (pkg/sighandling/sighandling.go)
-            throw new RuntimeError("cannot send signal " + sig + " to " + id + ": gVisor delivers only the standard"
+            throw RuntimeFailures.of("SIGNAL_UNSUPPORTED", "cannot send signal " + sig + " to " + id + ": gVisor delivers only the standard"
                     + " signals 1 to " + Signals.MAX_STANDARD + " to a container, not real-time ones");
         }
         Container ct = rc.lookup.existing(id);
@@ -35,7 +36,7 @@ public final class Kill {
             if (st == Status.CREATED || st == Status.RUNNING || st == Status.PAUSED) {
                 return 0;
             }
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
         if (rc.lookup.addressable(ct) && rc.store.recordedStatus(ct.runscId()).equals("paused") && rc.lookup.sandboxAlive(ct)) {
             return killPaused(rc, ct, sig, all); // runsc would refuse: no need to ask it first
@@ -52,7 +53,7 @@ public final class Kill {
             if (killSandbox(rc, ct, "kill " + sig + " of created container " + id)) {
                 return 0;
             }
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
         if (status == Status.PAUSED) {
             return killPaused(rc, ct, sig, all);
@@ -61,9 +62,9 @@ public final class Kill {
             if (all) {
                 return 0; // runc: signalling every process of a container that has none is done (kill -a)
             }
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
-        throw new RuntimeError("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? ct.human(r.output()) : msg));
+        throw RuntimeFailures.runsc("cannot signal " + id + ": runsc: " + (msg.isEmpty() ? ct.human(r.output()) : msg));
     }
 
     static List<String> args(Container ct, int sig, boolean all) {
@@ -83,7 +84,7 @@ public final class Kill {
      * root container: nothing in it runs again), other signals are held and sent at resume.
      * This is what Docker's `kill`, `rm -f` and `stop` of a paused container send.
      */
-    private static int killPaused(RuntimeCall rc, Container ct, int sig, boolean all) throws RuntimeError {
+    private static int killPaused(RuntimeCall rc, Container ct, int sig, boolean all) throws GvshimException {
         if (sig == 0) {
             return 0; // kill(2)'s existence check: it exists
         }
@@ -91,7 +92,8 @@ public final class Kill {
             try {
                 rc.store.holdSignal(ct.id(), new Containers.HeldSignal(sig, all));
             } catch (IOException e) {
-                throw new RuntimeError("cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
+                throw RuntimeFailures.stateIo(
+                        "cannot signal " + ct.id() + ": it is paused, and its signal cannot be held for resume in "
                         + rc.store.dir(ct.id()) + ": " + IoError.reason(e, rc.store.dir(ct.id())));
             }
             rc.log.debug("signal " + sig + " for paused container " + ct.id() + " held until it is resumed");
@@ -102,7 +104,7 @@ public final class Kill {
             if (killSandbox(rc, ct, "SIGKILL of paused container " + ct.id())) {
                 return 0;
             }
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + ct.id());
+            throw RuntimeFailures.notRunning(ct.id());
         }
         // one of several containers of a pod's sandbox. runsc pauses the whole sandbox (all its containers'
         // tasks: runsc/boot Loader pause), and reports only this one paused: thaw it to kill this one. The

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -26,10 +27,10 @@ public final class ListOp {
 
     private static final List<String> HEADER = List.of("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
 
-    public static int run(RuntimeCall rc, String format, boolean quiet) throws RuntimeError {
+    public static int run(RuntimeCall rc, String format, boolean quiet) throws GvshimException {
         RuntimeConfig c = rc.config();
         if (format != null && !format.equals("json") && !format.equals("table")) {
-            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
+            throw RuntimeFailures.args("invalid format option \"" + format + "\" (table or json)");
         }
         boolean json = "json".equals(format);
         PrintStream out = rc.call.out();
@@ -40,7 +41,7 @@ public final class ListOp {
                     0, 0);
             Launch.Ran r = rc.runsc(any, List.of("list", "--format=json"));
             if (!r.ok()) {
-                throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc: " + r.output());
+                throw RuntimeFailures.runsc("cannot list containers in " + rc.store.root() + ": runsc: " + r.output());
             }
             states = states(rc, r.output(), rc.store.byRunscId());
         }
@@ -62,7 +63,7 @@ public final class ListOp {
     }
 
     /** runc's state objects of runsc's list, with the containers' own ids, sorted by id (runc reads its root in order). */
-    static List<ObjectNode> states(RuntimeCall rc, String runscJson, Map<String, Container> ids) throws RuntimeError {
+    static List<ObjectNode> states(RuntimeCall rc, String runscJson, Map<String, Container> ids) throws GvshimException {
         List<ObjectNode> out = new ArrayList<>();
         if (runscJson.strip().equals("null") || runscJson.isBlank()) {
             return out;
@@ -71,7 +72,7 @@ public final class ListOp {
         try {
             a = JsonTree.read(runscJson.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new RuntimeError("cannot list containers in " + rc.store.root() + ": runsc printed no JSON: " + runscJson);
+            throw RuntimeFailures.runsc("cannot list containers in " + rc.store.root() + ": runsc printed no JSON: " + runscJson);
         }
         for (JsonNode n : a) {
             String runscId = n.path("id").asText();

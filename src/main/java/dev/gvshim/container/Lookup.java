@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,10 +24,10 @@ final class Lookup {
     }
 
     /** runc's refusal of an id (before any file is touched). */
-    static void checkId(String id) throws RuntimeError {
+    static void checkId(String id) throws GvshimException {
         String bad = ContainerIds.invalidId(id);
         if (bad != null) {
-            throw new RuntimeError(bad);
+            throw RuntimeFailures.of("ID_INVALID", bad);
         }
     }
 
@@ -36,7 +37,7 @@ final class Lookup {
      * another user's (root's --root used without root) does not exist for this caller, as runc
      * says, with the reason.
      */
-    Container existing(String id) throws RuntimeError {
+    Container existing(String id) throws GvshimException {
         checkId(id);
         Container ct = rc.store.load(id);
         if (ct != null) {
@@ -44,12 +45,12 @@ final class Lookup {
         }
         String hidden = rc.store.hiddenBecause(id, rc.euid);
         if (hidden != null) {
-            throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id + " (" + hidden + ")");
+            throw RuntimeFailures.notFound(id, hidden);
         }
         if (isForeign(id)) {
             return foreign(id);
         }
-        throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + id);
+        throw RuntimeFailures.notFound(id);
     }
 
     /**
@@ -69,14 +70,14 @@ final class Lookup {
     }
 
     /** A container runsc knows but gvshim did not create (runsc itself, in a shared --root): today's flags, its own id. */
-    Container foreign(String id) throws RuntimeError {
+    Container foreign(String id) throws GvshimException {
         RuntimeConfig c = rc.config();
         Container ct = new Container(id, id, rc.store.root(), rc.rootless, rc.runscPath(c.runsc()).toString(),
                 rc.containerFlags(c, rc.rootless), 0, 0);
         try {
             Files.createDirectories(rc.store.dir(id).resolve("logs"));
         } catch (IOException e) {
-            throw new RuntimeError("cannot use " + rc.store.root() + ": " + IoError.reason(e));
+            throw RuntimeFailures.stateIo("cannot use " + rc.store.root() + ": " + IoError.reason(e));
         }
         return ct;
     }
@@ -104,7 +105,7 @@ final class Lookup {
      * ids start with it too: only a container gvshim did not name can be in that position
      * (runsc's own, or one an earlier gvshim created under the caller's id).
      */
-    boolean addressable(Container ct) throws RuntimeError {
+    boolean addressable(Container ct) throws GvshimException {
         List<String> matches = rc.store.prefixMatches(ct.runscId());
         if (matches.equals(List.of(ct.runscId()))) {
             return true;
@@ -115,10 +116,11 @@ final class Lookup {
         Map<String, Container> own = rc.store.byRunscId();
         List<String> others = matches.stream().filter(m -> !m.equals(ct.runscId()))
                 .map(m -> own.containsKey(m) ? own.get(m).id() : m).toList();
-        throw new RuntimeError("cannot address container " + ct.id() + ": runsc finds containers by id prefix, and the"
+        throw RuntimeFailures.of("RUNSC_ID_AMBIGUOUS",
+                "cannot address container " + ct.id() + ": runsc finds containers by id prefix, and the"
                 + " ids of " + String.join(", ", others) + " also start with " + ct.runscId() + " (the id runsc knows "
                 + ct.id() + " by: it was not created by this gvshim)" + "; delete " + (others.size() == 1 ? "that container"
-                : "those containers") + " first, then " + ct.id() + " [RUNSC_ID_AMBIGUOUS]");
+                : "those containers") + " first, then " + ct.id());
     }
 
     // ---------------------------------------------------------------- status
@@ -145,7 +147,7 @@ final class Lookup {
      * running runsc (~100 ms a call), so "running" may be out of date (only runsc, asking the
      * sandbox, learns that the container has stopped). Null when runsc has no state for it.
      */
-    Status recorded(Container ct) throws RuntimeError {
+    Status recorded(Container ct) throws GvshimException {
         if (!addressable(ct)) {
             return null;
         }
@@ -158,13 +160,13 @@ final class Lookup {
      * sandbox has died (runsc keeps "paused" and "created" for a dead sandbox). Null if runsc
      * has no state for it.
      */
-    String status(Container ct) throws RuntimeError {
+    String status(Container ct) throws GvshimException {
         JsonNode st = runscState(ct);
         return st == null ? null : effective(ct, st.path("status").asText());
     }
 
     /** runsc's OCI state of the container (null if runsc has none). */
-    JsonNode runscState(Container ct) throws RuntimeError {
+    JsonNode runscState(Container ct) throws GvshimException {
         if (!addressable(ct)) {
             return null;
         }

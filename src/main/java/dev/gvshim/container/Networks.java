@@ -1,5 +1,6 @@
 package dev.gvshim.container;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscConfig.Network;
 import java.io.IOException;
@@ -30,12 +31,13 @@ final class Networks {
     private Networks() {
     }
 
-    static RuntimeConfig choose(RuntimeConfig c, Spec spec, boolean rootless, RuntimeLog log) throws RuntimeError {
+    static RuntimeConfig choose(RuntimeConfig c, Spec spec, boolean rootless, RuntimeLog log) throws GvshimException {
         boolean ownNamespace = spec.linux().namespaces().contains("network")
                 && !isOurs(spec.linux().namespacePath("network"));
         if (c.networkExplicit()) {
             if (c.network() == Network.SANDBOX && !ownNamespace && !rootless) {
-                throw new RuntimeError("cannot use gVisor's sandbox network: the container has no network namespace of its"
+                throw RuntimeFailures.of("NETWORK_ROOT_NAMESPACE",
+                        "cannot use gVisor's sandbox network: the container has no network namespace of its"
                         + " own (docker --network=host), so runsc would take over the host's interfaces; use runtimeArgs"
                         + " --network=host (gVisor's hostinet) or --network=none for this container");
             }
@@ -54,7 +56,7 @@ final class Networks {
         }
         try {
             return c.withNetwork(n.flag(), "");
-        } catch (RuntimeConfig.ConfigException e) {
+        } catch (GvshimException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscLogs;
 import java.util.List;
 
@@ -17,16 +18,16 @@ public final class PauseResume {
      * it (its Go trace would be the error line), so a created container is "not running", as
      * runc says of one it cannot freeze.
      */
-    public static int pause(RuntimeCall rc, String id) throws RuntimeError {
+    public static int pause(RuntimeCall rc, String id) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         Status recorded = rc.lookup.recorded(ct);
         if (recorded != null && recorded != Status.RUNNING) {
-            throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+            throw RuntimeFailures.notRunning(id);
         }
         Launch.Ran r = rc.runsc(ct, List.of("pause", ct.runscId()));
         if (!r.ok()) {
             if ("stopped".equals(rc.lookup.status(ct))) {
-                throw new RuntimeError(RuntimeError.NOT_RUNNING + ": " + id);
+                throw RuntimeFailures.notRunning(id);
             }
             throw Diagnosis.plain(rc, ct, "pause", r);
         }
@@ -34,12 +35,12 @@ public final class PauseResume {
     }
 
     /** `resume`, then the signals sent while it was paused ({@link Kill}). */
-    public static int resume(RuntimeCall rc, String id) throws RuntimeError {
+    public static int resume(RuntimeCall rc, String id) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         Status recorded = rc.lookup.recorded(ct);
         if (recorded != null && !recorded.canResume()) {
             // runc's text; also a paused container whose sandbox is dead (runsc would try to reach it first)
-            throw new RuntimeError(NOT_PAUSED + ": " + id);
+            throw RuntimeFailures.state(NOT_PAUSED + ": " + id);
         }
         Launch.Ran r = rc.runsc(ct, List.of("resume", ct.runscId()));
         if (!r.ok()) {
@@ -47,7 +48,7 @@ public final class PauseResume {
             if (status != null && !status.equals("paused")) {
                 // runc's text (libcontainer ErrNotPaused); containerd resumes a paused container that has just
                 // exited, and logs this
-                throw new RuntimeError(NOT_PAUSED + ": " + id);
+                throw RuntimeFailures.state(NOT_PAUSED + ": " + id);
             }
             throw Diagnosis.plain(rc, ct, "resume", r);
         }

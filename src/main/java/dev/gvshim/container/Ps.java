@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 
 /** `ps [--format table|json] ID [PS-ARGS]`: the container's host processes (see {@link HostPids}); none once it has stopped. */
@@ -8,10 +9,10 @@ public final class Ps {
     private Ps() {
     }
 
-    public static int run(RuntimeCall rc, String id, String format, List<String> psArgs) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, String format, List<String> psArgs) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         if (format != null && !"table".equals(format) && !"json".equals(format)) {
-            throw new RuntimeError("invalid format option \"" + format + "\" (table or json)");
+            throw RuntimeFailures.args("invalid format option \"" + format + "\" (table or json)");
         }
         JsonNode st = rc.lookup.runscState(ct);
         // runc lists a stopped container's processes as none (exit 0): ps's header, or JSON null

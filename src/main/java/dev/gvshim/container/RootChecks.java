@@ -1,10 +1,10 @@
 package dev.gvshim.container;
 
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.FileAttrs;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -16,11 +16,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The checks of a state directory and of every directory above it, and its creation, mode
  * 0700: who may own them, who may write them, and the one-line refusal that names the path, its
- * owner and mode and the fix ({@link UnsafeStateDirException}). {@link StateDir} chooses the
+ * owner and mode and the fix (STATE_DIR_UNSAFE, {@link #unsafe}). {@link StateDir} chooses the
  * directory; these rules judge it, for the default one and an explicit --root alike.
  */
 public final class RootChecks {
@@ -28,7 +29,47 @@ public final class RootChecks {
     static final String ROOT_FIX = "pass a --root whose parent directories belong to you or root and are not"
             + " writable by other users (a sticky one such as /tmp is fine)";
 
+    /** The fix for a read-only parent when nothing more is known; callers that know the environment say more. */
+    private static final String READ_ONLY_FIX = "pass --root with a directory on a writable file system";
+    private static final String READ_ONLY = " is on a read-only file system";
+
     private RootChecks() {
+    }
+
+    /**
+     * The state directory {@code dir} cannot be used or created (STATE_DIR_UNSAFE): {@code what}
+     * failed because {@code why} (naming the path, its owner and mode), and {@code fix}. The
+     * directory is the evidence, for doctor's finding; the line a run prints is {@link #shown}.
+     */
+    static GvshimException unsafe(String what, Path dir, String why, String fix) {
+        return new GvshimException(Failure.of("STATE_DIR_UNSAFE", what, dir.toString(), why, fix));
+    }
+
+    static GvshimException unsafe(Path dir, String why, String fix) {
+        return unsafe("cannot use the state directory " + dir, dir, why, fix);
+    }
+
+    /**
+     * The directory on a read-only file system where {@code f} could not create the state
+     * directory, when its fix is still the one that knows nothing else (--read-only in Docker,
+     * readOnlyRootFilesystem in Kubernetes have better ones); else null.
+     */
+    public static Path readOnlyParent(Failure f) {
+        if (READ_ONLY_FIX.equals(f.fix()) && f.why() != null && f.why().endsWith(READ_ONLY)) {
+            return Path.of(f.why().substring(0, f.why().length() - READ_ONLY.length()));
+        }
+        return null;
+    }
+
+    /**
+     * {@code f} (from {@link #unsafe}) as a run or a runc verb prints it: its what names the
+     * directory, so without the evidence; the fix {@code readOnlyFix} gives for a read-only parent
+     * (null: the plain one).
+     */
+    public static Failure shown(Failure f, Function<Path, String> readOnlyFix) {
+        Path readOnly = readOnlyParent(f);
+        return new Failure(f.id(), f.what(), null, f.why(), readOnly != null && readOnlyFix != null
+                ? readOnlyFix.apply(readOnly) : f.fix(), f.exitCode());
     }
 
     /**
@@ -37,11 +78,11 @@ public final class RootChecks {
      * @param explicit the user chose it (--root): the fix is then to choose another, never to
      *                 change or remove that directory (it may be /tmp, or someone's home)
      */
-    public static Path prepare(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+    public static Path prepare(Path dir, int uid, boolean explicit) throws GvshimException {
         try {
             checkPath(dir, uid, false, dir);
-        } catch (UnsafeStateDirException e) {
-            throw new UnsafeStateDirException(e.what(), dir, e.why(), explicit ? ROOT_FIX : e.fix(), null);
+        } catch (GvshimException e) {
+            throw unsafe(e.failure().what(), dir, e.failure().why(), explicit ? ROOT_FIX : e.failure().fix());
         }
         return create(dir, uid, explicit);
     }
@@ -51,7 +92,7 @@ public final class RootChecks {
      * too, belongs to root or the caller and is not writable by others (sticky is not enough for the
      * last: runsc's and gvshim's records are in it). It may not exist yet (create makes it).
      */
-    public static void checkRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+    public static void checkRuntimeRoot(Path root, int uid) throws GvshimException {
         checkPath(root, uid, true, root);
     }
 
@@ -61,7 +102,7 @@ public final class RootChecks {
      * the way after the check (in sticky /tmp: their directory, or a symlink to one) is refused
      * before anything is written through it. Files.createDirectories would follow it.
      */
-    public static void makeRuntimeRoot(Path root, int uid) throws UnsafeStateDirException {
+    public static void makeRuntimeRoot(Path root, int uid) throws GvshimException {
         for (int i = 0; i < 256; i++) {
             Path missing = checkPath(root, uid, true, root);
             if (missing == null) {
@@ -75,10 +116,10 @@ public final class RootChecks {
                 throw cannotCreate(missing, uid, e);
             }
         }
-        throw new UnsafeStateDirException(root, "its directories keep disappearing while gvshim makes them", "pass --root DIR");
+        throw unsafe(root, "its directories keep disappearing while gvshim makes them", "pass --root DIR");
     }
 
-    static Path create(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+    static Path create(Path dir, int uid, boolean explicit) throws GvshimException {
         try {
             return create(dir, uid, explicit, false);
         } catch (FileAlreadyExistsException e) {
@@ -88,7 +129,7 @@ public final class RootChecks {
 
     /** mkdir 0700, then {@link #check}; with {@code exclusive}, an existing one is the caller's problem. */
     static Path create(Path dir, int uid, boolean explicit, boolean exclusive)
-            throws UnsafeStateDirException, FileAlreadyExistsException {
+            throws GvshimException, FileAlreadyExistsException {
         try {
             Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             if ((FileAttrs.of(dir).mode() & 0700) != 0700) { // a umask took bits of the owner's: ours, so fix it
@@ -105,16 +146,15 @@ public final class RootChecks {
         return dir;
     }
 
-    static UnsafeStateDirException cannotCreate(Path dir, int uid, IOException e) {
+    static GvshimException cannotCreate(Path dir, int uid, IOException e) {
         String what = "cannot create the state directory " + dir;
         Path parent = dir.getParent() == null ? dir : dir.getParent();
         if (e instanceof NoSuchFileException) {
-            return new UnsafeStateDirException(what, dir, "its parent directory " + parent + " does not exist",
-                    "create " + parent + " first, or pass --root with a directory whose parent exists", null);
+            return unsafe(what, dir, "its parent directory " + parent + " does not exist",
+                    "create " + parent + " first, or pass --root with a directory whose parent exists");
         }
         if (e instanceof FileSystemException f && "Read-only file system".equals(f.getReason())) {
-            return new UnsafeStateDirException(what, dir, parent + " is on a read-only file system",
-                    "pass --root with a directory on a writable file system", parent);
+            return unsafe(what, dir, parent + READ_ONLY, READ_ONLY_FIX);
         }
         if (e instanceof AccessDeniedException) {
             Path blocked = parent;
@@ -124,12 +164,12 @@ public final class RootChecks {
                     break;
                 }
             }
-            return new UnsafeStateDirException(what, dir, FileAttrs.describe(blocked) + " is not " + (blocked.equals(parent)
+            return unsafe(what, dir, FileAttrs.describe(blocked) + " is not " + (blocked.equals(parent)
                     ? "writable" : "searchable") + " by you (uid " + uid + ")",
-                    "pass --root with a directory you own, or a new path in a directory you can write", null);
+                    "pass --root with a directory you own, or a new path in a directory you can write");
         }
-        return new UnsafeStateDirException(what, dir, IoError.withFile(e), "check free space and permissions of " + parent
-                + ", or pass --root DIR elsewhere", null);
+        return unsafe(what, dir, IoError.withFile(e), "check free space and permissions of " + parent
+                + ", or pass --root DIR elsewhere");
     }
 
     /** The child of {@code a} on the way to {@code to}. */
@@ -138,12 +178,12 @@ public final class RootChecks {
     }
 
     /** The directory itself: a real directory, the caller's, closed to group and others. */
-    static void check(Path dir, int uid, boolean explicit) throws UnsafeStateDirException {
+    static void check(Path dir, int uid, boolean explicit) throws GvshimException {
         FileAttrs a;
         try {
             a = FileAttrs.of(dir);
         } catch (IOException e) {
-            throw new UnsafeStateDirException(dir, IoError.withFile(e), "pass --root DIR");
+            throw unsafe(dir, IoError.withFile(e), "pass --root DIR");
         }
         String why;
         String fix;
@@ -163,7 +203,7 @@ public final class RootChecks {
         } else {
             return;
         }
-        throw new UnsafeStateDirException(dir, why, explicit ? "pass a --root only you can use: a path that does not"
+        throw unsafe(dir, why, explicit ? "pass a --root only you can use: a path that does not"
                 + " exist yet (gvshim creates it, mode 0700) or a directory of yours with mode 0700" : fix);
     }
 
@@ -183,7 +223,7 @@ public final class RootChecks {
      * @param shown the state directory, for the message
      * @return the first directory on the way that does not exist (symlinks resolved), or null
      */
-    static Path checkPath(Path path, int uid, boolean last, Path shown) throws UnsafeStateDirException {
+    static Path checkPath(Path path, int uid, boolean last, Path shown) throws GvshimException {
         Path abs = path.toAbsolutePath();
         Deque<String> todo = new ArrayDeque<>();
         for (Path n : abs) {
@@ -191,7 +231,7 @@ public final class RootChecks {
         }
         Path root = abs.getRoot();
         Path cur = root;
-        Trust trust = new Trust(uid);
+        OwnerTrust trust = new OwnerTrust(uid);
         judge(cur, attrs(cur, shown), !todo.isEmpty() || !last, trust, shown);
         int links = 0;
         while (!todo.isEmpty()) {
@@ -214,22 +254,22 @@ public final class RootChecks {
             } catch (NoSuchFileException e) {
                 return next;
             } catch (IOException e) {
-                throw new UnsafeStateDirException(shown, "cannot look into " + FileAttrs.describe(cur) + ": " + IoError.withFile(e),
+                throw unsafe(shown, "cannot look into " + FileAttrs.describe(cur) + ": " + IoError.withFile(e),
                         "pass --root with a directory you can reach");
             }
             if (a.symlink()) {
                 if (!trust.owner(a.uid())) {
-                    throw new UnsafeStateDirException(shown, next + " is a symbolic link of " + FileAttrs.owner(next, a.uid())
+                    throw unsafe(shown, next + " is a symbolic link of " + FileAttrs.owner(next, a.uid())
                             + ", who can point it elsewhere", "pass --root with a path that does not go through it");
                 }
                 if (++links > 40) { // the kernel's limit too (path_resolution(7))
-                    throw new UnsafeStateDirException(shown, "too many levels of symbolic links in " + path, "pass --root DIR");
+                    throw unsafe(shown, "too many levels of symbolic links in " + path, "pass --root DIR");
                 }
                 Path target;
                 try {
                     target = Files.readSymbolicLink(next);
                 } catch (IOException e) {
-                    throw new UnsafeStateDirException(shown, "cannot read the symbolic link " + next + ": " + IoError.withFile(e),
+                    throw unsafe(shown, "cannot read the symbolic link " + next + ": " + IoError.withFile(e),
                             "pass --root DIR");
                 }
                 List<String> names = new ArrayList<>();
@@ -243,7 +283,7 @@ public final class RootChecks {
                 continue;
             }
             if (!a.dir()) {
-                throw new UnsafeStateDirException(shown, next + " is not a directory", "pass --root DIR");
+                throw unsafe(shown, next + " is not a directory", "pass --root DIR");
             }
             judge(next, a, !isLast, trust, shown);
             cur = next;
@@ -251,72 +291,26 @@ public final class RootChecks {
         return null;
     }
 
-    private static FileAttrs attrs(Path p, Path shown) throws UnsafeStateDirException {
+    private static FileAttrs attrs(Path p, Path shown) throws GvshimException {
         try {
             return FileAttrs.of(p);
         } catch (IOException e) {
-            throw new UnsafeStateDirException(shown, "cannot read " + p + ": " + IoError.withFile(e), "pass --root DIR");
+            throw unsafe(shown, "cannot read " + p + ": " + IoError.withFile(e), "pass --root DIR");
         }
     }
 
-    private static void judge(Path p, FileAttrs a, boolean ancestor, Trust trust, Path shown) throws UnsafeStateDirException {
+    private static void judge(Path p, FileAttrs a, boolean ancestor, OwnerTrust trust, Path shown) throws GvshimException {
         if (!trust.owner(a.uid())) {
-            throw new UnsafeStateDirException(shown, FileAttrs.describe(p, a) + (ancestor ? " belongs to another user, who can rename"
+            throw unsafe(shown, FileAttrs.describe(p, a) + (ancestor ? " belongs to another user, who can rename"
                     + " or replace what is in it" : " belongs to another user"), ROOT_FIX);
         }
         boolean writable = (a.mode() & 022) != 0;
         if (writable && !(ancestor && (a.mode() & STICKY) != 0)) {
             String who = (a.mode() & 022) == 022 ? "group and other users" : (a.mode() & 002) != 0 ? "other users" : "its group";
-            throw new UnsafeStateDirException(shown, FileAttrs.describe(p, a) + " is writable by " + who + (ancestor
+            throw unsafe(shown, FileAttrs.describe(p, a) + " is writable by " + who + (ancestor
                     ? " and not sticky, so they can rename or replace what is in it" : ", who could tamper with the"
                     + " containers' state"), ancestor ? "chmod go-w " + p + " (or +t), or pass --root elsewhere"
                     : "chmod go-w " + p + ", or pass --root elsewhere");
-        }
-    }
-
-    /** Who may own a directory on the way: root, the caller, and inside a user namespace an unmapped owner. */
-    private static final class Trust {
-        private final int uid;
-        private Boolean userns;
-
-        Trust(int uid) {
-            this.uid = uid;
-        }
-
-        boolean owner(int owner) {
-            if (owner == 0 || owner == uid) {
-                return true;
-            }
-            if (owner != overflowUid()) {
-                return false;
-            }
-            if (userns == null) { // read only when needed: not on the common path
-                userns = inUserNamespace();
-            }
-            return userns;
-        }
-    }
-
-    /** Not the initial user namespace: /proc/self/uid_map is not {@code 0 0 4294967295} (user_namespaces(7)). */
-    static boolean inUserNamespace() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/self/uid_map")).trim().split("\\s+");
-            return !(f.length == 3 && f[0].equals("0") && f[1].equals("0") && f[2].equals("4294967295"));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /**
-     * What unmapped owners read as: /proc/sys/kernel/overflowuid (65534 by default). In one read:
-     * Files.readString reads a size-0 /proc/sys file one byte first, and the sysctl handler answers
-     * any read past offset 0 with EOF (it returned "6"; see Facts.string).
-     */
-    static int overflowUid() {
-        try (InputStream in = Files.newInputStream(Path.of("/proc/sys/kernel/overflowuid"))) {
-            return Integer.parseInt(new String(in.readNBytes(64), StandardCharsets.US_ASCII).trim());
-        } catch (IOException | NumberFormatException e) {
-            return 65534;
         }
     }
 }

@@ -4,8 +4,9 @@ import dev.gvshim.call.Call;
 import dev.gvshim.call.Handover;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
-import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.runsc.Runsc;
@@ -50,7 +51,7 @@ public final class RunForeground {
      * Starts the sandbox and hands the call over ({@link Call#handover()}): returns only when the
      * waiter runs elsewhere (never, for a one-shot exec), or throws why the sandbox cannot start.
      */
-    public void run() throws LaunchException {
+    public void run() throws GvshimException {
         RunSpecTask spec = RunSpecTask.start(call, req);
         try {
             launch(spec);
@@ -59,7 +60,7 @@ public final class RunForeground {
         }
     }
 
-    private void launch(RunSpecTask specTask) throws LaunchException {
+    private void launch(RunSpecTask specTask) throws GvshimException {
         Path slash = Path.of("/");
         Caller host = readHost(slash);
         call.trace().mark("host facts read");
@@ -75,17 +76,15 @@ public final class RunForeground {
             // found (or made) once per call: the scan of /tmp is not repeated
             stateDir = req.root() != null ? RootChecks.prepare(req.root(), uid, true)
                     : StateDir.prepareDefault(call.env(), uid, IdMap.outer(host.ownUidMap(), uid));
-        } catch (UnsafeStateDirException e) {
-            Path readOnly = e.readOnlyParent();
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(),
-                    readOnly != null ? explain.unwritableStateDirFix(readOnly) : e.fix()));
+        } catch (GvshimException e) {
+            throw new GvshimException(RootChecks.shown(e.failure(), explain::unwritableStateDirFix));
         }
         call.trace().mark("state dir ready");
         RunDir run;
         try {
             run = RunDir.create(stateDir);
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
+            throw new GvshimException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
                     IoError.withFile(e), "check free space and permissions of " + stateDir));
         }
         call.trace().mark("run dir created");
@@ -139,9 +138,9 @@ public final class RunForeground {
             }
             handedOver = true; // the waiter owns runsc and the run directory now
         } catch (SyscallException e) {
-            throw new LaunchException(explain.syscall(e));
+            throw new GvshimException(explain.syscall(e));
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+            throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
                     IoError.withFile(e), "check free space in " + stateDir));
         } finally {
             if (child != null && !handedOver) {
@@ -154,39 +153,40 @@ public final class RunForeground {
         }
     }
 
-    private Caller readHost(Path slash) throws LaunchException {
+    private Caller readHost(Path slash) throws GvshimException {
         try {
             return Caller.read(slash, call.env().get("PATH"));
         } catch (IOException | RuntimeException e) {
-            throw new LaunchException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
+            throw new GvshimException(Failure.of("PROC_UNREADABLE", "cannot read this process's credentials",
                     "/proc/self/status: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable"),
                     "/proc is not mounted or not readable",
                     "mount proc at /proc"));
         }
     }
 
-    private Path findRunsc() throws LaunchException {
+    private Path findRunsc() throws GvshimException {
         try {
             Path p = Runsc.locateFrom(call.cwd(), req.runsc(), call.env().get("PATH"));
             if (p != null) {
                 return p;
             }
-        } catch (Runsc.RunscNotFoundException e) {
+        } catch (GvshimException e) {
             // below, with doctor's words
         }
-        throw new LaunchException(Explain.runscMissing(req.runsc(), call.env().get("PATH"), Path.of("/")));
+        throw new GvshimException(Explain.runscMissing(req.runsc(), call.env().get("PATH"), Path.of("/")));
     }
 
-    private MappingPlan plan(Caller host) throws LaunchException {
+    private MappingPlan plan(Caller host) throws GvshimException {
         MappingPlan plan;
         try {
             plan = Planner.plan(req.userns(), host);
-        } catch (Planner.Impossible e) {
-            throw new LaunchException(Failure.of(e.id(), "cannot use --userns full", null,
-                    e.why(), (e.fix() == null ? "" : e.fix() + "; or ") + "use --userns auto to fall back to single"));
+        } catch (GvshimException e) {
+            Failure f = e.failure();
+            throw new GvshimException(Failure.of(f.id(), "cannot use --userns full", null,
+                    f.why(), (f.fix() == null ? "" : f.fix() + "; or ") + "use --userns auto to fall back to single"));
         }
         if (plan.runscRootless() && req.network() == RunscConfig.Network.SANDBOX) {
-            throw new LaunchException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
+            throw new GvshimException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
                     "runsc --rootless (userns mode single" + (plan.notFull() == null ? "" : ": " + plan.notFull())
                             + ") has no sandbox network",
                     "use --network none or host" + (req.userns() == Mode.SINGLE ? ", or drop --userns single"

@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
-import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.failure.GvshimException;
+import dev.gvshim.failure.Versions;
 import dev.gvshim.oci.LinuxSection;
 import dev.gvshim.oci.Mount;
 import dev.gvshim.oci.Spec;
@@ -34,7 +35,7 @@ public final class RunSpec {
 
     public static Spec generate(RunRequest r, Context c) {
         boolean hostRoot = r.rootfs().equals(Path.of("/"));
-        Spec s = Spec.empty().ociVersion(Specs.OCI_VERSION);
+        Spec s = Spec.empty().ociVersion(Versions.SPEC);
         String cwd = r.cwd() != null ? r.cwd() : hostRoot ? c.callerCwd().toString() : "/";
         List<String> env = new ArrayList<>();
         env.add("PATH=" + (hostRoot && c.callerEnv().get("PATH") != null ? c.callerEnv().get("PATH") : Specs.DEFAULT_PATH));
@@ -100,7 +101,7 @@ public final class RunSpec {
     }
 
     /** A bundle's spec, adapted to this run. */
-    public static Spec fromBundle(Spec bundle, Path bundleDir, RunRequest r, Context c) throws InvalidSpecException {
+    public static Spec fromBundle(Spec bundle, Path bundleDir, RunRequest r, Context c) throws GvshimException {
         Spec s = bundle.copy();
         s.root().path(Bundle.check(s, bundleDir, !r.command().isEmpty()).toString());
         for (Mount m : s.mounts()) {

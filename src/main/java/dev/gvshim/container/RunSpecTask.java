@@ -3,8 +3,8 @@ package dev.gvshim.container;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.call.Call;
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
-import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.runsc.SpecPolicy;
@@ -82,12 +82,12 @@ final class RunSpecTask {
         task.cancel(true);
     }
 
-    Out join() throws LaunchException {
+    Out join() throws GvshimException {
         try {
             return task.get();
         } catch (ExecutionException e) {
             switch (e.getCause()) {
-                case LaunchException le -> throw le;
+                case GvshimException le -> throw le;
                 case RuntimeException re -> throw re;
                 case Error err -> throw err;
                 default -> throw new IllegalStateException(e.getCause());
@@ -98,48 +98,44 @@ final class RunSpecTask {
         }
     }
 
-    private Spec build(Inputs in, Spec bundle) throws LaunchException {
+    private Spec build(Inputs in, Spec bundle) throws GvshimException {
         long[] nofile = nofile();
         String waiter = call.libexec("gvshim-hook").toString();
         RunSpec.Context ctx = new RunSpec.Context(call.env(), call.cwd(), in.stateDir(), waiter,
                 List.of("gvshim-hook", "--started", in.run().startedFifo().toString()), nofile[0], nofile[1]);
         call.trace().mark("nofile read");
-        try {
-            Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle(), req, ctx);
-            call.trace().mark("spec built");
-            // both before runsc starts, where the path can still be named (runsc: a bare EOF)
-            Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), in.uid());
-            if (rootfs != null) {
-                throw new LaunchException(rootfs);
-            }
-            String tmpfs = RunSpec.workdirInTmpfs(spec);
-            if (tmpfs != null) {
-                throw new LaunchException(Failure.of("CWD_MISSING", "cannot use the working directory " + spec.process().cwd(),
-                        null, "it is below the tmpfs mounted at " + tmpfs + ", which is empty when the sandbox starts (runsc"
-                                + " would look for it in the root file system, under the tmpfs)",
-                        "use " + tmpfs + " itself, or create the directory from the command (mkdir -p " + spec.process().cwd()
-                                + " && cd " + spec.process().cwd() + ")"));
-            }
-            Path cwd = RunSpec.workdirOnHost(spec);
-            if (cwd != null) {
-                // A generated spec's root is read-only: the working directory must exist (runsc's gofer
-                // would otherwise create it on the host). A bundle's may be created if the caller could.
-                Path existing = cwd.getParent();
-                while (existing != null && !Files.isDirectory(existing)) {
-                    existing = existing.getParent();
-                }
-                boolean mayCreate = bundle != null && existing != null && Files.isWritable(existing);
-                Failure workdir = Explain.workdir(bundle == null ? "--cwd " + spec.process().cwd()
-                        : "the working directory " + spec.process().cwd() + (req.cwd() != null ? " (--cwd)"
-                                : " (process.cwd of " + req.bundle().resolve("config.json") + ")"), cwd, mayCreate);
-                if (workdir != null) {
-                    throw new LaunchException(workdir);
-                }
-            }
-            return spec;
-        } catch (InvalidSpecException e) {
-            throw new LaunchException(Bundle.invalid(req.bundle().resolve("config.json"), e));
+        Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle(), req, ctx);
+        call.trace().mark("spec built");
+        // both before runsc starts, where the path can still be named (runsc: a bare EOF)
+        Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), in.uid());
+        if (rootfs != null) {
+            throw new GvshimException(rootfs);
         }
+        String tmpfs = RunSpec.workdirInTmpfs(spec);
+        if (tmpfs != null) {
+            throw new GvshimException(Failure.of("CWD_MISSING", "cannot use the working directory " + spec.process().cwd(),
+                    null, "it is below the tmpfs mounted at " + tmpfs + ", which is empty when the sandbox starts (runsc"
+                            + " would look for it in the root file system, under the tmpfs)",
+                    "use " + tmpfs + " itself, or create the directory from the command (mkdir -p " + spec.process().cwd()
+                            + " && cd " + spec.process().cwd() + ")"));
+        }
+        Path cwd = RunSpec.workdirOnHost(spec);
+        if (cwd != null) {
+            // A generated spec's root is read-only: the working directory must exist (runsc's gofer
+            // would otherwise create it on the host). A bundle's may be created if the caller could.
+            Path existing = cwd.getParent();
+            while (existing != null && !Files.isDirectory(existing)) {
+                existing = existing.getParent();
+            }
+            boolean mayCreate = bundle != null && existing != null && Files.isWritable(existing);
+            Failure workdir = Explain.workdir(bundle == null ? "--cwd " + spec.process().cwd()
+                    : "the working directory " + spec.process().cwd() + (req.cwd() != null ? " (--cwd)"
+                            : " (process.cwd of " + req.bundle().resolve("config.json") + ")"), cwd, mayCreate);
+            if (workdir != null) {
+                throw new GvshimException(workdir);
+            }
+        }
+        return spec;
     }
 
     /**
@@ -147,7 +143,7 @@ final class RunSpecTask {
      * for a bundle's: refused with the one line, or the spec runsc gets, its mount points made,
      * and what `-v` says (fields gVisor makes moot, fields runsc ignores).
      */
-    private Out check(Spec spec, boolean fromBundle, Inputs in) throws LaunchException {
+    private Out check(Spec spec, boolean fromBundle, Inputs in) throws GvshimException {
         RunDir run = in.run();
         SpecPolicy.Result r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUN, fromBundle
                 ? req.bundle().resolve("config.json").toString() : "gvshim run's spec",
@@ -161,7 +157,7 @@ final class RunSpecTask {
         try {
             Bundle.prepareMounts(r, run.mounts(), run.nodevList());
         } catch (IOException e) {
-            throw new LaunchException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+            throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
                     IoError.withFile(e), "check free space in " + in.stateDir()));
         }
         List<String> notes = new ArrayList<>();

@@ -2,10 +2,10 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
-import dev.gvshim.diagnose.Failure;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.linux.ProcStat;
 import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.NsExecFailure;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.runsc.RunscCommand;
@@ -44,12 +44,12 @@ public final class RuntimeCall implements AutoCloseable {
     /** Containers whose runsc log this call wrote (removed by {@link #close()}). */
     private final Set<String> logged = new HashSet<>();
 
-    public RuntimeCall(Call call, RuntimeOptions opts) throws RuntimeError {
+    public RuntimeCall(Call call, RuntimeOptions opts) throws GvshimException {
         this(call, opts, Path.of("/proc"));
     }
 
     /** With the process file system at {@code proc} (unit tests: sandboxes that are files). */
-    RuntimeCall(Call call, RuntimeOptions opts, Path proc) throws RuntimeError {
+    RuntimeCall(Call call, RuntimeOptions opts, Path proc) throws GvshimException {
         this.call = call;
         this.opts = opts;
         this.log = new RuntimeLog(opts.log() == null ? null : call.absolute(opts.log()), opts.logFormat(), opts.debug(),
@@ -59,11 +59,11 @@ public final class RuntimeCall implements AutoCloseable {
             case "true" -> true;
             case "false" -> false;
             case "auto" -> euid != 0;
-            default -> throw new RuntimeError("--rootless must be true, false or auto, not \"" + opts.rootless() + "\"",
+            default -> throw RuntimeFailures.args("--rootless must be true, false or auto, not \"" + opts.rootless() + "\"",
                     Exit.USAGE);
         };
         if (!rootless && euid != 0) {
-            throw new RuntimeError("--rootless false needs root: run as root, or use --rootless auto");
+            throw RuntimeFailures.of("NEEDS_ROOT", "--rootless false needs root: run as root, or use --rootless auto");
         }
         this.store = new Containers(root(call, opts, euid), proc);
         this.lookup = new Lookup(this);
@@ -81,7 +81,7 @@ public final class RuntimeCall implements AutoCloseable {
      * "runtime" (found again, or created, by the rule of {@link StateDir}: every verb of a
      * container finds it).
      */
-    private static Path root(Call call, RuntimeOptions opts, int euid) throws RuntimeError {
+    private static Path root(Call call, RuntimeOptions opts, int euid) throws GvshimException {
         try {
             if (opts.root() == null && euid != 0) {
                 return StateDir.prepareDefault(call.env(), euid, -1).resolve("runtime");
@@ -89,17 +89,18 @@ public final class RuntimeCall implements AutoCloseable {
             Path root = opts.root() != null ? call.absolute(opts.root()) : Path.of("/run/gvshim");
             RootChecks.checkRuntimeRoot(root, euid);
             return root;
-        } catch (UnsafeStateDirException e) {
-            throw new RuntimeError(Failure.of("STATE_DIR_UNSAFE", e.what(), null, e.why(), e.fix()).oneLine());
+        } catch (GvshimException e) {
+            throw RuntimeFailures.diagnosed(RootChecks.shown(e.failure(), null));
         }
     }
 
     /** The caller's effective uid (a one-shot call: the owner of /proc/self, proc(5): no FFM linking). */
-    private static int effectiveUid(Call call) throws RuntimeError {
+    private static int effectiveUid(Call call) throws GvshimException {
         try {
             return call.euid();
         } catch (IOException | RuntimeException e) {
-            throw new RuntimeError("cannot stat /proc/self: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable")
+            throw RuntimeFailures.of("PROC_UNREADABLE",
+                    "cannot stat /proc/self: " + (e instanceof IOException io ? IoError.reason(io) : "unreadable")
                     + " (is /proc mounted?)");
         }
     }
@@ -115,9 +116,8 @@ public final class RuntimeCall implements AutoCloseable {
     // ---------------------------------------------------------------- configuration
 
     /** Config file, then this call's options; loaded once per call. */
-    RuntimeConfig config() throws RuntimeError {
+    RuntimeConfig config() throws GvshimException {
         if (config == null) {
-            try {
                 String env = call.env().get("GVSHIM_CONFIG");
                 RuntimeConfig c = RuntimeConfig.load(opts.config() != null ? call.absolute(opts.config())
                         : env != null ? call.absolute(env) : RuntimeConfig.DEFAULT_FILE, opts.config() != null || env != null);
@@ -133,7 +133,7 @@ public final class RuntimeCall implements AutoCloseable {
                 for (String f : opts.runscFlags()) {
                     int eq = f.indexOf('=');
                     if (eq <= 0) {
-                        throw new RuntimeError("--runsc-flag " + f + ": expected NAME=VALUE, e.g. --runsc-flag overlay=true",
+                        throw RuntimeFailures.args("--runsc-flag " + f + ": expected NAME=VALUE, e.g. --runsc-flag overlay=true",
                                 Exit.USAGE);
                     }
                     c = c.withFlag(f.substring(0, eq), f.substring(eq + 1), " (--runsc-flag)");
@@ -142,25 +142,23 @@ public final class RuntimeCall implements AutoCloseable {
                     c = c.withExecWithoutSeccomp(opts.execWithoutSeccomp());
                 }
                 config = c.withDebug(opts.debug()).withRaw(opts.runscArgs());
-            } catch (RuntimeConfig.ConfigException e) {
-                throw new RuntimeError(e.getMessage());
-            }
         }
         return config;
     }
 
     /** runsc as configured (relative to the caller's directory), else from the caller's $PATH. */
-    Path runscPath(String configured) throws RuntimeError {
+    Path runscPath(String configured) throws GvshimException {
         try {
             Path p = Runsc.locateFrom(call.cwd(), configured, call.env().get("PATH"));
             if (p == null) {
-                throw new RuntimeError("cannot find runsc in $PATH (" + call.env().getOrDefault("PATH", "") + ") or"
+                throw RuntimeFailures.of("RUNSC_MISSING",
+                        "cannot find runsc in $PATH (" + call.env().getOrDefault("PATH", "") + ") or"
                         + " /usr/local/bin, /usr/bin, /usr/sbin, /bin: install gVisor (apt-get install runsc), or set \"runsc\""
-                        + " in " + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH [RUNSC_MISSING]");
+                        + " in " + RuntimeConfig.DEFAULT_FILE + " or pass --runsc PATH");
             }
             return p;
-        } catch (Runsc.RunscNotFoundException e) {
-            throw new RuntimeError("cannot use runsc: " + e.getMessage() + " [RUNSC_MISSING]");
+        } catch (GvshimException e) {
+            throw RuntimeFailures.diagnosed(e.failure()); // "cannot use runsc: --runsc PATH does not exist [RUNSC_MISSING]"
         }
     }
 
@@ -209,7 +207,7 @@ public final class RuntimeCall implements AutoCloseable {
     private static final Set<String> NEW = Set.of("create", "run", "restore");
 
     /** runsc with the container's flags, its answer captured (stdout, stderr merged). */
-    Launch.Ran runsc(Container ct, List<String> verbArgs) throws RuntimeError {
+    Launch.Ran runsc(Container ct, List<String> verbArgs) throws GvshimException {
         return runsc(ct, verbArgs, false, RunscCommand.Stdio.CAPTURE, false, null, null);
     }
 
@@ -222,9 +220,9 @@ public final class RuntimeCall implements AutoCloseable {
      * the id to that container alone ({@link Lookup#addressable}): runsc finds ids by prefix.
      */
     Launch.Ran runsc(Container ct, List<String> verbArgs, boolean diagnose, RunscCommand.Stdio stdio, boolean hideProcNet,
-            Path nodevFile, Consumer<String> lines) throws RuntimeError {
+            Path nodevFile, Consumer<String> lines) throws GvshimException {
         if (!ct.id().isEmpty() && !NEW.contains(verbArgs.getFirst()) && !lookup.addressable(ct)) {
-            throw new RuntimeError(RuntimeError.NOT_EXIST + ": " + ct.id());
+            throw RuntimeFailures.notFound(ct.id());
         }
         RunscCommand cmd = RunscCommand.of(Path.of(ct.runsc()), store.root()).flags(ct.flags()).verb(verbArgs)
                 .stdio(stdio, lines).hideProcNet(hideProcNet).nodev(nodevFile);
@@ -236,7 +234,7 @@ public final class RuntimeCall implements AutoCloseable {
             try {
                 Files.deleteIfExists(callLog); // one runsc call's errors only
             } catch (IOException e) {
-                throw new RuntimeError("cannot use " + dir + ": " + IoError.reason(e, dir));
+                throw RuntimeFailures.stateIo("cannot use " + dir + ": " + IoError.reason(e, dir));
             }
             cmd.log(callLog, diagnose ? store.debugLogs(ct.id()) : null);
         }
@@ -252,7 +250,8 @@ public final class RuntimeCall implements AutoCloseable {
         Path userns = null;
         if (ct.rootless() && ct.holderPid() > 0) {
             if (ProcStat.startTime(ct.holderPid()) != ct.holderStart()) {
-                throw new RuntimeError("the user namespace of container " + ct.id() + " is gone (its holder process "
+                throw RuntimeFailures.of("USERNS_HOLDER_GONE",
+                        "the user namespace of container " + ct.id() + " is gone (its holder process "
                         + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
             }
             userns = Path.of("/proc/" + ct.holderPid() + "/ns/user");
@@ -263,11 +262,11 @@ public final class RuntimeCall implements AutoCloseable {
         try {
             Launch.Ran r = call.processes().run(launch);
             if (r.exitCode() == RunscCommand.NSEXEC_FAILED && cmd.wrapped() && Files.exists(errorFile)) {
-                throw new RuntimeError(NsExecFailure.message(ct.id(), Files.readString(errorFile).strip()));
+                throw new GvshimException(NsExecFailure.failure(ct.id(), Files.readString(errorFile).strip()));
             }
             return new Launch.Ran(r.exitCode(), r.output().strip());
         } catch (IOException e) {
-            throw new RuntimeError("cannot run " + launch.argv().getFirst() + ": " + IoError.reason(e));
+            throw RuntimeFailures.of("RUNSC_EXEC_FAILED", "cannot run " + launch.argv().getFirst() + ": " + IoError.reason(e));
         } finally {
             try {
                 Files.deleteIfExists(errorFile);

@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.runsc.RunscConfig.Network;
 import java.io.IOException;
@@ -48,13 +49,9 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
     /** Flags gvshim owns for every container: set through config or annotations they would break it. */
     static final Set<String> RESERVED = Set.of("root", "log", "log-format", "debug-log", "rootless", "ignore-cgroups");
 
-    /** A configuration that cannot be used: the message names the file or option and the fix. */
-    public static final class ConfigException extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        public ConfigException(String message) {
-            super(message);
-        }
+    /** A configuration that cannot be used: {@code line} names the file or option and the fix. */
+    private static GvshimException invalid(String line) {
+        return RuntimeFailures.of("CONFIG_INVALID", line);
     }
 
     static RuntimeConfig defaults() {
@@ -63,34 +60,34 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
     }
 
     /** Reads {@code file}; a missing default file is no configuration, a missing explicit one an error. */
-    public static RuntimeConfig load(Path file, boolean explicit) throws ConfigException {
+    public static RuntimeConfig load(Path file, boolean explicit) throws GvshimException {
         RuntimeConfig c = defaults();
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             if (explicit) {
-                throw new ConfigException("configuration file " + file + " does not exist");
+                throw invalid("configuration file " + file + " does not exist");
             }
             return c;
         } catch (IOException e) {
-            throw new ConfigException("cannot read the configuration file " + file + ": " + IoError.reason(e, file));
+            throw invalid("cannot read the configuration file " + file + ": " + IoError.reason(e, file));
         }
         JsonNode j;
         try {
             j = JsonTree.read(bytes);
         } catch (JsonProcessingException e) {
-            throw new ConfigException("configuration file " + file + " is not valid JSON: " + JsonTree.plainMessage(e));
+            throw invalid("configuration file " + file + " is not valid JSON: " + JsonTree.plainMessage(e));
         }
         if (!j.isObject()) {
-            throw new ConfigException("configuration file " + file + " must hold a JSON object");
+            throw invalid("configuration file " + file + " must hold a JSON object");
         }
         String where = " in " + file;
         for (var prop : j.properties()) {
             String k = prop.getKey();
             if (!Set.of("runsc", "network", "platform", "debug", "runscFlags", "allowFlagOverride", "execWithoutSeccomp")
                     .contains(k)) {
-                throw new ConfigException("unknown key \"" + k + "\"" + where
+                throw invalid("unknown key \"" + k + "\"" + where
                         + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp)");
             }
         }
@@ -116,7 +113,7 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         JsonNode flags = j.path("runscFlags");
         if (!flags.isMissingNode()) {
             if (!flags.isObject()) {
-                throw new ConfigException("\"runscFlags\"" + where + " must be an object of flag names to values");
+                throw invalid("\"runscFlags\"" + where + " must be an object of flag names to values");
             }
             for (var e : flags.properties()) {
                 c = c.withFlag(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText() : e.getValue().toString(), where);
@@ -125,19 +122,19 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         return c;
     }
 
-    private static String text(JsonNode j, String key, String where) throws ConfigException {
+    private static String text(JsonNode j, String key, String where) throws GvshimException {
         JsonNode v = j.path(key);
         if (!v.isTextual() || v.asText().isBlank()) {
-            throw new ConfigException("\"" + key + "\"" + where + " must be a non-empty string");
+            throw invalid("\"" + key + "\"" + where + " must be a non-empty string");
         }
         return v.asText();
     }
 
     /** Strictly true or false: Jackson's asBoolean() would read "yes" or "on" as false without a word. */
-    private static boolean bool(JsonNode j, String key, String where) throws ConfigException {
+    private static boolean bool(JsonNode j, String key, String where) throws GvshimException {
         JsonNode v = j.path(key);
         if (!v.isBoolean()) {
-            throw new ConfigException("\"" + key + "\"" + where + " must be true or false, not " + v);
+            throw invalid("\"" + key + "\"" + where + " must be true or false, not " + v);
         }
         return v.booleanValue();
     }
@@ -147,10 +144,10 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
                 execWithoutSeccomp);
     }
 
-    public RuntimeConfig withNetwork(String mode, String where) throws ConfigException {
+    public RuntimeConfig withNetwork(String mode, String where) throws GvshimException {
         Network n = Network.parse(mode);
         if (n == null) {
-            throw new ConfigException("network \"" + mode + "\"" + where + " is not one of none, sandbox, host");
+            throw invalid("network \"" + mode + "\"" + where + " is not one of none, sandbox, host");
         }
         return new RuntimeConfig(runsc, n, true, platform, debug, flags, raw, allowFlagOverride, execWithoutSeccomp);
     }
@@ -178,14 +175,14 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
     }
 
     /** {@code name=value} as a runsc flag; network and platform go to their typed fields. */
-    public RuntimeConfig withFlag(String name, String value, String where) throws ConfigException {
+    public RuntimeConfig withFlag(String name, String value, String where) throws GvshimException {
         String n = name.startsWith("--") ? name.substring(2) : name;
         if (!n.matches("[a-z0-9][a-z0-9-]*")) {
-            throw new ConfigException("runsc flag name \"" + name + "\"" + where + " is not a flag name (lower-case letters,"
+            throw invalid("runsc flag name \"" + name + "\"" + where + " is not a flag name (lower-case letters,"
                     + " digits and dashes, e.g. \"overlay2\" for --overlay2)");
         }
         if (RESERVED.contains(n)) {
-            throw new ConfigException("runsc flag --" + n + where + " is set by gvshim itself for every container; remove it");
+            throw invalid("runsc flag --" + n + where + " is set by gvshim itself for every container; remove it");
         }
         switch (n) {
             case "network":
@@ -227,7 +224,7 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
      * The container's {@code dev.gvisor.flag.*} annotations applied, if allowed; returns the
      * annotations that were ignored (for a warning), in {@code ignored}.
      */
-    public RuntimeConfig withAnnotations(Map<String, String> annotations, List<String> ignored) throws ConfigException {
+    public RuntimeConfig withAnnotations(Map<String, String> annotations, List<String> ignored) throws GvshimException {
         RuntimeConfig c = this;
         for (var e : annotations.entrySet()) {
             if (!e.getKey().startsWith(ANNOTATION_PREFIX)) {

@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscCommand;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,7 +13,7 @@ public final class Start {
     private Start() {
     }
 
-    public static int run(RuntimeCall rc, String id) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         refuseUnlessCreated(rc, ct);
         boolean hide = Networks.hidesProcNet(ct.flags());
@@ -23,7 +24,7 @@ public final class Start {
         Launch.Ran r = rc.runsc(ct, List.of("start", ct.runscId()), true, RunscCommand.Stdio.DETACH, hide, null, null);
         if (!r.ok()) {
             // containerd never deletes a task whose start failed: without this the sandbox leaks
-            RuntimeError e = Diagnosis.failure(rc, ct, "start");
+            GvshimException e = Diagnosis.failure(rc, ct, "start");
             Delete.cleanup(rc, ct);
             throw e;
         }
@@ -37,7 +38,7 @@ public final class Start {
      * have stopped since, which only runsc can tell. A stopped one is cleaned up as a failed
      * start is: nothing else would remove it.
      */
-    private static void refuseUnlessCreated(RuntimeCall rc, Container ct) throws RuntimeError {
+    private static void refuseUnlessCreated(RuntimeCall rc, Container ct) throws GvshimException {
         Status s = rc.lookup.recorded(ct);
         if (s == Status.RUNNING) {
             Status now = Status.of(rc.lookup.status(ct));
@@ -46,7 +47,7 @@ public final class Start {
         if (s == null || s.canStart()) {
             return; // no state: runsc start says what it finds
         }
-        RuntimeError e = new RuntimeError(s.startRefusal());
+        GvshimException e = RuntimeFailures.state(s.startRefusal());
         if (s == Status.STOPPED) {
             Delete.cleanup(rc, ct);
         }
@@ -58,7 +59,7 @@ public final class Start {
      * (see {@link Networks}), so this is the real one: the sandbox's network namespace must not
      * be ours, or gVisor's netstack would take over the host's interfaces.
      */
-    private static void checkOwnNetwork(RuntimeCall rc, Container ct) throws RuntimeError {
+    private static void checkOwnNetwork(RuntimeCall rc, Container ct) throws GvshimException {
         int pid = rc.store.sandboxPid(ct.runscId());
         if (pid <= 0) {
             return; // no sandbox yet: runsc start reports that itself
@@ -67,10 +68,11 @@ public final class Start {
             String sandbox = Files.readSymbolicLink(rc.store.proc().resolve(pid + "/ns/net")).toString();
             String ours = Files.readSymbolicLink(rc.store.proc().resolve("self/ns/net")).toString();
             if (sandbox.equals(ours)) {
-                RuntimeError e = new RuntimeError("cannot start container " + ct.id() + ": its sandbox is in this host's"
+                GvshimException e = RuntimeFailures.of("NETWORK_ROOT_NAMESPACE",
+                        "cannot start container " + ct.id() + ": its sandbox is in this host's"
                         + " network namespace (" + ours + "), where gVisor's sandbox network would take over the host's"
                         + " interfaces; give the container a network namespace of its own, or use --network=host or"
-                        + " --network=none [NETWORK_ROOT_NAMESPACE]");
+                        + " --network=none");
                 Delete.cleanup(rc, ct);
                 throw e;
             }

@@ -6,6 +6,7 @@ import dev.gvshim.call.Launch;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,7 +19,7 @@ public final class State {
     private static final Pattern SANDBOX_ANNOTATION = Pattern.compile(
             "\"(?:io\\.kubernetes\\.cri\\.sandbox-id|io\\.kubernetes\\.cri-o\\.SandboxID)\":\\s*\"([^\"]+)\"");
 
-    public static int run(RuntimeCall rc, String id) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id) throws GvshimException {
         Container ct = rc.lookup.existing(id);
         rc.call.trace().mark("state: loaded");
         Launch.Ran r = rc.runsc(ct, List.of("state", ct.runscId()));
@@ -30,7 +31,7 @@ public final class State {
         try {
             runsc = JsonTree.read(o.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new RuntimeError("cannot read the state of " + id + ": runsc printed no JSON: " + o.strip());
+            throw RuntimeFailures.runsc("cannot read the state of " + id + ": runsc printed no JSON: " + o.strip());
         }
         String status = rc.lookup.effective(ct, runsc.path("status").asText());
         RuncState.FileFacts f = RuncState.read(rc.store.runscState(ct.runscId()), ct.bundle());

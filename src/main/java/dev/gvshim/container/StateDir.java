@@ -1,6 +1,8 @@
 package dev.gvshim.container;
 
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.FileAttrs;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,7 +68,7 @@ public final class StateDir {
      * which may not exist yet), or the one it would create ({@code planned}, a pattern), or the
      * {@code problem} it would fail with; and the entries it skipped (another user's, symlinks).
      */
-    public record Choice(Path dir, String planned, UnsafeStateDirException problem, List<String> ignored) {
+    public record Choice(Path dir, String planned, Failure problem, List<String> ignored) {
     }
 
     /** The name in /tmp: inside a user namespace named after both ids (see {@link #prepareDefault}). */
@@ -83,12 +85,12 @@ public final class StateDir {
      *                 the directory is then named after both ids. (Not after the namespace's inode:
      *                 the kernel reuses those, so another user's dead namespace may own the name.)
      */
-    public static Path prepareDefault(Map<String, String> env, int uid, long outerUid) throws UnsafeStateDirException {
+    public static Path prepareDefault(Map<String, String> env, int uid, long outerUid) throws GvshimException {
         return prepareDefault(env, uid, outerUid, TMP);
     }
 
     /** {@link #prepareDefault(Map, int, long)} with {@code tmp} for /tmp (tests, and the AOT cache's training run). */
-    public static Path prepareDefault(Map<String, String> env, int uid, long outerUid, Path tmp) throws UnsafeStateDirException {
+    public static Path prepareDefault(Map<String, String> env, int uid, long outerUid, Path tmp) throws GvshimException {
         Path xdg = xdg(env, uid, null);
         if (xdg != null) {
             return RootChecks.create(xdg.resolve("gvshim"), uid, false); // its parents were checked with it
@@ -128,7 +130,7 @@ public final class StateDir {
     }
 
     /** The caller's directory that {@link #find} prefers wins; a loser removes its own (still empty) one. */
-    static Path converge(Path tmp, String base, int uid, Path mine) throws UnsafeStateDirException {
+    static Path converge(Path tmp, String base, int uid, Path mine) throws GvshimException {
         Path chosen = find(tmp, base, uid, null);
         if (chosen == null || chosen.equals(mine)) {
             return mine;
@@ -172,11 +174,11 @@ public final class StateDir {
                         : new AccessDeniedException(planned.toString()));
             }
             return new Choice(null, planned.toString(), null, ignored);
-        } catch (UnsafeStateDirException e) {
-            return new Choice(null, null, e, ignored);
+        } catch (GvshimException e) {
+            return new Choice(null, null, e.failure(), ignored);
         } catch (IOException e) {
-            return new Choice(null, null, new UnsafeStateDirException("cannot inspect " + tmp, tmp, IoError.withFile(e),
-                    "pass --root DIR", null), ignored);
+            return new Choice(null, null, RootChecks.unsafe("cannot inspect " + tmp, tmp, IoError.withFile(e),
+                    "pass --root DIR").failure(), ignored);
         }
     }
 
@@ -211,8 +213,8 @@ public final class StateDir {
                 why = "it does not exist";
             } catch (IOException e) {
                 why = IoError.withFile(e);
-            } catch (UnsafeStateDirException e) {
-                why = e.why();
+            } catch (GvshimException e) {
+                why = e.failure().why();
             }
         }
         if (ignored != null) {
@@ -222,14 +224,14 @@ public final class StateDir {
     }
 
     /** /tmp itself: root's (or the caller's), and sticky if others can write it. */
-    private static void checkTmp(Path tmp, int uid) throws UnsafeStateDirException {
+    private static void checkTmp(Path tmp, int uid) throws GvshimException {
         try {
             RootChecks.checkPath(tmp.resolve("gvshim"), uid, false, tmp); // tmp and its parents, as parents of the state directory
-        } catch (UnsafeStateDirException e) {
-            throw new UnsafeStateDirException("cannot keep the state directory in " + tmp, tmp, e.why(),
+        } catch (GvshimException e) {
+            throw RootChecks.unsafe("cannot keep the state directory in " + tmp, tmp, e.failure().why(),
                     "restore " + tmp + "'s mode (chmod 1777 " + tmp + ": sticky, so that users cannot rename or remove each"
                             + " other's entries), or set XDG_RUNTIME_DIR to a directory of yours with mode 0700, or pass"
-                            + " --root DIR", null);
+                            + " --root DIR");
         }
     }
 
@@ -239,9 +241,9 @@ public final class StateDir {
      * of those names that are not the caller's directory are skipped (and listed in {@code ignored}
      * when given). Null: none.
      *
-     * @throws UnsafeStateDirException the caller's own directory has a mode open to others
+     * @throws GvshimException the caller's own directory has a mode open to others
      */
-    static Path find(Path tmp, String base, int uid, List<String> ignored) throws UnsafeStateDirException {
+    static Path find(Path tmp, String base, int uid, List<String> ignored) throws GvshimException {
         Path predictable = tmp.resolve(base);
         if (mine(predictable, uid, ignored)) {
             RootChecks.check(predictable, uid, false);
@@ -259,8 +261,8 @@ public final class StateDir {
             } catch (IOException e) {
                 why = IoError.withFile(e);
             }
-            throw new UnsafeStateDirException("cannot look for the state directory in " + tmp, tmp, why,
-                    "set XDG_RUNTIME_DIR to a directory of yours with mode 0700, or pass --root DIR", null);
+            throw RootChecks.unsafe("cannot look for the state directory in " + tmp, tmp, why,
+                    "set XDG_RUNTIME_DIR to a directory of yours with mode 0700, or pass --root DIR");
         }
         for (String n : names) {
             if (n.startsWith(prefix) && (ignored != null || best == null || n.compareTo(best) < 0)
@@ -295,15 +297,15 @@ public final class StateDir {
         return false;
     }
 
-    private static Path createRandom(Path tmp, String base, int uid) throws UnsafeStateDirException {
+    private static Path createRandom(Path tmp, String base, int uid) throws GvshimException {
         for (int attempt = 0;; attempt++) {
             Path d = tmp.resolve(base + "." + randomSuffix());
             try {
                 return RootChecks.create(d, uid, false, true);
             } catch (FileAlreadyExistsException e) {
                 if (attempt > 16) {
-                    throw new UnsafeStateDirException("cannot create the state directory " + d, d,
-                            "17 random names were taken", "pass --root DIR", null);
+                    throw RootChecks.unsafe("cannot create the state directory " + d, d,
+                            "17 random names were taken", "pass --root DIR");
                 }
             }
         }

@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,7 +12,7 @@ public final class Update {
     private Update() {
     }
 
-    public static int run(RuntimeCall rc, String id, String resources) throws RuntimeError {
+    public static int run(RuntimeCall rc, String id, String resources) throws GvshimException {
         rc.lookup.existing(id);
         if (resources != null) {
             try {
@@ -19,12 +20,13 @@ public final class Update {
                         : Files.readAllBytes(rc.call.absolute(resources));
                 JsonTree.read(json);
             } catch (JsonProcessingException e) {
-                throw new RuntimeError("cannot parse --resources: " + JsonTree.plainMessage(e));
+                throw RuntimeFailures.args("cannot parse --resources: " + JsonTree.plainMessage(e));
             } catch (IOException e) {
-                throw new RuntimeError("cannot read --resources " + resources + ": " + IoError.reason(e));
+                throw RuntimeFailures.args("cannot read --resources " + resources + ": " + IoError.reason(e));
             }
         }
-        throw new RuntimeError("cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"
+        throw RuntimeFailures.of("UPDATE_UNSUPPORTED",
+                "cannot update " + id + ": runsc 2022-12 fixes a sandbox's resources when it is created"
                 + " (it has no update command); recreate the container with the new limits");
     }
 }

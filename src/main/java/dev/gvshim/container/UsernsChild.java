@@ -2,7 +2,8 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.diagnose.Explain;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
@@ -10,7 +11,6 @@ import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.Syscalls;
 import dev.gvshim.userns.Caller;
-import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.NamespaceChild;
@@ -39,7 +39,7 @@ final class UsernsChild {
      * maps it; the plan may become single ({@link #plan()}). On any failure nothing is left.
      */
     static UsernsChild start(Syscalls sys, Call call, RunRequest req, Caller host, Explain explain, MappingPlan plan,
-            Function<MappingPlan, List<String>> argv, RunStdio fds) throws LaunchException, SyscallException {
+            Function<MappingPlan, List<String>> argv, RunStdio fds) throws GvshimException, SyscallException {
         for (;;) {
             NamespaceChild.Program program = program(argv.apply(plan), List.of("PATH=" + pathEnv(call)), fds);
             NamespaceChild c = null;
@@ -53,11 +53,10 @@ final class UsernsChild {
                 UsernsChild started = new UsernsChild(c, plan);
                 c = null;
                 return started;
-            } catch (MappingFailed m) {
-                Failure f = explain.mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(),
-                        host.userName());
+            } catch (GvshimException m) {
+                Failure f = explain.mapping(m.failure(), host);
                 if (req.userns() != Mode.AUTO) {
-                    throw new LaunchException(f);
+                    throw new GvshimException(f);
                 }
                 // auto: full was possible on paper, not here; say so once and use single
                 call.err().println("gvshim: warning: userns mode full failed, falling back to single: "
@@ -67,7 +66,7 @@ final class UsernsChild {
             } catch (SyscallException e) {
                 Failure mountNs = mountNamespaceDenied(sys, e, program, explain);
                 if (mountNs != null) {
-                    throw new LaunchException(mountNs);
+                    throw new GvshimException(mountNs);
                 }
                 throw e;
             } finally {

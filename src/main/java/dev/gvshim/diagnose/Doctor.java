@@ -1,6 +1,9 @@
 package dev.gvshim.diagnose;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
@@ -169,8 +172,8 @@ public final class Doctor {
         List<Finding> others = sorted.stream().filter(f -> f.status() == Finding.Status.FAIL && !f.id().equals(lead.id()))
                 .toList();
         Failure combined = explain.complete(new Failure(lead.id(), lead.summary(), lead.evidence(), null, lead.fix(),
-                Failure.EXIT_GVSHIM), others.stream().map(f -> new Failure(f.id(), f.summary(), f.evidence(), null, f.fix(),
-                Failure.EXIT_GVSHIM)).toList());
+                Exit.GVSHIM), others.stream().map(f -> new Failure(f.id(), f.summary(), f.evidence(), null, f.fix(),
+                Exit.GVSHIM)).toList());
         return new Finding(lead.id(), lead.status(), lead.group(), lead.summary(), lead.evidence(), combined.fix());
     }
 
@@ -188,8 +191,8 @@ public final class Doctor {
         try {
             Planner.plan(Mode.FULL, facts.caller());
             return null;
-        } catch (Planner.Impossible e) {
-            return Finding.of(Failure.of(e.id(), "cannot use mode full", null, e.why(), e.fix()), Finding.Status.WARN,
+        } catch (GvshimException e) {
+            return Finding.of(e.failure(), Finding.Status.WARN,
                     "id mapping");
         }
     }
@@ -237,7 +240,7 @@ public final class Doctor {
     private static Mode plannedMode(Facts facts) {
         try {
             return Planner.plan(Mode.AUTO, facts.caller()).mode();
-        } catch (Planner.Impossible e) {
+        } catch (GvshimException e) {
             return Mode.SINGLE;
         }
     }

@@ -1,10 +1,11 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Helper;
-import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.SubIds;
 import java.nio.file.Path;
 import java.util.List;
@@ -118,13 +119,13 @@ public final class Explain {
 
     // ---- newuidmap / newgidmap (MappingCauses) ------------------------------------------------
 
-    /** {@link #mapping(MappingFailed, Helper, String)} with the helper and user name of {@code host}. */
-    public Failure mapping(MappingFailed m, dev.gvshim.userns.Caller host) {
-        return mapping(m, m.helper().equals("newuidmap") ? host.newuidmap() : host.newgidmap(), host.userName());
+    /** {@link #mapping(Failure, Helper, String)} with the helper and user name of {@code host}. */
+    public Failure mapping(Failure m, dev.gvshim.userns.Caller host) {
+        return mapping(m, Mapper.helper(m).equals("newuidmap") ? host.newuidmap() : host.newgidmap(), host.userName());
     }
 
-    /** newuidmap or newgidmap failed: five causes share one message, told apart by evidence. */
-    public Failure mapping(MappingFailed m, Helper helper, String userName) {
+    /** newuidmap or newgidmap failed ({@link Mapper#failed}): five causes share one message, told apart by evidence. */
+    public Failure mapping(Failure m, Helper helper, String userName) {
         return mappings().mapping(m, helper, userName);
     }
 

@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.runsc.Runsc;
 import dev.gvshim.userns.Caller;
@@ -102,7 +103,7 @@ public record Facts(Path root, Environment env, Caller caller, Kernel kernel, Ls
         Path runsc;
         try {
             runsc = Runsc.locate(runscOption, env.get("PATH"), root);
-        } catch (Runsc.RunscNotFoundException e) {
+        } catch (GvshimException e) {
             runsc = null;
         }
         Path kvmDev = root.resolve("dev/kvm");

@@ -1,5 +1,7 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.FileAttrs;
 import dev.gvshim.runsc.Runsc;
 import java.io.IOException;
@@ -100,7 +102,7 @@ final class FileCauses {
         Path found;
         try {
             found = Runsc.locate(null, pathEnv, root);
-        } catch (Runsc.RunscNotFoundException e) {
+        } catch (GvshimException e) {
             found = null;
         }
         if (given != null) {

@@ -1,5 +1,7 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
+
 /**
  * One check of `gvshim doctor`: a stable id (the cause it rules in or out), its status, what
  * it found, the evidence read (file and value, or call and errno), and the fix when it is

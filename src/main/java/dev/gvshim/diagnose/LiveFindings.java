@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.userns.Mode;
 import java.util.List;
 

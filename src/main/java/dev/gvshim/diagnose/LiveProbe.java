@@ -1,5 +1,7 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
@@ -7,7 +9,6 @@ import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.Syscalls;
 import dev.gvshim.userns.Caller;
-import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.NamespaceChild;
@@ -84,15 +85,14 @@ public final class LiveProbe {
         MappingPlan full = null;
         try {
             full = Planner.plan(Mode.FULL, host);
-        } catch (Planner.Impossible e) {
+        } catch (GvshimException e) {
             // not tried: the files already say why (the same reason `gvshim run --userns full` gives)
-            out.add(new Outcome("map-full", NOT_RUN, e.why(), Failure.of(e.id(), "cannot use mode full", null, e.why(), e.fix()),
-                    0));
+            out.add(new Outcome("map-full", NOT_RUN, e.failure().why(), e.failure(), 0));
         }
         MappingPlan single;
         try {
             single = Planner.plan(Mode.SINGLE, host);
-        } catch (Planner.Impossible e) {
+        } catch (GvshimException e) {
             throw new IllegalStateException(e); // single is always possible on paper
         }
         Probe p = new Probe(sys, probe, List.of("gvshim-probe", scratch.toString()));
@@ -111,9 +111,9 @@ public final class LiveProbe {
             String step = plan.mode() == Mode.FULL ? "map-full" : "map-single";
             try {
                 a.child().map(plan, host.newuidmap(), host.newgidmap());
-            } catch (MappingFailed m) {
+            } catch (GvshimException m) {
                 a.abandon();
-                Failure f = explain.mapping(m, host);
+                Failure f = explain.mapping(m.failure(), host);
                 out.add(new Outcome(step, 1, f.evidence(), f, 0));
                 continue;
             } catch (SyscallException e) {

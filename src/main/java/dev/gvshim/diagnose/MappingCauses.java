@@ -1,8 +1,9 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.userns.Helper;
-import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.Mapper;
 import dev.gvshim.userns.SubIds;
 import java.util.List;
 
@@ -30,12 +31,16 @@ final class MappingCauses {
         return facts().status();
     }
 
-    /** newuidmap or newgidmap failed: five causes share one message, told apart by evidence. */
-    Failure mapping(MappingFailed m, Helper helper, String userName) {
-        boolean uid = m.helper().equals("newuidmap");
-        String what = "cannot map " + (uid ? "user" : "group") + " ids with " + m.helper();
-        String out = m.output();
-        String evidence = String.join(" ", m.argv()) + ": " + m.status() + (out.isEmpty() ? "" : ": " + out);
+    /**
+     * newuidmap or newgidmap failed ({@code m}: {@link Mapper#failed}, its argv, status and message
+     * the evidence): five causes share one message, told apart by the evidence and the facts.
+     */
+    Failure mapping(Failure m, Helper helper, String userName) {
+        String name = Mapper.helper(m);
+        boolean uid = name.equals("newuidmap");
+        String what = m.what();
+        String evidence = m.evidence();
+        String out = evidence == null ? "" : evidence; // the helper's message is its end
         String file = uid ? "/etc/subuid" : "/etc/subgid";
         String user = userName == null ? "USER" : userName;
         ProcStatus st = status();
@@ -57,13 +62,13 @@ final class MappingCauses {
         if (st.noNewPrivs()) {
             return Failure.of("NO_NEW_PRIVS", what, evidence,
                     "NoNewPrivs: 1 in /proc/self/status, so execve ignores the privilege of "
-                            + (helper == null ? m.helper() : helper.describe()),
+                            + (helper == null ? name : helper.describe()),
                     x.fixes().noNewPrivsFix());
         }
         int needed = uid ? ProcStatus.CAP_SETUID : ProcStatus.CAP_SETGID;
         if (helper != null && helper.privileged() && !st.inBounding(needed)) {
             return Failure.of("NEWUIDMAP_CAPS_DROPPED", what, evidence,
-                    (uid ? "CAP_SETUID" : "CAP_SETGID") + " is not in the bounding set, so " + m.helper()
+                    (uid ? "CAP_SETUID" : "CAP_SETGID") + " is not in the bounding set, so " + name
                             + " cannot gain it (cap-drop ALL)",
                     env().pick("add --cap-add SETUID --cap-add SETGID", "add SETUID and SETGID to securityContext.capabilities.add",
                             "keep CAP_SETUID and CAP_SETGID in the bounding set")
@@ -86,8 +91,7 @@ final class MappingCauses {
             return Failure.of("USERNS_APPARMOR", what, evidence,
                     "AppArmor's unprivileged_userns profile denies the capabilities the map needs", x.fixes().apparmorUsernsFix());
         }
-        return Failure.of("IDMAP_HELPER_FAILED", what, evidence, null,
-                "run `gvshim doctor`, or run with --userns single");
+        return m; // IDMAP_HELPER_FAILED, as Mapper made it
     }
 
     /**

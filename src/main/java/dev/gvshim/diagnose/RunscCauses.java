@@ -1,5 +1,7 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.Step;
@@ -85,12 +87,12 @@ final class RunscCauses {
             String cmd = nf.group(1) != null ? nf.group(1) : nf.group(2);
             return new Failure("COMMAND_NOT_FOUND", "cannot run `" + cmd + "`", null,
                     "not found in the sandbox's root file system" + (nf.group(2) != null ? " ($PATH)" : ""),
-                    "check the command, --rootfs and --mount", Failure.EXIT_NOT_FOUND);
+                    "check the command, --rootfs and --mount", Exit.NOT_FOUND);
         }
         Matcher ne = NOT_EXECUTABLE.matcher(msg);
         if (ne.find()) {
             return new Failure("COMMAND_NOT_EXECUTABLE", "cannot run `" + ne.group(1) + "`", null, ne.group(2),
-                    "make it executable inside the root file system", Failure.EXIT_NOT_EXECUTABLE);
+                    "make it executable inside the root file system", Exit.NOT_EXECUTABLE);
         }
         String all = (msg + "\n" + String.join("\n", fatal)).toLowerCase(Locale.ROOT);
         String evidence = "runsc: " + lastClause(msg) + fatal.stream().findFirst().map(f -> "; " + f).orElse("");

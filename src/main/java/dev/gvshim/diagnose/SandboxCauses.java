@@ -1,5 +1,6 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.ProcStatus;
 import java.util.List;

@@ -1,7 +1,8 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.container.RootChecks;
 import dev.gvshim.container.StateDir;
-import dev.gvshim.container.UnsafeStateDirException;
+import dev.gvshim.failure.Failure;
 import java.nio.file.Path;
 
 /** Doctor's static checks of what the sandbox needs besides the kernel: runsc, and the state directory. */
@@ -18,10 +19,10 @@ final class SandboxChecks extends Checks {
                     facts.runsc().toString()));
         }
         if (stateDir != null) { // the same choice gvshim run makes (StateDir.prepareDefault), without creating anything
-            UnsafeStateDirException p = stateDir.problem();
+            Failure p = stateDir.problem();
             if (p != null) {
-                Path readOnly = p.readOnlyParent();
-                put(Finding.fail("STATE_DIR_UNSAFE", "sandbox", p.what() + ": " + p.why(), p.dir(),
+                Path readOnly = RootChecks.readOnlyParent(p);
+                put(Finding.fail(p.id(), "sandbox", p.what() + ": " + p.why(), p.evidence(),
                         readOnly != null ? explain.unwritableStateDirFix(readOnly) : p.fix()));
             } else {
                 String ignored = stateDir.ignored().isEmpty() ? ""

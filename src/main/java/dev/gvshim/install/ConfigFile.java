@@ -1,5 +1,6 @@
 package dev.gvshim.install;
 
+import dev.gvshim.failure.GvshimException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -43,13 +44,13 @@ public final class ConfigFile {
     }
 
     /** The content, or null when the file does not exist. */
-    public byte[] read() throws InstallException {
+    public byte[] read() throws GvshimException {
         try {
             return Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw new InstallException("cannot read " + path + ": " + reason(e));
+            throw InstallFailure.config("cannot read " + path + ": " + reason(e));
         }
     }
 
@@ -58,7 +59,7 @@ public final class ConfigFile {
      * times kept. Timestamped, so a later change never overwrites the copy of the file as it
      * was before gvshim first touched it; a second change within the same second gets ".1".
      */
-    public Path backup(ZonedDateTime now) throws InstallException {
+    public Path backup(ZonedDateTime now) throws GvshimException {
         Path real = real();
         String base = real.getFileName() + ".gvshim-backup-" + STAMP.format(now.withZoneSameInstant(ZoneOffset.UTC));
         for (int i = 0; ; i++) {
@@ -68,16 +69,16 @@ public final class ConfigFile {
                 return b;
             } catch (FileAlreadyExistsException e) {
                 if (i >= 100) {
-                    throw new InstallException("cannot back up " + real + ": " + b + " and 100 more exist");
+                    throw InstallFailure.config("cannot back up " + real + ": " + b + " and 100 more exist");
                 }
             } catch (IOException e) {
-                throw new InstallException("cannot back up " + real + " to " + b + ": " + reason(e) + " (nothing was changed)");
+                throw InstallFailure.config("cannot back up " + real + " to " + b + ": " + reason(e) + " (nothing was changed)");
             }
         }
     }
 
     /** Replaces the content atomically, creating the file (and its directory) when missing. */
-    public void write(byte[] content) throws InstallException {
+    public void write(byte[] content) throws GvshimException {
         Path real = real();
         Path dir = real.toAbsolutePath().getParent();
         Path tmp = null;
@@ -100,7 +101,7 @@ public final class ConfigFile {
             tmp = null;
             syncDirectory(dir);
         } catch (IOException e) {
-            throw new InstallException("cannot write " + real + ": " + reason(e)
+            throw InstallFailure.config("cannot write " + real + ": " + reason(e)
                     + (Files.exists(real) ? " (the file is unchanged)" : ""));
         } finally {
             if (tmp != null) {
@@ -113,11 +114,11 @@ public final class ConfigFile {
         }
     }
 
-    private Path real() throws InstallException {
+    private Path real() throws GvshimException {
         try {
             return Files.isSymbolicLink(path) && Files.exists(path) ? path.toRealPath() : path;
         } catch (IOException e) {
-            throw new InstallException("cannot resolve " + path + ": " + reason(e));
+            throw InstallFailure.config("cannot resolve " + path + ": " + reason(e));
         }
     }
 

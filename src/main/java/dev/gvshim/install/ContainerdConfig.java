@@ -1,5 +1,7 @@
 package dev.gvshim.install;
 
+import dev.gvshim.failure.Exit;
+import dev.gvshim.failure.GvshimException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -39,10 +41,10 @@ public final class ContainerdConfig {
     }
 
     /** containerd's runc shim options have a BinaryName but no arguments (runc's options.proto). */
-    public static void requireNoArgs(RuntimeEntry rt) throws InstallException {
+    public static void requireNoArgs(RuntimeEntry rt) throws GvshimException {
         if (!rt.args().isEmpty()) {
-            throw new InstallException("containerd's runc shim passes no runtime arguments; put runtime settings in"
-                    + " /etc/gvshim/config.json instead (e.g. {\"network\": \"host\"}) and drop --runtime-arg");
+            throw InstallFailure.args("containerd's runc shim passes no runtime arguments; put runtime settings in"
+                    + " /etc/gvshim/config.json instead (e.g. {\"network\": \"host\"}) and drop --runtime-arg", Exit.RUNTIME);
         }
     }
 
@@ -58,7 +60,7 @@ public final class ContainerdConfig {
      * @param original the file's text, or null when it does not exist (then it is created for version 2)
      * @param file     the file's name, for messages
      */
-    public static Result register(String original, String file, RuntimeEntry rt) throws InstallException {
+    public static Result register(String original, String file, RuntimeEntry rt) throws GvshimException {
         requireNoArgs(rt);
         if (original == null || original.isBlank()) {
             String content = "version = 2\n\n" + block(rt, 2);
@@ -77,7 +79,7 @@ public final class ContainerdConfig {
             return new Result(Change.ADDED, original + sep + block, warnings);
         }
         if (b < 0 || e < b) {
-            throw new InstallException(file + ": gvshim's lines for runtime " + rt.name() + " are damaged (line "
+            throw InstallFailure.config(file + ": gvshim's lines for runtime " + rt.name() + " are damaged (line "
                     + (b < 0 ? e + 1 : b + 1) + " has a BEGIN or END comment without its partner); restore both comments"
                     + " or remove the lines, then run gvshim install again (nothing was changed)");
         }
@@ -96,7 +98,7 @@ public final class ContainerdConfig {
         return begin(rt.name()) + "\n" + snippet(rt, version) + end(rt.name()) + "\n";
     }
 
-    private static int version(List<String> lines, String file) throws InstallException {
+    private static int version(List<String> lines, String file) throws GvshimException {
         for (String l : lines) {
             if (HEADER.matcher(l).matches()) {
                 break; // only a top-level key is the file's version
@@ -107,13 +109,13 @@ public final class ContainerdConfig {
                 if (v == 2 || v == 3) {
                     return v;
                 }
-                throw new InstallException(file + " is containerd config version " + v + "; gvshim writes versions 2"
+                throw InstallFailure.config(file + " is containerd config version " + v + "; gvshim writes versions 2"
                         + " (containerd 1.6, 1.7) and 3 (containerd 2.x): migrate it with `containerd config migrate`"
                         + " (containerd >= 1.7) or add the tables of `gvshim install --containerd` by hand");
             }
         }
         // containerd 1.6.20 silently ignores a version-2 table in such a file (`config dump` shows no runtime)
-        throw new InstallException(file + " has no top-level `version = 2` line, so containerd reads it as the old"
+        throw InstallFailure.config(file + " has no top-level `version = 2` line, so containerd reads it as the old"
                 + " version 1 format, where the CRI plugin is spelled differently: add `version = 2` as its first line"
                 + " (converting [plugins.cri] tables to [plugins.\"io.containerd.grpc.v1.cri\"]), then run gvshim"
                 + " install again (nothing was changed)");
@@ -124,14 +126,14 @@ public final class ContainerdConfig {
      * then refuses to start ({@code failed to load TOML: config.toml: (17, 2): duplicated tables},
      * seen with {@code containerd --config F config dump}).
      */
-    private static void checkNotDefined(List<String> lines, String file, String name, int version) throws InstallException {
+    private static void checkNotDefined(List<String> lines, String file, String name, int version) throws GvshimException {
         String ours = normalise((version >= 3 ? PLUGIN_V3 : PLUGIN_V2) + name);
         for (int i = 0; i < lines.size(); i++) {
             Matcher m = HEADER.matcher(lines.get(i));
             if (m.matches()) {
                 String key = normalise(m.group(1));
                 if (key.equals(ours) || key.startsWith(ours + ".")) {
-                    throw new InstallException(file + " already defines runtime " + name + " at line " + (i + 1)
+                    throw InstallFailure.config(file + " already defines runtime " + name + " at line " + (i + 1)
                             + " (" + lines.get(i).strip() + "); remove that table and its options, or choose another"
                             + " --name (nothing was changed)");
                 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 
 /**
@@ -25,14 +26,14 @@ public final class DaemonJson {
      * @param original the file's bytes, or null when it does not exist
      * @param file     the file's name, for messages
      */
-    public static Result register(byte[] original, String file, RuntimeEntry rt) throws InstallException {
+    public static Result register(byte[] original, String file, RuntimeEntry rt) throws GvshimException {
         ObjectNode root = parse(original, file);
         ObjectNode entry = entry(rt);
         JsonNode runtimes = root.get("runtimes");
         if (runtimes == null) {
             runtimes = root.putObject("runtimes");
         } else if (!runtimes.isObject()) {
-            throw new InstallException(file + ": \"runtimes\" is " + article(runtimes) + ", not an object; dockerd"
+            throw InstallFailure.config(file + ": \"runtimes\" is " + article(runtimes) + ", not an object; dockerd"
                     + " expects {\"NAME\": {\"path\": ...}}: fix or remove it, then run gvshim install again (nothing was changed)");
         }
         JsonNode previous = runtimes.get(rt.name());
@@ -55,7 +56,7 @@ public final class DaemonJson {
         return entry;
     }
 
-    private static ObjectNode parse(byte[] original, String file) throws InstallException {
+    private static ObjectNode parse(byte[] original, String file) throws GvshimException {
         if (original == null || new String(original, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
             return JsonTree.nodes().objectNode(); // dockerd, too, reads an empty daemon.json as no settings
         }
@@ -65,11 +66,11 @@ public final class DaemonJson {
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-            throw new InstallException(file + " is not valid JSON" + where + " (" + JsonTree.plainMessage(e)
+            throw InstallFailure.config(file + " is not valid JSON" + where + " (" + JsonTree.plainMessage(e)
                     + "); dockerd cannot read it either: fix it there, then run gvshim install again (nothing was changed)");
         }
         if (!root.isObject()) {
-            throw new InstallException(file + " holds " + article(root) + ", not a JSON object; dockerd expects"
+            throw InstallFailure.config(file + " holds " + article(root) + ", not a JSON object; dockerd expects"
                     + " {\"key\": value, ...}: fix it, then run gvshim install again (nothing was changed)");
         }
         return (ObjectNode) root;

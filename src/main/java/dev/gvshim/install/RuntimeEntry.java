@@ -1,5 +1,6 @@
 package dev.gvshim.install;
 
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -32,30 +33,30 @@ public record RuntimeEntry(String name, String path, List<String> args) {
     }
 
     /** Checks what Docker or containerd would otherwise reject only when the first container starts. */
-    public RuntimeEntry validated() throws InstallException {
+    public RuntimeEntry validated() throws GvshimException {
         if (!NAME.matcher(name).matches()) {
-            throw new InstallException("runtime name \"" + name + "\" is not usable: use letters, digits, '-' and '_'"
+            throw InstallFailure.args("runtime name \"" + name + "\" is not usable: use letters, digits, '-' and '_'"
                     + " (at most 63), starting with a letter or digit");
         }
         if (name.equals("runc")) {
-            throw new InstallException("runtime name \"runc\" is reserved by Docker; choose another --name");
+            throw InstallFailure.args("runtime name \"runc\" is reserved by Docker; choose another --name");
         }
         if (!path.startsWith("/")) {
-            throw new InstallException("--path " + path + " is not absolute; Docker and containerd need the launcher's"
+            throw InstallFailure.args("--path " + path + " is not absolute; Docker and containerd need the launcher's"
                     + " absolute path");
         }
         if (!args.isEmpty() && !SHELL_SAFE.matcher(path).matches()) {
-            throw new InstallException("--path " + path + " has a space or shell character; dockerd writes the path"
+            throw InstallFailure.args("--path " + path + " has a space or shell character; dockerd writes the path"
                     + " unquoted into a shell script when there are runtime arguments; use a symlink without them");
         }
         for (String a : args) {
             if (!SHELL_SAFE.matcher(a).matches()) {
-                throw new InstallException("--runtime-arg '" + a + "' has a space or shell character; dockerd writes"
+                throw InstallFailure.args("--runtime-arg '" + a + "' has a space or shell character; dockerd writes"
                         + " runtime arguments unquoted into a shell script; use NAME=VALUE forms without them");
             }
             String option = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             if (OWNED.contains(option)) {
-                throw new InstallException("--runtime-arg " + a + ": Docker and containerd pass " + option
+                throw InstallFailure.args("--runtime-arg " + a + ": Docker and containerd pass " + option
                         + " themselves; remove it");
             }
         }

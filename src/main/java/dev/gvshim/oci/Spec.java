@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -30,10 +32,12 @@ public final class Spec {
     }
 
     /** Parses config.json; a document that is not a JSON object is rejected. */
-    public static Spec parse(byte[] bytes) throws JsonProcessingException, InvalidSpecException {
+    public static Spec parse(byte[] bytes) throws JsonProcessingException, GvshimException {
         JsonNode n = JsonTree.read(bytes);
         if (!n.isObject()) {
-            throw new InvalidSpecException("config.json must hold a JSON object, found " + n.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+            // the path is the caller's to name (Bundle.load): "cannot use config.json" until then
+            throw new GvshimException(Failure.of("BUNDLE_INVALID", "cannot use config.json", null, "config.json must hold a JSON"
+                    + " object, found " + n.getNodeType().name().toLowerCase(java.util.Locale.ROOT), null));
         }
         return new Spec((ObjectNode) n);
     }

@@ -1,5 +1,6 @@
 package dev.gvshim.oci;
 
+import dev.gvshim.failure.Versions;
 import java.util.List;
 
 /**
@@ -8,8 +9,6 @@ import java.util.List;
  * caller without root.
  */
 public final class Specs {
-    /** The runtime-spec version written into generated specs (runsc 2022-12 implements 1.0.2). */
-    public static final String OCI_VERSION = "1.0.2";
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     /** runc's default capability set for a container process. */
     public static final List<String> DEFAULT_CAPS = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE");
@@ -24,7 +23,7 @@ public final class Specs {
 
     /** What `runc spec` writes (runc 1.1 specconv.Example), with {@code args} as the process. */
     public static Spec example(List<String> args, String hostname) {
-        Spec s = Spec.empty().ociVersion(OCI_VERSION);
+        Spec s = Spec.empty().ociVersion(Versions.SPEC);
         s.process().terminal(true).user(0, 0).args(args)
                 .env(List.of("PATH=" + DEFAULT_PATH, "TERM=xterm")).cwd("/")
                 .capabilities(DEFAULT_CAPS, true)

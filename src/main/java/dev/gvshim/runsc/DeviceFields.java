@@ -3,6 +3,7 @@ package dev.gvshim.runsc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.GvshimException;
 import java.nio.file.Path;
 
 /**
@@ -25,7 +26,7 @@ final class DeviceFields extends SpecFields {
      * own /dev (null, zero, full, random, urandom, tty, ptmx, fuse, net/tun) is not the host's and
      * unaffected. A bind mount with the option "nodev" gets the same copy whatever the rules.
      */
-    void check() throws SpecPolicy.Refused {
+    void check() throws GvshimException {
         ObjectNode linux = object(json, "linux", "linux");
         ObjectNode res = object(linux, "resources", "linux.resources");
         ArrayNode rules = array(res, "devices", "linux.resources.devices");

@@ -3,6 +3,7 @@ package dev.gvshim.runsc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -37,7 +38,7 @@ final class OtherFields extends SpecFields {
         super(c, json, out);
     }
 
-    void process() throws SpecPolicy.Refused {
+    void process() throws GvshimException {
         ObjectNode p = object(json, "process", "process");
         if (p == null) {
             return;
@@ -96,7 +97,7 @@ final class OtherFields extends SpecFields {
      * (specutils.Capabilities) and fails on a name it does not know; ambient capabilities only
      * from release-20260615 (before, a process keeps fewer capabilities after exec, never more).
      */
-    private void capabilities(ObjectNode caps) throws SpecPolicy.Refused {
+    private void capabilities(ObjectNode caps) throws GvshimException {
         if (caps == null) {
             return;
         }
@@ -127,7 +128,7 @@ final class OtherFields extends SpecFields {
         }
     }
 
-    void linux() throws SpecPolicy.Refused {
+    void linux() throws GvshimException {
         ObjectNode linux = object(json, "linux", "linux");
         if (linux == null) {
             return;
@@ -175,7 +176,7 @@ final class OtherFields extends SpecFields {
      * starting (runc's tests' limit of 20: "waiting for sandbox to start: EOF"); measured with
      * runsc 2022-12. runc fails a fork inside with EAGAIN and the container lives.
      */
-    private void pidsLimit(ObjectNode r) throws SpecPolicy.Refused {
+    private void pidsLimit(ObjectNode r) throws GvshimException {
         long limit = r == null ? 0 : r.path("pids").path("limit").asLong(0);
         if (limit > 0) {
             throw refuse("SPEC_PIDS_LIMIT", "linux.resources.pids.limit (" + limit + ")", "runsc applies it to the"
@@ -191,7 +192,7 @@ final class OtherFields extends SpecFields {
      * runtime caller without root, cannot create cgroups). Device rules are not among them:
      * {@link #DeviceFields#check} enforces those without cgroups.
      */
-    private void resources(ObjectNode r) throws SpecPolicy.Refused {
+    private void resources(ObjectNode r) throws GvshimException {
         if (r == null) {
             return;
         }

@@ -3,6 +3,7 @@ package dev.gvshim.runsc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ final class PathFields extends SpecFields {
      * a read-only bind of itself (runc libcontainer/rootfs_linux.go maskPath, readonlyPath). A path
      * that does not exist is skipped, as runc skips it.
      */
-    void check() throws SpecPolicy.Refused {
+    void check() throws GvshimException {
         ObjectNode linux = object(json, "linux", "linux");
         int mootCount = 0;
         List<ObjectNode> added = new ArrayList<>();
@@ -94,7 +95,7 @@ final class PathFields extends SpecFields {
      * gVisor's "ro" on a bind mount is already recursive (its gofer serves the whole tree
      * read-only). "rrw" (recursively read-write) is what a bind mount is without "ro" anyway.
      */
-    void recursiveReadOnly() throws SpecPolicy.Refused {
+    void recursiveReadOnly() throws GvshimException {
         JsonNode mounts = json.get("mounts");
         if (!(mounts instanceof ArrayNode list)) {
             return;
@@ -138,7 +139,7 @@ final class PathFields extends SpecFields {
         }
     }
 
-    private Covering covering(String path) throws SpecPolicy.Refused {
+    private Covering covering(String path) throws GvshimException {
         Covering cov = null;
         ArrayNode mounts = array(json, "mounts", "mounts");
         if (mounts != null) {

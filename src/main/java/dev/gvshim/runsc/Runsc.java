@@ -1,5 +1,7 @@
 package dev.gvshim.runsc;
 
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -9,27 +11,29 @@ public final class Runsc {
     }
 
     /** {@code --runsc PATH} if given, else the first runsc in $PATH, else the usual install dirs. */
-    public static Path locate(String explicit, String pathEnv) throws RunscNotFoundException {
+    public static Path locate(String explicit, String pathEnv) throws GvshimException {
         return locate(explicit, pathEnv, Path.of("/"));
     }
 
     /** As {@link #locate(String, String)}, searching a file tree rooted at {@code root} (tests). */
-    public static Path locate(String explicit, String pathEnv, Path root) throws RunscNotFoundException {
+    public static Path locate(String explicit, String pathEnv, Path root) throws GvshimException {
         return locate(explicit, pathEnv, root, Path.of("").toAbsolutePath());
     }
 
     /** As {@link #locate(String, String)}, for a caller whose working directory is {@code cwd} (a relative --runsc). */
-    public static Path locateFrom(Path cwd, String explicit, String pathEnv) throws RunscNotFoundException {
+    public static Path locateFrom(Path cwd, String explicit, String pathEnv) throws GvshimException {
         return locate(explicit, pathEnv, Path.of("/"), cwd);
     }
 
-    private static Path locate(String explicit, String pathEnv, Path root, Path cwd) throws RunscNotFoundException {
+    private static Path locate(String explicit, String pathEnv, Path root, Path cwd) throws GvshimException {
         if (explicit != null) {
             Path p = cwd.resolve(explicit);
             if (Files.isRegularFile(p) && Files.isExecutable(p)) {
                 return p;
             }
-            throw new RunscNotFoundException(explicit, Files.exists(p) ? "is not an executable file" : "does not exist");
+            // the runc verbs print this line; gvshim run and doctor explain RUNSC_MISSING at length (Explain.runscMissing)
+            throw new GvshimException(Failure.of("RUNSC_MISSING", "cannot use runsc", null, "--runsc " + explicit + " "
+                    + (Files.exists(p) ? "is not an executable file" : "does not exist"), null));
         }
         for (String dir : searchPath(pathEnv)) {
             Path p = root.resolve(dir.substring(1)).resolve("runsc");
@@ -49,14 +53,5 @@ public final class Runsc {
             }
         }
         return java.util.List.copyOf(dirs);
-    }
-
-    /** runsc could not be found or run. */
-    public static final class RunscNotFoundException extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        public RunscNotFoundException(String path, String why) {
-            super("--runsc " + path + " " + why);
-        }
     }
 }

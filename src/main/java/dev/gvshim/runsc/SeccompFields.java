@@ -3,6 +3,7 @@ package dev.gvshim.runsc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +42,7 @@ final class SeccompFields extends SpecFields {
      * are never read (only the native architecture has system calls in gVisor: a 32-bit
      * int 0x80 gets EINVAL).
      */
-    boolean check() throws SpecPolicy.Refused {
+    boolean check() throws GvshimException {
         ObjectNode linux = object(json, "linux", "linux");
         ObjectNode sc = object(linux, "seccomp", "linux.seccomp");
         if (sc == null) {
@@ -150,12 +151,12 @@ final class SeccompFields extends SpecFields {
         return true;
     }
 
-    private List<String> names(ObjectNode rule) throws SpecPolicy.Refused {
+    private List<String> names(ObjectNode rule) throws GvshimException {
         return strings(rule, "names", "linux.seccomp.syscalls[].names");
     }
 
     /** An action runsc applies as the spec means it (possibly under runsc's own name), or the refusal. */
-    private String action(String a, String where) throws SpecPolicy.Refused {
+    private String action(String a, String where) throws GvshimException {
         String f = "linux.seccomp";
         String fix = "use SCMP_ACT_ERRNO, SCMP_ACT_KILL or SCMP_ACT_TRAP for " + where + ", or run this container with runc";
         return switch (a) {
@@ -178,7 +179,7 @@ final class SeccompFields extends SpecFields {
     }
 
     /** Argument conditions: runsc takes index 0-5 and every libseccomp operator (seccomp.go convertRule). */
-    private void args(ObjectNode rule, List<String> names) throws SpecPolicy.Refused {
+    private void args(ObjectNode rule, List<String> names) throws GvshimException {
         ArrayNode args = array(rule, "args", "linux.seccomp.syscalls[].args");
         if (args == null) {
             return;

@@ -3,7 +3,8 @@ package dev.gvshim.runsc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,15 +64,15 @@ abstract class SpecFields {
         return out.release;
     }
 
-    SpecPolicy.Refused refuse(String id, String field, String why, String fix) {
-        return new SpecPolicy.Refused(Failure.of(id, "cannot honour " + field + " of " + c.subject(), null, why, fix));
+    GvshimException refuse(String id, String field, String why, String fix) {
+        return new GvshimException(Failure.of(id, "cannot honour " + field + " of " + c.subject(), null, why, fix));
     }
 
     static boolean absent(JsonNode n) {
         return n == null || n.isNull() || n.isMissingNode();
     }
 
-    ObjectNode object(JsonNode parent, String field, String name) throws SpecPolicy.Refused {
+    ObjectNode object(JsonNode parent, String field, String name) throws GvshimException {
         JsonNode n = parent == null ? null : parent.get(field);
         if (absent(n)) {
             return null;
@@ -82,7 +83,7 @@ abstract class SpecFields {
         return (ObjectNode) n;
     }
 
-    ArrayNode array(JsonNode parent, String field, String name) throws SpecPolicy.Refused {
+    ArrayNode array(JsonNode parent, String field, String name) throws GvshimException {
         JsonNode n = parent == null ? null : parent.get(field);
         if (absent(n)) {
             return null;
@@ -93,7 +94,7 @@ abstract class SpecFields {
         return (ArrayNode) n;
     }
 
-    List<String> strings(JsonNode parent, String field, String name) throws SpecPolicy.Refused {
+    List<String> strings(JsonNode parent, String field, String name) throws GvshimException {
         ArrayNode a = array(parent, field, name);
         List<String> values = new ArrayList<>();
         if (a != null) {
@@ -107,7 +108,7 @@ abstract class SpecFields {
         return values;
     }
 
-    String text(JsonNode parent, String field, String name) throws SpecPolicy.Refused {
+    String text(JsonNode parent, String field, String name) throws GvshimException {
         JsonNode n = parent == null ? null : parent.get(field);
         if (absent(n)) {
             return null;
@@ -133,7 +134,7 @@ abstract class SpecFields {
         return c.bundle() == null ? Path.of(p) : c.bundle().resolve(p).normalize();
     }
 
-    SpecPolicy.Refused selinux(String field, String label) {
+    GvshimException selinux(String field, String label) {
         return refuse("SPEC_SELINUX", field, "runsc cannot put an SELinux label on the sandbox (" + label + "), so the"
                 + " separation between containers the label keeps on the host would not hold", "run this container"
                 + " without a label (--security-opt label=disable) or with runc");

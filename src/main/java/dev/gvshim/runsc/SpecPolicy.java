@@ -2,7 +2,7 @@ package dev.gvshim.runsc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gvshim.diagnose.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -111,21 +111,6 @@ public final class SpecPolicy {
             List<String> moot, List<String> ignored, List<String> rewrites) {
     }
 
-    /** The container must not run: {@link #failure()} is the one line. */
-    public static final class Refused extends Exception {
-        private static final long serialVersionUID = 1L;
-        private final transient Failure failure;
-
-        Refused(Failure failure) {
-            super(failure.oneLine());
-            this.failure = failure;
-        }
-
-        public Failure failure() {
-            return failure;
-        }
-    }
-
     /** Seccomp actions gvshim can give runsc (KILL_THREAD as runsc's own name for it, SCMP_ACT_KILL). */
     public static final List<String> ACTIONS = SeccompFields.ACTIONS;
     /** Seccomp filter flags gvshim knows. */
@@ -146,7 +131,7 @@ public final class SpecPolicy {
     }
 
     /** Checks {@code spec} (not modified) for runsc; throws the refusal, or returns what runsc gets. */
-    public static Result check(Spec spec, Context c) throws Refused {
+    public static Result check(Spec spec, Context c) throws GvshimException {
         ObjectNode json = spec.json().deepCopy();
         SpecFields.Out out = new SpecFields.Out();
         boolean seccomp = new SeccompFields(c, json, out).check();

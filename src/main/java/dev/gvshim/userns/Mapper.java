@@ -1,5 +1,8 @@
 package dev.gvshim.userns;
 
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
+import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
@@ -12,6 +15,7 @@ import java.util.List;
  * {@link NamespaceChild#map}, which is how it is used).
  */
 public final class Mapper {
+    private static final String NEWUIDMAP = "newuidmap";
     /** newuidmap's messages are parsed and shown; keep them in English. */
     private static final List<String> HELPER_ENV = List.of("LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
 
@@ -22,10 +26,28 @@ public final class Mapper {
     }
 
     /**
-     * @throws MappingFailed    newuidmap or newgidmap exited non-zero (its argv, status and message)
+     * newuidmap or newgidmap exited non-zero: IDMAP_HELPER_FAILED with its exact arguments, status
+     * and message as the evidence, because the same message ("write to uid_map failed: Operation
+     * not permitted") has at least five causes; diagnose/MappingCauses tells them apart from it
+     * (and keeps this failure when none fits).
+     */
+    public static GvshimException failed(String helper, List<String> argv, Linux.WaitStatus status, String output) {
+        String out = output.strip();
+        return new GvshimException(Failure.of("IDMAP_HELPER_FAILED", "cannot map " + (helper.equals(NEWUIDMAP) ? "user"
+                : "group") + " ids with " + helper, String.join(" ", argv) + ": " + status + (out.isEmpty() ? "" : ": " + out),
+                null, "run `gvshim doctor`, or run with --userns single"));
+    }
+
+    /** The helper a {@link #failed} failure names: newuidmap or newgidmap. */
+    public static String helper(Failure failed) {
+        return failed.what().endsWith(NEWUIDMAP) ? NEWUIDMAP : "newgidmap";
+    }
+
+    /**
+     * @throws GvshimException  newuidmap or newgidmap exited non-zero ({@link #failed}: its argv, status and message)
      * @throws SyscallException a helper could not run, or a direct write failed (with its {@link Step})
      */
-    public void map(MappingPlan plan, int pid, Helper newuidmap, Helper newgidmap) throws SyscallException, MappingFailed {
+    public void map(MappingPlan plan, int pid, Helper newuidmap, Helper newgidmap) throws SyscallException, GvshimException {
         if (plan.viaHelpers()) {
             // Both helpers run at once: each is an exec of a setuid binary.
             List<String> uidArgv = argv(newuidmap, pid, plan.uidMap());
@@ -41,10 +63,10 @@ public final class Mapper {
             Spawner.Completed uc = u.await();
             Spawner.Completed gc = g.await();
             if (!uc.ok()) {
-                throw new MappingFailed("newuidmap", uidArgv, uc.status(), uc.output());
+                throw failed("newuidmap", uidArgv, uc.status(), uc.output());
             }
             if (!gc.ok()) {
-                throw new MappingFailed("newgidmap", gidArgv, gc.status(), gc.output());
+                throw failed("newgidmap", gidArgv, gc.status(), gc.output());
             }
             return;
         }

@@ -1,5 +1,6 @@
 package dev.gvshim.userns;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -33,7 +34,7 @@ import java.util.List;
  * detached, so that try-with-resources never leaks one:
  * <pre>{@code
  * try (NamespaceChild c = NamespaceChild.start(sys, program, Linux.CLONE_NEWNS)) {
- *     c.map(plan, caller.newuidmap(), caller.newgidmap());   // MappingFailed: closed, i.e. abandoned
+ *     c.map(plan, caller.newuidmap(), caller.newgidmap());   // GvshimException (Mapper.failed): closed, i.e. abandoned
  *     c.release(Step.EXEC_RUNSC);
  *     return c.detach();
  * }
@@ -102,7 +103,7 @@ public final class NamespaceChild implements AutoCloseable {
      * exit status and message checked) or directly. On failure the child is still waiting:
      * {@link #abandon} it (a fallback plan needs a new child: a map is written once).
      */
-    public void map(MappingPlan plan, Helper newuidmap, Helper newgidmap) throws SyscallException, MappingFailed {
+    public void map(MappingPlan plan, Helper newuidmap, Helper newgidmap) throws SyscallException, GvshimException {
         if (state != State.WAITING) {
             throw new IllegalStateException("map after release");
         }

@@ -1,5 +1,7 @@
 package dev.gvshim.userns;
 
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.ProcStatus;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,35 +31,16 @@ public final class Planner {
     public record Reason(String id, String why, String fix) {
     }
 
-    /** The requested mode is impossible here; {@code reasons} says why, one clause each. */
-    public static final class Impossible extends Exception {
-        private static final long serialVersionUID = 1L;
-        private final transient List<Reason> reasons;
-
-        Impossible(List<Reason> reasons) {
-            super(whys(reasons));
-            this.reasons = List.copyOf(reasons);
-        }
-
-        public List<Reason> reasons() {
-            return reasons;
-        }
-
-        public String why() {
-            return whys(reasons);
-        }
-
-        public String fix() {
-            return fixes(reasons);
-        }
-
-        /** The diagnosis id of the first reason. */
-        public String id() {
-            return reasons.getFirst().id();
-        }
+    /**
+     * The requested mode is impossible here: the first reason's id, every reason's why (one clause
+     * each) and their fixes. Callers name the step ("cannot use --userns full") and keep the rest.
+     */
+    static GvshimException impossible(List<Reason> reasons) {
+        return new GvshimException(Failure.of(reasons.getFirst().id(), "cannot use mode full", null, whys(reasons),
+                fixes(reasons)));
     }
 
-    public static MappingPlan plan(Mode requested, Caller h) throws Impossible {
+    public static MappingPlan plan(Mode requested, Caller h) throws GvshimException {
         ProcStatus st = h.status();
         long uid = st.euid();
         long gid = st.egid();
@@ -128,7 +111,7 @@ public final class Planner {
         if (!reasons.isEmpty()) {
             List<Reason> distinct = reasons.stream().distinct().toList();
             if (requested == Mode.FULL) {
-                throw new Impossible(distinct);
+                throw impossible(distinct);
             }
             return single(uid, gid, whys(distinct), fixes(distinct));
         }

@@ -55,16 +55,20 @@ class RuntimeCliTest {
         return out;
     }
 
-    /** One failure: exit 1, one error line in --log (what containerd shows), the same on stderr, nothing on stdout. */
-    void assertFails(Out o, String message) throws Exception {
+    /**
+     * One failure: exit 1, its one line ("gvshim: MESSAGE [ID]") on stderr and as the one error line in
+     * --log (what containerd shows), nothing on stdout.
+     */
+    void assertFails(Out o, String message, String id) throws Exception {
+        String line = "gvshim: " + message + " [" + id + "]";
         assertThat(o.code()).isEqualTo(1);
         assertThat(o.out()).isEmpty();
-        assertThat(o.err()).isEqualTo("gvshim: " + message + "\n");
+        assertThat(o.err()).isEqualTo(line + "\n");
         List<JsonNode> errors = logLines().stream().filter(j -> j.path("level").asText().equals("error")).toList();
         assertThat(errors).hasSize(1);
-        assertThat(errors.getFirst().path("msg").asText()).isEqualTo(message);
+        assertThat(errors.getFirst().path("msg").asText()).isEqualTo(line);
         assertThat(errors.getFirst().path("time").asText()).isNotEmpty();
-        assertThat(RunscLogs.lastError(log)).isEqualTo(message);
+        assertThat(RunscLogs.lastError(log)).isEqualTo(line);
     }
 
     /** One failure diagnosed with an id: its one line ("gvshim: ... [ID]") on stderr and as the last error in --log. */
@@ -138,23 +142,23 @@ class RuntimeCliTest {
 
     @Test
     void aContainerThatDoesNotExistIsRuncsSentinel() throws Exception {
-        assertFails(runtime("state", "nosuch"), "container does not exist: nosuch");
+        assertFails(runtime("state", "nosuch"), "container does not exist: nosuch", "CONTAINER_NOT_FOUND");
     }
 
     @Test
     void goStyleAndEqualsFormsOfTheGlobalOptions() throws Exception {
         Out o = cli("-root", root.toString(), "-log", log.toString(), "-log-format", "json", "state", "nosuch");
-        assertFails(o, "container does not exist: nosuch");
+        assertFails(o, "container does not exist: nosuch", "CONTAINER_NOT_FOUND");
         Files.delete(log);
         o = cli("--root=" + root, "--log=" + log, "--log-format=json", "-debug", "--systemd-cgroup", "start", "nosuch");
-        assertFails(o, "container does not exist: nosuch");
+        assertFails(o, "container does not exist: nosuch", "CONTAINER_NOT_FOUND");
     }
 
     @Test
     void textLogFormatWhenAsked() throws Exception {
         Out o = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "text", "state", "nosuch");
         assertThat(o.code()).isEqualTo(1);
-        assertThat(Files.readString(log)).matches("time=\"[^\"]+\" level=error msg=\"container does not exist: nosuch\"\n");
+        assertThat(Files.readString(log)).matches("time=\"[^\"]+\" level=error msg=\"gvshim: container does not exist: nosuch \\[CONTAINER_NOT_FOUND\\]\"\n");
     }
 
     @Test
@@ -164,7 +168,7 @@ class RuntimeCliTest {
                 new String[] {"ps", "x"}, new String[] {"events", "x"}, new String[] {"update", "x"},
                 new String[] {"exec", "x", "sh"}, new String[] {"checkpoint", "x"})) {
             Files.deleteIfExists(log);
-            assertFails(runtime(verb), "container does not exist: x");
+            assertFails(runtime(verb), "container does not exist: x", "CONTAINER_NOT_FOUND");
         }
     }
 
@@ -182,10 +186,10 @@ class RuntimeCliTest {
     @Test
     void invalidIdsAreRejectedBeforeAnyFileIsTouched() throws Exception {
         assertFails(runtime("state", "../x"), "invalid container ID format: \"../x\" (letters, digits, and _ + - . only;"
-                + " not . or ..)");
+                + " not . or ..)", "ID_INVALID");
         Files.delete(log);
         assertFails(runtime("create", "--bundle", tmp.toString(), "a/b"), "invalid container ID format: \"a/b\""
-                + " (letters, digits, and _ + - . only; not . or ..)");
+                + " (letters, digits, and _ + - . only; not . or ..)", "ID_INVALID");
         assertThat(root).doesNotExist();
         // runc takes such an id after "--"; runsc would read it as an option and print its usage
         for (String[] verb : List.of(new String[] {"create", "--bundle", tmp.toString(), "--", "-x"},
@@ -193,21 +197,21 @@ class RuntimeCliTest {
                 new String[] {"kill", "--", "-x", "9"})) {
             Files.deleteIfExists(log);
             assertFails(runtime(verb), "invalid container ID format: \"-x\" (an id cannot start with -: runsc would read it"
-                    + " as an option)");
+                    + " as an option)", "ID_INVALID");
         }
         assertThat(root).doesNotExist();
     }
 
     @Test
     void invalidSignalsAreRejected() throws Exception {
-        assertFails(runtime("kill", "x", "SIGFOO"), "unknown signal \"SIGFOO\" (a number or a name: 9, KILL, SIGKILL)");
+        assertFails(runtime("kill", "x", "SIGFOO"), "unknown signal \"SIGFOO\" (a number or a name: 9, KILL, SIGKILL)", "ARGS_INVALID");
         Files.delete(log);
-        assertFails(runtime("kill", "x", "65"), "unable to signal init: invalid argument (signal 65; 1 to 31)");
+        assertFails(runtime("kill", "x", "65"), "unable to signal init: invalid argument (signal 65; 1 to 31)", "ARGS_INVALID");
         Files.delete(log);
         assertFails(runtime("kill", "x", "40"), "cannot send signal 40 to x: gVisor delivers only the standard signals 1 to 31"
-                + " to a container, not real-time ones");
+                + " to a container, not real-time ones", "SIGNAL_UNSUPPORTED");
         Files.delete(log);
-        assertFails(runtime("kill", "x", "9", "15"), "kill takes a container id and at most one signal, not [x, 9, 15]");
+        assertFails(runtime("kill", "x", "9", "15"), "kill takes a container id and at most one signal, not [x, 9, 15]", "ARGS_INVALID");
     }
 
     @Test
@@ -256,9 +260,9 @@ class RuntimeCliTest {
 
     @Test
     void aVerbTakesOneIdAndNeedsOne() throws Exception {
-        assertFails(runtime("state"), "\"state\" requires a container id (gvshim state --help)");
+        assertFails(runtime("state"), "\"state\" requires a container id (gvshim state --help)", "ARGS_INVALID");
         Files.delete(log);
-        assertFails(runtime("start", "a", "b"), "\"start\" takes one container id, not [a, b]");
+        assertFails(runtime("start", "a", "b"), "\"start\" takes one container id, not [a, b]", "ARGS_INVALID");
     }
 
     @Test
@@ -287,8 +291,8 @@ class RuntimeCliTest {
         Out rootless = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "--rootless", "maybe",
                 "state", "x");
         assertThat(rootless.code()).isEqualTo(2);
-        assertThat(rootless.err()).isEqualTo("gvshim: --rootless must be true, false or auto, not \"maybe\"\n");
-        assertThat(RunscLogs.lastError(log)).as("containerd reads it too").startsWith("--rootless must be");
+        assertThat(rootless.err()).isEqualTo("gvshim: --rootless must be true, false or auto, not \"maybe\" [ARGS_INVALID]\n");
+        assertThat(RunscLogs.lastError(log)).as("containerd reads it too").startsWith("gvshim: --rootless must be");
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gvshim.failure.Versions;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.runsc.RunscRelease;
 import java.util.ArrayList;
@@ -29,7 +30,7 @@ class FeaturesTest {
     void versionsAreTheSpecGvshimWritesAndRunscImplements() throws Exception {
         JsonNode f = features();
         assertThat(f.path("ociVersionMin").asText()).isEqualTo("1.0.0");
-        assertThat(f.path("ociVersionMax").asText()).isEqualTo(Specs.OCI_VERSION).isEqualTo("1.0.2");
+        assertThat(f.path("ociVersionMax").asText()).isEqualTo(Versions.SPEC).isEqualTo("1.0.2");
         assertThat(f.at("/annotations/dev.gvshim.version").asText()).isEqualTo("1.2.3");
     }
 

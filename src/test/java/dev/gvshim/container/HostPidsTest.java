@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gvshim.failure.GvshimException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -117,6 +118,7 @@ class HostPidsTest {
     @Test
     void filterNeedsAPidColumn() {
         assertThatThrownBy(() -> HostPids.filter("USER COMMAND\nroot init\n", List.of(1)))
-                .isInstanceOf(RuntimeError.class).hasMessage("couldn't find PID field in ps output");
+                .isInstanceOfSatisfying(GvshimException.class, e -> assertThat(e.failure().oneLine())
+                        .isEqualTo("gvshim: couldn't find PID field in ps output [PS_FAILED]"));
     }
 }

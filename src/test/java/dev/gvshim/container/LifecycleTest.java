@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gvshim.Messages;
 import dev.gvshim.call.TestCalls;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import java.io.ByteArrayOutputStream;
@@ -49,21 +50,21 @@ class LifecycleTest {
         runsc = new FakeRunsc(proc);
     }
 
-    /** One runc verb, as one call: its exit status, or its error's message. */
+    /** One runc verb, as one call: its exit status, or its failure's one line (as the sink prints it). */
     Object verb(Op op) {
         PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
         RuntimeOptions opts = new RuntimeOptions(root.toString(), null, "json", false, false, "auto",
                 tmp.resolve("config.json").toString(), "/bin/true", "none", null, List.of(), List.of(), null);
         try (RuntimeCall rc = new RuntimeCall(TestCalls.of(tmp, Map.of("PATH", "/usr/bin:/bin"), o, o, runsc), opts, proc)) {
             return op.run(rc);
-        } catch (RuntimeError e) {
-            Messages.check("a runc verb's failure", e.getMessage());
-            return e.getMessage();
+        } catch (GvshimException e) {
+            Messages.check("a runc verb's failure", e.failure().oneLine());
+            return e.failure().oneLine();
         }
     }
 
     interface Op {
-        int run(RuntimeCall rc) throws RuntimeError;
+        int run(RuntimeCall rc) throws GvshimException;
     }
 
     Object create() {
@@ -93,14 +94,14 @@ class LifecycleTest {
         assertThat(runsc.calls.get(3)).containsExactly("kill", "2-c1", "15");
         assertThat(runsc.containers).isEmpty();
         assertThat(recorded()).as("gvshim's record is gone too").isFalse();
-        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("container does not exist: c1");
+        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("gvshim: container does not exist: c1 [CONTAINER_NOT_FOUND]");
     }
 
     @Test
     void aSecondStartIsRefusedAndTheRunningContainerKept() {
         create();
         start();
-        assertThat(start()).isEqualTo("cannot start an already running container");
+        assertThat(start()).isEqualTo("gvshim: cannot start an already running container [CONTAINER_STATE]");
         assertThat(runsc.verbs()).as("runsc is asked whether it still runs, not told to start it").containsExactly("create",
                 "start", "state");
         assertThat(runsc.containers.get("2-c1").status).isEqualTo("running");
@@ -121,7 +122,7 @@ class LifecycleTest {
     void aCreatedContainerWhoseSandboxDiedIsStoppedAndItsStartCleansUp() throws Exception {
         create();
         runsc.sandboxDies("2-c1");
-        assertThat(start()).isEqualTo("cannot start a container that has stopped");
+        assertThat(start()).isEqualTo("gvshim: cannot start a container that has stopped [CONTAINER_STATE]");
         assertThat(runsc.verbs()).containsExactly("create", "delete");
         assertThat(recorded()).isFalse();
     }
@@ -130,12 +131,12 @@ class LifecycleTest {
     void pauseOfACreatedContainerIsNotRunningWithoutAskingRunsc() {
         create();
         assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).as("runsc 2022-12 would panic").isEqualTo(
-                "container not running: c1");
+                "gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
         assertThat(runsc.verbs()).containsExactly("create");
         start();
         assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).isEqualTo(0);
         assertThat(verb(rc -> PauseResume.pause(rc, "c1"))).as("runc's answer for a paused one").isEqualTo(
-                "container not running: c1");
+                "gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
         assertThat(runsc.verbs()).containsExactly("create", "start", "pause");
     }
 
@@ -144,7 +145,7 @@ class LifecycleTest {
         create();
         runsc.sandboxDies("2-c1");
         assertThat(verb(rc -> Events.run(rc, "c1", false, "5s"))).as("runsc would print nothing, every 5 s, forever")
-                .isEqualTo("container with id c1 is not running");
+                .isEqualTo("gvshim: container with id c1 is not running [CONTAINER_NOT_RUNNING]");
         assertThat(runsc.verbs()).as("its state is asked, no events").containsExactly("create", "state");
     }
 
@@ -157,9 +158,9 @@ class LifecycleTest {
         assertThat(runsc.verbs()).as("signal 0 is answered from the state: runsc has no signal 0").doesNotContain("kill");
         assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", false))).isEqualTo(0);
         assertThat(runsc.containers.get("2-c1").status).isEqualTo("stopped");
-        assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).isEqualTo("container not running: c1");
+        assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).isEqualTo("gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
         assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", true))).as("runc: kill -a of a stopped container").isEqualTo(0);
-        assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", false))).isEqualTo("container not running: c1");
+        assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", false))).isEqualTo("gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
         out.reset();
         assertThat(verb(rc -> Ps.run(rc, "c1", "json", List.of()))).as("runc: a stopped container has no processes").isEqualTo(0);
         assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("null\n");
@@ -169,7 +170,7 @@ class LifecycleTest {
     void resumeOfAContainerThatIsNotPausedIsRuncsRefusal() {
         create();
         start();
-        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo("container not paused: c1");
+        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo("gvshim: container not paused: c1 [CONTAINER_STATE]");
         assertThat(runsc.verbs()).containsExactly("create", "start");
     }
 
@@ -177,18 +178,18 @@ class LifecycleTest {
     void execIntoAPausedOrStoppedContainerIsRefusedAsRuncDoes() throws Exception {
         create();
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).as("runsc: container not started").isEqualTo(
-                "cannot exec in a created container: gVisor runs a container's processes only once it is started (runc"
-                        + " would run it in the created container's namespaces)");
+                "gvshim: cannot exec in a created container: gVisor runs a container's processes only once it is started"
+                        + " (runc would run it in the created container's namespaces) [CONTAINER_STATE]");
         start();
         verb(rc -> PauseResume.pause(rc, "c1"));
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(
-                "cannot exec in a paused container (use --ignore-paused to override)");
+                "gvshim: cannot exec in a paused container (use --ignore-paused to override) [CONTAINER_STATE]");
         assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
         assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo(0);
         runsc.sandboxDies("2-c1");
         runsc.containers.get("2-c1").status = "stopped";
         verb(rc -> State.run(rc, "c1")); // runsc records the stopped status when it learns it
-        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo("cannot exec in a stopped container");
+        assertThat(verb(rc -> Exec.run(rc, exec(false)))).isEqualTo("gvshim: cannot exec in a stopped container [CONTAINER_STATE]");
         assertThat(runsc.verbs()).containsExactly("create", "start", "pause", "resume", "exec", "state");
     }
 
@@ -198,13 +199,13 @@ class LifecycleTest {
         start();
         assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, "rel", List.of(), null,
                 List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
-                "Cwd must be an absolute path");
+                "gvshim: Cwd must be an absolute path [ARGS_INVALID]");
         assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), "abc",
                 List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
-                "parsing abc as int for uid failed (a number: exec -u UID[:GID])");
+                "gvshim: parsing abc as int for uid failed (a number: exec -u UID[:GID]) [ARGS_INVALID]");
         assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), "0:x",
                 List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
-                "parsing x as int for gid failed (a number: exec -u UID[:GID])");
+                "gvshim: parsing x as int for gid failed (a number: exec -u UID[:GID]) [ARGS_INVALID]");
         assertThat(runsc.verbs()).as("runsc prints its usage for these").doesNotContain("exec");
     }
 
@@ -221,7 +222,7 @@ class LifecycleTest {
         assertThat(verb(rc -> Kill.run(rc, "c1", "SIGTERM", false))).isEqualTo(0);
         assertThat(runsc.verbs()).as("held, not sent: runsc refuses to signal a paused container")
                 .containsExactly("create", "start", "pause");
-        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo("cannot delete container c1 that is not stopped: paused");
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo("gvshim: cannot delete container c1 that is not stopped: paused [CONTAINER_STATE]");
         assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
         assertThat(runsc.calls.subList(3, runsc.calls.size())).containsExactly(List.of("resume", "2-c1"),
                 List.of("kill", "2-c1", "15"));

@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.runsc.RunscConfig.Network;
@@ -77,7 +78,7 @@ class NetworksTest {
         RuntimeConfig c = RuntimeConfig.defaults().withNetwork("sandbox", "");
         Spec spec = joiningThisNetworkNamespace();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Networks.choose(c, spec, false, log()))
-                .isInstanceOf(RuntimeError.class).hasMessageContaining("--network=host");
+                .isInstanceOf(GvshimException.class).hasMessageContaining("--network=host");
     }
 
     @Test

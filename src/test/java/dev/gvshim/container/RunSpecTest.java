@@ -3,7 +3,7 @@ package dev.gvshim.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gvshim.oci.InvalidSpecException;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Mount;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
@@ -130,10 +130,10 @@ class RunSpecTest {
     void aBundleWithoutRootOrCommandIsRefused(@TempDir Path bundle) {
         Spec noRootfs = Specs.example(List.of("sh"), "b");
         RunRequest r = req(List.of(), null, List.of(), List.of(), null, List.of(), false, Network.NONE);
-        assertThatThrownBy(() -> RunSpec.fromBundle(noRootfs, bundle, r, ctx(Path.of("/")))).isInstanceOf(InvalidSpecException.class)
+        assertThatThrownBy(() -> RunSpec.fromBundle(noRootfs, bundle, r, ctx(Path.of("/")))).isInstanceOf(GvshimException.class)
                 .hasMessageContaining("no root file system");
         Spec noArgs = Specs.example(List.of(), "b");
-        assertThatThrownBy(() -> RunSpec.fromBundle(noArgs, bundle, r, ctx(Path.of("/")))).isInstanceOf(InvalidSpecException.class)
+        assertThatThrownBy(() -> RunSpec.fromBundle(noArgs, bundle, r, ctx(Path.of("/")))).isInstanceOf(GvshimException.class)
                 .hasMessageContaining("nothing to run");
     }
 

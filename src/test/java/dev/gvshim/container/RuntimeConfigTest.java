@@ -3,8 +3,8 @@ package dev.gvshim.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.RunscConfig.Network;
-import dev.gvshim.container.RuntimeConfig.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +19,7 @@ class RuntimeConfigTest {
     @TempDir
     Path tmp;
 
-    RuntimeConfig load(String json) throws ConfigException {
+    RuntimeConfig load(String json) throws GvshimException {
         try {
             return RuntimeConfig.load(Files.writeString(tmp.resolve("config.json"), json), true);
         } catch (java.io.IOException e) {
@@ -29,8 +29,9 @@ class RuntimeConfigTest {
 
     String loadError(String json) {
         Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> load(json));
-        assertThat(t).as(json).isInstanceOf(ConfigException.class);
-        return t.getMessage();
+        assertThat(t).as(json).isInstanceOf(GvshimException.class);
+        assertThat(((GvshimException) t).failure().id()).isEqualTo("CONFIG_INVALID");
+        return ((GvshimException) t).failure().what();
     }
 
     @Test
@@ -66,15 +67,15 @@ class RuntimeConfigTest {
     void aMissingDefaultFileIsNoConfigurationButAMissingExplicitOneIsAnError() throws Exception {
         Path missing = tmp.resolve("nope.json");
         assertThat(RuntimeConfig.load(missing, false)).isEqualTo(RuntimeConfig.defaults());
-        assertThatThrownBy(() -> RuntimeConfig.load(missing, true)).isInstanceOf(ConfigException.class)
-                .hasMessage("configuration file " + missing + " does not exist");
+        assertThatThrownBy(() -> RuntimeConfig.load(missing, true)).isInstanceOf(GvshimException.class)
+                .hasMessage("gvshim: configuration file " + missing + " does not exist [CONFIG_INVALID]");
     }
 
     @Test
     void anUnreadableFileSaysSo() throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("dir.json"));
-        assertThatThrownBy(() -> RuntimeConfig.load(dir, false)).isInstanceOf(ConfigException.class)
-                .hasMessageStartingWith("cannot read the configuration file " + dir + ": ");
+        assertThatThrownBy(() -> RuntimeConfig.load(dir, false)).isInstanceOf(GvshimException.class)
+                .hasMessageStartingWith("gvshim: cannot read the configuration file " + dir + ": ");
     }
 
     @Test
@@ -136,7 +137,7 @@ class RuntimeConfigTest {
                     + f.replaceFirst("^--", "") + " in " + file + " is set by gvshim itself for every container; remove it");
         }
         assertThatThrownBy(() -> RuntimeConfig.defaults().withFlag("rootless", "true", " (--runsc-flag)"))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("--rootless (--runsc-flag) is set by gvshim");
+                .isInstanceOf(GvshimException.class).hasMessageContaining("--rootless (--runsc-flag) is set by gvshim");
     }
 
     @Test
@@ -158,7 +159,7 @@ class RuntimeConfigTest {
         assertThat(c.debug()).isTrue();
         assertThat(c.flags()).isEmpty();
         assertThatThrownBy(() -> RuntimeConfig.defaults().withFlag("network", "bridge", " (--runsc-flag)"))
-                .hasMessage("network \"bridge\" (--runsc-flag) is not one of none, sandbox, host");
+                .hasMessage("gvshim: network \"bridge\" (--runsc-flag) is not one of none, sandbox, host [CONFIG_INVALID]");
     }
 
     @Test
@@ -203,8 +204,8 @@ class RuntimeConfigTest {
     void annotationsCannotSetReservedFlagsEvenWhenAllowed() throws Exception {
         RuntimeConfig c = load("{\"allowFlagOverride\": true}");
         assertThatThrownBy(() -> c.withAnnotations(Map.of("dev.gvisor.flag.root", "/tmp/evil"), new ArrayList<>()))
-                .isInstanceOf(ConfigException.class)
-                .hasMessage("runsc flag --root in annotation dev.gvisor.flag.root is set by gvshim itself for every container;"
-                        + " remove it");
+                .isInstanceOf(GvshimException.class)
+                .hasMessage("gvshim: runsc flag --root in annotation dev.gvisor.flag.root is set by gvshim itself for every container;"
+                        + " remove it [CONFIG_INVALID]");
     }
 }

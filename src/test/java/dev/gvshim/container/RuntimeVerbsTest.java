@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gvshim.failure.GvshimException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,12 +16,12 @@ class RuntimeVerbsTest {
     @TempDir
     Path tmp;
 
-    RuntimeCall runtime(List<String> runscFlags, List<String> runscArgs, String network) throws RuntimeError {
+    RuntimeCall runtime(List<String> runscFlags, List<String> runscArgs, String network) throws GvshimException {
         return runtime(runscFlags, runscArgs, network, tmp.resolve("no-config.json"), null);
     }
 
     RuntimeCall runtime(List<String> runscFlags, List<String> runscArgs, String network, Path config, Boolean execWithoutSeccomp)
-            throws RuntimeError {
+            throws GvshimException {
         RuntimeOptions g = new RuntimeOptions(tmp.resolve("root").toString(), null, "json", false, false, "auto",
                 config.toString(), "/opt/runsc", network, "systrap", runscArgs, runscFlags, execWithoutSeccomp);
         Map<String, String> env = new LinkedHashMap<>();
@@ -38,8 +39,8 @@ class RuntimeVerbsTest {
 
     @Test
     void anExplicitConfigFileThatDoesNotExistIsAnError() throws Exception {
-        assertThatThrownBy(() -> runtime(List.of(), List.of(), null).config()).isInstanceOf(RuntimeError.class)
-                .hasMessage("configuration file " + tmp.resolve("no-config.json") + " does not exist");
+        assertThatThrownBy(() -> runtime(List.of(), List.of(), null).config()).isInstanceOf(GvshimException.class)
+                .hasMessage("gvshim: configuration file " + tmp.resolve("no-config.json") + " does not exist [CONFIG_INVALID]");
     }
 
     @Test
@@ -73,9 +74,9 @@ class RuntimeVerbsTest {
     @Test
     void execWhereRunscWouldDropTheProfileIsRefusedUnlessTheOperatorAcceptsIt() throws Exception {
         dev.gvshim.runsc.RunscRelease r2022 = dev.gvshim.runsc.RunscRelease.parse("runsc version 0.0~20221219.0");
-        assertThatThrownBy(() -> Exec.execWithoutProfile("ex", r2022, false, "`sh`")).isInstanceOf(RuntimeError.class)
+        assertThatThrownBy(() -> Exec.execWithoutProfile("ex", r2022, false, "`sh`")).isInstanceOf(GvshimException.class)
                 .satisfies(e -> {
-                    String m = e.getMessage();
+                    String m = ((GvshimException) e).failure().oneLine();
                     dev.gvshim.Messages.check("exec refusal", m);
                     assertThat(m).contains("cannot exec in container ex").contains("runsc 2022-12-19 does not apply the"
                             + " container's seccomp profile to a process started with exec")
@@ -115,11 +116,12 @@ class RuntimeVerbsTest {
     @Test
     void runscFlagOptionsNeedNameEqualsValue() throws Exception {
         java.nio.file.Files.writeString(tmp.resolve("no-config.json"), "{}");
-        assertThatThrownBy(() -> runtime(List.of("overlay"), List.of(), null).config()).isInstanceOf(RuntimeError.class)
-                .hasMessageStartingWith("--runsc-flag overlay: expected NAME=VALUE")
-                .satisfies(e -> assertThat(((RuntimeError) e).exitCode()).isEqualTo(2));
+        assertThatThrownBy(() -> runtime(List.of("overlay"), List.of(), null).config()).isInstanceOf(GvshimException.class)
+                .hasMessageStartingWith("gvshim: --runsc-flag overlay: expected NAME=VALUE")
+                .satisfies(e -> assertThat(((GvshimException) e).failure().exitCode()).isEqualTo(2));
         assertThatThrownBy(() -> runtime(List.of("log=/tmp/x"), List.of(), null).config())
-                .hasMessage("runsc flag --log (--runsc-flag) is set by gvshim itself for every container; remove it");
+                .hasMessage("gvshim: runsc flag --log (--runsc-flag) is set by gvshim itself for every container; remove it"
+                        + " [CONFIG_INVALID]");
     }
 
     @Test
@@ -131,10 +133,10 @@ class RuntimeVerbsTest {
         assertThat(Events.seconds("1500ms")).as("rounded up").isEqualTo(2);
         assertThat(Events.seconds("1ms")).as("at least one second").isEqualTo(1);
         for (String zero : List.of("0", "0s", "0ms")) {
-            assertThatThrownBy(() -> Events.seconds(zero)).as(zero).hasMessage("duration interval must be greater than 0");
+            assertThatThrownBy(() -> Events.seconds(zero)).as(zero).hasMessage("gvshim: duration interval must be greater than 0 [ARGS_INVALID]");
         }
         for (String bad : List.of("", "5x", "-1s", "1.5s", "s")) {
-            assertThatThrownBy(() -> Events.seconds(bad)).as(bad).isInstanceOf(RuntimeError.class)
+            assertThatThrownBy(() -> Events.seconds(bad)).as(bad).isInstanceOf(GvshimException.class)
                     .hasMessageContaining("invalid --interval");
         }
     }
@@ -175,7 +177,7 @@ class RuntimeVerbsTest {
         assertThat(Exec.wantsTerminal(tty)).isTrue();
         assertThat(Exec.wantsTerminal(plain)).as("the word in a string is not the field").isFalse();
         assertThat(Exec.wantsTerminal(tmp.resolve("missing.json"))).as("runsc reports it").isFalse();
-        assertThat(Exec.NO_CONSOLE).startsWith("cannot allocate tty if runc will detach without setting console socket")
+        assertThat(Exec.noConsole().failure().oneLine()).startsWith("gvshim: cannot allocate tty if runc will detach without setting console socket")
                 .endsWith("[TERMINAL_NEEDS_CONSOLE_SOCKET]");
     }
 

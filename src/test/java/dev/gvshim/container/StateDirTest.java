@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.FileAttrs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -186,9 +187,9 @@ class StateDirTest {
     void theCallersOwnDirectoryOpenToOthersIsRefusedWithTheChmod(@TempDir Path tmp) throws Exception {
         Path legacy = dir(tmp.resolve("gvshim-" + uid()), "rwxrwxrwx");
         assertThatThrownBy(() -> StateDir.prepareDefault(Map.of(), uid(), -1, tmp)).isInstanceOfSatisfying(
-                UnsafeStateDirException.class, e -> {
-                    assertThat(e.why()).isEqualTo("its mode is 0777, open to other users");
-                    assertThat(e.fix()).isEqualTo("chmod 700 " + legacy);
+                GvshimException.class, e -> {
+                    assertThat(e.failure().why()).isEqualTo("its mode is 0777, open to other users");
+                    assertThat(e.failure().fix()).isEqualTo("chmod 700 " + legacy);
                 });
         assertThat(StateDir.find(Map.of(), uid(), -1, tmp).problem()).isNotNull();
     }
@@ -244,11 +245,11 @@ class StateDirTest {
     void aTmpOthersCanRenameInIsRefused(@TempDir Path parent) throws Exception {
         Path tmp = dir(parent.resolve("tmp"), "rwxrwxrwx"); // no sticky bit
         assertThatThrownBy(() -> StateDir.prepareDefault(Map.of(), uid(), -1, tmp)).isInstanceOfSatisfying(
-                UnsafeStateDirException.class, e -> {
-                    assertThat(e.what()).isEqualTo("cannot keep the state directory in " + tmp);
-                    assertThat(e.why()).startsWith(tmp + " (owner ").contains("mode 0777) is writable by group and other users"
+                GvshimException.class, e -> {
+                    assertThat(e.failure().what()).isEqualTo("cannot keep the state directory in " + tmp);
+                    assertThat(e.failure().why()).startsWith(tmp + " (owner ").contains("mode 0777) is writable by group and other users"
                             + " and not sticky");
-                    assertThat(e.fix()).contains("chmod 1777 " + tmp);
+                    assertThat(e.failure().fix()).contains("chmod 1777 " + tmp);
                 });
         Files.setAttribute(tmp, "unix:mode", 01777);
         assertThat(StateDir.prepareDefault(Map.of(), uid(), -1, tmp).getParent()).isEqualTo(tmp);
@@ -265,21 +266,21 @@ class StateDirTest {
     void refusesSymlinksOpenModesAndOtherOwners(@TempDir Path parent) throws Exception {
         Path target = Files.createDirectory(parent.resolve("target"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path link = Files.createSymbolicLink(parent.resolve("link"), target);
-        assertThatThrownBy(() -> RootChecks.prepare(link, uid(), false)).isInstanceOf(UnsafeStateDirException.class)
+        assertThatThrownBy(() -> RootChecks.prepare(link, uid(), false)).isInstanceOf(GvshimException.class)
                 .hasMessageContaining("symbolic link");
         Path open = Files.createDirectory(parent.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> RootChecks.prepare(open, uid(), false)).isInstanceOfSatisfying(UnsafeStateDirException.class,
-                e -> assertThat(e.fix()).isEqualTo("chmod 700 " + open));
+        assertThatThrownBy(() -> RootChecks.prepare(open, uid(), false)).isInstanceOfSatisfying(GvshimException.class,
+                e -> assertThat(e.failure().fix()).isEqualTo("chmod 700 " + open));
         Path file = Files.writeString(parent.resolve("file"), "");
         assertThatThrownBy(() -> RootChecks.prepare(file, uid(), false)).hasMessageContaining("not a directory");
         assertThatThrownBy(() -> RootChecks.prepare(parent.resolve("no/such/parent"), uid(), false))
-                .isInstanceOfSatisfying(UnsafeStateDirException.class, e -> {
-                    assertThat(e.what()).isEqualTo("cannot create the state directory " + parent.resolve("no/such/parent"));
-                    assertThat(e.why()).isEqualTo("its parent directory " + parent.resolve("no/such") + " does not exist");
+                .isInstanceOfSatisfying(GvshimException.class, e -> {
+                    assertThat(e.failure().what()).isEqualTo("cannot create the state directory " + parent.resolve("no/such/parent"));
+                    assertThat(e.failure().why()).isEqualTo("its parent directory " + parent.resolve("no/such") + " does not exist");
                 });
         if (uid() == 0) { // else the temporary directory above is "another user's" already
-            assertThatThrownBy(() -> RootChecks.prepare(target, uid() + 1, false)).isInstanceOf(UnsafeStateDirException.class)
+            assertThatThrownBy(() -> RootChecks.prepare(target, uid() + 1, false)).isInstanceOf(GvshimException.class)
                     .hasMessageContaining("owned by root (uid 0), not by you (uid 1); mode 0700");
         }
     }
@@ -288,13 +289,13 @@ class StateDirTest {
     void anExplicitRootIsNeverToBeChangedOnlyReplaced(@TempDir Path parent) throws Exception {
         Path open = Files.createDirectory(parent.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
-        assertThatThrownBy(() -> RootChecks.prepare(open, uid(), true)).isInstanceOfSatisfying(UnsafeStateDirException.class,
+        assertThatThrownBy(() -> RootChecks.prepare(open, uid(), true)).isInstanceOfSatisfying(GvshimException.class,
                 e -> {
-                    assertThat(e.why()).contains("open to other users");
-                    assertThat(e.fix()).startsWith("pass a --root only you can use").doesNotContain("chmod", "rm ");
+                    assertThat(e.failure().why()).contains("open to other users");
+                    assertThat(e.failure().fix()).startsWith("pass a --root only you can use").doesNotContain("chmod", "rm ");
                 });
         assertThatThrownBy(() -> RootChecks.prepare(open, uid() + 1, true)).isInstanceOfSatisfying(
-                UnsafeStateDirException.class, e -> assertThat(e.fix()).doesNotContain("rm -rf"));
+                GvshimException.class, e -> assertThat(e.failure().fix()).doesNotContain("rm -rf"));
     }
 
     @Test
@@ -309,14 +310,14 @@ class StateDirTest {
         needRoot();
         Path attacker = chown(dir(parent.resolve("attacker"), "rwxrwxrwx"), OTHER);
         Path root = attacker.resolve("new");
-        assertThatThrownBy(() -> RootChecks.prepare(root, 4343, true)).isInstanceOfSatisfying(UnsafeStateDirException.class, e -> {
-            assertThat(e.what()).isEqualTo("cannot use the state directory " + root);
-            assertThat(e.why()).isEqualTo(attacker + " (owner uid 4242, mode 0777) belongs to another user, who can rename or"
+        assertThatThrownBy(() -> RootChecks.prepare(root, 4343, true)).isInstanceOfSatisfying(GvshimException.class, e -> {
+            assertThat(e.failure().what()).isEqualTo("cannot use the state directory " + root);
+            assertThat(e.failure().why()).isEqualTo(attacker + " (owner uid 4242, mode 0777) belongs to another user, who can rename or"
                     + " replace what is in it");
-            assertThat(e.fix()).contains("--root");
+            assertThat(e.failure().fix()).contains("--root");
         });
         assertThat(root).doesNotExist();
-        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(root, 4343)).isInstanceOf(UnsafeStateDirException.class);
+        assertThatThrownBy(() -> RootChecks.checkRuntimeRoot(root, 4343)).isInstanceOf(GvshimException.class);
         // even sticky or closed: its owner can still rename what is in it
         Files.setAttribute(attacker, "unix:mode", 01755);
         assertThatThrownBy(() -> RootChecks.prepare(root, 4343, true)).hasMessageContaining("belongs to another user");
@@ -333,10 +334,10 @@ class StateDirTest {
         Path shared = dir(parent.resolve("shared"), "rwxrwxrwx"); // the caller's (or root's), yet anyone may rename in it
         String owner = FileAttrs.owner(shared, uid());
         assertThatThrownBy(() -> RootChecks.prepare(shared.resolve("s"), uid(), true)).isInstanceOfSatisfying(
-                UnsafeStateDirException.class, e -> {
-                    assertThat(e.why()).isEqualTo(shared + " (owner " + owner + ", mode 0777) is writable"
+                GvshimException.class, e -> {
+                    assertThat(e.failure().why()).isEqualTo(shared + " (owner " + owner + ", mode 0777) is writable"
                             + " by group and other users and not sticky, so they can rename or replace what is in it");
-                    assertThat(e.fix()).startsWith("pass a --root whose parent directories");
+                    assertThat(e.failure().fix()).startsWith("pass a --root whose parent directories");
                 });
         assertThat(shared.resolve("s")).doesNotExist();
         Files.setAttribute(shared, "unix:mode", 01777); // like /tmp
@@ -403,7 +404,7 @@ class StateDirTest {
     void theOverflowUidIsReadWhole() throws Exception {
         // Files.readString got "6" of "65534": sysctl files answer a read past offset 0 with EOF
         try (var r = Files.newBufferedReader(Path.of("/proc/sys/kernel/overflowuid"))) {
-            assertThat(RootChecks.overflowUid()).isEqualTo(Integer.parseInt(r.readLine().strip()));
+            assertThat(OwnerTrust.overflowUid()).isEqualTo(Integer.parseInt(r.readLine().strip()));
         }
     }
 }

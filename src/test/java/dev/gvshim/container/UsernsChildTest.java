@@ -82,7 +82,7 @@ class UsernsChildTest {
     void anExplicitModeDoesNotFallBack() {
         FakeSyscalls sys = new FakeSyscalls().program("/usr/bin/newuidmap", 1,
                 "newuidmap: write to uid_map failed: Operation not permitted\n");
-        assertThatThrownBy(() -> start(sys, Mode.FULL)).isInstanceOfSatisfying(LaunchException.class,
+        assertThatThrownBy(() -> start(sys, Mode.FULL)).isInstanceOfSatisfying(dev.gvshim.failure.GvshimException.class,
                 e -> assertThat(e.failure().what()).isNotBlank());
         assertThat(sys.calls().stream().filter(l -> l.startsWith("clone /usr/bin/runsc"))).hasSize(1);
         assertThat(sys.unreaped()).isEmpty();
@@ -93,7 +93,7 @@ class UsernsChildTest {
     @Test
     void aRefusedMountNamespaceIsToldApartFromARefusedUserNamespace() {
         FakeSyscalls sys = new FakeSyscalls().failNext("clone", Errno.EPERM); // NEWUSER|NEWNS refused, NEWUSER alone not
-        assertThatThrownBy(() -> start(sys, Mode.AUTO)).isInstanceOfSatisfying(LaunchException.class,
+        assertThatThrownBy(() -> start(sys, Mode.AUTO)).isInstanceOfSatisfying(dev.gvshim.failure.GvshimException.class,
                 e -> assertThat(e.failure().id()).isEqualTo("NAMESPACE_DENIED"));
         assertThat(sys.unreaped()).as("the user-namespace-only probe child is reaped").isEmpty();
         assertThat(sys.openFds()).isEmpty();

@@ -3,6 +3,7 @@ package dev.gvshim.diagnose;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gvshim.container.StateDir;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.userns.Mode;
 import java.nio.file.Files;
 import java.nio.file.Path;

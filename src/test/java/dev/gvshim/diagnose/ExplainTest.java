@@ -2,12 +2,13 @@ package dev.gvshim.diagnose;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.userns.Helper;
-import dev.gvshim.userns.MappingFailed;
+import dev.gvshim.userns.Mapper;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -66,9 +67,9 @@ class ExplainTest {
         assertThat(reads[0]).isEqualTo(1);
     }
 
-    static MappingFailed newuidmap(String output) {
-        return new MappingFailed("newuidmap", List.of("newuidmap", "4242", "0", "1000", "1", "1", "100000", "65536"),
-                new Linux.WaitStatus(4242, 1 << 8), output);
+    static Failure newuidmap(String output) {
+        return Mapper.failed("newuidmap", List.of("newuidmap", "4242", "0", "1000", "1", "1", "100000", "65536"),
+                new Linux.WaitStatus(4242, 1 << 8), output).failure();
     }
 
     static final Helper SETUID = new Helper("newuidmap", "/usr/bin/newuidmap", true, true, true, false);

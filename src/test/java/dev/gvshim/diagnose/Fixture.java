@@ -1,9 +1,9 @@
 package dev.gvshim.diagnose;
 
+import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Helper;
-import dev.gvshim.userns.MappingFailed;
 import dev.gvshim.userns.Mode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -179,8 +179,8 @@ final class Fixture {
                         out.add(new LiveProbe.Outcome(step, e.errno(), e.callAndErrno(), explain.syscall(e), 0));
                     } else {
                         String helper = arg.startsWith("newgidmap") ? "newgidmap" : "newuidmap";
-                        MappingFailed m = new MappingFailed(helper, List.of(helper, "4242", "0", "1000", "1", "1", "100000", "65536"),
-                                new Linux.WaitStatus(4242, 1 << 8), arg);
+                        Failure m = dev.gvshim.userns.Mapper.failed(helper, List.of(helper, "4242", "0", "1000", "1", "1", "100000",
+                                "65536"), new Linux.WaitStatus(4242, 1 << 8), arg).failure();
                         Failure fail = explain.mapping(m, helper.equals("newuidmap") ? facts.caller().newuidmap()
                                 : facts.caller().newgidmap(), facts.caller().userName());
                         out.add(new LiveProbe.Outcome(step, 1, fail.evidence(), fail, 0));

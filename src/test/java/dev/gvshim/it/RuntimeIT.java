@@ -241,14 +241,14 @@ class RuntimeIT {
 
         Host.Result again = create(b, "life");
         assertThat(again.code()).isEqualTo(1);
-        assertThat(lastError()).isEqualTo("container with given ID already exists: life");
+        assertThat(lastError()).isEqualTo("gvshim: container with given ID already exists: life [CONTAINER_EXISTS]");
 
         Host.Result k = gv(b, "kill", "life", "KILL");
         assertThat(k.code()).as(k.toString()).isZero();
         assertThat(awaitStatus("life", "stopped")).isEqualTo("stopped");
         Host.Result k2 = gv(b, "kill", "life", "9");
         assertThat(k2.code()).isEqualTo(1);
-        assertThat(lastError()).startsWith("container not running");
+        assertThat(lastError()).startsWith("gvshim: container not running");
         assertThat(gv(b, "kill", "--all", "life", "9").code()).as("runc: kill -a of a stopped container").isZero();
         assertThat(gv(b, "kill", "life", "0").code()).as("signal 0: not running").isEqualTo(1);
         assertThat(state("life").path("pid").asInt()).as("runc's pid of a stopped container").isZero();
@@ -269,7 +269,7 @@ class RuntimeIT {
         Host.Result gone = gv(b, "state", "life");
         assertThat(gone.code()).isEqualTo(1);
         assertThat(gone.err()).contains("container does not exist");
-        assertThat(lastError()).isEqualTo("container does not exist: life");
+        assertThat(lastError()).isEqualTo("gvshim: container does not exist: life [CONTAINER_NOT_FOUND]");
     }
 
     @Test
@@ -399,7 +399,7 @@ class RuntimeIT {
         for (String verb : List.of("state", "start", "kill", "delete", "pause", "resume", "ps")) {
             Host.Result r = gv(tmp, verb, "nope");
             assertThat(r.code()).as(verb + ": " + r).isEqualTo(1);
-            assertThat(lastError()).as(verb).isEqualTo("container does not exist: nope");
+            assertThat(lastError()).as(verb).isEqualTo("gvshim: container does not exist: nope [CONTAINER_NOT_FOUND]");
         }
         assertThat(gv(tmp, "delete", "--force", "nope").code()).as("delete --force of nothing").isZero();
         assertThat(rootEntries()).isEmpty();
@@ -770,7 +770,7 @@ class RuntimeIT {
             Host.Result d = gv(b, "delete", "--force", shorter);
             assertThat(d.code()).as(d + "\n" + read(log)).isZero();
             assertThat(gv(b, "state", shorter).code()).isEqualTo(1);
-            assertThat(lastError()).isEqualTo("container does not exist: " + shorter);
+            assertThat(lastError()).isEqualTo("gvshim: container does not exist: " + shorter + " [CONTAINER_NOT_FOUND]");
             assertThat(state(longer).path("status").asText()).as(longer + " after " + shorter + "'s kill and delete")
                     .isEqualTo("running");
             assertThat(alive(longPid)).isTrue();
@@ -827,9 +827,9 @@ class RuntimeIT {
 
         Host.Result k = gv(b, "kill", "relw", "KILL");
         assertThat(k.code()).as(k.toString()).isEqualTo(1);
-        assertThat(lastError()).isEqualTo("container does not exist: relw");
+        assertThat(lastError()).isEqualTo("gvshim: container does not exist: relw [CONTAINER_NOT_FOUND]");
         assertThat(gv(b, "state", "relw").code()).isEqualTo(1);
-        assertThat(lastError()).isEqualTo("container does not exist: relw");
+        assertThat(lastError()).isEqualTo("gvshim: container does not exist: relw [CONTAINER_NOT_FOUND]");
         Host.Result d = gv(b, "delete", "--force", "relw");
         assertThat(d.code()).as(d.toString()).isZero();
         assertThat(rootEntries()).doesNotContain("relw.gvshim");
@@ -859,7 +859,7 @@ class RuntimeIT {
                 + Host.which("runsc") + "\nflags=0\n");
         Host.Result amb = gv(b, "delete", "--force", "relf");
         assertThat(amb.code()).as(amb.toString()).isEqualTo(1);
-        assertThat(lastError()).startsWith("cannot address container relf: runsc finds containers by id prefix")
+        assertThat(lastError()).startsWith("gvshim: cannot address container relf: runsc finds containers by id prefix")
                 .contains("relf2").contains("[RUNSC_ID_AMBIGUOUS]");
         assertThat(amb.err().lines()).hasSize(1);
         assertThat(rootEntries()).as("nothing was deleted").contains("relf_sandbox:relf.state", "relf2_sandbox:relf2.state");
@@ -937,10 +937,10 @@ class RuntimeIT {
         assertThat(state("p-kill").path("status").asText()).as("a dead sandbox is stopped, not paused").isEqualTo("stopped");
         Host.Result again = gv(b, "kill", "p-kill", "KILL");
         assertThat(again.code()).isEqualTo(1);
-        assertThat(lastError()).isEqualTo("container not running: p-kill");
+        assertThat(lastError()).isEqualTo("gvshim: container not running: p-kill [CONTAINER_NOT_RUNNING]");
         Host.Result res = gv(b, "resume", "p-kill"); // containerd resumes a paused container that has exited
         assertThat(res.code()).isEqualTo(1);
-        assertThat(lastError()).isEqualTo("container not paused: p-kill");
+        assertThat(lastError()).isEqualTo("gvshim: container not paused: p-kill [CONTAINER_STATE]");
         Host.Result del = gv(b, "delete", "p-kill");
         assertThat(del.code()).as(del + read(log)).isZero();
         assertThat(del.err()).isEmpty();
@@ -960,7 +960,7 @@ class RuntimeIT {
         // delete: refused while paused, as runc does, and done by --force
         Host.Result no = gv(b, "delete", "p-del");
         assertThat(no.code()).isEqualTo(1);
-        assertThat(lastError()).isEqualTo("cannot delete container p-del that is not stopped: paused");
+        assertThat(lastError()).isEqualTo("gvshim: cannot delete container p-del that is not stopped: paused [CONTAINER_STATE]");
         Host.Result force = gv(b, "delete", "--force", "p-del");
         assertThat(force.code()).as(force + read(log)).isZero();
         assertThat(force.err()).as("runsc's panic is not the caller's").isEmpty();
@@ -1050,7 +1050,7 @@ class RuntimeIT {
             Host.Result r = Host.run(List.of("env", v, host.gvshim.toString(), "--root", root.toString(), "state", "nosuch"),
                     null, T, tmp);
             assertThat(r.code()).isEqualTo(1);
-            assertThat(r.err()).as(v).isEqualTo("gvshim: container does not exist: nosuch\n");
+            assertThat(r.err()).as(v).isEqualTo("gvshim: container does not exist: nosuch [CONTAINER_NOT_FOUND]\n");
         }
         Host.Result on = Host.run(List.of("env", "GVSHIM_TRACE=1", host.gvshim.toString(), "--root", root.toString(), "state",
                 "nosuch"), null, T, tmp);
@@ -1204,7 +1204,7 @@ class RuntimeIT {
         // runc's rule: a detached container with a terminal needs someone to take the pty
         Host.Result refused = create(b, "console");
         assertThat(refused.code()).isEqualTo(1);
-        assertThat(lastError()).startsWith("cannot allocate tty if runc will detach without setting console socket");
+        assertThat(lastError()).startsWith("gvshim: cannot allocate tty if runc will detach without setting console socket");
         assertThat(rootEntries()).isEmpty();
 
         Path sock = tmp.resolve("console.sock");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -57,7 +58,7 @@ class SpecTest {
         Spec s = Spec.parse("{\"process\":{\"args\":[],\"cwd\":\"rel\"},\"mounts\":[{\"type\":\"tmpfs\"}]}".getBytes());
         assertThat(s.problems()).containsExactly("\"ociVersion\" is missing", "\"process.args\" is empty: nothing to run",
                 "\"process.cwd\" must be an absolute path", "\"root.path\" is missing", "a mount has no absolute \"destination\"");
-        assertThatThrownBy(() -> Spec.parse("[1,2]".getBytes())).isInstanceOf(InvalidSpecException.class)
+        assertThatThrownBy(() -> Spec.parse("[1,2]".getBytes())).isInstanceOf(GvshimException.class)
                 .hasMessageContaining("must hold a JSON object, found array");
     }
 }

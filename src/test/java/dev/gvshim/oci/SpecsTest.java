@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gvshim.failure.Versions;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +23,7 @@ class SpecsTest {
         JsonNode runc = JsonTreeTest.MAPPER.readTree(JsonTreeTest.fixture("runc-spec.json"));
         Spec ours = Specs.example(List.of("sh"), "gvshim");
         assertThat(comparable(ours.json())).isEqualTo(comparable(runc));
-        assertThat(ours.ociVersion()).isEqualTo(Specs.OCI_VERSION);
+        assertThat(ours.ociVersion()).isEqualTo(Versions.SPEC);
     }
 
     @Test

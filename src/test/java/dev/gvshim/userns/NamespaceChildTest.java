@@ -3,6 +3,8 @@ package dev.gvshim.userns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gvshim.failure.Failure;
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.FakeSyscalls;
 import dev.gvshim.linux.Linux;
@@ -81,11 +83,14 @@ class NamespaceChildTest {
         FakeSyscalls sys = new FakeSyscalls().program("/usr/bin/newuidmap", 1,
                 "newuidmap: write to uid_map failed: Operation not permitted\n");
         NamespaceChild c = NamespaceChild.start(sys, RUNSC, 0);
-        assertThatThrownBy(() -> c.map(FULL, NEWUIDMAP, NEWGIDMAP)).isInstanceOfSatisfying(MappingFailed.class, m -> {
-            assertThat(m.helper()).isEqualTo("newuidmap");
-            assertThat(m.status().exitCode()).isEqualTo(1);
-            assertThat(m.output()).isEqualTo("newuidmap: write to uid_map failed: Operation not permitted");
-            assertThat(m.argv()).startsWith("newuidmap", Integer.toString(c.pid()));
+        assertThatThrownBy(() -> c.map(FULL, NEWUIDMAP, NEWGIDMAP)).isInstanceOfSatisfying(GvshimException.class, e -> {
+            // the helper, its argv, status and message: the evidence diagnose/MappingCauses reads
+            Failure m = e.failure();
+            assertThat(m.id()).isEqualTo("IDMAP_HELPER_FAILED");
+            assertThat(Mapper.helper(m)).isEqualTo("newuidmap");
+            assertThat(m.what()).isEqualTo("cannot map user ids with newuidmap");
+            assertThat(m.evidence()).startsWith("newuidmap " + c.pid() + " ")
+                    .endsWith(": exit status 1: newuidmap: write to uid_map failed: Operation not permitted");
         });
         c.abandon();
         c.abandon();

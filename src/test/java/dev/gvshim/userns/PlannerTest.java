@@ -3,6 +3,7 @@ package dev.gvshim.userns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.ProcStatus;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -60,9 +61,9 @@ class PlannerTest {
         assertThat(p.runscRootless()).isTrue();
         assertThat(p.notFull()).contains("/etc/subuid has no range for tester (uid 1001)").contains("/etc/subgid");
         assertThat(p.fullFix()).as("the first range no other user has").contains("usermod --add-subuids 165536-231071 --add-subgids 165536-231071 tester");
-        assertThatThrownBy(() -> Planner.plan(Mode.FULL, h)).isInstanceOf(Planner.Impossible.class)
+        assertThatThrownBy(() -> Planner.plan(Mode.FULL, h)).isInstanceOf(GvshimException.class)
                 .hasMessageContaining("/etc/subuid has no range")
-                .satisfies(e -> assertThat(((Planner.Impossible) e).fix()).contains("usermod --add-subuids"));
+                .satisfies(e -> assertThat(((GvshimException) e).failure().fix()).contains("usermod --add-subuids"));
     }
 
     @Test

@@ -165,7 +165,7 @@ public final class Train {
             for (Mode m : Mode.values()) {
                 try {
                     Planner.plan(m, host);
-                } catch (Planner.Impossible e) {
+                } catch (dev.gvshim.failure.GvshimException e) {
                     // a host without subordinate ids
                 }
             }
@@ -231,8 +231,7 @@ public final class Train {
             }
             runtime(tmp, rootfs.getParent(), false);
             return 0;
-        } catch (IOException | SyscallException | dev.gvshim.container.UnsafeStateDirException
-                | dev.gvshim.oci.InvalidSpecException | RuntimeException e) {
+        } catch (IOException | SyscallException | dev.gvshim.failure.GvshimException | RuntimeException e) {
             err.println("gvshim training: " + e);
             return 1;
         } finally {
