@@ -7,6 +7,7 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.container.Exec;
 import dev.gvshim.container.RuntimeCall;
+import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.GvshimException;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
@@ -52,6 +53,14 @@ final class ExecVerb extends RuntimeVerb {
 
     @Override
     int call(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
+        try {
+            return exec(rc, p, id, more);
+        } catch (GvshimException e) {
+            throw new GvshimException(e.failure().withExit(Exit.EXEC_FAILED)); // runc's status for exec's own failures
+        }
+    }
+
+    private static int exec(RuntimeCall rc, ParseResult p, String id, List<String> more) throws GvshimException {
         return Exec.run(rc, new Exec.Args(id, p.matchedOptionValue("--process", null),
                 p.matchedOptionValue("--detach", false), p.matchedOptionValue("--pid-file", null),
                 p.matchedOptionValue("--console-socket", null), p.matchedOptionValue("--tty", false),

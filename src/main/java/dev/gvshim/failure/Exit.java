@@ -12,6 +12,11 @@ public final class Exit {
     public static final int NOT_FOUND = 127;
     /** A runc verb's failure (runc's logrus.Fatal). */
     public static final int RUNTIME = 1;
+    /**
+     * `exec` failed before its process ran or without its status (runc's exec.go fatalWithCode(...,
+     * 255)): callers tell it from the process's own exit status, which is 0-254 or 128+signal.
+     */
+    public static final int EXEC_FAILED = 255;
     /** A command-line usage error (picocli's and most tools'). */
     public static final int USAGE = 2;
 
