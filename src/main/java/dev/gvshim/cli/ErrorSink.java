@@ -24,7 +24,9 @@ public final class ErrorSink {
     static int runtime(Call call, RuntimeLog log, Failure f) {
         log.error(f.oneLine());
         failure(call, f);
-        return f.exitCode() == Exit.USAGE ? Exit.USAGE : Exit.RUNTIME;
+        // runc's statuses: 2 for usage, 255 for exec's own failures, 1 for the rest (diagnoses made for
+        // `gvshim run` carry 125-127, which a runc verb does not use)
+        return f.exitCode() == Exit.USAGE || f.exitCode() == Exit.EXEC_FAILED ? f.exitCode() : Exit.RUNTIME;
     }
 
     /** A failure of gvshim's own verbs (the sandbox could not start): its one line; its exit status. */
