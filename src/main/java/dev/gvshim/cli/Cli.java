@@ -98,6 +98,9 @@ public final class Cli {
         if (RuntimeCli.applies(args)) {
             return RuntimeCli.execute(call, args);
         }
+        if (args.length > 0 && (args[0].equals("help") || args[0].equals("h"))) {
+            return help(call, Arrays.copyOfRange(args, 1, args.length));
+        }
         Verb verb = args.length > 0 ? verb(args[0]) : null;
         if (verb == null) {
             return root(call, args);
@@ -143,6 +146,28 @@ public final class Cli {
                 home == null ? null : Path.of(home), launcher == null ? null : Path.of(launcher),
                 new OneShotProcesses(trace), trace.waitInsteadOfHandover() ? new dev.gvshim.call.WaitingHandover()
                         : new OneShotHandover(out, err), trace);
+    }
+
+    /**
+     * {@code gvshim help [VERB]} (and runc's {@code h}): gvshim's help, or the verb's (gvshim's own
+     * verbs and the runc verbs), on stdout, exit 0. An unknown topic is runc's answer: "No help
+     * topic for 'X'", exit 3.
+     */
+    static int help(Call call, String[] topic) {
+        if (topic.length == 0) {
+            return root(call, new String[] {"--help"});
+        }
+        Verb own = verb(topic[0]);
+        RuntimeVerb runtime = own == null || topic[0].equals("__explain") ? RuntimeVerb.of(topic[0]) : null;
+        CommandSpec spec = own != null && !topic[0].equals("__explain") ? own.spec() : runtime != null ? runtime.spec() : null;
+        if (spec == null) {
+            call.err().println("gvshim: No help topic for '" + topic[0] + "' (verbs: run, spec, doctor, install; runc's: "
+                    + String.join(", ", RuntimeCli.VERB_ORDER) + ")");
+            return Exit.NO_HELP_TOPIC;
+        }
+        spec.name("gvshim " + topic[0]);
+        commandLine(spec, call).usage(call.out());
+        return 0;
     }
 
     /** No verb first: --help, --version, or a mistake; build the whole command tree. */

@@ -26,6 +26,10 @@ final class RuntimeCli {
     static final Set<String> RUNTIME_ONLY = Set.of("create", "start", "state", "kill", "delete", "exec", "ps", "events",
             "pause", "resume", "update", "list", "features", "checkpoint", "restore");
 
+    /** The runc verbs in runc's order (its --help), for the lines that list them. */
+    static final List<String> VERB_ORDER = List.of("checkpoint", "create", "delete", "events", "exec", "kill", "list",
+            "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "features");
+
     private RuntimeCli() {
     }
 
@@ -69,10 +73,14 @@ final class RuntimeCli {
         if (name.equals("spec")) {
             return Cli.execute(call, rest.toArray(String[]::new));
         }
+        if (name.equals("help") || name.equals("h")) {
+            return Cli.help(call, verbArgs);
+        }
         RuntimeVerb verb = RuntimeVerb.of(name);
         if (verb == null) {
-            return ErrorSink.usage(call, "gvshim", "unknown verb \"" + name + "\" (create, start, state, kill, delete, exec,"
-                    + " run, ps, events, pause, resume, update, list, spec, features, checkpoint, restore)", Exit.USAGE);
+            // runc's status for an unknown verb (urfave/cli's "No help topic"), with the verbs there are
+            return ErrorSink.usage(call, "gvshim", "No help topic for '" + name + "': unknown verb (" + String.join(", ",
+                    VERB_ORDER) + ")", Exit.NO_HELP_TOPIC);
         }
         CommandLine vl = Cli.commandLine(verb.spec(), call);
         vl.setStopAtPositional(verb.takesMore());

@@ -17,6 +17,8 @@ public final class Exit {
      * 255)): callers tell it from the process's own exit status, which is 0-254 or 128+signal.
      */
     public static final int EXEC_FAILED = 255;
+    /** An unknown verb or help topic of the runtime (runc's urfave/cli "No help topic"). */
+    public static final int NO_HELP_TOPIC = 3;
     /** A command-line usage error (picocli's and most tools'). */
     public static final int USAGE = 2;
 

@@ -288,11 +288,11 @@ class RuntimeCliTest {
         assertThat(noVerb.code()).isEqualTo(2);
         assertThat(noVerb.err()).startsWith("gvshim: missing verb after the global options");
         Out badVerb = cli("--root", root.toString(), "frobnicate", "x");
-        assertThat(badVerb.code()).isEqualTo(2);
-        assertThat(badVerb.err()).startsWith("gvshim: unknown verb \"frobnicate\"");
+        assertThat(badVerb.code()).as("runc's status for an unknown verb").isEqualTo(3);
+        assertThat(badVerb.err()).startsWith("gvshim: No help topic for 'frobnicate': unknown verb (checkpoint, create,");
         Out doctor = cli("--root", root.toString(), "doctor");
-        assertThat(doctor.code()).as("doctor is gvshim's own verb, not a runtime one").isEqualTo(2);
-        assertThat(doctor.err()).startsWith("gvshim: unknown verb \"doctor\"");
+        assertThat(doctor.code()).as("doctor is gvshim's own verb, not a runtime one").isEqualTo(3);
+        assertThat(doctor.err()).startsWith("gvshim: No help topic for 'doctor'");
         Out rootless = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "--rootless", "maybe",
                 "state", "x");
         assertThat(rootless.code()).isEqualTo(2);
@@ -311,6 +311,26 @@ class RuntimeCliTest {
         assertThat(spec.code()).isZero();
         assertThat(spec.err()).isEmpty();
         assertThat(MAPPER.readTree(bundle.resolve("config.json").toFile()).path("ociVersion").asText()).isEqualTo("1.0.2");
+    }
+
+    @Test
+    void helpAndHAreRuncsHelpVerbsInBothModes() {
+        for (String[] a : List.of(new String[] {"help"}, new String[] {"h"}, new String[] {"--root", root.toString(), "help"})) {
+            Out o = cli(a);
+            assertThat(o.code()).as(String.join(" ", a)).isZero();
+            assertThat(o.out()).contains("Usage: gvshim").contains("doctor");
+            assertThat(o.err()).isEmpty();
+        }
+        Out kill = cli("--root", root.toString(), "help", "kill");
+        assertThat(kill.code()).isZero();
+        assertThat(kill.out()).startsWith("Usage: gvshim kill").contains("--all");
+        Out run = cli("help", "run");
+        assertThat(run.code()).isZero();
+        assertThat(run.out()).startsWith("Usage: gvshim run").contains("--userns");
+        Out foo = cli("help", "foo");
+        assertThat(foo.code()).as("runc: No help topic, exit 3").isEqualTo(3);
+        assertThat(foo.out()).isEmpty();
+        assertThat(foo.err()).startsWith("gvshim: No help topic for 'foo' (verbs: run, spec, doctor, install; runc's:");
     }
 
     @Test
