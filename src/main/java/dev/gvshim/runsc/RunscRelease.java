@@ -28,6 +28,8 @@ public record RunscRelease(int date) {
     static final int CLONE3 = 20230814;
     /** CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE known to runsc (bd9010d4c, 2023-02-17). */
     static final int NEW_CAPS = 20230227;
+    /** The first release whose statx(2) takes coreutils 9's AT_STATX_DONT_SYNC flags (before: EINVAL). */
+    static final int STATX = 20230227;
     /** process.user.umask applied (d3ca96da5, 2024-10-11); before, every process gets 0022. */
     static final int UMASK = 20241021;
     /** The OCI seccomp filter applied to exec'd processes too (028b7f0f1, 2026-03-08). */
@@ -51,6 +53,15 @@ public record RunscRelease(int date) {
 
     private boolean atLeast(int d) {
         return known() && date >= d;
+    }
+
+    /**
+     * Its statx(2) refuses the flags coreutils 9 passes: `ls DIR`, `ls -l` and `stat` print
+     * "Invalid argument" in the sandbox (measured with Debian 12's 0.0~20221219, as root and
+     * rootless, bare `runsc do` alike; Debian 13's 0.0~20240729 works).
+     */
+    public boolean breaksStatx() {
+        return before(STATX);
     }
 
     /** gVisor itself answers clone3 with ENOSYS (it does not implement it). */

@@ -24,7 +24,7 @@ class DoctorTest {
 
     static Doctor.Report diagnose(Fixture f, String... live) {
         Facts facts = f.facts();
-        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20221219.0", null);
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20240729.0", null);
         // every report these tests make is audited as a user would read it
         dev.gvshim.Messages.check("doctor on " + f.root.getFileName(), ReportOutput.text(r));
         try {
@@ -46,6 +46,23 @@ class DoctorTest {
         assertThat(r.failures().getFirst().id()).as("first failure of " + r.failures()).isEqualTo(id);
         assertThat(r.headline()).startsWith("rootless gVisor can't start here, because ");
         assertThat(finding(r, id).fix()).contains(fix);
+    }
+
+    @Test
+    void debian12sRunscIsAWarningThatNamesTheBrokenCommandsAndTheFix() {
+        Fixture f = Fixture.load("debian12-host", tmp);
+        Doctor.Report r = Doctor.diagnose(f.facts(), Fixture.live(f.facts(), "clone", "map-full"),
+                "runsc version 0.0~20221219.0\nspec: 1.0.2-dev\n", null);
+        dev.gvshim.Messages.check("doctor with runsc 2022-12", ReportOutput.text(r));
+        assertThat(r.ok()).as("a warning, not a failure: the sandbox starts").isTrue();
+        assertThat(r.headline()).isEqualTo("rootless gVisor works here, mode full (1 warning below)");
+        Finding w = finding(r, "RUNSC_OUTDATED");
+        assertThat(w.status()).isEqualTo(Finding.Status.WARN);
+        assertThat(w.summary()).contains("gVisor 2022-12-19").contains("`ls DIR`").contains("Invalid argument");
+        assertThat(w.evidence()).endsWith("runsc version 0.0~20221219.0");
+        assertThat(w.fix()).contains("Debian 13").contains("--runsc PATH");
+        assertThat(diagnose(f, "clone", "map-full").findings()).as("2024-07: no such finding")
+                .noneMatch(x -> x.id().equals("RUNSC_OUTDATED"));
     }
 
     @Test
