@@ -38,6 +38,29 @@ final class OtherFields extends SpecFields {
         super(c, json, out);
     }
 
+    /**
+     * createContainer and startContainer hooks run in the container's own namespaces (runtime-spec
+     * config.md "Hooks"). gVisor's container has none on the host: its root is served by the gofer
+     * and its processes live in gVisor's kernel, so runsc 2022-12 skips them with a line in its own
+     * log ("CreateContainer hook skipped because running inside container namespace is not
+     * supported"). A hook a caller relies on (bind mounts, ldconfig) would silently not run: refused.
+     */
+    void hooks() throws GvshimException {
+        ObjectNode hooks = object(json, "hooks", "hooks");
+        if (hooks == null) {
+            return;
+        }
+        for (String kind : List.of("createContainer", "startContainer")) {
+            JsonNode h = hooks.get(kind);
+            if (h != null && h.isArray() && !h.isEmpty()) {
+                throw refuse("HOOK_UNSUPPORTED", "hooks." + kind, "such a hook runs in the container's own namespaces,"
+                        + " which a gVisor container does not have on the host (its root is served by runsc's gofer and its"
+                        + " processes run in gVisor's kernel), so runsc skips it", "run it as a prestart or createRuntime"
+                        + " hook on the host, or run this container with runc");
+            }
+        }
+    }
+
     void process() throws GvshimException {
         ObjectNode p = object(json, "process", "process");
         if (p == null) {

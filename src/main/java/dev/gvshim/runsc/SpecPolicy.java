@@ -137,6 +137,7 @@ public final class SpecPolicy {
         boolean seccomp = new SeccompFields(c, json, out).check();
         OtherFields other = new OtherFields(c, json, out);
         other.process();
+        other.hooks();
         PathFields paths = new PathFields(c, json, out);
         paths.recursiveReadOnly();
         paths.check();

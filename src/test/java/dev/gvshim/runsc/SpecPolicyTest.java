@@ -162,6 +162,20 @@ class SpecPolicyTest {
     }
 
     @Test
+    void hooksInTheContainersNamespacesAreRefusedNotSilentlySkipped() throws Exception {
+        for (String kind : List.of("createContainer", "startContainer")) {
+            Spec s = spec("{'ociVersion':'1.0.2','process':{'args':['true'],'cwd':'/'},'root':{'path':'rootfs'},"
+                    + "'hooks':{'" + kind + "':[{'path':'/sbin/ldconfig'}]}}");
+            assertThatThrownBy(() -> SpecPolicy.check(s, ctx(R2022, true, null))).as(kind)
+                    .hasMessageContaining("cannot honour hooks." + kind).hasMessageContaining("[HOOK_UNSUPPORTED]");
+        }
+        Spec ok = spec("{'ociVersion':'1.0.2','process':{'args':['true'],'cwd':'/'},'root':{'path':'rootfs'},"
+                + "'hooks':{'prestart':[{'path':'/bin/true'}],'createRuntime':[{'path':'/bin/true'}],'poststop':[],"
+                + "'createContainer':[]}}");
+        assertThat(SpecPolicy.check(ok, ctx(R2022, true, null)).changed()).as("host hooks, and empty lists").isFalse();
+    }
+
+    @Test
     void recursivelyReadOnlyIsGVisorsReadOnlyNotSilentlyReadWrite() throws Exception {
         Spec s = spec("{'ociVersion':'1.0.2','process':{'args':['true'],'cwd':'/'},'root':{'path':'rootfs'},"
                 + "'mounts':[{'destination':'/a','type':'bind','source':'/srv/a','options':['rbind','rro']},"
