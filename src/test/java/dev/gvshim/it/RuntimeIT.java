@@ -690,7 +690,7 @@ class RuntimeIT {
         assertThat(gv(b, "start", "eo").code()).isZero();
 
         Host.Result refused = gv(b, "exec", "eo", "/bin/echo", "refused");
-        assertThat(refused.code()).as(refused.toString()).isEqualTo(1);
+        assertThat(refused.code()).as(refused.toString()).isEqualTo(255);
         assertThat(refused.out()).doesNotContain("refused");
         assertThat(lastError()).endsWith("[SECCOMP_EXEC]").contains("--security-opt seccomp=unconfined")
                 .contains("release-20260330").contains("\"execWithoutSeccomp\": true in /etc/gvshim/config.json")
@@ -720,7 +720,7 @@ class RuntimeIT {
         assertThat(warnings.get(1)).startsWith("container eo: exec of `/bin/echo via option` runs without");
 
         Host.Result again = gv(b, "exec", "eo", "/bin/true");
-        assertThat(again.code()).as("the opt-in is per call, from the configuration: not remembered").isEqualTo(1);
+        assertThat(again.code()).as("the opt-in is per call, from the configuration: not remembered").isEqualTo(255);
         assertThat(lastError()).endsWith("[SECCOMP_EXEC]");
         assertThat(gv(b, "delete", "--force", "eo").code()).isZero();
     }
@@ -1030,13 +1030,13 @@ class RuntimeIT {
         assertThat(gv(b, "start", "em").code()).isZero();
         assertThat(gv(b, "pause", "em").code()).isZero();
         Host.Result p = gv(b, "exec", "em", "/bin/true");
-        assertThat(p.code()).isEqualTo(1);
+        assertThat(p.code()).as("runc's status for exec's own failures").isEqualTo(255);
         assertThat(lastError()).contains("paused");
         assertThat(gv(b, "resume", "em").code()).isZero();
         assertThat(gv(b, "kill", "em", "KILL").code()).isZero();
         assertThat(awaitStatus("em", "stopped")).isEqualTo("stopped");
         Host.Result s = gv(b, "exec", "em", "/bin/true");
-        assertThat(s.code()).isEqualTo(1);
+        assertThat(s.code()).isEqualTo(255);
         assertThat(lastError()).contains("stopped").doesNotContain("paused").doesNotContain("3-em");
         List<String> own = s.err().lines().filter(l -> l.startsWith("gvshim")).toList();
         assertThat(own).hasSize(1);
