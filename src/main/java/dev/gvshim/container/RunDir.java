@@ -20,6 +20,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class RunDir {
     public static final String OWNER_FILE = "owner";
+    /** Present in a run directory kept for the user (--debug): garbage collection leaves it alone. */
+    public static final String KEEP_FILE = "kept-for-debug";
     private final Path dir;
     private final String id;
 
@@ -139,15 +141,22 @@ public final class RunDir {
         }
     }
 
+    /** Marks the directory as kept for the user (--debug): it outlives its run until the user removes it. */
+    public void keep() throws IOException {
+        Files.writeString(dir.resolve(KEEP_FILE), "gvshim run --debug keeps this directory; remove it when done\n");
+    }
+
     /**
      * Removes run directories whose owning process is gone (its pid no longer exists or was
-     * reused by a process with a different start time). Returns how many were removed.
+     * reused by a process with a different start time), except those kept for the user
+     * (--debug: a later run would otherwise delete what the debug run said it kept). Returns how
+     * many were removed.
      */
     public static int collectGarbage(Path stateDir) {
         int removed = 0;
         try (DirectoryStream<Path> runs = Files.newDirectoryStream(stateDir, "gv*")) {
             for (Path run : runs) {
-                if (Files.isDirectory(run) && !alive(run.resolve(OWNER_FILE))) {
+                if (Files.isDirectory(run) && !Files.exists(run.resolve(KEEP_FILE)) && !alive(run.resolve(OWNER_FILE))) {
                     deleteTree(run);
                     removed++;
                 }

@@ -83,6 +83,9 @@ public final class RunForeground {
         RunDir run;
         try {
             run = RunDir.create(stateDir);
+            if (req.debug()) {
+                run.keep();
+            }
         } catch (IOException e) {
             throw new GvshimException(Failure.of("STATE_DIR_UNSAFE", "cannot create a run directory in " + stateDir, null,
                     IoError.withFile(e), "check free space and permissions of " + stateDir));

@@ -34,7 +34,11 @@ class RunDirTest {
         Path old = Files.createDirectories(state.resolve("gvold"));
         Files.setLastModifiedTime(old, FileTime.from(Instant.now().minusSeconds(3600)));
         Path other = Files.createDirectories(state.resolve("not-a-run"));
+        Path kept = Files.createDirectories(state.resolve("gvkept"));
+        Files.writeString(kept.resolve(RunDir.OWNER_FILE), "999999999 12345\n");
+        Files.writeString(kept.resolve(RunDir.KEEP_FILE), "");
         assertThat(RunDir.collectGarbage(state)).isEqualTo(3);
+        assertThat(kept).as("--debug said it kept it: the next run must not delete it").exists();
         assertThat(live.dir()).exists();
         assertThat(young).as("probably being created right now").exists();
         assertThat(other).exists();
