@@ -36,7 +36,7 @@ class MessagesTest {
                 "gvshim: cannot create the user namespace [clone(CLONE_NEWUSER|CLONE_VM): EPERM (Operation not permitted)]: a"
                         + " seccomp filter denies CLONE_NEWUSER (Seccomp: 2, Seccomp_filters: 1). Fix: run gvshim outside the"
                         + " seccomp filter [USERNS_SECCOMP]",
-                "gvshim run: invalid value for option '--timeout': '2s' is not a number (give the number alone, without a unit: 2)",
+                "gvshim run: invalid value for option '--timeout': '2 days' is not a duration (seconds, or with a unit: 30s, 2m, 1h, 500ms)",
                 "gvshim spec: cannot write r2/config.json: the directory r2 does not exist",
                 "gvshim: cannot start the gVisor sandbox [runsc: waiting for sandbox to start: EOF; error mounting proc:"
                         + " operation not permitted]: /proc has 2 masked paths [PROC_MASKED]",

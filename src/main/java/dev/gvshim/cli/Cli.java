@@ -209,10 +209,42 @@ public final class Cli {
         cl.registerConverter(Integer.class, Cli::wholeNumber);
         cl.registerConverter(int.class, Cli::wholeNumber);
         cl.registerConverter(Long.class, Cli::longNumber);
+        cl.registerConverter(java.time.Duration.class, Cli::duration);
         cl.registerConverter(long.class, Cli::longNumber);
         cl.setOut(new PrintWriter(call.out(), true));
         cl.setErr(new PrintWriter(call.err(), true));
         return cl;
+    }
+
+    private static final java.util.regex.Pattern DURATION_PART = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
+
+    /**
+     * A duration as people write it for timeout(1), docker and Go: seconds alone ("30", "1.5"), or
+     * numbers with units ("500ms", "30s", "2m", "1h", "1m30s").
+     */
+    static java.time.Duration duration(String v) {
+        String d = v.strip();
+        if (d.matches("\\d+(\\.\\d+)?")) {
+            return java.time.Duration.ofNanos(Math.round(Double.parseDouble(d) * 1e9));
+        }
+        java.util.regex.Matcher m = DURATION_PART.matcher(d);
+        double seconds = 0;
+        int at = 0;
+        while (m.find() && m.start() == at) {
+            double n = Double.parseDouble(m.group(1));
+            seconds += switch (m.group(2)) {
+                case "ms" -> n / 1000;
+                case "m" -> n * 60;
+                case "h" -> n * 3600;
+                default -> n;
+            };
+            at = m.end();
+        }
+        if (at == 0 || at != d.length()) {
+            throw new CommandLine.TypeConversionException("'" + v + "' is not a duration (seconds, or with a unit: 30s, 2m, 1h,"
+                    + " 500ms)");
+        }
+        return java.time.Duration.ofNanos(Math.round(seconds * 1e9));
     }
 
     /** A decimal number ("2", "0.5"); "2s" gets a hint, since a unit is the usual mistake. */

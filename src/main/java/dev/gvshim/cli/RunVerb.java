@@ -56,9 +56,10 @@ final class RunVerb implements Verb {
         s.addOption(flag(names("--env-all"), "Pass the caller's whole environment."));
         s.addOption(value(names("--network"), "MODE", Network.class,
                 "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback)."));
-        s.addOption(value(names("--timeout"), "SECONDS", Double.class,
-                "Stop the command after SECONDS (SIGTERM, then SIGKILL after --kill-after); exit 124."));
-        s.addOption(value(names("--kill-after"), "SECONDS", Double.class, "Grace period after the SIGTERM of --timeout (default 2)."));
+        s.addOption(value(names("--timeout"), "DURATION", java.time.Duration.class,
+                "Stop the command after DURATION (30, 30s, 2m, 1h, 500ms; SIGTERM, then SIGKILL after --kill-after); exit 124."));
+        s.addOption(value(names("--kill-after"), "DURATION", java.time.Duration.class,
+                "Grace period after the SIGTERM of --timeout (default 2s)."));
         s.addOption(value(names("--platform"), "NAME", String.class,
                 "gVisor platform: ptrace, systrap or kvm (default: this runsc's own default)."));
         s.addOption(value(names("--runsc"), "PATH", String.class, "The runsc binary (default: runsc in $PATH)."));
@@ -148,11 +149,13 @@ final class RunVerb implements Verb {
         if (workdir != null && !workdir.startsWith("/")) {
             throw new IllegalArgumentException("--cwd " + workdir + ": must be an absolute path inside the sandbox");
         }
-        Double timeout = p.matchedOptionValue("--timeout", null);
+        java.time.Duration t = p.matchedOptionValue("--timeout", null);
+        Double timeout = t == null ? null : t.toNanos() / 1e9;
         if (timeout != null && !(timeout > 0)) {
             throw new IllegalArgumentException("--timeout must be a positive number of seconds");
         }
-        Double killAfter = p.matchedOptionValue("--kill-after", 2.0);
+        java.time.Duration k = p.matchedOptionValue("--kill-after", java.time.Duration.ofSeconds(2));
+        Double killAfter = k.toNanos() / 1e9;
         if (!(killAfter >= 0)) {
             throw new IllegalArgumentException("--kill-after must be zero or more seconds");
         }

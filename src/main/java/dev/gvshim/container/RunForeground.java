@@ -61,6 +61,13 @@ public final class RunForeground {
     }
 
     private void launch(RunSpecTask specTask) throws GvshimException {
+        if (req.tty() == RunRequest.Tty.ALWAYS && !Linux.isatty(call.stdio().inFd())) {
+            // the command would read a terminal nobody types into: an input EOF cannot reach it through a
+            // pty, so a shell would wait forever (docker run -it refuses the same way)
+            throw new GvshimException(Failure.of("TERMINAL_STDIN", "cannot give the command a terminal (-t always)", null,
+                    "stdin is not a terminal (the input device is not a TTY), so the command's input could never end",
+                    "run it from a terminal, or use -t auto (a terminal only when stdin and stdout are one) or -t never"));
+        }
         Path slash = Path.of("/");
         Caller host = readHost(slash);
         call.trace().mark("host facts read");

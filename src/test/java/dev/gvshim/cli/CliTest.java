@@ -42,6 +42,7 @@ class CliTest {
     static RunRequest parse(Path cwd, String... args) {
         CommandLine cl = new CommandLine(new RunVerb().spec(), Cli.FACTORY);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.registerConverter(java.time.Duration.class, Cli::duration);
         return RunVerb.request(cl.parseArgs(args), cwd);
     }
 
@@ -79,14 +80,26 @@ class CliTest {
 
     @Test
     void aNumberIsAskedForInWordsNotAsAJavaType() {
-        Out o = cli("run", "--timeout", "2s", "--", "true");
+        Out o = cli("run", "--timeout", "2 days", "--", "true");
         assertThat(o.code()).isEqualTo(125);
-        assertThat(o.err()).isEqualTo("gvshim run: invalid value for option '--timeout': '2s' is not a number (give the number"
-                + " alone, without a unit: 2) (see `gvshim run --help`)\n");
-        assertThat(cli("run", "--kill-after", "soon", "--", "true").err()).contains("'soon' is not a number (see");
+        assertThat(o.err()).isEqualTo("gvshim run: invalid value for option '--timeout': '2 days' is not a duration (seconds, or"
+                + " with a unit: 30s, 2m, 1h, 500ms) (see `gvshim run --help`)\n");
+        assertThat(cli("run", "--kill-after", "soon", "--", "true").err()).contains("'soon' is not a duration (");
         assertThat(cli("--root", "/nonexistent", "create", "--preserve-fds", "x", "c").err()).contains("'x' is not a whole number");
-        assertThat(parse(Path.of("/"), "--timeout", "1e1", "--", "x").timeout()).isEqualTo(10.0);
-        assertThat(cli("run", "--timeout", "NaN", "--", "x").err()).contains("'NaN' is not a number");
+        assertThat(cli("run", "--timeout", "NaN", "--", "x").err()).contains("'NaN' is not a duration");
+    }
+
+    @Test
+    void durationsAreWrittenAsTimeoutDockerAndGoWriteThem() {
+        for (String[] d : List.of(new String[] {"30", "30.0"}, new String[] {"1.5", "1.5"}, new String[] {"2s", "2.0"},
+                new String[] {"500ms", "0.5"}, new String[] {"2m", "120.0"}, new String[] {"1h", "3600.0"},
+                new String[] {"1m30s", "90.0"})) {
+            assertThat(parse(Path.of("/"), "--timeout", d[0], "--", "x").timeout()).as(d[0]).hasToString(d[1]);
+        }
+        assertThat(parse(Path.of("/"), "--kill-after", "250ms", "--", "x").killAfter()).isEqualTo(0.25);
+        for (String bad : List.of("s", "1x", "1m30", "-1s", "1e1", "")) {
+            assertThat(cli("run", "--timeout", bad, "--", "x").err()).as(bad).contains("is not a duration");
+        }
     }
 
     @Test

@@ -323,6 +323,15 @@ class RunIT {
         assertThat(r.out()).as(r.toString()).contains("is-a-tty").contains("owner=" + host.uid);
     }
 
+    @Test
+    void aTerminalForAStdinThatIsNotOneIsRefusedNotAHang() {
+        // the shell would read the pty forever: its stdin's EOF cannot reach it through a terminal
+        Host.Result r = host.gvshim(null, Duration.ofSeconds(30), "run", "-t", "always", "--", "/bin/sh");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).startsWith("gvshim: cannot give the command a terminal (-t always)").endsWith("[TERMINAL_STDIN]\n");
+        assertThat(gvshimLines(r)).hasSize(1);
+    }
+
     /** gvshim's own lines on stderr (the command's are not counted). */
     private static List<String> gvshimLines(Host.Result r) {
         return r.err().lines().filter(l -> l.startsWith("gvshim:")).toList();
