@@ -47,13 +47,17 @@ final class RunVerb implements Verb {
                 "Run this OCI bundle (DIR/config.json) instead of generating a spec. COMMAND, if given, replaces its process.args."));
         s.addOption(value(names("--rootfs"), "DIR", String.class,
                 "Root file system of the generated spec, mounted read-only (default: /, to wrap a container's own entrypoint)."));
-        s.addOption(repeated(names("--mount"), "SRC:DST[:ro]", "Bind-mount a host path into the sandbox; repeatable."));
+        s.addOption(repeated(names("-v", "--volume", "--mount"), "SRC:DST[:ro]",
+                "Bind-mount a host path into the sandbox; repeatable. Docker's type=bind,source=SRC,target=DST[,readonly] too."));
         s.addOption(repeated(names("--tmpfs"), "DST", "Mount an empty writable tmpfs at DST (/tmp gets one by default)."));
-        s.addOption(value(names("--cwd"), "DIR", String.class,
+        s.addOption(value(names("-w", "--workdir", "--cwd"), "DIR", String.class,
                 "Working directory inside the sandbox (default: the current one when --rootfs is /, else /)."));
         s.addOption(repeated(names("-e", "--env"), "KEY[=VALUE]",
                 "Set a variable, or pass the caller's value of KEY; repeatable. PATH, TERM, LANG, LC_* and TZ pass by default."));
+        s.addOption(repeated(names("--env-file"), "FILE",
+                "Read variables from FILE (KEY=VALUE lines, or KEY to pass the caller's value; # comments), as docker does."));
         s.addOption(flag(names("--env-all"), "Pass the caller's whole environment."));
+        s.addOption(flag(names("-i", "--interactive"), "Accepted for docker's habit: stdin always passes through."));
         s.addOption(value(names("--network"), "MODE", Network.class,
                 "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback)."));
         s.addOption(value(names("--timeout"), "DURATION", java.time.Duration.class,
@@ -77,7 +81,7 @@ final class RunVerb implements Verb {
                 "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
                         + ") or unsandboxed (run COMMAND directly, with a warning)."));
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
-        s.addOption(flag(names("-v", "--verbose"), "Say which user-namespace mode was chosen and why."));
+        s.addOption(flag(names("--verbose"), "Say which user-namespace mode was chosen and why."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
         s.parser().stopAtPositional(true);
         return s;
@@ -118,6 +122,33 @@ final class RunVerb implements Verb {
 
     private static Path path(String s) {
         return s == null ? null : Path.of(s);
+    }
+
+    /**
+     * docker's --env-file: a KEY=VALUE a line (the value as it is, quotes and spaces included), or
+     * KEY alone for the caller's value; blank lines and lines starting with # are skipped.
+     */
+    static List<String> envFile(Path file) {
+        List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("--env-file " + file + ": no such file");
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--env-file " + file + ": " + dev.gvshim.diagnose.IoError.reason(e));
+        }
+        List<String> env = new ArrayList<>();
+        for (String l : lines) {
+            String t = l.stripLeading();
+            if (t.isEmpty() || t.startsWith("#")) {
+                continue;
+            }
+            if (t.startsWith("=")) {
+                throw new IllegalArgumentException("--env-file " + file + ": a line without a name: " + l);
+            }
+            env.add(t);
+        }
+        return env;
     }
 
     /** Validates the options into a request; IllegalArgumentException carries the one-line complaint. */
@@ -190,8 +221,13 @@ final class RunVerb implements Verb {
         Mode userns = p.matchedOptionValue("--userns", Mode.AUTO);
         RunRequest.Tty tty = p.matchedOptionValue("--tty", RunRequest.Tty.AUTO);
         Path root = path(p.matchedOptionValue("--root", null));
+        List<String> env = new ArrayList<>();
+        for (String file : p.matchedOptionValue("--env-file", List.<String>of())) {
+            env.addAll(envFile(cwd.resolve(file)));
+        }
+        env.addAll(p.matchedOptionValue("--env", List.<String>of()));
         return new RunRequest(command, bundle == null ? null : cwd.resolve(bundle).normalize(), rootfs, mounts, tmpfs, workdir,
-                p.matchedOptionValue("--env", List.<String>of()), p.hasMatchedOption("--env-all"), network, timeout,
+                env, p.hasMatchedOption("--env-all"), network, timeout,
                 killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),
                 userns, tty, uid, gid, p.matchedOptionValue("--hostname", null), unsandboxed,
                 p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"));

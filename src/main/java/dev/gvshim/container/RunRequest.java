@@ -37,6 +37,9 @@ public record RunRequest(List<String> command, Path bundle, Path rootfs, List<Bi
     public record BindMount(Path source, String destination, boolean readOnly) {
         /** Parses SRC:DST[:ro|rw]; SRC is resolved against {@code cwd}. */
         public static BindMount parse(String spec, Path cwd) {
+            if (spec.startsWith("type=") || spec.startsWith("source=") || spec.startsWith("src=")) {
+                return parseDocker(spec, cwd);
+            }
             String[] f = spec.split(":", -1);
             if (f.length < 2 || f.length > 3 || f[0].isEmpty() || f[1].isEmpty()) {
                 throw new IllegalArgumentException("--mount " + spec + ": expected SRC:DST or SRC:DST:ro");
@@ -53,6 +56,45 @@ public record RunRequest(List<String> command, Path bundle, Path rootfs, List<Bi
                 throw new IllegalArgumentException("--mount " + spec + ": the destination must be an absolute path");
             }
             return new BindMount(cwd.resolve(f[0]).normalize(), f[1], ro);
+        }
+
+        /**
+         * Docker's --mount syntax for a bind mount: {@code type=bind,source=SRC,target=DST[,readonly]}
+         * (also {@code src}, {@code destination}/{@code dst}, {@code readonly=true|false}, {@code ro});
+         * docker(1) run --mount. Other types are refused (a tmpfs is --tmpfs DST).
+         */
+        static BindMount parseDocker(String spec, Path cwd) {
+            String type = "bind";
+            String src = null;
+            String dst = null;
+            boolean ro = false;
+            for (String kv : spec.split(",")) {
+                int eq = kv.indexOf('=');
+                String k = eq < 0 ? kv : kv.substring(0, eq);
+                String v = eq < 0 ? null : kv.substring(eq + 1);
+                switch (k) {
+                    case "type" -> type = v;
+                    case "source", "src" -> src = v;
+                    case "target", "destination", "dst" -> dst = v;
+                    case "readonly", "ro" -> ro = v == null || v.equals("true") || v.equals("1");
+                    case "bind-propagation", "consistency" -> {
+                        // accepted: gVisor's gofer serves the source; propagation has no host mounts to share
+                    }
+                    default -> throw new IllegalArgumentException("--mount " + spec + ": unknown key " + k
+                            + " (type=bind,source=SRC,target=DST[,readonly])");
+                }
+            }
+            if (!"bind".equals(type)) {
+                throw new IllegalArgumentException("--mount " + spec + ": type " + type + " is not supported here (bind;"
+                        + " for a tmpfs use --tmpfs DST)");
+            }
+            if (src == null || src.isEmpty() || dst == null || dst.isEmpty()) {
+                throw new IllegalArgumentException("--mount " + spec + ": expected type=bind,source=SRC,target=DST[,readonly]");
+            }
+            if (!dst.startsWith("/")) {
+                throw new IllegalArgumentException("--mount " + spec + ": the target must be an absolute path");
+            }
+            return new BindMount(cwd.resolve(src).normalize(), dst, ro);
         }
     }
 

@@ -90,6 +90,27 @@ class CliTest {
     }
 
     @Test
+    void dockersSpellingsOfMountsWorkdirAndEnvironmentWork(@org.junit.jupiter.api.io.TempDir Path cwd) throws Exception {
+        Files.createDirectories(cwd.resolve("data"));
+        for (String d : List.of("d", "e", "f", "g")) {
+            Files.createDirectories(cwd.resolve("root").resolve(d));
+        }
+        Files.writeString(cwd.resolve("vars"), "# a comment\n\nA=1\nB=two words\nPATH\n");
+        RunRequest r = parse(cwd, "--rootfs", "root", "-v", "data:/d:ro", "--volume", "data:/e", "--mount",
+                "type=bind,source=data,target=/f,readonly", "--mount", "src=data,dst=/g", "-w", "/d", "-i",
+                "--env-file", "vars", "-e", "C=3", "--", "x");
+        assertThat(r.mounts()).extracting(m -> m.destination() + (m.readOnly() ? ":ro" : ":rw"))
+                .containsExactly("/d:ro", "/e:rw", "/f:ro", "/g:rw");
+        assertThat(r.mounts()).allSatisfy(m -> assertThat(m.source()).isEqualTo(cwd.resolve("data")));
+        assertThat(r.cwd()).isEqualTo("/d");
+        assertThat(r.env()).containsExactly("A=1", "B=two words", "PATH", "C=3");
+        assertThat(cli("run", "--mount", "type=volume,source=v,target=/v", "--", "x").err())
+                .contains("type volume is not supported here");
+        assertThat(cli("run", "--env-file", cwd.resolve("none").toString(), "--", "x").err())
+                .contains("--env-file " + cwd.resolve("none") + ": no such file");
+    }
+
+    @Test
     void durationsAreWrittenAsTimeoutDockerAndGoWriteThem() {
         for (String[] d : List.of(new String[] {"30", "30.0"}, new String[] {"1.5", "1.5"}, new String[] {"2s", "2.0"},
                 new String[] {"500ms", "0.5"}, new String[] {"2m", "120.0"}, new String[] {"1h", "3600.0"},
@@ -137,7 +158,7 @@ class CliTest {
         assertThat(r.fallbackUnsandboxed()).isFalse();
         Files.createDirectories(cwd.resolve("b"));
         RunRequest s = parse(cwd, "--bundle", "b", "--network", "HOST", "--userns", "single", "-t", "never", "-u", "1000:100",
-                "--timeout", "2.5", "--root", "state", "--hostname", "h", "--debug", "-v");
+                "--timeout", "2.5", "--root", "state", "--hostname", "h", "--debug", "--verbose");
         assertThat(s.bundle()).isEqualTo(cwd.resolve("b"));
         assertThat(s.network()).isEqualTo(Network.HOST);
         assertThat(s.userns()).isEqualTo(Mode.SINGLE);

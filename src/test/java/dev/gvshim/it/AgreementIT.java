@@ -41,7 +41,7 @@ import org.junit.jupiter.api.TestFactory;
  */
 class AgreementIT {
     private static final Duration T = Duration.ofSeconds(120);
-    private static final List<String> RUN = List.of("run", "-v", "--rootfs", "hello/rootfs", "--", "/bin/busybox", "echo",
+    private static final List<String> RUN = List.of("run", "--verbose", "--rootfs", "hello/rootfs", "--", "/bin/busybox", "echo",
             "sandboxed");
     /** A user whose subordinate ids the rows change (the shared test user's stay as they are). */
     private static final String MX = "gvshim-it-mx";

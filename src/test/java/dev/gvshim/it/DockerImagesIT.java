@@ -150,7 +150,7 @@ class DockerImagesIT {
 
         // The same image and flags: the container's user, and what the sandboxed command sees.
         Host.Result r = docker(concat(documented(), List.of("--entrypoint", "/opt/gvshim/bin/gvshim")), CONNECTOR,
-                "run", "-v", "--", "/bin/sh", "-c", "cat /proc/version; dmesg | head -1");
+                "run", "--verbose", "--", "/bin/sh", "-c", "cat /proc/version; dmesg | head -1");
         assertThat(r.code()).as("%s", r).isZero();
         assertThat(r.out()).as("gVisor's kernel, not the host's").startsWith("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n")
                 .contains("Starting gVisor");
@@ -170,7 +170,7 @@ class DockerImagesIT {
         assertSpecLine(docker(nnp, CONNECTOR, "spec"));
 
         Host.Result r = docker(concat(nnp, List.of("--entrypoint", "/opt/gvshim/bin/gvshim")), CONNECTOR,
-                "run", "-v", "--", "/bin/true");
+                "run", "--verbose", "--", "/bin/true");
         assertThat(r.code()).as("%s", r).isZero();
         assertThat(r.err()).contains("gvshim: userns mode single (uid map 0 1000 1, gid map 0 1000 1, via direct /proc writes);"
                 + " not full: NoNewPrivs is set");

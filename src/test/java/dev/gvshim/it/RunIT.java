@@ -476,7 +476,7 @@ class RunIT {
     /** `-v` says which spec fields gVisor's design makes moot, once. */
     @Test
     void verboseSaysWhichSpecFieldsAreMoot() {
-        Host.Result r = host.gvshim(null, T, "run", "-v", "--", "/bin/true");
+        Host.Result r = host.gvshim(null, T, "run", "--verbose", "--", "/bin/true");
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(r.err().lines().filter(l -> l.contains("moot"))).as(r.toString()).hasSize(1).first().asString()
                 .startsWith("gvshim: spec fields gVisor's design makes moot: linux.maskedPaths and readonlyPaths");
