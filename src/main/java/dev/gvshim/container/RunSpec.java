@@ -51,13 +51,24 @@ public final class RunSpec {
         s.addMount(Mount.of("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")));
         s.addMount(Mount.of("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")));
         s.addMount(Mount.of("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
+        String cwdTop = hostRoot ? tmpTop(cwd) : null;
         if (defaultTmp(r, cwd)) {
             // A read-only root still needs somewhere to write; the caller's /tmp stays hidden.
             s.addMount(Mount.of("/tmp", "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=1777")));
+            if (cwdTop != null) {
+                // `cd /tmp/job && gvshim run -- ./build.sh` (CI workspaces, mktemp -d): the working directory's
+                // tree under /tmp, read-only like the rest of the host, on the sandbox's own writable /tmp
+                s.addMount(Mount.of(cwdTop, "bind", cwdTop, List.of("rbind", "ro")));
+            }
         }
-        if (hostRoot && !c.stateDir().startsWith("/tmp")) {
+        if (hostRoot && (!c.stateDir().startsWith("/tmp") || (cwdTop != null && c.stateDir().startsWith(cwdTop)))) {
             // Other runs' specs (their environments) live there: not for this sandbox's eyes.
             s.addMount(Mount.of(c.stateDir().toString(), "tmpfs", "tmpfs", List.of("nosuid", "nodev", "noexec", "mode=700")));
+        }
+        if (writableHome(r, cwd)) {
+            // HOME=/root: the host's is root's, unreadable to the caller the sandbox runs as (bash's
+            // "/root/.bashrc: Permission denied"), read-only otherwise; an empty writable one, as /tmp
+            s.addMount(Mount.of("/root", "tmpfs", "tmpfs", List.of("nosuid", "nodev", "mode=700")));
         }
         addUserMounts(s, r);
         List<String> ns = new ArrayList<>(List.of("pid", "ipc", "uts", "mount"));
@@ -91,13 +102,57 @@ public final class RunSpec {
 
     /**
      * Whether a generated spec gets its own empty /tmp: not when the caller asked for their own
-     * /tmp, and not when the working directory is under /tmp (it would vanish under the tmpfs;
-     * `cd /tmp/job && gvshim run -- ./build.sh` must work), in which case /tmp stays the host's,
-     * read-only like the rest of the root.
+     * /tmp, and not when the working directory is /tmp itself (it would vanish under the tmpfs),
+     * in which case /tmp stays the host's, read-only like the rest of the root. A working
+     * directory below /tmp is bound onto the new /tmp ({@link #tmpTop}).
      */
     public static boolean defaultTmp(RunRequest r, String cwd) {
         boolean userTmp = r.mounts().stream().anyMatch(m -> m.destination().equals("/tmp")) || r.tmpfs().contains("/tmp");
-        return !userTmp && !(r.rootfs().equals(Path.of("/")) && (cwd.equals("/tmp") || cwd.startsWith("/tmp/")));
+        return !userTmp && !(r.rootfs().equals(Path.of("/")) && cwd.equals("/tmp"));
+    }
+
+    /** /tmp/X for a working directory /tmp/X[/...] (what is bound read-only onto the sandbox's /tmp), else null. */
+    static String tmpTop(String cwd) {
+        if (!cwd.startsWith("/tmp/")) {
+            return null;
+        }
+        String rest = cwd.substring("/tmp/".length());
+        int slash = rest.indexOf('/');
+        String top = slash < 0 ? rest : rest.substring(0, slash);
+        return top.isEmpty() || top.equals(".") || top.equals("..") ? null : "/tmp/" + top;
+    }
+
+    /**
+     * Whether the generated spec gives the command an empty writable /root for HOME: with the
+     * host's root file system, as the sandbox's root user, unless the caller mounts /root itself
+     * or works below it (it would vanish under the tmpfs).
+     */
+    static boolean writableHome(RunRequest r, String cwd) {
+        return r.rootfs().equals(Path.of("/")) && (r.uid() == null || r.uid() == 0)
+                && r.mounts().stream().noneMatch(m -> m.destination().equals("/root")) && !r.tmpfs().contains("/root")
+                && !cwd.equals("/root") && !cwd.startsWith("/root/");
+    }
+
+    /** For --verbose: what gvshim put in the sandbox besides the caller's own mounts, and why. */
+    public static List<String> mountNotes(RunRequest r, Spec s) {
+        List<String> notes = new ArrayList<>();
+        String cwd = s.process().cwd();
+        for (Mount m : s.mounts()) {
+            String d = m.destination();
+            if (d.equals("/tmp") && "tmpfs".equals(m.type()) && !r.tmpfs().contains("/tmp")) {
+                notes.add("mounted /tmp: an empty writable tmpfs, gone after the run");
+            } else if (d.equals("/root") && "tmpfs".equals(m.type()) && !r.tmpfs().contains("/root")) {
+                notes.add("mounted /root: an empty writable tmpfs for HOME (the host's is not the caller's)");
+            } else if (d.equals(tmpTop(cwd)) && "bind".equals(m.type())
+                    && r.mounts().stream().noneMatch(u -> u.destination().equals(d))) {
+                notes.add("mounted " + d + ": the working directory's tree, read-only, on the sandbox's own /tmp");
+            }
+        }
+        if (r.rootfs().equals(Path.of("/")) && cwd.equals("/tmp") && s.mounts().stream().noneMatch(m -> m.destination().equals("/tmp"))) {
+            notes.add("/tmp is the host's, read-only: the working directory is /tmp itself (work in a directory below it"
+                    + " for a writable /tmp)");
+        }
+        return notes;
     }
 
     /** A bundle's spec, adapted to this run. */

@@ -160,7 +160,7 @@ final class RunSpecTask {
             throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
                     IoError.withFile(e), "check free space in " + in.stateDir()));
         }
-        List<String> notes = new ArrayList<>();
+        List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out));
         if (!r.moot().isEmpty()) {
             notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
         }

@@ -43,7 +43,7 @@ class RunSpecTest {
         assertThat(s.process().env()).containsExactly("PATH=/opt/bin:/usr/bin:/bin", "HOME=/root", "TERM=xterm-256color",
                 "LANG=C.UTF-8", "LC_TIME=de_DE.UTF-8");
         assertThat(s.mounts()).extracting(Mount::destination).containsExactly("/proc", "/dev", "/sys", "/tmp",
-                "/run/user/1000/gvshim");
+                "/run/user/1000/gvshim", "/root");
         assertThat(s.linux().namespaces()).containsExactly("pid", "ipc", "uts", "mount", "network");
         assertThat(s.hookPaths("poststart")).containsExactly("/opt/gvshim/libexec/gvshim-hook");
         assertThat(s.json().at("/process/rlimits/0/soft").asLong()).isEqualTo(1024);
@@ -72,12 +72,33 @@ class RunSpecTest {
     }
 
     @Test
-    void aWorkingDirectoryUnderTmpKeepsTheHostsTmp() {
+    void aWorkingDirectoryUnderTmpIsBoundOntoAWritableTmp() {
         RunRequest r = req(List.of("./build.sh"), Path.of("/"), List.of(), List.of(), null, List.of(), false, Network.NONE);
-        Spec s = RunSpec.generate(r, ctx(Path.of("/tmp/job")));
-        assertThat(s.process().cwd()).isEqualTo("/tmp/job");
-        assertThat(s.mounts()).extracting(Mount::destination).doesNotContain("/tmp");
+        Spec s = RunSpec.generate(r, ctx(Path.of("/tmp/job/src")));
+        assertThat(s.process().cwd()).isEqualTo("/tmp/job/src");
+        assertThat(s.mounts()).extracting(m -> m.destination() + " " + m.type() + " " + m.options()).containsSequence(
+                "/tmp tmpfs [nosuid, nodev, mode=1777]", "/tmp/job bind [rbind, ro]");
+        assertThat(RunSpec.mountNotes(r, s)).containsExactly("mounted /tmp: an empty writable tmpfs, gone after the run",
+                "mounted /tmp/job: the working directory's tree, read-only, on the sandbox's own /tmp",
+                "mounted /root: an empty writable tmpfs for HOME (the host's is not the caller's)");
+        Spec atTmp = RunSpec.generate(r, ctx(Path.of("/tmp")));
+        assertThat(atTmp.mounts()).extracting(Mount::destination).as("/tmp itself: the host's, read-only").doesNotContain("/tmp");
+        assertThat(RunSpec.mountNotes(r, atTmp)).contains("/tmp is the host's, read-only: the working directory is /tmp"
+                + " itself (work in a directory below it for a writable /tmp)");
         assertThat(RunSpec.defaultTmp(r, "/tmpfoo")).isTrue();
+        assertThat(RunSpec.tmpTop("/tmp/a/b/c")).isEqualTo("/tmp/a");
+        assertThat(RunSpec.tmpTop("/tmpfoo")).isNull();
+    }
+
+    @Test
+    void homeIsAWritableRootUnlessTheCallerWorksOrMountsThere() {
+        RunRequest r = req(List.of("sh"), Path.of("/"), List.of(), List.of(), null, List.of(), false, Network.NONE);
+        assertThat(RunSpec.generate(r, ctx(Path.of("/root/proj"))).mounts()).extracting(Mount::destination)
+                .as("the working directory would vanish").doesNotContain("/root");
+        RunRequest own = req(List.of("sh"), Path.of("/"), List.of(RunRequest.BindMount.parse("/srv/h:/root", Path.of("/"))),
+                List.of(), null, List.of(), false, Network.NONE);
+        assertThat(RunSpec.generate(own, ctx(Path.of("/"))).mounts()).filteredOn(m -> m.destination().equals("/root"))
+                .singleElement().extracting(Mount::type).isEqualTo("bind");
     }
 
     @Test
@@ -87,11 +108,11 @@ class RunSpecTest {
         Spec s = RunSpec.generate(req(List.of("true"), Path.of("/"), m, List.of("/var/cache"), "/", List.of(), false, Network.NONE),
                 ctx(Path.of("/")));
         assertThat(s.mounts()).extracting(Mount::destination).containsExactly("/proc", "/dev", "/sys", "/run/user/1000/gvshim",
-                "/mnt", "/tmp", "/var/cache");
-        assertThat(s.mounts().get(4).source()).isEqualTo("/home/alice/data");
-        assertThat(s.mounts().get(4).options()).containsExactly("rbind", "ro");
-        assertThat(s.mounts().get(5).options()).containsExactly("rbind", "rw");
-        assertThat(s.mounts().get(6).type()).isEqualTo("tmpfs");
+                "/root", "/mnt", "/tmp", "/var/cache");
+        assertThat(s.mounts().get(5).source()).isEqualTo("/home/alice/data");
+        assertThat(s.mounts().get(5).options()).containsExactly("rbind", "ro");
+        assertThat(s.mounts().get(6).options()).containsExactly("rbind", "rw");
+        assertThat(s.mounts().get(7).type()).isEqualTo("tmpfs");
     }
 
     @Test
