@@ -227,6 +227,25 @@ class RunIT {
                 .contains("permission denied");
     }
 
+    /** The first minutes of a new user in a CI workspace under /tmp: a writable /tmp and HOME, the working directory readable. */
+    @Test
+    void aWorkingDirectoryUnderTmpKeepsItsFilesAndGetsAWritableTmpAndHome() throws Exception {
+        assertThat(host.work.toString()).startsWith("/tmp/");
+        Path input = host.work.resolve("input.txt");
+        Files.writeString(input, "from the working directory\n");
+        Host.check(Host.sh("chown", host.uid + ":" + host.gid, input.toString()));
+        Host.Result r = host.gvshim(null, T, "run", "--verbose", "--", "/bin/sh", "-c", "cat input.txt;"
+                + " echo t > /tmp/new && cat /tmp/new; echo h > $HOME/h && cat $HOME/h;"
+                + " (echo x > input.txt) 2>/dev/null || echo cwd-read-only");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("from the working directory\nt\nh\ncwd-read-only\n");
+        assertThat(r.err()).contains("gvshim: mounted /tmp: an empty writable tmpfs")
+                .contains("gvshim: mounted " + host.work.getParent() + ": the working directory's tree, read-only")
+                .contains("gvshim: mounted /root: an empty writable tmpfs for HOME");
+        assertThat(Files.readString(input)).isEqualTo("from the working directory\n");
+        assertThat(Path.of("/tmp/new")).as("the sandbox's /tmp is its own").doesNotExist();
+    }
+
     /** Issue 15's cases of `run --rootfs` and `--cwd`, each named before runsc starts, with the path, owner and mode read. */
     @Test
     void aMissingWorkingDirectoryIsNamedNotCalledAMountDenial() throws Exception {
