@@ -148,7 +148,11 @@ final class ServerVerb implements Verb {
         ServerDir where = where(call);
         int rc = where == null ? Client.NOT_RUNNING : Client.call(where, in.buildId(), in.home(), call.cwd().toString(),
                 List.of("gvshim", "server", action), call.env());
-        if (rc == Client.NOT_RUNNING || rc == Client.COLD) {
+        if (rc == Client.COLD) { // another user namespace or other privileges than the server's (PeerContext)
+            return ErrorSink.usage(call, "gvshim server", "the server at " + where.socket() + " runs in another context"
+                    + " (user namespace, namespaces or privileges) and serves none of this caller's calls (its log says why)", 1);
+        }
+        if (rc == Client.NOT_RUNNING) {
             call.out().println("no gvshim server is running for uid " + euid + (where == null ? "" : " (" + where.socket() + ")"));
             return action.equals("status") ? NOT_RUNNING : 0;
         }

@@ -44,7 +44,9 @@ final class PeerContext {
         try {
             peer = read(proc.resolve(Integer.toString(pid)));
         } catch (IOException e) {
-            return "cannot read /proc/" + pid + " (" + e.getClass().getSimpleName() + ")";
+            // ptrace access mode (proc(5)): denied for a process of another user namespace the server has no capability in
+            return "cannot read /proc/" + pid + (e instanceof java.nio.file.AccessDeniedException
+                    ? " (the caller is in another user namespace)" : " (" + e.getClass().getSimpleName() + ")");
         }
         for (int i = 0; i < own.size(); i++) {
             if (!own.get(i).equals(peer.get(i))) {

@@ -44,10 +44,15 @@ public record ServerDir(Path dir, String name) {
 
     /** The server directory if it exists, without creating anything (status, stop). */
     public static Path find(Map<String, String> env, int euid, long outerUid) {
+        return find(env, euid, outerUid, Path.of("/tmp"));
+    }
+
+    /** {@link #find(Map, int, long)} with {@code tmp} for /tmp (the native client must agree: ClientTest). */
+    static Path find(Map<String, String> env, int euid, long outerUid, Path tmp) {
         if (euid == 0 && outerUid < 0) {
             return ROOT_RUNTIME.resolve("server");
         }
-        StateDir.Choice c = StateDir.find(env, euid, outerUid);
+        StateDir.Choice c = StateDir.find(env, euid, outerUid, tmp);
         return c.dir() == null ? null : c.dir().resolve("server");
     }
 

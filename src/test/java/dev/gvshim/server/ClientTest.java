@@ -1,0 +1,254 @@
+package dev.gvshim.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.UnixSockets;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The native client (native/gvshim_client.c) in an installation made in a temporary directory:
+ * bin/gvshim is the client, libexec/gvshim-jvm a script standing in for the one-shot JVM (it
+ * prints "cold ARGS"), the server the Java {@link Server} with a fake dispatcher, or a scripted
+ * one for the failure cases. Where it finds its server (agreeing with {@link ServerDir}), the
+ * mode (GVSHIM_SERVER, the config file), served and cold calls, SPAWN, and a server that dies
+ * after accepting. No host effects beyond the temporary directory.
+ */
+@Timeout(60)
+class ClientTest {
+    @TempDir
+    Path tmp;
+    private Path home;
+    private Path xdg;
+    private int euid;
+
+    @BeforeEach
+    void install() throws Exception {
+        Path client = Path.of(System.getProperty("gvshim.native.dir", "target/native"), "test/gvshim-client-test");
+        assumeTrue(Files.isExecutable(client), "gvshim-client is not built at " + client + " (mvn builds it in generate-resources)");
+        euid = Linux.geteuid();
+        home = tmp.resolve("home");
+        Files.createDirectories(home.resolve("bin"));
+        Files.createDirectories(home.resolve("libexec"));
+        Files.createDirectories(home.resolve("lib"));
+        Files.copy(client, home.resolve("bin/gvshim"));
+        Files.writeString(home.resolve("libexec/gvshim-jvm"), "#!/bin/sh\necho \"cold $*\"\nexit 42\n");
+        Files.setPosixFilePermissions(home.resolve("libexec/gvshim-jvm"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(home.resolve("lib/build-id"), "0123456789abcdef0123456789\n");
+        xdg = Files.createDirectory(tmp.resolve("xdg"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    record Ran(int status, String out, String err) {
+    }
+
+    private Ran run(Map<String, String> env, String... args) throws Exception {
+        return run(List.of(), env, args);
+    }
+
+    /** bin/gvshim under {@code wrapper} (e.g. unshare -Ur), in {@code tmp}, with {@code env} on a small fixed one. */
+    private Ran run(List<String> wrapper, Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.add(home.resolve("bin/gvshim").toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/bin:/bin");
+        pb.environment().put("XDG_RUNTIME_DIR", xdg.toString());
+        pb.environment().put("GVSHIM_CONFIG", tmp.resolve("no-config.json").toString());
+        pb.environment().put("GVSHIM_CLIENT_RUN", tmp.resolve("run").toString()); // root's /run/gvshim
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        String out = read(p.getInputStream());
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return new Ran(p.exitValue(), out, err.get(30, TimeUnit.SECONDS));
+    }
+
+    private static String read(java.io.InputStream in) {
+        try {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "<" + e + ">";
+        }
+    }
+
+    /** Where the client looks: root's runtime root (here tmp/run), else the XDG_RUNTIME_DIR given. */
+    private ServerDir where() throws IOException {
+        return new ServerDir(euid == 0 ? tmp.resolve("run/server") : xdg.resolve("gvshim/server"),
+                ServerDir.name("0123456789abcdef0123456789", home.toRealPath().toString()));
+    }
+
+    @Test
+    void rootInTheInitialUserNamespaceUsesTheRuntimeRoot() throws Exception {
+        assumeTrue(euid == 0, "only root in the initial user namespace keeps its server in /run/gvshim (this test runs as uid "
+                + euid + ")");
+        assertThat(run(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1")).out())
+                .isEqualTo("mode off\ndir " + tmp.resolve("run/server") + "\nname " + where().name() + "\n");
+    }
+
+    /**
+     * Everyone else, as StateDir decides: run in a user namespace of its own (unshare -Ur: uid 0
+     * inside, the test's uid outside; files of the test's uid are uid 0's there), so that root
+     * and other users test the same rules. Java is asked about the same uid pair.
+     */
+    @Test
+    void itFindsTheDirectoryAndNameJavaDoes() throws Exception {
+        assumeTrue(new ProcessBuilder("unshare", "-Ur", "true").start().waitFor() == 0,
+                "unshare -Ur does not work here (no unprivileged user namespaces)");
+        List<String> userns = List.of("unshare", "-Ur");
+        Path fakeTmp = Files.createDirectory(tmp.resolve("t"));
+        Map<String, String> print = new HashMap<>(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1", "GVSHIM_CLIENT_TMP", fakeTmp.toString()));
+        String name = "\nname " + where().name() + "\n";
+        // XDG_RUNTIME_DIR usable
+        assertThat(ServerDir.find(Map.of("XDG_RUNTIME_DIR", xdg.toString()), 0, euid, fakeTmp)).isEqualTo(xdg.resolve("gvshim/server"));
+        assertThat(run(userns, print).out()).isEqualTo("mode off\ndir " + xdg.resolve("gvshim/server") + name);
+        // XDG_RUNTIME_DIR open to others: /tmp's rule; nothing there yet
+        Path open = Files.createDirectory(tmp.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+        print.put("XDG_RUNTIME_DIR", open.toString());
+        Map<String, String> env = Map.of("XDG_RUNTIME_DIR", open.toString());
+        assertThat(ServerDir.find(env, 0, euid, fakeTmp)).isNull();
+        assertThat(run(userns, print).out()).isEqualTo("mode off\ndir none" + name);
+        // the smallest of the caller's random names, a file of such a name skipped, then the predictable one
+        String base = "gvshim-0-outer" + euid;
+        for (String n : List.of(base + ".zz", base + ".ab")) {
+            Files.createDirectory(fakeTmp.resolve(n), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        Files.writeString(fakeTmp.resolve(base + ".aa"), "a file, not a directory");
+        Path java = ServerDir.find(env, 0, euid, fakeTmp);
+        assertThat(java).isEqualTo(fakeTmp.resolve(base + ".ab/server"));
+        assertThat(run(userns, print).out()).isEqualTo("mode off\ndir " + java + name);
+        Files.createDirectory(fakeTmp.resolve(base), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        java = ServerDir.find(env, 0, euid, fakeTmp);
+        assertThat(java).isEqualTo(fakeTmp.resolve(base + "/server"));
+        assertThat(run(userns, print).out()).isEqualTo("mode off\ndir " + java + name);
+    }
+
+    @Test
+    void theModeComesFromTheEnvironmentThenTheConfigFileAndIsOffByDefault() throws Exception {
+        Map<String, String> print = new HashMap<>(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1"));
+        assertThat(run(print).out()).startsWith("mode off\n");
+        Path config = tmp.resolve("config.json");
+        Files.writeString(config, "{\"runsc\": {\"server\": \"off\", \"x\": [\"server\"]}, \"note\": \"server\",\n \"server\" : \"auto\"}");
+        print.put("GVSHIM_CONFIG", config.toString());
+        assertThat(run(print).out()).startsWith("mode auto\n");
+        print.put("GVSHIM_SERVER", "on");
+        assertThat(run(print).out()).startsWith("mode on\n");
+        Files.writeString(config, "{\"runsc\": {\"server\": \"on\"}}");
+        print.remove("GVSHIM_SERVER");
+        assertThat(run(print).out()).as("only the top-level key").startsWith("mode off\n");
+    }
+
+    @Test
+    void offRunsTheOneShotJvmWithTheSameArguments() throws Exception {
+        Ran r = run(Map.of("GVSHIM_SERVER", "off"), "--root", "/x y", "state", "c1");
+        assertThat(r.out()).isEqualTo("cold --root /x y state c1\n");
+        assertThat(r.status()).isEqualTo(42);
+        assertThat(r.err()).isEmpty();
+    }
+
+    /** The server directory, 0700, as ServerDir.prepare makes it. */
+    private ServerDir prepare() throws IOException {
+        ServerDir w = where();
+        Files.createDirectories(w.dir());
+        Files.setPosixFilePermissions(w.dir().getParent(), PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(w.dir(), PosixFilePermissions.fromString("rwx------"));
+        return w;
+    }
+
+    private Server server() throws Exception {
+        prepare();
+        Server s = new Server(new Server.Config(where(), "0123456789abcdef0123456789", home.toRealPath(), 0, euid),
+                new ServerTest.Fake());
+        assertThat(s.bind()).isTrue();
+        Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                s.loop();
+            } catch (Exception e) {
+                // the test fails on what the client saw
+            }
+        });
+        return s;
+    }
+
+    @Test
+    void aRunningServerServesTheCallAndTheClientSpawnsWhatItAsks() throws Exception {
+        Server s = server();
+        try {
+            Ran r = run(Map.of("GVSHIM_SERVER", "auto", "X", "1"), "state", "c1");
+            assertThat(r.err()).isEqualTo("to stderr\n");
+            assertThat(r.out()).startsWith("args [state, c1] cwd " + tmp + " X=1 umask ");
+            assertThat(r.status()).isEqualTo(7);
+            Ran spawned = run(Map.of("GVSHIM_SERVER", "on"), "spawn", "/bin/echo", "hi");
+            assertThat(spawned.out()).isEqualTo("ran 0: hi\ninherit 0\n");
+            assertThat(spawned.status()).isZero();
+            Ran missing = run(Map.of("GVSHIM_SERVER", "on"), "spawn", "/nonexistent");
+            assertThat(missing.err()).isEqualTo("spawn failed: No such file or directory\n");
+            assertThat(missing.status()).isEqualTo(125);
+            Ran cold = run(Map.of("GVSHIM_SERVER", "on"), "cold", "x");
+            assertThat(cold.out()).isEqualTo("cold cold x\n");
+            assertThat(cold.status()).isEqualTo(42);
+        } finally {
+            s.stop("test over");
+        }
+    }
+
+    @Test
+    void aServerThatDiesAfterAcceptingIsOneLineAnd125AndTheLogLineOfARuncVerb() throws Exception {
+        ServerDir w = prepare();
+        int listener = UnixSockets.listen(w.socket().toString(), 4);
+        try {
+            // accepts, then goes away
+            Thread.ofPlatform().daemon(true).start(() -> {
+                try {
+                    int c = UnixSockets.accept(listener);
+                    Wire.Frame f = Wire.read(c);
+                    f.closeFds();
+                    new Wire.Out().frame(Wire.ACCEPTED).write(c);
+                    Linux.closeQuietly(c);
+                } catch (Exception e) {
+                    // the client's output says what happened
+                }
+            });
+            Path log = tmp.resolve("log.json");
+            Ran r = run(Map.of("GVSHIM_SERVER", "on"), "--root", "/r", "--log", log.toString(), "create", "c1");
+            assertThat(r.status()).isEqualTo(125);
+            assertThat(r.out()).isEmpty();
+            assertThat(r.err()).startsWith("gvshim: the gvshim server died during the call; FIX: run the command again")
+                    .endsWith("[SERVER_DIED]\n");
+            assertThat(Files.readString(log)).startsWith("{\"level\":\"error\",\"msg\":\"the gvshim server died during the call;")
+                    .endsWith("\"}\n");
+            // goes away before accepting: nothing was done, the call runs cold
+            Thread.ofPlatform().daemon(true).start(() -> {
+                try {
+                    int c = UnixSockets.accept(listener);
+                    Wire.Frame f = Wire.read(c);
+                    f.closeFds();
+                    Linux.closeQuietly(c);
+                } catch (Exception e) {
+                    // as above
+                }
+            });
+            Ran cold = run(Map.of("GVSHIM_SERVER", "on"), "state", "c1");
+            assertThat(cold.out()).isEqualTo("cold state c1\n");
+        } finally {
+            Linux.closeQuietly(listener);
+        }
+    }
+}
