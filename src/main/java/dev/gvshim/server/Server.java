@@ -67,6 +67,7 @@ public final class Server {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong calls = new AtomicLong();
     private final AtomicLong lastNanos = new AtomicLong(System.nanoTime());
+    private final Reaper reaper = new Reaper(Path.of("/proc"));
     private final Semaphore slots = new Semaphore(THREADS);
     private final ExecutorService pool = Executors.newFixedThreadPool(THREADS,
             Thread.ofPlatform().name("gvshim-call-", 1).daemon(true).factory());
@@ -171,7 +172,14 @@ public final class Server {
     public String loop() throws SyscallException {
         boolean collected = false;
         byte[] drain = new byte[64];
+        long swept = System.nanoTime();
         while (stopping == null) {
+            if (System.nanoTime() - swept > 10_000_000_000L) {
+                swept = System.nanoTime();
+                for (int pid : reaper.sweep()) {
+                    log.line("reaped the holder " + pid + " of a deleted rootless container");
+                }
+            }
             short[] rev = UnixSockets.poll(new int[] {listener, wake[0]}, UnixSockets.POLLIN, 1000);
             if ((rev[1] & UnixSockets.POLLIN) != 0) {
                 try {
