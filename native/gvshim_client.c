@@ -281,15 +281,19 @@ static int server_dir(char *out, size_t size)
 	return 1;
 }
 
-/* ServerDir.name: "s-" + the first 16 characters of the build id + "-" + FNV-1a-64 of home. */
+/* ServerDir.name: "s-" + the first 16 characters of the build id + "-" + FNV-1a-64 of home + "-"
+ * + the inode of this process's user namespace (a server serves only its own namespace). */
 static void server_name(char *out, size_t size)
 {
+	struct stat ns;
+	if (stat("/proc/self/ns/user", &ns) != 0)
+		ns.st_ino = 0;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (const unsigned char *p = (const unsigned char *)home; *p; p++) {
 		h ^= *p;
 		h *= 0x100000001b3ULL;
 	}
-	snprintf(out, size, "s-%.16s-%016llx", build_id, (unsigned long long)h);
+	snprintf(out, size, "s-%.16s-%016llx-%llu", build_id, (unsigned long long)h, (unsigned long long)ns.st_ino);
 }
 
 /* ---------- talking to a server ---------- */
@@ -649,7 +653,7 @@ int main(int argc, char **argv)
 		run_dir = v;
 	/* which server directory and name this client would use */
 	if ((v = getenv("GVSHIM_CLIENT_PRINT_DIR")) && *v) {
-		char dir[PATH_MAX], idpath[PATH_MAX + 32], name[64];
+		char dir[PATH_MAX], idpath[PATH_MAX + 32], name[72];
 		snprintf(idpath, sizeof idpath, "%s/lib/build-id", home);
 		if (!read_small(idpath, build_id, sizeof build_id))
 			snprintf(build_id, sizeof build_id, "dev");
@@ -671,7 +675,7 @@ int main(int argc, char **argv)
 	snprintf(idpath, sizeof idpath, "%s/lib/build-id", home);
 	if (!read_small(idpath, build_id, sizeof build_id))
 		cold("no lib/build-id");
-	char dir[PATH_MAX], name[64], sock_name[80];
+	char dir[PATH_MAX], name[72], sock_name[80];
 	server_name(name, sizeof name);
 	snprintf(sock_name, sizeof sock_name, "%s.sock", name);
 	int sock = -1;

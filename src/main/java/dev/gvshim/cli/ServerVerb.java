@@ -124,7 +124,7 @@ final class ServerVerb implements Verb {
             UnixSockets.setsid(); // no controlling terminal: a ^C of the shell that started it does not reach it
         }
         UnixSockets.umask(077); // the socket is bound 0600 and the log written 0600 from the start
-        Server server = new Server(new Server.Config(new ServerDir(dir, ServerDir.name(in.buildId(), in.home())), in.buildId(),
+        Server server = new Server(new Server.Config(new ServerDir(dir, ServerDir.name(in.buildId(), in.home(), ServerDir.ownUserns())), in.buildId(),
                 call.home(), idle * 1000, euid), new CliDispatcher());
         if (!server.bind()) {
             if (firstFd >= 0) { // two first calls at once: the other server won; this one serves its own call and exits
@@ -207,7 +207,7 @@ final class ServerVerb implements Verb {
         int euid = call.euid();
         Install in = install(call);
         Path dir = ServerDir.find(call.env(), euid, outerUid(euid));
-        return dir == null ? null : new ServerDir(dir, ServerDir.name(in.buildId(), in.home()));
+        return dir == null ? null : new ServerDir(dir, ServerDir.name(in.buildId(), in.home(), ServerDir.ownUserns()));
     }
 
     /** The CLI as the server's dispatcher: which calls the server serves so far, and running them. */

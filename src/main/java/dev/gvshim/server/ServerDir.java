@@ -20,9 +20,13 @@ import java.util.Map;
  * mode 0700, the euid's. In it, per server: {@code NAME.sock} (0600), {@code NAME.lock} (flock:
  * one server per name), {@code NAME.pid} (pid and /proc start time), and the shared {@code server.log}.
  * NAME is {@code s-} + the first 16 hex digits of the build id + {@code -} + the FNV-1a-64 of the
- * installation's real path: servers of two builds or two copies never meet, so no server ever
- * has to hand its socket over to another, and a client only ever finds a server of its own build.
- * native/gvshim_client.c computes the same name.
+ * installation's real path + {@code -} + the inode of the caller's user namespace: servers of two
+ * builds or two copies never meet, so no server ever has to hand its socket over to another, and
+ * a client only ever finds a server of its own build. Two sessions of `unshare -r` have the same
+ * state directory (StateDir names it after the uid and the outer uid) but not the same namespace,
+ * and a server serves only callers of its own ({@link PeerContext}): each gets its own. An inode
+ * is unique among the namespaces that exist (a dead one's number may come back, but its server
+ * is gone with it: ECONNREFUSED). native/gvshim_client.c computes the same name.
  *
  * @param dir  the server directory
  * @param name the server's file name stem
@@ -56,10 +60,22 @@ public record ServerDir(Path dir, String name) {
         return c.dir() == null ? null : c.dir().resolve("server");
     }
 
-    /** The stem of a server's file names for {@code buildId} installed at {@code home} (its real path). */
-    public static String name(String buildId, String home) {
+    /**
+     * The stem of a server's file names for {@code buildId} installed at {@code home} (its real
+     * path), serving the user namespace whose /proc/self/ns/user has inode {@code userns}.
+     */
+    public static String name(String buildId, String home, long userns) {
         String b = buildId.length() > 16 ? buildId.substring(0, 16) : buildId;
-        return "s-" + b + "-" + String.format("%016x", fnv1a64(home.getBytes(StandardCharsets.UTF_8)));
+        return "s-" + b + "-" + String.format("%016x", fnv1a64(home.getBytes(StandardCharsets.UTF_8))) + "-" + userns;
+    }
+
+    /** The inode of this process's user namespace (namespaces(7): /proc/self/ns/user), or 0 if unreadable. */
+    public static long ownUserns() {
+        try {
+            return ((Number) java.nio.file.Files.getAttribute(Path.of("/proc/self/ns/user"), "unix:ino")).longValue();
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** FNV-1a, 64 bits (the C client computes the same; nothing secret: only a name). */

@@ -17,9 +17,11 @@ class ServerDirTest {
 
     @Test
     void theNameHasTheBuildsFirst16DigitsAndTheInstallationsHash() {
-        assertThat(ServerDir.name("0123456789abcdef0123", "/opt/gvshim")).matches("s-0123456789abcdef-[0-9a-f]{16}");
-        assertThat(ServerDir.name("0123456789abcdef0123", "/opt/gvshim"))
-                .isNotEqualTo(ServerDir.name("0123456789abcdef0123", "/opt/gvshim2"));
-        assertThat(ServerDir.name("dev", "")).isEqualTo("s-dev-cbf29ce484222325");
+        assertThat(ServerDir.name("0123456789abcdef0123", "/opt/gvshim", 4026531837L))
+                .matches("s-0123456789abcdef-[0-9a-f]{16}-4026531837");
+        assertThat(ServerDir.name("0123456789abcdef0123", "/opt/gvshim", 1))
+                .isNotEqualTo(ServerDir.name("0123456789abcdef0123", "/opt/gvshim2", 1));
+        assertThat(ServerDir.name("dev", "", 7)).isEqualTo("s-dev-cbf29ce484222325-7");
+        assertThat(ServerDir.ownUserns()).isPositive();
     }
 }
