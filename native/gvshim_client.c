@@ -30,6 +30,8 @@
 #include "gvshim_wire.h"
 
 #include <dirent.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -499,6 +501,95 @@ static void do_spawn(int sock, struct wire_frame *f)
 	wire_out_free(&o);
 }
 
+/* USERNS_SPAWN (gvshim run): fork PATH into the user and mount namespaces the server made and
+ * mapped (setns(2) on the nsfs descriptors it sent), as this process's child: it is runsc, which
+ * the waiter this process becomes next (EXEC) waits for, as the one-shot JVM's clone child was
+ * waited for. PDEATHSIG: it dies with the waiter. A CLOEXEC status pipe says which step failed. */
+static void do_userns_spawn(int sock, struct wire_frame *f)
+{
+	char *path = wire_in_str(f);
+	char **argv = wire_in_strs(f);
+	char **envp = wire_in_strs(f);
+	(void)wire_in_i32(f); /* flags: none yet */
+	int32_t user = wire_in_i32(f), mnt = wire_in_i32(f);
+	int32_t code[3];
+	for (int i = 0; i < 3; i++)
+		code[i] = wire_in_i32(f);
+	int32_t report[2] = {0, 0}; /* step, errno */
+	pid_t pid = -1;
+	int st[2];
+	int bad = f->bad || !argv[0] || user < 0 || user >= f->nfds || mnt < 0 || mnt >= f->nfds;
+	for (int i = 0; i < 3; i++)
+		bad |= code[i] < 0 || code[i] >= f->nfds;
+	pid_t parent = getpid();
+	if (bad) {
+		report[0] = WIRE_STEP_FORK;
+		report[1] = EPROTO;
+	} else if (pipe2(st, O_CLOEXEC) != 0) {
+		report[0] = WIRE_STEP_FORK;
+		report[1] = errno;
+	} else if ((pid = fork()) == 0) {
+		int step = 0;
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+			step = WIRE_STEP_PDEATHSIG;
+		else if (setns(f->fds[user], CLONE_NEWUSER) != 0)
+			step = WIRE_STEP_SETNS_USER;
+		else if (setns(f->fds[mnt], CLONE_NEWNS) != 0)
+			step = WIRE_STEP_SETNS_MNT;
+		else if (setpgid(0, 0) != 0)
+			step = WIRE_STEP_SETPGID;
+		else {
+			/* above 2 first, so that placing one does not overwrite another still to be placed */
+			int moved[3];
+			for (int i = 0; i < 3 && !step; i++)
+				if ((moved[i] = fcntl(f->fds[code[i]], F_DUPFD_CLOEXEC, 3)) < 0)
+					step = WIRE_STEP_DUP2;
+			for (int i = 0; i < 3 && !step; i++)
+				if (dup2(moved[i], i) != i)
+					step = WIRE_STEP_DUP2;
+			if (!step) {
+				sigset_t none;
+				sigemptyset(&none);
+				sigprocmask(SIG_SETMASK, &none, NULL);
+				execve(path, argv, envp);
+				step = WIRE_STEP_EXEC;
+			}
+		}
+		int32_t msg[2] = {step, errno};
+		(void)!write(st[1], msg, sizeof msg);
+		_exit(127);
+	} else if (pid < 0) {
+		report[0] = WIRE_STEP_FORK;
+		report[1] = errno;
+		close(st[0]);
+		close(st[1]);
+	} else {
+		close(st[1]);
+		ssize_t n;
+		do
+			n = read(st[0], report, sizeof report);
+		while (n < 0 && errno == EINTR);
+		close(st[0]);
+		if (n > 0) { /* it failed before exec: reap it */
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			pid = -1;
+		}
+	}
+	for (int i = 0; i < f->nfds; i++)
+		close(f->fds[i]);
+	f->nfds = 0;
+	if (pid > 0)
+		running_child = pid; /* killed if the server dies before the hand-over */
+	struct wire_out o = {0};
+	wire_out_i32(&o, pid > 0 ? pid : 0);
+	wire_out_i32(&o, report[0]);
+	wire_out_i32(&o, report[1]);
+	if (!wire_send(sock, WIRE_SPAWNED, &o, NULL, 0))
+		server_died("SPAWNED not sent");
+	wire_out_free(&o);
+}
+
 /* EXEC: become PATH, the received descriptors on the given numbers (the hand-over of gvshim run). */
 static void do_exec(int sock, struct wire_frame *f)
 {
@@ -545,6 +636,8 @@ static void do_exec(int sock, struct wire_frame *f)
 	wire_out_i32(&o, WIRE_EXITED_NOT_STARTED);
 	wire_out_i32(&o, e);
 	wire_send(s2, WIRE_EXITED, &o, NULL, 0);
+	if (running_child > 0)
+		kill(running_child, SIGKILL); /* runsc without its waiter */
 	fprintf(stderr, "gvshim: cannot execute %s: %s; FIX: reinstall gvshim [INSTALL_BROKEN]\n", path, strerror(e));
 	_exit(EXIT_GVSHIM);
 }
@@ -621,6 +714,11 @@ static void serve(int sock)
 			break;
 		case WIRE_EXEC:
 			do_exec(sock, &f);
+			break;
+		case WIRE_USERNS_SPAWN:
+			accepted = 1;
+			do_userns_spawn(sock, &f);
+			mark("runsc forked into the namespaces");
 			break;
 		default:
 			errno = EPROTO;

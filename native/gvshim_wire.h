@@ -26,6 +26,17 @@
 #define WIRE_EXITED 'E'   /* client: id, kind, wait status or errno */
 #define WIRE_EXEC 'X'     /* server: path, argv, env, cwd, n, targets[n], socket target + n fds */
 #define WIRE_EXIT 'Q'     /* server: status */
+#define WIRE_USERNS_SPAWN 'U' /* server: path, argv, env, user ns, mount ns, stdio[3] + fds */
+#define WIRE_SPAWNED 'P'      /* client: pid (0: failed), step, errno */
+
+/* SPAWNED steps (Wire.USERNS_STEPS) */
+#define WIRE_STEP_PDEATHSIG 1
+#define WIRE_STEP_SETNS_USER 2
+#define WIRE_STEP_SETNS_MNT 3
+#define WIRE_STEP_SETPGID 4
+#define WIRE_STEP_DUP2 5
+#define WIRE_STEP_EXEC 6
+#define WIRE_STEP_FORK 7
 
 #define WIRE_STDIO_INHERIT (-1) /* SPAWN stdio[i]: the client's own descriptor i */
 #define WIRE_STDIO_NULL (-2)    /* SPAWN stdio[i]: /dev/null */

@@ -1,10 +1,7 @@
 package dev.gvshim.server;
 
 import dev.gvshim.call.Call;
-import dev.gvshim.call.Handover;
 import dev.gvshim.call.Trace;
-import dev.gvshim.linux.Errno;
-import dev.gvshim.linux.SyscallException;
 import java.io.BufferedOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +46,7 @@ final class ServerCall {
                     new Call.Stdio(new Session.FdInputStream(session.fd(Request.STDIN)), out, err, session.fd(Request.STDIN),
                             session.fd(Request.STDOUT), session.fd(Request.STDERR)),
                     () -> server.config().euid(), home, home == null ? null : home.resolve("bin/gvshim"),
-                    new ServerProcesses(session, trace), NO_HANDOVER, trace);
+                    new ServerProcesses(session, trace), new ServerHandover(session), trace);
             return dispatcher.run(call, args);
         } finally {
             out.flush();
@@ -78,12 +75,4 @@ final class ServerCall {
             }
         }
     }
-
-    /**
-     * Until `gvshim run` is served (the client forks runsc into the namespace the server made,
-     * notes/server-design.md 4.1), the dispatcher answers it COLD, so nothing hands over here.
-     */
-    private static final Handover NO_HANDOVER = e -> {
-        throw new SyscallException("exec", Errno.EOPNOTSUPP, "no hand-over in a server call yet: " + e.program());
-    };
 }

@@ -153,6 +153,38 @@ final class Session implements AutoCloseable {
     }
 
     /**
+     * USERNS_SPAWN: the client forks {@code argv} into the user and mount namespaces of the nsfs
+     * descriptors {@code userns} and {@code mntns} (setns(2); PR_SET_PDEATHSIG, its own process
+     * group) with {@code stdio}, and keeps it as its child. The descriptors stay this process's
+     * to close.
+     */
+    Forked spawnInto(List<String> argv, List<String> env, int userns, int mntns, int[] stdio) throws IOException {
+        int[] fds = new int[2 + stdio.length];
+        fds[0] = userns;
+        fds[1] = mntns;
+        System.arraycopy(stdio, 0, fds, 2, stdio.length);
+        send(new Wire.Out().str(argv.getFirst()).strs(argv).strs(env).i32(0).i32(0).i32(1).i32(2).i32(3).i32(4)
+                .frame(Wire.USERNS_SPAWN, fds));
+        Wire.Frame f = frame();
+        if (f == null) {
+            throw new IOException("the client went away before it forked " + argv.getFirst());
+        }
+        f.closeFds();
+        if (f.type() != Wire.SPAWNED) {
+            throw Wire.protocol("a '" + (char) f.type() + "' frame where SPAWNED belongs");
+        }
+        Wire.In in = f.in();
+        return new Forked(in.i32(), in.i32(), in.i32());
+    }
+
+    /** The answer to USERNS_SPAWN: the child's pid, or 0 and the step that failed ({@link Wire#USERNS_STEPS}) and its errno. */
+    record Forked(int pid, int step, int errno) {
+        String call() {
+            return step >= 0 && step < Wire.USERNS_STEPS.length ? Wire.USERNS_STEPS[step] : "step " + step;
+        }
+    }
+
+    /**
      * EXEC: the client dup2()s {@code fds[i]} onto {@code targets[i]}, this connection onto
      * {@code socketTarget} (-1: closed by the exec), then execve()s; it exits 125 with one line
      * if the exec fails. The call is over for the server.

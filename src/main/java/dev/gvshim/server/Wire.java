@@ -34,6 +34,8 @@ import java.util.List;
  * <tr><td>C cold</td><td>server</td><td>reason</td><td>-</td></tr>
  * <tr><td>S spawn</td><td>server</td><td>id, path, argv, env, cwd, flags, stdio[3]</td><td>the ones stdio names</td></tr>
  * <tr><td>E exited</td><td>client</td><td>id, kind, wait status or errno</td><td>-</td></tr>
+ * <tr><td>U userns spawn</td><td>server</td><td>path, argv, env, user ns, mount ns, stdio[3]</td><td>nsfs fds and stdio</td></tr>
+ * <tr><td>P spawned</td><td>client</td><td>pid (0: failed), step, errno</td><td>-</td></tr>
  * <tr><td>X exec</td><td>server</td><td>path, argv, env, cwd, n, targets[n], socket target</td><td>n</td></tr>
  * <tr><td>Q exit</td><td>server</td><td>status</td><td>-</td></tr>
  * </table>
@@ -52,12 +54,17 @@ public final class Wire {
     public static final byte SPAWN = 'S';
     public static final byte EXITED = 'E';
     public static final byte EXEC = 'X';
+    public static final byte USERNS_SPAWN = 'U';
+    public static final byte SPAWNED = 'P';
     public static final byte EXIT = 'Q';
 
     /** SPAWN stdio[i]: the client's own descriptor i (the caller's stdin, stdout, stderr). */
     public static final int STDIO_INHERIT = -1;
     /** SPAWN stdio[i]: /dev/null, opened by the client. */
     public static final int STDIO_NULL = -2;
+    /** SPAWNED step of a failure: prctl(PR_SET_PDEATHSIG), setns(user), setns(mnt), setpgid, dup2, execve, fork. */
+    public static final String[] USERNS_STEPS = {"", "prctl(PR_SET_PDEATHSIG)", "setns(CLONE_NEWUSER)", "setns(CLONE_NEWNS)",
+        "setpgid", "dup2", "execve", "fork"};
     /** EXITED kind: waited for; the value is the wait(2) status. */
     public static final int EXITED_WAITED = 0;
     /** EXITED kind: not started; the value is the errno of posix_spawn (or of execve, after X). */

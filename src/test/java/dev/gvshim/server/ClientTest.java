@@ -253,4 +253,66 @@ class ClientTest {
             Linux.closeQuietly(listener);
         }
     }
+
+    /**
+     * `gvshim run`'s hand-over: the server sends the nsfs descriptors of a user and mount
+     * namespace (here those of `unshare -Urm sleep`), the client forks the program into them as
+     * its child, answers its pid, then execs what EXEC says with the descriptors on the numbers
+     * given: here a shell that reports its namespaces, its child and descriptor 7.
+     */
+    @Test
+    void runsHandOverForksIntoTheNamespacesThenExecsTheTaker() throws Exception {
+        assumeTrue(new ProcessBuilder("unshare", "-Urm", "true").start().waitFor() == 0,
+                "unshare -Urm does not work here (no unprivileged user namespaces)");
+        Process holder = new ProcessBuilder("unshare", "-Urm", "sleep", "60").start();
+        ServerDir w = prepare();
+        int listener = UnixSockets.listen(w.socket().toString(), 4);
+        int[] out = Linux.pipe2(Linux.O_CLOEXEC);
+        int user = -1;
+        int mnt = -1;
+        try {
+            String userns = "";
+            for (int i = 0; i < 100 && !userns.contains("user:"); i++) { // unshare has forked and exec'd sleep
+                Thread.sleep(20);
+                userns = Files.readSymbolicLink(Path.of("/proc", Long.toString(holder.pid()), "ns/user")).toString();
+                if (userns.equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")).toString())) {
+                    userns = "";
+                }
+            }
+            user = Linux.open("/proc/" + holder.pid() + "/ns/user", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            mnt = Linux.open("/proc/" + holder.pid() + "/ns/mnt", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            int u = user;
+            int m = mnt;
+            int o = out[1];
+            CompletableFuture<String> server = CompletableFuture.supplyAsync(() -> {
+                try {
+                    int c = UnixSockets.accept(listener);
+                    Session s = new Session(c, UnixSockets.peerCred(c).pid());
+                    s.read();
+                    s.accept();
+                    Session.Forked f = s.spawnInto(List.of("/bin/sh", "-c", "readlink /proc/self/ns/user; cat /proc/self/uid_map"), List.of("PATH=/bin"), u, m, new int[] {o, o, o});
+                    s.exec("/bin/sh", List.of("sh", "-c", "echo taker $$ child $0 parent $(cut -d' ' -f4 /proc/$0/stat); echo fd7 >&7; sleep 0.5",
+                            Integer.toString(f.pid())), List.of("PATH=/bin"), null, new int[] {o}, new int[] {7}, -1);
+                    s.close();
+                    return "pid " + f.pid();
+                } catch (Exception e) {
+                    return e.toString();
+                }
+            });
+            Ran r = run(Map.of("GVSHIM_SERVER", "on"), "run", "x");
+            String forked = server.get(30, TimeUnit.SECONDS);
+            Linux.closeQuietly(out[1]); // sent: the copies are the child's and the taker's now
+            out[1] = -1;
+            String got = new String(Linux.readAll(out[0], 1 << 16), StandardCharsets.UTF_8);
+            assertThat(forked).startsWith("pid ");
+            assertThat(got).contains(userns + "\n", "         0 ", "fd7\n");
+            String taker = r.out().split(" ")[1];
+            assertThat(r.out()).as("the forked child is the taker's (same pid as the client)")
+                    .isEqualTo("taker " + taker + " child " + forked.substring(4) + " parent " + taker + "\n");
+            assertThat(r.err()).isEmpty();
+        } finally {
+            Linux.closeQuietly(listener, user, mnt, out[0], out[1]);
+            holder.destroyForcibly();
+        }
+    }
 }
