@@ -135,12 +135,13 @@ static int read_small(const char *path, char *buf, size_t size)
 
 /* ---------- the mode: GVSHIM_SERVER, then the config file ---------- */
 
-/* The top-level "server" string of a JSON object (the runtime config file): a scanner that
- * tracks nesting and strings, enough for the file RuntimeConfig reads with Jackson. NULL when
- * absent or not a string. */
-static const char *config_server(const char *text, char *out, size_t size)
+/* The value of the top-level KEY of a JSON object (the runtime config file, which RuntimeConfig
+ * checks with Jackson): a scanner that tracks nesting and strings. A string value without
+ * escapes, or a run of digits; NULL when absent or anything else. */
+static const char *config_value(const char *text, const char *key, char *out, size_t size)
 {
 	int depth = 0;
+	size_t klen = strlen(key);
 	const char *p = text;
 	while (*p) {
 		if (*p == '{' || *p == '[') {
@@ -156,24 +157,32 @@ static const char *config_server(const char *text, char *out, size_t size)
 			size_t len = (size_t)(p - s);
 			if (*p)
 				p++;
-			if (depth != 1 || len != 6 || strncmp(s, "server", 6) != 0)
+			if (depth != 1 || len != klen || strncmp(s, key, klen) != 0)
 				continue;
 			while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 				p++;
 			if (*p != ':')
-				continue; /* a value "server", not the key */
+				continue; /* a value that reads like the key, not the key */
 			p++;
 			while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 				p++;
-			if (*p != '"')
+			const char *v = p;
+			if (*p == '"') {
+				v = ++p;
+				while (*p && *p != '"' && *p != '\\')
+					p++;
+				if (*p != '"')
+					return NULL;
+			} else {
+				while (*p >= '0' && *p <= '9')
+					p++;
+			}
+			if (p == v && *v != '"' && v[-1] != '"')
 				return NULL;
-			s = ++p;
-			while (*p && *p != '"' && *p != '\\')
-				p++;
-			if (*p != '"' || (size_t)(p - s) >= size)
+			if ((size_t)(p - v) >= size)
 				return NULL;
-			memcpy(out, s, (size_t)(p - s));
-			out[p - s] = 0;
+			memcpy(out, v, (size_t)(p - v));
+			out[p - v] = 0;
 			return out;
 		} else {
 			p++;
@@ -182,26 +191,48 @@ static const char *config_server(const char *text, char *out, size_t size)
 	return NULL;
 }
 
+/* The runtime config file (GVSHIM_CONFIG, else /etc/gvshim/config.json), read once; "" if none. */
+static const char *config_text(void)
+{
+	static char text[1 << 16];
+	static int read_once;
+	if (!read_once) {
+		read_once = 1;
+		const char *file = getenv("GVSHIM_CONFIG");
+		if (!file || !*file)
+			file = "/etc/gvshim/config.json";
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, text, sizeof text - 1);
+			close(fd);
+			text[n > 0 ? n : 0] = 0;
+		}
+	}
+	return text;
+}
+
 static const char *mode(void)
 {
 	const char *m = getenv("GVSHIM_SERVER");
 	if (m && *m)
 		return m;
-	const char *file = getenv("GVSHIM_CONFIG");
-	if (!file || !*file)
-		file = "/etc/gvshim/config.json";
-	static char text[1 << 16], value[16];
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, text, sizeof text - 1);
-		close(fd);
-		if (n > 0) {
-			text[n] = 0;
-			if (config_server(text, value, sizeof value))
-				return value;
-		}
-	}
+	static char value[16];
+	if (config_value(config_text(), "server", value, sizeof value))
+		return value;
 	return GVSHIM_SERVER_DEFAULT;
+}
+
+/* A new server's idle timeout in seconds: GVSHIM_SERVER_IDLE_TIMEOUT, else the config file's
+ * "serverIdleTimeout", else 600 (the server checks it). */
+static const char *idle_timeout(void)
+{
+	const char *v = getenv("GVSHIM_SERVER_IDLE_TIMEOUT");
+	if (v && *v)
+		return v;
+	static char value[24];
+	if (config_value(config_text(), "serverIdleTimeout", value, sizeof value) && value[0])
+		return value;
+	return "600";
 }
 
 /* ---------- where the server lives: ServerDir's rule, read-only ---------- */
@@ -338,9 +369,7 @@ static int start_server(void)
 		return -1;
 	char jvm[PATH_MAX + 32];
 	snprintf(jvm, sizeof jvm, "%s/libexec/gvshim-jvm", home);
-	const char *idle = getenv("GVSHIM_SERVER_IDLE_TIMEOUT");
-	char *argv[] = {jvm, "server", "run", "--first-fd", "3", "--idle-timeout",
-			(char *)(idle && *idle ? idle : "600"), NULL};
+	char *argv[] = {jvm, "server", "run", "--first-fd", "3", "--idle-timeout", (char *)idle_timeout(), NULL};
 	/* the server's own environment, never the caller's JVM options or preloads; a fixed locale:
 	 * the JVM takes the encoding of every file name (sun.jnu.encoding) from the one it starts in */
 	static char path_env[PATH_MAX + 8], home_env[PATH_MAX + 8], xdg_env[PATH_MAX + 24];
@@ -756,7 +785,8 @@ int main(int argc, char **argv)
 		if (!read_small(idpath, build_id, sizeof build_id))
 			snprintf(build_id, sizeof build_id, "dev");
 		server_name(name, sizeof name);
-		printf("mode %s\ndir %s\nname %s\n", m, server_dir(dir, sizeof dir) ? dir : "none", name);
+		printf("mode %s\ndir %s\nname %s\nidle %s\n", m, server_dir(dir, sizeof dir) ? dir : "none", name,
+		       idle_timeout());
 		return 0;
 	}
 #endif

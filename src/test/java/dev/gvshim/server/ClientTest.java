@@ -99,7 +99,7 @@ class ClientTest {
         assumeTrue(euid == 0, "only root in the initial user namespace keeps its server in /run/gvshim (this test runs as uid "
                 + euid + ")");
         assertThat(run(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1")).out())
-                .isEqualTo("mode off\ndir " + tmp.resolve("run/server") + "\nname " + where().name() + "\n");
+                .isEqualTo("mode off\ndir " + tmp.resolve("run/server") + "\nname " + where().name() + "\nidle 600\n");
     }
 
     /**
@@ -147,9 +147,13 @@ class ClientTest {
         Map<String, String> print = new HashMap<>(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1"));
         assertThat(run(print).out()).startsWith("mode off\n");
         Path config = tmp.resolve("config.json");
-        Files.writeString(config, "{\"runsc\": {\"server\": \"off\", \"x\": [\"server\"]}, \"note\": \"server\",\n \"server\" : \"auto\"}");
+        Files.writeString(config, "{\"runsc\": {\"server\": \"off\", \"x\": [\"server\"]}, \"note\": \"server\",\n \"server\" : \"auto\","
+                + " \"serverIdleTimeout\": 30}");
         print.put("GVSHIM_CONFIG", config.toString());
-        assertThat(run(print).out()).startsWith("mode auto\n");
+        assertThat(run(print).out()).startsWith("mode auto\n").endsWith("\nidle 30\n");
+        print.put("GVSHIM_SERVER_IDLE_TIMEOUT", "0");
+        assertThat(run(print).out()).endsWith("\nidle 0\n");
+        print.remove("GVSHIM_SERVER_IDLE_TIMEOUT");
         print.put("GVSHIM_SERVER", "on");
         assertThat(run(print).out()).startsWith("mode on\n");
         Files.writeString(config, "{\"runsc\": {\"server\": \"on\"}}");
