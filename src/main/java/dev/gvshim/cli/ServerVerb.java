@@ -232,5 +232,11 @@ final class ServerVerb implements Verb {
         public int run(Call call, String[] args) {
             return Cli.execute(call, args);
         }
+
+        @Override
+        public void internalError(Call call, Throwable t) {
+            String debug = call.env().get("GVSHIM_DEBUG");
+            ErrorSink.internalError(call.err(), debug != null && !debug.isEmpty(), t);
+        }
     }
 }

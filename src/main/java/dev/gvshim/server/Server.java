@@ -45,6 +45,9 @@ public final class Server {
 
         /** Runs one call; its exit status. */
         int run(Call call, String[] args);
+
+        /** A bug met by a call ({@code run} threw): the caller's one line on {@code err}, as a one-shot gvshim prints it. */
+        void internalError(Call call, Throwable t);
     }
 
     /**

@@ -47,7 +47,17 @@ final class ServerCall {
                             session.fd(Request.STDOUT), session.fd(Request.STDERR)),
                     () -> server.config().euid(), home, home == null ? null : home.resolve("bin/gvshim"),
                     new ServerProcesses(session, trace), new ServerHandover(session), trace);
-            return dispatcher.run(call, args);
+            try {
+                return dispatcher.run(call, args);
+            } catch (RuntimeException | Error e) {
+                // as Main does for a one-shot call: the caller's one line and 125; the trace goes to the log
+                server.log().error("call of pid " + session.peerPid() + " (" + String.join(" ", request.argv()) + ")", e);
+                dispatcher.internalError(call, e);
+                if (e instanceof Error) {
+                    server.stop("an internal error: " + e.getClass().getSimpleName()); // an OutOfMemoryError leaves nothing reliable
+                }
+                return 125;
+            }
         } finally {
             out.flush();
             err.flush();

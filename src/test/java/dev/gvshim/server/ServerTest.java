@@ -46,7 +46,15 @@ class ServerTest {
         }
 
         @Override
+        public void internalError(Call call, Throwable t) {
+            call.err().println("internal error");
+        }
+
+        @Override
         public int run(Call call, String[] args) {
+            if (args.length > 0 && args[0].equals("bug")) {
+                throw new IllegalStateException("a bug");
+            }
             if (args.length > 0 && args[0].equals("spawn")) {
                 try {
                     Launch.Ran r = call.processes().run(new Launch(List.of(args).subList(1, args.length), Map.of("A", "1"),
@@ -228,6 +236,16 @@ class ServerTest {
         assertThat(cold.answer()).isEqualTo("cold: cold asked for");
         assertThat(cold.out()).isEmpty();
         assertThat(Files.readString(srv.log().file())).contains("answered COLD: cold asked for");
+    }
+
+    @Test
+    void aBugInACallIsTheCallersOneLineAnd125AndTheServerGoesOn() throws Exception {
+        Server srv = server(euid, 0, null, "b1");
+        Seen bug = oneCall(srv, "b1", Wire.PROTOCOL, "bug");
+        assertThat(bug.status()).isEqualTo(125);
+        assertThat(bug.err()).isEqualTo("internal error\n");
+        assertThat(Files.readString(srv.log().file())).contains("internal error", "IllegalStateException: a bug");
+        assertThat(oneCall(srv, "b1", Wire.PROTOCOL, "state").status()).isEqualTo(7);
     }
 
     @Test
