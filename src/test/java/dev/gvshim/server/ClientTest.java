@@ -319,4 +319,30 @@ class ClientTest {
             holder.destroyForcibly();
         }
     }
+
+    @Test
+    void fiftyClientsAtOnceAreAllServed() throws Exception {
+        Server s = server();
+        try {
+            List<CompletableFuture<Ran>> calls = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                String n = Integer.toString(i);
+                calls.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return run(Map.of("GVSHIM_SERVER", "on", "X", n), "spawn", "/bin/echo", n);
+                    } catch (Exception e) {
+                        return new Ran(-1, "", e.toString());
+                    }
+                }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+            }
+            for (int i = 0; i < 50; i++) {
+                Ran r = calls.get(i).get(60, TimeUnit.SECONDS);
+                assertThat(r.out()).as("call " + i).isEqualTo("ran 0: " + i + "\ninherit 0\n");
+                assertThat(r.status()).isZero();
+            }
+            assertThat(s.status()).contains("calls 50 served");
+        } finally {
+            s.stop("test over");
+        }
+    }
 }
