@@ -81,6 +81,11 @@ public final class Cli {
         return v != null ? v : "dev";
     }
 
+    /** What a gvshim server runs for its calls: this CLI (the AOT cache's training uses it too). */
+    public static dev.gvshim.server.Server.Dispatcher serverDispatcher() {
+        return new ServerVerb.CliDispatcher();
+    }
+
     /** Whether these arguments are a runc-compatible runtime call (dockerd's, containerd's). */
     public static boolean isRuntimeCall(String[] args) {
         return RuntimeCli.applies(args);

@@ -45,6 +45,12 @@ public final class Client {
      */
     public static int call(ServerDir where, String buildId, String home, String cwd, List<String> argv, Map<String, String> env)
             throws IOException {
+        return call(where, buildId, home, cwd, argv, env, new int[] {0, 1, 2});
+    }
+
+    /** {@link #call(ServerDir, String, String, String, List, Map)} with {@code stdio} as the call's stdin, stdout, stderr. */
+    public static int call(ServerDir where, String buildId, String home, String cwd, List<String> argv, Map<String, String> env,
+            int[] stdio) throws IOException {
         int dirfd;
         try {
             dirfd = Linux.open(where.dir().toString(), 0x200000 | 0x10000 | Linux.O_CLOEXEC, 0); // O_PATH|O_DIRECTORY
@@ -71,7 +77,7 @@ public final class Client {
             List<String> envList = new ArrayList<>();
             env.forEach((k, v) -> envList.add(k + "=" + v));
             new Wire.Out().i32(Wire.PROTOCOL).str(buildId).str(home).i32(umask).str(cwd).strs(argv).strs(envList)
-                    .frame(Wire.REQUEST, 0, 1, 2, cwdFd).write(sock);
+                    .frame(Wire.REQUEST, stdio[0], stdio[1], stdio[2], cwdFd).write(sock);
             while (true) {
                 Wire.Frame f = Wire.read(sock);
                 if (f == null) {
