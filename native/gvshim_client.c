@@ -96,7 +96,7 @@ static void cold(const char *why)
 	for (int i = 1; i < call_argc; i++)
 		argv[i] = call_argv[i];
 	execv(path, argv);
-	fprintf(stderr, "gvshim: cannot execute %s: %s; FIX: reinstall gvshim [INSTALL_BROKEN]\n", path, strerror(errno));
+	fprintf(stderr, "gvshim: cannot execute %s: %s. Fix: reinstall gvshim [INSTALL_BROKEN]\n", path, strerror(errno));
 	_exit(EXIT_GVSHIM);
 }
 
@@ -443,22 +443,37 @@ static void log_runtime_error(const char *msg)
 	char when[64];
 	time_t now = time(NULL);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	/* the message quoted as JSON (and logrus's text format) quote strings: \ and " escaped, controls dropped */
+	char quoted[2 * PATH_MAX + 512];
+	size_t k = 0;
+	for (const char *c = msg; *c && k + 2 < sizeof quoted; c++) {
+		if (*c == '"' || *c == '\\')
+			quoted[k++] = '\\';
+		if ((unsigned char)*c >= 0x20)
+			quoted[k++] = *c;
+	}
+	quoted[k] = 0;
 	if (strcmp(format, "text") == 0)
-		dprintf(fd, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+		dprintf(fd, "time=\"%s\" level=error msg=\"%s\"\n", when, quoted);
 	else
-		dprintf(fd, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", msg, when);
+		dprintf(fd, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", quoted, when);
 	close(fd);
 }
 
 static pid_t running_child = -1;
 
+/* After ACCEPTED the server acted for the call: its death is the caller's failure, in the one-line
+ * form of Failure.oneLine (what: why. Fix: ... [ID]), naming the log that says why. */
 static void server_died(const char *how)
 {
-	static const char msg[] = "the gvshim server died during the call; FIX: run the command again (a new server "
-				  "starts), and see server.log in its directory for why [SERVER_DIED]";
 	if (running_child > 0)
-		kill(running_child, SIGKILL);
+		kill(running_child, SIGKILL); /* runsc of a `gvshim run` not yet handed to its waiter */
 	mark(how);
+	char dir[PATH_MAX], msg[PATH_MAX + 256];
+	if (!server_dir(dir, sizeof dir))
+		snprintf(dir, sizeof dir, "the server directory");
+	snprintf(msg, sizeof msg, "the gvshim server died during the call: %s. Fix: run the command again (a new server "
+		 "starts); why it died is in %s/server.log [SERVER_DIED]", how, dir);
 	fprintf(stderr, "gvshim: %s\n", msg);
 	log_runtime_error(msg);
 	_exit(EXIT_GVSHIM);
@@ -526,7 +541,7 @@ static void do_spawn(int sock, struct wire_frame *f)
 		wire_out_i32(&o, st);
 	}
 	if (!wire_send(sock, WIRE_EXITED, &o, NULL, 0))
-		server_died("EXITED not sent");
+		server_died("the connection broke while a program it asked for ran");
 	wire_out_free(&o);
 }
 
@@ -615,7 +630,7 @@ static void do_userns_spawn(int sock, struct wire_frame *f)
 	wire_out_i32(&o, report[0]);
 	wire_out_i32(&o, report[1]);
 	if (!wire_send(sock, WIRE_SPAWNED, &o, NULL, 0))
-		server_died("SPAWNED not sent");
+		server_died("the connection broke while runsc started");
 	wire_out_free(&o);
 }
 
@@ -639,7 +654,7 @@ static void do_exec(int sock, struct wire_frame *f)
 		high = sock_target;
 	if (f->bad || n != f->nfds || !argv[0]) {
 		errno = EPROTO;
-		server_died("a malformed EXEC");
+		server_died("it sent a malformed message");
 	}
 	/* first above every target, so that no dup2 below closes a descriptor still to be placed */
 	int moved[WIRE_MAX_FDS];
@@ -654,7 +669,7 @@ static void do_exec(int sock, struct wire_frame *f)
 	if (sock_target >= 0)
 		dup2(s2, sock_target);
 	if (dir[0] && chdir(dir) != 0) {
-		fprintf(stderr, "gvshim: cannot enter %s: %s [SERVER_DIED]\n", dir, strerror(errno));
+		fprintf(stderr, "gvshim: cannot enter the working directory %s: %s [SERVER_DIED]\n", dir, strerror(errno));
 		_exit(EXIT_GVSHIM);
 	}
 	mark("exec");
@@ -667,7 +682,7 @@ static void do_exec(int sock, struct wire_frame *f)
 	wire_send(s2, WIRE_EXITED, &o, NULL, 0);
 	if (running_child > 0)
 		kill(running_child, SIGKILL); /* runsc without its waiter */
-	fprintf(stderr, "gvshim: cannot execute %s: %s; FIX: reinstall gvshim [INSTALL_BROKEN]\n", path, strerror(e));
+	fprintf(stderr, "gvshim: cannot execute %s: %s. Fix: reinstall gvshim [INSTALL_BROKEN]\n", path, strerror(e));
 	_exit(EXIT_GVSHIM);
 }
 
@@ -713,7 +728,7 @@ static void serve(int sock)
 				close(sock);
 				return;
 			}
-			server_died(r == 0 ? "EOF" : strerror(errno));
+			server_died(r == 0 ? "its connection closed" : strerror(errno));
 		}
 		switch (f.type) {
 		case WIRE_ACCEPTED:
@@ -734,7 +749,7 @@ static void serve(int sock)
 				close(sock);
 				return;
 			}
-			server_died("COLD after ACCEPTED");
+			server_died("it sent a message out of order");
 			break;
 		case WIRE_SPAWN:
 			accepted = 1;
@@ -751,7 +766,7 @@ static void serve(int sock)
 			break;
 		default:
 			errno = EPROTO;
-			server_died("an unknown frame");
+			server_died("it sent a message this client does not know");
 		}
 		for (int i = 0; i < f.nfds; i++)
 			close(f.fds[i]);
@@ -767,8 +782,8 @@ int main(int argc, char **argv)
 	call_argv = argv;
 	call_argc = argc;
 	if (!find_home()) {
-		fprintf(stderr, "gvshim: cannot find the installation from /proc/self/exe; FIX: mount /proc, or run "
-				"libexec/gvshim-jvm [INSTALL_BROKEN]\n");
+		fprintf(stderr, "gvshim: cannot find the installation: /proc/self/exe is unreadable. Fix: mount proc at /proc"
+				" [INSTALL_BROKEN]\n");
 		return EXIT_GVSHIM;
 	}
 	const char *m = mode();
@@ -824,7 +839,8 @@ int main(int argc, char **argv)
 	mark(sock >= 0 ? "connected" : "no server");
 	if (sock < 0 && (sock = start_server()) < 0) {
 		if (strcmp(m, "on") == 0)
-			fprintf(stderr, "gvshim: cannot start the gvshim server: %s; the call runs without it [SERVER_FAILED]\n",
+			fprintf(stderr, "gvshim: cannot start the gvshim server: %s; the call runs without it. Fix: see its"
+					" server.log, or set GVSHIM_SERVER=off [SERVER_FAILED]\n",
 				strerror(errno));
 		cold("cannot start a server");
 	}

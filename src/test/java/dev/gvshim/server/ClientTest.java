@@ -236,10 +236,10 @@ class ClientTest {
             Ran r = run(Map.of("GVSHIM_SERVER", "on"), "--root", "/r", "--log", log.toString(), "create", "c1");
             assertThat(r.status()).isEqualTo(125);
             assertThat(r.out()).isEmpty();
-            assertThat(r.err()).startsWith("gvshim: the gvshim server died during the call; FIX: run the command again")
-                    .endsWith("[SERVER_DIED]\n");
-            assertThat(Files.readString(log)).startsWith("{\"level\":\"error\",\"msg\":\"the gvshim server died during the call;")
-                    .endsWith("\"}\n");
+            assertThat(r.err()).isEqualTo("gvshim: the gvshim server died during the call: its connection closed. Fix: run the"
+                    + " command again (a new server starts); why it died is in " + w.dir() + "/server.log [SERVER_DIED]\n");
+            assertThat(Files.readString(log)).startsWith("{\"level\":\"error\",\"msg\":\"" + r.err().substring(8).strip()
+                    + "\",\"time\":\"").endsWith("\"}\n");
             // goes away before accepting: nothing was done, the call runs cold
             Thread.ofPlatform().daemon(true).start(() -> {
                 try {
