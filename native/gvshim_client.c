@@ -814,6 +814,14 @@ int main(int argc, char **argv)
 		cold("GVSHIM_SERVER is neither auto, on nor off: off");
 	if (getpid() == 1)
 		cold("PID 1: no server");
+	/* `gvshim server ...`: run and start are the one-shot JVM's (it becomes or starts the server);
+	 * status and stop ask a running server, and never start one */
+	int may_start = 1;
+	if (argc > 1 && strcmp(argv[1], "server") == 0) {
+		if (argc != 3 || (strcmp(argv[2], "status") != 0 && strcmp(argv[2], "stop") != 0))
+			cold("gvshim server: its own JVM");
+		may_start = 0;
+	}
 	char idpath[PATH_MAX + 32];
 	snprintf(idpath, sizeof idpath, "%s/lib/build-id", home);
 	if (!read_small(idpath, build_id, sizeof build_id))
@@ -837,6 +845,8 @@ int main(int argc, char **argv)
 		}
 	}
 	mark(sock >= 0 ? "connected" : "no server");
+	if (sock < 0 && !may_start)
+		cold("no server to ask");
 	if (sock < 0 && (sock = start_server()) < 0) {
 		if (strcmp(m, "on") == 0)
 			fprintf(stderr, "gvshim: cannot start the gvshim server: %s; the call runs without it. Fix: see its"

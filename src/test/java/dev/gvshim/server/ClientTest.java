@@ -47,7 +47,8 @@ class ClientTest {
         Files.createDirectories(home.resolve("libexec"));
         Files.createDirectories(home.resolve("lib"));
         Files.copy(client, home.resolve("bin/gvshim"));
-        Files.writeString(home.resolve("libexec/gvshim-jvm"), "#!/bin/sh\necho \"cold $*\"\nexit 42\n");
+        Files.writeString(home.resolve("libexec/gvshim-jvm"), "#!/bin/sh\necho \"$*\" >>" + tmp.resolve("jvm-calls")
+                + "\necho \"cold $*\"\nexit 42\n");
         Files.setPosixFilePermissions(home.resolve("libexec/gvshim-jvm"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.writeString(home.resolve("lib/build-id"), "0123456789abcdef0123456789\n");
         xdg = Files.createDirectory(tmp.resolve("xdg"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -159,6 +160,16 @@ class ClientTest {
         Files.writeString(config, "{\"runsc\": {\"server\": \"on\"}}");
         print.remove("GVSHIM_SERVER");
         assertThat(run(print).out()).as("only the top-level key").startsWith("mode off\n");
+    }
+
+    @Test
+    void serverVerbsNeverStartAServer() throws Exception {
+        for (String action : List.of("status", "stop", "run", "start")) {
+            Ran r = run(Map.of("GVSHIM_SERVER", "on"), "server", action);
+            assertThat(r.out()).as(action).isEqualTo("cold server " + action + "\n");
+        }
+        assertThat(Files.readAllLines(tmp.resolve("jvm-calls"))).as("the one-shot JVM, never a server started")
+                .containsExactly("server status", "server stop", "server run", "server start");
     }
 
     @Test
