@@ -35,7 +35,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Server {
     static final int THREADS = 64;
-    private static final int CLONE_FS = 0x200;
     private static final long GC_AFTER_NANOS = 5_000_000_000L;
 
     /** What the server runs for a call: the CLI, or a test's fake. */
@@ -280,7 +279,7 @@ public final class Server {
             calls.incrementAndGet();
             String cold = coldReason(r, cred.pid());
             if (cold == null) {
-                cold = callFs(s, r);
+                cold = ServerCall.takeCallersFs(s, r);
             }
             if (cold != null) {
                 log.line("call of pid " + cred.pid() + " (" + String.join(" ", r.argv()) + ") answered COLD: " + cold);
@@ -325,24 +324,6 @@ public final class Server {
         }
         String other = context.differs(peerPid);
         return other != null ? other : dispatcher.coldReason(List.of(r.args()));
-    }
-
-    /**
-     * The caller's umask and working directory, for this call thread only: unshare(CLONE_FS)
-     * gives the thread its own fs_struct (unshare(2)); then umask(2) and fchdir(2) on the
-     * caller's own directory descriptor (a directory renamed meanwhile is still the one).
-     * Files the call creates get the caller's umask (runc's 0711 --root stays 0711); null when
-     * done, else why not (the call then runs cold).
-     */
-    private static String callFs(Session s, Request r) {
-        try {
-            Linux.unshare(CLONE_FS);
-            UnixSockets.umask(r.umask());
-            UnixSockets.fchdir(s.fd(Request.CWD));
-            return null;
-        } catch (SyscallException e) {
-            return "cannot take the caller's working directory: " + e.callAndErrno();
-        }
     }
 
     /** What `gvshim server status` prints. */

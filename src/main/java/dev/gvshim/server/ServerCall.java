@@ -2,6 +2,9 @@ package dev.gvshim.server;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Trace;
+import dev.gvshim.linux.Linux;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.UnixSockets;
 import java.io.BufferedOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +17,7 @@ import java.nio.file.Path;
  * (`gvshim server status|stop|start` reaching a running server).
  */
 final class ServerCall {
+    private static final int CLONE_FS = 0x200;
     private final Server server;
     private final Session session;
     private final Request request;
@@ -83,6 +87,24 @@ final class ServerCall {
             default -> {
                 return null;
             }
+        }
+    }
+
+    /**
+     * The caller's umask and working directory, for this call thread only: unshare(CLONE_FS)
+     * gives the thread its own fs_struct (unshare(2)); then umask(2) and fchdir(2) on the
+     * caller's own directory descriptor (a directory renamed meanwhile is still the one).
+     * Files the call creates get the caller's umask (runc's 0711 --root stays 0711); null when
+     * done, else why not (the call then runs cold).
+     */
+    static String takeCallersFs(Session s, Request r) {
+        try {
+            Linux.unshare(CLONE_FS);
+            UnixSockets.umask(r.umask());
+            UnixSockets.fchdir(s.fd(Request.CWD));
+            return null;
+        } catch (SyscallException e) {
+            return "cannot take the caller's working directory: " + e.callAndErrno();
         }
     }
 }
