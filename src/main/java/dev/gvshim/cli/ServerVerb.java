@@ -137,6 +137,7 @@ final class ServerVerb implements Verb {
         if (firstFd >= 0) {
             server.submit(firstFd);
         }
+        server.stopOnSignals(60_000);
         server.loop();
         return 0;
     }

@@ -1,17 +1,12 @@
 package dev.gvshim.server;
 
 import dev.gvshim.call.Call;
-import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
-import dev.gvshim.linux.ProcStat;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.UnixSockets;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -76,7 +71,7 @@ public final class Server {
     private final int[] wake;
     private volatile String stopping;
     private int lockFd = -1;
-    private int listener = -1;
+    private volatile int listener = -1;
 
     public Server(Config cfg, Dispatcher dispatcher) throws IOException, SyscallException {
         this.cfg = cfg;
@@ -95,49 +90,21 @@ public final class Server {
     }
 
     /**
-     * Takes NAME.lock and binds NAME.sock; false when another server holds the lock. Bound under a
-     * temporary name and renamed over NAME.sock: rename(2) is atomic, so a client finds the dead
-     * server's socket (ECONNREFUSED) or this one, never none. The socket is bound through
-     * /proc/self/fd/DIRFD/NAME: no 108-byte limit on the directory's path (unix(7)).
+     * Takes NAME.lock and binds NAME.sock ({@link ServerFiles}); false when another server holds
+     * the lock.
      */
     public boolean bind() throws IOException, SyscallException {
         ServerDir w = cfg.where();
-        int lock = Linux.open(w.lock().toString(), Linux.O_RDWR | Linux.O_CREAT | Linux.O_CLOEXEC, 0600);
-        try {
-            Linux.flock(lock, 2 | 4); // LOCK_EX | LOCK_NB
-        } catch (SyscallException e) {
-            Linux.closeQuietly(lock);
-            if (e.errno() == Errno.EAGAIN) {
-                return false;
-            }
-            throw e;
+        int lock = ServerFiles.lock(w);
+        if (lock < 0) {
+            return false;
         }
         lockFd = lock;
-        removeStale(w);
-        int dirfd = Linux.open(w.dir().toString(), 0x200000 | 0x10000 | 0x20000 | Linux.O_CLOEXEC, 0); // O_PATH|O_DIRECTORY|O_NOFOLLOW
-        try {
-            String tmp = w.name() + ".sock." + pid;
-            listener = UnixSockets.listen("/proc/self/fd/" + dirfd + "/" + tmp, 128);
-            Files.setPosixFilePermissions(w.dir().resolve(tmp), PosixFilePermissions.fromString("rw-------"));
-            Files.move(w.dir().resolve(tmp), w.socket(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Linux.closeQuietly(dirfd);
-        }
-        Files.writeString(w.pidFile(), pid + " " + ProcStat.startTime(pid) + "\n", StandardCharsets.US_ASCII);
+        ServerFiles.removeStale(w);
+        listener = ServerFiles.listen(w, pid);
         log.line("server of build " + cfg.buildId() + " (" + cfg.home() + ") listening on " + w.socket() + "; idle timeout "
                 + (cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s"));
         return true;
-    }
-
-    /** Files of servers of this name that died: temporary sockets (the lock holder binds only its own). */
-    private static void removeStale(ServerDir w) throws IOException {
-        try (var names = Files.list(w.dir())) {
-            for (Path p : (Iterable<Path>) names::iterator) {
-                if (p.getFileName().toString().startsWith(w.name() + ".sock.")) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
     }
 
     /** Serves the connection {@code fd} in this thread, and only it (a server that lost the lock: a one-shot for its first call). */
@@ -219,6 +186,29 @@ public final class Server {
         }
         log.line("stopped after " + calls.get() + " calls: " + stopping);
         return stopping;
+    }
+
+    /**
+     * SIGTERM, SIGINT, SIGHUP (systemd's stop, ^C of `gvshim server run`): the JVM runs shutdown
+     * hooks while other threads go on, so the hook stops taking calls, leaves the name and lets
+     * the calls it has finish (at most {@code graceMillis}) before the JVM exits. (java.base has no
+     * signal API; a one-shot gvshim registers no hooks: it halts.)
+     */
+    public void stopOnSignals(long graceMillis) {
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
+            stop("a signal");
+            long end = System.nanoTime() + graceMillis * 1_000_000L;
+            while (listener >= 0 || (active.get() > 0 && System.nanoTime() < end)) {
+                if (System.nanoTime() > end) {
+                    break;
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }));
     }
 
     /** Asks the loop to stop (it finishes the calls it has). */

@@ -312,6 +312,30 @@ class ServerTest {
     }
 
     @Test
+    void aStartingServerRemovesTheSocketsOfDeadServersNotOfLiveOnes() throws Exception {
+        for (String n : List.of("s-dead", "s-live")) {
+            Files.writeString(tmp.resolve(n + ".lock"), "");
+            Files.writeString(tmp.resolve(n + ".sock"), "");
+            Files.writeString(tmp.resolve(n + ".pid"), "1 1\n");
+        }
+        int held = Linux.open(tmp.resolve("s-live.lock").toString(), Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+        try {
+            Linux.flock(held, 2);
+            Server srv = server(euid, 0, null, "b1");
+            assertThat(srv.bind()).isTrue();
+            assertThat(tmp.resolve("s-dead.sock")).doesNotExist();
+            assertThat(tmp.resolve("s-dead.pid")).doesNotExist();
+            assertThat(tmp.resolve("s-dead.lock")).exists();
+            assertThat(tmp.resolve("s-live.sock")).exists();
+            assertThat(tmp.resolve("s-live.pid")).exists();
+            srv.stop("test");
+            srv.loop();
+        } finally {
+            Linux.closeQuietly(held);
+        }
+    }
+
+    @Test
     void aChangedBuildOnDiskStopsTheServer() throws Exception {
         Files.createDirectories(tmp.resolve("home/lib"));
         Files.writeString(tmp.resolve("home/lib/build-id"), "b1\n");
