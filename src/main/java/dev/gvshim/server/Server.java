@@ -72,6 +72,7 @@ public final class Server {
     private volatile String stopping;
     private int lockFd = -1;
     private volatile int listener = -1;
+    private long socketInode = -1;
 
     public Server(Config cfg, Dispatcher dispatcher) throws IOException, SyscallException {
         this.cfg = cfg;
@@ -102,6 +103,7 @@ public final class Server {
         lockFd = lock;
         ServerFiles.removeStale(w);
         listener = ServerFiles.listen(w, pid);
+        socketInode = ServerFiles.inode(w.socket());
         log.line("server of build " + cfg.buildId() + " (" + cfg.home() + ") listening on " + w.socket() + "; idle timeout "
                 + (cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s"));
         return true;
@@ -173,6 +175,9 @@ public final class Server {
                 stop("idle for " + cfg.idleMillis() / 1000 + " s");
             } else if (!ownBuild()) {
                 stop("the installation's build changed");
+            } else if (socketInode >= 0 && ServerFiles.inode(cfg.where().socket()) != socketInode) {
+                // removed (rm -rf of the state directory) or replaced: no client can reach this server any more
+                stop("its socket " + cfg.where().socket() + " is gone");
             }
         }
         leave();
@@ -230,8 +235,10 @@ public final class Server {
     /** Unlinks the name while holding the lock (so the name is still ours), then releases it. */
     private void leave() {
         try {
-            Files.deleteIfExists(cfg.where().socket());
-            Files.deleteIfExists(cfg.where().pidFile());
+            if (ServerFiles.inode(cfg.where().socket()) == socketInode) {
+                Files.deleteIfExists(cfg.where().socket());
+                Files.deleteIfExists(cfg.where().pidFile());
+            }
         } catch (IOException e) {
             log.line("cannot remove " + cfg.where().socket() + ": " + e.getMessage());
         }

@@ -75,6 +75,15 @@ final class ServerFiles {
         }
     }
 
+    /** The inode of {@code p} (not following a symbolic link), or -1 when it is gone. */
+    static long inode(Path p) {
+        try {
+            return ((Number) Files.getAttribute(p, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue();
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** Whether no process holds the flock of {@code lock} (taken and released at once). */
     private static boolean free(Path lock) {
         int fd = -1;

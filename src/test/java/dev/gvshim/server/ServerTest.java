@@ -336,6 +336,15 @@ class ServerTest {
     }
 
     @Test
+    void aServerWhoseSocketWasRemovedStops() throws Exception {
+        Server srv = server(euid, 0, null, "b1");
+        assertThat(srv.bind()).isTrue();
+        CompletableFuture<String> loop = loop(srv);
+        Files.delete(tmp.resolve("s-test.sock")); // as rm -rf of the state directory does
+        assertThat(loop.get(10, TimeUnit.SECONDS)).startsWith("its socket ").endsWith(" is gone");
+    }
+
+    @Test
     void aChangedBuildOnDiskStopsTheServer() throws Exception {
         Files.createDirectories(tmp.resolve("home/lib"));
         Files.writeString(tmp.resolve("home/lib/build-id"), "b1\n");
