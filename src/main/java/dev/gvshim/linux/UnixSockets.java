@@ -32,6 +32,7 @@ public final class UnixSockets {
     public static final int MAX_FDS = 16;
 
     public static final short POLLIN = 0x1;
+    public static final short POLLERR = 0x8;
     public static final short POLLHUP = 0x10;
 
     private UnixSockets() {
@@ -235,10 +236,17 @@ public final class UnixSockets {
      * waits forever; EINTR returns "nothing happened" (all zero).
      */
     public static short[] poll(int[] fds, short events, long timeoutMillis) throws SyscallException {
+        short[] each = new short[fds.length];
+        java.util.Arrays.fill(each, events);
+        return poll(fds, each, timeoutMillis);
+    }
+
+    /** {@link #poll(int[], short, long)} with the events of each descriptor (0: only POLLHUP and POLLERR, always reported). */
+    public static short[] poll(int[] fds, short[] events, long timeoutMillis) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
             ByteBuffer p = Bytes.buffer(8 * fds.length);
             for (int i = 0; i < fds.length; i++) {
-                p.putInt(8 * i, fds[i]).putShort(8 * i + 4, events).putShort(8 * i + 6, (short) 0);
+                p.putInt(8 * i, fds[i]).putShort(8 * i + 4, events[i]).putShort(8 * i + 6, (short) 0);
             }
             MemorySegment pfds = Bytes.toNative(arena, p);
             MemorySegment ts = MemorySegment.NULL;

@@ -66,9 +66,9 @@ final class ServerProcesses implements Processes {
                     err[1] = -1;
                     int errFd = err[0];
                     drain = Thread.ofVirtual().start(() -> discard(errFd));
-                    read(out[0], launch);
+                    read(clientBound(out[0]), launch);
                 } else {
-                    output = new String(Linux.readAll(out[0], Integer.MAX_VALUE - 8), StandardCharsets.UTF_8);
+                    output = new String(clientBound(out[0]).readAllBytes(), StandardCharsets.UTF_8);
                 }
                 s = session.awaitSpawn(id);
                 join(drain);
@@ -93,8 +93,25 @@ final class ServerProcesses implements Processes {
         return new Launch.Ran(s.shellStatus(), output);
     }
 
-    private static void read(int fd, Launch launch) throws IOException {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(new Session.FdInputStream(fd), StandardCharsets.UTF_8))) {
+    /** The program's output pipe, read only while the client lives (else: an IOException, the client is gone). */
+    private java.io.InputStream clientBound(int fd) {
+        return new Session.FdInputStream(fd) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try {
+                    if (!session.readableWhileClientLives(fd)) {
+                        throw new IOException("the client went away while a program it started ran");
+                    }
+                } catch (SyscallException e) {
+                    throw new IOException(e.callAndErrno(), e);
+                }
+                return super.read(b, off, len);
+            }
+        };
+    }
+
+    private static void read(java.io.InputStream in, Launch launch) throws IOException {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
             for (String line = r.readLine(); line != null; line = r.readLine()) {
                 launch.lines().accept(line);
             }

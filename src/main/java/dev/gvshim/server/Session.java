@@ -3,6 +3,7 @@ package dev.gvshim.server;
 import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.UnixSockets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -199,6 +200,23 @@ final class Session implements AutoCloseable {
         finished = true;
     }
 
+    /**
+     * Waits until {@code fd} is readable; false when the client hung up first (it died, or was
+     * killed by its caller): a program it started may hold the pipe open for as long as it lives,
+     * and the call must not outlive its client (nor keep the server from idling out).
+     */
+    boolean readableWhileClientLives(int fd) throws SyscallException {
+        while (true) {
+            short[] rev = UnixSockets.poll(new int[] {fd, sock}, new short[] {UnixSockets.POLLIN, 0}, -1);
+            if ((rev[0] & (UnixSockets.POLLIN | UnixSockets.POLLHUP | UnixSockets.POLLERR)) != 0) {
+                return true;
+            }
+            if ((rev[1] & (UnixSockets.POLLHUP | UnixSockets.POLLERR)) != 0) {
+                return false;
+            }
+        }
+    }
+
     /** The request's descriptor {@code which} ({@link Request#STDIN} ...), a descriptor of this process. */
     int fd(int which) {
         return request.fds()[which];
@@ -236,7 +254,7 @@ final class Session implements AutoCloseable {
     }
 
     /** read(2) of a received descriptor (the caller's stdin). */
-    static final class FdInputStream extends InputStream {
+    static class FdInputStream extends InputStream {
         private final int fd;
 
         FdInputStream(int fd) {

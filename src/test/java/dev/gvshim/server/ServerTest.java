@@ -265,6 +265,40 @@ class ServerTest {
         assertThat(s.spawned()).containsExactly("/bin/echo [/bin/echo, hi] [A=1] fds 2", "/bin/true [/bin/true] [] fds 0");
     }
 
+    /**
+     * The client dies while the program it started holds the output pipe open (as `runsc events`
+     * would when containerd kills the runtime call): the call ends, it does not wait for the pipe.
+     */
+    @Test
+    void aCallEndsWhenItsClientDiesEvenIfTheProgramsPipeStaysOpen() throws Exception {
+        Server srv = server(euid, 0, null, "b1");
+        int[] sp = UnixSockets.pair();
+        CompletableFuture<Object> served = async(() -> {
+            srv.serveOnly(sp[0]);
+            return null;
+        });
+        int[] out = Linux.pipe2(Linux.O_CLOEXEC);
+        int cwd = Linux.open(tmp.toString(), 0x200000 | 0x10000 | Linux.O_CLOEXEC, 0);
+        Wire.Frame spawn = null;
+        try {
+            new Wire.Out().i32(Wire.PROTOCOL).str("b1").str("").i32(022).str(tmp.toString())
+                    .strs(List.of("gvshim", "spawn", "/bin/sleep", "60")).strs(List.of()).frame(Wire.REQUEST, out[0], out[1], out[1], cwd)
+                    .write(sp[1]);
+            assertThat((char) Wire.read(sp[1]).type()).isEqualTo('A');
+            spawn = Wire.read(sp[1]);
+            assertThat((char) spawn.type()).isEqualTo('S');
+            // "the program" keeps spawn's descriptors (the pipe's write end) open; the client dies
+            Linux.closeQuietly(sp[1]);
+            served.get(10, TimeUnit.SECONDS);
+            assertThat(Files.readString(srv.log().file())).doesNotContain("internal error");
+        } finally {
+            if (spawn != null) {
+                spawn.closeFds();
+            }
+            Linux.closeQuietly(sp[1], out[0], out[1], cwd);
+        }
+    }
+
     @Test
     void everyReceivedDescriptorIsClosedOnEveryPath() throws Exception {
         Server srv = server(euid, 0, null, "b1");
