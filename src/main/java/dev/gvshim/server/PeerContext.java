@@ -15,9 +15,10 @@ import java.util.List;
  * <ul>
  * <li>namespaces mnt, user, pid, net, uts, ipc, cgroup (namespaces(7)): paths, --pid-file and
  *     `docker top`'s host pids, runsc's network;</li>
- * <li>CapEff, CapPrm, CapBnd, CapAmb, NoNewPrivs, Seccomp (proc(5), /proc/PID/status): a caller
- *     with fewer capabilities, no_new_privs (newuidmap's setuid bit is then void) or a seccomp
- *     filter must not get the server's.</li>
+ * <li>CapEff, CapPrm, CapBnd, CapAmb, NoNewPrivs, Seccomp (proc(5), /proc/PID/status), and the
+ *     security module's label (/proc/PID/attr/current): a caller with fewer capabilities,
+ *     no_new_privs (newuidmap's setuid bit is then void), a seccomp filter or another AppArmor
+ *     profile or SELinux context must not get the server's.</li>
  * </ul>
  * Not the cgroup: the programs of a call are the client's children (SPAWN), so they are in the
  * caller's cgroup by inheritance. Read from /proc/PID while the peer waits on the connection
@@ -61,6 +62,15 @@ final class PeerContext {
         for (String ns : NAMESPACES) {
             l.add(ns + " " + Files.readSymbolicLink(p.resolve("ns").resolve(ns)));
         }
+        // the LSM label (AppArmor profile, SELinux context; proc(5) /proc/PID/attr/current): a
+        // confined caller must not get an unconfined server's rights, nor the other way round
+        String label;
+        try {
+            label = Files.readString(p.resolve("attr/current")).strip();
+        } catch (IOException e) {
+            label = "none"; // no LSM that has labels (EINVAL), or no such file
+        }
+        l.add("label " + label);
         String status = Files.readString(p.resolve("status"));
         for (String key : STATUS_KEYS) {
             int at = status.startsWith(key) ? 0 : status.indexOf("\n" + key);
