@@ -686,9 +686,9 @@ static void do_exec(int sock, struct wire_frame *f)
 	_exit(EXIT_GVSHIM);
 }
 
-/* Serves this call over sock; returns only to go cold (the server gave the call back, or went
- * away before it accepted it: nothing was done). */
-static void serve(int sock)
+/* Serves this call over sock; returns only to go cold: 1 when the server answered COLD (or the
+ * call cannot be sent), 0 when it went away before it accepted the call (nothing was done). */
+static int serve(int sock)
 {
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof cwd))
@@ -699,7 +699,7 @@ static void serve(int sock)
 			close(sock);
 			if (fds[3] >= 0)
 				close(fds[3]);
-			return; /* a closed stdio or an unreachable cwd: what a one-shot JVM does with it */
+			return 1; /* a closed stdio or an unreachable cwd: what a one-shot JVM does with it */
 		}
 	mode_t um = umask(0);
 	umask(um);
@@ -716,7 +716,7 @@ static void serve(int sock)
 	close(fds[3]);
 	if (!sent) {
 		close(sock);
-		return;
+		return 0;
 	}
 	mark("request sent");
 	int accepted = 0;
@@ -726,7 +726,7 @@ static void serve(int sock)
 		if (r <= 0) {
 			if (!accepted) {
 				close(sock);
-				return;
+				return 0;
 			}
 			server_died(r == 0 ? "its connection closed" : strerror(errno));
 		}
@@ -747,7 +747,7 @@ static void serve(int sock)
 					fprintf(stderr, "gvshim-client: the server answers cold: %s\n", why);
 				}
 				close(sock);
-				return;
+				return 1;
 			}
 			server_died("it sent a message out of order");
 			break;
@@ -847,14 +847,20 @@ int main(int argc, char **argv)
 	mark(sock >= 0 ? "connected" : "no server");
 	if (sock < 0 && !may_start)
 		cold("no server to ask");
-	if (sock < 0 && (sock = start_server()) < 0) {
+	int started = 0;
+	if (sock < 0 && (started = 1) && (sock = start_server()) < 0) {
 		if (strcmp(m, "on") == 0)
 			fprintf(stderr, "gvshim: cannot start the gvshim server: %s; the call runs without it. Fix: see its"
 					" server.log, or set GVSHIM_SERVER=off [SERVER_FAILED]\n",
 				strerror(errno));
 		cold("cannot start a server");
 	}
-	serve(sock);
+	if (!serve(sock) && started && strcmp(m, "on") == 0) {
+		char d[PATH_MAX];
+		fprintf(stderr, "gvshim: the gvshim server did not start: it exited before it took the call; the call runs "
+				"without it. Fix: see %s/server.log, or set GVSHIM_SERVER=off [SERVER_FAILED]\n",
+			server_dir(d, sizeof d) ? d : "the server directory");
+	}
 	cold("the server gave the call back");
 	return EXIT_GVSHIM;
 }

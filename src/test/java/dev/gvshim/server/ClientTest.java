@@ -173,6 +173,19 @@ class ClientTest {
     }
 
     @Test
+    void aServerThatDoesNotStartIsOneLineUnderOnAndSilentUnderAuto() throws Exception {
+        // the fake gvshim-jvm, started as a server, exits at once: EOF before ACCEPTED
+        Ran on = run(Map.of("GVSHIM_SERVER", "on"), "state", "c1");
+        assertThat(on.err()).startsWith("gvshim: the gvshim server did not start: it exited before it took the call; the call"
+                + " runs without it. Fix: see ").endsWith("/server.log, or set GVSHIM_SERVER=off [SERVER_FAILED]\n");
+        assertThat(on.out()).isEqualTo("cold state c1\n");
+        Ran auto = run(Map.of("GVSHIM_SERVER", "auto"), "state", "c1");
+        assertThat(auto.err()).isEmpty();
+        assertThat(auto.out()).isEqualTo("cold state c1\n");
+        assertThat(Files.readAllLines(tmp.resolve("jvm-calls"))).contains("server run --first-fd 3 --idle-timeout 600");
+    }
+
+    @Test
     void offRunsTheOneShotJvmWithTheSameArguments() throws Exception {
         Ran r = run(Map.of("GVSHIM_SERVER", "off"), "--root", "/x y", "state", "c1");
         assertThat(r.out()).isEqualTo("cold --root /x y state c1\n");
