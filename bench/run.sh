@@ -49,8 +49,10 @@ as_user "$G" run --bundle "$B" >/dev/null || die "gvshim run --bundle fails; see
 
 unshare_cmd="unshare --user --map-root-user --map-auto runsc --ignore-cgroups --network=none --root=$work/r1 run --bundle $B u1"
 rootless_cmd="runsc --rootless --network=none --root=$work/r2 run --bundle $B r1"
-gvshim_cmd="$G run --bundle $B"
-gvshim_cmd2="$G run --rootfs $B/rootfs -- /bin/echo hello"
+gvshim_cmd="env GVSHIM_SERVER=off $G run --bundle $B"
+gvshim_cmd2="env GVSHIM_SERVER=off $G run --rootfs $B/rootfs -- /bin/echo hello"
+# the warm path (issue 17): the same call served by the user's gvshim server, started by the warm-up
+warm_cmd="env GVSHIM_SERVER=on $G run --bundle $B"
 
 echo "bench: $rounds round(s) of $runs runs as $user ($(nproc) CPUs, $(uname -r), $(runsc --version | head -1))"
 ratios=()
@@ -58,11 +60,13 @@ for round in $(seq "$rounds"); do
 	csv=$work/round$round.csv
 	as_user hyperfine -N --warmup 5 --runs "$runs" --export-csv "$csv" --style basic \
 		-n unshare "$unshare_cmd" -n rootless "$rootless_cmd" -n "gvshim-bundle" "$gvshim_cmd" -n "gvshim-cmd" "$gvshim_cmd2" \
+		-n "gvshim-warm" "$warm_cmd" \
 		>"$work/round$round.log" 2>&1 || { cat "$work/round$round.log"; die "hyperfine failed"; }
 	line=$(awk -F, 'NR > 1 { mean[$1] = $2 * 1000 }
-		END { printf "round %d: unshare+runsc %.1f ms, runsc --rootless %.1f ms, gvshim run --bundle %.1f ms (%.2fx unshare, %.2fx rootless), gvshim run -- CMD %.1f ms (%.2fx unshare)",
+		END { printf "round %d: unshare+runsc %.1f ms, runsc --rootless %.1f ms, gvshim run --bundle %.1f ms (%.2fx unshare, %.2fx rootless), gvshim run -- CMD %.1f ms (%.2fx unshare), warm server %.1f ms (%.2fx unshare)",
 			'"$round"', mean["unshare"], mean["rootless"], mean["gvshim-bundle"], mean["gvshim-bundle"] / mean["unshare"],
-			mean["gvshim-bundle"] / mean["rootless"], mean["gvshim-cmd"], mean["gvshim-cmd"] / mean["unshare"] }' "$csv")
+			mean["gvshim-bundle"] / mean["rootless"], mean["gvshim-cmd"], mean["gvshim-cmd"] / mean["unshare"],
+			mean["gvshim-warm"], mean["gvshim-warm"] / mean["unshare"] }' "$csv")
 	echo "$line"
 	ratios+=("$(awk -F, 'NR > 1 { m[$1] = $2 } END { printf "%.3f", m["gvshim-bundle"] / m["unshare"] }' "$csv")")
 done
@@ -78,7 +82,9 @@ if [ -x "$jdk/bin/javac" ]; then
 	"$jdk/bin/javac" -d "$work/floor" "$here/bench/floor/Floor.java"
 	(cd "$work/floor" && "$jdk/bin/jar" cf floor.jar Floor.class)
 	java=$work/gvshim/runtime/bin/java
-	read -r -a jvm_opts <<<"$(sed -n 's/^exec "$home\/runtime\/bin\/java" \(.*\) "$aot".*/\1/p' "$G")"
+	# the one-shot launcher's JVM options (bin/gvshim is the native client; $heap is the server's only)
+	read -r -a jvm_opts <<<"$(sed -n 's/^exec "$home\/runtime\/bin\/java" \(.*\) "$aot".*/\1/p' "$work/gvshim/libexec/gvshim-jvm" |
+		sed 's/ \$heap//')"
 	"$java" "${jvm_opts[@]}" -XX:AOTCacheOutput="$work/floor/floor.aot" -cp "$work/floor/floor.jar" Floor >/dev/null 2>&1
 	chmod -R a+rX "$work/floor"
 	floor_cmd="$java ${jvm_opts[*]} -XX:AOTCache=$work/floor/floor.aot -cp $work/floor/floor.jar Floor"
@@ -104,9 +110,12 @@ sleep 1
 waiter_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
 comm=$(cat "/proc/$pid/comm")
 wait "$pid" || true
+server=$(as_user env GVSHIM_SERVER=on "$G" server status 2>/dev/null | awk '/^rss/ { sub(/^rss /, ""); print }')
+as_user env GVSHIM_SERVER=on "$G" server stop >/dev/null 2>&1 || true
 jvm=""
 if [ -x /usr/bin/time ]; then
 	jvm_kb=$( { as_user /usr/bin/time -f '%M' "$G" run --bundle "$B" >/dev/null; } 2>&1 | tail -1)
 	jvm=" (the same process peaked at ${jvm_kb} kB while it was the JVM)"
 fi
 echo "bench: resident while the command runs: $comm, ${waiter_kb} kB$jvm"
+[ -n "$server" ] && echo "bench: the user's gvshim server after the warm rows: $server"

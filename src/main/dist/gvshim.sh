@@ -1,7 +1,8 @@
 #!/bin/sh
-# gvshim @VERSION@ launcher. Finds its installation from its own path (following symlinks,
-# so /usr/local/bin/gvshim -> .../bin/gvshim works), needs no environment variables, and
-# starts the bundled jlink runtime with the AOT cache trained at build time.
+# gvshim @VERSION@ one-shot JVM launcher, installed as libexec/gvshim-jvm: bin/gvshim (the native
+# client, native/gvshim_client.c) execs it when no server serves the call, and to start a server.
+# Finds its installation from its own path (following symlinks), needs no environment
+# variables, and starts the bundled jlink runtime with the AOT cache trained at build time.
 p=$0
 while [ -h "$p" ]; do
 	l=$(readlink -- "$p")
@@ -20,6 +21,10 @@ case ${1-} in
 esac
 main=dev.gvshim.Main
 cp="@CLASSPATH@"
+# The long-lived server (bin/gvshim starts it as `server run`): a bounded heap that SerialGC gives
+# back after the idle full GC (the server's), so that an idle server's RSS is its live data.
+heap=
+[ "${1-}" = server ] && heap="-Xms8m -Xmx128m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
 if [ -n "${GVSHIM_AOT_TRAIN:-}" ]; then
 	# build-runtime.sh's training runs (GVSHIM_AOT_TRAIN=gvshim|runtime, or trace: no cache written):
 	# the training classes, which are not installed, come after the installation's on the class path,
@@ -34,6 +39,7 @@ elif [ -r "$home/lib/$cache.aot" ]; then
 else
 	aot=-Xshare:auto
 fi
-exec "$home/runtime/bin/java" @JVM_OPTIONS@ -Xlog:disable -Xlog:all=error:stderr "$aot" \
+# shellcheck disable=SC2086 # $heap: several options or none
+exec "$home/runtime/bin/java" @JVM_OPTIONS@ $heap -Xlog:disable -Xlog:all=error:stderr "$aot" \
 	-Dgvshim.home="$home" -Dgvshim.launcher="$home/bin/gvshim" \
 	-cp "$cp" "$main" "$@"

@@ -17,6 +17,42 @@ public interface Handover {
      */
     void exec(Exec e) throws SyscallException;
 
+    /** The pid of the process that takes the call over (and so owns what it was handed: a run directory). */
+    default long taker() {
+        return ProcessHandle.current().pid();
+    }
+
+    /**
+     * Whether the program the call starts in new namespaces is forked into them by the taker
+     * ({@link #spawnInto}: a server's client, so that runsc is the caller's descendant) rather than
+     * exec'd by the namespace child that made them (one-shot: the child is this process's).
+     */
+    default boolean forksIntoNamespaces() {
+        return false;
+    }
+
+    /**
+     * Forks {@code s} as the taker's child into the user and mount namespaces its descriptors name
+     * (setns(2)); returns its pid (in the taker's pid namespace). The descriptors stay the caller's
+     * to close. Only where {@link #forksIntoNamespaces()}.
+     */
+    default int spawnInto(Spawn s) throws SyscallException {
+        throw new SyscallException("setns", dev.gvshim.linux.Errno.EOPNOTSUPP, "this hand-over execs in place");
+    }
+
+    /**
+     * @param userns  an nsfs descriptor of the user namespace (/proc/PID/ns/user)
+     * @param mntns   an nsfs descriptor of the mount namespace, owned by that user namespace
+     * @param stdio   descriptors of this process for its stdin, stdout, stderr
+     */
+    record Spawn(String program, List<String> argv, List<String> env, int userns, int mntns, int[] stdio) {
+        public Spawn {
+            argv = List.copyOf(argv);
+            env = List.copyOf(env);
+            stdio = stdio.clone();
+        }
+    }
+
     /**
      * @param program the program's path
      * @param argv    its arguments, argv[0] included

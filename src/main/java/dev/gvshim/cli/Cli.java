@@ -39,7 +39,8 @@ public final class Cli {
             Map.entry("run", "Run a command in a rootless gVisor sandbox."),
             Map.entry("spec", "Write a new OCI config.json, as `runc spec` does."),
             Map.entry("doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it."),
-            Map.entry("install", "Register gvshim as a Docker or containerd runtime."));
+            Map.entry("install", "Register gvshim as a Docker or containerd runtime."),
+            Map.entry("server", "The caller's long-lived gvshim server: start, stop, status (run: in the foreground)."));
 
     private Cli() {
     }
@@ -50,6 +51,7 @@ public final class Cli {
             case "spec" -> new SpecVerb();
             case "doctor" -> new DoctorVerb();
             case "install" -> new InstallVerb();
+            case "server" -> new ServerVerb();
             case "__explain" -> new ExplainVerb();
             default -> null;
         };
@@ -77,6 +79,11 @@ public final class Cli {
     static String version() {
         String v = Cli.class.getPackage().getImplementationVersion();
         return v != null ? v : "dev";
+    }
+
+    /** What a gvshim server runs for its calls: this CLI (the AOT cache's training uses it too). */
+    public static dev.gvshim.server.Server.Dispatcher serverDispatcher() {
+        return new ServerVerb.CliDispatcher();
     }
 
     /** Whether these arguments are a runc-compatible runtime call (dockerd's, containerd's). */

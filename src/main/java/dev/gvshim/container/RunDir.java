@@ -32,7 +32,15 @@ public final class RunDir {
 
     /** A fresh run directory (mode 0700) with a new unique id, owned by this process (pid and start time). */
     public static RunDir create(Path stateDir) throws IOException {
-        long pid = ProcessHandle.current().pid();
+        return create(stateDir, ProcessHandle.current().pid());
+    }
+
+    /**
+     * A fresh run directory owned by process {@code pid}: the one that takes the run over (the
+     * waiter: this process in a one-shot gvshim, the client in a server's call, whose death
+     * makes the directory garbage for {@link #collectGarbage}; a server outlives its runs).
+     */
+    public static RunDir create(Path stateDir, long pid) throws IOException {
         long start = ProcStat.startTime(pid);
         if (start < 0) {
             throw new IOException("cannot read /proc/" + pid + "/stat (is /proc mounted?)");

@@ -89,7 +89,7 @@ public final class RunForeground {
         call.trace().mark("state dir ready");
         RunDir run;
         try {
-            run = RunDir.create(stateDir);
+            run = RunDir.create(stateDir, call.handover().taker());
             if (req.debug()) {
                 run.keep();
             }
@@ -121,7 +121,7 @@ public final class RunForeground {
             // bundle is still being parsed and the spec written.
             child = UsernsChild.start(dev.gvshim.linux.Syscalls.system(), call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal), fds);
             plan = child.plan();
-            Handover.Exec waiter = Waiter.exec(call, req, run, runsc, child.pid(), fds);
+            Handover handover = call.handover();
             RunSpecTask.Out spec = specTask.join();
             Files.write(run.config(), spec.json());
             call.trace().mark("config.json written");
@@ -134,15 +134,25 @@ public final class RunForeground {
                 call.err().println("gvshim: run directory " + run.dir());
                 spec.notes().forEach(n -> call.err().println("gvshim: " + n));
             }
-            child.release();
+            int runscPid;
+            if (handover.forksIntoNamespaces()) {
+                runscPid = forkInto(handover, child, runscArgv(runsc, run, plan, terminal), fds);
+                child = null; // its namespaces live on in runsc, the taker's child
+            } else {
+                child.release();
+                runscPid = child.pid();
+            }
             call.trace().mark("runsc exec'd");
             fds.closeChildEnds();
+            Handover.Exec waiter = Waiter.exec(call, req, run, runsc, runscPid, fds);
             // runsc is booting the sandbox now: hand over at once, leaving the cores to it.
             call.trace().mark("exec waiter");
             call.trace().dump();
             try {
-                call.handover().exec(waiter);
-                child.handedOver();
+                handover.exec(waiter);
+                if (child != null) {
+                    child.handedOver();
+                }
             } catch (SyscallException e) {
                 throw e.in(dev.gvshim.linux.Step.EXEC_WAITER);
             }
@@ -160,6 +170,28 @@ public final class RunForeground {
             if (!req.debug() && !handedOver) {
                 run.delete();
             }
+        }
+    }
+
+    /**
+     * The server's variant (notes/server-design.md 4.1): the namespace child made and mapped the
+     * user and mount namespaces but never execs; runsc is forked into them by the taker (the
+     * client, which then becomes the waiter), so that runsc is the caller's descendant, in the
+     * caller's cgroup and limits, and a server that dies leaves running sandboxes alone. The
+     * nsfs descriptors keep the namespaces alive once the child is gone (namespaces(7)).
+     */
+    private int forkInto(Handover handover, UsernsChild child, java.util.List<String> argv, RunStdio fds)
+            throws SyscallException {
+        int user = -1;
+        int mnt = -1;
+        try {
+            user = Linux.open("/proc/" + child.pid() + "/ns/user", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            mnt = Linux.open("/proc/" + child.pid() + "/ns/mnt", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            child.kill();
+            return handover.spawnInto(new Handover.Spawn(argv.getFirst(), argv, UsernsChild.env(call), user, mnt,
+                    new int[] {fds.childIn, fds.childOut, fds.childErr}));
+        } finally {
+            Linux.closeQuietly(user, mnt);
         }
     }
 

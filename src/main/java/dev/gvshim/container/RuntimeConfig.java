@@ -26,7 +26,9 @@ import java.util.Set;
  *
  * <pre>{"runsc": "/usr/bin/runsc", "network": "sandbox", "platform": "ptrace",
  *  "runscFlags": {"overlay": "true"}, "allowFlagOverride": false, "debug": false,
- *  "execWithoutSeccomp": false}</pre>
+ *  "execWithoutSeccomp": false, "server": "auto", "serverIdleTimeout": 600}</pre>
+ * ({@code server} and {@code serverIdleTimeout} are bin/gvshim's: whether calls go to the
+ * long-lived gvshim server, and how long it stays without calls; checked here, used there.)
  *
  * @param runsc             runsc binary (null: search $PATH)
  * @param network           runsc --network
@@ -85,11 +87,19 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         String where = " in " + file;
         for (var prop : j.properties()) {
             String k = prop.getKey();
-            if (!Set.of("runsc", "network", "platform", "debug", "runscFlags", "allowFlagOverride", "execWithoutSeccomp")
-                    .contains(k)) {
-                throw invalid("unknown key \"" + k + "\"" + where
-                        + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp)");
+            if (!Set.of("runsc", "network", "platform", "debug", "runscFlags", "allowFlagOverride", "execWithoutSeccomp",
+                    "server", "serverIdleTimeout").contains(k)) {
+                throw invalid("unknown key \"" + k + "\"" + where + " (known: runsc, network, platform, debug,"
+                        + " runscFlags, allowFlagOverride, execWithoutSeccomp, server, serverIdleTimeout)");
             }
+        }
+        // read by bin/gvshim (the native client) before any JVM runs; checked here so that a mistake is told
+        if (j.has("server") && !(j.get("server").isTextual() && Set.of("auto", "on", "off").contains(j.get("server").asText()))) {
+            throw invalid("\"server\"" + where + " must be \"auto\", \"on\" or \"off\"");
+        }
+        if (j.has("serverIdleTimeout") && !(j.get("serverIdleTimeout").canConvertToLong()
+                && j.get("serverIdleTimeout").isIntegralNumber() && j.get("serverIdleTimeout").asLong() >= 0)) {
+            throw invalid("\"serverIdleTimeout\"" + where + " must be a number of seconds, 0 (never) or more");
         }
         if (j.has("runsc")) {
             c = c.withRunsc(text(j, "runsc", where));

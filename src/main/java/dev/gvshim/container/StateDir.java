@@ -148,7 +148,8 @@ public final class StateDir {
         return find(env, uid, outerUid, TMP);
     }
 
-    static Choice find(Map<String, String> env, int uid, long outerUid, Path tmp) {
+    /** {@link #find(Map, int, long)} with {@code tmp} for /tmp (tests: the native client must agree). */
+    public static Choice find(Map<String, String> env, int uid, long outerUid, Path tmp) {
         List<String> ignored = new ArrayList<>();
         try {
             Path xdg = xdg(env, uid, ignored);

@@ -41,7 +41,7 @@ final class UsernsChild {
     static UsernsChild start(Syscalls sys, Call call, RunRequest req, Caller host, Explain explain, MappingPlan plan,
             Function<MappingPlan, List<String>> argv, RunStdio fds) throws GvshimException, SyscallException {
         for (;;) {
-            NamespaceChild.Program program = program(argv.apply(plan), List.of("PATH=" + pathEnv(call)), fds);
+            NamespaceChild.Program program = program(argv.apply(plan), env(call), fds);
             NamespaceChild c = null;
             try {
                 // CLONE_NEWNS: gvshim-nsexec's nodev copies need a mount namespace of their own, and
@@ -126,6 +126,11 @@ final class UsernsChild {
             return null;
         }
         return explain.probeStep("unshare-mnt", e.errno());
+    }
+
+    /** runsc's environment (gvshim-nsexec's, which passes it on). */
+    static List<String> env(Call call) {
+        return List.of("PATH=" + pathEnv(call));
     }
 
     private static String pathEnv(Call call) {

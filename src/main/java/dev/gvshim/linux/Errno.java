@@ -35,8 +35,11 @@ public final class Errno {
     public static final int ENOSYS = 38;
     public static final int ELOOP = 40;
     public static final int ENODATA = 61;
+    public static final int EPROTO = 71;
     public static final int EUSERS = 87;
     public static final int EOPNOTSUPP = 95;
+    public static final int ECONNABORTED = 103;
+    public static final int ECONNREFUSED = 111;
 
     private Errno() {
     }

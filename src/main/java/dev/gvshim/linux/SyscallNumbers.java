@@ -34,6 +34,17 @@ final class SyscallNumbers {
     static final int MKNODAT = AARCH64 ? 33 : 259;
     static final int CHDIR = AARCH64 ? 49 : 80;
     static final int FLOCK = AARCH64 ? 32 : 73;
+    // the server's sockets and per-call file-system context (issue 17)
+    static final int CONNECT = AARCH64 ? 203 : 42;
+    static final int ACCEPT4 = AARCH64 ? 242 : 288;
+    static final int SENDMSG = AARCH64 ? 211 : 46;
+    static final int RECVMSG = AARCH64 ? 212 : 47;
+    static final int GETSOCKOPT = AARCH64 ? 209 : 55;
+    static final int SOCKETPAIR = AARCH64 ? 199 : 53;
+    static final int PPOLL = AARCH64 ? 73 : 271;
+    static final int UMASK = AARCH64 ? 166 : 95;
+    static final int FCHDIR = AARCH64 ? 50 : 81;
+    static final int SETSID = AARCH64 ? 157 : 112;
 
     private SyscallNumbers() {
     }

@@ -56,6 +56,29 @@ class CliTest {
     }
 
     @Test
+    void serverStatusAndStopWithoutAServerSaySoAndStartNone() {
+        Out status = cli("server", "status");
+        assertThat(status.code()).isEqualTo(ServerVerb.NOT_RUNNING);
+        assertThat(status.out()).startsWith("no gvshim server is running for uid ");
+        assertThat(status.err()).isEmpty();
+        Out stop = cli("server", "stop");
+        assertThat(stop.code()).isZero();
+        assertThat(stop.out()).startsWith("no gvshim server is running for uid ");
+    }
+
+    @Test
+    void serverActionsAndOptionsAreChecked() {
+        Out bogus = cli("server", "restart");
+        assertThat(bogus.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+        assertThat(bogus.err()).isEqualTo("gvshim server: unknown action \"restart\": run, start, stop or status (see `gvshim server"
+                + " --help`)\n");
+        Out idle = cli("server", "run", "--idle-timeout", "-1");
+        assertThat(idle.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+        assertThat(idle.err()).isEqualTo("gvshim server: --idle-timeout must be 0 (never) or more seconds\n");
+        assertThat(cli("server").code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+    }
+
+    @Test
     void helpListsTheVerbs() {
         Out o = cli("--help");
         assertThat(o.code()).isZero();

@@ -79,6 +79,11 @@ class RuntimeConfigTest {
     }
 
     @Test
+    void theServersKeysAreAcceptedForBinGvshim() throws Exception {
+        assertThat(load("{\"server\": \"auto\", \"serverIdleTimeout\": 0}")).isEqualTo(load("{}"));
+    }
+
+    @Test
     void malformedFilesAreOneClearLineNamingTheFile() {
         String file = tmp.resolve("config.json").toString();
         assertThat(loadError("{\"runsc\": ")).startsWith("configuration file " + file + " is not valid JSON: ")
@@ -87,7 +92,12 @@ class RuntimeConfigTest {
         assertThat(loadError("{} {}")).contains("is not valid JSON");
         assertThat(loadError("[\"runsc\"]")).isEqualTo("configuration file " + file + " must hold a JSON object");
         assertThat(loadError("{\"netwrok\": \"host\"}")).isEqualTo("unknown key \"netwrok\" in " + file
-                + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp)");
+                + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp, server,"
+                + " serverIdleTimeout)");
+        assertThat(loadError("{\"server\": \"yes\"}")).isEqualTo("\"server\" in " + file + " must be \"auto\", \"on\" or \"off\"");
+        assertThat(loadError("{\"serverIdleTimeout\": -1}"))
+                .isEqualTo("\"serverIdleTimeout\" in " + file + " must be a number of seconds, 0 (never) or more");
+        assertThat(loadError("{\"serverIdleTimeout\": \"10\"}")).startsWith("\"serverIdleTimeout\" in ");
         assertThat(loadError("{\"network\": \"bridge\"}"))
                 .isEqualTo("network \"bridge\" in " + file + " is not one of none, sandbox, host");
         assertThat(loadError("{\"runsc\": 5}")).isEqualTo("\"runsc\" in " + file + " must be a non-empty string");

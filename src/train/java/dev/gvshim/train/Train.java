@@ -20,6 +20,9 @@ import dev.gvshim.linux.SyscallException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.oci.Specs;
 import dev.gvshim.runsc.RunscConfig;
+import dev.gvshim.server.Client;
+import dev.gvshim.server.Server;
+import dev.gvshim.server.ServerDir;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
@@ -155,6 +158,45 @@ public final class Train {
         }
     }
 
+    /**
+     * The server's path: a server bound in {@code tmp}, serving calls of this process through its
+     * socket (the Java client, this process's stdio), then stopped; so that the call that starts a
+     * server (`gvshim server run`, with this cache) does not load the server's classes from the jar.
+     */
+    private static void server(Path tmp) throws IOException, SyscallException {
+        Path dir = Files.createDirectory(tmp.resolve("server"),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        ServerDir where = new ServerDir(dir, ServerDir.name("train", "", ServerDir.ownUserns()));
+        Server s = new Server(new Server.Config(where, "train", null, 0, Linux.geteuid()), Cli.serverDispatcher());
+        if (!s.bind()) {
+            return;
+        }
+        Thread loop = Thread.ofPlatform().start(() -> {
+            try {
+                s.loop();
+            } catch (SyscallException e) {
+                // the training goes on without the rest of the server's path
+            }
+        });
+        String rt = tmp.resolve("server-root").toString();
+        int devnull = Linux.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+        try {
+            for (List<String> args : List.of(List.of("gvshim", "--version"), List.of("gvshim", "--root", rt, "state", "nope"),
+                    List.of("gvshim", "--root", rt, "list"), List.of("gvshim", "server", "status"))) {
+                Client.call(where, "train", "", tmp.toString(), args, Map.of("PATH", "/usr/bin:/bin"),
+                        new int[] {devnull, devnull, devnull});
+            }
+        } finally {
+            Linux.closeQuietly(devnull);
+        }
+        s.stop("training over");
+        try {
+            loop.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static int ownVerbs(PrintStream err) {
         Path tmp = null;
         try {
@@ -230,6 +272,7 @@ public final class Train {
                 }
             }
             runtime(tmp, rootfs.getParent(), false);
+            server(tmp);
             return 0;
         } catch (IOException | SyscallException | dev.gvshim.failure.GvshimException | RuntimeException e) {
             err.println("gvshim training: " + e);

@@ -1,0 +1,245 @@
+package dev.gvshim.cli;
+
+import static dev.gvshim.cli.Options.flag;
+import static dev.gvshim.cli.Options.names;
+import static dev.gvshim.cli.Options.value;
+
+import dev.gvshim.call.Call;
+import dev.gvshim.failure.GvshimException;
+import dev.gvshim.failure.Failure;
+import dev.gvshim.diagnose.IoError;
+import dev.gvshim.failure.Exit;
+import dev.gvshim.linux.SyscallException;
+import dev.gvshim.linux.UnixSockets;
+import dev.gvshim.server.Client;
+import dev.gvshim.server.Server;
+import dev.gvshim.server.ServerDir;
+import dev.gvshim.userns.IdMap;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * {@code gvshim server run|start|stop|status}: the caller's long-lived gvshim server (issue 17).
+ * {@code run} serves in the foreground (systemd); {@code start} starts one in the background
+ * and prints its pid; {@code stop} has it stop taking calls, finish those it has and exit;
+ * {@code status} prints its pid, uptime, calls served and memory, or exits 3 when none runs.
+ * Failures of the server's own start are turned into the one line here, and nowhere else.
+ */
+final class ServerVerb implements Verb {
+    static final int NOT_RUNNING = 3; // LSB init scripts' and systemctl status's "program is not running"
+    static final long DEFAULT_IDLE_SECONDS = 600;
+
+    @Override
+    public String name() {
+        return "server";
+    }
+
+    @Override
+    public CommandSpec spec() {
+        CommandSpec s = Options.command("server",
+                "The long-lived gvshim server of the caller's user: calls of bin/gvshim are served by it instead of each"
+                        + " starting a JVM.",
+                "ACTION: run (in the foreground, for systemd), start (in the background; prints its pid), stop (it finishes"
+                        + " its calls and exits), status (pid, uptime, calls served, memory; exit 3 when none runs).");
+        s.addPositional(PositionalParamSpec.builder().paramLabel("ACTION").type(String.class).arity("1")
+                .description("run, start, stop or status.").build());
+        s.addOption(value(names("--idle-timeout"), "SECONDS", Long.class,
+                "run, start: exit after this long without calls (default 600; 0: never)."));
+        s.addOption(value(names("--first-fd"), "FD", Integer.class, "run: serve the call waiting on this socket first (the client's start).")
+                .toBuilder().hidden(true).build());
+        s.addOption(flag(names("--detach"), "run: leave the caller's session (start uses it).").toBuilder().hidden(true).build());
+        return s;
+    }
+
+    @Override
+    public int call(ParseResult p, Call call) {
+        String action = p.matchedPositionalValue(0, "");
+        long idle = p.matchedOptionValue("--idle-timeout", DEFAULT_IDLE_SECONDS);
+        if (idle < 0) {
+            return ErrorSink.usage(call, "gvshim server", "--idle-timeout must be 0 (never) or more seconds", Exit.USAGE);
+        }
+        try {
+            return switch (action) {
+                case "run" -> run(call, idle, p.matchedOptionValue("--first-fd", -1), p.hasMatchedOption("--detach"));
+                case "start" -> start(call, idle);
+                case "stop", "status" -> ask(call, action);
+                default -> ErrorSink.usage(call, "gvshim server", "unknown action \"" + action
+                        + "\": run, start, stop or status (see `gvshim server --help`)", Exit.USAGE);
+            };
+        } catch (GvshimException e) {
+            return ErrorSink.failure(call, e.failure());
+        } catch (IOException e) {
+            return ErrorSink.failure(call, Failure.of("SERVER_FAILED", "the gvshim server failed", null, IoError.reason(e),
+                    "see its log in the server directory, or run without it: GVSHIM_SERVER=off"));
+        } catch (SyscallException e) {
+            return ErrorSink.failure(call, Failure.of("SERVER_FAILED", "the gvshim server failed", e.callAndErrno(),
+                    "a system call the server needs was refused", "run without it: GVSHIM_SERVER=off"));
+        }
+    }
+
+    private record Install(String buildId, String home) {
+    }
+
+    /** The build and installation this JVM is; "dev" outside an installation (tests). */
+    private static Install install(Call call) {
+        if (call.home() == null) {
+            return new Install("dev", "");
+        }
+        try {
+            return new Install(Files.readString(call.home().resolve("lib/build-id")).strip(), call.home().toString());
+        } catch (IOException e) {
+            return new Install("dev", call.home().toString());
+        }
+    }
+
+    private static long outerUid(int euid) {
+        try {
+            List<IdMap.Line> lines = new ArrayList<>();
+            for (String line : Files.readAllLines(Path.of("/proc/self/uid_map"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 3) {
+                    lines.add(new IdMap.Line(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2])));
+                }
+            }
+            return IdMap.outer(new IdMap(lines), euid);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private int run(Call call, long idle, int firstFd, boolean detach) throws IOException, SyscallException, GvshimException {
+        int euid = call.euid();
+        Install in = install(call);
+        Path dir = ServerDir.prepare(call.env(), euid, outerUid(euid));
+        if (detach) {
+            UnixSockets.setsid(); // no controlling terminal: a ^C of the shell that started it does not reach it
+        }
+        UnixSockets.umask(077); // the socket is bound 0600 and the log written 0600 from the start
+        Server server = new Server(new Server.Config(new ServerDir(dir, ServerDir.name(in.buildId(), in.home(), ServerDir.ownUserns())), in.buildId(),
+                call.home(), idle * 1000, euid), new CliDispatcher());
+        if (!server.bind()) {
+            if (firstFd >= 0) { // two first calls at once: the other server won; this one serves its own call and exits
+                server.serveOnly(firstFd);
+                return 0;
+            }
+            call.err().println("gvshim server: one is already running for uid " + euid + " in " + dir + " (see `gvshim server status`)");
+            return 1;
+        }
+        if (firstFd >= 0) {
+            server.submit(firstFd);
+        }
+        server.stopOnSignals(60_000);
+        server.loop();
+        return 0;
+    }
+
+    /** The server's own verb through its socket; not running: status exits 3, stop says so. */
+    private int ask(Call call, String action) throws IOException {
+        int euid = call.euid();
+        Install in = install(call);
+        ServerDir where = where(call);
+        int rc = where == null ? Client.NOT_RUNNING : Client.call(where, in.buildId(), in.home(), call.cwd().toString(),
+                List.of("gvshim", "server", action), call.env());
+        if (rc == Client.COLD) { // another user namespace or other privileges than the server's (PeerContext)
+            return ErrorSink.usage(call, "gvshim server", "the server at " + where.socket() + " runs in another context"
+                    + " (user namespace, namespaces or privileges) and serves none of this caller's calls (its log says why)", 1);
+        }
+        if (rc == Client.NOT_RUNNING) {
+            call.out().println("no gvshim server is running for uid " + euid + (where == null ? "" : " (" + where.socket() + ")"));
+            return action.equals("status") ? NOT_RUNNING : 0;
+        }
+        return rc;
+    }
+
+    /** Starts `gvshim server run --detach` in the background and waits until it answers (10 s at most). */
+    private int start(Call call, long idle) throws IOException {
+        ServerDir where = where(call);
+        if (where != null && Client.running(where)) {
+            return ask(call, "start"); // prints the running server's pid
+        }
+        if (call.launcher() == null) {
+            return ErrorSink.usage(call, "gvshim server", "start needs an installation (bin/gvshim); use `gvshim server run`", 1);
+        }
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String k : List.of("PATH", "HOME", "XDG_RUNTIME_DIR")) { // the server's own: never the caller's JVM options
+            if (call.env().get(k) != null) {
+                env.put(k, call.env().get(k));
+            }
+        }
+        env.put("LC_ALL", "C.UTF-8"); // the JVM takes the encoding of every file name from the locale it starts in
+        env.put("GVSHIM_SERVER", "off");
+        ProcessBuilder pb = new ProcessBuilder(call.launcher().toString(), "server", "run", "--detach", "--idle-timeout",
+                Long.toString(idle)).directory(new File("/"));
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        for (int i = 0; i < 500; i++) {
+            where = where == null ? where(call) : where;
+            if (where != null && Client.running(where)) {
+                return ask(call, "start");
+            }
+            if (!p.isAlive()) {
+                break;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                break;
+            }
+        }
+        return ErrorSink.failure(call, Failure.of("SERVER_FAILED", "the gvshim server did not start", null,
+                p.isAlive() ? "it did not answer within 10 s" : "it exited with status " + p.exitValue(),
+                "see server.log in the server directory, or run without it: GVSHIM_SERVER=off"));
+    }
+
+    /** The caller's server directory and name, or null when there is no directory yet. */
+    private static ServerDir where(Call call) throws IOException {
+        int euid = call.euid();
+        Install in = install(call);
+        Path dir = ServerDir.find(call.env(), euid, outerUid(euid));
+        return dir == null ? null : new ServerDir(dir, ServerDir.name(in.buildId(), in.home(), ServerDir.ownUserns()));
+    }
+
+    /** The CLI as the server's dispatcher: which calls the server serves so far, and running them. */
+    static final class CliDispatcher implements Server.Dispatcher {
+        @Override
+        public String coldReason(List<String> args) {
+            String[] a = args.toArray(String[]::new);
+            if (Cli.isRuntimeCall(a)) {
+                return null; // the runc verbs: every program through the client (Processes)
+            }
+            String first = a.length == 0 ? "" : a[0];
+            return switch (first) {
+                // run: the server makes the namespaces, the client forks runsc into them and becomes the waiter;
+                // __explain: exec'd by that waiter when runsc failed. Not doctor: it reports this process's own
+                // cgroup, limits and helpers' view, which are the server's, not the caller's
+                case "-v", "--version", "-h", "--help", "spec", "run", "__explain" -> null;
+                case "server" -> a.length == 2 && List.of("status", "stop", "start").contains(a[1]) ? null
+                        : "`gvshim server " + String.join(" ", args.subList(1, args.size())) + "` runs in its own JVM";
+                default -> "`gvshim " + first + "` is not served by the server yet";
+            };
+        }
+
+        @Override
+        public int run(Call call, String[] args) {
+            return Cli.execute(call, args);
+        }
+
+        @Override
+        public void internalError(Call call, Throwable t) {
+            String debug = call.env().get("GVSHIM_DEBUG");
+            ErrorSink.internalError(call.err(), debug != null && !debug.isEmpty(), t);
+        }
+    }
+}
