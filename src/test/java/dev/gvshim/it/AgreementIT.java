@@ -493,7 +493,8 @@ class AgreementIT {
         String runMode = find(MODE, run.err());
         // -v's own lines: the plan, the run directory and (the spec rule) which spec fields gVisor makes moot
         List<String> said = run.err().lines().filter(l -> !l.startsWith("gvshim: userns mode ") && !l.startsWith("gvshim: run directory")
-                && !l.startsWith("gvshim: spec fields gVisor's design makes moot: ")).toList();
+                && !l.startsWith("gvshim: spec fields gVisor's design makes moot: ") && !l.startsWith("gvshim: mounted ")
+                && !l.startsWith("gvshim: /tmp is the host's")).toList();
         String runLine = said.isEmpty() ? "" : said.getLast();
         String runId = find(ID, runLine);
         if (verdict.equals("ok")) {

@@ -167,10 +167,12 @@ class RuntimeIT {
         Path home = host.gvshim.getParent().getParent();
         assertThat(home.resolve("lib/runtime.aot")).isNotEmptyFile();
         assertThat(home.resolve("lib/gvshim.aot")).isNotEmptyFile();
-        Host.Result rt = Host.sh("sh", "-x", host.gvshim.toString(), "--root", root.toString(), "state", "nosuch");
+        // bin/gvshim is the native client; the JVM's launcher (its cold path) is libexec/gvshim-jvm
+        Path jvm = home.resolve("libexec/gvshim-jvm");
+        Host.Result rt = Host.sh("sh", "-x", jvm.toString(), "--root", root.toString(), "state", "nosuch");
         assertThat(rt.err()).contains("-XX:AOTCache=" + home.resolve("lib/runtime.aot")).contains("container does not exist");
         assertThat(rt.code()).isEqualTo(1);
-        Host.Result own = Host.sh("sh", "-x", host.gvshim.toString(), "--version");
+        Host.Result own = Host.sh("sh", "-x", jvm.toString(), "--version");
         assertThat(own.err()).contains("-XX:AOTCache=" + home.resolve("lib/gvshim.aot"));
         assertThat(own.out()).startsWith("gvshim version ");
         assertThat(own.code()).isZero();
