@@ -18,7 +18,15 @@ public final class Warmup {
     private Warmup() {
     }
 
+    /** What has been started in this JVM (1: process spawning, 2: spec reading): a server's calls find it done. */
+    private static final java.util.concurrent.atomic.AtomicInteger STARTED = new java.util.concurrent.atomic.AtomicInteger();
+
     public static void start(Trace trace, boolean specReading) {
+        int want = specReading ? 3 : 1;
+        int had = STARTED.getAndUpdate(v -> v | want);
+        if ((had & want) == want) {
+            return; // class initialisation is once per JVM: a long-lived server warmed up at its first calls
+        }
         Thread t = new Thread(() -> {
             try {
                 if (specReading) { // first: config.json is read before runsc is spawned
