@@ -17,7 +17,7 @@ import java.util.List;
  * oci-seccomp=false), the capabilities this runsc knows, no AppArmor, SELinux or Intel RDT, and
  * the mount options gVisor's mount code parses (not nr_inodes: runsc 2022-12's tmpfs fails a
  * mount with an option it does not know, "tmpfs.FilesystemType.GetFilesystem: unknown options",
- * EINVAL). The annotations say which other spec fields are moot, ignored or refused (the README's
+ * EINVAL). The annotations say which other spec fields are moot, ignored or refused (docs/spec-fields.md's
  * "Spec fields" table).
  */
 public final class Features {

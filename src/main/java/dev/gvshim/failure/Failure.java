@@ -6,7 +6,7 @@ package dev.gvshim.failure;
  * {@link GvshimException} from the layer that knows the condition to the CLI's one sink.
  *
  * @param id       stable identifier (USERNS_SECCOMP, SUBUID_MISSING, CONTAINER_NOT_FOUND, ...), one per
- *                 condition, listed in the README's id table
+ *                 condition, listed in docs/errors.md (ErrorsDocTest keeps it complete)
  * @param what     the failed step, phrased as "cannot ..."
  * @param evidence the call and errno, or a helper's verbatim message (may be null)
  * @param why      the cause (may be null when unknown)

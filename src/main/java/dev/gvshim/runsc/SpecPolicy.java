@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  * runsc either honours the field (gvshim may rewrite the spec runsc reads into an exact
  * equivalent runsc can apply), or gvshim refuses the container with one line, or the field is
  * moot by gVisor's design and gvshim says so. What runsc 2022-12 does with each field (and what
- * later releases change, see {@link RunscRelease}) is in the README's "Spec fields" table; the
+ * later releases change, see {@link RunscRelease}) is in docs/spec-fields.md; the
  * source lines are cited where each case is handled.
  *
  * <p>Pure apart from stat(2) of host paths (injected for the tests) and, lazily, the runsc

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * doctor and run agree, as a property (issue 15). Each row produces one failure condition for
- * real on this machine (every id of the README's table that this kernel can produce, their
+ * real on this machine (every id of docs/errors.md that this kernel can produce, their
  * combinations and borderline values), then asserts, for the same user in the same condition:
  * <ul>
  *   <li>doctor's verdict predicts run's outcome: ok exactly when `gvshim run` runs the command;
