@@ -88,6 +88,15 @@ final class InstallVerb implements Verb {
                     + " (use --path)");
         }
         try {
+            if (!dryRun) {
+                if (docker) {
+                    requireWritable(call, call.absolute(p.matchedOptionValue("--daemon-json", DEFAULT_DAEMON_JSON)));
+                }
+                String config = p.matchedOptionValue("--containerd-config", null);
+                if (containerd && config != null) {
+                    requireWritable(call, call.absolute(config));
+                }
+            }
             if (docker) {
                 docker(rt, new ConfigFile(call.absolute(p.matchedOptionValue("--daemon-json", DEFAULT_DAEMON_JSON))), dryRun, out,
                         err);
@@ -105,6 +114,23 @@ final class InstallVerb implements Verb {
             return ErrorSink.command(call, "gvshim install", e.failure());
         }
         return 0;
+    }
+
+    /**
+     * A caller without root who cannot write the file's directory (where the backup and the
+     * atomic replacement go) hears that root is needed, in one line, before anything is tried.
+     */
+    private static void requireWritable(Call call, Path file) throws GvshimException {
+        Path dir = file.toAbsolutePath().getParent();
+        int euid;
+        try {
+            euid = call.euid();
+        } catch (java.io.IOException e) {
+            return; // unknown: the write itself will say what is wrong
+        }
+        if (euid != 0 && dir != null && Files.isDirectory(dir) && !Files.isWritable(dir)) {
+            throw dev.gvshim.install.InstallFailure.needsRoot(file);
+        }
     }
 
     /** Arguments dockerd would put before its own global options must parse as gvshim's runtime options. */

@@ -23,6 +23,12 @@ public final class InstallFailure {
         return args(line, Exit.USAGE);
     }
 
+    /** The file is root's and the caller is not: said before anything is tried (exit 1). */
+    public static GvshimException needsRoot(java.nio.file.Path file) {
+        return new GvshimException(new Failure("INSTALL_NEEDS_ROOT", "writing " + file + " needs root: run `gvshim install`"
+                + " as root (sudo), or add --dry-run to see what it would write", null, null, null, Exit.RUNTIME));
+    }
+
     /** A configuration file that cannot be changed safely (exit 1). */
     public static GvshimException config(String line) {
         return new GvshimException(new Failure("INSTALL_CONFIG", line, null, null, null, Exit.RUNTIME));

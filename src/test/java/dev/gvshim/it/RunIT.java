@@ -351,6 +351,16 @@ class RunIT {
         assertThat(gvshimLines(r)).hasSize(1);
     }
 
+    @Test
+    void installByAUserWithoutRootSaysRootIsNeededInOneLine() {
+        Host.Result r = host.gvshim(null, T, "install");
+        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("gvshim install: writing /etc/docker/daemon.json needs root: run `gvshim install` as root"
+                + " (sudo), or add --dry-run to see what it would write\n");
+        Host.Result dry = host.gvshim(null, T, "install", "--dry-run");
+        assertThat(dry.code()).as("--dry-run writes nothing, so it needs no root: " + dry).isZero();
+    }
+
     /** gvshim's own lines on stderr (the command's are not counted). */
     private static List<String> gvshimLines(Host.Result r) {
         return r.err().lines().filter(l -> l.startsWith("gvshim:")).toList();
