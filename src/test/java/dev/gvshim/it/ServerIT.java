@@ -225,9 +225,8 @@ class ServerIT {
             Files.writeString(b.resolve("config.json"), Files.readString(b.resolve("config.json"))
                     .replaceFirst("\"args\"\\s*:\\s*\\[[^\\]]*\\]", "\"args\": [\"/bin/sleep\", \"600\"]"));
             Path r = b.resolve("root");
-            if (!asRoot) {
-                Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
-            }
+            // cp -a kept the test user's ownership: root's --root must not lie under another user's directory
+            Host.sh("chown", "-R", asRoot ? "0:0" : host.uid + ":" + host.gid, b.toString());
             String g = "$G --root " + r + " --log " + b.resolve("log.json") + " --log-format json ";
             // a server first, so that the kill hits the create and not the server's start
             String first = "$G --version >/dev/null; $G server status";
@@ -242,6 +241,10 @@ class ServerIT {
                 if (!seen) {
                     Thread.sleep(10);
                 }
+            }
+            if (!seen && !p.isAlive()) {
+                throw new AssertionError("create ended before runsc create was seen: " + Host.collect(p, null, T) + "\nerr: "
+                        + Files.readString(b.resolve("err")));
             }
             assumeTrue(seen, "runsc create was not seen running (too fast to catch here)");
             Host.sh("kill", "-KILL", Integer.toString(pid));
