@@ -72,14 +72,18 @@ class ServerIT {
         return Host.run(List.of("env", "GVSHIM_SERVER=on", "G=" + host.gvshim, "/bin/sh", "-c", script), null, T, host.work);
     }
 
-    /** The pids of {@code uid}'s gvshim servers (the JVMs running `gvshim server run`). */
-    private static List<Integer> servers(int uid) {
-        return Host.sh("pgrep", "-u", Integer.toString(uid), "-f", "dev\\.gvshim\\.Main server run").out().lines()
+    /**
+     * The pids of {@code uid}'s gvshim servers (the JVMs running `gvshim server run`) of the
+     * installations these tests use: never another one's on this machine.
+     */
+    private List<Integer> servers(int uid) {
+        String homes = "gvshim\\.home=(" + host.home.toString().replace(".", "\\.") + "|/tmp/gvshim-build-[^ ]*) ";
+        return Host.sh("pgrep", "-u", Integer.toString(uid), "-f", homes + ".*dev\\.gvshim\\.Main server run").out().lines()
                 .filter(l -> !l.isBlank()).map(l -> Integer.parseInt(l.strip())).toList();
     }
 
     /** Ends {@code uid}'s servers this test class started (or the suite's earlier tests did), and waits for them. */
-    private static void stopServers(int uid) throws InterruptedException {
+    private void stopServers(int uid) throws InterruptedException {
         for (int pid : servers(uid)) {
             Host.sh("kill", "-KILL", Integer.toString(pid));
         }
