@@ -7,19 +7,9 @@ import java.nio.file.Path;
  * Environment#pick}: Docker, Kubernetes or the host): the seccomp profile, AppArmor, SELinux and
  * the other security modules, no_new_privs, a read-only state directory.
  */
-final class Fixes {
-    private final Explain x;
-
+final class Fixes extends Causes {
     Fixes(Explain x) {
-        this.x = x;
-    }
-
-    private Facts facts() {
-        return x.facts();
-    }
-
-    private Environment env() {
-        return facts().env();
+        super(x);
     }
 
     /** The seccomp fix, for Docker, Kubernetes or the host. */

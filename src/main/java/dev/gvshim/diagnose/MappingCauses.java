@@ -12,23 +12,9 @@ import java.util.List;
  * Operation not permitted") has five causes, told apart by the evidence (its output, the
  * helper's mode and file capabilities, the bounding set, no_new_privs, /etc/subuid).
  */
-final class MappingCauses {
-    private final Explain x;
-
+final class MappingCauses extends Causes {
     MappingCauses(Explain x) {
-        this.x = x;
-    }
-
-    private Facts facts() {
-        return x.facts();
-    }
-
-    private Environment env() {
-        return facts().env();
-    }
-
-    private ProcStatus status() {
-        return facts().status();
+        super(x);
     }
 
     /**

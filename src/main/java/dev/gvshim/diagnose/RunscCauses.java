@@ -3,7 +3,6 @@ package dev.gvshim.diagnose;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.Errno;
-import dev.gvshim.linux.ProcStatus;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import java.nio.file.Path;
@@ -16,7 +15,7 @@ import java.util.regex.Pattern;
  * runsc's own errors (its {"level":"error"} line of --log and the FATAL lines of its debug logs,
  * for the failures it reports only as "EOF"), and gvshim-nsexec's failures before runsc ran.
  */
-final class RunscCauses {
+final class RunscCauses extends Causes {
     private static final Pattern NOT_FOUND = Pattern.compile(
             "(?:failed to load (\\S+): no such file or directory|error finding executable \"([^\"]+)\" in PATH)");
     private static final Pattern CHROOT_DENIED = Pattern.compile("chroot to \"[^\"]*\": permission denied");
@@ -27,22 +26,8 @@ final class RunscCauses {
     private static final Pattern NSEXEC = Pattern.compile("gvshim-nsexec: (.*): errno (\\d+): (.*)");
     private static final Pattern NOT_EXECUTABLE = Pattern.compile("failed to load (\\S+): (permission denied|exec format error)");
 
-    private final Explain x;
-
     RunscCauses(Explain x) {
-        this.x = x;
-    }
-
-    private Facts facts() {
-        return x.facts();
-    }
-
-    private Environment env() {
-        return facts().env();
-    }
-
-    private ProcStatus status() {
-        return facts().status();
+        super(x);
     }
 
     /**

@@ -10,23 +10,9 @@ import java.util.List;
  * (native/gvshim_probe.c) and runsc meets it: more namespaces, mounts (a masked /proc),
  * pivot_root, ptrace.
  */
-final class SandboxCauses {
-    private final Explain x;
-
+final class SandboxCauses extends Causes {
     SandboxCauses(Explain x) {
-        this.x = x;
-    }
-
-    private Facts facts() {
-        return x.facts();
-    }
-
-    private Environment env() {
-        return facts().env();
-    }
-
-    private ProcStatus status() {
-        return facts().status();
+        super(x);
     }
 
     /** A step of gvshim-probe failed (see native/gvshim_probe.c for the names). */

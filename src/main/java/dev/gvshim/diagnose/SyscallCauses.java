@@ -15,23 +15,9 @@ import java.nio.file.Path;
  * then the security modules), the namespaces used up or nested too deep, an id map refused,
  * runsc not executable.
  */
-final class SyscallCauses {
-    private final Explain x;
-
+final class SyscallCauses extends Causes {
     SyscallCauses(Explain x) {
-        this.x = x;
-    }
-
-    private Facts facts() {
-        return x.facts();
-    }
-
-    private Environment env() {
-        return facts().env();
-    }
-
-    private ProcStatus status() {
-        return facts().status();
+        super(x);
     }
 
     /** A system call of gvshim's own start-up failed. */
