@@ -58,12 +58,7 @@ public final class Trace {
         if (!on) {
             return;
         }
-        StringBuilder b = new StringBuilder("gvshim: trace call started at monotonic ").append(t0 / 1000).append(" us\n");
-        for (int i = 0; i < n; i++) {
-            long us = times[i] / 1000;
-            b.append("gvshim: trace ").append(us / 1000).append('.').append((us % 1000) / 100).append(" ms [")
-                    .append(thread[i]).append("] ").append(what[i]).append('\n');
-        }
+        String b = dev.gvshim.linux.Trace.format("call", t0, times, thread, what, n);
         n = 0;
         err.print(b);
         err.flush();

@@ -116,18 +116,27 @@ public final class Trace {
         }
     }
 
+    /**
+     * The marks as both recorders print them: "gvshim: trace WHOSE started at monotonic T0 us",
+     * then "gvshim: trace MS ms [THREAD] WHAT" for each of the first {@code n}.
+     */
+    public static String format(String whose, long t0, long[] times, String[] thread, String[] what, int n) {
+        StringBuilder b = new StringBuilder("gvshim: trace ").append(whose).append(" started at monotonic ").append(t0 / 1000)
+                .append(" us\n");
+        for (int i = 0; i < n; i++) {
+            long us = times[i] / 1000;
+            b.append("gvshim: trace ").append(us / 1000).append('.').append((us % 1000) / 100).append(" ms [")
+                    .append(thread[i]).append("] ").append(what[i]).append('\n');
+        }
+        return b.toString();
+    }
+
     /** Prints the marks (and the profile) on {@code err}, the call's stderr. */
     public static synchronized void dump(java.io.PrintStream err) {
         if (!on) {
             return;
         }
-        StringBuilder b = new StringBuilder("gvshim: trace main started at monotonic ").append(T0 / 1000).append(" us\n");
-        for (int i = 0; i < n; i++) {
-            long us = TIMES[i] / 1000;
-            b.append("gvshim: trace ").append(us / 1000).append('.').append((us % 1000) / 100).append(" ms [")
-                    .append(THREAD[i]).append("] ").append(WHAT[i]).append('\n');
-        }
-        err.print(b);
+        err.print(format("main", T0, TIMES, THREAD, WHAT, n));
         Sampler s = sampler;
         if (s != null) {
             err.print(s.report());
