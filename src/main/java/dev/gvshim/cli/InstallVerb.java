@@ -87,27 +87,27 @@ final class InstallVerb implements Verb {
                     + " this runtime fails with `fork/exec " + rt.path() + ": no such file or directory` until it is"
                     + " (use --path)");
         }
+        Path daemonJson = call.absolute(p.matchedOptionValue("--daemon-json", DEFAULT_DAEMON_JSON));
+        String config = p.matchedOptionValue("--containerd-config", null);
+        Path containerdConfig = config == null ? null : call.absolute(config);
         try {
             if (!dryRun) {
                 if (docker) {
-                    requireWritable(call, call.absolute(p.matchedOptionValue("--daemon-json", DEFAULT_DAEMON_JSON)));
+                    requireWritable(call, daemonJson);
                 }
-                String config = p.matchedOptionValue("--containerd-config", null);
-                if (containerd && config != null) {
-                    requireWritable(call, call.absolute(config));
+                if (containerd && containerdConfig != null) {
+                    requireWritable(call, containerdConfig);
                 }
             }
             if (docker) {
-                docker(rt, new ConfigFile(call.absolute(p.matchedOptionValue("--daemon-json", DEFAULT_DAEMON_JSON))), dryRun, out,
-                        err);
+                docker(rt, new ConfigFile(daemonJson), dryRun, out, err);
             }
             if (containerd) {
-                String config = p.matchedOptionValue("--containerd-config", null);
-                if (config == null) {
+                if (containerdConfig == null) {
                     ContainerdConfig.requireNoArgs(rt);
                     out.print(containerdPrinted(rt));
                 } else {
-                    containerd(rt, new ConfigFile(call.absolute(config)), dryRun, out, err);
+                    containerd(rt, new ConfigFile(containerdConfig), dryRun, out, err);
                 }
             }
         } catch (GvshimException e) {

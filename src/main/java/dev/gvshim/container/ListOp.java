@@ -87,9 +87,10 @@ public final class ListOp {
                     bundle = ct.bundle().toString();
                 }
             }
-            RuncState.FileFacts f = RuncState.read(rc.store.runscState(runscId), Path.of(bundle));
+            Path stateFile = rc.store.runscState(runscId);
+            RuncState.FileFacts f = RuncState.read(stateFile, Path.of(bundle));
             out.add(RuncState.of(n.path("ociVersion").asText(), id, n.path("pid").asLong(0), status, bundle, f,
-                    owner(ct != null ? rc.store.dir(ct.id()) : rc.store.runscState(runscId))));
+                    owner(ct != null ? rc.store.dir(ct.id()) : stateFile)));
         }
         out.sort(java.util.Comparator.comparing(o -> o.path("id").asText()));
         return out;

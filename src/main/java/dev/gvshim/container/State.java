@@ -35,12 +35,12 @@ public final class State {
         }
         String status = rc.lookup.effective(ct, runsc.path("status").asText());
         RuncState.FileFacts f = RuncState.read(rc.store.runscState(ct.runscId()), ct.bundle());
+        JsonNode said = runsc.path("annotations");
+        if (f.annotations() == null && said.isObject() && !said.isEmpty()) {
+            f = new RuncState.FileFacts(f.created(), f.rootfs(), said); // the state file unreadable: runsc's own answer
+        }
         ObjectNode state = RuncState.of(runsc.path("ociVersion").asText(), id, runsc.path("pid").asLong(0), status,
                 runsc.path("bundle").asText(ct.bundle().toString()), f, "");
-        if (f.annotations() == null && runsc.path("annotations").isObject() && !runsc.path("annotations").isEmpty()) {
-            state.set("annotations", runsc.path("annotations")); // before owner, as runc orders them
-            state.set("owner", state.remove("owner"));
-        }
         rc.call.out().print(RuncState.indented(state));
         rc.call.out().flush();
         return 0;
