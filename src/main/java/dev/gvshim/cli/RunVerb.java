@@ -128,9 +128,19 @@ final class RunVerb implements Verb {
      * docker's --env-file: a KEY=VALUE a line (the value as it is, quotes and spaces included), or
      * KEY alone for the caller's value; blank lines and lines starting with # are skipped.
      */
+    /** The largest --env-file read (an environment is at most a few hundred KiB: execve's ARG_MAX). */
+    static final long ENV_FILE_MAX = 1024 * 1024;
+
     static List<String> envFile(Path file) {
         List<String> lines;
         try {
+            // a regular file of a sensible size: /dev/zero or a FIFO would be read until memory runs out
+            if (java.nio.file.Files.exists(file) && !java.nio.file.Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("--env-file " + file + ": not a regular file");
+            }
+            if (java.nio.file.Files.isRegularFile(file) && java.nio.file.Files.size(file) > ENV_FILE_MAX) {
+                throw new IllegalArgumentException("--env-file " + file + ": larger than " + ENV_FILE_MAX / 1024 + " KiB");
+            }
             lines = java.nio.file.Files.readAllLines(file);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new IllegalArgumentException("--env-file " + file + ": no such file");

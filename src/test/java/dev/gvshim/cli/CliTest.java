@@ -131,6 +131,12 @@ class CliTest {
                 .contains("type volume is not supported here");
         assertThat(cli("run", "--env-file", cwd.resolve("none").toString(), "--", "x").err())
                 .contains("--env-file " + cwd.resolve("none") + ": no such file");
+        assertThat(cli("run", "--env-file", "/dev/zero", "--", "x").err()).as("never read until memory runs out")
+                .contains("--env-file /dev/zero: not a regular file");
+        assertThat(cli("run", "--env-file", cwd.toString(), "--", "x").err()).contains("not a regular file");
+        Path big = cwd.resolve("big.env");
+        Files.write(big, new byte[(int) RunVerb.ENV_FILE_MAX + 1]);
+        assertThat(cli("run", "--env-file", big.toString(), "--", "x").err()).contains("larger than 1024 KiB");
     }
 
     @Test
