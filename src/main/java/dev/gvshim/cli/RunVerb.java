@@ -124,13 +124,13 @@ final class RunVerb implements Verb {
         return s == null ? null : Path.of(s);
     }
 
+    /** The largest --env-file read (an environment is at most a few hundred KiB: execve's ARG_MAX). */
+    static final long ENV_FILE_MAX = 1024 * 1024;
+
     /**
      * docker's --env-file: a KEY=VALUE a line (the value as it is, quotes and spaces included), or
      * KEY alone for the caller's value; blank lines and lines starting with # are skipped.
      */
-    /** The largest --env-file read (an environment is at most a few hundred KiB: execve's ARG_MAX). */
-    static final long ENV_FILE_MAX = 1024 * 1024;
-
     static List<String> envFile(Path file) {
         List<String> lines;
         try {
