@@ -172,7 +172,23 @@ final class Host {
      */
     List<String> processes() {
         Result r = sh("pgrep", "-a", "-u", Integer.toString(uid));
-        return r.out().lines().filter(l -> !l.isBlank() && !l.contains(" server run ")).toList();
+        return r.out().lines().filter(l -> !l.isBlank() && !l.contains(" server run ") && !orphanedZombie(l)).toList();
+    }
+
+    /**
+     * A zombie whose parent is init: an exited server (double-forked, so init's child), which init
+     * reaps when it gets to it. This machine's init (process_api) reaps every second or two, later
+     * under load; the zombie holds nothing but its pid. A zombie of a gvshim process stays counted
+     * (its live parent is listed as well).
+     */
+    private static boolean orphanedZombie(String pgrepLine) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pgrepLine.split(" ")[0] + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return f[0].equals("Z") && f[1].equals("1");
+        } catch (IOException | RuntimeException e) {
+            return true; // gone since pgrep listed it
+        }
     }
 
     /**

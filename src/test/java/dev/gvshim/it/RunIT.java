@@ -678,6 +678,7 @@ class RunIT {
             assertThat(open.code()).as(open.toString()).isZero();
             assertThat(open.err()).contains("gvshim: run directory /tmp/gvshim-" + host.uid);
         } finally {
+            host.userShell("XDG_RUNTIME_DIR=" + xdg + " $G server stop", T); // the server this directory's calls started
             Host.sh("rm", "-rf", xdg.toString());
         }
     }
