@@ -57,7 +57,15 @@ final class Launcher {
         int euid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         Map<String, String> env = Map.copyOf(b.hostEnvironment());
         Path cwd = Path.of(System.getProperty("user.dir"));
-        ApiSession s = ApiSession.listen(Path.of(System.getProperty("java.io.tmpdir")));
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        ApiSession s;
+        try {
+            s = ApiSession.listen(tmp);
+        } catch (IOException e) {
+            throw new SandboxException(Failure.of("RUN_DIR_WRITE", "cannot make the sandbox's socket in " + tmp, e.getMessage(),
+                    "the API talks to its native helper over a unix socket in a new directory there (a path of at most"
+                            + " 107 bytes)", "set java.io.tmpdir to a short directory this user can write to"));
+        }
         Process p = null;
         try {
             ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/gvshim").toString(), "__sandbox", s.socket().toString());

@@ -121,10 +121,14 @@ final class Sandbox extends Process {
         return !exited.isDone();
     }
 
-    /** SIGTERM to the waiter, which forwards it to the command (runsc kill). */
+    /**
+     * SIGTERM to the waiter, which forwards it to the command (runsc kill). Unlike the JDK's own
+     * Process, the streams stay open: what the command writes as it ends can still be read, and
+     * they end when the sandbox has.
+     */
     @Override
     public void destroy() {
-        waiter.destroy();
+        waiter.toHandle().destroy();
     }
 
     /** SIGKILL to runsc's tree, then to the waiter: the sandbox dies now, its state goes with it. */

@@ -35,8 +35,9 @@ import java.util.Objects;
  * that relays stdio, forwards signals and reaps runsc): its exit status is {@code gvshim run}'s,
  * the command's status, 128+N when signal N killed it, 124 after {@link #timeout}, 125 when the
  * sandbox failed after the start (runsc's own failure: one line with an id on the error
- * stream). {@link Process#destroy()} sends SIGTERM to the command, {@link Process#destroyForcibly()}
- * kills the sandbox and everything it started at once, and removes its state.
+ * stream). {@link Process#destroy()} sends SIGTERM to the command (its last output stays readable),
+ * {@link Process#destroyForcibly()} kills the sandbox and everything it started at once, and
+ * removes its state.
  *
  * <p>A builder is not thread-safe (as ProcessBuilder is not); {@link #start()} may be called from
  * many threads at once on different builders, and again on the same one: every start is
