@@ -309,9 +309,14 @@ public final class SandboxBuilder {
      */
     RunRequest request() {
         Path root = rootfs == null ? Path.of("/") : rootfs; // as the CLI's, also with a bundle (which names its own)
-        boolean rootVisible = bundle == null && RunRequest.checkRootfs(root);
-        for (RunRequest.BindMount m : mounts) {
-            RunRequest.checkMount(m.source() + ":" + m.destination(), m, rootVisible ? root : null);
+        try {
+            boolean rootVisible = bundle == null && RunRequest.checkRootfs(root);
+            for (RunRequest.BindMount m : mounts) {
+                RunRequest.checkMount(m.source() + ":" + m.destination(), m, rootVisible ? root : null);
+            }
+        } catch (IllegalArgumentException e) {
+            // the CLI's checks name its options: here they are the builder's methods
+            throw new IllegalArgumentException(e.getMessage().replaceFirst("^--rootfs ", "rootfs ").replaceFirst("^--mount ", "mount "), e);
         }
         List<String> env = new ArrayList<>();
         environment.forEach((k, v) -> {

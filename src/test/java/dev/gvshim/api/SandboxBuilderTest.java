@@ -111,13 +111,13 @@ class SandboxBuilderTest {
         SandboxBuilder noRoot = new SandboxBuilder("true").rootfs(tmp.resolve("nope")).home(tmp);
         assertThatThrownBy(noRoot::start).isInstanceOfSatisfying(SandboxException.class, e -> {
             assertThat(e.id()).isEqualTo("REQUEST_INVALID");
-            assertThat(e.why()).contains("does not exist");
+            assertThat(e.why()).isEqualTo("rootfs " + tmp.resolve("nope") + " does not exist");
             assertThat(e.fix()).isNotBlank();
             assertThat(e.getMessage()).startsWith("gvshim: cannot start the sandbox").endsWith("[REQUEST_INVALID]");
         });
         SandboxBuilder noSource = new SandboxBuilder("true").mount(tmp.resolve("gone"), "/mnt", ReadOnly.YES).home(tmp);
         assertThatThrownBy(noSource::start).isInstanceOfSatisfying(SandboxException.class,
-                e -> assertThat(e.why()).contains(tmp.resolve("gone") + " does not exist"));
+                e -> assertThat(e.why()).startsWith("mount " + tmp.resolve("gone") + ":/mnt: ").endsWith(" does not exist"));
         SandboxBuilder noPoint = new SandboxBuilder("true").mount(tmp, "/no-such-dir-here", ReadOnly.YES).home(tmp);
         assertThatThrownBy(noPoint::start).isInstanceOfSatisfying(SandboxException.class,
                 e -> assertThat(e.why()).contains("/no-such-dir-here does not exist in the root file system"));
