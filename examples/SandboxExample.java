@@ -18,7 +18,7 @@ import java.time.Duration;
 public class SandboxExample {
     public static void main(String[] args) throws Exception {
         Path job = Files.createTempDirectory("job");
-        Files.writeString(job.resolve("job.sh"), "echo \"hello from $(uname -sr) as uid $(id -u)\"; ls /mnt; exit 3\n");
+        Files.writeString(job.resolve("job.sh"), "echo \"hello from $(uname -sr) as uid $(id -u); job.sh has $(wc -l < job.sh) line\"; exit 3\n");
         try {
             Process p = new SandboxBuilder("sh", "job.sh")
                     .mount(job, "/mnt", ReadOnly.YES)
