@@ -124,6 +124,24 @@ class ApiIT {
         assertThat(host.leftovers()).as("run directories of the test user").isEmpty();
     }
 
+    @Test
+    void theShippedExampleRunsAsTheReadmeSays() throws Exception {
+        // examples/SandboxExample.java, run the way its comment tells a user to: the source launcher, the
+        // installation's lib/ on the class path, as the non-root test user
+        Path dir = Files.createDirectories(host.work.resolve("example-" + System.nanoTime()));
+        Path src = dir.resolve("SandboxExample.java");
+        Files.copy(Path.of(System.getProperty("gvshim.basedir", "."), "examples/SandboxExample.java"), src);
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, dir.toString());
+        Host.Result r = Host.run(host.asUser(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", host.home.resolve("lib") + "/*", src.toString())), null,
+                Duration.ofSeconds(T), dir);
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).as(r.toString()).contains("hello from Linux 4.4.0 as uid").contains("job.sh has 1 line")
+                .contains("exit status 3 (pid ");
+        assertThat(host.processes()).as("processes of the test user").isEmpty();
+        assertThat(host.leftovers()).as("run directories of the test user").isEmpty();
+    }
+
     /**
      * A program in a JVM of its own that runs a sandbox with its stdio inherited, and prints its
      * status; the installation is found from the jar on its class path (no gvshim.home).
