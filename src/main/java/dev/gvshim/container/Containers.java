@@ -339,9 +339,13 @@ public final class Containers {
      * while any of them lives, and when it cannot be told (an unreadable mark).
      */
     public boolean abandoned(String id) {
+        Path mark = dir(id).resolve(CREATING);
+        if (!Files.exists(mark, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false; // every verb asks: a stat(2), not a NoSuchFileException built each time
+        }
         List<String> lines;
         try {
-            lines = Files.readAllLines(dir(id).resolve(CREATING), StandardCharsets.US_ASCII);
+            lines = Files.readAllLines(mark, StandardCharsets.US_ASCII);
         } catch (IOException e) {
             return false; // not being created (or cannot tell)
         }
@@ -365,7 +369,7 @@ public final class Containers {
             for (Path d : s) {
                 String name = d.getFileName().toString();
                 String id = name.substring(0, name.length() - ".gvshim".length());
-                if (Files.exists(d.resolve(CREATING), java.nio.file.LinkOption.NOFOLLOW_LINKS) && abandoned(id)) {
+                if (abandoned(id)) {
                     out.add(id);
                 }
             }
