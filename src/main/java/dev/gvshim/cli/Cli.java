@@ -40,6 +40,7 @@ public final class Cli {
             Map.entry("spec", "Write a new OCI config.json, as `runc spec` does."),
             Map.entry("doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it."),
             Map.entry("install", "Register gvshim as a Docker or containerd runtime."),
+            Map.entry("uninstall", "Remove what install registered, restoring the file as it was where a backup proves it."),
             Map.entry("server", "The caller's long-lived gvshim server: start, stop, status (run: in the foreground)."));
 
     private Cli() {
@@ -51,6 +52,7 @@ public final class Cli {
             case "spec" -> new SpecVerb();
             case "doctor" -> new DoctorVerb();
             case "install" -> new InstallVerb();
+            case "uninstall" -> new UninstallVerb();
             case "server" -> new ServerVerb();
             case "__explain" -> new ExplainVerb();
             default -> null;
