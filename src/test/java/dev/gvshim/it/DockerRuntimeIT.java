@@ -55,6 +55,11 @@ class DockerRuntimeIT {
         if (host == null) {
             return;
         }
+        // gvshim uninstall, in the reverse order of the installs, gives back the file as it was, byte for byte
+        Host.Result broken = Host.sh(host.gvshim.toString(), "uninstall", "--name", BROKEN);
+        Host.Result runtime = Host.sh(host.gvshim.toString(), "uninstall", "--name", RUNTIME);
+        byte[] after = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
+        boolean restored = broken.code() == 0 && runtime.code() == 0 && java.util.Arrays.equals(after, savedDaemonJson);
         if (savedDaemonJson != null) {
             Files.write(DAEMON_JSON, savedDaemonJson);
         } else {
@@ -66,6 +71,8 @@ class DockerRuntimeIT {
             }
         }
         Dockerd.reload();
+        assertThat(restored).as("gvshim uninstall restores daemon.json byte for byte:\n%s\n%s\nafterwards:\n%s", broken,
+                runtime, after == null ? "(no file)" : new String(after, java.nio.charset.StandardCharsets.UTF_8)).isTrue();
     }
 
     private static List<Path> backups() throws IOException {

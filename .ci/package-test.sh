@@ -1,0 +1,94 @@
+#!/bin/bash
+# The package test (issue 21): target/gvshim_*.deb installed with apt-get in a fresh container of a
+# Debian release, used by a new non-root user (`gvshim run -- /bin/echo ok`, `gvshim doctor`), then
+# purged: no file of the package and no process may remain. Called by PackageIT (the IT suite,
+# under its lock), as root with dockerd running:
+#   .ci/package-test.sh RELEASE [DEB]      RELEASE: bookworm (Debian 12) or trixie (Debian 13)
+# Exit 0: passed; 1: failed; 3: cannot run here (the reason on stderr), e.g. no base image and
+# debootstrap cannot reach Debian's archive.
+#
+# The container stands for a fresh machine: a Debian minbase made by debootstrap and imported
+# (no container registry is reachable; Debian's archive is: apt-get resolves the Depends), run
+# --privileged, i.e. with a machine's view of /proc and a machine's root: Docker's default
+# capability set lacks CAP_SYS_ADMIN, without which the setuid newuidmap of Debian's uidmap cannot
+# write a map (docker/setup-image.sh), and its seccomp profile forbids user namespaces.
+set -euo pipefail
+release=${1:?usage: package-test.sh RELEASE [DEB]}
+here=$(cd "$(dirname "$0")/.." && pwd)
+deb=${2:-$(ls "$here"/target/gvshim_*_amd64.deb 2>/dev/null | head -1)}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+cache=${GVSHIM_IMAGE_CACHE:-/var/cache/gvshim-images}
+image=gvshim-base:$release
+say() { printf 'package test %s: %s\n' "$release" "$*" >&2; }
+[ -n "$deb" ] && [ -f "$deb" ] || { say "no target/gvshim_*_amd64.deb: run mvn -B package first"; exit 3; }
+
+# The base image, as docker/build-images.sh makes bookworm's (same cache, same name).
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+	tarball=$cache/$release-minbase.tar
+	if [ ! -s "$tarball" ]; then
+		command -v debootstrap >/dev/null || { say "debootstrap is missing (apt-get install debootstrap)"; exit 3; }
+		mkdir -p "$cache"
+		dir=$(mktemp -d "$cache/rootfs.XXXXXX")
+		chmod 755 "$dir"
+		trap 'rm -rf "$dir"' EXIT
+		say "debootstrap --variant=minbase $release from $mirror"
+		if ! debootstrap --variant=minbase "$release" "$dir" "$mirror" >"$cache/debootstrap-$release.log" 2>&1; then
+			say "debootstrap failed (see $cache/debootstrap-$release.log): $(tail -1 "$cache/debootstrap-$release.log")"
+			exit 3
+		fi
+		chroot "$dir" apt-get clean
+		rm -rf "$dir"/var/lib/apt/lists/*
+		tar --numeric-owner --xattrs -C "$dir" -cf "$tarball.tmp" .
+		mv "$tarball.tmp" "$tarball"
+		rm -rf "$dir"
+		trap - EXIT
+	fi
+	docker import --change 'CMD ["/bin/bash"]' "$tarball" "$image" >/dev/null
+fi
+
+# In the container: install, use as a new user, purge, and check that nothing is left.
+test_script='
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+step() { printf "== %s\n" "$*"; }
+step "apt-get install ./gvshim.deb"
+apt-get update -qq >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+apt-get install -y -qq --no-install-recommends /pkg/gvshim.deb >>/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+test "$(readlink -f /usr/bin/gvshim)" = /opt/gvshim/bin/gvshim
+test ! -e /etc/docker/daemon.json || { echo "the package wrote /etc/docker/daemon.json"; exit 1; }
+dpkg-query -W -f="installed: \${Package} \${Version}, \${Installed-Size} KiB; runsc \$(dpkg-query -W -f=\${Version} runsc)\n" gvshim
+step "as the new user u: gvshim run -- /bin/echo ok"
+useradd --create-home --shell /bin/sh u
+grep "^u:" /etc/subuid /etc/subgid || echo "(useradd gave u no subordinate ids)"
+out=$(su u -c "cd && gvshim run -- /bin/echo ok")
+test "$out" = ok || { echo "gvshim run printed: $out"; exit 1; }
+echo "$out"
+step "as u: gvshim doctor"
+su u -c "cd && gvshim doctor"
+step "apt-get purge gvshim"
+dpkg-query -L gvshim >/tmp/files
+apt-get purge -y -qq gvshim >>/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+left=0
+while read -r f; do
+	if [ -e "$f" ] && [ ! -d "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; left=1; fi
+done </tmp/files
+for d in /opt/gvshim /usr/share/gvshim /usr/share/doc/gvshim; do
+	if [ -e "$d" ]; then echo "left behind: $d"; left=1; fi
+done
+if dpkg-query -W gvshim >/dev/null 2>&1; then echo "dpkg still knows gvshim"; left=1; fi
+if ps -eo args= | grep "[/]opt/gvshim"; then echo "a process of the package is left"; left=1; fi
+test "$left" = 0
+echo "package test: ok"
+'
+say "docker run $image (apt-get install, run, doctor, purge)"
+set +e
+docker run --rm --privileged --name "gvshim-pkgtest-$release-$$" -v "$deb:/pkg/gvshim.deb:ro" "$image" \
+	/bin/sh -c "$test_script"
+status=$?
+set -e
+if [ "$status" = 0 ]; then
+	say "passed"
+else
+	say "FAILED (exit $status)"
+	exit 1
+fi
