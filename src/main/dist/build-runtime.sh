@@ -19,7 +19,8 @@
 # Measured: the FFM link thread went from ~35 to ~22 ms, `gvshim run` by ~15 ms.
 #
 # The runtime is trimmed (issue 21: the installation was 128 MB, 83 of them the runtime): java.base
-# only (jdeps: gvshim and Jackson need nothing else), no debug attributes, man pages or headers,
+# only (jdeps: gvshim needs nothing else; jackson-databind's references to java.sql and java.desktop
+# are for types gvshim never uses, probed at run time), no debug attributes, man pages or headers,
 # lib/modules compressed (zip-6: the classes a call loads come from the AOT cache, not from the
 # image, so its start-up does not change; docs/performance.md has the measurement), the shared
 # libraries' symbol tables stripped (strip(1) --strip-unneeded: only the dynamic symbols the JVM
