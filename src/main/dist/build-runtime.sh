@@ -18,7 +18,17 @@
 # those holders from lib/classlist when it is created, so the same lines go there too.
 # Measured: the FFM link thread went from ~35 to ~22 ms, `gvshim run` by ~15 ms.
 #
-# The runtime is rebuilt only when the JDK or the traced list changes.
+# The runtime is trimmed (issue 21: the installation was 128 MB, 83 of them the runtime): java.base
+# only (jdeps: gvshim needs nothing else; jackson-databind's references to java.sql and java.desktop
+# are for types gvshim never uses, probed at run time), no debug attributes, man pages or headers,
+# lib/modules compressed (zip-6: the classes a call loads come from the AOT cache, not from the
+# image, so its start-up does not change; docs/performance.md has the measurement), the shared
+# libraries' symbol tables stripped (strip(1) --strip-unneeded: only the dynamic symbols the JVM
+# and JNI need stay; a crash report names libjvm.so+offset instead of a function), and no default
+# CDS archives (jlink's --generate-cds-archive: 28 MB): every call runs with an AOT cache, which is
+# a complete archive on its own (JEP 483), so those would only serve a JVM started without one.
+#
+# The runtime is rebuilt only when the JDK, this recipe or the traced list changes.
 set -eu
 jdk=$1
 home=$2
@@ -26,12 +36,14 @@ GVSHIM_AOT_TRAIN_JAR=$3
 export GVSHIM_AOT_TRAIN_JAR
 runtime=$home/runtime
 stamp=$runtime/.built-from
-jdk_id="$jdk $(sed -n 's/^JAVA_RUNTIME_VERSION=//p' "$jdk/release")"
+recipe=trim-1 # change it when link() changes, so that an existing target/ is relinked
+jdk_id="$jdk $(sed -n 's/^JAVA_RUNTIME_VERSION=//p' "$jdk/release") $recipe"
 
 link() { # $1: the jli list, or empty for the JDK's default
 	rm -rf "$runtime"
-	"$jdk/bin/jlink" --add-modules java.base --strip-debug --no-man-pages --no-header-files \
-		--generate-cds-archive ${1:+--generate-jli-classes=@$1} --output "$runtime"
+	"$jdk/bin/jlink" --add-modules java.base --strip-debug --no-man-pages --no-header-files --compress=zip-6 \
+		${1:+--generate-jli-classes=@$1} --output "$runtime"
+	find "$runtime" -name '*.so' -exec strip --strip-unneeded {} +
 }
 
 if [ ! -f "$stamp" ] || [ "$(head -1 "$stamp")" != "$jdk_id" ]; then

@@ -41,6 +41,7 @@ public final class Cli {
             case "spec" -> new SpecVerb();
             case "doctor" -> new DoctorVerb();
             case "install" -> new InstallVerb();
+            case "uninstall" -> new UninstallVerb();
             case "server" -> new ServerVerb();
             case "version" -> new VersionVerb();
             case "completion" -> new CompletionVerb();

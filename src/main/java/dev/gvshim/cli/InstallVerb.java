@@ -93,10 +93,10 @@ final class InstallVerb implements Verb {
         try {
             if (!dryRun) {
                 if (docker) {
-                    requireWritable(call, daemonJson);
+                    requireWritable(call, daemonJson, "install");
                 }
                 if (containerd && containerdConfig != null) {
-                    requireWritable(call, containerdConfig);
+                    requireWritable(call, containerdConfig, "install");
                 }
             }
             if (docker) {
@@ -120,7 +120,7 @@ final class InstallVerb implements Verb {
      * A caller without root who cannot write the file's directory (where the backup and the
      * atomic replacement go) hears that root is needed, in one line, before anything is tried.
      */
-    private static void requireWritable(Call call, Path file) throws GvshimException {
+    static void requireWritable(Call call, Path file, String verb) throws GvshimException {
         Path dir = file.toAbsolutePath().getParent();
         int euid;
         try {
@@ -129,7 +129,7 @@ final class InstallVerb implements Verb {
             return; // unknown: the write itself will say what is wrong
         }
         if (euid != 0 && dir != null && Files.isDirectory(dir) && !Files.isWritable(dir)) {
-            throw dev.gvshim.install.InstallFailure.needsRoot(file);
+            throw InstallFailure.needsRoot(file, verb);
         }
     }
 

@@ -25,6 +25,7 @@ final class Usage {
     static final List<Map.Entry<String, String>> ADMIN = List.of(
             Map.entry("doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it."),
             Map.entry("install", "Register gvshim as a Docker or containerd runtime."),
+            Map.entry("uninstall", "Remove what install registered, restoring the file as it was where a backup proves it."),
             Map.entry("server", "The caller's long-lived gvshim server: start, stop, status (run: in the foreground)."),
             Map.entry("version", "Print gvshim's version, commit and build time, its Java runtime and its runsc."),
             Map.entry("completion", "Print a bash or zsh completion script."),

@@ -19,7 +19,11 @@ import java.nio.file.attribute.UserPrincipal;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * A daemon's configuration file, changed the way a daemon reading it concurrently needs: the
@@ -74,6 +78,60 @@ public final class ConfigFile {
             } catch (IOException e) {
                 throw InstallFailure.config("cannot back up " + real + " to " + b + ": " + reason(e) + " (nothing was changed)");
             }
+        }
+    }
+
+    /**
+     * The backups {@link #backup} made beside the file, newest first (by their UTC stamp, then
+     * their ".N"), with their content; one that cannot be read is left out.
+     */
+    public List<Unregister.Backup> backups() throws GvshimException {
+        Path real = real();
+        String prefix = real.getFileName() + ".gvshim-backup-";
+        List<Path> found;
+        try (Stream<Path> s = Files.list(real.toAbsolutePath().getParent())) {
+            found = new ArrayList<>(s.filter(p -> p.getFileName().toString().startsWith(prefix)).toList());
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw InstallFailure.config("cannot list the backups of " + real + ": " + reason(e));
+        }
+        found.sort(Comparator.comparing((Path p) -> stamp(p, prefix)).thenComparingInt(p -> serial(p, prefix)).reversed());
+        List<Unregister.Backup> backups = new ArrayList<>();
+        for (Path p : found) {
+            try {
+                backups.add(new Unregister.Backup(p, Files.readAllBytes(p)));
+            } catch (IOException e) {
+                // not readable: not one that can be restored
+            }
+        }
+        return backups;
+    }
+
+    private static String stamp(Path p, String prefix) {
+        String rest = p.getFileName().toString().substring(prefix.length());
+        int dot = rest.indexOf('.');
+        return dot < 0 ? rest : rest.substring(0, dot);
+    }
+
+    private static int serial(Path p, String prefix) {
+        String rest = p.getFileName().toString().substring(prefix.length());
+        int dot = rest.indexOf('.');
+        try {
+            return dot < 0 ? 0 : Integer.parseInt(rest.substring(dot + 1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Removes the file (where a symlink points, as {@link #write} changes it there). */
+    public void delete() throws GvshimException {
+        Path real = real();
+        try {
+            Files.deleteIfExists(real);
+            syncDirectory(real.toAbsolutePath().getParent());
+        } catch (IOException e) {
+            throw InstallFailure.config("cannot remove " + real + ": " + reason(e));
         }
     }
 
@@ -135,7 +193,7 @@ public final class ConfigFile {
             }
         } catch (IOException e) {
             throw new IOException("cannot keep its owner " + owner.getName() + ":" + group.getName()
-                    + " (run gvshim install as root)", e);
+                    + " (run gvshim install or uninstall as root)", e);
         }
     }
 

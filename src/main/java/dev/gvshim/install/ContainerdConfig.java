@@ -2,6 +2,7 @@ package dev.gvshim.install;
 
 import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.GvshimException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -22,6 +23,7 @@ public final class ContainerdConfig {
     /** A top-level {@code version = N}; containerd reads a file without one as the old version 1. */
     private static final Pattern VERSION = Pattern.compile("\\s*version\\s*=\\s*(\\d+)\\s*(#.*)?");
     private static final Pattern HEADER = Pattern.compile("\\s*\\[\\[?([^\\]]+)\\]\\]?\\s*(#.*)?");
+    private static final Pattern BINARY_NAME = Pattern.compile("\\s*BinaryName\\s*=\\s*\"(.*)\"\\s*");
     private static final Pattern DISABLED = Pattern.compile("\\s*disabled_plugins\\s*=\\s*\\[([^\\]]*)\\].*");
 
     /** The file's content afterwards (the original when unchanged) and warnings about the rest of the file. */
@@ -92,6 +94,92 @@ public final class ContainerdConfig {
         out.append(block);
         lines.subList(e + 1, lines.size()).forEach(l -> out.append(l).append('\n'));
         return new Result(Change.REPLACED, out.toString(), warnings);
+    }
+
+    /**
+     * config.toml as {@link Unregister} sees it, for the runtime {@code name}: gvshim's lines
+     * between its BEGIN and END comments, nothing else (a table written by hand is the user's).
+     */
+    public static Unregister.Format format(String file, String name) {
+        return new Unregister.Format() {
+            @Override
+            public RuntimeEntry entry(byte[] content) throws GvshimException {
+                List<String> lines = text(content).lines().toList();
+                int[] be = ours(lines, file, name);
+                if (be == null) {
+                    return null;
+                }
+                String path = "";
+                for (String l : lines.subList(be[0], be[1])) {
+                    Matcher m = BINARY_NAME.matcher(l);
+                    if (m.matches()) {
+                        path = unquote(m.group(1));
+                    }
+                }
+                return new RuntimeEntry(name, path, List.of());
+            }
+
+            @Override
+            public byte[] register(byte[] original, RuntimeEntry rt) throws GvshimException {
+                return ContainerdConfig.register(original == null ? null : text(original), file, rt).content()
+                        .getBytes(StandardCharsets.UTF_8);
+            }
+
+            @Override
+            public byte[] remove(byte[] content) throws GvshimException {
+                String text = text(content);
+                List<String> lines = new ArrayList<>(text.lines().toList());
+                int[] be = ours(lines, file, name);
+                int from = be[0];
+                boolean last = be[1] == lines.size() - 1;
+                // the blank line install put before its lines, when nothing but a blank line or the end follows them
+                if (from > 0 && lines.get(from - 1).isBlank() && (last || lines.get(be[1] + 1).isBlank())) {
+                    from--;
+                }
+                lines.subList(from, be[1] + 1).clear();
+                String out = String.join("\n", lines);
+                return (lines.isEmpty() || !text.endsWith("\n") ? out : out + "\n").getBytes(StandardCharsets.UTF_8);
+            }
+        };
+    }
+
+    private static String text(byte[] content) {
+        return new String(content, StandardCharsets.UTF_8);
+    }
+
+    /** The lines of gvshim's BEGIN and END comments for {@code name}, or null when there are none. */
+    private static int[] ours(List<String> lines, String file, String name) throws GvshimException {
+        int b = lines.indexOf(begin(name));
+        int e = lines.indexOf(end(name));
+        if (b < 0 && e < 0) {
+            return null;
+        }
+        if (b < 0 || e < b) {
+            throw InstallFailure.config(file + ": gvshim's lines for runtime " + name + " are damaged (line "
+                    + (b < 0 ? e + 1 : b + 1) + " has a BEGIN or END comment without its partner); remove them by hand"
+                    + " (nothing was changed)");
+        }
+        return new int[] {b, e};
+    }
+
+    /** The inverse of {@link #basicString}. */
+    private static String unquote(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 1 < s.length()) {
+                char n = s.charAt(++i);
+                if (n == 'u' && i + 4 < s.length()) {
+                    b.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16));
+                    i += 4;
+                } else {
+                    b.append(n);
+                }
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     private static String block(RuntimeEntry rt, int version) {

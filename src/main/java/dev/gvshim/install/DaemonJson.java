@@ -45,6 +45,53 @@ public final class DaemonJson {
         return new Result(change, previous, JsonTree.write(root, "  "));
     }
 
+    /**
+     * daemon.json as {@link Unregister} sees it, for the runtime {@code name}. A runtime that is
+     * also the {@code "default-runtime"} is refused: dockerd does not start with a default runtime
+     * it does not know.
+     */
+    public static Unregister.Format format(String file, String name) {
+        return new Unregister.Format() {
+            @Override
+            public RuntimeEntry entry(byte[] content) throws GvshimException {
+                ObjectNode root = parse(content, file);
+                JsonNode runtimes = root.get("runtimes");
+                if (runtimes == null || runtimes.get(name) == null) {
+                    return null;
+                }
+                if (!runtimes.isObject()) {
+                    throw InstallFailure.config(file + ": \"runtimes\" is " + article(runtimes) + ", not an object; fix or"
+                            + " remove it, then run gvshim uninstall again (nothing was changed)");
+                }
+                if (root.path("default-runtime").asText("").equals(name)) {
+                    throw InstallFailure.config(file + " makes " + name + " the \"default-runtime\"; dockerd does not"
+                            + " start without it: set another default runtime there first, then run gvshim uninstall"
+                            + " again (nothing was changed)");
+                }
+                JsonNode e = runtimes.get(name);
+                java.util.List<String> args = new java.util.ArrayList<>();
+                e.path("runtimeArgs").forEach(a -> args.add(a.asText()));
+                return new RuntimeEntry(name, e.path("path").asText(""), args);
+            }
+
+            @Override
+            public byte[] register(byte[] original, RuntimeEntry rt) throws GvshimException {
+                return DaemonJson.register(original, file, rt).content();
+            }
+
+            @Override
+            public byte[] remove(byte[] content) throws GvshimException {
+                ObjectNode root = parse(content, file);
+                ObjectNode runtimes = (ObjectNode) root.get("runtimes");
+                runtimes.remove(name);
+                if (runtimes.isEmpty()) {
+                    root.remove("runtimes"); // install adds the key when it is missing
+                }
+                return JsonTree.write(root, "  ");
+            }
+        };
+    }
+
     /** {@code {"path": P}}, with {@code "runtimeArgs"} only when there are any. */
     public static ObjectNode entry(RuntimeEntry rt) {
         ObjectNode entry = JsonTree.nodes().objectNode();

@@ -5,7 +5,7 @@ import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 
 /**
- * gvshim install's refusals, one id each: INSTALL_ARGS (the runtime entry asked for cannot be
+ * gvshim install's and uninstall's refusals, one id each: INSTALL_ARGS (the runtime entry asked for cannot be
  * written: its name, path or arguments) and INSTALL_CONFIG (a configuration file gvshim install
  * will not touch, or cannot read or write). The line names the file or option, what is wrong and
  * the fix; nothing was changed.
@@ -24,9 +24,9 @@ public final class InstallFailure {
     }
 
     /** The file is root's and the caller is not: said before anything is tried (exit 1). */
-    public static GvshimException needsRoot(java.nio.file.Path file) {
-        return new GvshimException(new Failure("INSTALL_NEEDS_ROOT", "writing " + file + " needs root: run `gvshim install`"
-                + " as root (sudo), or add --dry-run to see what it would write", null, null, null, Exit.RUNTIME));
+    public static GvshimException needsRoot(java.nio.file.Path file, String verb) {
+        return new GvshimException(new Failure("INSTALL_NEEDS_ROOT", "writing " + file + " needs root: run `gvshim " + verb
+                + "` as root (sudo), or add --dry-run to see what it would write", null, null, null, Exit.RUNTIME));
     }
 
     /** A configuration file that cannot be changed safely (exit 1). */

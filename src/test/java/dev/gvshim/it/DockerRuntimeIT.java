@@ -118,6 +118,14 @@ class DockerRuntimeIT {
             }
             stopRootsServer(); // it would otherwise wait its idle timeout out
         }
+        // gvshim uninstall, in the reverse order of the installs, gives back the file as it was, byte for byte
+        Host.Result broken = Host.sh(host.gvshim.toString(), "uninstall", "--name", BROKEN);
+        Host.Result runtime = Host.sh(host.gvshim.toString(), "uninstall", "--name", RUNTIME);
+        byte[] after = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
+        boolean restored = broken.code() == 0 && runtime.code() == 0 && java.util.Arrays.equals(after, savedDaemonJson);
+        // a file that already had these runtimes (an interrupted earlier run) had them replaced: not restorable as it was
+        String saved = savedDaemonJson == null ? "" : new String(savedDaemonJson, java.nio.charset.StandardCharsets.UTF_8);
+        boolean comparable = !saved.contains("\"" + RUNTIME + "\"") && !saved.contains("\"" + BROKEN + "\"");
         if (savedDaemonJson != null) {
             Files.write(DAEMON_JSON, savedDaemonJson);
         } else {
@@ -129,6 +137,8 @@ class DockerRuntimeIT {
             }
         }
         Dockerd.reload();
+        assertThat(restored || !comparable).as("gvshim uninstall restores daemon.json byte for byte:\n%s\n%s\nafterwards:\n%s", broken,
+                runtime, after == null ? "(no file)" : new String(after, java.nio.charset.StandardCharsets.UTF_8)).isTrue();
     }
 
     private static List<Path> backups() throws IOException {
