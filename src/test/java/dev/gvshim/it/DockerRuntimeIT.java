@@ -37,8 +37,13 @@ class DockerRuntimeIT {
         image = Dockerd.busyboxImage();
         savedDaemonJson = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
         backupsBefore = backups();
-        Host.Result r = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path",
-                host.gvshim.toString());
+        // -Dgvshim.it.runsc=PATH: the runtime under test uses that runsc (CI's second runsc version);
+        // dockerd is shared and started elsewhere, so neither PATH nor a mount namespace reaches it
+        String runsc = System.getProperty("gvshim.it.runsc", "");
+        Host.Result r = runsc.isEmpty()
+                ? Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path", host.gvshim.toString())
+                : Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path", host.gvshim.toString(),
+                        "--runtime-arg=--runsc=" + runsc);
         assertThat(r.code()).as(r.toString()).isZero();
         // a runtime whose create fails: gvshim cannot find its runsc
         Host.Result b = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", BROKEN, "--path",
