@@ -46,7 +46,10 @@ public final class RunSpec {
                 .rlimit("RLIMIT_NOFILE", c.nofileSoft(), c.nofileHard())
                 .noNewPrivileges(true);
         applyEnv(s, r, c, true);
-        s.root().path(r.rootfs().toString()).readonly(true);
+        // Writable unless --read-only: runsc puts an overlay in memory over it (RunscChoices), so the
+        // command can install and write anywhere, the host's files stay untouched, and its writes
+        // are gone with the sandbox (as with `runsc do`). Without the overlay it is read-only.
+        s.root().path(r.rootfs().toString()).readonly(r.readOnly());
         s.hostname(r.hostname() != null ? r.hostname() : "gvshim");
         s.addMount(Mount.of("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")));
         s.addMount(Mount.of("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")));
@@ -137,6 +140,9 @@ public final class RunSpec {
     public static List<String> mountNotes(RunRequest r, Spec s) {
         List<String> notes = new ArrayList<>();
         String cwd = s.process().cwd();
+        notes.add("root: " + r.rootfs() + (s.root().readonly() ? ", read-only" + (r.readOnly() ? " (--read-only)" : "")
+                : ", writable through an overlay in memory: the host's files are never written, the writes are gone"
+                        + " after the run (--read-only: none)"));
         for (Mount m : s.mounts()) {
             String d = m.destination();
             if (d.equals("/tmp") && "tmpfs".equals(m.type()) && !r.tmpfs().contains("/tmp")) {
@@ -149,8 +155,9 @@ public final class RunSpec {
             }
         }
         if (r.rootfs().equals(Path.of("/")) && cwd.equals("/tmp") && s.mounts().stream().noneMatch(m -> m.destination().equals("/tmp"))) {
-            notes.add("/tmp is the host's, read-only: the working directory is /tmp itself (work in a directory below it"
-                    + " for a writable /tmp)");
+            notes.add(s.root().readonly() ? "/tmp is the host's, read-only: the working directory is /tmp itself (work in"
+                    + " a directory below it for a writable /tmp)" : "/tmp is the host's behind the root's overlay: the"
+                    + " working directory is /tmp itself (writes are gone after the run)");
         }
         return notes;
     }
@@ -176,6 +183,9 @@ public final class RunSpec {
         }
         if (r.hostname() != null) {
             s.hostname(r.hostname());
+        }
+        if (r.readOnly()) {
+            s.root().readonly(true);
         }
         s.process().terminal(false);
         applyEnv(s, r, c, false);

@@ -350,7 +350,7 @@ class SpecPolicyTest {
     void gvshimsOwnSpecsTripNothing() throws Exception {
         RunRequest req = new RunRequest(List.of("/bin/true"), null, Path.of("/"), List.of(), List.of(), null, List.of(),
                 false, Network.NONE, null, 2, null, null, null, Mode.AUTO, RunRequest.Tty.NEVER, null, null, null, false,
-                false, false);
+                false, false, true);
         Spec generated = RunSpec.generate(req, new RunSpec.Context(Map.of("PATH", "/usr/bin"), Path.of("/home/u"),
                 Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-hook", List.of("gvshim-hook"), 1024, 4096));
         SpecPolicy.Result r = SpecPolicy.check(generated, new SpecPolicy.Context(SpecPolicy.Mode.RUN, "gvshim run",
