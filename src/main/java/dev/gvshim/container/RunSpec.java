@@ -136,11 +136,15 @@ public final class RunSpec {
                 && !cwd.equals("/root") && !cwd.startsWith("/root/");
     }
 
-    /** For --verbose: what gvshim put in the sandbox besides the caller's own mounts, and why. */
-    public static List<String> mountNotes(RunRequest r, Spec s) {
+    /**
+     * For --verbose: what gvshim put in the sandbox besides the caller's own mounts, and why.
+     * {@code writableRoot}: runsc's overlay is over the root (the spec runsc reads says rw either
+     * way: a read-only root is a read-only nodev copy, see DeviceFields).
+     */
+    public static List<String> mountNotes(RunRequest r, Spec s, boolean writableRoot) {
         List<String> notes = new ArrayList<>();
         String cwd = s.process().cwd();
-        notes.add("root: " + r.rootfs() + (s.root().readonly() ? ", read-only" + (r.readOnly() ? " (--read-only)" : "")
+        notes.add("root: " + r.rootfs() + (!writableRoot ? ", read-only" + (r.readOnly() ? " (--read-only)" : "")
                 : ", writable through an overlay in memory: the host's files are never written, the writes are gone"
                         + " after the run (--read-only: none)"));
         for (Mount m : s.mounts()) {
@@ -155,7 +159,7 @@ public final class RunSpec {
             }
         }
         if (r.rootfs().equals(Path.of("/")) && cwd.equals("/tmp") && s.mounts().stream().noneMatch(m -> m.destination().equals("/tmp"))) {
-            notes.add(s.root().readonly() ? "/tmp is the host's, read-only: the working directory is /tmp itself (work in"
+            notes.add(!writableRoot ? "/tmp is the host's, read-only: the working directory is /tmp itself (work in"
                     + " a directory below it for a writable /tmp)" : "/tmp is the host's behind the root's overlay: the"
                     + " working directory is /tmp itself (writes are gone after the run)");
         }

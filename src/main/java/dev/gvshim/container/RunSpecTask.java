@@ -155,6 +155,9 @@ final class RunSpecTask {
         SpecPolicy.Result r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUN, fromBundle
                 ? req.bundle().resolve("config.json").toString() : "gvshim run's spec",
                 fromBundle ? req.bundle() : null, false, null, () -> RunscRelease.of(in.runsc(), in.stateDir()), run.mounts()));
+        if (!fromBundle && in.chosen().writableRoot()) {
+            r = r.withReadOnlyRootCopy();
+        }
         Spec out = r.spec();
         if (r.ociSeccomp()) {
             // runsc's own rule lets a spec turn oci-seccomp on (not off) by annotation (runsc/config/flags.go
@@ -167,7 +170,7 @@ final class RunSpecTask {
             throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
                     IoError.withFile(e), "check free space in " + in.stateDir()));
         }
-        List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out));
+        List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out, in.chosen().writableRoot()));
         notes.addAll(in.chosen().notes());
         if (!r.moot().isEmpty()) {
             notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));

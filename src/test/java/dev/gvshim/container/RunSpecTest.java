@@ -39,14 +39,14 @@ class RunSpecTest {
         assertThat(s.root().readonly()).as("writable: runsc gets --overlay2=root:memory (RunscChoices)").isFalse();
         // /tmp and HOME keep their own tmpfs either way: the same places are writable with --read-only
         assertThat(s.mounts()).extracting(Mount::destination).contains("/root");
-        assertThat(RunSpec.mountNotes(writable, s)).first().asString().isEqualTo("root: /, writable through an overlay in"
+        assertThat(RunSpec.mountNotes(writable, s, true)).first().asString().isEqualTo("root: /, writable through an overlay in"
                 + " memory: the host's files are never written, the writes are gone after the run (--read-only: none)");
-        assertThat(RunSpec.mountNotes(writable, s)).contains("/tmp is the host's behind the root's overlay: the working"
+        assertThat(RunSpec.mountNotes(writable, s, true)).contains("/tmp is the host's behind the root's overlay: the working"
                 + " directory is /tmp itself (writes are gone after the run)");
         RunRequest ro = req(List.of("sh"), Path.of("/"), List.of(), List.of(), null, List.of(), false, Network.NONE, true);
         Spec r = RunSpec.generate(ro, ctx(Path.of("/app")));
         assertThat(r.root().readonly()).isTrue();
-        assertThat(RunSpec.mountNotes(ro, r)).first().asString().isEqualTo("root: /, read-only (--read-only)");
+        assertThat(RunSpec.mountNotes(ro, r, false)).first().asString().isEqualTo("root: /, read-only (--read-only)");
     }
 
     static RunSpec.Context ctx(Path cwd) {
@@ -101,13 +101,13 @@ class RunSpecTest {
         assertThat(s.process().cwd()).isEqualTo("/tmp/job/src");
         assertThat(s.mounts()).extracting(m -> m.destination() + " " + m.type() + " " + m.options()).containsSequence(
                 "/tmp tmpfs [nosuid, nodev, mode=1777]", "/tmp/job bind [rbind, ro]");
-        assertThat(RunSpec.mountNotes(r, s)).containsExactly("root: /, read-only (--read-only)",
+        assertThat(RunSpec.mountNotes(r, s, false)).containsExactly("root: /, read-only (--read-only)",
                 "mounted /tmp: an empty writable tmpfs, gone after the run",
                 "mounted /tmp/job: the working directory's tree, read-only, on the sandbox's own /tmp",
                 "mounted /root: an empty writable tmpfs for HOME (the host's is not the caller's)");
         Spec atTmp = RunSpec.generate(r, ctx(Path.of("/tmp")));
         assertThat(atTmp.mounts()).extracting(Mount::destination).as("/tmp itself: the host's, read-only").doesNotContain("/tmp");
-        assertThat(RunSpec.mountNotes(r, atTmp)).contains("/tmp is the host's, read-only: the working directory is /tmp"
+        assertThat(RunSpec.mountNotes(r, atTmp, false)).contains("/tmp is the host's, read-only: the working directory is /tmp"
                 + " itself (work in a directory below it for a writable /tmp)");
         assertThat(RunSpec.defaultTmp(r, "/tmpfoo")).isTrue();
         assertThat(RunSpec.tmpTop("/tmp/a/b/c")).isEqualTo("/tmp/a");
