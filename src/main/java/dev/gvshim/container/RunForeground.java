@@ -22,6 +22,7 @@ import dev.gvshim.userns.Planner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * `gvshim run`: starts one sandbox and hands the call over to gvshim-waiter:
@@ -100,10 +101,20 @@ public final class RunForeground {
                     IoError.withFile(e), "check free space and permissions of " + stateDir));
         }
         call.trace().mark("run dir created");
-        // runsc's version and flags (cached by the binary's identity): the flags whose defaults changed
-        // between gVisor releases get gvshim's values, and the spec's root is writable only behind the overlay
-        RunscChoices.Chosen chosen = RunscChoices.forRun(RunscInfo.of(runsc, stateDir), req.bundle() == null, req.readOnly());
-        call.trace().mark("runsc probed");
+        // runsc's version and flags (cached by the binary's identity; ~8 ms cached, ~70 ms not, in a cold JVM):
+        // the flags whose defaults changed between gVisor releases get gvshim's values, and the spec's root is
+        // writable only behind the overlay. On a thread of its own, while the namespaces are made.
+        CompletableFuture<RunscChoices.Chosen> chosen = new CompletableFuture<>();
+        Thread probe = new Thread(() -> {
+            try {
+                chosen.complete(RunscChoices.forRun(RunscInfo.of(runsc, stateDir), req.bundle() == null, req.readOnly()));
+                call.trace().mark("runsc probed");
+            } catch (RuntimeException | Error e) {
+                chosen.completeExceptionally(e);
+            }
+        }, "gvshim-runsc-probe");
+        probe.setDaemon(true);
+        probe.start();
         specTask.inputs(new RunSpecTask.Inputs(run, stateDir, uid, runsc, chosen));
         RunStdio fds = new RunStdio();
         UsernsChild child = null;
@@ -138,6 +149,8 @@ public final class RunForeground {
                 call.err().println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: "
                         + plan.notFull()) + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
                 call.err().println("gvshim: run directory " + run.dir());
+                call.err().println("gvshim: runsc " + runsc + (req.runsc() != null ? " (--runsc)" : " (the first in $PATH,"
+                        + " then /usr/local/bin, /usr/bin, /usr/sbin, /bin)"));
                 spec.notes().forEach(n -> call.err().println("gvshim: " + n));
             }
             int runscPid;
@@ -244,7 +257,8 @@ public final class RunForeground {
     }
 
     private java.util.List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal,
-            RunscChoices.Chosen chosen) {
+            CompletableFuture<RunscChoices.Chosen> probed) {
+        RunscChoices.Chosen chosen = probed.join();
         RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
                 req.platform(), plan.runscRootless(), req.debug(), true, java.util.Map.of(), chosen.flags());
         return RunscCommand.forRun(call.libexec("gvshim-nsexec"), runsc, cfg, run.nodevList(), run.runscLog(), run.dir(),

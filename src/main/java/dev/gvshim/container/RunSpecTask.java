@@ -29,7 +29,10 @@ final class RunSpecTask {
      * What the spec needs from the launching thread, once the run directory exists: {@code chosen}
      * is runsc's flags for this run, which decide whether the root may be writable.
      */
-    record Inputs(RunDir run, Path stateDir, int uid, Path runsc, RunscChoices.Chosen chosen) {
+    record Inputs(RunDir run, Path stateDir, int uid, Path runsc, CompletableFuture<RunscChoices.Chosen> probed) {
+        RunscChoices.Chosen chosen() {
+            return probed.join();
+        }
     }
 
     /** The spec runsc reads, serialised, and what `-v` says about its fields. */
