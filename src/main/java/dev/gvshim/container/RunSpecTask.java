@@ -26,8 +26,9 @@ import java.util.concurrent.FutureTask;
  */
 final class RunSpecTask {
     /**
-     * What the spec needs from the launching thread, once the run directory exists: {@code chosen}
-     * is runsc's flags for this run, which decide whether the root may be writable.
+     * What the spec needs from the launching thread, once the run directory exists: {@code probed}
+     * gives runsc's flags for this run (probed on a thread of their own), which decide whether the
+     * root may be writable.
      */
     record Inputs(RunDir run, Path stateDir, int uid, Path runsc, CompletableFuture<RunscChoices.Chosen> probed) {
         RunscChoices.Chosen chosen() {
