@@ -16,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 missing=()
-for pkg in runsc uidmap busybox-static maven gcc make; do
+for pkg in runsc uidmap busybox-static maven gcc make help2man; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

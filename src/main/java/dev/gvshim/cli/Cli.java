@@ -5,7 +5,6 @@ import dev.gvshim.call.OneShotHandover;
 import dev.gvshim.call.OneShotProcesses;
 import dev.gvshim.call.Trace;
 import dev.gvshim.failure.Exit;
-import dev.gvshim.failure.Versions;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -20,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 
 /**
@@ -34,14 +32,6 @@ import picocli.CommandLine.ParseResult;
  * picocli's reflective converters for java.sql and java.time types gvshim never uses.
  */
 public final class Cli {
-    /** gvshim's own verbs, in the order --help lists them (Map.of's order changed from one JVM start to the next). */
-    private static final List<Map.Entry<String, String>> VERBS = List.of(
-            Map.entry("run", "Run a command in a rootless gVisor sandbox."),
-            Map.entry("spec", "Write a new OCI config.json, as `runc spec` does."),
-            Map.entry("doctor", "Check whether rootless gVisor can run here; if not, say exactly why and how to fix it."),
-            Map.entry("install", "Register gvshim as a Docker or containerd runtime."),
-            Map.entry("server", "The caller's long-lived gvshim server: start, stop, status (run: in the foreground)."));
-
     private Cli() {
     }
 
@@ -52,6 +42,8 @@ public final class Cli {
             case "doctor" -> new DoctorVerb();
             case "install" -> new InstallVerb();
             case "server" -> new ServerVerb();
+            case "version" -> new VersionVerb();
+            case "completion" -> new CompletionVerb();
             case "__explain" -> new ExplainVerb();
             default -> null;
         };
@@ -168,7 +160,9 @@ public final class Cli {
         RuntimeVerb runtime = own == null || topic[0].equals("__explain") ? RuntimeVerb.of(topic[0]) : null;
         CommandSpec spec = own != null && !topic[0].equals("__explain") ? own.spec() : runtime != null ? runtime.spec() : null;
         if (spec == null) {
-            call.err().println("gvshim: No help topic for '" + topic[0] + "' (verbs: run, spec, doctor, install; runc's: "
+            call.err().println("gvshim: No help topic for '" + topic[0] + "' (verbs: "
+                    + String.join(", ", Usage.SANDBOX.stream().map(Map.Entry::getKey).toList()) + ", "
+                    + String.join(", ", Usage.ADMIN.stream().map(Map.Entry::getKey).toList()) + "; runc's: "
                     + String.join(", ", RuntimeCli.VERB_ORDER) + ")");
             return Exit.NO_HELP_TOPIC;
         }
@@ -179,17 +173,9 @@ public final class Cli {
 
     /** No verb first: --help, --version, or a mistake; build the whole command tree. */
     private static int root(Call call, String[] args) {
-        CommandSpec root = Options.command("gvshim",
-                "Run commands in a rootless gVisor (runsc) sandbox, in a user namespace gvshim sets up itself.");
-        root.version("gvshim version " + version(), "commit: " + version(), "spec: " + Versions.SPEC);
-        root.addOption(OptionSpec.builder("-v", "--version").versionHelp(true)
-                .description("Print the version (runc's three-line form) and exit.").build());
-        for (Map.Entry<String, String> v : VERBS) {
-            CommandSpec sub = verb(v.getKey()).spec();
-            sub.usageMessage().header(v.getValue());
-            root.addSubcommand(v.getKey(), sub);
-        }
+        CommandSpec root = Usage.root(false);
         CommandLine cl = commandLine(root, call);
+        Usage.groupCommands(cl);
         try {
             ParseResult pr = cl.parseArgs(args);
             if (CommandLine.printHelpIfRequested(pr)) {

@@ -27,8 +27,7 @@ final class RuntimeCli {
             "pause", "resume", "update", "list", "features", "checkpoint", "restore");
 
     /** The runc verbs in runc's order (its --help), for the lines that list them. */
-    static final List<String> VERB_ORDER = List.of("checkpoint", "create", "delete", "events", "exec", "kill", "list",
-            "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "features");
+    static final List<String> VERB_ORDER = Usage.RUNC.stream().map(java.util.Map.Entry::getKey).toList();
 
     private RuntimeCli() {
     }
@@ -54,8 +53,9 @@ final class RuntimeCli {
             return ErrorSink.usage(call, "gvshim", e.getMessage() + " (see `gvshim --help`)", Exit.USAGE);
         }
         if (g.hasMatchedOption("--version")) {
-            call.out().println("gvshim version " + Cli.version());
-            call.out().println("commit: " + Cli.version());
+            BuildInfo b = BuildInfo.read();
+            call.out().println("gvshim version " + b.version());
+            call.out().println("commit: " + b.commitLine());
             call.out().println("spec: " + Versions.SPEC);
             return 0;
         }

@@ -59,7 +59,7 @@ abstract class RuntimeVerb {
 
     /** The picocli model: {@code gvshim VERB [OPTIONS] ID...}. */
     final CommandSpec spec() {
-        CommandSpec s = Options.command(name());
+        CommandSpec s = Options.command(name(), Usage.runcSummary(name()));
         s.interpolateVariables(false);
         s.name("gvshim " + name());
         options(s);

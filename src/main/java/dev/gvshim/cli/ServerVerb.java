@@ -224,7 +224,7 @@ final class ServerVerb implements Verb {
                 // run: the server makes the namespaces, the client forks runsc into them and becomes the waiter;
                 // __explain: exec'd by that waiter when runsc failed. Not doctor: it reports this process's own
                 // cgroup, limits and helpers' view, which are the server's, not the caller's
-                case "-v", "--version", "-h", "--help", "spec", "run", "__explain" -> null;
+                case "-v", "--version", "-h", "--help", "help", "h", "version", "completion", "spec", "run", "__explain" -> null;
                 case "server" -> a.length == 2 && List.of("status", "stop", "start").contains(a[1]) ? null
                         : "`gvshim server " + String.join(" ", args.subList(1, args.size())) + "` runs in its own JVM";
                 default -> "`gvshim " + first + "` is not served by the server yet";

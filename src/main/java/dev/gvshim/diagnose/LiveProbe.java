@@ -258,19 +258,15 @@ public final class LiveProbe {
             List<Attempt> held = new ArrayList<>();
             try {
                 // The probe's own namespaces are freed by a kernel work item after it exits (put_user_ns()
-                // schedules free_user_ns(), which returns the count): give that a moment before counting.
-                for (int i = 0; held.size() < want; i++) {
+                // schedules free_user_ns(), which returns the count): NamespaceChild.start gives that a
+                // moment on ENOSPC before it gives up.
+                while (held.size() < want) {
                     try {
                         held.add(start());
                     } catch (SyscallException e) {
-                        if (e.errno() != Errno.ENOSPC || i >= 40) {
-                            break; // the count ran out (or depth: then even the first fails, as nesting did)
-                        }
-                        Thread.sleep(5);
+                        break; // the count ran out (or depth: then even the first fails, as nesting did)
                     }
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             } finally {
                 held.forEach(Attempt::abandon);
             }

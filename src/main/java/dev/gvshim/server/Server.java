@@ -150,6 +150,9 @@ public final class Server {
                 for (int pid : reaper.sweep()) {
                     log.line("reaped the holder " + pid + " of a deleted rootless container");
                 }
+                if (active.get() == 0 && NamespaceWatch.alone(Path.of("/proc"), ProcessHandle.current().pid())) {
+                    stop("no other process is left in its user namespace");
+                }
             }
             short[] rev = UnixSockets.poll(new int[] {listener, wake[0]}, UnixSockets.POLLIN, 1000);
             if ((rev[1] & UnixSockets.POLLIN) != 0) {

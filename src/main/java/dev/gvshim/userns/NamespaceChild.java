@@ -1,6 +1,7 @@
 package dev.gvshim.userns;
 
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.linux.Errno;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
@@ -82,16 +83,39 @@ public final class NamespaceChild implements AutoCloseable {
         } catch (SyscallException e) {
             throw e.in(Step.RELEASE);
         }
-        Spawner.Child c;
-        try {
-            c = sys.clone(new Spawner.Request(p.path(), p.argv(), p.env(), p.stdin(), p.stdout(), p.stderr(), sync[0],
-                    sync[1], p.flags()), Linux.CLONE_NEWUSER | Linux.CLONE_VM | extraCloneFlags, Step.CREATE_USERNS);
-        } catch (SyscallException e) {
-            sys.closeQuietly(sync);
-            throw e.in(Step.CREATE_USERNS);
+        Spawner.Child c = null;
+        for (int tries = 0; c == null; tries++) {
+            try {
+                c = sys.clone(new Spawner.Request(p.path(), p.argv(), p.env(), p.stdin(), p.stdout(), p.stderr(), sync[0],
+                        sync[1], p.flags()), Linux.CLONE_NEWUSER | Linux.CLONE_VM | extraCloneFlags, Step.CREATE_USERNS);
+            } catch (SyscallException e) {
+                if (e.errno() != Errno.ENOSPC || tries >= COUNT_GRACE_TRIES || !pause()) {
+                    sys.closeQuietly(sync);
+                    throw e.in(Step.CREATE_USERNS);
+                }
+            }
         }
         sys.closeQuietly(sync[0]); // the child's end: it holds its own copy
         return new NamespaceChild(sys, c, sync[1]);
+    }
+
+    /**
+     * ENOSPC from clone(CLONE_NEWUSER) is tried again for up to 40 × 5 ms: the namespaces of
+     * processes that just exited (the last run's, a probe's) are returned to user.max_user_namespaces'
+     * count by a kernel work item (put_user_ns() schedules free_user_ns()), and a gvshim server
+     * serves the next call within milliseconds of the last. A limit that is really reached still
+     * fails, 200 ms later; run's probe and doctor's then measure the same count.
+     */
+    static final int COUNT_GRACE_TRIES = 40;
+
+    private static boolean pause() {
+        try {
+            Thread.sleep(5);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     public int pid() {

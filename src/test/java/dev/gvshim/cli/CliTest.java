@@ -87,6 +87,75 @@ class CliTest {
     }
 
     @Test
+    void helpGroupsEveryVerbInAFixedOrderTheSameOnEveryCall() {
+        String help = cli("--help").out();
+        assertThat(cli("--help").out()).isEqualTo(help).isEqualTo(cli("help").out());
+        List<String> headings = help.lines().filter(l -> !l.startsWith(" ") && l.endsWith(":")).toList();
+        assertThat(headings).hasSize(3);
+        assertThat(headings.get(0)).isEqualTo("Sandboxes:");
+        assertThat(headings.get(1)).isEqualTo("Setup and diagnosis:");
+        assertThat(headings.get(2)).startsWith("runc's command line");
+        // each group's verbs, in order, under its heading
+        List<String> verbs = help.lines().filter(l -> l.matches("    [a-z]+ .*")).map(l -> l.strip().split(" ")[0]).toList();
+        assertThat(verbs).containsExactly("run", "spec", "doctor", "install", "server", "version", "completion", "help",
+                "checkpoint", "create", "delete", "events", "exec", "kill", "list", "pause", "ps", "restore", "resume", "run",
+                "spec", "start", "state", "update", "features");
+        // every verb listed has its own help, on stdout, exit 0
+        for (String v : new java.util.LinkedHashSet<>(verbs)) {
+            if (!v.equals("help")) {
+                Out h = cli("help", v);
+                assertThat(h.code()).as(v).isZero();
+                assertThat(h.out()).as(v).startsWith("Usage: gvshim " + v);
+            }
+        }
+        assertThat(cli("help", "create").out()).as("a runc verb says what it does").contains("Create a container.");
+    }
+
+    @Test
+    void versionVerbReportsTheBuildJavaAndRunsc(@TempDir Path dir) throws Exception {
+        Path fake = dir.resolve("runsc");
+        Files.writeString(fake, "#!/bin/sh\necho 'runsc version 0.0~20240729.0'\necho spec: 1.1.0\n");
+        fake.toFile().setExecutable(true);
+        Out o = cli("version", "--runsc", fake.toString());
+        assertThat(o.code()).as(o.toString()).isZero();
+        assertThat(o.err()).isEmpty();
+        List<String> lines = o.out().lines().toList();
+        assertThat(lines).hasSize(6);
+        assertThat(lines.get(0)).matches("gvshim \\S+");
+        // the commit git-commit-id-maven-plugin recorded: this checkout's HEAD (CI builds a clean clone)
+        java.util.Properties git = new java.util.Properties();
+        try (var in = Cli.class.getResourceAsStream("/dev/gvshim/git.properties")) {
+            assertThat(in).as("the build writes dev/gvshim/git.properties").isNotNull();
+            git.load(in);
+        }
+        assertThat(git.getProperty("git.commit.id.full")).matches("[0-9a-f]{40}");
+        assertThat(lines.get(1)).startsWith("commit: " + git.getProperty("git.commit.id.full"));
+        assertThat(lines.get(2)).matches("built: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
+        assertThat(lines.get(3)).startsWith("java: " + Runtime.version() + " (");
+        assertThat(lines.get(4)).isEqualTo("runsc: runsc version 0.0~20240729.0 (" + fake + ")");
+        assertThat(lines.get(5)).isEqualTo("spec: " + dev.gvshim.failure.Versions.SPEC);
+        assertThat(cli("version", "--runsc", dir.resolve("nope").toString()).out())
+                .contains("runsc: none: --runsc " + dir.resolve("nope") + " is not an executable file");
+        // --version's commit line is the same commit (runc's three lines)
+        assertThat(cli("--version").out().lines().toList().get(1)).isEqualTo(lines.get(1));
+    }
+
+    @Test
+    void completionScriptsComeFromTheCommandTree() {
+        Out bash = cli("completion", "bash");
+        assertThat(bash.code()).isZero();
+        assertThat(bash.err()).isEmpty();
+        assertThat(bash.out()).contains("complete -F").contains("--volume").contains("--timeout").contains("--pid-file")
+                .contains("checkpoint").contains("doctor");
+        Out zsh = cli("completion", "zsh");
+        assertThat(zsh.out()).startsWith("# gvshim completion for zsh").contains("bashcompinit").endsWith(bash.out());
+        Out fish = cli("completion", "fish");
+        assertThat(fish.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+        assertThat(fish.err()).isEqualTo("gvshim completion: no completion for shell 'fish': bash or zsh\n");
+        assertThat(fish.out()).isEmpty();
+    }
+
+    @Test
     void usageErrorsOfRunAreOneLineAnd125() {
         for (String[] args : List.of(new String[] {"run", "--frob", "--", "true"}, new String[] {"run"},
                 new String[] {"run", "--bundle", "b", "--rootfs", "/", "--", "x"}, new String[] {"run", "--mount", "nocolon", "--", "x"},

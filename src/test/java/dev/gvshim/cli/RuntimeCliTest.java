@@ -330,7 +330,7 @@ class RuntimeCliTest {
         Out foo = cli("help", "foo");
         assertThat(foo.code()).as("runc: No help topic, exit 3").isEqualTo(3);
         assertThat(foo.out()).isEmpty();
-        assertThat(foo.err()).startsWith("gvshim: No help topic for 'foo' (verbs: run, spec, doctor, install; runc's:");
+        assertThat(foo.err()).startsWith("gvshim: No help topic for 'foo' (verbs: run, spec, doctor, install, server, version, completion, help; runc's:");
     }
 
     @Test

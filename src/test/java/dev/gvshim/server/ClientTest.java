@@ -100,7 +100,7 @@ class ClientTest {
         assumeTrue(euid == 0, "only root in the initial user namespace keeps its server in /run/gvshim (this test runs as uid "
                 + euid + ")");
         assertThat(run(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1")).out())
-                .isEqualTo("mode off\ndir " + tmp.resolve("run/server") + "\nname " + where().name() + "\nidle 600\n");
+                .isEqualTo("mode auto\ndir " + tmp.resolve("run/server") + "\nname " + where().name() + "\nidle 600\n");
     }
 
     /**
@@ -119,7 +119,7 @@ class ClientTest {
         String name = "\nname " + where().name().substring(0, where().name().lastIndexOf('-') + 1);
         // XDG_RUNTIME_DIR usable
         assertThat(ServerDir.find(Map.of("XDG_RUNTIME_DIR", xdg.toString()), 0, euid, fakeTmp)).isEqualTo(xdg.resolve("gvshim/server"));
-        assertThat(run(userns, print).out()).startsWith("mode off\ndir " + xdg.resolve("gvshim/server") + name)
+        assertThat(run(userns, print).out()).startsWith("mode auto\ndir " + xdg.resolve("gvshim/server") + name)
                 .doesNotEndWith("-" + ServerDir.ownUserns() + "\n");
         // XDG_RUNTIME_DIR open to others: /tmp's rule; nothing there yet
         Path open = Files.createDirectory(tmp.resolve("open"));
@@ -127,7 +127,7 @@ class ClientTest {
         print.put("XDG_RUNTIME_DIR", open.toString());
         Map<String, String> env = Map.of("XDG_RUNTIME_DIR", open.toString());
         assertThat(ServerDir.find(env, 0, euid, fakeTmp)).isNull();
-        assertThat(run(userns, print).out()).startsWith("mode off\ndir none" + name);
+        assertThat(run(userns, print).out()).startsWith("mode auto\ndir none" + name);
         // the smallest of the caller's random names, a file of such a name skipped, then the predictable one
         String base = "gvshim-0-outer" + euid;
         for (String n : List.of(base + ".zz", base + ".ab")) {
@@ -136,22 +136,22 @@ class ClientTest {
         Files.writeString(fakeTmp.resolve(base + ".aa"), "a file, not a directory");
         Path java = ServerDir.find(env, 0, euid, fakeTmp);
         assertThat(java).isEqualTo(fakeTmp.resolve(base + ".ab/server"));
-        assertThat(run(userns, print).out()).startsWith("mode off\ndir " + java + name);
+        assertThat(run(userns, print).out()).startsWith("mode auto\ndir " + java + name);
         Files.createDirectory(fakeTmp.resolve(base), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         java = ServerDir.find(env, 0, euid, fakeTmp);
         assertThat(java).isEqualTo(fakeTmp.resolve(base + "/server"));
-        assertThat(run(userns, print).out()).startsWith("mode off\ndir " + java + name);
+        assertThat(run(userns, print).out()).startsWith("mode auto\ndir " + java + name);
     }
 
     @Test
-    void theModeComesFromTheEnvironmentThenTheConfigFileAndIsOffByDefault() throws Exception {
+    void theModeComesFromTheEnvironmentThenTheConfigFileAndIsAutoByDefault() throws Exception {
         Map<String, String> print = new HashMap<>(Map.of("GVSHIM_CLIENT_PRINT_DIR", "1"));
-        assertThat(run(print).out()).startsWith("mode off\n");
+        assertThat(run(print).out()).startsWith("mode auto\n");
         Path config = tmp.resolve("config.json");
-        Files.writeString(config, "{\"runsc\": {\"server\": \"off\", \"x\": [\"server\"]}, \"note\": \"server\",\n \"server\" : \"auto\","
+        Files.writeString(config, "{\"runsc\": {\"server\": \"off\", \"x\": [\"server\"]}, \"note\": \"server\",\n \"server\" : \"off\","
                 + " \"serverIdleTimeout\": 30}");
         print.put("GVSHIM_CONFIG", config.toString());
-        assertThat(run(print).out()).startsWith("mode auto\n").endsWith("\nidle 30\n");
+        assertThat(run(print).out()).startsWith("mode off\n").endsWith("\nidle 30\n");
         print.put("GVSHIM_SERVER_IDLE_TIMEOUT", "0");
         assertThat(run(print).out()).endsWith("\nidle 0\n");
         print.remove("GVSHIM_SERVER_IDLE_TIMEOUT");
@@ -159,7 +159,7 @@ class ClientTest {
         assertThat(run(print).out()).startsWith("mode on\n");
         Files.writeString(config, "{\"runsc\": {\"server\": \"on\"}}");
         print.remove("GVSHIM_SERVER");
-        assertThat(run(print).out()).as("only the top-level key").startsWith("mode off\n");
+        assertThat(run(print).out()).as("only the top-level key").startsWith("mode auto\n");
     }
 
     @Test
