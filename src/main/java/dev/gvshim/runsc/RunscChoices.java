@@ -15,8 +15,11 @@ import java.util.Map;
  *     the sandbox). gvshim run's generated spec: {@code root:memory}, a writable root whose
  *     writes are thrown away with the sandbox (what `runsc do` gives), both versions; with it
  *     runsc's gofer also bind-mounts the root file system read-only (runsc/cmd/gofer.go
- *     setupRootFS: "spec.Root.Readonly || overlay"), so the host's files cannot be written
- *     even by a sentry that misbehaves. A bundle's spec and the runtime verbs: {@code none},
+ *     setupRootFS: "spec.Root.Readonly || overlay"), and gvshim's nodev copy of it is
+ *     read-only itself (SpecPolicy.Result#withReadOnlyRootCopy), so the host's files cannot be
+ *     written even by a sentry that misbehaves. 2022-12's gofer remounts that root without
+ *     MS_NODEV; measured with both versions: a device node (c 1 11) in the root file system is
+ *     not even listed under the overlay, and writing its path creates a file in memory. A bundle's spec and the runtime verbs: {@code none},
  *     runc's semantics (writes land in the bundle's rootfs, `docker diff` sees them; a rootless
  *     caller's root-owned writable rootfs starts, where {@code root:self} fails to create its
  *     filestore).</li>
