@@ -46,7 +46,10 @@ final class RunVerb implements Verb {
         s.addOption(value(names("--bundle"), "DIR", String.class,
                 "Run this OCI bundle (DIR/config.json) instead of generating a spec. COMMAND, if given, replaces its process.args."));
         s.addOption(value(names("--rootfs"), "DIR", String.class,
-                "Root file system of the generated spec, mounted read-only (default: /, to wrap a container's own entrypoint)."));
+                "Root file system of the generated spec (default: /, to wrap a container's own entrypoint). Never written:"
+                        + " the command's writes go to an overlay in memory, gone after the run (see --read-only)."));
+        s.addOption(flag(names("--read-only"), "Mount the root file system read-only, without the overlay (a bundle's"
+                + " root too); /tmp, /root for HOME and --tmpfs/--volume mounts stay writable."));
         s.addOption(repeated(names("-v", "--volume", "--mount"), "SRC:DST[:ro]",
                 "Bind-mount a host path into the sandbox; repeatable. Docker's type=bind,source=SRC,target=DST[,readonly] too."));
         s.addOption(repeated(names("--tmpfs"), "DST", "Mount an empty writable tmpfs at DST (/tmp gets one by default)."));
@@ -81,7 +84,7 @@ final class RunVerb implements Verb {
                 "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
                         + ") or unsandboxed (run COMMAND directly, with a warning)."));
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
-        s.addOption(flag(names("--verbose"), "Say which user-namespace mode was chosen and why."));
+        s.addOption(flag(names("--verbose"), "Say which user-namespace mode was chosen and why, what gvshim mounted and which runsc flags it chose."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
         s.parser().stopAtPositional(true);
         return s;
@@ -240,6 +243,7 @@ final class RunVerb implements Verb {
                 env, p.hasMatchedOption("--env-all"), network, timeout,
                 killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),
                 userns, tty, uid, gid, p.matchedOptionValue("--hostname", null), unsandboxed,
-                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"));
+                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"),
+                p.hasMatchedOption("--read-only"));
     }
 }

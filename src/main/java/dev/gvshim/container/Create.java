@@ -7,6 +7,8 @@ import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscCommand;
 import dev.gvshim.runsc.RunscLogs;
+import dev.gvshim.runsc.RunscChoices;
+import dev.gvshim.runsc.RunscInfo;
 import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.runsc.SpecPolicy;
 import java.io.IOException;
@@ -95,6 +97,9 @@ public final class Create {
         SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir);
         rc.call.trace().mark("create: spec checked");
         List<String> flags = rc.containerFlags(c, rc.rootless);
+        // runsc's defaults that changed between releases (--overlay2, --directfs): runc's semantics, the same
+        // with every runsc; kept with the container like every other flag
+        flags.addAll(RunscChoices.forRuntime(RunscInfo.of(runsc, rc.releaseCache(true)), c.flags(), c.raw()));
         if (policy.ociSeccomp() && !Boolean.TRUE.equals(c.ociSeccomp())) {
             flags.add("--oci-seccomp"); // runsc applies linux.seccomp only with it (runsc/boot/loader.go:865)
         }

@@ -10,6 +10,7 @@ import dev.gvshim.failure.Failure;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.RunscLogs;
+import dev.gvshim.runsc.RunscRelease;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +57,10 @@ public final class RunFailed {
             if (PROBED.contains(f.id())) {
                 // What the sandbox met, tested again the way doctor tests it: the same engine on the same
                 // evidence, so run names what doctor names, and every fix the next round would need.
-                f = explain.refine(f, LiveProbe.run(facts, explain, call.home(), call.env()));
+                LiveProbe.Result live = LiveProbe.run(facts, explain, call.home(), call.env());
+                // as doctor reads it: what stops this runsc (Doctor.diagnose)
+                f = explain.refine(f, live == null || facts.runsc() == null ? live
+                        : live.forRunsc(RunscRelease.of(facts.runsc(), run.dir().getParent())));
             }
         } catch (IOException | RuntimeException e) {
             f = Failure.of("RUNSC_FAILED", "cannot start the gVisor sandbox", "runsc: " + message, null,

@@ -10,8 +10,10 @@ import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.runsc.Runsc;
+import dev.gvshim.runsc.RunscChoices;
 import dev.gvshim.runsc.RunscCommand;
 import dev.gvshim.runsc.RunscConfig;
+import dev.gvshim.runsc.RunscInfo;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.IdMap;
 import dev.gvshim.userns.MappingPlan;
@@ -20,6 +22,7 @@ import dev.gvshim.userns.Planner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * `gvshim run`: starts one sandbox and hands the call over to gvshim-waiter:
@@ -98,7 +101,21 @@ public final class RunForeground {
                     IoError.withFile(e), "check free space and permissions of " + stateDir));
         }
         call.trace().mark("run dir created");
-        specTask.inputs(new RunSpecTask.Inputs(run, stateDir, uid, runsc));
+        // runsc's version and flags (cached by the binary's identity; ~8 ms cached, ~70 ms not, in a cold JVM):
+        // the flags whose defaults changed between gVisor releases get gvshim's values, and the spec's root is
+        // writable only behind the overlay. On a thread of its own, while the namespaces are made.
+        CompletableFuture<RunscChoices.Chosen> chosen = new CompletableFuture<>();
+        Thread probe = new Thread(() -> {
+            try {
+                chosen.complete(RunscChoices.forRun(RunscInfo.of(runsc, stateDir), req.bundle() == null, req.readOnly()));
+                call.trace().mark("runsc probed");
+            } catch (RuntimeException | Error e) {
+                chosen.completeExceptionally(e);
+            }
+        }, "gvshim-runsc-probe");
+        probe.setDaemon(true);
+        probe.start();
+        specTask.inputs(new RunSpecTask.Inputs(run, stateDir, uid, runsc, chosen));
         RunStdio fds = new RunStdio();
         UsernsChild child = null;
         boolean handedOver = false;
@@ -119,7 +136,7 @@ public final class RunForeground {
             // The namespace child is cloned and mapped first: it waits on the sync pipe, and
             // runsc reads config.json only after its execve, so the id helpers run while the
             // bundle is still being parsed and the spec written.
-            child = UsernsChild.start(dev.gvshim.linux.Syscalls.system(), call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal), fds);
+            child = UsernsChild.start(dev.gvshim.linux.Syscalls.system(), call, req, host, explain, plan, p -> runscArgv(runsc, run, p, terminal, chosen), fds);
             plan = child.plan();
             Handover handover = call.handover();
             RunSpecTask.Out spec = specTask.join();
@@ -132,11 +149,13 @@ public final class RunForeground {
                 call.err().println("gvshim: " + plan.describe() + (plan.notFull() == null ? "" : "; not full: "
                         + plan.notFull()) + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
                 call.err().println("gvshim: run directory " + run.dir());
+                call.err().println("gvshim: runsc " + runsc + (req.runsc() != null ? " (--runsc)" : " (the first in $PATH,"
+                        + " then /usr/local/bin, /usr/bin, /usr/sbin, /bin)"));
                 spec.notes().forEach(n -> call.err().println("gvshim: " + n));
             }
             int runscPid;
             if (handover.forksIntoNamespaces()) {
-                runscPid = forkInto(handover, child, runscArgv(runsc, run, plan, terminal), fds);
+                runscPid = forkInto(handover, child, runscArgv(runsc, run, plan, terminal, chosen), fds);
                 child = null; // its namespaces live on in runsc, the taker's child
             } else {
                 child.release();
@@ -237,9 +256,11 @@ public final class RunForeground {
         return plan;
     }
 
-    private java.util.List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal) {
+    private java.util.List<String> runscArgv(Path runsc, RunDir run, MappingPlan plan, boolean terminal,
+            CompletableFuture<RunscChoices.Chosen> probed) {
+        RunscChoices.Chosen chosen = probed.join();
         RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
-                req.platform(), plan.runscRootless(), req.debug());
+                req.platform(), plan.runscRootless(), req.debug(), true, java.util.Map.of(), chosen.flags());
         return RunscCommand.forRun(call.libexec("gvshim-nsexec"), runsc, cfg, run.nodevList(), run.runscLog(), run.dir(),
                 terminal ? run.consoleSocket() : null, run.id());
     }

@@ -11,19 +11,21 @@ import java.util.List;
  *
  * @param command       the command and its arguments; may be empty with {@code bundle}
  * @param bundle        an existing OCI bundle to run (null: generate a spec)
- * @param rootfs        root file system of a generated spec, mounted read-only
+ * @param rootfs        root file system of a generated spec: never written (writable behind an in-memory overlay,
+ *                      thrown away with the sandbox, unless {@code readOnly})
  * @param env           KEY=VALUE to set, or KEY to pass the caller's value through
  * @param timeout       seconds, null for none
  * @param platform      runsc --platform, null for runsc's default
  * @param runsc         runsc binary, null to search $PATH
  * @param root          state directory, null for the per-user default
+ * @param readOnly      --read-only: the root file system without the overlay, read-only (a bundle: its root too)
  *
  * <p>Paths are absolute: the CLI resolves what the caller gave against the caller's directory.
  */
 public record RunRequest(List<String> command, Path bundle, Path rootfs, List<BindMount> mounts, List<String> tmpfs,
         String cwd, List<String> env, boolean envAll, Network network, Double timeout, double killAfter, String platform,
         String runsc, Path root, Mode userns, Tty tty, Long uid, Long gid, String hostname, boolean fallbackUnsandboxed,
-        boolean debug, boolean verbose) {
+        boolean debug, boolean verbose, boolean readOnly) {
 
     /** --tty: give the command a terminal. */
     public enum Tty {

@@ -46,7 +46,10 @@ public final class RunSpec {
                 .rlimit("RLIMIT_NOFILE", c.nofileSoft(), c.nofileHard())
                 .noNewPrivileges(true);
         applyEnv(s, r, c, true);
-        s.root().path(r.rootfs().toString()).readonly(true);
+        // Writable unless --read-only: runsc puts an overlay in memory over it (RunscChoices), so the
+        // command can install and write anywhere, the host's files stay untouched, and its writes
+        // are gone with the sandbox (as with `runsc do`). Without the overlay it is read-only.
+        s.root().path(r.rootfs().toString()).readonly(r.readOnly());
         s.hostname(r.hostname() != null ? r.hostname() : "gvshim");
         s.addMount(Mount.of("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")));
         s.addMount(Mount.of("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")));
@@ -133,10 +136,17 @@ public final class RunSpec {
                 && !cwd.equals("/root") && !cwd.startsWith("/root/");
     }
 
-    /** For --verbose: what gvshim put in the sandbox besides the caller's own mounts, and why. */
-    public static List<String> mountNotes(RunRequest r, Spec s) {
+    /**
+     * For --verbose: what gvshim put in the sandbox besides the caller's own mounts, and why.
+     * {@code writableRoot}: runsc's overlay is over the root (the spec runsc reads says rw either
+     * way: a read-only root is a read-only nodev copy, see DeviceFields).
+     */
+    public static List<String> mountNotes(RunRequest r, Spec s, boolean writableRoot) {
         List<String> notes = new ArrayList<>();
         String cwd = s.process().cwd();
+        notes.add("root: " + r.rootfs() + (!writableRoot ? ", read-only" + (r.readOnly() ? " (--read-only)" : "")
+                : ", writable through an overlay in memory: the host's files are never written, the writes are gone"
+                        + " after the run (--read-only: none)"));
         for (Mount m : s.mounts()) {
             String d = m.destination();
             if (d.equals("/tmp") && "tmpfs".equals(m.type()) && !r.tmpfs().contains("/tmp")) {
@@ -149,8 +159,9 @@ public final class RunSpec {
             }
         }
         if (r.rootfs().equals(Path.of("/")) && cwd.equals("/tmp") && s.mounts().stream().noneMatch(m -> m.destination().equals("/tmp"))) {
-            notes.add("/tmp is the host's, read-only: the working directory is /tmp itself (work in a directory below it"
-                    + " for a writable /tmp)");
+            notes.add(!writableRoot ? "/tmp is the host's, read-only: the working directory is /tmp itself (work in"
+                    + " a directory below it for a writable /tmp)" : "/tmp is the host's behind the root's overlay: the"
+                    + " working directory is /tmp itself (writes are gone after the run)");
         }
         return notes;
     }
@@ -176,6 +187,9 @@ public final class RunSpec {
         }
         if (r.hostname() != null) {
             s.hostname(r.hostname());
+        }
+        if (r.readOnly()) {
+            s.root().readonly(true);
         }
         s.process().terminal(false);
         applyEnv(s, r, c, false);

@@ -6,6 +6,7 @@ import dev.gvshim.diagnose.Explain;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.RunscChoices;
 import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.runsc.SpecPolicy;
 import java.io.IOException;
@@ -24,8 +25,15 @@ import java.util.concurrent.FutureTask;
  * thread reads host facts, waits for FFM, clones and maps; it needs the JSON only at the release.
  */
 final class RunSpecTask {
-    /** What the spec needs from the launching thread, once the run directory exists. */
-    record Inputs(RunDir run, Path stateDir, int uid, Path runsc) {
+    /**
+     * What the spec needs from the launching thread, once the run directory exists: {@code probed}
+     * gives runsc's flags for this run (probed on a thread of their own), which decide whether the
+     * root may be writable.
+     */
+    record Inputs(RunDir run, Path stateDir, int uid, Path runsc, CompletableFuture<RunscChoices.Chosen> probed) {
+        RunscChoices.Chosen chosen() {
+            return probed.join();
+        }
     }
 
     /** The spec runsc reads, serialised, and what `-v` says about its fields. */
@@ -105,6 +113,9 @@ final class RunSpecTask {
                 List.of("gvshim-hook", "--started", in.run().startedFifo().toString()), nofile[0], nofile[1]);
         call.trace().mark("nofile read");
         Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle(), req, ctx);
+        if (bundle == null && !in.chosen().writableRoot()) {
+            spec.root().readonly(true); // no overlay for it: never a writable host root
+        }
         call.trace().mark("spec built");
         // both before runsc starts, where the path can still be named (runsc: a bare EOF)
         Failure rootfs = Explain.rootfsAccess(Path.of(spec.root().path()), in.uid());
@@ -148,6 +159,9 @@ final class RunSpecTask {
         SpecPolicy.Result r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUN, fromBundle
                 ? req.bundle().resolve("config.json").toString() : "gvshim run's spec",
                 fromBundle ? req.bundle() : null, false, null, () -> RunscRelease.of(in.runsc(), in.stateDir()), run.mounts()));
+        if (!fromBundle && in.chosen().writableRoot()) {
+            r = r.withReadOnlyRootCopy();
+        }
         Spec out = r.spec();
         if (r.ociSeccomp()) {
             // runsc's own rule lets a spec turn oci-seccomp on (not off) by annotation (runsc/config/flags.go
@@ -160,7 +174,8 @@ final class RunSpecTask {
             throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
                     IoError.withFile(e), "check free space in " + in.stateDir()));
         }
-        List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out));
+        List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out, in.chosen().writableRoot()));
+        notes.addAll(in.chosen().notes());
         if (!r.moot().isEmpty()) {
             notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
         }

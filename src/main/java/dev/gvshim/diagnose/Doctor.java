@@ -5,6 +5,7 @@ import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
+import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.userns.Mode;
 import dev.gvshim.userns.Planner;
 import java.util.ArrayList;
@@ -127,10 +128,13 @@ public final class Doctor {
      * @param runscVersion runsc's first --version line, or null
      * @param stateDir     where `gvshim run` would keep its state ({@link StateDir#find}), or null
      */
-    public static Report diagnose(Facts facts, LiveProbe.Result live, String runscVersion, StateDir.Choice stateDir) {
+    public static Report diagnose(Facts facts, LiveProbe.Result probed, String runscVersion, StateDir.Choice stateDir) {
         Doctor d = new Doctor(facts);
+        // what stops a sandbox depends on the runsc that starts it (a masked /proc stops runsc < 2024-03)
+        RunscRelease release = RunscRelease.parse(runscVersion);
+        LiveProbe.Result live = probed == null ? null : probed.forRunsc(release);
         new KernelChecks(facts, d.explain, d.findings).run();
-        new ProcessChecks(facts, d.explain, d.findings).run();
+        new ProcessChecks(facts, d.explain, d.findings).run(release);
         new IdMappingChecks(facts, d.explain, d.findings).run();
         new SandboxChecks(facts, d.explain, d.findings).run(runscVersion, stateDir);
         String untestedWhy;

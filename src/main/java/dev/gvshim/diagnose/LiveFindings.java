@@ -74,15 +74,15 @@ final class LiveFindings extends Checks {
                             override(Finding.of(o.failure(), s, "sandbox")); // the first step that failed for a cause tells it
                         }
                     } else if (o.ok()) {
-                        passed(o.step());
+                        passed(o);
                     }
                 }
             }
         }
     }
 
-    private void passed(String step) {
-        switch (step) {
+    private void passed(LiveProbe.Outcome o) {
+        switch (o.step()) {
             case "unshare-uts" -> {
                 if (!findings.has("NAMESPACE_DENIED")) { // one that failed is listed already
                     put(Finding.ok("NAMESPACE_DENIED", "sandbox", "mount, pid, network, ipc and uts namespaces can be created"
@@ -96,7 +96,10 @@ final class LiveFindings extends Checks {
                             "mount(\"tmpfs\"): ok"));
                 }
             }
-            case "mount-proc" -> override(Finding.ok("PROC_MASKED", "process", "a fresh /proc mounts (live)", "mount(\"proc\"): ok"));
+            case "mount-proc" -> override(o.evidence() != null && o.evidence().contains("binds the host's /proc")
+                    ? Finding.ok("PROC_MASKED", "process", "a fresh /proc cannot be mounted here (live), but this runsc binds"
+                            + " the host's /proc instead: it does not need one", o.evidence())
+                    : Finding.ok("PROC_MASKED", "process", "a fresh /proc mounts (live)", "mount(\"proc\"): ok"));
             case "pivot-root" -> override(Finding.ok("PIVOT_ROOT_DENIED", "process", "pivot_root works (live)", "pivot_root: ok"));
             case "ptrace" -> override(Finding.ok("PTRACE_DENIED", "kernel", "ptrace attach to a child works (live)",
                     "ptrace(PTRACE_ATTACH): ok"));

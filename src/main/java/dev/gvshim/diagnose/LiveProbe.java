@@ -8,6 +8,7 @@ import dev.gvshim.linux.Spawner;
 import dev.gvshim.linux.Step;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.Syscalls;
+import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.userns.Caller;
 import dev.gvshim.userns.MappingPlan;
 import dev.gvshim.userns.Mode;
@@ -61,6 +62,21 @@ public final class LiveProbe {
     public record Result(List<Outcome> outcomes, Mode mode) {
         public Outcome find(String step) {
             return outcomes.stream().filter(o -> o.step().equals(step)).findFirst().orElse(null);
+        }
+
+        /**
+         * As the sandbox of this runsc meets it: a runsc that binds the host's /proc instead of
+         * mounting a fresh one ({@link RunscRelease#bindsProc}) is not stopped by a failed
+         * mount-proc, so that step counts as passed, its evidence saying why. doctor and run's
+         * failure analysis both read the probe through this.
+         */
+        public Result forRunsc(RunscRelease r) {
+            if (!r.bindsProc()) {
+                return this;
+            }
+            return new Result(outcomes.stream().map(o -> o.step().equals("mount-proc") && o.ran() && !o.ok()
+                    ? new Outcome(o.step(), 0, o.evidence() + "; not needed: runsc (gVisor " + r.label() + ") binds the"
+                            + " host's /proc instead", null, 0) : o).toList(), mode);
         }
 
         /** The first failure, in step order: the verdict's cause. */

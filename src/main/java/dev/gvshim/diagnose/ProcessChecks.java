@@ -2,6 +2,7 @@ package dev.gvshim.diagnose;
 
 import dev.gvshim.failure.Failure;
 import dev.gvshim.linux.ProcStatus;
+import dev.gvshim.runsc.RunscRelease;
 import java.util.List;
 
 /**
@@ -13,11 +14,11 @@ final class ProcessChecks extends Checks {
         super(facts, explain, findings);
     }
 
-    void run() {
-        process();
+    void run(RunscRelease release) {
+        process(release);
     }
 
-    private void process() {
+    private void process(RunscRelease release) {
         ProcStatus st = facts.status();
         put(Finding.ok("CAPABILITIES", "process", "uid " + st.euid() + ", gid " + st.egid() + "; effective: "
                         + names(st.capEff()) + "; not in the bounding set: " + names(~st.capBnd() & ((1L << 41) - 1)),
@@ -52,11 +53,17 @@ final class ProcessChecks extends Checks {
         }
         List<String> masks = facts.mounts().below("/proc");
         boolean procRo = facts.mounts().readOnly("/proc");
-        if (!masks.isEmpty() || procRo) {
+        if ((!masks.isEmpty() || procRo) && release.bindsProc()) {
+            put(Finding.ok("PROC_MASKED", "process", (procRo ? "/proc is read-only" : masks.size() + " path"
+                    + (masks.size() == 1 ? " is" : "s are") + " mounted over /proc") + ", but this runsc (gVisor "
+                    + release.label() + ") binds the host's /proc instead of mounting a fresh one: that does not stop it",
+                    "/proc/self/mountinfo: " + String.join(" ", masks.stream().limit(8).toList()) + (procRo ? " /proc (ro)" : "")));
+        } else if (!masks.isEmpty() || procRo) {
             Failure p = explain.probeStep("mount-proc", 1);
             put(Finding.fail("PROC_MASKED", "process", "a fresh /proc cannot be mounted: " + (procRo ? "/proc is read-only"
                     : masks.size() + " path" + (masks.size() == 1 ? " is" : "s are") + " mounted over it")
-                    + "; runsc 2022-12 then dies with `error mounting proc`", "/proc/self/mountinfo: "
+                    + "; runsc before 2024-03 (Debian 12's 2022-12 among them) then dies with `error mounting proc`",
+                    "/proc/self/mountinfo: "
                     + String.join(" ", masks.stream().limit(8).toList()) + (procRo ? " /proc (ro)" : ""), p.fix()));
         } else {
             put(Finding.ok("PROC_MASKED", "process", "nothing is mounted over /proc", "/proc/self/mountinfo"));

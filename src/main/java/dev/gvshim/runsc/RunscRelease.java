@@ -1,14 +1,6 @@
 package dev.gvshim.runsc;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -32,6 +24,8 @@ public record RunscRelease(int date) {
     static final int STATX = 20230227;
     /** process.user.umask applied (d3ca96da5, 2024-10-11); before, every process gets 0022. */
     static final int UMASK = 20241021;
+    /** The gofer binds the host's /proc instead of mounting a fresh one (88f7bb66f, in release-20240305.0): a masked /proc no longer stops it. */
+    static final int PROC_BIND = 20240305;
     /** The OCI seccomp filter applied to exec'd processes too (028b7f0f1, 2026-03-08). */
     static final int EXEC_SECCOMP = 20260330;
     private static final Pattern DATE = Pattern.compile("(?:release-|~|\\b)(20\\d{6})(?:\\.\\d+)?\\b");
@@ -64,6 +58,16 @@ public record RunscRelease(int date) {
         return before(STATX);
     }
 
+    /**
+     * It starts where /proc has paths mounted over it (Docker's masked /proc): its gofer binds
+     * the existing /proc rather than mounting a new instance, which the kernel refuses there
+     * (measured with Debian 13's 0.0~20240729 as root and rootless; 0.0~20221219 fails with
+     * `error mounting proc`).
+     */
+    public boolean bindsProc() {
+        return atLeast(PROC_BIND);
+    }
+
     /** gVisor itself answers clone3 with ENOSYS (it does not implement it). */
     public boolean clone3Enosys() {
         return before(CLONE3);
@@ -94,71 +98,11 @@ public record RunscRelease(int date) {
     }
 
     /**
-     * The release of {@code runsc}: `runsc --version` (~25 ms), remembered in {@code cacheDir}
-     * (when it exists) under the binary's path, inode, size and modification time, so that only
-     * the first call after runsc changes pays for it. UNKNOWN if runsc cannot say.
+     * The release of {@code runsc}, from its probe ({@link RunscInfo#of}: `runsc --version` and
+     * `runsc flags`, remembered in {@code cacheDir} by the binary's identity). UNKNOWN if runsc
+     * cannot say.
      */
     public static RunscRelease of(Path runsc, Path cacheDir) {
-        String key;
-        try {
-            Path real = runsc.toRealPath();
-            Object ino = Files.getAttribute(real, "unix:ino");
-            key = real + "|" + ino + "|" + Files.size(real) + "|" + Files.getLastModifiedTime(real).toMillis();
-        } catch (IOException | RuntimeException e) {
-            return UNKNOWN;
-        }
-        Path cache = cacheDir == null ? null : cacheDir.resolve("runsc-release.properties");
-        Properties p = new Properties();
-        if (cache != null && Files.isRegularFile(cache)) {
-            try (InputStream in = Files.newInputStream(cache)) {
-                p.load(in);
-                String v = p.getProperty(key);
-                if (v != null) {
-                    return new RunscRelease(Integer.parseInt(v));
-                }
-            } catch (IOException | RuntimeException e) {
-                p.clear(); // rewritten below
-            }
-        }
-        RunscRelease r = ask(runsc);
-        if (cache != null && Files.isDirectory(cacheDir)) {
-            p.setProperty(key, Integer.toString(r.date()));
-            try {
-                Path tmp = Files.createTempFile(cacheDir, "runsc-release", ".tmp");
-                try (var out = Files.newOutputStream(tmp)) {
-                    p.store(out, "gvshim: runsc --version, by path|inode|size|mtime");
-                }
-                try {
-                    Files.move(tmp, cache, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, cache, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } catch (IOException e) {
-                // a cache only
-            }
-        }
-        return r;
-    }
-
-    private static RunscRelease ask(Path runsc) {
-        try {
-            // stdin an empty pipe, not /dev/null: runsc never gets a file of the host's (the runtime's rule)
-            Process p = new ProcessBuilder(runsc.toString(), "--version").redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String out;
-            try (InputStream in = p.getInputStream()) {
-                out = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
-            }
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return UNKNOWN;
-            }
-            return p.exitValue() == 0 ? parse(out) : UNKNOWN;
-        } catch (IOException e) {
-            return UNKNOWN;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return UNKNOWN;
-        }
+        return RunscInfo.of(runsc, cacheDir).release();
     }
 }

@@ -109,6 +109,18 @@ public final class SpecPolicy {
      */
     public record Result(Spec spec, boolean changed, boolean ociSeccomp, List<NodevBind> nodev, Path emptyFile,
             List<String> moot, List<String> ignored, List<String> rewrites) {
+        /**
+         * The same, with the root file system's nodev copy mounted read-only by gvshim: for a root
+         * runsc puts its overlay over (gvshim run's writable root), which takes every write, so
+         * not even runsc's gofer can write the host's files (it remounts the root read-only
+         * itself, runsc/cmd/gofer.go setupRootFS; this does not depend on it).
+         */
+        public Result withReadOnlyRootCopy() {
+            String root = spec.root().path();
+            List<NodevBind> n = nodev.stream().map(b -> b.target().toString().equals(root) && !b.readOnly()
+                    ? new NodevBind(b.source(), b.target(), b.directory(), true) : b).toList();
+            return new Result(spec, changed, ociSeccomp, n, emptyFile, moot, ignored, rewrites);
+        }
     }
 
     /** Seccomp actions gvshim can give runsc (KILL_THREAD as runsc's own name for it, SCMP_ACT_KILL). */

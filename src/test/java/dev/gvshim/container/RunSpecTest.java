@@ -20,10 +20,33 @@ class RunSpecTest {
     static final Map<String, String> CALLER = Map.of("PATH", "/opt/bin:/usr/bin:/bin", "TERM", "xterm-256color",
             "LANG", "C.UTF-8", "LC_TIME", "de_DE.UTF-8", "SECRET_TOKEN", "s3cr3t", "USER", "alice");
 
+    /** --read-only (the tests below that predate the writable root use it). */
     static RunRequest req(List<String> cmd, Path rootfs, List<RunRequest.BindMount> mounts, List<String> tmpfs, String cwd,
             List<String> env, boolean envAll, Network net) {
+        return req(cmd, rootfs, mounts, tmpfs, cwd, env, envAll, net, true);
+    }
+
+    static RunRequest req(List<String> cmd, Path rootfs, List<RunRequest.BindMount> mounts, List<String> tmpfs, String cwd,
+            List<String> env, boolean envAll, Network net, boolean readOnly) {
         return new RunRequest(cmd, null, rootfs, mounts, tmpfs, cwd, env, envAll, net, null, 2, null, null, null, Mode.AUTO,
-                RunRequest.Tty.AUTO, null, null, null, false, false, false);
+                RunRequest.Tty.AUTO, null, null, null, false, false, false, readOnly);
+    }
+
+    @Test
+    void theRootIsWritableByDefaultBehindTheOverlayAndReadOnlyWithReadOnly() {
+        RunRequest writable = req(List.of("sh"), Path.of("/"), List.of(), List.of(), null, List.of(), false, Network.NONE, false);
+        Spec s = RunSpec.generate(writable, ctx(Path.of("/tmp")));
+        assertThat(s.root().readonly()).as("writable: runsc gets --overlay2=root:memory (RunscChoices)").isFalse();
+        // /tmp and HOME keep their own tmpfs either way: the same places are writable with --read-only
+        assertThat(s.mounts()).extracting(Mount::destination).contains("/root");
+        assertThat(RunSpec.mountNotes(writable, s, true)).first().asString().isEqualTo("root: /, writable through an overlay in"
+                + " memory: the host's files are never written, the writes are gone after the run (--read-only: none)");
+        assertThat(RunSpec.mountNotes(writable, s, true)).contains("/tmp is the host's behind the root's overlay: the working"
+                + " directory is /tmp itself (writes are gone after the run)");
+        RunRequest ro = req(List.of("sh"), Path.of("/"), List.of(), List.of(), null, List.of(), false, Network.NONE, true);
+        Spec r = RunSpec.generate(ro, ctx(Path.of("/app")));
+        assertThat(r.root().readonly()).isTrue();
+        assertThat(RunSpec.mountNotes(ro, r, false)).first().asString().isEqualTo("root: /, read-only (--read-only)");
     }
 
     static RunSpec.Context ctx(Path cwd) {
@@ -78,12 +101,13 @@ class RunSpecTest {
         assertThat(s.process().cwd()).isEqualTo("/tmp/job/src");
         assertThat(s.mounts()).extracting(m -> m.destination() + " " + m.type() + " " + m.options()).containsSequence(
                 "/tmp tmpfs [nosuid, nodev, mode=1777]", "/tmp/job bind [rbind, ro]");
-        assertThat(RunSpec.mountNotes(r, s)).containsExactly("mounted /tmp: an empty writable tmpfs, gone after the run",
+        assertThat(RunSpec.mountNotes(r, s, false)).containsExactly("root: /, read-only (--read-only)",
+                "mounted /tmp: an empty writable tmpfs, gone after the run",
                 "mounted /tmp/job: the working directory's tree, read-only, on the sandbox's own /tmp",
                 "mounted /root: an empty writable tmpfs for HOME (the host's is not the caller's)");
         Spec atTmp = RunSpec.generate(r, ctx(Path.of("/tmp")));
         assertThat(atTmp.mounts()).extracting(Mount::destination).as("/tmp itself: the host's, read-only").doesNotContain("/tmp");
-        assertThat(RunSpec.mountNotes(r, atTmp)).contains("/tmp is the host's, read-only: the working directory is /tmp"
+        assertThat(RunSpec.mountNotes(r, atTmp, false)).contains("/tmp is the host's, read-only: the working directory is /tmp"
                 + " itself (work in a directory below it for a writable /tmp)");
         assertThat(RunSpec.defaultTmp(r, "/tmpfoo")).isTrue();
         assertThat(RunSpec.tmpTop("/tmp/a/b/c")).isEqualTo("/tmp/a");
@@ -131,7 +155,7 @@ class RunSpecTest {
         Spec original = Specs.toRootless(Specs.example(List.of("sh"), "b"), 1000, 1000);
         String before = original.toString();
         RunRequest r = new RunRequest(List.of("/bin/echo", "x"), bundle, null, List.of(), List.of(), "/work", List.of("A=1"),
-                false, Network.NONE, null, 2, null, null, null, Mode.AUTO, RunRequest.Tty.AUTO, 7L, 8L, "h", false, false, false);
+                false, Network.NONE, null, 2, null, null, null, Mode.AUTO, RunRequest.Tty.AUTO, 7L, 8L, "h", false, false, false, false);
         Spec s = RunSpec.fromBundle(original, bundle, r, ctx(Path.of("/")));
         assertThat(original.toString()).isEqualTo(before);
         assertThat(s.root().path()).isEqualTo(bundle.resolve("rootfs").toString());

@@ -50,7 +50,7 @@ class UsernsChildTest {
 
     private UsernsChild start(FakeSyscalls sys, Mode mode) throws Exception {
         RunRequest req = new RunRequest(List.of("/bin/true"), null, Path.of("/"), List.of(), List.of(), null, List.of(),
-                false, null, null, 2, null, null, null, mode, RunRequest.Tty.NEVER, null, null, null, false, false, false);
+                false, null, null, 2, null, null, null, mode, RunRequest.Tty.NEVER, null, null, null, false, false, false, false);
         var call = TestCalls.of(tmp, Map.of("PATH", "/usr/bin:/bin"), new PrintStream(new ByteArrayOutputStream(), true),
                 new PrintStream(err, true, StandardCharsets.UTF_8), new OneShotProcesses(Trace.off()));
         Explain explain = new Explain(() -> Facts.read(Path.of("/"), call.env(), ALICE, "/usr/bin/runsc"));

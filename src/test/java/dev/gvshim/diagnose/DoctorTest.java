@@ -22,9 +22,19 @@ class DoctorTest {
     @TempDir
     Path tmp;
 
+    /**
+     * A runsc that a masked /proc still stops (gvshim's 2022-12 before 2024-03-05), without
+     * 2022-12's statx warning: the tests of Docker's and Kubernetes' masked /proc use it.
+     */
+    static final String MOUNTS_PROC = "release-20231030.0";
+
     static Doctor.Report diagnose(Fixture f, String... live) {
+        return diagnoseWith("0.0~20240729.0", f, live);
+    }
+
+    static Doctor.Report diagnoseWith(String runscVersion, Fixture f, String... live) {
         Facts facts = f.facts();
-        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, live), "0.0~20240729.0", null);
+        Doctor.Report r = Doctor.diagnose(facts, Fixture.live(facts, live), runscVersion, null);
         // every report these tests make is audited as a user would read it
         dev.gvshim.Messages.check("doctor on " + f.root.getFileName(), ReportOutput.text(r));
         try {
@@ -80,7 +90,7 @@ class DoctorTest {
 
     @Test
     void usernsSeccompInDefaultDockerNamesTheProfileAndTheMaskedProc() {
-        Doctor.Report r = diagnose(Fixture.load("docker-default", tmp), "clone EPERM");
+        Doctor.Report r = diagnoseWith(MOUNTS_PROC, Fixture.load("docker-default", tmp), "clone EPERM");
         failsWith(r, "USERNS_SECCOMP", "--security-opt seccomp=docker/seccomp-gvshim.json");
         assertThat(finding(r, "USERNS_SECCOMP").summary()).contains("the container's seccomp profile denies CLONE_NEWUSER")
                 .contains("Seccomp: 2, Seccomp_filters: 1, no CAP_SYS_ADMIN in CapBnd");
@@ -95,7 +105,7 @@ class DoctorTest {
     @Test
     void usernsSeccompInKubernetesNamesTheSeccompProfileField() {
         Fixture f = Fixture.load("kubernetes-restricted", tmp).write("proc/sys/user/max_user_namespaces", "63362");
-        Doctor.Report r = diagnose(f, "clone EPERM");
+        Doctor.Report r = diagnoseWith(MOUNTS_PROC, f, "clone EPERM");
         failsWith(r, "USERNS_SECCOMP", "seccompProfile");
         assertThat(finding(r, "PROC_MASKED").fix()).contains("procMount: Unmasked");
         assertThat(finding(r, "NO_NEW_PRIVS").fix()).contains("allowPrivilegeEscalation: true");
@@ -236,7 +246,7 @@ class DoctorTest {
         assertThat(finding(plain, "NEWUIDMAP_UNPRIVILEGED").fix()).contains("chmod u+s /usr/bin/newuidmap");
 
         Fixture docker = Fixture.load("docker-default", tmp.resolve("c")).status("Seccomp", "0").status("Seccomp_filters", "0");
-        Doctor.Report fcaps = diagnose(docker, "clone", "map-full newuidmap: write to uid_map failed: Operation not permitted",
+        Doctor.Report fcaps = diagnoseWith(MOUNTS_PROC, docker, "clone", "map-full newuidmap: write to uid_map failed: Operation not permitted",
                 "map-single", "mount-proc EPERM");
         Finding f = finding(fcaps, "NEWUIDMAP_NEEDS_FCAPS");
         assertThat(f.status()).isEqualTo(Finding.Status.WARN);
@@ -341,9 +351,34 @@ class DoctorTest {
     }
 
     @Test
+    void aMaskedProcDoesNotStopARunscThatBindsTheHostsProc() {
+        // runsc >= 2024-03-05 (Debian 13's 2024-07-29) binds the existing /proc: Docker's masks stop it no longer
+        Fixture f = Fixture.load("docker-default", tmp).status("CapBnd", "00000000a82425fb").helpers("fcaps");
+        String[] live = {"clone", "map-full", "mount-proc EPERM", "pivot-root EPERM"};
+        Doctor.Report r = diagnose(f, live);
+        failsWith(r, "PIVOT_ROOT_DENIED", "seccomp-gvshim.json");
+        assertThat(r.failures()).extracting(Finding::id).containsExactly("PIVOT_ROOT_DENIED");
+        Finding proc = finding(r, "PROC_MASKED");
+        assertThat(proc.status()).isEqualTo(Finding.Status.OK);
+        assertThat(proc.summary()).contains("binds the host's /proc");
+        assertThat(proc.evidence()).contains("EPERM").contains("gVisor 2024-07-29");
+        // run's failure analysis reads the probe the same way: it names what doctor names
+        Explain x = new Explain(f.facts());
+        Failure run = x.refine(x.runsc("... waiting for sandbox to start: EOF", java.util.List.of("error setting up chroot:"
+                + " pivot_root failed, make sure that the root mount has a parent: operation not permitted")),
+                Fixture.live(f.facts(), live).forRunsc(dev.gvshim.runsc.RunscRelease.parse("runsc version 0.0~20240729.0")));
+        assertThat(run.id()).isEqualTo("PIVOT_ROOT_DENIED");
+        // without the live probe, the files alone: not a failure either (not tested, the files' reading kept)
+        Doctor.Report files = Doctor.diagnose(f.facts(), null, "0.0~20240729.0", null);
+        assertThat(finding(files, "PROC_MASKED").status()).isEqualTo(Finding.Status.NOT_TESTED);
+        assertThat(finding(files, "PROC_MASKED").summary()).contains("binds the host's /proc");
+        assertThat(Doctor.diagnose(f.facts(), null, MOUNTS_PROC, null).failures()).extracting(Finding::id).contains("PROC_MASKED");
+    }
+
+    @Test
     void checksTheProbeDidNotReachAreNotTestedNeverOk() {
         // inside a default Docker container the probe stops at clone: mount, pivot_root, ptrace are not tested
-        Doctor.Report r = diagnose(Fixture.load("docker-default", tmp), "clone EPERM");
+        Doctor.Report r = diagnoseWith(MOUNTS_PROC, Fixture.load("docker-default", tmp), "clone EPERM");
         failsWith(r, "USERNS_SECCOMP", "seccomp-gvshim.json");
         for (String id : java.util.List.of("MOUNT_DENIED", "PIVOT_ROOT_DENIED", "PTRACE_DENIED", "NAMESPACE_DENIED", "IDMAP_FULL")) {
             Finding f = finding(r, id);
@@ -400,7 +435,7 @@ class DoctorTest {
     void dockerWithSysAdminGetsOneFixForTheMaskedProcAndTheDeniedPivotRoot() {
         // docker run --cap-add SYS_ADMIN, default seccomp profile, /proc masked: both fail live
         Fixture f = Fixture.load("docker-default", tmp).status("CapBnd", "00000000a82425fb").helpers("fcaps");
-        Doctor.Report r = diagnose(f, "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM");
+        Doctor.Report r = diagnoseWith(MOUNTS_PROC, f, "clone", "map-full", "mount-proc EPERM", "pivot-root EPERM");
         failsWith(r, "PROC_MASKED", "--security-opt seccomp=docker/seccomp-gvshim.json --security-opt systempaths=unconfined");
         assertThat(r.failures()).extracting(Finding::id).containsExactly("PROC_MASKED", "PIVOT_ROOT_DENIED");
         // run meets the same: runsc's `error mounting proc`, completed with the probe's findings

@@ -491,10 +491,12 @@ class AgreementIT {
         assertThat(d.code()).as("doctor's exit status: 0 ok, 1 fail\n" + where).isEqualTo(verdict.equals("ok") ? 0 : 1);
         assertThat(verdict).as("the live probe ran: every check was tested\n" + where).isIn("ok", "fail");
         String runMode = find(MODE, run.err());
-        // -v's own lines: the plan, the run directory and (the spec rule) which spec fields gVisor makes moot
+        // -v's own lines: the plan, the run directory, the mounts, runsc's flags and (the spec rule) which spec
+        // fields gVisor makes moot
         List<String> said = run.err().lines().filter(l -> !l.startsWith("gvshim: userns mode ") && !l.startsWith("gvshim: run directory")
                 && !l.startsWith("gvshim: spec fields gVisor's design makes moot: ") && !l.startsWith("gvshim: mounted ")
-                && !l.startsWith("gvshim: /tmp is the host's")).toList();
+                && !l.startsWith("gvshim: /tmp is the host's") && !l.startsWith("gvshim: root: ")
+                && !l.startsWith("gvshim: runsc ")).toList();
         String runLine = said.isEmpty() ? "" : said.getLast();
         String runId = find(ID, runLine);
         if (verdict.equals("ok")) {

@@ -42,8 +42,13 @@ class DockerRuntimeIT {
         savedDaemonJson = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
         backupsBefore = backups();
         serverFor(Host.serverMode());
-        Host.Result r = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path",
-                host.gvshim.toString());
+        // -Dgvshim.it.runsc=PATH: the runtime under test uses that runsc (CI's second runsc version);
+        // dockerd is shared and started elsewhere, so neither PATH nor a mount namespace reaches it
+        String runsc = System.getProperty("gvshim.it.runsc", "");
+        Host.Result r = runsc.isEmpty()
+                ? Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path", host.gvshim.toString())
+                : Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path", host.gvshim.toString(),
+                        "--runtime-arg=--runsc=" + runsc);
         assertThat(r.code()).as(r.toString()).isZero();
         // a runtime whose create fails: gvshim cannot find its runsc
         Host.Result b = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", BROKEN, "--path",
@@ -499,6 +504,14 @@ class DockerRuntimeIT {
         Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, specImage(), "sh", "-c",
                 "grep Seccomp: /proc/self/status; /probe thread");
         assertThat(r.code()).as(r.toString()).isZero();
+        if (!Host.runscRelease().clone3Enosys()) {
+            // KNOWN LIMIT of runsc >= 2023-08 (Debian 13's): gVisor implements clone3, and runsc returns EPERM for
+            // every ERRNO rule, so the profile's ENOSYS for clone3 arrives as EPERM and glibc >= 2.34 does not fall
+            // back to clone(2). Allowing clone3 instead would let the container create user namespaces (in gVisor's
+            // kernel) that Docker's profile denies: not decided here (README, known limits).
+            assertThat(r.out()).as(r.toString()).contains("Seccomp:\t2").contains("thread: Operation not permitted");
+            return;
+        }
         assertThat(r.out()).as(r.toString()).contains("Seccomp:\t2").contains("thread: ok");
     }
 

@@ -52,10 +52,38 @@ final class Host {
         String built = System.getProperty("gvshim.home");
         assumeTrue(built != null && Files.isExecutable(Path.of(built, "bin/gvshim")),
                 "no built installation at " + built + " (run through `mvn verify`)");
+        runscVersion();
         if (instance == null) {
             instance = prepare(Path.of(built));
         }
         return instance;
+    }
+
+    private static String runscVersion;
+
+    /**
+     * The version of the runsc under test ("0.0~20240729.0"): the first in $PATH, which the
+     * test user's gvshim finds too. {@code -Dgvshim.it.runsc-version=V} (CI's legs) makes a
+     * different one fail every class rather than test the wrong runsc silently.
+     */
+    static synchronized String runscVersion() {
+        if (runscVersion == null) {
+            Path runsc = which("runsc");
+            Result r = sh(runsc.toString(), "--version");
+            check(r);
+            runscVersion = r.out().lines().findFirst().orElse("").replaceFirst("^runsc version ", "").strip();
+            String want = System.getProperty("gvshim.it.runsc-version", "");
+            System.out.println("integration tests with runsc " + runscVersion + " (" + runsc + ")");
+            if (!want.isEmpty() && !runscVersion.contains(want)) {
+                throw new AssertionError("-Dgvshim.it.runsc-version=" + want + " but " + runsc + " is " + runscVersion);
+            }
+        }
+        return runscVersion;
+    }
+
+    /** The gVisor release of the runsc under test. */
+    static dev.gvshim.runsc.RunscRelease runscRelease() {
+        return dev.gvshim.runsc.RunscRelease.parse("runsc version " + runscVersion());
     }
 
     static boolean isRoot() {

@@ -350,7 +350,7 @@ class SpecPolicyTest {
     void gvshimsOwnSpecsTripNothing() throws Exception {
         RunRequest req = new RunRequest(List.of("/bin/true"), null, Path.of("/"), List.of(), List.of(), null, List.of(),
                 false, Network.NONE, null, 2, null, null, null, Mode.AUTO, RunRequest.Tty.NEVER, null, null, null, false,
-                false, false);
+                false, false, true);
         Spec generated = RunSpec.generate(req, new RunSpec.Context(Map.of("PATH", "/usr/bin"), Path.of("/home/u"),
                 Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-hook", List.of("gvshim-hook"), 1024, 4096));
         SpecPolicy.Result r = SpecPolicy.check(generated, new SpecPolicy.Context(SpecPolicy.Mode.RUN, "gvshim run",
@@ -364,6 +364,17 @@ class SpecPolicyTest {
                 .isTrue();
         assertThat(r.spec().root().readonly()).isFalse();
         assertThat(generated.root().readonly()).isTrue();
+        // the writable root (no --read-only): runsc's overlay takes the writes, the copy under it stays read-only
+        RunRequest writable = new RunRequest(List.of("/bin/true"), null, Path.of("/"), List.of(), List.of(), null, List.of(),
+                false, Network.NONE, null, 2, null, null, null, Mode.AUTO, RunRequest.Tty.NEVER, null, null, null, false,
+                false, false, false);
+        SpecPolicy.Result w = SpecPolicy.check(RunSpec.generate(writable, new RunSpec.Context(Map.of("PATH", "/usr/bin"),
+                Path.of("/home/u"), Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-hook", List.of("gvshim-hook"),
+                1024, 4096)), new SpecPolicy.Context(SpecPolicy.Mode.RUN, "gvshim run", null, false, null, () -> R2022,
+                Path.of("/run/user/1000/gvshim/gv1/nodev"), p -> new HostFile(Kind.DIRECTORY, 0, 0), p -> false));
+        assertThat(w.nodev().getFirst().readOnly()).as("a writable spec root: a writable copy").isFalse();
+        assertThat(w.withReadOnlyRootCopy().nodev().getFirst().readOnly()).isTrue();
+        assertThat(w.withReadOnlyRootCopy().spec().root().readonly()).as("runsc: writable, behind its overlay").isFalse();
         Spec example = Specs.example(List.of("sh"), "h");
         assertThat(SpecPolicy.check(example, ctx(R2022, true, null)).ignored()).isEmpty();
         // `gvshim spec --rootless` is runc's: the host's /sys bound read-only, its /sys/firmware masked by gvshim's tmpfs

@@ -225,7 +225,7 @@ public final class Train {
             RunRequest req = new RunRequest(List.of("/bin/echo", "hello"), null, Path.of("/"),
                     List.of(new RunRequest.BindMount(tmp, "/mnt", true)), List.of(), null, List.of("A=1", "TERM"), false,
                     RunscConfig.Network.NONE, 5.0, 2, null, null, null, Mode.AUTO, RunRequest.Tty.AUTO, null, null, null,
-                    false, false, false);
+                    false, false, false, false);
             RunSpec.Context ctx = new RunSpec.Context(env, tmp, state, "/bin/true", List.of("true"), 1024, 1024);
             Spec spec = RunSpec.generate(req, ctx);
             Files.write(dir.config(), spec.toJson());
