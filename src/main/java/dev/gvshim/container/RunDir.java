@@ -187,7 +187,9 @@ public final class RunDir {
             long start = ProcStat.startTime(Long.parseLong(f[0])); // -1: no such process
             return f.length == 2 && start >= 0 && Long.parseLong(f[1]) == start; // pid reuse changes the start time
         } catch (RuntimeException e) {
-            return false; // not an owner file of ours
+            // empty or partial: created an instant ago and being written (Files.writeString creates, then
+            // writes; 16 runs starting at once in one JVM met it), else not an owner file of ours
+            return recent(ownerFile.getParent());
         }
     }
 

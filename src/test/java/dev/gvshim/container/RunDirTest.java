@@ -33,14 +33,21 @@ class RunDirTest {
         Path young = Files.createDirectories(state.resolve("gvyoung"));
         Path old = Files.createDirectories(state.resolve("gvold"));
         Files.setLastModifiedTime(old, FileTime.from(Instant.now().minusSeconds(3600)));
+        Path writing = Files.createDirectories(state.resolve("gvwriting")); // its owner file created, not yet written
+        Files.writeString(writing.resolve(RunDir.OWNER_FILE), "");
+        Path oldEmpty = Files.createDirectories(state.resolve("gvoldempty"));
+        Files.writeString(oldEmpty.resolve(RunDir.OWNER_FILE), "");
+        Files.setLastModifiedTime(oldEmpty, FileTime.from(Instant.now().minusSeconds(3600)));
         Path other = Files.createDirectories(state.resolve("not-a-run"));
         Path kept = Files.createDirectories(state.resolve("gvkept"));
         Files.writeString(kept.resolve(RunDir.OWNER_FILE), "999999999 12345\n");
         Files.writeString(kept.resolve(RunDir.KEEP_FILE), "");
-        assertThat(RunDir.collectGarbage(state)).isEqualTo(3);
+        assertThat(RunDir.collectGarbage(state)).isEqualTo(4);
         assertThat(kept).as("--debug said it kept it: the next run must not delete it").exists();
         assertThat(live.dir()).exists();
         assertThat(young).as("probably being created right now").exists();
+        assertThat(writing).as("an empty owner file: being written right now (16 API starts at once met it)").exists();
+        assertThat(oldEmpty).as("an empty owner file an hour old").doesNotExist();
         assertThat(other).exists();
         assertThat(dead).doesNotExist();
         assertThat(reused).as("pid reused: start time differs").doesNotExist();

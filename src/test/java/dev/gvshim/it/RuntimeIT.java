@@ -852,8 +852,13 @@ class RuntimeIT {
         p.destroyForcibly(); // the launcher execs java: this is gvshim itself
         p.waitFor();
         ProcessHandle.of(Long.parseLong(read(mark).strip())).ifPresent(ProcessHandle::destroyForcibly);
-        assertThat(rootEntries()).as("gvshim's record without runsc's").contains("relw.gvshim")
-                .noneMatch(e -> e.contains("relw_") || e.startsWith("4-relw"));
+        // a one-shot gvshim leaves its record without runsc's; a server outlives its killed client and may undo
+        // the create first (its record is marked `creating`, see docs/server.md): either way no runsc state of relw
+        List<String> entries = rootEntries();
+        if (Host.serverMode() != null && Host.serverMode().equals("off")) {
+            assertThat(entries).as("gvshim's record without runsc's").contains("relw.gvshim");
+        }
+        assertThat(entries).noneMatch(e -> e.contains("relw_") || e.startsWith("4-relw"));
 
         Host.Result k = gv(b, "kill", "relw", "KILL");
         assertThat(k.code()).as(k.toString()).isEqualTo(1);
