@@ -37,6 +37,44 @@ void remove_tree(const char *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* gvshim run --memory/--cpus: the cgroups gvshim made for the sandbox (RUN_DIR/cgroups, one per
+ * line, deepest first), removed once runsc and its children are gone; rmdir(2) of a cgroup with
+ * processes left fails with EBUSY, and it stays. A line "return PROCS" names the cgroup.procs
+ * this process goes back to first: with a gvshim server, the client that forked runsc (this
+ * process, before it became the waiter) was moved into the sandbox's cgroups so that runsc was
+ * born there. */
+void remove_cgroups(const char *run_dir)
+{
+	if (!run_dir)
+		return;
+	char path[4200];
+	snprintf(path, sizeof path, "%s/cgroups", run_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char buf[16384];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	char pid[24];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "return ", 7) == 0) {
+			int p = open(line + 7, O_WRONLY | O_CLOEXEC);
+			if (p >= 0) {
+				if (write(p, pid, strlen(pid)) < 0) {
+					/* stays in the sandbox's cgroup: its rmdir fails, the cgroup is left */
+				}
+				close(p);
+			}
+		} else if (strncmp(line, "/sys/fs/cgroup/", 15) == 0 && strstr(line, "/gvshim-") && !strstr(line, "/../")) {
+			rmdir(line);
+		}
+	}
+}
+
 bool dir_has_entries(const char *dir)
 {
 	DIR *d = opendir(dir);

@@ -102,7 +102,9 @@ public final class RunForeground {
         RunStdio fds = new RunStdio();
         UsernsChild child = null;
         boolean handedOver = false;
+        Cgroups.Plan limits = null;
         try {
+            limits = limits(run, call.handover(), uid);
             if (specTask.isDone()) {
                 specTask.join(); // done already: the bundle is missing or malformed, so fail before cloning
             }
@@ -133,12 +135,23 @@ public final class RunForeground {
                         + plan.notFull()) + (plan.fullFix() == null ? "" : "; for full: " + plan.fullFix()));
                 call.err().println("gvshim: run directory " + run.dir());
                 spec.notes().forEach(n -> call.err().println("gvshim: " + n));
+                if (limits != null) {
+                    call.err().println("gvshim: " + limits.note());
+                }
             }
             int runscPid;
             if (handover.forksIntoNamespaces()) {
+                if (limits != null) {
+                    // runsc is forked by the client: it is born in the cgroup (the waiter moves back, RUN_DIR/cgroups)
+                    Cgroups.join(limits, handover.taker());
+                }
                 runscPid = forkInto(handover, child, runscArgv(runsc, run, plan, terminal), fds);
                 child = null; // its namespaces live on in runsc, the taker's child
             } else {
+                if (limits != null) {
+                    // still waiting on the sync pipe: runsc and every process it starts are born in the cgroup
+                    Cgroups.join(limits, child.pid());
+                }
                 child.release();
                 runscPid = child.pid();
             }
@@ -170,7 +183,30 @@ public final class RunForeground {
             if (!req.debug() && !handedOver) {
                 run.delete();
             }
+            if (limits != null && !handedOver) {
+                Cgroups.remove(limits);
+            }
         }
+    }
+
+    /**
+     * --memory and --cpus: the cgroup the sandbox is born in, made now (refused when there is
+     * none to make, LIMIT_NO_CGROUP), listed in RUN_DIR/cgroups for the waiter to remove; null
+     * without those options.
+     */
+    private Cgroups.Plan limits(RunDir run, Handover handover, int uid) throws GvshimException, IOException {
+        if (!req.limits().needsCgroup()) {
+            return null;
+        }
+        String self = handover.forksIntoNamespaces() ? "/proc/" + handover.taker() + "/cgroup" : "/proc/self/cgroup";
+        Cgroups.Host h = Cgroups.Host.system();
+        String procCgroup = h.read(self);
+        String mountinfo = h.read("/proc/self/mountinfo");
+        Cgroups.Plan plan = Cgroups.plan(req.limits(), run.id(), procCgroup == null ? "" : procCgroup,
+                mountinfo == null ? "" : mountinfo, uid, h);
+        Files.writeString(run.dir().resolve("cgroups"), plan.waiterFile());
+        Cgroups.prepare(plan);
+        return plan;
     }
 
     /**

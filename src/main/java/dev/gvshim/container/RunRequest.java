@@ -17,13 +17,35 @@ import java.util.List;
  * @param platform      runsc --platform, null for runsc's default
  * @param runsc         runsc binary, null to search $PATH
  * @param root          state directory, null for the per-user default
+ * @param uid           with {@code gid}: numeric ids of -u, else null (names are in {@code user})
+ * @param user          -u USER[:GROUP] to resolve in the sandbox's /etc/passwd and /etc/group, or null
+ * @param limits        --memory, --cpus, --pids-limit
  *
  * <p>Paths are absolute: the CLI resolves what the caller gave against the caller's directory.
  */
 public record RunRequest(List<String> command, Path bundle, Path rootfs, List<BindMount> mounts, List<String> tmpfs,
         String cwd, List<String> env, boolean envAll, Network network, Double timeout, double killAfter, String platform,
         String runsc, Path root, Mode userns, Tty tty, Long uid, Long gid, String hostname, boolean fallbackUnsandboxed,
-        boolean debug, boolean verbose) {
+        boolean debug, boolean verbose, RunUser user, RunLimits limits) {
+
+    public RunRequest {
+        limits = limits == null ? RunLimits.NONE : limits;
+    }
+
+    /** Without -u names or limits. */
+    public RunRequest(List<String> command, Path bundle, Path rootfs, List<BindMount> mounts, List<String> tmpfs,
+            String cwd, List<String> env, boolean envAll, Network network, Double timeout, double killAfter, String platform,
+            String runsc, Path root, Mode userns, Tty tty, Long uid, Long gid, String hostname, boolean fallbackUnsandboxed,
+            boolean debug, boolean verbose) {
+        this(command, bundle, rootfs, mounts, tmpfs, cwd, env, envAll, network, timeout, killAfter, platform, runsc, root, userns,
+                tty, uid, gid, hostname, fallbackUnsandboxed, debug, verbose, null, RunLimits.NONE);
+    }
+
+    /** This request with the ids -u resolved to. */
+    public RunRequest withIds(long resolvedUid, long resolvedGid) {
+        return new RunRequest(command, bundle, rootfs, mounts, tmpfs, cwd, env, envAll, network, timeout, killAfter, platform,
+                runsc, root, userns, tty, resolvedUid, resolvedGid, hostname, fallbackUnsandboxed, debug, verbose, user, limits);
+    }
 
     /** --tty: give the command a terminal. */
     public enum Tty {

@@ -159,7 +159,7 @@ class CliTest {
     void usageErrorsOfRunAreOneLineAnd125() {
         for (String[] args : List.of(new String[] {"run", "--frob", "--", "true"}, new String[] {"run"},
                 new String[] {"run", "--bundle", "b", "--rootfs", "/", "--", "x"}, new String[] {"run", "--mount", "nocolon", "--", "x"},
-                new String[] {"run", "--timeout", "0", "--", "x"}, new String[] {"run", "--user", "bob", "--", "x"},
+                new String[] {"run", "--timeout", "0", "--", "x"}, new String[] {"run", "--user", "bob:staff:x", "--", "x"},
                 new String[] {"run", "--network", "bridge", "--", "x"}, new String[] {"run", "--platform", "vmware", "--", "x"},
                 new String[] {"run", "--fallback", "maybe", "--", "x"}, new String[] {"run", "--bundle", "b", "--fallback", "unsandboxed"})) {
             Out o = cli(args);
