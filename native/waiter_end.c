@@ -43,6 +43,10 @@ void remove_tree(const char *dir)
  * this process goes back to first: with a gvshim server, the client that forked runsc (this
  * process, before it became the waiter) was moved into the sandbox's cgroups so that runsc was
  * born there. */
+static long long read_counter(const char *path, const char *key);
+static long long limit_oom_kills;
+static char limit_cgroup[512];
+
 void remove_cgroups(const char *run_dir)
 {
 	if (!run_dir)
@@ -70,6 +74,16 @@ void remove_cgroups(const char *run_dir)
 				close(p);
 			}
 		} else if (strncmp(line, "/sys/fs/cgroup/", 15) == 0 && strstr(line, "/gvshim-") && !strstr(line, "/../")) {
+			/* the memory cgroup's OOM kills, read before it goes (v1: memory.oom_control, v2: memory.events) */
+			char file[4300];
+			for (int v = 0; v < 2; v++) {
+				snprintf(file, sizeof file, "%s/%s", line, v ? "memory.events" : "memory.oom_control");
+				long long n = read_counter(file, "oom_kill");
+				if (n > 0 && limit_oom_kills <= 0) {
+					limit_oom_kills = n;
+					snprintf(limit_cgroup, sizeof limit_cgroup, "%s", line);
+				}
+			}
 			rmdir(line);
 		}
 	}
@@ -260,10 +274,14 @@ void say_sandbox_died(const char *what, int sig, const struct oom_count *before)
 	struct oom_count after;
 	count_oom_kills(&after);
 	const char *abbrev = sigabbrev_np(sig);
-	char why[1024], signame[32];
+	char why[1400], signame[32];
 	snprintf(signame, sizeof signame, "SIG%s", abbrev ? abbrev : "?");
 	const char *fix;
-	if (sig == SIGKILL && before->cgroup >= 0 && after.cgroup > before->cgroup) {
+	if (sig == SIGKILL && limit_oom_kills > 0) {
+		snprintf(why, sizeof why, "it reached its --memory limit: the kernel's OOM killer killed %lld process%s of the"
+			 " cgroup gvshim made for it (%s)", limit_oom_kills, limit_oom_kills == 1 ? "" : "es", limit_cgroup);
+		fix = "raise --memory, or make the command use less";
+	} else if (sig == SIGKILL && before->cgroup >= 0 && after.cgroup > before->cgroup) {
 		long long k = after.cgroup - before->cgroup;
 		snprintf(why, sizeof why, "the kernel's OOM killer killed %lld process%s of its memory cgroup (%s) meanwhile", k,
 			 k == 1 ? "" : "es", before->cgroup_path);

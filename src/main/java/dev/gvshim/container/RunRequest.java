@@ -150,31 +150,18 @@ public record RunRequest(List<String> command, Path bundle, Path rootfs, List<Bi
     }
 
     /**
-     * runsc's gofer creates a missing bind-mount point in the real root file system before
-     * the sandbox starts (measured: a destination under /tmp left an empty directory on the
-     * host). On a root that is not the caller's own (the default /), that is either a failure
-     * ("mkdir ...: permission denied", reported by runsc only as EOF) or litter on the host,
-     * so such a destination must already exist, with the source's type.
+     * A destination that exists must have the source's type (a directory on a directory, a file
+     * on a file). A missing one is made by gvshim, without writing the root file system
+     * ({@link MountPoints}).
      */
     private static void checkMountPoint(String option, BindMount b, Path rootfs) {
-        Path target = rootfs.resolve(b.destination().substring(1));
+        Path target = RunUser.inRoot(rootfs, b.destination());
         boolean sourceIsDir = Files.isDirectory(b.source());
-        if (Files.exists(target)) {
+        if (target != null && Files.exists(target)) {
             if (sourceIsDir != Files.isDirectory(target)) {
                 throw new IllegalArgumentException("--mount " + option + ": cannot mount a " + (sourceIsDir ? "directory" : "file")
                         + " on " + b.destination() + ", which is a " + (sourceIsDir ? "file" : "directory"));
             }
-            return;
-        }
-        Path existing = target.getParent();
-        while (existing != null && !Files.exists(existing)) {
-            existing = existing.getParent();
-        }
-        boolean own = !rootfs.equals(Path.of("/")) && existing != null && Files.isWritable(existing);
-        if (!own) {
-            throw new IllegalArgumentException("--mount " + option + ": " + b.destination() + " does not exist in the root file system "
-                    + rootfs + ", and gVisor can only mount on existing paths of a root it must not modify; mount on an"
-                    + " existing " + (sourceIsDir ? "directory (such as /mnt)" : "file") + ", or use --rootfs with a copy you own");
         }
     }
 }

@@ -180,6 +180,16 @@ final class RunSpecTask {
                     IoError.withFile(e), "check free space in " + in.stateDir()));
         }
         List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out));
+        if (!fromBundle) {
+            List<MountPoints.Point> points = MountPoints.missing(req);
+            try {
+                MountPoints.write(points, Path.of(out.root().path()), run.dir().resolve("mountpoints"));
+            } catch (IOException e) {
+                throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                        IoError.withFile(e), "check free space in " + in.stateDir()));
+            }
+            notes.addAll(MountPoints.notes(points));
+        }
         if (!r.moot().isEmpty()) {
             notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
         }
