@@ -258,10 +258,16 @@ final class RunVerb implements Verb {
             env.addAll(envFile(cwd.resolve(file)));
         }
         env.addAll(p.matchedOptionValue("--env", List.<String>of()));
+        dev.gvshim.container.RunLimits limits = limits(p);
+        if (unsandboxed && (limits.needsCgroup() || limits.pids() != null)) {
+            // the command would run without them exactly when the sandbox cannot start: never silently
+            throw new IllegalArgumentException("--fallback=unsandboxed cannot be combined with --memory, --cpus or --pids-limit"
+                    + " (they limit the sandbox, and the command would run without them)");
+        }
         return new RunRequest(command, bundle == null ? null : cwd.resolve(bundle).normalize(), rootfs, mounts, tmpfs, workdir,
                 env, p.hasMatchedOption("--env-all"), network, timeout,
                 killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),
                 userns, tty, uid, gid, p.matchedOptionValue("--hostname", null), unsandboxed,
-                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"), user, limits(p));
+                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"), user, limits);
     }
 }

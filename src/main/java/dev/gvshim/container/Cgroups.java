@@ -107,7 +107,6 @@ public final class Cgroups {
      */
     public static Plan plan(RunLimits limits, String name, String procCgroup, String mountinfo, int uid, Host h)
             throws GvshimException {
-        Map<String, String> files = new LinkedHashMap<>();
         List<String> controllers = new ArrayList<>();
         if (limits.memory() != null) {
             controllers.add("memory");
@@ -134,11 +133,9 @@ public final class Cgroups {
                             + " their own (" + p.dir() + " is not writable by uid " + uid + "), and gVisor has no " + c
                             + " limit of its own", "v1");
                 }
-                files.clear();
                 ops.add(new Op.Mkdir(mine));
                 created.add(mine);
-                v1Files(c, limits, mine, files);
-                files.forEach((k, v) -> ops.add(new Op.Write(k, v)));
+                v1Files(c, limits, mine, ops);
                 join.add(mine + "/cgroup.procs");
                 origins.add(p.dir() + "/cgroup.procs");
                 where.add(c + " in " + mine);
@@ -175,29 +172,24 @@ public final class Cgroups {
                 // after the move, before the sandbox's cgroup is made
                 ops.add(ops.indexOf(new Op.Mkdir(mine)), new Op.Write(p.dir() + "/cgroup.subtree_control", "+" + c));
             }
-            files.clear();
-            v2Files(c, limits, mine, files);
-            files.forEach((k, v) -> ops.add(new Op.Write(k, v)));
+            v2Files(c, limits, mine, ops);
         }
         return new Plan(List.copyOf(ops), List.copyOf(join), List.copyOf(created).reversed(), describe(limits), "limits: "
                 + describe(limits) + " through the " + String.join("; ", where), List.copyOf(origins));
     }
 
-    private static void v1Files(String c, RunLimits l, String dir, Map<String, String> files) {
+    private static void v1Files(String c, RunLimits l, String dir, List<Op> ops) {
         if (c.equals("memory")) {
-            files.put(dir + "/memory.limit_in_bytes", Long.toString(l.memory()));
+            ops.add(new Op.Write(dir + "/memory.limit_in_bytes", Long.toString(l.memory())));
         } else {
-            files.put(dir + "/cpu.cfs_period_us", "100000");
-            files.put(dir + "/cpu.cfs_quota_us", Long.toString(Math.round(l.cpus() * 100000)));
+            ops.add(new Op.Write(dir + "/cpu.cfs_period_us", "100000"));
+            ops.add(new Op.Write(dir + "/cpu.cfs_quota_us", Long.toString(Math.round(l.cpus() * 100000))));
         }
     }
 
-    private static void v2Files(String c, RunLimits l, String dir, Map<String, String> files) {
-        if (c.equals("memory")) {
-            files.put(dir + "/memory.max", Long.toString(l.memory()));
-        } else {
-            files.put(dir + "/cpu.max", Math.round(l.cpus() * 100000) + " 100000");
-        }
+    private static void v2Files(String c, RunLimits l, String dir, List<Op> ops) {
+        ops.add(c.equals("memory") ? new Op.Write(dir + "/memory.max", Long.toString(l.memory()))
+                : new Op.Write(dir + "/cpu.max", Math.round(l.cpus() * 100000) + " 100000"));
     }
 
     /** --memory 512m, --cpus 1.5 */
@@ -338,13 +330,13 @@ public final class Cgroups {
         }
     }
 
-    /** rmdir(2) of the plan's cgroups, deepest first; a cgroup with processes left (EBUSY) stays. */
+    /** rmdir(2) of the plan's cgroups, deepest first; a cgroup with processes left (EBUSY) stays (the waiter tries again). */
     public static void remove(Plan plan) {
         for (String d : plan.created()) {
             try {
                 Files.deleteIfExists(Path.of(d));
             } catch (IOException | RuntimeException e) {
-                // busy: the waiter tries again after the run
+                continue;
             }
         }
     }

@@ -74,6 +74,8 @@ class RunHabitsTest {
         assertThatThrownBy(() -> parse(cwd, "--cpus", "100000", "--", "x")).hasMessageContaining(": this host has ");
         assertThatThrownBy(() -> parse(cwd, "--pids-limit", "0", "--", "x")).hasMessageStartingWith("--pids-limit 0: expected a"
                 + " positive whole number");
+        assertThatThrownBy(() -> parse(cwd, "--fallback", "unsandboxed", "--pids-limit", "5", "--", "x"))
+                .hasMessageStartingWith("--fallback=unsandboxed cannot be combined with --memory, --cpus or --pids-limit");
         CliTest.Out o = cli("run", "--memory", "1m", "--", "true");
         assertThat(o.code()).isEqualTo(125);
         assertThat(o.err()).isEqualTo("gvshim run: --memory 1m: the minimum is 6m (runsc and its sandbox need more to start)"
