@@ -39,14 +39,25 @@ final class MountPoints {
     record Point(String destination, String dir, String rel, boolean directory) {
     }
 
-    /** The caller's mounts whose destinations are missing from {@code rootfs} (a generated spec's root). */
-    static List<Point> missing(RunRequest r) throws GvshimException {
+    /**
+     * The caller's mounts whose destinations are missing from {@code rootfs} (a generated spec's
+     * root). A tmpfs inside another tmpfs of the spec ({@code tmpfsDestinations}: /tmp...) is left
+     * out: the sentry makes its mount point there, in memory (a bind mount's is made by the gofer,
+     * in the root it serves, whatever the sentry mounts over it).
+     */
+    static List<Point> missing(RunRequest r, List<String> tmpfsDestinations) throws GvshimException {
         Path rootfs = r.rootfs();
         List<Point> found = new ArrayList<>();
         List<String> binds = r.mounts().stream().map(RunRequest.BindMount::destination).toList();
         List<Object[]> wanted = new ArrayList<>();
         r.mounts().forEach(m -> wanted.add(new Object[] {m.destination(), Files.isDirectory(m.source())}));
-        r.tmpfs().forEach(t -> wanted.add(new Object[] {t, true}));
+        for (String t : r.tmpfs()) {
+            String d = Path.of(t).normalize().toString();
+            if (tmpfsDestinations.stream().map(x -> Path.of(x).normalize().toString())
+                    .noneMatch(x -> !x.equals(d) && d.startsWith(x.equals("/") ? "/" : x + "/"))) {
+                wanted.add(new Object[] {t, true});
+            }
+        }
         for (Object[] w : wanted) {
             String dest = Path.of((String) w[0]).normalize().toString();
             if (binds.stream().map(b -> Path.of(b).normalize().toString()).anyMatch(b -> !b.equals(dest)

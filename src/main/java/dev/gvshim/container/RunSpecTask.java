@@ -181,7 +181,8 @@ final class RunSpecTask {
         }
         List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out));
         if (!fromBundle) {
-            List<MountPoints.Point> points = MountPoints.missing(req);
+            List<MountPoints.Point> points = MountPoints.missing(req, out.mounts().stream()
+                    .filter(m -> "tmpfs".equals(m.type())).map(dev.gvshim.oci.Mount::destination).toList());
             try {
                 MountPoints.write(points, Path.of(out.root().path()), run.dir().resolve("mountpoints"));
             } catch (IOException e) {

@@ -27,6 +27,7 @@ class MountPointsTest {
 
     @Test
     void missingDestinationsGetTheirNearestExistingDirectoryOuterFirst() throws Exception {
+        // /tmp/in-memory: a tmpfs in the spec's own /tmp tmpfs, made by the sentry in memory
         Files.createDirectories(root.resolve("etc/ssl"));
         Files.createDirectories(root.resolve("mnt"));
         Files.createSymbolicLink(root.resolve("var"), Path.of("/etc"));
@@ -37,7 +38,7 @@ class MountPointsTest {
                 new RunRequest.BindMount(src, "/mnt", false),
                 new RunRequest.BindMount(src, "/data", false),
                 new RunRequest.BindMount(file, "/data/inside", true),
-                new RunRequest.BindMount(file, "/var/linked.conf", true)), List.of("/scratch/a")));
+                new RunRequest.BindMount(file, "/var/linked.conf", true)), List.of("/scratch/a", "/tmp/in-memory")), List.of("/tmp"));
         assertThat(p).containsExactly(
                 new MountPoints.Point("/data", "/", "data", true),
                 new MountPoints.Point("/scratch/a", "/", "scratch/a", true),
@@ -56,7 +57,8 @@ class MountPointsTest {
     void nothingIsMadeWhenEverythingExists() throws Exception {
         Files.createDirectories(root.resolve("mnt"));
         Path list = src.resolve("mountpoints");
-        List<MountPoints.Point> none = MountPoints.missing(req(List.of(new RunRequest.BindMount(src, "/mnt", false)), List.of("/mnt")));
+        List<MountPoints.Point> none = MountPoints.missing(req(List.of(new RunRequest.BindMount(src, "/mnt", false)), List.of("/mnt")),
+                List.of());
         assertThat(none).isEmpty();
         MountPoints.write(none, root, list);
         assertThat(list).doesNotExist();
@@ -67,7 +69,7 @@ class MountPointsTest {
         Files.createDirectories(root.resolve("etc"));
         Files.writeString(root.resolve("etc/hostname"), "h");
         assertThatThrownBy(() -> MountPoints.missing(req(List.of(new RunRequest.BindMount(src, "/etc/hostname/sub", false)),
-                List.of()))).isInstanceOfSatisfying(GvshimException.class, e -> {
+                List.of()), List.of())).isInstanceOfSatisfying(GvshimException.class, e -> {
                     assertThat(e.failure().id()).isEqualTo("MOUNT_POINT");
                     assertThat(e.failure().oneLine()).contains("/etc/hostname is a file in the root file system");
                 });
