@@ -98,13 +98,21 @@ public final class RunForeground {
                     IoError.withFile(e), "check free space and permissions of " + stateDir));
         }
         call.trace().mark("run dir created");
+        Cgroups.Plan limits;
+        try {
+            // refused or made before the spec's thread gets its inputs: it writes into the run directory
+            limits = limits(run, call.handover(), uid);
+        } catch (GvshimException e) {
+            if (!req.debug()) {
+                run.delete();
+            }
+            throw e;
+        }
         specTask.inputs(new RunSpecTask.Inputs(run, stateDir, uid, runsc));
         RunStdio fds = new RunStdio();
         UsernsChild child = null;
         boolean handedOver = false;
-        Cgroups.Plan limits = null;
         try {
-            limits = limits(run, call.handover(), uid);
             if (specTask.isDone()) {
                 specTask.join(); // done already: the bundle is missing or malformed, so fail before cloning
             }
@@ -194,7 +202,7 @@ public final class RunForeground {
      * none to make, LIMIT_NO_CGROUP), listed in RUN_DIR/cgroups for the waiter to remove; null
      * without those options.
      */
-    private Cgroups.Plan limits(RunDir run, Handover handover, int uid) throws GvshimException, IOException {
+    private Cgroups.Plan limits(RunDir run, Handover handover, int uid) throws GvshimException {
         if (!req.limits().needsCgroup()) {
             return null;
         }
@@ -204,7 +212,12 @@ public final class RunForeground {
         String mountinfo = h.read("/proc/self/mountinfo");
         Cgroups.Plan plan = Cgroups.plan(req.limits(), run.id(), procCgroup == null ? "" : procCgroup,
                 mountinfo == null ? "" : mountinfo, uid, h);
-        Files.writeString(run.dir().resolve("cgroups"), plan.waiterFile());
+        try {
+            Files.writeString(run.dir().resolve("cgroups"), plan.waiterFile());
+        } catch (IOException e) {
+            throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    IoError.withFile(e), "check free space in " + run.dir().getParent()));
+        }
         Cgroups.prepare(plan);
         return plan;
     }
