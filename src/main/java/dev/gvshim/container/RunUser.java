@@ -65,8 +65,8 @@ public record RunUser(String user, String group) {
      */
     public Ids resolve(Function<String, Path> etc) throws GvshimException {
         Path passwdFile = etc.apply("/etc/passwd");
-        List<String[]> passwd = isNumber(user) && (group == null || isNumber(group)) ? readQuietly(passwdFile, 7)
-                : read(passwdFile, 7, "user " + user);
+        // a number needs no entry (only its group and groups if it has one), a name does
+        List<String[]> passwd = isNumber(user) ? readQuietly(passwdFile, 7) : read(passwdFile, 7, "user " + user);
         String[] entry = null;
         for (String[] p : passwd) {
             if (isNumber(user) ? p[2].equals(String.valueOf(Long.parseLong(user))) : p[0].equals(user)) {

@@ -60,6 +60,8 @@ class RunUserTest {
         assertThat(resolve("1000:www")).isEqualTo(new RunUser.Ids(1000, 33, List.of(50L, 29L), "/home/app"));
         Files.delete(root.resolve("etc/passwd"));
         assertThat(resolve("1000:50")).as("no passwd at all: numbers still work").isEqualTo(new RunUser.Ids(1000, 50, List.of(), null));
+        assertThat(resolve("1000:staff")).as("a named group needs only /etc/group").isEqualTo(new RunUser.Ids(1000, 50, List.of(),
+                null));
     }
 
     @Test
