@@ -4,6 +4,7 @@
  *
  *     gvshim-nsexec [--relay wait|detach|terminal] [--log FILE [--log-format json|text] --id ID]
  *                   [--userns PATH] [--hide-proc-net] [--nodev-file FILE [--own-mountns]]
+ *                   [--mountpoints-file FILE]
  *                   [--runsc-log FILE] [--argv0 NAME] --error-file FILE -- PROGRAM [ARG...]
  *
  * --relay MODE      runsc never gets the caller's stdin, stdout or stderr: without --rootless it
@@ -68,6 +69,14 @@
  *                   open_tree/mount_setattr, which container seccomp profiles do not allow and
  *                   kernels before 5.12 lack. The copies exist only in this namespace, which
  *                   runsc's sandbox and gofer inherit: nothing to clean up.
+ * --mountpoints-file FILE  triples of NUL-terminated strings DIR, REL, KIND (no file: nothing to
+ *                   do), after the nodev copies: gvshim run's mount destinations missing from the
+ *                   root file system. runsc's gofer would create them there, on the host
+ *                   (runsc/cmd/gofer.go setupMounts: SafeSetupAndMount makes a missing mount point
+ *                   in the root it serves), which writes the host's files or fails. Instead each
+ *                   DIR (the nearest existing directory, in the copy of the root runsc gets) gets
+ *                   a read-only tmpfs mirror: its entries bound from below, its links copied, and
+ *                   REL made in it, an empty file ("f") or directory ("d") with its parents.
  * --own-mountns     the caller cloned this process into a mount namespace of its own (gvshim
  *                   run: CLONE_NEWNS with CLONE_NEWUSER, where container profiles deny unshare):
  *                   make it private, do not unshare.
@@ -128,6 +137,8 @@ int main(int argc, char **argv)
 			prep.userns = argv[++i];
 		} else if (strcmp(argv[i], "--hide-proc-net") == 0) {
 			prep.hide_proc_net = true;
+		} else if (strcmp(argv[i], "--mountpoints-file") == 0 && i + 1 < argc) {
+			prep.mountpoints_file = argv[++i];
 		} else if (strcmp(argv[i], "--own-mountns") == 0) {
 			prep.own_mountns = true;
 		} else if (strcmp(argv[i], "--nodev-file") == 0 && i + 1 < argc) {

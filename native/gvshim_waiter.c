@@ -329,6 +329,7 @@ int main(int argc, char **argv)
 	if (!runsc_failed && w.held.len && w.started)
 		relay_put(&w.err_sink, w.held.p, w.held.len);
 	clean_up(&w);
+	remove_cgroups(opt.run_dir);
 	if (runsc_failed && opt.explain)
 		return explain_runsc_failure(&w);
 	if (runsc_failed && w.held.len)

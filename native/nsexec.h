@@ -31,6 +31,10 @@
 #define STEP_BIND "mount(MS_BIND|MS_REC)"
 #define STEP_MOUNTINFO "open(/proc/self/mountinfo)"
 #define STEP_REMOUNT "mount(MS_REMOUNT|MS_BIND|MS_NODEV)"
+#define STEP_MOUNTPOINTS_FILE "mountpoint: read(mountpoints-file)"
+#define STEP_MOUNTPOINT_TMPFS "mountpoint: mount(tmpfs, stage)"
+#define STEP_MOUNTPOINT_MAKE "mountpoint: mkdir/mknod in stage"
+#define STEP_MOUNTPOINT_REBIND "mountpoint: mount(MS_BIND|MS_REC, entry)"
 #define STEP_EXEC "execve"
 #define STEP_PIPE "pipe2(stdio)"
 #define STEP_PTY "posix_openpt(terminal)"
@@ -54,6 +58,7 @@ extern struct nsexec_options opt;
 struct nsexec_prep {
 	const char *userns;
 	const char *nodev_file;
+	const char *mountpoints_file;
 	const char *argv0;
 	bool hide_proc_net;
 	bool own_mountns;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "nsexec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -122,6 +123,127 @@ static int nodev_bind(const char *src, const char *dst, int ro)
 	return 0;
 }
 
+/* mkdir -p of rel's parents below the directory fd, then rel itself: a directory or an empty file. */
+static int make_in(int dfd, const char *rel, int dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s", rel);
+	for (char *slash = strchr(path, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (*path && mkdirat(dfd, path, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*slash = '/';
+	}
+	if (dir)
+		return mkdirat(dfd, path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+	int fd = openat(dfd, path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * One directory of missing mount points (see --mountpoints-file): a tmpfs mounted on dir, with
+ * the directory's mode, holding what dir holds, each entry bound from the directory below
+ * (MS_BIND|MS_REC, from a descriptor of it taken before: a walk from it crosses the mounts below
+ * it, which come along) and each symbolic link made again with the same target, plus the mount
+ * points; then made read-only. The sandbox sees dir as it is, plus the mount points; the host's
+ * dir is never written. (Not an overlay: overlayfs refuses a lower directory with mounts below
+ * it that a user namespace inherited locked, such as the root's: "failed to clone lowerpath".)
+ */
+static int mirror_dir(const char *dir, char **rels, char **kinds, int n)
+{
+	char top[4096];
+	if (realpath(dir, top) == NULL)
+		return fail(STEP_MOUNTPOINT_TMPFS, errno);
+	int below = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (below < 0 || fstat(below, &st) != 0)
+		return fail(STEP_MOUNTPOINT_TMPFS, errno);
+	char opts[64];
+	snprintf(opts, sizeof opts, "mode=%o,size=1m", (unsigned)(st.st_mode & 07777));
+	if (mount("gvshim-mountpoints", top, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+		return fail(STEP_MOUNTPOINT_TMPFS, errno);
+	int tfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int listfd = dup(below);
+	DIR *d = listfd < 0 ? NULL : fdopendir(listfd);
+	if (tfd < 0 || d == NULL)
+		return fail(STEP_MOUNTPOINT_MAKE, errno);
+	struct dirent *e;
+	while ((errno = 0, e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat es;
+		if (fstatat(below, e->d_name, &es, AT_SYMLINK_NOFOLLOW) != 0)
+			continue; /* gone meanwhile */
+		if (S_ISLNK(es.st_mode)) {
+			char target[4096];
+			ssize_t l = readlinkat(below, e->d_name, target, sizeof target - 1);
+			if (l < 0)
+				continue;
+			target[l] = '\0';
+			if (symlinkat(target, tfd, e->d_name) != 0)
+				return fail(STEP_MOUNTPOINT_MAKE, errno);
+			continue;
+		}
+		if (S_ISDIR(es.st_mode) ? mkdirat(tfd, e->d_name, 0755) != 0 : make_in(tfd, e->d_name, 0) != 0)
+			return fail(STEP_MOUNTPOINT_MAKE, errno);
+		char src[4200], dst[8400];
+		snprintf(src, sizeof src, "/proc/self/fd/%d/%s", below, e->d_name);
+		snprintf(dst, sizeof dst, "%s/%s", top, e->d_name);
+		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0)
+			return fail(STEP_MOUNTPOINT_REBIND, errno);
+	}
+	if (errno != 0)
+		return fail(STEP_MOUNTPOINT_MAKE, errno);
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		if (make_in(tfd, rels[i], strcmp(kinds[i], "d") == 0) != 0)
+			return fail(STEP_MOUNTPOINT_MAKE, errno);
+	close(tfd);
+	close(below);
+	if (mount(NULL, top, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+		return fail(STEP_MOUNTPOINT_TMPFS, errno);
+	return 0;
+}
+
+/*
+ * --mountpoints-file: triples of NUL-terminated DIR, REL, KIND ("f" or "d"), grouped by DIR,
+ * outer directories first: each DIR gets one mirror with its RELs made in it (mirror_dir).
+ */
+static int make_mount_points(char *buf, size_t len)
+{
+	char *rels[64], *kinds[64];
+	char *dir = NULL;
+	int n = 0;
+	for (size_t at = 0; at <= len;) {
+		char *field[3] = {NULL, NULL, NULL};
+		if (at < len) {
+			for (int f = 0; f < 3; f++) {
+				if (at >= len)
+					return fail(STEP_MOUNTPOINTS_FILE, EINVAL);
+				field[f] = buf + at;
+				at += strlen(field[f]) + 1;
+			}
+		} else {
+			at++;
+		}
+		if (dir != NULL && (field[0] == NULL || strcmp(field[0], dir) != 0 || n == 64)) {
+			int rc = mirror_dir(dir, rels, kinds, n);
+			if (rc != 0)
+				return rc;
+			n = 0;
+		}
+		if (field[0] == NULL)
+			break;
+		dir = field[0];
+		rels[n] = field[1];
+		kinds[n++] = field[2];
+	}
+	return 0;
+}
+
 /*
  * In the process that becomes runsc: with --relay, the forked child, so the mount namespace
  * the nodev copies and the /proc/sys/net tmpfs live in is runsc's alone, while the relay keeps
@@ -149,7 +271,15 @@ int prepare_and_exec(char **argv)
 			return fail(STEP_NODEV_FILE, errno);
 	}
 
-	if (prep.hide_proc_net || pairs_len > 0) {
+	char *points = NULL;
+	size_t points_len = 0;
+	if (prep.mountpoints_file != NULL) {
+		points = read_all(prep.mountpoints_file, &points_len);
+		if (points == NULL && errno != ENOENT)
+			return fail(STEP_MOUNTPOINTS_FILE, errno);
+	}
+
+	if (prep.hide_proc_net || pairs_len > 0 || points_len > 0) {
 		if (!prep.own_mountns && unshare(CLONE_NEWNS) != 0)
 			return fail(STEP_UNSHARE, errno);
 		/* Nothing of ours may propagate back to the host's mount namespace. */
@@ -169,6 +299,13 @@ int prepare_and_exec(char **argv)
 			return rc;
 	}
 	free(pairs);
+	if (points_len > 0) {
+		/* after the nodev copies: the overlays go on the copy of the root runsc is given */
+		int rc = make_mount_points(points, points_len);
+		if (rc != 0)
+			return rc;
+	}
+	free(points);
 	if (prep.hide_proc_net) {
 		/* No /proc/sys/net at all (a kernel without networking): nothing to misread. */
 		if (mount("none", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") != 0 &&

@@ -51,6 +51,9 @@ void runsc_kill(int sig);
 /* Removes a directory tree without following symlinks or crossing mounts (nftw FTW_PHYS|FTW_MOUNT). */
 void remove_tree(const char *dir);
 
+/* rmdir(2) of the cgroups listed in RUN_DIR/cgroups (gvshim run --memory/--cpus). */
+void remove_cgroups(const char *run_dir);
+
 /* Whether dir has an entry besides . and .. (false when it cannot be opened). */
 bool dir_has_entries(const char *dir);
 

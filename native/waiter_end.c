@@ -37,6 +37,58 @@ void remove_tree(const char *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* gvshim run --memory/--cpus: the cgroups gvshim made for the sandbox (RUN_DIR/cgroups, one per
+ * line, deepest first), removed once runsc and its children are gone; rmdir(2) of a cgroup with
+ * processes left fails with EBUSY, and it stays. A line "return PROCS" names the cgroup.procs
+ * this process goes back to first: with a gvshim server, the client that forked runsc (this
+ * process, before it became the waiter) was moved into the sandbox's cgroups so that runsc was
+ * born there. */
+static long long read_counter(const char *path, const char *key);
+static long long limit_oom_kills;
+static char limit_cgroup[512];
+
+void remove_cgroups(const char *run_dir)
+{
+	if (!run_dir)
+		return;
+	char path[4200];
+	snprintf(path, sizeof path, "%s/cgroups", run_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char buf[16384];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	char pid[24];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "return ", 7) == 0) {
+			int p = open(line + 7, O_WRONLY | O_CLOEXEC);
+			if (p >= 0) {
+				if (write(p, pid, strlen(pid)) < 0) {
+					/* stays in the sandbox's cgroup: its rmdir fails, the cgroup is left */
+				}
+				close(p);
+			}
+		} else if (strncmp(line, "/sys/fs/cgroup/", 15) == 0 && strstr(line, "/gvshim-") && !strstr(line, "/../")) {
+			/* the memory cgroup's OOM kills, read before it goes (v1: memory.oom_control, v2: memory.events) */
+			char file[4300];
+			for (int v = 0; v < 2; v++) {
+				snprintf(file, sizeof file, "%s/%s", line, v ? "memory.events" : "memory.oom_control");
+				long long n = read_counter(file, "oom_kill");
+				if (n > 0 && limit_oom_kills <= 0) {
+					limit_oom_kills = n;
+					snprintf(limit_cgroup, sizeof limit_cgroup, "%s", line);
+				}
+			}
+			rmdir(line);
+		}
+	}
+}
+
 bool dir_has_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -222,10 +274,14 @@ void say_sandbox_died(const char *what, int sig, const struct oom_count *before)
 	struct oom_count after;
 	count_oom_kills(&after);
 	const char *abbrev = sigabbrev_np(sig);
-	char why[1024], signame[32];
+	char why[1400], signame[32];
 	snprintf(signame, sizeof signame, "SIG%s", abbrev ? abbrev : "?");
 	const char *fix;
-	if (sig == SIGKILL && before->cgroup >= 0 && after.cgroup > before->cgroup) {
+	if (sig == SIGKILL && limit_oom_kills > 0) {
+		snprintf(why, sizeof why, "it reached its --memory limit: the kernel's OOM killer killed %lld process%s of the"
+			 " cgroup gvshim made for it (%s)", limit_oom_kills, limit_oom_kills == 1 ? "" : "es", limit_cgroup);
+		fix = "raise --memory, or make the command use less";
+	} else if (sig == SIGKILL && before->cgroup >= 0 && after.cgroup > before->cgroup) {
 		long long k = after.cgroup - before->cgroup;
 		snprintf(why, sizeof why, "the kernel's OOM killer killed %lld process%s of its memory cgroup (%s) meanwhile", k,
 			 k == 1 ? "" : "es", before->cgroup_path);

@@ -111,8 +111,9 @@ public final class SandboxBuilder {
 
     /**
      * Bind-mounts {@code source} (a host file or directory) at {@code destination}, an absolute
-     * path that exists in the root file system ({@code gvshim run --mount}). A later mount on the
-     * same destination replaces the earlier one.
+     * path ({@code gvshim run --mount}): one the root file system lacks is made for the sandbox
+     * only, one it has must be of the source's type. A later mount on the same destination
+     * replaces the earlier one.
      */
     public SandboxBuilder mount(Path source, String destination, ReadOnly readOnly) {
         if (!destination.startsWith("/")) {

@@ -60,7 +60,7 @@ final class RunVerb implements Verb {
         s.addOption(repeated(names("--env-file"), "FILE",
                 "Read variables from FILE (KEY=VALUE lines, or KEY to pass the caller's value; # comments), as docker does."));
         s.addOption(flag(names("--env-all"), "Pass the caller's whole environment."));
-        s.addOption(flag(names("-i", "--interactive"), "Accepted for docker's habit: stdin always passes through."));
+        s.addOption(flag(names("-i", "--interactive"), "Accepted for docker's habit (-i, -it): stdin always passes through."));
         s.addOption(value(names("--network"), "MODE", Network.class,
                 "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback)."));
         s.addOption(value(names("--timeout"), "DURATION", java.time.Duration.class,
@@ -76,9 +76,22 @@ final class RunVerb implements Verb {
                         + " directory above it writable by other users unless sticky."));
         s.addOption(value(names("--userns"), "MODE", Mode.class,
                 "User namespace: auto (full when possible), full (subordinate ids via newuidmap), single (only your id)."));
-        s.addOption(value(names("-t", "--tty"), "WHEN", RunRequest.Tty.class,
-                "Give COMMAND a terminal: auto (stdin and stdout are terminals), always, never."));
-        s.addOption(value(names("-u", "--user"), "UID[:GID]", String.class, "User and group ids inside the sandbox (default 0:0)."));
+        // -t alone is docker's -t (a terminal: always), so -it, -ti and -i -t work; a WHEN after it is taken only when it
+        // is one of the three words: picocli leaves an optional parameter that does not convert to COMMAND, but checks
+        // that only for a multi-valued option (a single-valued one takes any next word), hence a list (the last wins)
+        s.addOption(picocli.CommandLine.Model.OptionSpec.builder("-t", "--tty").paramLabel("WHEN").type(List.class)
+                .auxiliaryTypes(RunRequest.Tty.class).arity("0..1").fallbackValue("always").description("Give COMMAND a terminal: -t or -t always (docker's -t),"
+                        + " auto (default: when stdin and stdout are terminals), never. A word after -t is WHEN only if it is"
+                        + " one of these three (-t -- always runs a command named always).").build());
+        s.addOption(value(names("-u", "--user"), "USER[:GROUP]", String.class, "User and group inside the sandbox, names or"
+                + " numeric ids (default 0:0). Names are looked up in the sandbox's /etc/passwd and /etc/group; without"
+                + " GROUP, the user's primary group; supplementary groups from /etc/group, as docker does."));
+        s.addOption(value(names("--memory", "-m"), "SIZE", String.class, "Memory limit (512m, 2g) of the sandbox's"
+                + " processes, gVisor's included: a cgroup gvshim creates under yours (cgroup v2 delegated to you, or root);"
+                + " refused where there is none."));
+        s.addOption(value(names("--cpus"), "N", String.class, "CPU time limit in CPUs (1.5): a cgroup, as --memory."));
+        s.addOption(value(names("--pids-limit"), "N", String.class, "At most N processes and threads per user inside"
+                + " the sandbox (gVisor's own RLIMIT_NPROC; gVisor's threads on the host are not counted)."));
         s.addOption(value(names("--hostname"), "NAME", String.class, "Host name inside the sandbox (default gvshim)."));
         s.addOption(value(names("--fallback"), "WHAT", String.class,
                 "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
@@ -97,6 +110,10 @@ final class RunVerb implements Verb {
             req = request(p, call.cwd());
         } catch (IllegalArgumentException e) {
             return ErrorSink.usage(call, "gvshim run", e.getMessage() + " (see `gvshim run --help`)", Exit.GVSHIM);
+        }
+        if (req.network() == Network.HOST) {
+            // one line, before anything else: the command's own output follows
+            call.err().println(NETWORK_HOST_WARNING);
         }
         if (call.home() == null) {
             return ErrorSink.usage(call, "gvshim", "cannot find the installation: start gvshim through its launcher,"
@@ -122,6 +139,11 @@ final class RunVerb implements Verb {
             return status;
         }
     }
+
+    /** --network host's warning (docs/errors.md: NETWORK_HOST). */
+    static final String NETWORK_HOST_WARNING = "gvshim: warning: --network host: the sandbox shares this host's network"
+            + " interfaces and ports (gVisor's hostinet: no network isolation; its system calls stay in the sandbox);"
+            + " use --network none for none [NETWORK_HOST]";
 
     private static Path path(String s) {
         return s == null ? null : Path.of(s);
@@ -162,6 +184,15 @@ final class RunVerb implements Verb {
             env.add(t);
         }
         return env;
+    }
+
+    private static dev.gvshim.container.RunLimits limits(ParseResult p) {
+        String m = p.matchedOptionValue("--memory", null);
+        String c = p.matchedOptionValue("--cpus", null);
+        String n = p.matchedOptionValue("--pids-limit", null);
+        return new dev.gvshim.container.RunLimits(m == null ? null : dev.gvshim.container.RunLimits.memory(m),
+                c == null ? null : dev.gvshim.container.RunLimits.cpus(c, Runtime.getRuntime().availableProcessors()),
+                n == null ? null : dev.gvshim.container.RunLimits.pids(n));
     }
 
     /** Validates the options into a request; IllegalArgumentException carries the one-line complaint. */
@@ -207,21 +238,11 @@ final class RunVerb implements Verb {
         if (platform != null && !List.of("ptrace", "systrap", "kvm").contains(platform)) {
             throw new IllegalArgumentException("--platform " + platform + ": expected ptrace, systrap or kvm");
         }
-        Long uid = null;
-        Long gid = null;
-        String user = p.matchedOptionValue("--user", null);
-        if (user != null) {
-            String[] f = user.split(":", -1);
-            try {
-                uid = Long.parseLong(f[0]);
-                gid = f.length > 1 ? Long.parseLong(f[1]) : uid;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--user " + user + ": expected numeric UID[:GID]");
-            }
-            if (f.length > 2 || uid < 0 || gid < 0) {
-                throw new IllegalArgumentException("--user " + user + ": expected numeric UID[:GID]");
-            }
-        }
+        String userOption = p.matchedOptionValue("--user", null);
+        dev.gvshim.container.RunUser user = userOption == null ? null : dev.gvshim.container.RunUser.parse(userOption);
+        // numeric ids are known now; names (and a numeric user's entry, for its group) when the spec is built
+        Long uid = user == null ? null : user.numericUid();
+        Long gid = user == null || uid == null ? null : user.group() != null && user.numeric() ? Long.valueOf(user.group()) : uid;
         String fallback = p.matchedOptionValue("--fallback", "none");
         if (!fallback.equals("none") && !fallback.equals("unsandboxed")) {
             throw new IllegalArgumentException("--fallback " + fallback + ": expected none or unsandboxed");
@@ -232,18 +253,25 @@ final class RunVerb implements Verb {
         }
         Network network = p.matchedOptionValue("--network", Network.NONE);
         Mode userns = p.matchedOptionValue("--userns", Mode.AUTO);
-        RunRequest.Tty tty = p.matchedOptionValue("--tty", RunRequest.Tty.AUTO);
+        List<RunRequest.Tty> ttys = p.matchedOptionValue("--tty", List.<RunRequest.Tty>of());
+        RunRequest.Tty tty = ttys.isEmpty() ? RunRequest.Tty.AUTO : ttys.getLast();
         Path root = path(p.matchedOptionValue("--root", null));
         List<String> env = new ArrayList<>();
         for (String file : p.matchedOptionValue("--env-file", List.<String>of())) {
             env.addAll(envFile(cwd.resolve(file)));
         }
         env.addAll(p.matchedOptionValue("--env", List.<String>of()));
+        dev.gvshim.container.RunLimits limits = limits(p);
+        if (unsandboxed && (limits.needsCgroup() || limits.pids() != null)) {
+            // the command would run without them exactly when the sandbox cannot start: never silently
+            throw new IllegalArgumentException("--fallback=unsandboxed cannot be combined with --memory, --cpus or --pids-limit"
+                    + " (they limit the sandbox, and the command would run without them)");
+        }
         return new RunRequest(command, bundle == null ? null : cwd.resolve(bundle).normalize(), rootfs, mounts, tmpfs, workdir,
                 env, p.hasMatchedOption("--env-all"), network, timeout,
                 killAfter, platform, p.matchedOptionValue("--runsc", null), root == null ? null : cwd.resolve(root),
                 userns, tty, uid, gid, p.matchedOptionValue("--hostname", null), unsandboxed,
-                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"),
-                p.hasMatchedOption("--read-only"));
+                p.hasMatchedOption("--debug"), p.hasMatchedOption("--verbose"), p.hasMatchedOption("--read-only"), user,
+                limits);
     }
 }

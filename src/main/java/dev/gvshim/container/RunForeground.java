@@ -115,6 +115,16 @@ public final class RunForeground {
         }, "gvshim-runsc-probe");
         probe.setDaemon(true);
         probe.start();
+        Cgroups.Plan limits;
+        try {
+            // refused or made before the spec's thread gets its inputs: it writes into the run directory
+            limits = limits(run, call.handover(), uid);
+        } catch (GvshimException e) {
+            if (!req.debug()) {
+                run.delete();
+            }
+            throw e;
+        }
         specTask.inputs(new RunSpecTask.Inputs(run, stateDir, uid, runsc, chosen));
         RunStdio fds = new RunStdio();
         UsernsChild child = null;
@@ -152,12 +162,23 @@ public final class RunForeground {
                 call.err().println("gvshim: runsc " + runsc + (req.runsc() != null ? " (--runsc)" : " (the first in $PATH,"
                         + " then /usr/local/bin, /usr/bin, /usr/sbin, /bin)"));
                 spec.notes().forEach(n -> call.err().println("gvshim: " + n));
+                if (limits != null) {
+                    call.err().println("gvshim: " + limits.note());
+                }
             }
             int runscPid;
             if (handover.forksIntoNamespaces()) {
+                if (limits != null) {
+                    // runsc is forked by the client: it is born in the cgroup (the waiter moves back, RUN_DIR/cgroups)
+                    Cgroups.join(limits, handover.taker());
+                }
                 runscPid = forkInto(handover, child, runscArgv(runsc, run, plan, terminal, chosen), fds);
                 child = null; // its namespaces live on in runsc, the taker's child
             } else {
+                if (limits != null) {
+                    // still waiting on the sync pipe: runsc and every process it starts are born in the cgroup
+                    Cgroups.join(limits, child.pid());
+                }
                 child.release();
                 runscPid = child.pid();
             }
@@ -189,7 +210,35 @@ public final class RunForeground {
             if (!req.debug() && !handedOver) {
                 run.delete();
             }
+            if (limits != null && !handedOver) {
+                Cgroups.remove(limits);
+            }
         }
+    }
+
+    /**
+     * --memory and --cpus: the cgroup the sandbox is born in, made now (refused when there is
+     * none to make, LIMIT_NO_CGROUP), listed in RUN_DIR/cgroups for the waiter to remove; null
+     * without those options.
+     */
+    private Cgroups.Plan limits(RunDir run, Handover handover, int uid) throws GvshimException {
+        if (!req.limits().needsCgroup()) {
+            return null;
+        }
+        String self = handover.forksIntoNamespaces() ? "/proc/" + handover.taker() + "/cgroup" : "/proc/self/cgroup";
+        Cgroups.Host h = Cgroups.Host.system();
+        String procCgroup = h.read(self);
+        String mountinfo = h.read("/proc/self/mountinfo");
+        Cgroups.Plan plan = Cgroups.plan(req.limits(), run.id(), procCgroup == null ? "" : procCgroup,
+                mountinfo == null ? "" : mountinfo, uid, h);
+        try {
+            Files.writeString(run.dir().resolve("cgroups"), plan.waiterFile());
+        } catch (IOException e) {
+            throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                    IoError.withFile(e), "check free space in " + run.dir().getParent()));
+        }
+        Cgroups.prepare(plan);
+        return plan;
     }
 
     /**

@@ -19,13 +19,45 @@ import java.util.List;
  * @param runsc         runsc binary, null to search $PATH
  * @param root          state directory, null for the per-user default
  * @param readOnly      --read-only: the root file system without the overlay, read-only (a bundle: its root too)
+ * @param uid           with {@code gid}: numeric ids of -u, else null (names are in {@code user})
+ * @param user          -u USER[:GROUP] to resolve in the sandbox's /etc/passwd and /etc/group, or null
+ * @param limits        --memory, --cpus, --pids-limit
  *
  * <p>Paths are absolute: the CLI resolves what the caller gave against the caller's directory.
  */
 public record RunRequest(List<String> command, Path bundle, Path rootfs, List<BindMount> mounts, List<String> tmpfs,
         String cwd, List<String> env, boolean envAll, Network network, Double timeout, double killAfter, String platform,
         String runsc, Path root, Mode userns, Tty tty, Long uid, Long gid, String hostname, boolean fallbackUnsandboxed,
-        boolean debug, boolean verbose, boolean readOnly) {
+        boolean debug, boolean verbose, boolean readOnly, RunUser user, RunLimits limits) {
+
+    public RunRequest {
+        limits = limits == null ? RunLimits.NONE : limits;
+    }
+
+    /** Without -u names or limits. */
+    public RunRequest(List<String> command, Path bundle, Path rootfs, List<BindMount> mounts, List<String> tmpfs,
+            String cwd, List<String> env, boolean envAll, Network network, Double timeout, double killAfter, String platform,
+            String runsc, Path root, Mode userns, Tty tty, Long uid, Long gid, String hostname, boolean fallbackUnsandboxed,
+            boolean debug, boolean verbose, boolean readOnly) {
+        this(command, bundle, rootfs, mounts, tmpfs, cwd, env, envAll, network, timeout, killAfter, platform, runsc, root, userns,
+                tty, uid, gid, hostname, fallbackUnsandboxed, debug, verbose, readOnly, null, RunLimits.NONE);
+    }
+
+    /** Without --read-only, -u names or limits. */
+    public RunRequest(List<String> command, Path bundle, Path rootfs, List<BindMount> mounts, List<String> tmpfs,
+            String cwd, List<String> env, boolean envAll, Network network, Double timeout, double killAfter, String platform,
+            String runsc, Path root, Mode userns, Tty tty, Long uid, Long gid, String hostname, boolean fallbackUnsandboxed,
+            boolean debug, boolean verbose) {
+        this(command, bundle, rootfs, mounts, tmpfs, cwd, env, envAll, network, timeout, killAfter, platform, runsc, root, userns,
+                tty, uid, gid, hostname, fallbackUnsandboxed, debug, verbose, false, null, RunLimits.NONE);
+    }
+
+    /** This request with the ids -u resolved to. */
+    public RunRequest withIds(long resolvedUid, long resolvedGid) {
+        return new RunRequest(command, bundle, rootfs, mounts, tmpfs, cwd, env, envAll, network, timeout, killAfter, platform,
+                runsc, root, userns, tty, resolvedUid, resolvedGid, hostname, fallbackUnsandboxed, debug, verbose, readOnly, user,
+                limits);
+    }
 
     /** --tty: give the command a terminal. */
     public enum Tty {
@@ -130,31 +162,18 @@ public record RunRequest(List<String> command, Path bundle, Path rootfs, List<Bi
     }
 
     /**
-     * runsc's gofer creates a missing bind-mount point in the real root file system before
-     * the sandbox starts (measured: a destination under /tmp left an empty directory on the
-     * host). On a root that is not the caller's own (the default /), that is either a failure
-     * ("mkdir ...: permission denied", reported by runsc only as EOF) or litter on the host,
-     * so such a destination must already exist, with the source's type.
+     * A destination that exists must have the source's type (a directory on a directory, a file
+     * on a file). A missing one is made by gvshim, without writing the root file system
+     * ({@link MountPoints}).
      */
     private static void checkMountPoint(String option, BindMount b, Path rootfs) {
-        Path target = rootfs.resolve(b.destination().substring(1));
+        Path target = RunUser.inRoot(rootfs, b.destination());
         boolean sourceIsDir = Files.isDirectory(b.source());
-        if (Files.exists(target)) {
+        if (target != null && Files.exists(target)) {
             if (sourceIsDir != Files.isDirectory(target)) {
                 throw new IllegalArgumentException("--mount " + option + ": cannot mount a " + (sourceIsDir ? "directory" : "file")
                         + " on " + b.destination() + ", which is a " + (sourceIsDir ? "file" : "directory"));
             }
-            return;
-        }
-        Path existing = target.getParent();
-        while (existing != null && !Files.exists(existing)) {
-            existing = existing.getParent();
-        }
-        boolean own = !rootfs.equals(Path.of("/")) && existing != null && Files.isWritable(existing);
-        if (!own) {
-            throw new IllegalArgumentException("--mount " + option + ": " + b.destination() + " does not exist in the root file system "
-                    + rootfs + ", and gVisor can only mount on existing paths of a root it must not modify; mount on an"
-                    + " existing " + (sourceIsDir ? "directory (such as /mnt)" : "file") + ", or use --rootfs with a copy you own");
         }
     }
 }

@@ -137,6 +137,50 @@ public final class RunSpec {
     }
 
     /**
+     * Where the sandbox finds {@code path} on the host, judged by the mounts that will hold it
+     * (the last whose destination contains it): inside a bind mount's source, in the root file
+     * system, or null inside a file system of the sandbox's own (a tmpfs). Symbolic links are
+     * resolved inside that tree ({@link RunUser#inRoot}).
+     */
+    public static Path sandboxFile(Path root, List<Mount> mounts, String path) {
+        Mount holder = null;
+        for (Mount m : mounts) {
+            String d = Path.of(m.destination()).normalize().toString();
+            if (path.equals(d) || path.startsWith(d.equals("/") ? "/" : d + "/")) {
+                holder = m;
+            }
+        }
+        if (holder == null) {
+            return RunUser.inRoot(root, path);
+        }
+        boolean bind = "bind".equals(holder.type()) || holder.options().contains("bind") || holder.options().contains("rbind");
+        if (!bind || holder.source() == null) {
+            return null;
+        }
+        String d = Path.of(holder.destination()).normalize().toString();
+        return path.equals(d) ? Path.of(holder.source()) : RunUser.inRoot(Path.of(holder.source()), path.substring(d.length()));
+    }
+
+    /** The mounts the caller asked for (-v, --mount, --tmpfs), as the spec will have them. */
+    static List<Mount> userMounts(RunRequest r) {
+        Spec s = Spec.empty();
+        addUserMounts(s, r);
+        return s.mounts();
+    }
+
+    /**
+     * -u's resolved ids on the spec's process: its supplementary groups, and HOME from the
+     * user's /etc/passwd entry (docker's rule) unless -e, --env-file or --env-all set it.
+     */
+    public static void applyUser(Spec s, RunUser.Ids ids, RunRequest r) {
+        s.process().user(ids.uid(), ids.gid()).additionalGids(ids.additionalGids());
+        boolean homeGiven = r.envAll() || r.env().stream().anyMatch(e -> e.equals("HOME") || e.startsWith("HOME="));
+        if (ids.home() != null && !homeGiven) {
+            s.process().setEnv("HOME", ids.home());
+        }
+    }
+
+    /**
      * For --verbose: what gvshim put in the sandbox besides the caller's own mounts, and why.
      * {@code writableRoot}: runsc's overlay is over the root (the spec runsc reads says rw either
      * way: a read-only root is a read-only nodev copy, see DeviceFields).

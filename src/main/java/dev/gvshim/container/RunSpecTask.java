@@ -112,9 +112,28 @@ final class RunSpecTask {
         RunSpec.Context ctx = new RunSpec.Context(call.env(), call.cwd(), in.stateDir(), waiter,
                 List.of("gvshim-hook", "--started", in.run().startedFifo().toString()), nofile[0], nofile[1]);
         call.trace().mark("nofile read");
-        Spec spec = bundle == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(bundle, req.bundle(), req, ctx);
+        RunRequest r = req;
+        RunUser.Ids ids = null;
+        if (req.user() != null && bundle == null) {
+            // names from the sandbox's files, through the caller's own mounts (-v ./passwd:/etc/passwd) as docker does
+            List<dev.gvshim.oci.Mount> mounts = RunSpec.userMounts(req);
+            ids = req.user().resolve(p -> RunSpec.sandboxFile(req.rootfs(), mounts, p));
+            r = req.withIds(ids.uid(), ids.gid());
+        }
+        Spec spec = bundle == null ? RunSpec.generate(r, ctx) : RunSpec.fromBundle(bundle, req.bundle(), r, ctx);
+        if (req.user() != null && bundle != null) {
+            Spec built = spec;
+            ids = req.user().resolve(p -> RunSpec.sandboxFile(Path.of(built.root().path()), built.mounts(), p));
+        }
+        if (ids != null) {
+            RunSpec.applyUser(spec, ids, req);
+        }
         if (bundle == null && !in.chosen().writableRoot()) {
             spec.root().readonly(true); // no overlay for it: never a writable host root
+        }
+        if (req.limits().pids() != null) {
+            // gVisor's kernel counts the tasks of each user against it (RunLimits)
+            spec.process().rlimit("RLIMIT_NPROC", req.limits().pids(), req.limits().pids());
         }
         call.trace().mark("spec built");
         // both before runsc starts, where the path can still be named (runsc: a bare EOF)
@@ -176,6 +195,17 @@ final class RunSpecTask {
         }
         List<String> notes = new ArrayList<>(fromBundle ? List.of() : RunSpec.mountNotes(req, out, in.chosen().writableRoot()));
         notes.addAll(in.chosen().notes());
+        if (!fromBundle) {
+            List<MountPoints.Point> points = MountPoints.missing(req, out.mounts().stream()
+                    .filter(m -> "tmpfs".equals(m.type())).map(dev.gvshim.oci.Mount::destination).toList());
+            try {
+                MountPoints.write(points, Path.of(out.root().path()), run.dir().resolve("mountpoints"));
+            } catch (IOException e) {
+                throw new GvshimException(Failure.of("RUN_DIR_WRITE", "cannot write the run directory " + run.dir(), null,
+                        IoError.withFile(e), "check free space in " + in.stateDir()));
+            }
+            notes.addAll(MountPoints.notes(points));
+        }
         if (!r.moot().isEmpty()) {
             notes.add("spec fields gVisor's design makes moot: " + String.join("; ", r.moot()));
         }

@@ -38,7 +38,30 @@ public record Checkup(Doctor.Report report, String error) {
         }
         int uid = facts.status().euid();
         StateDir.Choice stateDir = StateDir.find(env, uid, IdMap.outer(facts.caller().ownUidMap(), uid));
-        return new Checkup(Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir), null);
+        Doctor.Report r = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
+        List<Finding> all = new java.util.ArrayList<>(r.findings());
+        all.add(limits(uid, dev.gvshim.container.Cgroups.Host.system()));
+        return new Checkup(new Doctor.Report(r.verdict(), r.mode(), r.environment(), r.user(), List.copyOf(all), r.notFull()), null);
+    }
+
+    /**
+     * Whether `gvshim run --memory` and `--cpus` can be applied for this caller: run's own
+     * decision ({@link dev.gvshim.container.Cgroups#plan}), nothing created. Informational (ok
+     * either way): a sandbox starts without limits; run refuses a limit it cannot apply.
+     */
+    static Finding limits(int uid, dev.gvshim.container.Cgroups.Host h) {
+        String self = h.read("/proc/self/cgroup");
+        String mountinfo = h.read("/proc/self/mountinfo");
+        try {
+            var plan = dev.gvshim.container.Cgroups.plan(new dev.gvshim.container.RunLimits(64L << 20, 0.01, null), "RUNID",
+                    self == null ? "" : self, mountinfo == null ? "" : mountinfo, uid, h);
+            return Finding.ok("LIMIT_NO_CGROUP", "sandbox", "run's --memory and --cpus can be applied here (a cgroup below"
+                    + " yours), --pids-limit everywhere", plan.note().replace("limits: --memory 64m, --cpus 0.01 through the ",
+                    "through the "));
+        } catch (dev.gvshim.failure.GvshimException e) {
+            return Finding.ok("LIMIT_NO_CGROUP", "sandbox", "run's --memory and --cpus cannot be applied here (run refuses"
+                    + " them in one line); --pids-limit can (gVisor's own limit)", e.failure().why());
+        }
     }
 
     /** runsc's first --version line ("runsc version 0.0~20221219.0"), or null. */

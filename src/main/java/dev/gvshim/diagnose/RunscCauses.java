@@ -48,6 +48,13 @@ final class RunscCauses extends Causes {
                 return x.syscalls().syscall(new SyscallException("execve", errno, runsc == null ? "runsc" : runsc.toString())
                         .in(Step.EXEC_RUNSC));
             }
+            if (step.startsWith("mountpoint: ")) {
+                return Failure.of("MOUNT_POINT", "cannot make the missing mount points", message.replaceFirst("^gvshim-nsexec: ", ""),
+                        "gvshim makes a mount destination that is missing from the root file system in a read-only copy"
+                                + " of its nearest existing directory (a tmpfs with its entries bound in it; runsc would create"
+                                + " it on the host)",
+                        "mount on a path that exists in the root file system (such as /mnt, or an existing file)");
+            }
             if (step.startsWith("unshare")) {
                 return x.sandbox().probeStep("unshare-mnt", errno);
             }

@@ -79,6 +79,18 @@ public final class Process {
         return this;
     }
 
+    /** process.user.additionalGids (none: removed). */
+    public Process additionalGids(List<Long> gids) {
+        ObjectNode user = Nodes.object(json, "user");
+        if (gids.isEmpty()) {
+            user.remove("additionalGids");
+        } else {
+            ArrayNode a = user.putArray("additionalGids");
+            gids.forEach(a::add);
+        }
+        return this;
+    }
+
     /** The same capability list in every set (bounding, effective, permitted, and optionally ambient). */
     public Process capabilities(List<String> caps, boolean ambient) {
         ObjectNode c = json.putObject("capabilities");

@@ -190,7 +190,9 @@ public final class RunscCommand {
      */
     public static List<String> forRun(Path nsexec, Path runsc, RunscConfig config, Path nodevList, Path runscLog, Path bundle,
             Path consoleSocket, String id) {
+        // BUNDLE/mountpoints: the mount points missing from a generated spec's root (container/MountPoints); none: no file
         List<String> argv = new ArrayList<>(List.of(nsexec.toString(), "--own-mountns", "--nodev-file", nodevList.toString(),
+                "--mountpoints-file", bundle.resolve("mountpoints").toString(),
                 "--runsc-log", runscLog.toString(), "--argv0", "runsc", "--"));
         argv.add(runsc.toString());
         argv.addAll(config.toFlags());
