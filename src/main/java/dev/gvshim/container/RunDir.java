@@ -60,6 +60,17 @@ public final class RunDir {
         }
     }
 
+    /**
+     * Makes process {@code pid} its owner (a pooled sandbox handed to the client that runs a
+     * command in it): {@link #collectGarbage} leaves it while that process lives.
+     */
+    public void handTo(long pid) throws IOException {
+        Path tmp = dir.resolve(OWNER_FILE + ".new");
+        Files.writeString(tmp, pid + " " + ProcStat.startTime(pid) + "\n");
+        Files.move(tmp, dir.resolve(OWNER_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     /** runsc accepts [A-Za-z0-9_+.-]; the id is also the directory name. */
     static String newId() {
         return "gv" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffff_ffffL);
