@@ -156,8 +156,13 @@ public final class SandboxPool {
             inUse.clear();
             notifyAll();
         }
-        fillers.shutdownNow();
+        fillers.shutdown(); // a boot under way finishes and sees closed: it destroys its sandbox
         all.forEach(Sandbox::destroy);
+        try {
+            fillers.awaitTermination(65, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** One line for `gvshim server status`. */
@@ -245,6 +250,12 @@ public final class SandboxPool {
     private void fillOne() {
         Sandbox s = null;
         Failure f = null;
+        synchronized (this) {
+            if (closed) {
+                starting--;
+                return;
+            }
+        }
         try {
             s = maker.make();
         } catch (GvshimException e) {
