@@ -195,7 +195,7 @@ public final class RunDir {
             return recent(ownerFile.getParent());
         }
         try {
-            long start = ProcStat.startTime(Long.parseLong(f[0])); // -1: no such process
+            long start = ProcStat.liveStartTime(Long.parseLong(f[0])); // -1: no such process, or a zombie
             return f.length == 2 && start >= 0 && Long.parseLong(f[1]) == start; // pid reuse changes the start time
         } catch (RuntimeException e) {
             return false; // not an owner file of ours

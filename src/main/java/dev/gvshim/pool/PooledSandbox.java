@@ -92,7 +92,7 @@ public final class PooledSandbox implements Sandbox {
     @Override
     public boolean takerGone() {
         long pid = takerPid;
-        return pid > 0 && ProcStat.startTime(pid) != takerStart;
+        return pid > 0 && ProcStat.liveStartTime(pid) != takerStart; // a zombie client has exited
     }
 
     @Override
