@@ -77,7 +77,11 @@ public final class PooledRun {
             err = Linux.pipe2(Linux.O_CLOEXEC);
             List<String> argv = new ArrayList<>();
             argv.add(sb.runsc().toString());
-            argv.addAll(sb.globals());
+            for (String g : sb.globals()) {
+                if (req.debug() || !g.startsWith("--debug-log=")) { // runsc's info lines of every exec: only asked for
+                    argv.add(g);
+                }
+            }
             argv.addAll(List.of("exec", "--process=" + process, "--internal-pid-file=" + pidFile, run.id()));
             int pid = handover.spawnInto(new Handover.Spawn(argv.getFirst(), argv, UsernsChild.env(call), sb.userns(), sb.mntns(),
                     new int[] {in[0], out[1], err[1]}));

@@ -107,8 +107,11 @@ final class Booter implements SandboxPool.Maker {
             // explained without runsc's own text
         }
         Failure f = RunFailed.explain(call, b.run().dir(), true).failure();
+        boolean init = f.id().equals("COMMAND_NOT_FOUND"); // the command runsc could not find is the pool's own init
         return Failure.of(f.id(), "cannot fill the pool " + spec.name() + ": " + f.what(), f.evidence(),
-                f.why() == null ? "runsc exited with status " + w.exitCode() : f.why(), f.fix());
+                f.why() == null ? "runsc exited with status " + w.exitCode() : f.why(),
+                init ? "a pool's sandboxes wait in `" + String.join(" ", PoolSpec.INIT) + "`: give the pool a root file system"
+                        + " that has sleep(1)" : f.fix());
     }
 
     private static byte[] drain(int fd) {

@@ -203,6 +203,22 @@ class PoolIT {
         assertThat(awaitStatus(false, "pool p: ready 1,")).contains("served 0");
     }
 
+    @Test
+    void aPoolThatCannotFillSaysWhyInStatusAndOnTheRun() throws Exception {
+        Path empty = Files.createTempDirectory(host.work, "empty-root-"); // no sleep(1) for the pool's init
+        Host.sh("chown", host.uid + ":" + host.gid, empty.toString());
+        Host.sh("chmod", "755", empty.toString());
+        start(false, "bad:min=1,max=1,rootfs=" + empty);
+        String s = awaitStatus(false, "pool bad: .*failed [1-9]");
+        Matcher why = Pattern.compile("cannot fill: (gvshim: .* \\[([A-Z_]+)\\])").matcher(s);
+        assertThat(why.find()).as("why in status:\n" + s).isTrue();
+        Host.Result r = as(false, "$G run --pool bad --rootfs " + empty + " -- /bin/true");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err().lines()).as(r.toString()).hasSize(1);
+        assertThat(r.err()).as("the same id on the run that needed a sandbox").endsWith("[" + why.group(2) + "]\n");
+    }
+
     // ------------------------------------------------------------------ kill -9 of the server
 
     @Test
