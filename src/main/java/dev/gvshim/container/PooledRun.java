@@ -87,6 +87,7 @@ public final class PooledRun {
                     new int[] {in[0], out[1], err[1]}));
             call.trace().mark("runsc exec forked");
             Linux.closeQuietly(in[0], out[1], err[1]);
+            in[0] = out[1] = err[1] = -1; // closed once: the number may be another thread's by the finally
             for (int fd : new int[] {in[1], out[0], err[0]}) {
                 Linux.inheritable(fd);
             }
