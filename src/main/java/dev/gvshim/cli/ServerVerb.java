@@ -135,6 +135,11 @@ final class ServerVerb implements Verb {
 
     private int run(Call call, long idle, int firstFd, boolean detach, List<PoolSpec> pools)
             throws IOException, SyscallException, GvshimException {
+        if (pools.isEmpty()) { // none on the command line: the configuration file's ("pools": [...])
+            String file = call.env().get("GVSHIM_CONFIG");
+            pools = dev.gvshim.container.RuntimeConfig.pools(file != null ? call.absolute(file)
+                    : dev.gvshim.container.RuntimeConfig.DEFAULT_FILE);
+        }
         int euid = call.euid();
         Install in = install(call);
         Path dir = ServerDir.prepare(call.env(), euid, outerUid(euid));
@@ -193,7 +198,7 @@ final class ServerVerb implements Verb {
             return ErrorSink.usage(call, "gvshim server", "start needs an installation (bin/gvshim); use `gvshim server run`", 1);
         }
         Map<String, String> env = new LinkedHashMap<>();
-        for (String k : List.of("PATH", "HOME", "XDG_RUNTIME_DIR")) { // the server's own: never the caller's JVM options
+        for (String k : List.of("PATH", "HOME", "XDG_RUNTIME_DIR", "GVSHIM_CONFIG")) { // the server's own: never the caller's JVM options
             if (call.env().get(k) != null) {
                 env.put(k, call.env().get(k));
             }

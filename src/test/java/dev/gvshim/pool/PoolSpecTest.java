@@ -78,4 +78,20 @@ class PoolSpecTest {
                     .hasMessageContaining(c.get(1)).hasMessageStartingWith("--");
         }
     }
+
+    @Test
+    void theConfigurationFileNamesPoolsToo() throws Exception {
+        Path f = dir.resolve("config.json");
+        java.nio.file.Files.writeString(f, "{\"server\": \"on\", \"pools\": [\"a:min=1,max=2\", \"b:network=host\"]}");
+        List<PoolSpec> p = dev.gvshim.container.RuntimeConfig.pools(f);
+        assertThat(p).extracting(PoolSpec::name).containsExactly("a", "b");
+        assertThat(p.get(1).template().network()).isEqualTo(Network.HOST);
+        assertThat(dev.gvshim.container.RuntimeConfig.pools(dir.resolve("none.json"))).isEmpty();
+        java.nio.file.Files.writeString(f, "{\"pools\": [\"a:min=3,max=2\"]}");
+        assertThatThrownBy(() -> dev.gvshim.container.RuntimeConfig.pools(f))
+                .isInstanceOfSatisfying(dev.gvshim.failure.GvshimException.class, e -> {
+                    assertThat(e.failure().id()).isEqualTo("CONFIG_INVALID");
+                    assertThat(e.failure().oneLine()).contains("\"pools\" in " + f + ": --pool a:min=3,max=2: min 3 is more than max 2");
+                });
+    }
 }
