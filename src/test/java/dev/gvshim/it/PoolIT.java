@@ -219,6 +219,26 @@ class PoolIT {
         assertThat(r.err()).as("the same id on the run that needed a sandbox").endsWith("[" + why.group(2) + "]\n");
     }
 
+    @Test
+    void theSandboxOfAClientKilledMidRunIsDestroyed() throws Exception {
+        start(false, "c:min=1,max=2");
+        awaitStatus(false, "pool c: ready 1,");
+        // exec: the process is the client itself, which becomes the waiter
+        Process p = new ProcessBuilder("setpriv", "--reuid=" + host.uid, "--regid=" + host.gid, "--init-groups", "--reset-env",
+                "/bin/sh", "-c", "GVSHIM_SERVER=on exec " + host.gvshim + " run --pool c -- /bin/sleep 100").start();
+        awaitStatus(false, "pool c: ready 1, in use 1,");
+        assertThat(runsc()).as("runsc exec of the run").anyMatch(l -> l.contains(" exec --process="));
+        Host.sh("kill", "-KILL", Long.toString(p.pid()));
+        p.waitFor();
+        // runsc exec dies with the client (PR_SET_PDEATHSIG); the server destroys the sandbox it served
+        awaitStatus(false, "pool c: ready 1, in use 0, starting 0");
+        for (int i = 0; i < 50 && runsc().stream().filter(l -> l.contains(" run --bundle")).count() != 1; i++) {
+            Thread.sleep(100);
+        }
+        assertThat(runsc()).as("runsc processes: the ready sandbox's run, gofer and sandbox only").noneMatch(l -> l.contains(" exec "))
+                .filteredOn(l -> l.contains(" run --bundle")).hasSize(1);
+    }
+
     // ------------------------------------------------------------------ kill -9 of the server
 
     @Test
