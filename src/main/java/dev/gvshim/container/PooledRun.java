@@ -56,7 +56,7 @@ public final class PooledRun {
         String mounts = mountsDiffer(spec, pool.mountPoints(), pool.spec().name());
         if (mounts != null && pool.profile().differs(Profile.of(req), pool.spec().name()) == null) {
             throw new GvshimException(Failure.of("POOL_PROFILE_MISMATCH", "cannot run in the pool " + pool.spec().name(), null,
-                    mounts, "run from the directory the pool was started in, or with --cwd"));
+                    mounts, "run from a working directory outside /tmp, or give one with --cwd"));
         }
         Sandbox taken = pool.take(Profile.of(req), WAIT_MILLIS);
         PooledSandbox sb = (PooledSandbox) taken;
