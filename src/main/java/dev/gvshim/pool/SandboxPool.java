@@ -111,7 +111,9 @@ public final class SandboxPool {
                         notifyAll();
                         return s;
                     }
-                    if (lastFailure != null && starting == 0) {
+                    // a pool that never filled, or fails again and again, says why at once; one failed boot of a
+                    // pool that works is retried (the caller waits for it)
+                    if (lastFailure != null && starting == 0 && (created == 0 || failuresInARow >= 2)) {
                         throw new GvshimException(lastFailure);
                     }
                     long left = (end - System.nanoTime()) / 1_000_000L;
