@@ -50,8 +50,9 @@ public final class RunDir {
             Path d = stateDir.resolve(id);
             try {
                 Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-                Files.writeString(d.resolve(OWNER_FILE), pid + " " + start + "\n");
-                return new RunDir(d, id);
+                RunDir run = new RunDir(d, id);
+                run.writeOwner(pid, start);
+                return run;
             } catch (FileAlreadyExistsException e) {
                 if (attempt > 16) {
                     throw e;
@@ -65,8 +66,16 @@ public final class RunDir {
      * command in it): {@link #collectGarbage} leaves it while that process lives.
      */
     public void handTo(long pid) throws IOException {
+        writeOwner(pid, ProcStat.startTime(pid));
+    }
+
+    /**
+     * Written whole or not at all (rename(2)): {@link #collectGarbage} of a concurrent run must never
+     * read a half-written owner file, which it takes for none of ours (a pool boots several at once).
+     */
+    private void writeOwner(long pid, long start) throws IOException {
         Path tmp = dir.resolve(OWNER_FILE + ".new");
-        Files.writeString(tmp, pid + " " + ProcStat.startTime(pid) + "\n");
+        Files.writeString(tmp, pid + " " + start + "\n");
         Files.move(tmp, dir.resolve(OWNER_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
