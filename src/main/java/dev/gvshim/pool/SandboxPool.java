@@ -45,6 +45,7 @@ public final class SandboxPool {
     private final ExecutorService fillers;
     private final Thread keeper;
     private int starting;
+    private int destroying;
     private int waiting;
     private long created;
     private long failed;
@@ -138,12 +139,21 @@ public final class SandboxPool {
     public void discard(Sandbox s) {
         synchronized (this) {
             inUse.remove(s);
-            notifyAll();
+            destroying++;
         }
         try {
-            fillers.execute(s::destroy);
+            fillers.execute(() -> destroy(List.of(s)));
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            s.destroy(); // closed meanwhile
+            destroy(List.of(s)); // closed meanwhile
+        }
+    }
+
+    /** Destroys sandboxes counted in {@link #destroying}: until they are gone they count against max. */
+    private void destroy(List<Sandbox> over) {
+        over.forEach(Sandbox::destroy);
+        synchronized (this) {
+            destroying -= over.size();
+            notifyAll();
         }
     }
 
@@ -215,12 +225,13 @@ public final class SandboxPool {
                         over.add(s);
                     }
                 }
+                destroying += over.size();
                 while (wanted() > 0 && System.nanoTime() - retryAtNanos >= 0) {
                     starting++;
                     fillers.execute(this::fillOne);
                 }
             }
-            over.forEach(Sandbox::destroy);
+            destroy(over);
             synchronized (this) {
                 if (!closed) {
                     try {
@@ -237,7 +248,7 @@ public final class SandboxPool {
     private int wanted() {
         int goal = Math.max(spec.min(), waiting);
         int want = goal - ready.size() - starting;
-        int room = spec.max() - ready.size() - starting - inUse.size();
+        int room = spec.max() - ready.size() - starting - inUse.size() - destroying;
         if (spec.memoryBytes() > 0 && !ready.isEmpty()) {
             long rss = 0;
             for (Sandbox s : ready) {
