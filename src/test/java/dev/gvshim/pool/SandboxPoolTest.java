@@ -188,4 +188,31 @@ class SandboxPoolTest {
         assertThat(made).allMatch(f -> f.destroyed);
         assertThat(used.destroyed).isTrue();
     }
+
+    @Test
+    void aSandboxBeingDestroyedStillCountsAgainstMax() throws Exception {
+        java.util.concurrent.CountDownLatch slow = new java.util.concurrent.CountDownLatch(1);
+        SandboxPool p = pool("p:min=1,max=1", () -> {
+            Fake f = new Fake() {
+                @Override
+                public void destroy() {
+                    super.destroy();
+                    try {
+                        slow.await(); // a runsc that takes its time to die
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            made.add(f);
+            return f;
+        });
+        Fake used = (Fake) p.take(same(p), 2000);
+        used.takerGone = true;
+        await(() -> used.destroyed);
+        Thread.sleep(300);
+        assertThat(made).as("no new sandbox while the used one is still dying (max 1)").hasSize(1);
+        slow.countDown();
+        await(() -> made.size() == 2 && p.status().contains("ready 1,"));
+    }
 }
