@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** The pool's bookkeeping with fake sandboxes: no runsc, no processes. */
 class SandboxPoolTest {
-    static final class Fake implements Sandbox {
+    static class Fake implements Sandbox {
         volatile boolean alive = true;
         volatile boolean takerGone;
         volatile boolean destroyed;
