@@ -207,12 +207,15 @@ class SandboxPoolTest {
             made.add(f);
             return f;
         });
-        Fake used = (Fake) p.take(same(p), 2000);
-        used.takerGone = true;
-        await(() -> used.destroyed);
-        Thread.sleep(300);
-        assertThat(made).as("no new sandbox while the used one is still dying (max 1)").hasSize(1);
-        slow.countDown();
+        try {
+            Fake used = (Fake) p.take(same(p), 2000);
+            used.takerGone = true;
+            await(() -> used.destroyed);
+            Thread.sleep(300);
+            assertThat(made).as("no new sandbox while the used one is still dying (max 1)").hasSize(1);
+        } finally {
+            slow.countDown();
+        }
         await(() -> made.size() == 2 && p.status().contains("ready 1,"));
     }
 }
