@@ -277,6 +277,9 @@ public final class SandboxPool {
             f = Failure.of("POOL_FILL_FAILED", "cannot fill the pool " + spec.name(), null, "an internal error: " + e,
                     "see the server's log");
         }
+        if (f != null) {
+            log.accept("pool " + spec.name() + ": " + f.oneLine()); // logged before a waiting caller is told
+        }
         boolean destroy = false;
         synchronized (this) {
             starting--;
@@ -296,9 +299,6 @@ public final class SandboxPool {
                 retryAtNanos = System.nanoTime() + Math.min(30_000L, 500L << Math.min(failuresInARow, 6)) * 1_000_000L;
             }
             notifyAll();
-        }
-        if (f != null) {
-            log.accept("pool " + spec.name() + ": " + f.oneLine());
         }
         if (destroy) {
             s.destroy();
