@@ -119,3 +119,31 @@ if [ -x /usr/bin/time ]; then
 fi
 echo "bench: resident while the command runs: $comm, ${waiter_kb} kB$jvm"
 [ -n "$server" ] && echo "bench: the user's gvshim server after the warm rows: $server"
+
+# The warm pool (issue 18): `gvshim run --pool` in a ready sandbox of the user's server (runsc exec
+# into a sandbox booted ahead), against unshare+runsc run on the same bundle in one hyperfine run.
+# Before each timed run the pool is back at its min ready (--prepare, not timed): this is the
+# latency of a warm pool, not its refill rate, which the sustained row measures.
+if [ "${POOL:-1}" = 1 ]; then
+	as_user env GVSHIM_SERVER=off "$G" server stop >/dev/null 2>&1 || true
+	as_user env GVSHIM_SERVER=on "$G" server start --idle-timeout 0 --pool "bench:min=4,max=8,bundle=$B" >/dev/null ||
+		die "gvshim server start --pool failed"
+	printf '#!/bin/sh\n# waits until the pool has its min ready again\ni=0\nwhile [ $i -lt 300 ]; do\n\tenv GVSHIM_SERVER=on %s server status | grep -q "pool bench: ready [4-8]," && exit 0\n\tsleep 0.05; i=$((i+1))\ndone\nexit 1\n' "$G" >"$work/ready.sh"
+	chmod 755 "$work/ready.sh"
+	as_user "$work/ready.sh" || die "the pool did not fill: $(as_user env GVSHIM_SERVER=on "$G" server status | grep pool)"
+	pool_cmd="env GVSHIM_SERVER=on $G run --pool bench --bundle $B"
+	as_user hyperfine -N --warmup 3 --runs "$runs" --prepare "$work/ready.sh" --export-csv "$work/pool.csv" --style basic \
+		-n unshare "$unshare_cmd" -n pool "$pool_cmd" >"$work/pool.log" 2>&1 || { cat "$work/pool.log"; die "hyperfine failed (pool)"; }
+	awk -F, 'NR > 1 { m[$1] = $2 * 1000; lo[$1] = $7 * 1000; hi[$1] = $8 * 1000 }
+		END { printf "bench: pool: gvshim run --pool %.1f ms (min %.1f, max %.1f) against unshare+runsc run %.1f ms: %.2fx (target <= 0.4)\n",
+			m["pool"], lo["pool"], hi["pool"], m["unshare"], m["pool"] / m["unshare"] }' "$work/pool.csv"
+	as_user "$work/ready.sh" || true
+	echo "bench: pool: $(as_user env GVSHIM_SERVER=on "$G" server status | grep -o 'rss per ready sandbox [0-9.]* MB') (runsc run, gofer and sandbox together; shared pages counted in each)"
+	# sustained: 8 callers at once, from a pool of 4 ready and max 8, until 80 runs are done
+	t0=$(date +%s.%N)
+	as_user sh -c "seq 80 | xargs -P 8 -I{} env GVSHIM_SERVER=on $G run --pool bench --bundle $B >/dev/null"
+	t1=$(date +%s.%N)
+	echo "bench: pool: sustained $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f runs/s (80 runs, 8 callers at once, max 8: %.1f s)", 80 / (b - a), b - a }')"
+	as_user env GVSHIM_SERVER=on "$G" server status | grep '^pool' | sed 's/^/bench: pool: status: /'
+	as_user env GVSHIM_SERVER=off "$G" server stop >/dev/null 2>&1 || true
+fi

@@ -63,46 +63,6 @@ double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---------- child processes of our own (runsc kill / delete) ---------- */
-
-pid_t spawn_runsc(const char *verb, const char *a1, const char *a2)
-{
-	const char *argv[MAX_GLOBALS + 8];
-	int n = 0;
-	argv[n++] = opt.runsc;
-	for (int i = 0; i < opt.nglobals; i++)
-		argv[n++] = opt.globals[i];
-	argv[n++] = verb;
-	if (a1)
-		argv[n++] = a1;
-	if (a2)
-		argv[n++] = a2;
-	argv[n] = NULL;
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 0);
-			if (!opt.debug) {
-				dup2(null, 1);
-				dup2(null, 2);
-			}
-		}
-		signal(SIGPIPE, SIG_DFL);
-		execv(opt.runsc, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-void runsc_kill(int sig)
-{
-	char num[16];
-	snprintf(num, sizeof num, "%d", sig);
-	if (spawn_runsc("kill", opt.id, num) < 0 && opt.debug)
-		fprintf(stderr, "gvshim: fork for runsc kill: %s\n", strerror(errno));
-}
-
 static void close_other_fds(void)
 {
 	int keep[] = {opt.stdin_fd, opt.stdout_fd, opt.stderr_fd, opt.started_fd, opt.console_fd};
@@ -130,7 +90,7 @@ static void usage(void)
 {
 	die("usage: gvshim-waiter --child PID --runsc PATH --id ID [--runsc-global ARG]... [--run-dir DIR] [--log FILE] "
 	    "[--stdin-fd N] [--stdout-fd N] [--stderr-fd N] [--started-fd N] [--console-fd N] [--timeout S] "
-	    "[--kill-after S] [--explain PROG] [--keep] [--debug]");
+	    "[--kill-after S] [--explain PROG] [--signal-pid-file FILE] [--keep] [--debug]");
 }
 
 static int parse_fd(const char *s)
@@ -153,6 +113,7 @@ static void parse_options(int argc, char **argv)
 		{"console-fd", required_argument, 0, 't'},  {"timeout", required_argument, 0, 'T'},
 		{"kill-after", required_argument, 0, 'K'},  {"explain", required_argument, 0, 'e'},
 		{"keep", no_argument, 0, 'k'},              {"debug", no_argument, 0, 'D'},
+		{"signal-pid-file", required_argument, 0, 'p'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -177,6 +138,7 @@ static void parse_options(int argc, char **argv)
 		case 'K': opt.kill_after = atof(optarg); break;
 		case 'e': opt.explain = optarg; break;
 		case 'k': opt.keep = true; break;
+		case 'p': opt.signal_pid_file = optarg; break;
 		case 'D': opt.debug = opt.keep = true; break;
 		default: usage();
 		}
@@ -238,6 +200,15 @@ static void await_runsc(struct waiter *w)
 static void clean_up(const struct waiter *w)
 {
 	char runsc_root[4096] = "";
+	if (opt.signal_pid_file) {
+		/* a pooled sandbox: the server that owns it (runsc run is its child) destroys it once this
+		 * process is gone; `runsc delete --force` here would wait for a sandbox whose parent is not ours */
+		if (!reap_all(0.2)) {
+			kill_remaining_children();
+			reap_all(1.0);
+		}
+		return;
+	}
 	if (opt.run_dir)
 		snprintf(runsc_root, sizeof runsc_root, "%s/runsc", opt.run_dir);
 	if (!reap_all(WIFSIGNALED(w->status) ? 1.0 : 0.2) || (runsc_root[0] && dir_has_entries(runsc_root))) {
@@ -338,7 +309,7 @@ int main(int argc, char **argv)
 
 	if (opt.keep)
 		fprintf(stderr, "gvshim: kept the run directory %s\n", opt.run_dir ? opt.run_dir : "");
-	else
+	else if (!opt.signal_pid_file) /* a pooled sandbox's: its server removes it */
 		remove_tree(opt.run_dir);
 	if (opt.trace)
 		fprintf(stderr, "gvshim: trace waiter exiting at monotonic %.0f us\n", now() * 1e6);

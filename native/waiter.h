@@ -27,6 +27,7 @@ struct waiter_options {
 	const char *run_dir;
 	const char *log;     /* runsc --log file: a "level":"error" line marks runsc's own failure */
 	const char *explain; /* gvshim launcher, exec'd as `explain __explain ...` on failure */
+	const char *signal_pid_file; /* a pooled run: runsc exec's --internal-pid-file; signals go to that pid */
 	int stdin_fd, stdout_fd, stderr_fd, started_fd, console_fd;
 	double timeout, kill_after;
 	bool keep, debug, trace;
@@ -42,8 +43,12 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Starts `runsc GLOBALS VERB [A1 [A2]]` with /dev/null as stdio (stdout and stderr kept with --debug). */
 pid_t spawn_runsc(const char *verb, const char *a1, const char *a2);
+/* The same with a third argument (NULL: none). */
+pid_t spawn_runsc3(const char *verb, const char *a1, const char *a2, const char *a3);
 
-/* `runsc kill ID SIG`: a signal for the command (runsc run does not forward signals). */
+/* `runsc kill ID SIG`: a signal for the command (runsc run does not forward signals); with
+ * --signal-pid-file, `runsc kill --pid=N ID SIG` to the process `runsc exec` started (runsc exec
+ * forwards signals only to a terminal's foreground group, runsc/cmd/exec.go). */
 void runsc_kill(int sig);
 
 /* ---------- the end of a run (waiter_end.c) ---------- */

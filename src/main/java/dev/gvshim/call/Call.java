@@ -41,6 +41,7 @@ public final class Call {
     private final Handover handover;
     private final Trace trace;
     private final Roots roots;
+    private dev.gvshim.pool.SandboxPools pools;
     private int euid = -1;
 
     /**
@@ -172,6 +173,18 @@ public final class Call {
 
     /** The same call with other stdio (a verb that runs another one quietly). */
     public Call withStdio(Stdio other) {
-        return new Call(id, env, cwd, other, identity, home, launcher, processes, handover, trace, roots);
+        return new Call(id, env, cwd, other, identity, home, launcher, processes, handover, trace, roots).withPools(pools);
+    }
+
+    /** The same call, served by a server with these warm pools (`gvshim run --pool`). */
+    public Call withPools(dev.gvshim.pool.SandboxPools p) {
+        Call c = new Call(id, env, cwd, stdio, identity, home, launcher, processes, handover, trace, roots);
+        c.pools = p;
+        return c;
+    }
+
+    /** The warm pools of the server serving this call; null for a one-shot call (no server). */
+    public dev.gvshim.pool.SandboxPools pools() {
+        return pools;
     }
 }

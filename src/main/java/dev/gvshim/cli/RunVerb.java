@@ -7,11 +7,14 @@ import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.call.Call;
 import dev.gvshim.container.Fallback;
+import dev.gvshim.container.PooledRun;
 import dev.gvshim.container.RunForeground;
 import dev.gvshim.container.RunRequest;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.pool.SandboxPool;
+import dev.gvshim.pool.SandboxPools;
 import dev.gvshim.runsc.RunscConfig.Network;
 import dev.gvshim.userns.Mode;
 import java.nio.file.Path;
@@ -96,6 +99,9 @@ final class RunVerb implements Verb {
         s.addOption(value(names("--fallback"), "WHAT", String.class,
                 "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
                         + ") or unsandboxed (run COMMAND directly, with a warning)."));
+        s.addOption(value(names("--pool"), "NAME", String.class,
+                "Run in a ready sandbox of the gvshim server's warm pool NAME (gvshim server start --pool NAME:min=2,max=8);"
+                        + " the sandbox options must be the pool's."));
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
         s.addOption(flag(names("--verbose"), "Say which user-namespace mode was chosen and why, what gvshim mounted and which runsc flags it chose."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
@@ -120,6 +126,11 @@ final class RunVerb implements Verb {
                     + " bin/gvshim", Exit.GVSHIM);
         }
         try {
+            String pool = p.matchedOptionValue("--pool", null);
+            if (pool != null) {
+                PooledRun.run(call, req, pool(call, pool));
+                return 0;
+            }
             new RunForeground(call, req).run();
             return 0; // handed over: the waiter runs elsewhere (or, GVSHIM_TRACE=wait, runsc has been waited for)
         } catch (GvshimException e) {
@@ -144,6 +155,24 @@ final class RunVerb implements Verb {
     static final String NETWORK_HOST_WARNING = "gvshim: warning: --network host: the sandbox shares this host's network"
             + " interfaces and ports (gVisor's hostinet: no network isolation; its system calls stay in the sandbox);"
             + " use --network none for none [NETWORK_HOST]";
+
+    /** The server's pool {@code name}; one line with the fix when there is no server or no such pool. */
+    private static SandboxPool pool(Call call, String name) throws GvshimException {
+        SandboxPools pools = call.pools();
+        if (pools == null) {
+            throw new GvshimException(Failure.of("POOL_NEEDS_SERVER", "cannot run in the pool " + name, null,
+                    "pools live in the gvshim server, and this call ran without one (GVSHIM_SERVER=off, or none configured)",
+                    "start one with the pool: gvshim server start --pool " + name + ":min=2,max=8, and run with GVSHIM_SERVER=on"));
+        }
+        SandboxPool p = pools.find(name);
+        if (p == null) {
+            throw new GvshimException(Failure.of("POOL_UNKNOWN", "cannot run in the pool " + name, null,
+                    "the gvshim server has no pool of that name (its pools: " + (pools.names().isEmpty() ? "none"
+                            : String.join(", ", pools.names())) + ")",
+                    "restart it with the pool: gvshim server stop; gvshim server start --pool " + name + ":min=2,max=8"));
+        }
+        return p;
+    }
 
     private static Path path(String s) {
         return s == null ? null : Path.of(s);

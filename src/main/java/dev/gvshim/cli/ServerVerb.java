@@ -14,6 +14,7 @@ import dev.gvshim.diagnose.IoError;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.UnixSockets;
+import dev.gvshim.pool.PoolSpec;
 import dev.gvshim.server.Client;
 import dev.gvshim.server.Server;
 import dev.gvshim.server.ServerDir;
@@ -57,6 +58,10 @@ final class ServerVerb implements Verb {
                 .description("run, start, stop or status.").build());
         s.addOption(value(names("--idle-timeout"), "SECONDS", Long.class,
                 "run, start: exit after this long without calls (default 600; 0: never)."));
+        s.addOption(Options.repeated(names("--pool"), "NAME:min=N,max=N[,KEY=VALUE]...",
+                "run, start: keep a warm pool of sandboxes for `gvshim run --pool NAME`; repeatable. Keys: min (ready, default 2),"
+                        + " max (in all, default 8), memory (RSS of the ready ones, 512M), and the sandbox's profile: rootfs, bundle,"
+                        + " mount (SRC:DST[:ro], repeatable), tmpfs, network, userns, platform, runsc, root, hostname."));
         s.addOption(value(names("--first-fd"), "FD", Integer.class, "run: serve the call waiting on this socket first (the client's start).")
                 .toBuilder().hidden(true).build());
         s.addOption(flag(names("--detach"), "run: leave the caller's session (start uses it).").toBuilder().hidden(true).build());
@@ -70,10 +75,22 @@ final class ServerVerb implements Verb {
         if (idle < 0) {
             return ErrorSink.usage(call, "gvshim server", "--idle-timeout must be 0 (never) or more seconds", Exit.USAGE);
         }
+        List<PoolSpec> pools = new ArrayList<>();
+        try {
+            for (String spec : p.matchedOptionValue("--pool", List.<String>of())) {
+                PoolSpec ps = PoolSpec.parse(spec, call.cwd());
+                if (pools.stream().anyMatch(x -> x.name().equals(ps.name()))) {
+                    throw new IllegalArgumentException("--pool " + ps.name() + " is given twice");
+                }
+                pools.add(ps);
+            }
+        } catch (IllegalArgumentException e) {
+            return ErrorSink.usage(call, "gvshim server", e.getMessage(), Exit.USAGE);
+        }
         try {
             return switch (action) {
-                case "run" -> run(call, idle, p.matchedOptionValue("--first-fd", -1), p.hasMatchedOption("--detach"));
-                case "start" -> start(call, idle);
+                case "run" -> run(call, idle, p.matchedOptionValue("--first-fd", -1), p.hasMatchedOption("--detach"), pools);
+                case "start" -> start(call, idle, pools);
                 case "stop", "status" -> ask(call, action);
                 default -> ErrorSink.usage(call, "gvshim server", "unknown action \"" + action
                         + "\": run, start, stop or status (see `gvshim server --help`)", Exit.USAGE);
@@ -119,7 +136,13 @@ final class ServerVerb implements Verb {
         }
     }
 
-    private int run(Call call, long idle, int firstFd, boolean detach) throws IOException, SyscallException, GvshimException {
+    private int run(Call call, long idle, int firstFd, boolean detach, List<PoolSpec> pools)
+            throws IOException, SyscallException, GvshimException {
+        if (pools.isEmpty()) { // none on the command line: the configuration file's ("pools": [...])
+            String file = call.env().get("GVSHIM_CONFIG");
+            pools = dev.gvshim.container.RuntimeConfig.pools(file != null ? call.absolute(file)
+                    : dev.gvshim.container.RuntimeConfig.DEFAULT_FILE);
+        }
         int euid = call.euid();
         Install in = install(call);
         Path dir = ServerDir.prepare(call.env(), euid, outerUid(euid));
@@ -138,6 +161,7 @@ final class ServerVerb implements Verb {
             return 1;
         }
         server.cleanAbandoned();
+        server.startPools(pools, call);
         if (firstFd >= 0) {
             server.submit(firstFd);
         }
@@ -165,24 +189,30 @@ final class ServerVerb implements Verb {
     }
 
     /** Starts `gvshim server run --detach` in the background and waits until it answers (10 s at most). */
-    private int start(Call call, long idle) throws IOException {
+    private int start(Call call, long idle, List<PoolSpec> pools) throws IOException {
         ServerDir where = where(call);
         if (where != null && Client.running(where)) {
+            if (!pools.isEmpty()) {
+                return ErrorSink.usage(call, "gvshim server", "one is already running for uid " + call.euid() + ", and its pools"
+                        + " stay as they are; to start it with these: gvshim server stop, then gvshim server start --pool ...", 1);
+            }
             return ask(call, "start"); // prints the running server's pid
         }
         if (call.launcher() == null) {
             return ErrorSink.usage(call, "gvshim server", "start needs an installation (bin/gvshim); use `gvshim server run`", 1);
         }
         Map<String, String> env = new LinkedHashMap<>();
-        for (String k : List.of("PATH", "HOME", "XDG_RUNTIME_DIR")) { // the server's own: never the caller's JVM options
+        for (String k : List.of("PATH", "HOME", "XDG_RUNTIME_DIR", "GVSHIM_CONFIG")) { // the server's own: never the caller's JVM options
             if (call.env().get(k) != null) {
                 env.put(k, call.env().get(k));
             }
         }
         env.put("LC_ALL", "C.UTF-8"); // the JVM takes the encoding of every file name from the locale it starts in
         env.put("GVSHIM_SERVER", "off");
-        ProcessBuilder pb = new ProcessBuilder(call.launcher().toString(), "server", "run", "--detach", "--idle-timeout",
-                Long.toString(idle)).directory(new File("/"));
+        List<String> argv = new ArrayList<>(List.of(call.launcher().toString(), "server", "run", "--detach", "--idle-timeout",
+                Long.toString(idle)));
+        pools.forEach(ps -> argv.addAll(List.of("--pool", ps.toString()))); // paths resolved here, against the caller's directory
+        ProcessBuilder pb = new ProcessBuilder(argv).directory(new File("/"));
         pb.environment().clear();
         pb.environment().putAll(env);
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

@@ -50,14 +50,34 @@ public final class RunDir {
             Path d = stateDir.resolve(id);
             try {
                 Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-                Files.writeString(d.resolve(OWNER_FILE), pid + " " + start + "\n");
-                return new RunDir(d, id);
+                RunDir run = new RunDir(d, id);
+                run.writeOwner(pid, start);
+                return run;
             } catch (FileAlreadyExistsException e) {
                 if (attempt > 16) {
                     throw e;
                 }
             }
         }
+    }
+
+    /**
+     * Makes process {@code pid} its owner (a pooled sandbox handed to the client that runs a
+     * command in it): {@link #collectGarbage} leaves it while that process lives.
+     */
+    public void handTo(long pid) throws IOException {
+        writeOwner(pid, ProcStat.startTime(pid));
+    }
+
+    /**
+     * Written whole or not at all (rename(2)): {@link #collectGarbage} of a concurrent run must never
+     * read a half-written owner file, which it takes for none of ours (a pool boots several at once).
+     */
+    private void writeOwner(long pid, long start) throws IOException {
+        Path tmp = dir.resolve(OWNER_FILE + ".new");
+        Files.writeString(tmp, pid + " " + start + "\n");
+        Files.move(tmp, dir.resolve(OWNER_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** runsc accepts [A-Za-z0-9_+.-]; the id is also the directory name. */
@@ -184,7 +204,7 @@ public final class RunDir {
             return recent(ownerFile.getParent());
         }
         try {
-            long start = ProcStat.startTime(Long.parseLong(f[0])); // -1: no such process
+            long start = ProcStat.liveStartTime(Long.parseLong(f[0])); // -1: no such process, or a zombie
             return f.length == 2 && start >= 0 && Long.parseLong(f[1]) == start; // pid reuse changes the start time
         } catch (RuntimeException e) {
             // empty or partial: created an instant ago and being written (Files.writeString creates, then

@@ -43,6 +43,31 @@ import java.util.concurrent.CompletableFuture;
 public final class RunForeground {
     private final Call call;
     private final RunRequest req;
+    private java.util.function.Consumer<Booted> booted;
+
+    /**
+     * A sandbox booted for a warm pool (issue 18) and kept by this process instead of handed to a
+     * waiter: runsc run is this process's child (the namespace child exec'd it, PR_SET_PDEATHSIG:
+     * it dies with the thread that cloned it, and runsc's sandbox and gofer with it, runsc's
+     * Attached), and the descriptors of the waiter's ends are the receiver's to close.
+     *
+     * @param started the `started` FIFO (readable once the poststart hook ran: the init runs)
+     * @param stdin   the write end of the init's stdin
+     * @param stdout  the read end of the init's stdout
+     * @param stderr  the read end of runsc's (and the init's) stderr
+     */
+    public record Booted(RunDir run, Path runsc, int runscPid, String mode, int started, int stdin, int stdout, int stderr) {
+    }
+
+    /**
+     * Boots the sandbox of {@code req} (whose command waits: the pool's init) for a warm pool and
+     * gives it to {@code receiver} instead of handing the call over; throws why it cannot start,
+     * with nothing left.
+     */
+    public void boot(java.util.function.Consumer<Booted> receiver) throws GvshimException {
+        this.booted = receiver;
+        run();
+    }
 
     /** {@code req}'s paths are absolute (the CLI resolves them against the caller's directory). */
     public RunForeground(Call call, RunRequest req) {
@@ -142,7 +167,9 @@ public final class RunForeground {
             RunStdio.prepareRunDir(run);
             fds.open(run, terminal);
             call.trace().mark("stdio ready");
-            fds.inheritWaiterEnds();
+            if (booted == null) {
+                fds.inheritWaiterEnds(); // a pool's are kept by this process: close-on-exec, never in another's child
+            }
             // The namespace child is cloned and mapped first: it waits on the sync pipe, and
             // runsc reads config.json only after its execve, so the id helpers run while the
             // bundle is still being parsed and the spec written.
@@ -167,6 +194,18 @@ public final class RunForeground {
                 }
             }
             int runscPid;
+            if (booted != null) {
+                child.release();
+                child.handedOver();
+                int pid = child.pid();
+                child = null;
+                booted.accept(new Booted(run, runsc, pid, plan.mode().label(), fds.started, fds.waiterIn, fds.waiterOut,
+                        fds.waiterErr));
+                fds.started = fds.waiterIn = fds.waiterOut = fds.waiterErr = -1; // the receiver's now
+                fds.closeChildEnds();
+                handedOver = true;
+                return;
+            }
             if (handover.forksIntoNamespaces()) {
                 if (limits != null) {
                     // runsc is forked by the client: it is born in the cgroup (the waiter moves back, RUN_DIR/cgroups)

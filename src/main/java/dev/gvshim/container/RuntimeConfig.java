@@ -56,6 +56,40 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         return RuntimeFailures.of("CONFIG_INVALID", line);
     }
 
+    /**
+     * The server's warm pools of the file {@code file} ({@code "pools": ["NAME:min=2,max=8,..."]}, as
+     * `gvshim server start --pool` takes them; paths absolute); none when the file does not exist.
+     */
+    public static List<dev.gvshim.pool.PoolSpec> pools(Path file) throws GvshimException {
+        load(file, false); // the whole file is checked, as every reader of it does
+        try {
+            return Files.exists(file) ? pools(JsonTree.read(Files.readAllBytes(file)), " in " + file) : List.of();
+        } catch (IOException e) {
+            throw invalid("cannot read the configuration file " + file + ": " + IoError.reason(e, file));
+        }
+    }
+
+    private static List<dev.gvshim.pool.PoolSpec> pools(JsonNode j, String where) throws GvshimException {
+        List<dev.gvshim.pool.PoolSpec> out = new ArrayList<>();
+        if (!j.has("pools")) {
+            return out;
+        }
+        if (!j.get("pools").isArray()) {
+            throw invalid("\"pools\"" + where + " must be a list of strings such as \"py:min=2,max=8,rootfs=/srv/py\"");
+        }
+        for (JsonNode p : j.get("pools")) {
+            if (!p.isTextual()) {
+                throw invalid("\"pools\"" + where + " must be a list of strings such as \"py:min=2,max=8,rootfs=/srv/py\"");
+            }
+            try {
+                out.add(dev.gvshim.pool.PoolSpec.parse(p.asText(), Path.of("/")));
+            } catch (IllegalArgumentException e) {
+                throw invalid("\"pools\"" + where + ": " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
     static RuntimeConfig defaults() {
         return new RuntimeConfig(null, Network.NONE, false, null, false, new LinkedHashMap<>(), new ArrayList<>(), false,
                 false);
@@ -88,9 +122,9 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
         for (var prop : j.properties()) {
             String k = prop.getKey();
             if (!Set.of("runsc", "network", "platform", "debug", "runscFlags", "allowFlagOverride", "execWithoutSeccomp",
-                    "server", "serverIdleTimeout").contains(k)) {
+                    "server", "serverIdleTimeout", "pools").contains(k)) {
                 throw invalid("unknown key \"" + k + "\"" + where + " (known: runsc, network, platform, debug,"
-                        + " runscFlags, allowFlagOverride, execWithoutSeccomp, server, serverIdleTimeout)");
+                        + " runscFlags, allowFlagOverride, execWithoutSeccomp, server, serverIdleTimeout, pools)");
             }
         }
         // read by bin/gvshim (the native client) before any JVM runs; checked here so that a mistake is told
@@ -101,6 +135,7 @@ public record RuntimeConfig(String runsc, Network network, boolean networkExplic
                 && j.get("serverIdleTimeout").isIntegralNumber() && j.get("serverIdleTimeout").asLong() >= 0)) {
             throw invalid("\"serverIdleTimeout\"" + where + " must be a number of seconds, 0 (never) or more");
         }
+        pools(j, where);
         if (j.has("runsc")) {
             c = c.withRunsc(text(j, "runsc", where));
         }

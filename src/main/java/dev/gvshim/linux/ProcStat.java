@@ -43,6 +43,21 @@ public final class ProcStat {
         return state != 'Z' && state != 'X' && parseStartTime(stat) == start;
     }
 
+    /**
+     * Field 22, starttime, of a process that still runs: -1 for a zombie as for a process that is
+     * gone (a zombie has exited; its pid only waits for its parent's wait(2), and an orphan's
+     * parent, init, may take seconds to reap it).
+     */
+    public static long liveStartTime(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close > 0 && stat.startsWith("Z", close + 2) ? -1 : parseStartTime(stat);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** Field 4, ppid, of the stat file {@code stat} (/proc/PID/stat, or a test's copy); -1 if gone or unreadable. */
     public static int parentOf(Path stat) {
         try {

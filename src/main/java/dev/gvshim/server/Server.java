@@ -4,6 +4,8 @@ import dev.gvshim.call.Call;
 import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.UnixSockets;
+import dev.gvshim.pool.PoolSpec;
+import dev.gvshim.pool.SandboxPools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,6 +83,7 @@ public final class Server {
             Thread.ofPlatform().name("gvshim-call-", 1).daemon(true).factory());
     private final int[] wake;
     private volatile String stopping;
+    private volatile SandboxPools pools;
     private int lockFd = -1;
     private volatile int listener = -1;
     private long socketInode = -1;
@@ -96,6 +99,16 @@ public final class Server {
 
     public Config config() {
         return cfg;
+    }
+
+    /** Starts the warm pools of `--pool` (issue 18), booted with {@code base}: see {@link LineStream#pools}. */
+    public void startPools(List<PoolSpec> specs, Call base) {
+        pools = specs.isEmpty() ? null : LineStream.pools(specs, base, log);
+    }
+
+    /** The warm pools, or null without any. */
+    SandboxPools pools() {
+        return pools;
     }
 
     ServerLog log() {
@@ -149,11 +162,8 @@ public final class Server {
     /** Serves the connection {@code fd} in this thread, and only it (a server that lost the lock: a one-shot for its first call). */
     public void serveOnly(int fd) {
         active.incrementAndGet();
-        try {
-            serve(fd);
-        } finally {
-            active.decrementAndGet();
-        }
+        serve(fd); // serve() never throws: it closes its connection on every path
+        active.decrementAndGet();
     }
 
     /** Serves the connection {@code fd} on a call thread (blocks while all are busy). */
@@ -213,12 +223,15 @@ public final class Server {
             }
             if (cfg.idleMillis() > 0 && active.get() == 0 && idle > cfg.idleMillis() * 1_000_000L) {
                 stop("idle for " + cfg.idleMillis() / 1000 + " s");
-            } else if (!ownBuild()) {
+            } else if (!ServerFiles.ownBuild(cfg.home(), cfg.buildId())) {
                 stop("the installation's build changed");
             } else if (socketInode >= 0 && ServerFiles.inode(cfg.where().socket()) != socketInode) {
                 // removed (rm -rf of the state directory) or replaced: no client can reach this server any more
                 stop("its socket " + cfg.where().socket() + " is gone");
             }
+        }
+        if (pools != null) {
+            pools.close(); // before the name goes: a stopped server leaves no pooled sandbox behind
         }
         leave();
         while (active.get() > 0) {
@@ -285,18 +298,6 @@ public final class Server {
         Linux.closeQuietly(listener, lockFd);
         listener = -1;
         lockFd = -1;
-    }
-
-    /** Whether lib/build-id still says this server's build (always, without an installation). */
-    private boolean ownBuild() {
-        if (cfg.home() == null) {
-            return true;
-        }
-        try {
-            return Files.readString(cfg.home().resolve("lib/build-id")).strip().equals(cfg.buildId());
-        } catch (IOException e) {
-            return false; // uninstalled
-        }
     }
 
     /** One connection, start to end; whatever happens, its descriptors are closed. */
@@ -377,7 +378,7 @@ public final class Server {
         b.append("calls ").append(calls.get()).append(" served, ").append(active.get()).append(" active\n");
         b.append("idle timeout ").append(cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s").append('\n');
         b.append(Memory.of(Path.of("/proc/self/status"))).append('\n');
-        return b.toString();
+        return b.append(pools == null ? "" : pools.status()).toString();
     }
 
     long pid() {

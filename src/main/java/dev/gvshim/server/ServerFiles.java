@@ -97,4 +97,16 @@ final class ServerFiles {
             Linux.closeQuietly(fd);
         }
     }
+
+    /** Whether lib/build-id of {@code home} still says {@code buildId} (always, without an installation). */
+    static boolean ownBuild(Path home, String buildId) {
+        if (home == null) {
+            return true;
+        }
+        try {
+            return java.nio.file.Files.readString(home.resolve("lib/build-id")).strip().equals(buildId);
+        } catch (IOException e) {
+            return false; // uninstalled
+        }
+    }
 }

@@ -53,4 +53,30 @@ class RunDirTest {
         assertThat(reused).as("pid reused: start time differs").doesNotExist();
         assertThat(old).doesNotExist();
     }
+
+    @Test
+    void aRunDirectoryBeingCreatedIsNeverCollectedByAConcurrentRun(@TempDir Path state) throws Exception {
+        // a warm pool boots several sandboxes at once in one process, each collecting garbage: an owner
+        // file read half-written (empty) was taken for none of ours, and the new directory deleted
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread collector = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                RunDir.collectGarbage(state);
+            }
+        });
+        java.util.List<String> lost = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 800 && lost.isEmpty(); i++) {
+                RunDir r = RunDir.create(state);
+                if (!Files.isDirectory(r.dir())) {
+                    lost.add(r.id());
+                }
+                r.delete();
+            }
+        } finally {
+            stop.set(true);
+            collector.join();
+        }
+        assertThat(lost).as("run directories deleted by a concurrent collection while being created").isEmpty();
+    }
 }

@@ -93,7 +93,7 @@ class RuntimeConfigTest {
         assertThat(loadError("[\"runsc\"]")).isEqualTo("configuration file " + file + " must hold a JSON object");
         assertThat(loadError("{\"netwrok\": \"host\"}")).isEqualTo("unknown key \"netwrok\" in " + file
                 + " (known: runsc, network, platform, debug, runscFlags, allowFlagOverride, execWithoutSeccomp, server,"
-                + " serverIdleTimeout)");
+                + " serverIdleTimeout, pools)");
         assertThat(loadError("{\"server\": \"yes\"}")).isEqualTo("\"server\" in " + file + " must be \"auto\", \"on\" or \"off\"");
         assertThat(loadError("{\"serverIdleTimeout\": -1}"))
                 .isEqualTo("\"serverIdleTimeout\" in " + file + " must be a number of seconds, 0 (never) or more");
