@@ -75,7 +75,7 @@ public final class Cli {
     }
 
     /** What a gvshim server runs for its calls: this CLI (the AOT cache's training uses it too). */
-    public static dev.gvshim.server.Server.Dispatcher serverDispatcher() {
+    public static dev.gvshim.server.Dispatcher serverDispatcher() {
         return new ServerVerb.CliDispatcher();
     }
 

@@ -16,6 +16,7 @@ import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.UnixSockets;
 import dev.gvshim.pool.PoolSpec;
 import dev.gvshim.server.Client;
+import dev.gvshim.server.Dispatcher;
 import dev.gvshim.server.Server;
 import dev.gvshim.server.ServerDir;
 import dev.gvshim.userns.IdMap;
@@ -246,7 +247,7 @@ final class ServerVerb implements Verb {
     }
 
     /** The CLI as the server's dispatcher: which calls the server serves so far, and running them. */
-    static final class CliDispatcher implements Server.Dispatcher {
+    static final class CliDispatcher implements Dispatcher {
         @Override
         public String coldReason(List<String> args) {
             String[] a = args.toArray(String[]::new);

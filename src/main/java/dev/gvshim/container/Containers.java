@@ -246,39 +246,16 @@ public final class Containers {
         return out;
     }
 
-    /** A signal sent to a paused container, held for its resume. */
+    /** A signal sent to a paused container, held for its resume ({@link HeldSignals}). */
     record HeldSignal(int signal, boolean all) {
     }
 
-    private static final String HELD = "held-signals";
-
-    /**
-     * Holds a signal for a paused container until it is resumed: what the kernel does for a
-     * frozen cgroup's tasks, which runc signals without thawing (a signal stays pending until
-     * the task runs again; SIGKILL alone acts on a frozen task: cgroups(7), cgroup.freeze in
-     * the kernel's cgroup-v2.rst). runsc 2022-12 refuses to signal a paused container at all.
-     */
     void holdSignal(String id, HeldSignal s) throws IOException {
-        Files.writeString(dir(id).resolve(HELD), s.signal() + (s.all() ? " all" : "") + "\n", StandardCharsets.UTF_8,
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        HeldSignals.hold(dir(id), s);
     }
 
-    /** The signals held for the container, oldest first; they are no longer held. */
     List<HeldSignal> takeHeldSignals(String id) {
-        Path f = dir(id).resolve(HELD);
-        List<HeldSignal> out = new ArrayList<>();
-        try {
-            for (String line : Files.readAllLines(f)) {
-                String[] w = line.strip().split(" ");
-                if (!w[0].isEmpty()) {
-                    out.add(new HeldSignal(Integer.parseInt(w[0]), w.length > 1 && w[1].equals("all")));
-                }
-            }
-            Files.deleteIfExists(f);
-        } catch (IOException | NumberFormatException e) {
-            // none held (or a torn line: dropped, as a signal to a dead task is)
-        }
-        return out;
+        return HeldSignals.take(dir(id));
     }
 
     /** Creates the container's directory and state; fails if the id is taken (atomically: mkdir). */
@@ -286,25 +263,8 @@ public final class Containers {
         create(c, List.of());
     }
 
-    /**
-     * A process that is creating a container, by pid and /proc start time ({@link ProcStat}: a
-     * pid alone may be another process's by now).
-     */
-    public record Creator(long pid, long start) {
-        /** The process {@code pid} as it is now; null if it is gone. */
-        public static Creator of(long pid) {
-            long start = ProcStat.startTime(pid);
-            return start < 0 ? null : new Creator(pid, start);
-        }
-
-        /** Still running: a zombie has finished (the server killed with -9 stays one until init reaps it). */
-        boolean alive() {
-            return ProcStat.running(pid, start);
-        }
-    }
-
-    /** In a container's directory while its create runs: the processes doing it, one "PID STARTTIME" a line. */
-    static final String CREATING = "creating";
+    /** In a container's directory while its create runs ({@link CreateMark}). */
+    static final String CREATING = CreateMark.FILE;
 
     /**
      * Creates the container's directory and state, marked as being created by {@code creators}
@@ -313,24 +273,18 @@ public final class Containers {
      * next call ({@link #abandoned}) that it may. The mark is written (atomically: rename) before
      * the record, so no record of an unfinished create is without it.
      */
-    public void create(Container c, List<Creator> creators) throws IOException {
+    public void create(Container c, List<CreateMark.Creator> creators) throws IOException {
         Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         Path d = dir(c.id());
         Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createDirectory(d.resolve("logs"));
-        if (!creators.isEmpty()) {
-            StringBuilder b = new StringBuilder();
-            creators.forEach(p -> b.append(p.pid()).append(' ').append(p.start()).append('\n'));
-            Path tmp = d.resolve(CREATING + ".tmp");
-            Files.writeString(tmp, b, StandardCharsets.US_ASCII);
-            Files.move(tmp, d.resolve(CREATING), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
+        CreateMark.write(d, creators);
         save(c);
     }
 
     /** The container's create has finished: it is an ordinary container from now on. */
     public void created(String id) throws IOException {
-        Files.deleteIfExists(dir(id).resolve(CREATING));
+        CreateMark.clear(dir(id));
     }
 
     /**
@@ -339,27 +293,7 @@ public final class Containers {
      * while any of them lives, and when it cannot be told (an unreadable mark).
      */
     public boolean abandoned(String id) {
-        Path mark = dir(id).resolve(CREATING);
-        if (!Files.exists(mark, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return false; // every verb asks: a stat(2), not a NoSuchFileException built each time
-        }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(mark, StandardCharsets.US_ASCII);
-        } catch (IOException e) {
-            return false; // not being created (or cannot tell)
-        }
-        try {
-            for (String line : lines) {
-                String[] f = line.strip().split(" ");
-                if (f.length == 2 && new Creator(Long.parseLong(f[0]), Long.parseLong(f[1])).alive()) {
-                    return false;
-                }
-            }
-        } catch (NumberFormatException e) {
-            return false; // not our writing: leave it alone
-        }
-        return true;
+        return CreateMark.abandoned(dir(id));
     }
 
     /** The ids of the containers here whose create was {@link #abandoned}. */

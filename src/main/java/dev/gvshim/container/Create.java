@@ -182,11 +182,11 @@ public final class Create {
      * (a server's client, which waits for runsc create). While either lives the create may still
      * finish or clean up after itself; once both are gone, the record is {@link Containers#abandoned}.
      */
-    private static List<Containers.Creator> creators(RuntimeCall rc) {
-        List<Containers.Creator> out = new ArrayList<>();
+    private static List<CreateMark.Creator> creators(RuntimeCall rc) {
+        List<CreateMark.Creator> out = new ArrayList<>();
         long self = ProcessHandle.current().pid();
         for (long pid : new long[] {self, rc.call.callerPid()}) {
-            Containers.Creator c = pid > 0 && (pid != self || out.isEmpty()) ? Containers.Creator.of(pid) : null;
+            CreateMark.Creator c = pid > 0 && (pid != self || out.isEmpty()) ? CreateMark.Creator.of(pid) : null;
             if (c != null) {
                 out.add(c);
             }

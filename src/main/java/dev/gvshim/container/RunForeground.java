@@ -129,17 +129,8 @@ public final class RunForeground {
         // runsc's version and flags (cached by the binary's identity; ~8 ms cached, ~70 ms not, in a cold JVM):
         // the flags whose defaults changed between gVisor releases get gvshim's values, and the spec's root is
         // writable only behind the overlay. On a thread of its own, while the namespaces are made.
-        CompletableFuture<RunscChoices.Chosen> chosen = new CompletableFuture<>();
-        Thread probe = new Thread(() -> {
-            try {
-                chosen.complete(RunscChoices.forRun(RunscInfo.of(runsc, stateDir), req.bundle() == null, req.readOnly()));
-                call.trace().mark("runsc probed");
-            } catch (RuntimeException | Error e) {
-                chosen.completeExceptionally(e);
-            }
-        }, "gvshim-runsc-probe");
-        probe.setDaemon(true);
-        probe.start();
+        CompletableFuture<RunscChoices.Chosen> chosen = RunscChoices.forRunAsync(() -> RunscInfo.of(runsc, stateDir),
+                req.bundle() == null, req.readOnly(), () -> call.trace().mark("runsc probed"));
         Cgroups.Plan limits;
         try {
             // refused or made before the spec's thread gets its inputs: it writes into the run directory

@@ -48,6 +48,26 @@ public final class RunscChoices {
     }
 
     /**
+     * {@link #forRun}, on a daemon thread of its own ({@code info} asks runsc when its answer is not
+     * cached), so that it runs while the caller makes the namespaces; {@code done} when answered.
+     */
+    public static java.util.concurrent.CompletableFuture<Chosen> forRunAsync(java.util.function.Supplier<RunscInfo> info,
+            boolean generated, boolean readOnly, Runnable done) {
+        java.util.concurrent.CompletableFuture<Chosen> chosen = new java.util.concurrent.CompletableFuture<>();
+        Thread probe = new Thread(() -> {
+            try {
+                chosen.complete(forRun(info.get(), generated, readOnly));
+                done.run();
+            } catch (RuntimeException | Error e) {
+                chosen.completeExceptionally(e);
+            }
+        }, "gvshim-runsc-probe");
+        probe.setDaemon(true);
+        probe.start();
+        return chosen;
+    }
+
+    /**
      * gvshim run: {@code generated} for its own spec (writable behind an in-memory overlay unless
      * {@code readOnly}), else a bundle's spec (runc's semantics).
      */

@@ -34,28 +34,6 @@ public final class Server {
     static final int THREADS = 64;
     private static final long GC_AFTER_NANOS = 5_000_000_000L;
 
-    /** What the server runs for a call: the CLI, or a test's fake. */
-    public interface Dispatcher {
-        /** Null when the server serves these arguments (argv without argv[0]); else why a one-shot JVM must. */
-        String coldReason(List<String> args);
-
-        /** Runs one call; its exit status. */
-        int run(Call call, String[] args);
-
-        /** A bug met by a call ({@code run} threw): the caller's one line on {@code err}, as a one-shot gvshim prints it. */
-        void internalError(Call call, Throwable t);
-
-        /**
-         * Removes the containers of {@code root} whose create was abandoned (a killed server's),
-         * as this server's own process; their ids.
-         *
-         * @throws Exception the root cannot be used (its one line)
-         */
-        default List<String> cleanAbandoned(Path root) throws Exception {
-            return List.of();
-        }
-    }
-
     /**
      * @param where      the directory and name of this server
      * @param buildId    the installation's build id (lib/build-id); requests of another are COLD
@@ -142,16 +120,7 @@ public final class Server {
      * when there is nothing to clean. runsc runs here as this server's child: there is no caller.
      */
     public void cleanAbandoned() {
-        for (Path root : roots.load()) {
-            try {
-                List<String> ids = dispatcher.cleanAbandoned(root);
-                if (!ids.isEmpty()) {
-                    log.line("removed what interrupted creates left in " + root + ": " + String.join(", ", ids));
-                }
-            } catch (Exception e) {
-                log.line("cannot clean up interrupted creates in " + root + ": " + e.getMessage());
-            }
-        }
+        roots.cleanAbandoned(dispatcher, log);
     }
 
     /** Where this server's calls create containers (given to each call). */
@@ -366,19 +335,8 @@ public final class Server {
 
     /** What `gvshim server status` prints. */
     String status() {
-        long up = (System.nanoTime() - startNanos) / 1_000_000_000L;
-        StringBuilder b = new StringBuilder();
-        b.append("pid ").append(pid).append('\n');
-        b.append("started ").append(started.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)).append(" (uptime ").append(up)
-                .append(" s)\n");
-        b.append("build ").append(cfg.buildId()).append('\n');
-        b.append("home ").append(cfg.home()).append('\n');
-        b.append("socket ").append(cfg.where().socket()).append('\n');
-        b.append("log ").append(log.file()).append('\n');
-        b.append("calls ").append(calls.get()).append(" served, ").append(active.get()).append(" active\n");
-        b.append("idle timeout ").append(cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s").append('\n');
-        b.append(Memory.of(Path.of("/proc/self/status"))).append('\n');
-        return b.append(pools == null ? "" : pools.status()).toString();
+        return ServerStatus.text(pid, started, (System.nanoTime() - startNanos) / 1_000_000_000L, cfg, log.file(), calls.get(),
+                active.get(), pools);
     }
 
     long pid() {

@@ -29,7 +29,7 @@ final class ServerCall {
     }
 
     /** The call's exit status. */
-    int run(Server.Dispatcher dispatcher) {
+    int run(Dispatcher dispatcher) {
         // buffered, flushed at each newline and at the end, as System.out is in a one-shot gvshim:
         // a program the call starts writes to the same descriptor after what was printed before it
         PrintStream out = new PrintStream(new BufferedOutputStream(new Session.FdOutputStream(session.fd(Request.STDOUT)), 8192),

@@ -83,4 +83,18 @@ final class ServerRoots implements Call.Roots {
             log.line("cannot add " + r + " to " + file + ": " + e.getMessage());
         }
     }
+
+    /** Each root's abandoned creates removed by {@code dispatcher} ({@link Server#cleanAbandoned}), said in {@code log}. */
+    void cleanAbandoned(Dispatcher dispatcher, ServerLog log) {
+        for (Path root : load()) {
+            try {
+                List<String> ids = dispatcher.cleanAbandoned(root);
+                if (!ids.isEmpty()) {
+                    log.line("removed what interrupted creates left in " + root + ": " + String.join(", ", ids));
+                }
+            } catch (Exception e) {
+                log.line("cannot clean up interrupted creates in " + root + ": " + e.getMessage());
+            }
+        }
+    }
 }

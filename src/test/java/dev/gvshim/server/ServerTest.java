@@ -39,7 +39,7 @@ class ServerTest {
     }
 
     /** Runs a call as the caller would see it: prints what it got, spawns what "spawn" asks for. */
-    static final class Fake implements Server.Dispatcher {
+    static final class Fake implements Dispatcher {
         @Override
         public String coldReason(List<String> args) {
             return !args.isEmpty() && args.getFirst().equals("cold") ? "cold asked for" : null;
