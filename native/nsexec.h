@@ -36,6 +36,7 @@
 #define STEP_PTY "posix_openpt(terminal)"
 #define STEP_SIGNALFD "signalfd"
 #define STEP_FORK "fork"
+#define STEP_OUTPUT "open(output)"
 
 enum relay_mode { RELAY_NONE, RELAY_WAIT, RELAY_DETACH, RELAY_TERMINAL };
 
@@ -46,6 +47,8 @@ extern const char *runsc_log;  /* --runsc-log: runsc's --log, where a failure is
 struct nsexec_options {
 	enum relay_mode mode;
 	const char *log, *log_format, *id;
+	const char *output; /* --output: stdin /dev/null, stdout and stderr this file (a detached sandbox's log) */
+	const char *then;   /* --then: a NUL-separated argv the background relay execs when it is done */
 };
 
 extern struct nsexec_options opt;

@@ -194,13 +194,37 @@ static int relay_round(struct relay *r, int sfd, int timeout_ms, bool *sigchld)
 	return ready;
 }
 
+/* --then: execs the argv in opt.then (NUL-separated); returns only when it cannot. */
+static void exec_then(void)
+{
+	static char buf[8192];
+	static char *args[64];
+	int fd = open(opt.then, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	size_t k = 0;
+	for (char *p = buf; p < buf + n && k + 1 < sizeof args / sizeof *args; p += strlen(p) + 1)
+		args[k++] = p;
+	args[k] = NULL;
+	execv(args[0], args);
+}
+
 /* The relay after runsc's exit, in a forked copy: until the container's stdio closes. */
 static _Noreturn void relay_in_background(struct relay *r)
 {
+	if (opt.output)
+		setsid(); /* a detached sandbox's relay: not one of the caller's terminal's jobs */
 	bool ignored;
 	while (relay_open(r))
 		relay_round(r, -1, -1, &ignored);
 	report_losses(r, false);
+	if (opt.then)
+		exec_then();
 	_exit(0);
 }
 
@@ -250,6 +274,8 @@ int run_relayed(char **argv)
 		for (int i = 0; i < 3; i++)
 			if (dup2(child[i], i) < 0)
 				_exit(fail(STEP_PIPE, errno));
+		if (opt.output)
+			setsid(); /* a detached sandbox: runsc and its gofer in no job of the caller's terminal */
 		/* runsc gets 0-2 only: ours are O_CLOEXEC, and so becomes anything inherited (the JDK
 		 * starts us with 0-2 only, another caller may not). */
 		syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -80,6 +80,7 @@ final class RunVerb implements Verb {
         s.addOption(value(names("--fallback"), "WHAT", String.class,
                 "What to do when the sandbox cannot start: none (default: exit " + Exit.GVSHIM
                         + ") or unsandboxed (run COMMAND directly, with a warning)."));
+        DetachedRun.options(s);
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
         s.addOption(flag(names("--verbose"), "Say which user-namespace mode was chosen and why."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
@@ -94,6 +95,9 @@ final class RunVerb implements Verb {
             req = request(p, call.cwd());
         } catch (IllegalArgumentException e) {
             return ErrorSink.usage(call, "gvshim run", e.getMessage() + " (see `gvshim run --help`)", Exit.GVSHIM);
+        }
+        if (DetachedRun.applies(p)) {
+            return DetachedRun.call(p, call, req);
         }
         if (call.home() == null) {
             return ErrorSink.usage(call, "gvshim", "cannot find the installation: start gvshim through its launcher,"

@@ -173,7 +173,7 @@ final class RunSpecTask {
     }
 
     /** The caller's RLIMIT_NOFILE (the launcher runs the JVM with -XX:-MaxFDLimit to keep it). */
-    private static long[] nofile() {
+    static long[] nofile() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
                 if (line.startsWith("Max open files")) {
