@@ -177,7 +177,7 @@ final class SandboxExecVerb implements Verb {
             }
         }
         Path f = Files.createTempFile("gvshim-exec-", ".json"); // 0600 (Files.createTempFile on POSIX)
-        Files.write(f, s.toJson());
+        Files.write(f, dev.gvshim.oci.JsonTree.compact(proc.json()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return f;
     }
 }

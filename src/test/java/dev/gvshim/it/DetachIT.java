@@ -114,6 +114,19 @@ class DetachIT {
         assertThat(e.code()).as("the command's exit status: " + e).isEqualTo(7);
         assertThat(e.out()).isEqualTo("3\n");
         assertThat(gvshim(root, "exec", id.substring(0, 6), "/bin/true").code()).as("by a unique id prefix").isZero();
+        Host.Result env = gvshim(root, "exec", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000", n, "/bin/sh", "-c",
+                "echo $FOO $(pwd) $(id -u); test -t 0 || echo no-terminal");
+        assertThat(env.out()).as(env.toString()).isEqualTo("bar /tmp 1000\nno-terminal\n");
+        // -t: a terminal of its own (script(1) gives this call one), the command's status
+        String tty = (root && Host.serverMode() != null ? "env GVSHIM_SERVER=" + Host.serverMode() + " " : "") + host.gvshim
+                + " exec -it " + n + " /bin/sh -c 'test -t 0 && test -t 1 && echo terminal; exit 4'";
+        Host.Result t = root ? Host.run(List.of("script", "-qec", tty, "/dev/null"), null, T, host.work)
+                : Host.run(host.asUser(List.of("script", "-qec", tty, "/dev/null")), null, T, host.work);
+        assertThat(t.code()).as(t.toString()).isEqualTo(4);
+        assertThat(t.out()).as(t.toString()).contains("terminal\r\n");
+        Host.Result noTty = gvshim(root, "exec", "-t", n, "/bin/true");
+        assertThat(noTty.code()).isEqualTo(255);
+        assertThat(noTty.err()).endsWith("[TERMINAL_STDIN]\n");
         long t1 = System.nanoTime();
         Host.Result st = gvshim(root, "stop", n);
         assertThat(st.code()).as(st.toString()).isZero();
