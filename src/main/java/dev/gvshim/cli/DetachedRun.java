@@ -52,7 +52,9 @@ final class DetachedRun {
             call.out().flush();
             return 0;
         } catch (GvshimException e) {
-            return ErrorSink.failure(call, e.failure());
+            // run's convention: its own failures exit 125 (the runtime verbs' diagnoses carry runc's 1)
+            int status = ErrorSink.failure(call, e.failure());
+            return status == Exit.RUNTIME ? Exit.GVSHIM : status;
         }
     }
 

@@ -73,7 +73,9 @@ public final class Detach {
                 rc.detachedOutput(sb.log(id), then);
                 Create.create(rc, new Create.Args(id, bundle.toString(), null, null, false, false, null, null));
                 created = true;
-                rc.detachedOutput(null, null); // start's runsc has stdio of its own, which it closes when it returns
+                // start's runsc: stdio of its own too (its error text goes to the log, never the caller's terminal); no
+                // --then: its relay ends with it
+                rc.detachedOutput(sb.log(id), null);
                 Start.run(rc, id);
                 started = true;
                 return name;
