@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,6 +30,19 @@ class DetachIT {
     @BeforeEach
     void host() {
         host = Host.get();
+    }
+
+    /** A failed test's sandboxes must not outlive it (the next test classes count the test user's processes). */
+    @AfterEach
+    void removeLeftovers() {
+        for (boolean root : new boolean[] {false, true}) {
+            List<String> names = gvshim(root, "ps", "-a", "-q").out().lines().filter(l -> !l.isBlank()).toList();
+            if (!names.isEmpty()) {
+                List<String> args = new ArrayList<>(List.of("rm", "-f"));
+                args.addAll(names);
+                gvshim(root, args.toArray(String[]::new));
+            }
+        }
     }
 
     /** The caller: the test user, or root (with the suite's GVSHIM_SERVER, as the test user's calls get it). */
