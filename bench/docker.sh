@@ -2,7 +2,8 @@
 # Docker benchmark: `docker run --rm IMAGE true` with gvshim as the runtime, side by side with
 # bare runsc (--network=none, the only network mode in which runsc 2022-12 starts here) and
 # runc, in one hyperfine run, plus the bare latency of `gvshim state` against `runsc state`
-# on running containers. Prints the ratios; the issue's target is docker run <= 1.3x runsc.
+# on running containers. Prints the ratios; the targets: docker run <= 1.3x runsc cold, <= 1.15x
+# with the server warm (issue 17), and state <= 1.2x runsc warm.
 #
 #   bench/docker.sh                 as root (registers runtimes in /etc/docker/daemon.json,
 #                                   restored on exit; starts dockerd when it is not running)
@@ -10,8 +11,10 @@
 #
 # Rows: gvshim (its default network: gVisor's netstack in Docker's bridge namespace, what users
 # get), gvshim-none (--network=none, like for like with runsc-none: what gvshim itself adds),
-# runsc-none, runc. Needs a built target/gvshim (mvn -B package), docker.io, runsc,
-# busybox-static, hyperfine.
+# gvshim-warm (the same, every runtime call served by root's warm gvshim server: issue 17),
+# runsc-none, runc. The cold rows run with "server": "off" in /etc/gvshim/config.json (what
+# dockerd's calls of bin/gvshim read; restored on exit), the warm row with GVSHIM_SERVER=on.
+# Needs a built target/gvshim (mvn -B package), docker.io, runsc, busybox-static, hyperfine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-20}
@@ -19,6 +22,7 @@ rounds=${ROUNDS:-2}
 image=gvshim-bench/busybox:latest
 G=$here/target/gvshim/bin/gvshim
 daemon_json=/etc/docker/daemon.json
+gvshim_config=/etc/gvshim/config.json
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root: the benchmark registers Docker runtimes and restarts none of yours"
@@ -38,6 +42,13 @@ cleanup() {
 	set +e
 	chown "${devnull% *}" /dev/null && chmod "${devnull#* }" /dev/null
 	for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1; done
+	GVSHIM_SERVER=on "$G" server stop >/dev/null 2>&1
+	if [ -f "$work/gvshim-config.saved" ]; then
+		cp "$work/gvshim-config.saved" "$gvshim_config"
+	elif [ -f "$work/gvshim-config.absent" ]; then
+		rm -f "$gvshim_config"
+		[ -f "$work/gvshim-config.dir-made" ] && rmdir /etc/gvshim
+	fi
 	if [ -f "$work/daemon.json.saved" ]; then
 		cp "$work/daemon.json.saved" "$daemon_json"
 	elif [ -f "$work/daemon.json.absent" ]; then
@@ -71,8 +82,25 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
 fi
 
 if [ -f "$daemon_json" ]; then cp "$daemon_json" "$work/daemon.json.saved"; else touch "$work/daemon.json.absent"; fi
+# dockerd's calls get no GVSHIM_SERVER from its environment: the config file decides for them (cold rows:
+# off, whatever bin/gvshim's default is); the warm row's runtime is a script that sets it, with
+# --network=none in it rather than in runtimeArgs, so that dockerd does not wrap it in a script of its
+# own: one /bin/sh before the runtime, as runsc-none has (dockerd's wrapper of its runtimeArgs)
+if [ -f "$gvshim_config" ]; then cp "$gvshim_config" "$work/gvshim-config.saved"; else touch "$work/gvshim-config.absent"; fi
+[ -d /etc/gvshim ] || { mkdir /etc/gvshim && touch "$work/gvshim-config.dir-made"; }
+if [ -f "$work/gvshim-config.saved" ] && command -v python3 >/dev/null; then
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["server"]="off"; json.dump(c,open(sys.argv[1],"w"))' "$gvshim_config"
+else
+	echo '{"server": "off"}' >"$gvshim_config"
+fi
+GVSHIM_SERVER=on "$G" server stop >/dev/null 2>&1 || true # another build's or an earlier one's context: start afresh
+printf '#!/bin/sh
+GVSHIM_SERVER=on exec %s --network=none "$@"
+' "$G" >"$work/gvshim-warm"
+chmod 755 "$work" "$work/gvshim-warm"
 "$G" install --docker --name gvshim-bench --path "$G" >/dev/null
 "$G" install --docker --name gvshim-bench-none --path "$G" --runtime-arg=--network=none >/dev/null
+"$G" install --docker --name gvshim-bench-warm --path "$work/gvshim-warm" >/dev/null
 # runsc itself, registered the same way (the runtimeArgs entry is what users write by hand)
 "$G" install --docker --name runsc-bench --path "$runsc" --runtime-arg=--network=none >/dev/null
 pkill -HUP -x dockerd
@@ -82,7 +110,7 @@ for _ in $(seq 40); do
 done
 docker info --format '{{json .Runtimes}}' | grep -q runsc-bench || die "dockerd did not pick up the runtimes"
 
-for rt in gvshim-bench gvshim-bench-none runsc-bench runc; do
+for rt in gvshim-bench gvshim-bench-none gvshim-bench-warm runsc-bench runc; do
 	out=$(docker run --rm --runtime="$rt" "$image" echo ok 2>&1) || die "docker run --runtime=$rt fails: $out"
 done
 
@@ -93,16 +121,20 @@ for round in $(seq "$rounds"); do
 	hyperfine -N --warmup 3 --runs "$runs" --export-csv "$csv" --style basic \
 		-n gvshim "docker run --rm --runtime=gvshim-bench $image true" \
 		-n gvshim-none "docker run --rm --runtime=gvshim-bench-none $image true" \
+		-n gvshim-warm "docker run --rm --runtime=gvshim-bench-warm $image true" \
 		-n runsc-none "docker run --rm --runtime=runsc-bench $image true" \
 		-n runc "docker run --rm --runtime=runc $image true" >"$work/run$round.log" 2>&1 ||
 		{ cat "$work/run$round.log"; die "hyperfine failed"; }
-	awk -F, 'NR > 1 { m[$1] = $2 * 1000 }
-		END { printf "round %d: runsc-none %.0f ms, gvshim-none %.0f ms (%.2fx runsc), gvshim (sandbox network) %.0f ms (%.2fx runsc), runc %.0f ms\n",
-			'"$round"', m["runsc-none"], m["gvshim-none"], m["gvshim-none"] / m["runsc-none"], m["gvshim"],
-			m["gvshim"] / m["runsc-none"], m["runc"] }' "$csv"
+	# median (hyperfine's csv: command,mean,stddev,median,user,system,min,max) and mean of each row
+	awk -F, 'NR > 1 { m[$1] = $2 * 1000; d[$1] = $4 * 1000; lo[$1] = $7 * 1000; hi[$1] = $8 * 1000 }
+		END { printf "round %d (load %s): runsc-none %.0f ms, gvshim-none %.0f ms (%.2fx runsc), gvshim-warm %.0f ms (%.2fx runsc; medians %.0f/%.0f ms: %.2fx; min %.0f/%.0f), gvshim (sandbox network) %.0f ms (%.2fx runsc), runc %.0f ms\n",
+			'"$round"', "'"$(cut -d' ' -f1 /proc/loadavg)"'", m["runsc-none"], m["gvshim-none"], m["gvshim-none"] / m["runsc-none"],
+			m["gvshim-warm"], m["gvshim-warm"] / m["runsc-none"], d["gvshim-warm"], d["runsc-none"], d["gvshim-warm"] / d["runsc-none"],
+			lo["gvshim-warm"], lo["runsc-none"], m["gvshim"], m["gvshim"] / m["runsc-none"], m["runc"] }' "$csv"
 done
 
-# Bare verb latency: state of a running container, each runtime on its own.
+# Bare verb latency: state of a running container, each runtime on its own (every row through env(1),
+# runsc's too, so that all pay its exec alike).
 g_id=$(docker run -d --runtime=gvshim-bench "$image" sleep 600)
 containers+=("$g_id")
 r_id=$(docker run -d --runtime=runsc-bench "$image" sleep 600)
@@ -116,16 +148,17 @@ runsc --root "$r_root" state "$r_id" >/dev/null || die "runsc state fails"
 # of an unknown id: start, parse, answer, exit). A docker run --rm makes four runtime calls
 # (create, start, delete, delete --force), so 4x this is what any such design adds at least.
 hyperfine -N --warmup 5 --runs $((runs * 2)) --export-csv "$work/state.csv" --style basic \
-	-n gvshim "env GVSHIM_SERVER=off $G --root $g_root state $g_id" -n runsc "runsc --root $r_root state $r_id" \
+	-n gvshim "env GVSHIM_SERVER=off $G --root $g_root state $g_id" -n runsc "env GVSHIM_SERVER=on runsc --root $r_root state $r_id" \
 	-n gvshim-warm "env GVSHIM_SERVER=on $G --root $g_root state $g_id" \
 	-n noop "env GVSHIM_SERVER=off $G --root $work/empty-root delete --force no-such-container" >"$work/state.log" 2>&1 ||
 	{ cat "$work/state.log"; die "hyperfine failed (state)"; }
 # root's gvshim server, started by the warm row's warm-up (issue 17): its memory, then stopped
 GVSHIM_SERVER=on "$G" server status | awk '/^rss/ { print "state: root'"'"'s gvshim server after the warm row: " substr($0, 5) }'
 GVSHIM_SERVER=on "$G" server stop >/dev/null 2>&1 || true
-awk -F, 'NR > 1 { m[$1] = $2 * 1000 }
-	END { printf "state: runsc %.1f ms, gvshim %.1f ms (%.2fx, +%.1f ms per call), gvshim with a warm server %.1f ms (%.2fx)\n",
-		m["runsc"], m["gvshim"], m["gvshim"] / m["runsc"], m["gvshim"] - m["runsc"], m["gvshim-warm"], m["gvshim-warm"] / m["runsc"];
+awk -F, 'NR > 1 { m[$1] = $2 * 1000; d[$1] = $4 * 1000 }
+	END { printf "state: runsc %.1f ms, gvshim %.1f ms (%.2fx, +%.1f ms per call), gvshim with a warm server %.1f ms (%.2fx; medians %.1f/%.1f ms: %.2fx)\n",
+		m["runsc"], m["gvshim"], m["gvshim"] / m["runsc"], m["gvshim"] - m["runsc"], m["gvshim-warm"], m["gvshim-warm"] / m["runsc"],
+		d["gvshim-warm"], d["runsc"], d["gvshim-warm"] / d["runsc"];
 		printf "floor: a gvshim call with nothing to do %.1f ms; four per docker run = %.0f ms\n", m["noop"], 4 * m["noop"] }' \
 	"$work/state.csv"
 runsc_mean=$(awk -F, 'NR > 1 && $1 == "runsc-none" { print $2 * 1000 }' "$work/run$rounds.csv")

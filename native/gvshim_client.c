@@ -461,6 +461,7 @@ static void log_runtime_error(const char *msg)
 }
 
 static pid_t running_child = -1;
+static int api; /* served by the Java API's JVM (`gvshim __sandbox`), not by a server */
 
 /* After ACCEPTED the server acted for the call: its death is the caller's failure, in the one-line
  * form of Failure.oneLine (what: why. Fix: ... [ID]), naming the log that says why. */
@@ -472,8 +473,12 @@ static void server_died(const char *how)
 	char dir[PATH_MAX], msg[PATH_MAX + 256];
 	if (!server_dir(dir, sizeof dir))
 		snprintf(dir, sizeof dir, "the server directory");
-	snprintf(msg, sizeof msg, "the gvshim server died during the call: %s. Fix: run the command again (a new server "
-		 "starts); why it died is in %s/server.log [SERVER_DIED]", how, dir);
+	if (api)
+		snprintf(msg, sizeof msg, "the JVM that started this sandbox went away before it ran: %s. Fix: see that "
+			 "JVM's own output; start the sandbox again [SERVER_DIED]", how);
+	else
+		snprintf(msg, sizeof msg, "the gvshim server died during the call: %s. Fix: run the command again (a new "
+			 "server starts); why it died is in %s/server.log [SERVER_DIED]", how, dir);
 	fprintf(stderr, "gvshim: %s\n", msg);
 	log_runtime_error(msg);
 	_exit(EXIT_GVSHIM);
@@ -774,6 +779,40 @@ static int serve(int sock)
 	}
 }
 
+/* `gvshim __sandbox DIR/NAME` (the Java API, dev.gvshim.api): the JVM that started this process with
+ * java.lang.ProcessBuilder listens on DIR/NAME (its own directory, mode 0700) and serves this one call
+ * as a server serves `gvshim run`: it makes and maps the namespaces, this process forks runsc into
+ * them and becomes gvshim-waiter, on the stdio ProcessBuilder gave it. Never a cold path: the JVM
+ * that asked is the server; without it there is nothing to run (one line, exit 125). */
+static int sandbox(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	int sock = -1;
+	if (slash && slash != dir && slash[1]) {
+		*slash = 0;
+		int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		struct stat st;
+		if (dirfd >= 0 && fstat(dirfd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) == 0)
+			sock = connect_at(dirfd, slash + 1);
+		else
+			errno = dirfd < 0 ? errno : EACCES;
+		if (dirfd >= 0)
+			close(dirfd);
+	} else {
+		errno = EINVAL;
+	}
+	if (sock >= 0) {
+		api = 1;
+		serve(sock); /* returns only when the JVM went away before it accepted */
+		errno = ECONNRESET;
+	}
+	fprintf(stderr, "gvshim: cannot reach the JVM that starts this sandbox at %s: %s. Fix: start sandboxes with "
+			"dev.gvshim.api.SandboxBuilder, not `gvshim __sandbox` [SERVER_DIED]\n", path, strerror(errno));
+	return EXIT_GVSHIM;
+}
+
 int main(int argc, char **argv)
 {
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -786,6 +825,8 @@ int main(int argc, char **argv)
 				" [INSTALL_BROKEN]\n");
 		return EXIT_GVSHIM;
 	}
+	if (argc == 3 && strcmp(argv[1], "__sandbox") == 0)
+		return sandbox(argv[2]);
 	const char *m = mode();
 #ifdef GVSHIM_CLIENT_TEST
 	const char *v;

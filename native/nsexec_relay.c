@@ -5,12 +5,14 @@
 #define _GNU_SOURCE
 #include "nsexec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -211,12 +213,47 @@ static void exec_then(void)
 	for (char *p = buf; p < buf + n && k + 1 < sizeof args / sizeof *args; p += strlen(p) + 1)
 		args[k++] = p;
 	args[k] = NULL;
+	/* stdin (the /dev/null --output gave: no input to relay) was closed with what is not relayed */
+	int null = open("/dev/null", O_RDONLY);
+	if (null > 0) {
+		dup2(null, 0);
+		close(null);
+	}
 	execv(args[0], args);
 }
 
 /* The relay after runsc's exit, in a forked copy: until the container's stdio closes. */
+/* The background relay lives as long as the container's output: it keeps only the descriptors it
+ * copies between. Whatever else its caller let it inherit (a lock held with flock(1), the write end
+ * of a pipe a shell pipeline waits on, a socket) is not held for the container's life: runc's
+ * detached container keeps only its stdio and --preserve-fds, which runsc has. */
+static void keep_only_relayed(const struct relay *r)
+{
+	const int keep[] = {r->in_src, r->in_dst, r->out_src, r->err_src, r->out.fd, r->err.fd};
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int own = dirfd(d);
+	int fds[1024], n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < (int)(sizeof fds / sizeof *fds)) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		int fd = atoi(e->d_name);
+		bool kept = fd == own;
+		for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+			kept = kept || keep[i] == fd;
+		if (!kept)
+			fds[n++] = fd;
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static _Noreturn void relay_in_background(struct relay *r)
 {
+	keep_only_relayed(r);
 	if (opt.output)
 		setsid(); /* a detached sandbox's relay: not one of the caller's terminal's jobs */
 	bool ignored;

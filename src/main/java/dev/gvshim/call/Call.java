@@ -40,7 +40,21 @@ public final class Call {
     private final Processes processes;
     private final Handover handover;
     private final Trace trace;
+    private final Roots roots;
     private int euid = -1;
+
+    /**
+     * Told of each state directory (--root) a call starts creating a container in. A server
+     * remembers them: a create it did not finish (it was killed) is cleaned up by its successor's
+     * start, which has no call to learn the --root from (notes/server-design.md 9).
+     */
+    @FunctionalInterface
+    public interface Roots {
+        Roots NONE = root -> {
+        };
+
+        void creatingIn(Path root);
+    }
 
     /**
      * @param id       this call among all others at the same time, as a file name part (a one-shot call: its pid)
@@ -49,6 +63,13 @@ public final class Call {
      */
     public Call(String id, Map<String, String> env, Path cwd, Stdio stdio, Identity identity, Path home, Path launcher,
             Processes processes, Handover handover, Trace trace) {
+        this(id, env, cwd, stdio, identity, home, launcher, processes, handover, trace, Roots.NONE);
+    }
+
+    /** With {@code roots} told of the state directories the call creates containers in (a server's call). */
+    public Call(String id, Map<String, String> env, Path cwd, Stdio stdio, Identity identity, Path home, Path launcher,
+            Processes processes, Handover handover, Trace trace, Roots roots) {
+        this.roots = roots;
         this.id = id;
         this.env = Map.copyOf(env);
         this.cwd = cwd;
@@ -64,6 +85,22 @@ public final class Call {
     /** Unique among the calls running at the same time (names of per-call files). */
     public String id() {
         return id;
+    }
+
+    /**
+     * The caller's pid: a one-shot call's id is its own pid (the client exec'd the JVM), a server
+     * call's the peer's (SO_PEERCRED); -1 when the id is not a pid (tests).
+     */
+    public long callerPid() {
+        try {
+            return Long.parseLong(id);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    public Roots roots() {
+        return roots;
     }
 
     /** The caller's environment (never this JVM's own, below the CLI). */
@@ -135,6 +172,6 @@ public final class Call {
 
     /** The same call with other stdio (a verb that runs another one quietly). */
     public Call withStdio(Stdio other) {
-        return new Call(id, env, cwd, other, identity, home, launcher, processes, handover, trace);
+        return new Call(id, env, cwd, other, identity, home, launcher, processes, handover, trace, roots);
     }
 }

@@ -8,10 +8,18 @@ import dev.gvshim.container.Warmup;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.failure.Versions;
+import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParseResult;
 
 /**
@@ -44,11 +52,66 @@ final class RuntimeCli {
                 "-version").contains(a));
     }
 
+    /**
+     * The parsers of the global options and of each verb, kept for the next call of this JVM (a
+     * server's): building picocli's model and its CommandLine was ~2.5 ms of a warm server's call.
+     * A CommandLine is not thread-safe (its model holds the values it parsed), so each is used by
+     * one call at a time: taken from its queue, or built when none is free, and given back when
+     * the call is over. picocli sets every option and positional back to its initial value at the
+     * start of each parse (CommandLine.Interpreter#clear), so nothing of one call reaches the next
+     * (RuntimeCliTest). A one-shot JVM builds each once, as before.
+     */
+    private static final Map<String, Queue<CommandLine>> FREE = new ConcurrentHashMap<>();
+
+    private static CommandLine take(String key, Supplier<CommandSpec> spec, boolean stopAtPositional, Call call) {
+        Queue<CommandLine> q = FREE.get(key);
+        CommandLine cl = q == null ? null : q.poll();
+        if (cl == null) {
+            cl = Cli.commandLine(spec.get(), call);
+            cl.setStopAtPositional(stopAtPositional);
+        } else {
+            cl.setOut(new PrintWriter(call.out(), true)); // help and usage go to this call's own stdio
+            cl.setErr(new PrintWriter(call.err(), true));
+        }
+        return cl;
+    }
+
+    private static void giveBack(String key, CommandLine cl) {
+        if (cl != null) {
+            FREE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).offer(cl);
+        }
+    }
+
+    /** The global options of {@code args} as a call parses them, with a reused parser (tests). */
+    static RuntimeOptions globalOptions(Call call, String... args) throws CommandLine.ParameterException {
+        CommandLine gl = take("", GlobalOptions::spec, true, call);
+        try {
+            return GlobalOptions.of(gl.parseArgs(args));
+        } finally {
+            giveBack("", gl);
+        }
+    }
+
     static int execute(Call call, String[] args) {
         call.trace().mark("runtime: start");
         Warmup.start(call.trace(), Arrays.asList(args).contains("create") || Arrays.asList(args).contains("run"));
-        CommandLine gl = Cli.commandLine(GlobalOptions.spec(), call);
-        gl.setStopAtPositional(true);
+        CommandLine gl = take("", GlobalOptions::spec, true, call);
+        CommandLine[] vl = new CommandLine[1];
+        String[] verbName = new String[1];
+        try {
+            return execute(call, args, gl, (name, verb) -> {
+                verbName[0] = name;
+                vl[0] = take(name, verb::spec, verb.takesMore(), call);
+                return vl[0];
+            });
+        } finally {
+            giveBack("", gl);
+            giveBack(verbName[0], vl[0]);
+        }
+    }
+
+    private static int execute(Call call, String[] args, CommandLine gl,
+            BiFunction<String, RuntimeVerb, CommandLine> verbParser) {
         ParseResult g;
         try {
             g = gl.parseArgs(args);
@@ -85,8 +148,7 @@ final class RuntimeCli {
             return ErrorSink.usage(call, "gvshim", "No help topic for '" + name + "': unknown verb (" + String.join(", ",
                     VERB_ORDER) + ")", Exit.NO_HELP_TOPIC);
         }
-        CommandLine vl = Cli.commandLine(verb.spec(), call);
-        vl.setStopAtPositional(verb.takesMore());
+        CommandLine vl = verbParser.apply(name, verb);
         ParseResult p;
         try {
             p = vl.parseArgs(verbArgs);

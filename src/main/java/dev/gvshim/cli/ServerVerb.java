@@ -5,6 +5,9 @@ import static dev.gvshim.cli.Options.names;
 import static dev.gvshim.cli.Options.value;
 
 import dev.gvshim.call.Call;
+import dev.gvshim.container.Delete;
+import dev.gvshim.container.RuntimeCall;
+import dev.gvshim.container.RuntimeOptions;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.diagnose.IoError;
@@ -134,6 +137,7 @@ final class ServerVerb implements Verb {
             call.err().println("gvshim server: one is already running for uid " + euid + " in " + dir + " (see `gvshim server status`)");
             return 1;
         }
+        server.cleanAbandoned();
         if (firstFd >= 0) {
             server.submit(firstFd);
         }
@@ -239,6 +243,18 @@ final class ServerVerb implements Verb {
         @Override
         public int run(Call call, String[] args) {
             return Cli.execute(call, args);
+        }
+
+        @Override
+        public List<String> cleanAbandoned(Path root) throws GvshimException {
+            // a call of the server's own process: its environment, runsc as its child (there is no caller to start it)
+            java.io.PrintStream sink = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+            Call own = Cli.thisProcess(sink, sink);
+            RuntimeOptions opts = new RuntimeOptions(root.toString(), null, "json", false, false, "auto", null, null, null, null,
+                    List.of(), List.of(), null);
+            try (RuntimeCall rc = new RuntimeCall(own, opts)) {
+                return Delete.abandoned(rc);
+            }
         }
 
         @Override

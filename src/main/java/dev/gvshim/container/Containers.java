@@ -1,6 +1,7 @@
 package dev.gvshim.container;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gvshim.linux.ProcStat;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -282,11 +283,101 @@ public final class Containers {
 
     /** Creates the container's directory and state; fails if the id is taken (atomically: mkdir). */
     public void create(Container c) throws IOException {
+        create(c, List.of());
+    }
+
+    /**
+     * A process that is creating a container, by pid and /proc start time ({@link ProcStat}: a
+     * pid alone may be another process's by now).
+     */
+    public record Creator(long pid, long start) {
+        /** The process {@code pid} as it is now; null if it is gone. */
+        public static Creator of(long pid) {
+            long start = ProcStat.startTime(pid);
+            return start < 0 ? null : new Creator(pid, start);
+        }
+
+        /** Still running: a zombie has finished (the server killed with -9 stays one until init reaps it). */
+        boolean alive() {
+            return ProcStat.running(pid, start);
+        }
+    }
+
+    /** In a container's directory while its create runs: the processes doing it, one "PID STARTTIME" a line. */
+    static final String CREATING = "creating";
+
+    /**
+     * Creates the container's directory and state, marked as being created by {@code creators}
+     * until {@link #created}: a create that never finished (its JVM, or the server that ran it and
+     * the caller, killed) leaves a record nobody else would ever delete, and the mark tells the
+     * next call ({@link #abandoned}) that it may. The mark is written (atomically: rename) before
+     * the record, so no record of an unfinished create is without it.
+     */
+    public void create(Container c, List<Creator> creators) throws IOException {
         Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         Path d = dir(c.id());
         Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createDirectory(d.resolve("logs"));
+        if (!creators.isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            creators.forEach(p -> b.append(p.pid()).append(' ').append(p.start()).append('\n'));
+            Path tmp = d.resolve(CREATING + ".tmp");
+            Files.writeString(tmp, b, StandardCharsets.US_ASCII);
+            Files.move(tmp, d.resolve(CREATING), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
         save(c);
+    }
+
+    /** The container's create has finished: it is an ordinary container from now on. */
+    public void created(String id) throws IOException {
+        Files.deleteIfExists(dir(id).resolve(CREATING));
+    }
+
+    /**
+     * Whether the container is marked as being created ({@link #create(Container, List)}) by
+     * processes that are all gone: no one will finish that create nor clean up after it. False
+     * while any of them lives, and when it cannot be told (an unreadable mark).
+     */
+    public boolean abandoned(String id) {
+        Path mark = dir(id).resolve(CREATING);
+        if (!Files.exists(mark, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false; // every verb asks: a stat(2), not a NoSuchFileException built each time
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(mark, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            return false; // not being created (or cannot tell)
+        }
+        try {
+            for (String line : lines) {
+                String[] f = line.strip().split(" ");
+                if (f.length == 2 && new Creator(Long.parseLong(f[0]), Long.parseLong(f[1])).alive()) {
+                    return false;
+                }
+            }
+        } catch (NumberFormatException e) {
+            return false; // not our writing: leave it alone
+        }
+        return true;
+    }
+
+    /** The ids of the containers here whose create was {@link #abandoned}. */
+    public List<String> abandonedIds() {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, "*.gvshim")) {
+            for (Path d : s) {
+                String name = d.getFileName().toString();
+                String id = name.substring(0, name.length() - ".gvshim".length());
+                if (abandoned(id)) {
+                    out.add(id);
+                }
+            }
+        } catch (IOException e) {
+            // no root: nothing here
+        }
+        java.util.Collections.sort(out);
+        return out;
     }
 
     public void save(Container c) throws IOException {

@@ -49,6 +49,9 @@ public final class Create {
     static int createOrRun(RuntimeCall rc, Args a, String verb, List<String> extra) throws GvshimException {
         Lookup.checkId(a.id());
         Containers store = rc.store;
+        if (store.abandoned(a.id())) {
+            Delete.abandoned(rc, a.id()); // a create of this id whose JVM or server was killed: the id is free again
+        }
         if (store.exists(a.id()) || rc.lookup.isForeign(a.id())) {
             throw RuntimeFailures.exists(a.id());
         }
@@ -98,7 +101,10 @@ public final class Create {
         Container ct = new Container(a.id(), runscId, bundle, rc.rootless, runsc.toString(), flags, 0, 0);
         try {
             RootChecks.makeRuntimeRoot(store.root(), rc.euid); // before Containers.create's createDirectories, which follows symlinks
-            store.create(ct);
+            rc.call.roots().creatingIn(store.root()); // before the record: a server killed after it leaves a root its successor knows
+            // not a foreground `run`: its runsc lives as long as the container and outlives a killed runtime, as
+            // `runc run`'s container outlives a killed runc; that container is the user's to delete, not abandoned
+            store.create(ct, detached ? creators(rc) : List.of());
         } catch (GvshimException e) {
             throw RuntimeFailures.diagnosed(RootChecks.shown(e.failure(), null));
         } catch (FileAlreadyExistsException e) {
@@ -156,12 +162,40 @@ public final class Create {
             if (code != 0) {
                 throw Diagnosis.failure(rc, ct, verb);
             }
+            created(rc, a.id());
             done = true;
             return 0;
         } finally {
             if (!done) {
                 Delete.cleanup(rc, ct);
             }
+        }
+    }
+
+    /**
+     * Who is creating the container: this process (a one-shot JVM, or the server) and the caller
+     * (a server's client, which waits for runsc create). While either lives the create may still
+     * finish or clean up after itself; once both are gone, the record is {@link Containers#abandoned}.
+     */
+    private static List<Containers.Creator> creators(RuntimeCall rc) {
+        List<Containers.Creator> out = new ArrayList<>();
+        long self = ProcessHandle.current().pid();
+        for (long pid : new long[] {self, rc.call.callerPid()}) {
+            Containers.Creator c = pid > 0 && (pid != self || out.isEmpty()) ? Containers.Creator.of(pid) : null;
+            if (c != null) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /** The create finished: the container is no longer marked as being created. */
+    private static void created(RuntimeCall rc, String id) throws GvshimException {
+        try {
+            rc.store.created(id);
+        } catch (IOException e) {
+            throw RuntimeFailures.stateIo("cannot write the state of " + id + " in " + rc.store.root() + ": "
+                    + IoError.reason(e, rc.store.dir(id)));
         }
     }
 

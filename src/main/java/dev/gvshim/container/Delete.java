@@ -12,6 +12,10 @@ public final class Delete {
 
     public static int run(RuntimeCall rc, String id, boolean force) throws GvshimException {
         Lookup.checkId(id);
+        if (rc.store.abandoned(id)) {
+            abandoned(rc, id);
+            return 0;
+        }
         Container ct = rc.store.load(id);
         if (ct == null) {
             String hidden = rc.store.hiddenBecause(id, rc.euid);
@@ -56,6 +60,30 @@ public final class Delete {
         }
         cleanup(rc, ct);
         return 0;
+    }
+
+    /**
+     * Removes a container whose create was abandoned ({@link Containers#abandoned}: the JVM or
+     * server that ran it was killed, and its caller is gone): what runsc made of it (runsc delete
+     * --force, in the holder's namespace for a rootless one), its holder, gvshim's record. What
+     * containerd would have done after a create that failed, which it cannot do for one it never
+     * heard the end of.
+     */
+    static void abandoned(RuntimeCall rc, String id) {
+        Container ct = rc.store.load(id);
+        rc.log.debug("container " + id + ": its create was interrupted (the process that ran it was killed): removed");
+        if (ct == null) {
+            rc.store.remove(id); // killed before the record was written: runsc was not started yet
+            return;
+        }
+        cleanup(rc, ct);
+    }
+
+    /** Removes every container of this --root whose create was abandoned; their ids. */
+    public static List<String> abandoned(RuntimeCall rc) {
+        List<String> ids = rc.store.abandonedIds();
+        ids.forEach(id -> abandoned(rc, id));
+        return ids;
     }
 
     /** Removes what runsc and gvshim hold for the container: sandbox, state, holder, logs. */

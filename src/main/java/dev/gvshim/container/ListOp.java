@@ -36,6 +36,7 @@ public final class ListOp {
         PrintStream out = rc.call.out();
         List<ObjectNode> states = new ArrayList<>();
         if (Files.isDirectory(rc.store.root())) {
+            Delete.abandoned(rc); // creates whose JVM or server was killed: never listed, removed
             // runsc's list for what only it knows for sure (a running container's status: it asks the sandbox)
             Container any = new Container("", "", rc.store.root(), rc.rootless, rc.runscPath(c.runsc()).toString(), List.of(),
                     0, 0);

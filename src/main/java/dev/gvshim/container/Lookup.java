@@ -35,10 +35,13 @@ final class Lookup {
      * The container, or runc's sentinel error: gvshim's record of it; a container runsc knows by
      * this very id that gvshim did not create ({@link #foreign}); nothing else. A container of
      * another user's (root's --root used without root) does not exist for this caller, as runc
-     * says, with the reason.
+     * says, with the reason. One whose create was abandoned is removed first, and does not exist.
      */
     Container existing(String id) throws GvshimException {
         checkId(id);
+        if (rc.store.abandoned(id)) {
+            Delete.abandoned(rc, id); // a create whose JVM or server was killed: it never existed for the caller
+        }
         Container ct = rc.store.load(id);
         if (ct != null) {
             return ct;

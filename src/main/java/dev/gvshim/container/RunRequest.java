@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Everything `gvshim run` was asked to do, validated by the CLI.
+ * Everything `gvshim run` was asked to do, validated by the CLI (cli/RunVerb) or the Java API (api/SandboxBuilder).
  *
  * @param command       the command and its arguments; may be empty with {@code bundle}
  * @param bundle        an existing OCI bundle to run (null: generate a spec)

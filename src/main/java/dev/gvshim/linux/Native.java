@@ -173,13 +173,27 @@ final class Native {
             String dir = System.getProperty("gvshim.native.dir");
             if (dir == null) {
                 String home = System.getProperty("gvshim.home");
-                dir = home == null ? null : home + "/lib";
+                dir = home == null ? besideTheJar() : home + "/lib";
             }
             if (dir == null || !Files.isRegularFile(Path.of(dir, "libgvshim.so"))) {
                 throw new UnsatisfiedLinkError("libgvshim.so not found (looked in " + dir
                         + "); start gvshim through its launcher, bin/gvshim");
             }
             return Path.of(dir, "libgvshim.so");
+        }
+
+        /**
+         * The directory of the jar this class came from: an installation's lib/, for the Java API
+         * in an application that sets no gvshim.home (its jar on the class path). Null otherwise.
+         */
+        private static String besideTheJar() {
+            try {
+                var src = Native.class.getProtectionDomain().getCodeSource();
+                Path jar = src == null ? null : Path.of(src.getLocation().toURI());
+                return jar == null || jar.getParent() == null || !Files.isRegularFile(jar) ? null : jar.getParent().toString();
+            } catch (java.net.URISyntaxException | RuntimeException e) {
+                return null;
+            }
         }
 
         /** ABI checks for tests: the struct Java lays out must be the one C reads. */

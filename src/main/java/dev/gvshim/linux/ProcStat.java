@@ -23,6 +23,26 @@ public final class ProcStat {
         }
     }
 
+    /**
+     * Whether process {@code pid} started at {@code start} still runs: the same start time, and not
+     * a zombie (state Z, or X: it has exited and only waits to be reaped, proc(5); an orphan's
+     * parent, init, may take seconds to reap it).
+     */
+    public static boolean running(long pid, long start) {
+        try {
+            return running(Files.readString(Path.of("/proc", Long.toString(pid), "stat")), start);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** {@link #running(long, long)} of a stat line. */
+    static boolean running(String stat, long start) {
+        int close = stat.lastIndexOf(')');
+        char state = close < 0 || close + 2 >= stat.length() ? 'X' : stat.charAt(close + 2);
+        return state != 'Z' && state != 'X' && parseStartTime(stat) == start;
+    }
+
     /** Field 4, ppid, of the stat file {@code stat} (/proc/PID/stat, or a test's copy); -1 if gone or unreadable. */
     public static int parentOf(Path stat) {
         try {

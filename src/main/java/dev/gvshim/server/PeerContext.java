@@ -28,6 +28,8 @@ final class PeerContext {
     private static final String[] NAMESPACES = {"mnt", "user", "pid", "net", "uts", "ipc", "cgroup"};
     private static final String[] STATUS_KEYS = {"CapEff:", "CapPrm:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:"};
 
+    /** Compiled once: String.replaceAll compiled it for each of six lines of every call. */
+    private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile("\\s+");
     private final Path proc;
     private final List<String> own;
 
@@ -80,7 +82,7 @@ final class PeerContext {
             }
             int from = at == 0 ? 0 : at + 1;
             int end = status.indexOf('\n', from);
-            l.add(status.substring(from, end < 0 ? status.length() : end).replaceAll("\\s+", " "));
+            l.add(SPACES.matcher(status.substring(from, end < 0 ? status.length() : end)).replaceAll(" "));
         }
         return l;
     }

@@ -42,6 +42,16 @@ public final class Server {
 
         /** A bug met by a call ({@code run} threw): the caller's one line on {@code err}, as a one-shot gvshim prints it. */
         void internalError(Call call, Throwable t);
+
+        /**
+         * Removes the containers of {@code root} whose create was abandoned (a killed server's),
+         * as this server's own process; their ids.
+         *
+         * @throws Exception the root cannot be used (its one line)
+         */
+        default List<String> cleanAbandoned(Path root) throws Exception {
+            return List.of();
+        }
     }
 
     /**
@@ -57,6 +67,7 @@ public final class Server {
     private final Config cfg;
     private final Dispatcher dispatcher;
     private final ServerLog log;
+    private final ServerRoots roots;
     private final PeerContext context;
     private final long pid = ProcessHandle.current().pid();
     private final long startNanos = System.nanoTime();
@@ -78,6 +89,7 @@ public final class Server {
         this.cfg = cfg;
         this.dispatcher = dispatcher;
         this.log = new ServerLog(cfg.where().log(), pid);
+        this.roots = new ServerRoots(cfg.where().dir().resolve("roots"), log);
         this.context = new PeerContext(Path.of("/proc"));
         this.wake = Linux.pipe2(Linux.O_CLOEXEC | Linux.O_NONBLOCK);
     }
@@ -107,6 +119,31 @@ public final class Server {
         log.line("server of build " + cfg.buildId() + " (" + cfg.home() + ") listening on " + w.socket() + "; idle timeout "
                 + (cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s"));
         return true;
+    }
+
+    /**
+     * Cleans up after servers that were killed in the middle of a `create` (notes/server-design.md
+     * 9): in each --root they created containers in ({@link ServerRoots}), the containers whose
+     * create was abandoned are removed (runsc delete --force, the holder, the record). Before any
+     * call is served, so that no call meets them half-made; it costs a directory listing per root
+     * when there is nothing to clean. runsc runs here as this server's child: there is no caller.
+     */
+    public void cleanAbandoned() {
+        for (Path root : roots.load()) {
+            try {
+                List<String> ids = dispatcher.cleanAbandoned(root);
+                if (!ids.isEmpty()) {
+                    log.line("removed what interrupted creates left in " + root + ": " + String.join(", ", ids));
+                }
+            } catch (Exception e) {
+                log.line("cannot clean up interrupted creates in " + root + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** Where this server's calls create containers (given to each call). */
+    Call.Roots roots() {
+        return roots;
     }
 
     /** Serves the connection {@code fd} in this thread, and only it (a server that lost the lock: a one-shot for its first call). */

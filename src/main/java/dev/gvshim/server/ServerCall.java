@@ -50,7 +50,7 @@ final class ServerCall {
                     new Call.Stdio(new Session.FdInputStream(session.fd(Request.STDIN)), out, err, session.fd(Request.STDIN),
                             session.fd(Request.STDOUT), session.fd(Request.STDERR)),
                     () -> server.config().euid(), home, home == null ? null : home.resolve("bin/gvshim"),
-                    new ServerProcesses(session, trace), new ServerHandover(session), trace);
+                    new ServerProcesses(session, trace), new ServerHandover(session), trace, server.roots());
             try {
                 return dispatcher.run(call, args);
             } catch (RuntimeException | Error e) {

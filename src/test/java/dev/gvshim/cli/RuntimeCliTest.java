@@ -345,4 +345,55 @@ class RuntimeCliTest {
                 .contains("--tty").contains("--env").contains("--cap");
         assertThat(o.err()).isEmpty();
     }
+
+    /**
+     * The parsers a server's calls reuse (RuntimeCli's pool): one call's options never reach
+     * another's, one after the other on the same parser or at the same time on several.
+     */
+    @Test
+    void reusedParsersKeepNothingOfAnEarlierCallAndServeConcurrentCalls() throws Exception {
+        dev.gvshim.call.Call call = dev.gvshim.call.TestCalls.of(tmp, java.util.Map.of());
+        var first = RuntimeCli.globalOptions(call, "--root", "/a", "--debug", "--runsc-flag", "x=1", "--runsc-flag", "y=2",
+                "--exec-without-seccomp", "state", "c");
+        assertThat(first.root()).isEqualTo("/a");
+        assertThat(first.debug()).isTrue();
+        assertThat(first.runscFlags()).containsExactly("x=1", "y=2");
+        var second = RuntimeCli.globalOptions(call, "--runsc-flag", "z=3", "state", "c");
+        assertThat(second.root()).isNull();
+        assertThat(second.debug()).isFalse();
+        assertThat(second.runscFlags()).containsExactly("z=3");
+        assertThat(second.execWithoutSeccomp()).isNull();
+        assertThat(RuntimeCli.globalOptions(call, "list").runscFlags()).isEmpty();
+
+        int threads = 8;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<List<String>>> all = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int n = t;
+                all.add(pool.submit(() -> {
+                    List<String> wrong = new java.util.ArrayList<>();
+                    for (int i = 0; i < 200; i++) {
+                        String v = n + "-" + i;
+                        var o = RuntimeCli.globalOptions(call, "--root", "/r" + v, "--runsc-flag", "k=" + v, "state", "c");
+                        if (!o.root().equals("/r" + v) || !o.runscFlags().equals(List.of("k=" + v))) {
+                            wrong.add(v + ": " + o);
+                        }
+                    }
+                    return wrong;
+                }));
+            }
+            for (var f : all) {
+                assertThat(f.get()).isEmpty();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        // and whole calls, one after the other, through the same parsers
+        Out bad = runtime("--runsc-flag", "nonsense", "list");
+        assertThat(bad.err()).contains("--runsc-flag nonsense");
+        Out good = runtime("--runsc-flag", "a=b", "list");
+        assertThat(good.err()).isEmpty();
+        assertThat(good.code()).isZero();
+    }
 }

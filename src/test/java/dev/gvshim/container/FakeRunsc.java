@@ -148,6 +148,14 @@ final class FakeRunsc implements Processes {
                     return error(log, "cannot exec in container \"" + id + "\" in state " + (ct == null ? "?" : ct.status));
                 }
             }
+            case "list" -> {
+                // runsc list --format=json: Go's encoding of its containers, null for none
+                List<String> all = new ArrayList<>();
+                containers.keySet().stream().sorted().forEach(c -> all.add("{\"ociVersion\":\"1.0.2\",\"id\":\"" + c
+                        + "\",\"pid\":" + containers.get(c).pid + ",\"status\":\"" + containers.get(c).status
+                        + "\",\"bundle\":\"" + containers.get(c).bundle + "\"}"));
+                return new Launch.Ran(0, all.isEmpty() ? "null\n" : "[" + String.join(",", all) + "]\n");
+            }
             default -> throw new AssertionError("runsc " + verb + " is not part of this fake");
         }
         writeState(id, ct);

@@ -32,6 +32,8 @@ class LifecycleTest {
     Path proc;
     Path bundle;
     FakeRunsc runsc;
+    /** What starts programs: {@link #runsc}, or a test's wrapper of it. */
+    dev.gvshim.call.Processes processes;
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     @BeforeEach
@@ -55,7 +57,8 @@ class LifecycleTest {
         PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
         RuntimeOptions opts = new RuntimeOptions(root.toString(), null, "json", false, false, "auto",
                 tmp.resolve("config.json").toString(), "/bin/true", "none", null, List.of(), List.of(), null);
-        try (RuntimeCall rc = new RuntimeCall(TestCalls.of(tmp, Map.of("PATH", "/usr/bin:/bin"), o, o, runsc), opts, proc)) {
+        try (RuntimeCall rc = new RuntimeCall(TestCalls.of(tmp, Map.of("PATH", "/usr/bin:/bin"), o, o,
+                processes != null ? processes : runsc), opts, proc)) {
             return op.run(rc);
         } catch (GvshimException e) {
             Messages.check("a runc verb's failure", e.failure().oneLine());
@@ -95,6 +98,70 @@ class LifecycleTest {
         assertThat(runsc.containers).isEmpty();
         assertThat(recorded()).as("gvshim's record is gone too").isFalse();
         assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("gvshim: container does not exist: c1 [CONTAINER_NOT_FOUND]");
+    }
+
+    /** Marks c1 as being created by this JVM with another start time: a process that is gone (its pid reused). */
+    private void abandon() throws Exception {
+        long self = ProcessHandle.current().pid();
+        Files.writeString(root.resolve("c1.gvshim").resolve(Containers.CREATING), self + " "
+                + (dev.gvshim.linux.ProcStat.startTime(self) + 1) + "\n");
+    }
+
+    @Test
+    void aCreateIsMarkedWhileItRunsAndNotAfter() {
+        List<Boolean> marked = new java.util.ArrayList<>();
+        processes = launch -> {
+            if (launch.argv().contains("create")) {
+                marked.add(Files.exists(root.resolve("c1.gvshim").resolve(Containers.CREATING)));
+            }
+            return runsc.run(launch);
+        };
+        assertThat(create()).isEqualTo(0);
+        assertThat(marked).as("the mark while runsc create runs").containsExactly(true);
+        assertThat(root.resolve("c1.gvshim").resolve(Containers.CREATING)).as("after the create").doesNotExist();
+        assertThat(new Containers(root).abandoned("c1")).isFalse();
+    }
+
+    @Test
+    void aCreateWhoseProcessesAreAllGoneIsRemovedByTheNextVerb() throws Exception {
+        assertThat(create()).isEqualTo(0);
+        abandon();
+        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("gvshim: container does not exist: c1 [CONTAINER_NOT_FOUND]");
+        assertThat(runsc.calls.getLast()).containsExactly("delete", "--force", "2-c1");
+        assertThat(runsc.containers).as("runsc's container").isEmpty();
+        assertThat(recorded()).as("gvshim's record").isFalse();
+    }
+
+    @Test
+    void listAndCreateRemoveAnAbandonedCreateAndDeleteSucceeds() throws Exception {
+        assertThat(create()).isEqualTo(0);
+        abandon();
+        out.reset();
+        assertThat(verb(rc -> ListOp.run(rc, "json", false))).isEqualTo(0);
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("null\n");
+        assertThat(runsc.containers).isEmpty();
+        assertThat(recorded()).isFalse();
+
+        assertThat(create()).as("the id is free again").isEqualTo(0);
+        abandon();
+        assertThat(create()).as("a create of the abandoned id").isEqualTo(0);
+        assertThat(runsc.verbs()).containsSubsequence("create", "delete", "create");
+        abandon();
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo(0);
+        assertThat(runsc.containers).isEmpty();
+        assertThat(recorded()).isFalse();
+    }
+
+    @Test
+    void aCreateWhoseCreatorLivesIsLeftAlone() throws Exception {
+        assertThat(create()).isEqualTo(0);
+        long self = ProcessHandle.current().pid();
+        Files.writeString(root.resolve("c1.gvshim").resolve(Containers.CREATING), "999999999 1\n" + self + " "
+                + dev.gvshim.linux.ProcStat.startTime(self) + "\n");
+        assertThat(new Containers(root).abandoned("c1")).isFalse();
+        assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo(0);
+        assertThat(runsc.verbs()).containsExactly("create", "state");
+        assertThat(recorded()).isTrue();
     }
 
     @Test

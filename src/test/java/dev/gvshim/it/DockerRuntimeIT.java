@@ -27,6 +27,10 @@ class DockerRuntimeIT {
     private static Host host;
     private static String image;
     private static byte[] savedDaemonJson;
+    /** gvshim's runtime configuration file, which bin/gvshim reads for "server" when dockerd's environment does not say. */
+    private static final Path GVSHIM_CONFIG = Path.of("/etc/gvshim/config.json");
+    private static byte[] savedGvshimConfig;
+    private static boolean gvshimConfigDirMade;
     private static List<Path> backupsBefore;
     private final List<String> containers = new ArrayList<>();
 
@@ -37,6 +41,7 @@ class DockerRuntimeIT {
         image = Dockerd.busyboxImage();
         savedDaemonJson = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
         backupsBefore = backups();
+        serverFor(Host.serverMode());
         Host.Result r = Host.sh(host.gvshim.toString(), "install", "--docker", "--name", RUNTIME, "--path",
                 host.gvshim.toString());
         assertThat(r.code()).as(r.toString()).isZero();
@@ -50,10 +55,68 @@ class DockerRuntimeIT {
         }
     }
 
+    /**
+     * dockerd and containerd call bin/gvshim with their own environment, where GVSHIM_SERVER is not
+     * set: what decides for them is the runtime configuration file's "server" (notes/server-design.md
+     * 2.6). The suite's mode (-Dgvshim.server=auto|on|off) goes there for this class, so that the
+     * server-on leg serves Docker's and containerd's calls by root's server; the file is put back
+     * afterwards. No mode: the file is left as it is (bin/gvshim's default).
+     */
+    private static void serverFor(String mode) throws IOException {
+        if (mode == null) {
+            return;
+        }
+        savedGvshimConfig = Files.exists(GVSHIM_CONFIG) ? Files.readAllBytes(GVSHIM_CONFIG) : null;
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode c = savedGvshimConfig == null ? json.createObjectNode()
+                : (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(savedGvshimConfig);
+        c.put("server", mode);
+        if (!Files.isDirectory(GVSHIM_CONFIG.getParent())) {
+            Files.createDirectories(GVSHIM_CONFIG.getParent());
+            gvshimConfigDirMade = true;
+        }
+        Files.writeString(GVSHIM_CONFIG, json.writerWithDefaultPrettyPrinter().writeValueAsString(c) + "\n");
+        stopRootsServer(); // one started before, in another context or mode, is not this class's
+    }
+
+    /** root's server of this installation, asked to finish its calls and leave. */
+    private static void stopRootsServer() {
+        Host.sh("env", "GVSHIM_SERVER=on", host.gvshim.toString(), "server", "stop");
+        for (int i = 0; i < 50 && rootsServer().code() == 0; i++) {
+            sleep(100);
+        }
+    }
+
+    private static Host.Result rootsServer() {
+        return Host.sh("env", "GVSHIM_SERVER=on", host.gvshim.toString(), "server", "status");
+    }
+
+    /** Calls root's server has served (0: none runs). */
+    private static long callsServed() {
+        Host.Result r = rootsServer();
+        if (r.code() == 3) {
+            return 0;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^calls (\\d+) served").matcher(r.out());
+        assertThat(m.find()).as(r.toString()).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
     @AfterAll
     static void restore() throws IOException {
         if (host == null) {
             return;
+        }
+        if (Host.serverMode() != null) {
+            if (savedGvshimConfig != null) {
+                Files.write(GVSHIM_CONFIG, savedGvshimConfig);
+            } else {
+                Files.deleteIfExists(GVSHIM_CONFIG);
+                if (gvshimConfigDirMade) {
+                    Files.deleteIfExists(GVSHIM_CONFIG.getParent());
+                }
+            }
+            stopRootsServer(); // it would otherwise wait its idle timeout out
         }
         if (savedDaemonJson != null) {
             Files.write(DAEMON_JSON, savedDaemonJson);
@@ -125,6 +188,58 @@ class DockerRuntimeIT {
         Host.Result k = docker("run", "--rm", "--runtime=" + RUNTIME, image, "cat", "/proc/version");
         assertThat(k.out()).as("gVisor's kernel, not the host's").contains("4.4.0");
         assertThat(docker("run", "--rm", "--runtime=" + RUNTIME, image, "sh", "-c", "exit 3").code()).isEqualTo(3);
+    }
+
+    /**
+     * With the server on (the suite's server-on leg), Docker's runtime calls (create, start, state,
+     * kill, delete: containerd's shim runs bin/gvshim) are served by root's server, which the first
+     * of them started; with it off, none is. The other tests of this class then run through it.
+     */
+    @Test
+    void dockersCallsGoToRootsServerAsTheModeSays() {
+        String mode = Host.serverMode();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mode != null, "no -Dgvshim.server: bin/gvshim's default decides");
+        long before = callsServed();
+        Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, image, "sh", "-c", "exit 7");
+        assertThat(r.code()).as(r.toString()).isEqualTo(7);
+        long after = callsServed();
+        if (mode.equals("off")) {
+            assertThat(after - before).as("calls of root's server with \"server\": \"off\"").isZero();
+            return;
+        }
+        // runc's calls of a docker run --rm: create, start, delete (and containerd's delete --force, state)
+        assertThat(after - before).as("calls root's server served for one docker run").isGreaterThanOrEqualTo(3);
+        Host.Result st = rootsServer();
+        int pid = Integer.parseInt(st.out().lines().filter(l -> l.startsWith("pid ")).findFirst().orElseThrow().substring(4));
+        // started by a call of containerd's shim, double-forked: nobody's child but init's, not the shim's
+        assertThat(Host.sh("ps", "-o", "ppid=", "-p", Integer.toString(pid)).out().strip()).as("the server's parent")
+                .isEqualTo("1");
+    }
+
+    /** `docker stop` of a container whose process ignores SIGTERM: SIGKILL after the grace period, 137, nothing left. */
+    @Test
+    void stopOfAProcessIgnoringSigtermKillsItAfterTheGracePeriod() {
+        String id = detached("sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done");
+        for (int i = 0; i < 50 && !docker("logs", id).out().contains("ready"); i++) {
+            sleep(100);
+        }
+        String initPid = inspect(id, "{{.State.Pid}}");
+        long t0 = System.nanoTime();
+        Host.Result stop = docker("stop", "-t", "2", id);
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        assertThat(stop.code()).as(stop.toString()).isZero();
+        assertThat(took).as("stop: SIGTERM ignored, SIGKILL after 2 s").isBetween(Duration.ofMillis(1900), Duration.ofSeconds(10));
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("exited");
+        assertThat(inspect(id, "{{.State.ExitCode}}")).isEqualTo("137");
+        for (int i = 0; i < 50 && Files.exists(Path.of("/proc", initPid)); i++) {
+            sleep(100);
+        }
+        assertThat(Path.of("/proc", initPid)).as("sandbox after stop").doesNotExist();
+        assertThat(docker("rm", id).code()).isZero();
+        for (int i = 0; i < 50 && !leftovers(id).isEmpty(); i++) {
+            sleep(100);
+        }
+        assertThat(leftovers(id)).as("what is left of " + id).isEmpty();
     }
 
     @Test

@@ -290,6 +290,28 @@ class RuntimeIT {
     }
 
     @Test
+    void aCreatedContainerHoldsNoneOfItsCallersOtherDescriptors() throws Exception {
+        // runc's detached container keeps its stdio (and --preserve-fds); a descriptor the caller merely let
+        // create inherit must not be held for the container's life. flock(1) runs its command with the lock's
+        // descriptor open: held by the container's relay (with the server, the client spawned it with every
+        // descriptor of its caller), the lock stayed taken until the container exited
+        Path b = bundle("fds", "/bin/sleep", "600");
+        Path lock = tmp.resolve("fds.lock");
+        try {
+            Host.Result r = Host.run(List.of("timeout", "20", "flock", lock.toString(), "/bin/sh", "-c", host.gvshim + " --root "
+                    + root + " --log " + log + " --log-format json create --bundle " + b + " fds </dev/null >" + b.resolve("out")
+                    + " 2>" + b.resolve("err")), null, T, b);
+            assertThat(r.code()).as(r + "\nerr: " + read(b.resolve("err"))).isZero();
+            assertThat(Host.run(List.of("flock", "-n", lock.toString(), "true"), null, T, b).code())
+                    .as("the caller's lock is free again while the container runs").isZero();
+            assertThat(state("fds").path("status").asText()).isEqualTo("created");
+        } finally {
+            gv(b, "delete", "--force", "fds");
+        }
+        assertThat(rootEntries()).isEmpty();
+    }
+
+    @Test
     void failedStartCleansUpAndExplains() throws Exception {
         Path b = bundle("broken", "/no/such/program");
         assertThat(create(b, "broken").code()).isZero();

@@ -22,6 +22,17 @@ class ProcStatTest {
     }
 
     @Test
+    void aZombieOrAnotherStartTimeIsNotRunning() {
+        String stat = "4242 (a b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000000 100 18446744073709551615";
+        assertThat(ProcStat.running(stat, 987654)).isTrue();
+        assertThat(ProcStat.running(stat, 987655)).as("a pid reused").isFalse();
+        assertThat(ProcStat.running(stat.replace(") S ", ") Z "), 987654)).as("a zombie").isFalse();
+        long self = ProcessHandle.current().pid();
+        assertThat(ProcStat.running(self, ProcStat.startTime(self))).isTrue();
+        assertThat(ProcStat.running(999_999_999, 1)).isFalse();
+    }
+
+    @Test
     void parentOfCountsFieldsAfterTheLastParenthesis(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         java.nio.file.Path stat = tmp.resolve("stat");
         java.nio.file.Files.writeString(stat, "4242 (a) b (c) S 17 4242 0 0 -1 4194560\n");
