@@ -81,6 +81,9 @@ int prepare_and_exec(char **argv);
 
 /* ---------- the relay side (nsexec_stdio.c, nsexec_relay.c) ---------- */
 
+/* --then (nsexec_stdio.c): execs the argv in opt.then (NUL-separated); returns only when it cannot. */
+void exec_then(void);
+
 struct relay {
 	int in_src;  /* the caller's stdin (0) while it is relayed; -1 once done */
 	int in_dst;  /* our (non-blocking) write end of runsc's stdin pipe, or the pty master; -1 once closed */

@@ -196,32 +196,6 @@ static int relay_round(struct relay *r, int sfd, int timeout_ms, bool *sigchld)
 	return ready;
 }
 
-/* --then: execs the argv in opt.then (NUL-separated); returns only when it cannot. */
-static void exec_then(void)
-{
-	static char buf[8192];
-	static char *args[64];
-	int fd = open(opt.then, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	size_t k = 0;
-	for (char *p = buf; p < buf + n && k + 1 < sizeof args / sizeof *args; p += strlen(p) + 1)
-		args[k++] = p;
-	args[k] = NULL;
-	/* stdin (the /dev/null --output gave: no input to relay) was closed with what is not relayed */
-	int null = open("/dev/null", O_RDONLY);
-	if (null > 0) {
-		dup2(null, 0);
-		close(null);
-	}
-	execv(args[0], args);
-}
-
 /* The relay after runsc's exit, in a forked copy: until the container's stdio closes. */
 /* The background relay lives as long as the container's output: it keeps only the descriptors it
  * copies between. Whatever else its caller let it inherit (a lock held with flock(1), the write end
