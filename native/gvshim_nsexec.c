@@ -82,6 +82,15 @@
  *                   make it private, do not unshare.
  * --error-file FILE on failure, "STEP ERRNO\n" is written there and the exit status is 125, so
  *                   the caller can name the call and errno even when stderr is the container's.
+ * --output FILE    (with --relay detach: `gvshim run -d`) stdin becomes /dev/null and stdout and
+ *                   stderr FILE, opened O_APPEND|O_CREAT|O_NOFOLLOW, mode 0600, by this process: the
+ *                   relay writes the container's output there and never holds the caller's
+ *                   descriptors; the background relay gets a session of its own (setsid(2)), so the
+ *                   caller's terminal closing (SIGHUP to its jobs) does not end it.
+ * --then FILE       the background relay, once the container's stdio has closed, execs the argv
+ *                   in FILE (NUL-separated; read then, so it may change meanwhile): `gvshim rm
+ *                   --on-exit ID` for `gvshim run -d --rm` (create: the sandbox holds its stdio
+ *                   until it ends, so there always is a background relay).
  * --argv0 NAME      exec PROGRAM with NAME as its argv[0] (gvshim run: "runsc", as it exec'd runsc
  *                   itself before this program was in between; ps and pgrep show the same).
  * --runsc-log FILE  on failure, also append an error line to runsc's --log as runsc would
@@ -163,6 +172,10 @@ int main(int argc, char **argv)
 			opt.log_format = argv[++i];
 		} else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) {
 			opt.id = argv[++i];
+		} else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc) {
+			opt.output = argv[++i];
+		} else if (strcmp(argv[i], "--then") == 0 && i + 1 < argc) {
+			opt.then = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -172,7 +185,20 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		return fail(STEP_USAGE, EINVAL);
+	if ((opt.output || opt.then) && opt.mode != RELAY_DETACH)
+		return fail(STEP_USAGE, EINVAL);
 	if (opt.mode == RELAY_NONE)
 		return prepare_and_exec(&argv[i]);
+	if (opt.output) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int out = open(opt.output, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (null < 0 || out < 0)
+			return fail(STEP_OUTPUT, errno);
+		/* one open file as stdout and stderr: the relay keeps the container's order of writes */
+		if (dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			return fail(STEP_OUTPUT, errno);
+		close(null);
+		close(out);
+	}
 	return run_relayed(&argv[i]);
 }

@@ -40,6 +40,7 @@
 #define STEP_PTY "posix_openpt(terminal)"
 #define STEP_SIGNALFD "signalfd"
 #define STEP_FORK "fork"
+#define STEP_OUTPUT "open(output)"
 
 enum relay_mode { RELAY_NONE, RELAY_WAIT, RELAY_DETACH, RELAY_TERMINAL };
 
@@ -50,6 +51,8 @@ extern const char *runsc_log;  /* --runsc-log: runsc's --log, where a failure is
 struct nsexec_options {
 	enum relay_mode mode;
 	const char *log, *log_format, *id;
+	const char *output; /* --output: stdin /dev/null, stdout and stderr this file (a detached sandbox's log) */
+	const char *then;   /* --then: a NUL-separated argv the background relay execs when it is done */
 };
 
 extern struct nsexec_options opt;
@@ -82,6 +85,9 @@ int fail(const char *step, int err);
 int prepare_and_exec(char **argv);
 
 /* ---------- the relay side (nsexec_stdio.c, nsexec_relay.c) ---------- */
+
+/* --then (nsexec_stdio.c): execs the argv in opt.then (NUL-separated); returns only when it cannot. */
+void exec_then(void);
 
 struct relay {
 	int in_src;  /* the caller's stdin (0) while it is relayed; -1 once done */

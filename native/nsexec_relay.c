@@ -228,10 +228,14 @@ static void keep_only_relayed(const struct relay *r)
 static _Noreturn void relay_in_background(struct relay *r)
 {
 	keep_only_relayed(r);
+	if (opt.output)
+		setsid(); /* a detached sandbox's relay: not one of the caller's terminal's jobs */
 	bool ignored;
 	while (relay_open(r))
 		relay_round(r, -1, -1, &ignored);
 	report_losses(r, false);
+	if (opt.then)
+		exec_then();
 	_exit(0);
 }
 
@@ -281,6 +285,8 @@ int run_relayed(char **argv)
 		for (int i = 0; i < 3; i++)
 			if (dup2(child[i], i) < 0)
 				_exit(fail(STEP_PIPE, errno));
+		if (opt.output)
+			setsid(); /* a detached sandbox: runsc and its gofer in no job of the caller's terminal */
 		/* runsc gets 0-2 only: ours are O_CLOEXEC, and so becomes anything inherited (the JDK
 		 * starts us with 0-2 only, another caller may not). */
 		syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

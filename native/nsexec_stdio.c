@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -117,4 +118,30 @@ int setup_stdio(struct relay *r, int child[3])
 	if (r->err_src >= 0)
 		fcntl(r->err_src, F_SETFL, O_NONBLOCK);
 	return 0;
+}
+
+/* --then: execs the argv in opt.then (NUL-separated); returns only when it cannot. */
+void exec_then(void)
+{
+	static char buf[8192];
+	static char *args[64];
+	int fd = open(opt.then, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	size_t k = 0;
+	for (char *p = buf; p < buf + n && k + 1 < sizeof args / sizeof *args; p += strlen(p) + 1)
+		args[k++] = p;
+	args[k] = NULL;
+	/* stdin (the /dev/null --output gave: no input to relay) was closed with what is not relayed */
+	int null = open("/dev/null", O_RDONLY);
+	if (null > 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	execv(args[0], args);
 }

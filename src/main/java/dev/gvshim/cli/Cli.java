@@ -38,6 +38,11 @@ public final class Cli {
     static Verb verb(String name) {
         return switch (name) {
             case "run" -> new RunVerb();
+            case "ps" -> new SandboxPsVerb();
+            case "logs" -> new LogsVerb();
+            case "exec" -> new SandboxExecVerb();
+            case "stop" -> new StopVerb();
+            case "rm" -> new RmVerb();
             case "spec" -> new SpecVerb();
             case "doctor" -> new DoctorVerb();
             case "install" -> new InstallVerb();

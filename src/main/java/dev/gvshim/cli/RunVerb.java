@@ -102,6 +102,7 @@ final class RunVerb implements Verb {
         s.addOption(value(names("--pool"), "NAME", String.class,
                 "Run in a ready sandbox of the gvshim server's warm pool NAME (gvshim server start --pool NAME:min=2,max=8);"
                         + " the sandbox options must be the pool's."));
+        DetachedRun.options(s);
         s.addOption(flag(names("--debug"), "Keep the run directory and runsc's debug logs; show runsc's own error text."));
         s.addOption(flag(names("--verbose"), "Say which user-namespace mode was chosen and why, what gvshim mounted and which runsc flags it chose."));
         s.addPositional(Options.rest("COMMAND", "The command and its arguments (after -- if they start with -)."));
@@ -120,6 +121,9 @@ final class RunVerb implements Verb {
         if (req.network() == Network.HOST) {
             // one line, before anything else: the command's own output follows
             call.err().println(NETWORK_HOST_WARNING);
+        }
+        if (DetachedRun.applies(p)) {
+            return DetachedRun.call(p, call, req);
         }
         if (call.home() == null) {
             return ErrorSink.usage(call, "gvshim", "cannot find the installation: start gvshim through its launcher,"

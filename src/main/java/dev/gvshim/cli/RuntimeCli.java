@@ -45,6 +45,9 @@ final class RuntimeCli {
             return false;
         }
         String a = args[0];
+        if (a.equals("exec") && SandboxExecVerb.ownForm(args) || a.equals("ps") && SandboxPsVerb.ownForm(args)) {
+            return false; // gvshim's exec NAME CMD and ps: runc's forms name a container (or come after --root ...)
+        }
         return RUNTIME_ONLY.contains(a) || (a.startsWith("-") && !Set.of("-h", "--help", "-v", "--version", "-help",
                 "-version").contains(a));
     }

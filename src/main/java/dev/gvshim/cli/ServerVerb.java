@@ -260,6 +260,11 @@ final class ServerVerb implements Verb {
                 // __explain: exec'd by that waiter when runsc failed. Not doctor: it reports this process's own
                 // cgroup, limits and helpers' view, which are the server's, not the caller's
                 case "-v", "--version", "-h", "--help", "help", "h", "version", "completion", "spec", "run", "__explain" -> null;
+                // the detached sandboxes' verbs: runtime calls (their programs through the client); not a `logs
+                // --follow`, which waits for as long as the sandbox runs, nor rm --on-exit (which may wait too)
+                case "ps", "exec", "stop" -> null;
+                case "logs", "rm" -> args.contains("-f") && first.equals("logs") || args.contains("--follow")
+                        || args.contains("--on-exit") ? "`gvshim " + first + "` waits for the sandbox in its own process" : null;
                 case "server" -> a.length == 2 && List.of("status", "stop", "start").contains(a[1]) ? null
                         : "`gvshim server " + String.join(" ", args.subList(1, args.size())) + "` runs in its own JVM";
                 default -> "`gvshim " + first + "` is not served by the server yet";

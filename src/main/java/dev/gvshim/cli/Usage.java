@@ -19,7 +19,12 @@ import picocli.CommandLine.Model.OptionSpec;
 final class Usage {
     /** gvshim's verbs for sandboxes, in the order --help lists them. */
     static final List<Map.Entry<String, String>> SANDBOX = List.of(
-            Map.entry("run", "Run a command in a rootless gVisor sandbox."),
+            Map.entry("run", "Run a command in a rootless gVisor sandbox (-d: detached, in the background)."),
+            Map.entry("ps", "List your detached sandboxes."),
+            Map.entry("logs", "Print a detached sandbox's output."),
+            Map.entry("exec", "Run a command in a detached sandbox."),
+            Map.entry("stop", "Stop a detached sandbox (SIGTERM, then SIGKILL)."),
+            Map.entry("rm", "Remove a detached sandbox."),
             Map.entry("spec", "Write a new OCI config.json, as `runc spec` does."));
     /** gvshim's verbs to set it up, check it and report on it. */
     static final List<Map.Entry<String, String>> ADMIN = List.of(

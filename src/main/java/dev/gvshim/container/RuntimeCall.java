@@ -41,6 +41,9 @@ public final class RuntimeCall implements AutoCloseable {
     final int euid;
     final Lookup lookup;
     private RuntimeConfig config;
+    /** A detached sandbox's log and on-exit argv file (`gvshim run -d`): its create's relay writes there. */
+    private Path output;
+    private Path then;
     /** Containers whose runsc log this call wrote (removed by {@link #close()}). */
     private final Set<String> logged = new HashSet<>();
 
@@ -107,6 +110,17 @@ public final class RuntimeCall implements AutoCloseable {
 
     public RuntimeLog log() {
         return log;
+    }
+
+    /** The state directory ({@code --root}, or the default one) this call works in. */
+    public Path root() {
+        return store.root();
+    }
+
+    /** For `gvshim run -d`: a detached runsc call's relay writes to {@code output} and then execs {@code then}'s argv. */
+    void detachedOutput(Path output, Path then) {
+        this.output = output;
+        this.then = then;
     }
 
     public Call call() {
@@ -225,7 +239,7 @@ public final class RuntimeCall implements AutoCloseable {
             throw RuntimeFailures.notFound(ct.id());
         }
         RunscCommand cmd = RunscCommand.of(Path.of(ct.runsc()), store.root()).flags(ct.flags()).verb(verbArgs)
-                .stdio(stdio, lines).hideProcNet(hideProcNet).nodev(nodevFile);
+                .stdio(stdio, lines).hideProcNet(hideProcNet).nodev(nodevFile).output(output, then);
         Path dir = store.dir(ct.id().isEmpty() ? "" : ct.id());
         boolean ownLog = !ct.id().isEmpty() && Files.isDirectory(dir);
         if (ownLog) {

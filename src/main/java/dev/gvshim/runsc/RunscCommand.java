@@ -59,6 +59,8 @@ public final class RunscCommand {
     private boolean hideProcNet;
     private Path nodevFile;
     private Path errorFile;
+    private Path output;
+    private Path then;
 
     private RunscCommand(Path runsc, Path root) {
         this.runsc = runsc;
@@ -121,6 +123,17 @@ public final class RunscCommand {
         return this;
     }
 
+    /**
+     * A detached sandbox's (`gvshim run -d`): with {@link Stdio#DETACH}, gvshim-nsexec's --output
+     * (stdin /dev/null, stdout and stderr appended to {@code output}) and --then (the argv the
+     * background relay execs when the container's stdio has closed; null: none).
+     */
+    public RunscCommand output(Path output, Path then) {
+        this.output = output;
+        this.then = then;
+        return this;
+    }
+
     /** Where gvshim-nsexec writes "STEP ERRNO" when its own preparation fails. */
     public RunscCommand errorFile(Path file) {
         this.errorFile = file;
@@ -157,6 +170,12 @@ public final class RunscCommand {
                 argv.add("--relay");
                 argv.add(stdio.relay);
                 argv.addAll(relayLog);
+                if (output != null && stdio == Stdio.DETACH) {
+                    argv.addAll(List.of("--output", output.toString()));
+                    if (then != null) {
+                        argv.addAll(List.of("--then", then.toString()));
+                    }
+                }
             }
             if (userns != null) {
                 argv.add("--userns");

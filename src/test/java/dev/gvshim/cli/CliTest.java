@@ -97,7 +97,7 @@ class CliTest {
         assertThat(headings.get(2)).startsWith("runc's command line");
         // each group's verbs, in order, under its heading
         List<String> verbs = help.lines().filter(l -> l.matches("    [a-z]+ .*")).map(l -> l.strip().split(" ")[0]).toList();
-        assertThat(verbs).containsExactly("run", "spec", "doctor", "install", "uninstall", "server", "version", "completion", "help",
+        assertThat(verbs).containsExactly("run", "ps", "logs", "exec", "stop", "rm", "spec", "doctor", "install", "uninstall", "server", "version", "completion", "help",
                 "checkpoint", "create", "delete", "events", "exec", "kill", "list", "pause", "ps", "restore", "resume", "run",
                 "spec", "start", "state", "update", "features");
         // every verb listed has its own help, on stdout, exit 0

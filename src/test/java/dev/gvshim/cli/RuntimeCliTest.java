@@ -95,13 +95,17 @@ class RuntimeCliTest {
                 new String[] {"kill", "id", "9"}, new String[] {"features"}, new String[] {"list"}, new String[] {"ps", "id"},
                 new String[] {"checkpoint", "id"}, new String[] {"restore", "id"}, new String[] {"events", "id"},
                 new String[] {"update", "id"}, new String[] {"pause", "id"}, new String[] {"resume", "id"},
-                new String[] {"delete", "id"}, new String[] {"exec", "id", "sh"}, new String[] {"start", "id"})) {
+                new String[] {"delete", "id"}, new String[] {"exec", "--process", "p.json", "id"}, new String[] {"exec", "-d", "id", "sh"},
+                new String[] {"ps", "--format", "json", "id"}, new String[] {"start", "id"})) {
             assertThat(RuntimeCli.applies(a)).as(String.join(" ", a)).isTrue();
         }
         for (String[] a : List.of(new String[] {}, new String[] {"run", "--", "true"}, new String[] {"run", "-b", "b", "id"},
                 new String[] {"spec"}, new String[] {"doctor"}, new String[] {"--help"}, new String[] {"-h"},
                 new String[] {"--version"}, new String[] {"-v"}, new String[] {"-version"}, new String[] {"-help"},
-                new String[] {"frobnicate"})) {
+                new String[] {"frobnicate"}, new String[] {"ps"}, new String[] {"ps", "-a", "--format", "json"},
+                new String[] {"ps", "-q"}, new String[] {"exec", "id", "sh"}, new String[] {"exec", "-it", "-e", "A=1", "web", "sh"},
+                new String[] {"logs", "web"}, new String[] {"stop", "web"}, new String[] {"rm", "-f", "web"})) {
+            // gvshim's own: ps without a container id, exec with its options only (dockerd and containerd put --root first)
             assertThat(RuntimeCli.applies(a)).as(String.join(" ", a)).isFalse();
         }
     }
@@ -330,7 +334,7 @@ class RuntimeCliTest {
         Out foo = cli("help", "foo");
         assertThat(foo.code()).as("runc: No help topic, exit 3").isEqualTo(3);
         assertThat(foo.out()).isEmpty();
-        assertThat(foo.err()).startsWith("gvshim: No help topic for 'foo' (verbs: run, spec, doctor, install, uninstall, server, version, completion, help; runc's:");
+        assertThat(foo.err()).startsWith("gvshim: No help topic for 'foo' (verbs: run, ps, logs, exec, stop, rm, spec, doctor, install, uninstall, server, version, completion, help; runc's:");
     }
 
     @Test

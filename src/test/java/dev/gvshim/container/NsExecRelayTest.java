@@ -208,4 +208,27 @@ class NsExecRelayTest {
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(r.out()).contains("all-ttys").contains("/dev/pts/");
     }
+
+    @Test
+    void detachedOutputGoesToItsOwnPrivateFileNeverTheCallers() throws Exception {
+        // gvshim run -d: the caller's stdio is left alone (a file here); the program's output, late output included,
+        // goes to --output (0600, appended); stdin is an empty pipe; then the background relay execs --then's argv
+        Files.write(tmp.resolve("then"), String.join("\0", "/bin/sh", "-c", "echo ran > " + tmp.resolve("done"))
+                .getBytes(StandardCharsets.UTF_8));
+        Result r = sh("echo keep > caller; $N --relay detach --output $PWD/log --then $PWD/then -- /bin/sh -c"
+                + " 'readlink /proc/self/fd/0; cat; echo out; echo err >&2; (sleep 1; echo late) &' >>caller 2>&1; echo rc=$?");
+        assertThat(r.out()).isEqualTo("rc=0\n");
+        for (int i = 0; i < 100 && !Files.exists(tmp.resolve("done")); i++) {
+            Thread.sleep(50);
+        }
+        assertThat(Files.readString(tmp.resolve("done"))).as("--then ran once the output ended").isEqualTo("ran\n");
+        List<String> log = Files.readAllLines(tmp.resolve("log"));
+        assertThat(log.getFirst()).as("stdin: an empty pipe").startsWith("pipe:[");
+        assertThat(log.subList(1, log.size())).containsExactly("out", "err", "late");
+        assertThat(Files.getPosixFilePermissions(tmp.resolve("log"))).hasToString("[OWNER_READ, OWNER_WRITE]");
+        assertThat(Files.readString(tmp.resolve("caller"))).as("the caller's file untouched").isEqualTo("keep\n");
+        Result usage = sh("$N --relay wait --output $PWD/log2 -- /bin/true");
+        assertThat(usage.code()).as("--output only with --relay detach").isEqualTo(125);
+        assertThat(Files.exists(tmp.resolve("log2"))).isFalse();
+    }
 }
