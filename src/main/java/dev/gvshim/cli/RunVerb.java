@@ -118,8 +118,9 @@ final class RunVerb implements Verb {
         } catch (IllegalArgumentException e) {
             return ErrorSink.usage(call, "gvshim run", e.getMessage() + " (see `gvshim run --help`)", Exit.GVSHIM);
         }
-        if (req.network() == Network.HOST) {
-            // one line, before anything else: the command's own output follows
+        String pool = p.matchedOptionValue("--pool", null);
+        if (req.network() == Network.HOST && pool == null) {
+            // one line, before anything else: the command's own output follows (a pooled run: once it matches)
             call.err().println(NETWORK_HOST_WARNING);
         }
         if (DetachedRun.applies(p)) {
@@ -130,9 +131,12 @@ final class RunVerb implements Verb {
                     + " bin/gvshim", Exit.GVSHIM);
         }
         try {
-            String pool = p.matchedOptionValue("--pool", null);
             if (pool != null) {
-                PooledRun.run(call, req, pool(call, pool));
+                SandboxPool sandboxes = pool(call, pool);
+                if (req.network() == Network.HOST && sandboxes.profile().network() == Network.HOST) {
+                    call.err().println(NETWORK_HOST_WARNING); // else refused as a mismatch: one line
+                }
+                PooledRun.run(call, req, sandboxes);
                 return 0;
             }
             new RunForeground(call, req).run();
