@@ -40,7 +40,7 @@ public final class ErrorSink {
      * already know: "PREFIX: what"; the failure's exit status.
      */
     static int command(Call call, String prefix, Failure f) {
-        return usage(call, prefix, f.what(), f.exitCode());
+        return usage(call, prefix, f.what() + " [" + f.id() + "]", f.exitCode());
     }
 
     /** A command-line mistake: "PREFIX: message"; {@code status}. */

@@ -205,7 +205,8 @@ class InstallVerbTest {
         assertThat(o.code()).isEqualTo(1);
         assertThat(o.err().lines()).hasSize(1).first().asString()
                 .isEqualTo("gvshim install: " + f + ": \"runtimes\" is an array, not an object; dockerd expects"
-                        + " {\"NAME\": {\"path\": ...}}: fix or remove it, then run gvshim install again (nothing was changed)");
+                        + " {\"NAME\": {\"path\": ...}}: fix or remove it, then run gvshim install again (nothing was changed)"
+                        + " [INSTALL_CONFIG]");
         assertThat(Files.readString(f)).isEqualTo(bad);
         assertThat(backups(f)).isEmpty();
     }

@@ -149,7 +149,7 @@ class UninstallVerbTest {
         assertThat(o.code()).isEqualTo(1);
         assertThat(o.err()).isEqualTo("gvshim uninstall: " + f + " makes gvshim the \"default-runtime\"; dockerd does not"
                 + " start without it: set another default runtime there first, then run gvshim uninstall again (nothing"
-                + " was changed)\n");
+                + " was changed) [INSTALL_CONFIG]\n");
         assertThat(Files.readString(f)).isEqualTo(withDefault);
         assertThat(backups(f)).isEqualTo(before);
     }

@@ -356,7 +356,7 @@ class RunIT {
         Host.Result r = host.gvshim(null, T, "install");
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("gvshim install: writing /etc/docker/daemon.json needs root: run `gvshim install` as root"
-                + " (sudo), or add --dry-run to see what it would write\n");
+                + " (sudo), or add --dry-run to see what it would write [INSTALL_NEEDS_ROOT]\n");
         Host.Result dry = host.gvshim(null, T, "install", "--dry-run");
         assertThat(dry.code()).as("--dry-run writes nothing, so it needs no root: " + dry).isZero();
     }

@@ -30,7 +30,7 @@ class UninstallIT {
         Host.Result r = host.gvshim(null, T, "uninstall");
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("gvshim uninstall: writing /etc/docker/daemon.json needs root: run `gvshim uninstall`"
-                + " as root (sudo), or add --dry-run to see what it would write\n");
+                + " as root (sudo), or add --dry-run to see what it would write [INSTALL_NEEDS_ROOT]\n");
         Host.Result dry = host.gvshim(null, T, "uninstall", "--dry-run", "--containerd");
         assertThat(dry.code()).as("--dry-run writes nothing, so it needs no root: " + dry).isZero();
     }
