@@ -25,37 +25,35 @@ public final class ProcStat {
 
     /**
      * Whether process {@code pid} started at {@code start} still runs: the same start time, and not
-     * a zombie (state Z, or X: it has exited and only waits to be reaped, proc(5); an orphan's
-     * parent, init, may take seconds to reap it).
+     * a zombie ({@link #liveStartTime(long)}).
      */
     public static boolean running(long pid, long start) {
-        try {
-            return running(Files.readString(Path.of("/proc", Long.toString(pid), "stat")), start);
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
+        return start >= 0 && liveStartTime(pid) == start;
     }
 
     /** {@link #running(long, long)} of a stat line. */
     static boolean running(String stat, long start) {
-        int close = stat.lastIndexOf(')');
-        char state = close < 0 || close + 2 >= stat.length() ? 'X' : stat.charAt(close + 2);
-        return state != 'Z' && state != 'X' && parseStartTime(stat) == start;
+        return start >= 0 && liveStartTime(stat) == start;
     }
 
     /**
-     * Field 22, starttime, of a process that still runs: -1 for a zombie as for a process that is
-     * gone (a zombie has exited; its pid only waits for its parent's wait(2), and an orphan's
-     * parent, init, may take seconds to reap it).
+     * Field 22, starttime, of a process that still runs: -1 for a zombie (state Z, or X: it has
+     * exited and only waits to be reaped, proc(5); an orphan's parent, init, may take seconds to
+     * reap it) as for a process that is gone.
      */
     public static long liveStartTime(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            int close = stat.lastIndexOf(')');
-            return close > 0 && stat.startsWith("Z", close + 2) ? -1 : parseStartTime(stat);
+            return liveStartTime(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /** {@link #liveStartTime(long)} of a stat line. */
+    static long liveStartTime(String stat) {
+        int close = stat.lastIndexOf(')');
+        char state = close < 0 || close + 2 >= stat.length() ? 'X' : stat.charAt(close + 2);
+        return state == 'Z' || state == 'X' ? -1 : parseStartTime(stat);
     }
 
     /** Field 4, ppid, of the stat file {@code stat} (/proc/PID/stat, or a test's copy); -1 if gone or unreadable. */
