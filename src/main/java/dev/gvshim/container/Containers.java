@@ -10,10 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * The state directory ({@code --root}), shared with runc and runsc as Docker passes it. runsc
@@ -324,16 +322,7 @@ public final class Containers {
 
     /** Removes gvshim's directory of the container (runsc removes its own files at delete). */
     public void remove(String id) {
-        Path d = dir(id);
-        if (!Files.exists(d)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(d)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // best effort: a leftover directory makes the id look taken, so say so on the next create
-        }
+        // best effort: a leftover directory makes the id look taken, so the next create says so
+        FileTrees.delete(dir(id));
     }
 }

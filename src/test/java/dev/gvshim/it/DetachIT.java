@@ -64,6 +64,15 @@ class DetachIT {
         return root ? Path.of("/run/gvshim") : host.stateDir().resolve("runtime");
     }
 
+    /** What the state directory holds (a failed test's evidence). */
+    private String listing(boolean root) {
+        try {
+            return Host.sh("find", root(root).toString(), "-maxdepth", "2").out();
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     private static String name(String what) {
         return what + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
     }
@@ -84,10 +93,19 @@ class DetachIT {
     }
 
     private static void await(String what, BooleanSupplier done) throws InterruptedException {
-        for (int i = 0; i < 300 && !done.getAsBoolean(); i++) {
+        await(what, done, () -> "");
+    }
+
+    /** Waits up to 30 s (plus the checks' own time) for {@code done}; a failure says {@code detail}, computed then. */
+    private static void await(String what, BooleanSupplier done, java.util.function.Supplier<String> detail)
+            throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!done.getAsBoolean() && System.nanoTime() < end) {
             Thread.sleep(100);
         }
-        assertThat(done.getAsBoolean()).as(what).isTrue();
+        if (!done.getAsBoolean()) {
+            assertThat(false).as(what + ": " + detail.get()).isTrue();
+        }
     }
 
     private String logs(boolean root, String name) {
@@ -212,7 +230,8 @@ class DetachIT {
             } catch (IOException e) {
                 return false;
             }
-        });
+        }, () -> "ps: " + gvshim(root, "ps", "-a").out() + "; log: " + logs(root, n) + "; processes: "
+                + Host.sh("pgrep", "-af", id).out() + "; state: " + listing(root));
         nothingLeft(root, id);
     }
 
