@@ -60,14 +60,21 @@ final class Holder {
         String holder = rc.call.libexec("gvshim-holder").toString();
         Syscalls sys = Syscalls.system();
         int devnull = -1;
+        int[] keep = {-1, -1};
         try {
             devnull = sys.open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0);
+            // Until the record names it, only EOF on this pipe ends a holder whose creator was killed
+            // (see gvshim_holder.c): 'k', once recorded, makes it outlive this call.
+            keep = sys.pipe2(Linux.O_CLOEXEC);
             try (NamespaceChild c = NamespaceChild.start(sys, new NamespaceChild.Program(holder, List.of("gvshim-holder"),
-                    List.of(), devnull, devnull, devnull, Spawner.SETPGID), 0)) {
+                    List.of(), keep[0], devnull, devnull, Spawner.SETPGID), 0)) {
+                sys.closeQuietly(keep[0]);
+                keep[0] = -1;
                 c.map(plan, host.newuidmap(), host.newgidmap());
                 c.release(Step.EXEC_RUNSC);
                 Container held = ct.withHolder(c.pid(), ProcStat.startTime(c.pid()));
                 store.save(held);
+                sys.write(keep[1], new byte[] {'k'}, "holder keep pipe");
                 rc.log.debug("rootless: holder " + c.pid() + ", " + plan.describe());
                 writeBundle(spec, ct.bundle(), store.dir(ct.id()).resolve("bundle"));
                 c.detach(); // the holder outlives this call: the container's namespace until delete
@@ -81,6 +88,8 @@ final class Holder {
             throw RuntimeFailures.stateIo("cannot write the state of " + ct.id() + ": " + IoError.reason(e));
         } finally {
             sys.closeQuietly(devnull);
+            sys.closeQuietly(keep[0]);
+            sys.closeQuietly(keep[1]);
         }
     }
 
