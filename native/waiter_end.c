@@ -235,9 +235,31 @@ void count_oom_kills(struct oom_count *c)
 	fclose(f);
 }
 
+/* Whether runsc's last "Exiting with status: W" (runsc/cli/main.go logs the raw wait status, in
+ * decimal) is a death by a signal. The sandbox process exits *normally* with 128+N when the
+ * command died by signal N (runsc boot's own exit, the same main.go); only a sandbox process that
+ * was itself killed gives runsc run a signaled status. No such line (a runsc that does not log
+ * it): assume killed, as before this check. */
+static bool killed_status(const char *log)
+{
+	const char *key = "Exiting with status: ";
+	const char *last = NULL;
+	for (const char *p = strstr(log, key); p; p = strstr(p + 1, key))
+		last = p;
+	if (!last)
+		return true;
+	char *end;
+	unsigned long w = strtoul(last + strlen(key), &end, 10);
+	if (end == last + strlen(key))
+		return true;
+	return WIFSIGNALED((int)w);
+}
+
 /* runsc run said that the sandbox process died under it: it then waits for that process and
  * exits with 128+N of the signal that killed it, which is indistinguishable from the command's
- * own death by that signal otherwise. The warning is in runsc's debug log of `run`. */
+ * own death by that signal otherwise. The warning is in runsc's debug log of `run`; runsc also
+ * says it when the sandbox process merely ended before answering its Wait (the command died,
+ * and the sandbox with it, in a race with runsc's Wait RPC): the status tells the two apart. */
 bool sandbox_process_died(const char *run_dir)
 {
 	if (!run_dir)
@@ -262,7 +284,7 @@ bool sandbox_process_died(const char *run_dir)
 		close(fd);
 		if (n > 0) {
 			b[n] = 0;
-			died = strstr(b, "Will try waiting on the sandbox process instead") != NULL;
+			died = strstr(b, "Will try waiting on the sandbox process instead") != NULL && killed_status(b);
 		}
 	}
 	closedir(d);

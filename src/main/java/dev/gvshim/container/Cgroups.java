@@ -96,8 +96,8 @@ public final class Cgroups {
         }
     }
 
-    /** One controller's hierarchy and the caller's place in it. */
-    record Place(String controller, boolean v2, String dir) {
+    /** A controller's hierarchy: v2 or not, its mount point, and the caller's cgroup directory in it. */
+    record Place(String controller, boolean v2, String mount, String dir) {
     }
 
     /**
@@ -250,14 +250,15 @@ public final class Cgroups {
             }
             String mountPoint = unescape(a[4]);
             if (b[0].equals("cgroup") && v1Path != null && List.of(b[2].split(",")).contains(controller)) {
-                return new Place(controller, false, join(mountPoint, relative(v1Path, unescape(a[3]))));
+                return new Place(controller, false, mountPoint, join(mountPoint, relative(v1Path, unescape(a[3]))));
             }
             if (b[0].equals("cgroup2") && v2Mount == null) {
                 v2Mount = mountPoint;
                 v2Root = unescape(a[3]);
             }
         }
-        return v2Mount == null || v2Path == null ? null : new Place(controller, true, join(v2Mount, relative(v2Path, v2Root)));
+        return v2Mount == null || v2Path == null ? null : new Place(controller, true, v2Mount,
+                join(v2Mount, relative(v2Path, v2Root)));
     }
 
     private static String relative(String path, String root) {

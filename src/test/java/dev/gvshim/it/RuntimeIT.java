@@ -826,6 +826,62 @@ class RuntimeIT {
     }
 
     /**
+     * runc's checks of the spec's cgroup: a frozen one is refused in runc's words (runsc alone joins
+     * it, freezes with it, and create hangs forever, leaking the state), one with processes gets
+     * runc's warning in --log. Root's containers: runsc places their sandbox in linux.cgroupsPath.
+     */
+    @Test
+    void aFrozenCgroupIsRefusedAndOneWithProcessesIsWarnedAbout() throws Exception {
+        boolean v2 = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"));
+        Path hierarchy = v2 ? Path.of("/sys/fs/cgroup") : Path.of("/sys/fs/cgroup/freezer");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(hierarchy), "no freezer hierarchy at " + hierarchy);
+        String name = "gvshim-it-frozen-" + ProcessHandle.current().pid();
+        Path frozen = hierarchy.resolve(name);
+        Path busy = hierarchy.resolve(name + "-busy");
+        Process sleeper = null;
+        try {
+            Files.createDirectories(frozen);
+            Files.writeString(frozen.resolve(v2 ? "cgroup.freeze" : "freezer.state"), v2 ? "1" : "FROZEN");
+            Path b = bundle("frozen", "/bin/true");
+            withCgroup(b, "/" + name);
+            Host.Result c = create(b, "frozen");
+            assertThat(c.code()).as(c + read(b.resolve("err"))).isEqualTo(1);
+            assertThat(lastError()).startsWith("container's cgroup unexpectedly frozen (" + frozen + ")");
+            assertThat(rootEntries()).as("nothing created").isEmpty();
+
+            Files.createDirectories(busy);
+            sleeper = new ProcessBuilder("sleep", "120").start();
+            Files.writeString(busy.resolve("cgroup.procs"), Long.toString(sleeper.pid()));
+            Path b2 = bundle("busy", "/bin/true");
+            withCgroup(b2, "/" + name + "-busy");
+            Host.Result c2 = create(b2, "busy");
+            assertThat(c2.code()).as(c2 + read(b2.resolve("err")) + read(log)).isZero();
+            assertThat(read(log)).contains("\"level\":\"warning\",\"msg\":\"container's cgroup is not empty: 1 process(es) found ("
+                    + busy + ")\"");
+            assertThat(gv(b2, "delete", "--force", "busy").code()).isZero();
+        } finally {
+            if (sleeper != null) {
+                sleeper.destroyForcibly().waitFor();
+            }
+            if (Files.isDirectory(frozen)) {
+                Files.writeString(frozen.resolve(v2 ? "cgroup.freeze" : "freezer.state"), v2 ? "0" : "THAWED");
+            }
+            for (Path d : List.of(frozen, busy)) {
+                for (int i = 0; i < 50 && Files.isDirectory(d); i++) {
+                    Host.sh("rmdir", d.toString());
+                    sleep(100);
+                }
+            }
+        }
+    }
+
+    private static void withCgroup(Path bundle, String cgroupsPath) throws IOException {
+        ObjectNode spec = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("linux")).put("cgroupsPath", cgroupsPath);
+        Files.writeString(bundle.resolve("config.json"), JSON.writeValueAsString(spec));
+    }
+
+    /**
      * A create interrupted after gvshim's record was written and before runsc's: then runsc has
      * no "relw", and `runsc kill relw` killed relw-victim, `runsc delete --force relw` deleted it.
      */
