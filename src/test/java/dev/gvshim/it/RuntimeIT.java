@@ -846,7 +846,7 @@ class RuntimeIT {
             withCgroup(b, "/" + name);
             Host.Result c = create(b, "frozen");
             assertThat(c.code()).as(c + read(b.resolve("err"))).isEqualTo(1);
-            assertThat(lastError()).startsWith("container's cgroup unexpectedly frozen (" + frozen + ")");
+            assertThat(lastError()).startsWith("gvshim: container's cgroup unexpectedly frozen (" + frozen + ")").endsWith("[CGROUP_FROZEN]");
             assertThat(rootEntries()).as("nothing created").isEmpty();
 
             Files.createDirectories(busy);
