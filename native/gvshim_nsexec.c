@@ -50,7 +50,9 @@
  *                   2022-12's `start` takes /proc/sys/net/core/rmem_default for "this is the
  *                   root network namespace" and refuses the sandbox network, but every network
  *                   namespace has that file on current kernels. gvshim makes the real check
- *                   (the sandbox's namespace is not the host's) before it calls this.
+ *                   (the sandbox's namespace is not the host's) before it calls this. One more
+ *                   procfs, inside that tmpfs, keeps a procfs "fully visible" for the kernel's
+ *                   check when runsc's gofer mounts its own in the spec's user namespace.
  * --nodev-file FILE triples of NUL-terminated strings SRC, DST, MODE (no file: nothing to do): in a
  *                   private mount namespace, the mount tree at SRC is bound recursively at DST
  *                   (an empty directory or file gvshim made) and every mount of the copy is

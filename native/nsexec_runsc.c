@@ -18,6 +18,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+/* --hide-proc-net: a procfs instance nothing covers, inside the tmpfs that hides /proc/sys/net. */
+#define HIDDEN_PROC "/proc/sys/net/proc"
+
 /* The whole of FILE, NUL-terminated; NULL with errno set on failure (ENOENT: no file). */
 static char *read_all(const char *file, size_t *len)
 {
@@ -308,9 +311,19 @@ int prepare_and_exec(char **argv)
 	free(points);
 	if (prep.hide_proc_net) {
 		/* No /proc/sys/net at all (a kernel without networking): nothing to misread. */
-		if (mount("none", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") != 0 &&
-		    errno != ENOENT)
+		if (mount("none", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") == 0) {
+			/* The tmpfs makes /proc "not fully visible": a process that runsc puts in a user
+			 * namespace of the spec's (its gofer, for a spec with linux.uidMappings) inherits
+			 * it as a locked mount over a non-empty directory, and the kernel then refuses it
+			 * a procfs of its own (fs/namespace.c, mount_too_revealing): `runsc run` failed with
+			 * "error mounting proc". One more procfs instance with nothing mounted on it, in
+			 * this private namespace only, is the fully visible one the kernel looks for.
+			 * Best effort: without it only such specs fail, as before. */
+			if (mkdir(HIDDEN_PROC, 0555) == 0)
+				mount("proc", HIDDEN_PROC, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		} else if (errno != ENOENT) {
 			return fail(STEP_TMPFS, errno);
+		}
 	}
 
 	const char *path = argv[0];

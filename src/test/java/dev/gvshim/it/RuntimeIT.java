@@ -633,6 +633,29 @@ class RuntimeIT {
         }
     }
 
+    /**
+     * A spec with a user namespace of its own (runc's userns.bats, "userns with simple mount"),
+     * run in one step as root: runsc puts its gofer in that namespace, which must mount a procfs
+     * under the /proc that --hide-proc-net has partly covered. The kernel refused it ("error
+     * mounting proc", misread as PROC_MASKED) until gvshim-nsexec added a procfs nothing covers.
+     */
+    @Test
+    void aSpecWithItsOwnUserNamespaceRunsInOneStep() throws Exception {
+        Path b = specBundle("userns", s -> {
+            ObjectNode linux = s.withObject("linux");
+            linux.withArray("namespaces").addObject().put("type", "user");
+            for (String maps : List.of("uidMappings", "gidMappings")) {
+                linux.putArray(maps).addObject().put("containerID", 0).put("hostID", 100000).put("size", 65536);
+            }
+            s.withArray("mounts").addObject().put("destination", "/mnt").put("type", "bind").put("source", "/etc")
+                    .putArray("options")
+                    .add("bind").add("ro");
+        }, "echo in-userns; test -s /mnt/passwd && echo mounted");
+        Host.Result r = runBundle(false, b, "userns-run");
+        assertThat(r.code()).as(r + logOf(b)).isZero();
+        assertThat(r.out()).isEqualTo("in-userns\nmounted\n");
+    }
+
     /** Capabilities, rlimits and no_new_privs as gVisor shows them; a capability runsc 2022-12 does not know no longer fails the container. */
     @Test
     void capabilitiesRlimitsAndNoNewPrivsAreTheSpecs() throws Exception {
