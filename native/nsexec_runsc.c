@@ -313,6 +313,12 @@ int prepare_and_exec(char **argv)
 			return fail(STEP_TMPFS, errno);
 	}
 
+	if (prep.slirp4netns != NULL) {
+		int rc = start_network();
+		if (rc != 0)
+			return rc;
+	}
+
 	const char *path = argv[0];
 	if (prep.argv0 != NULL)
 		argv[0] = (char *)prep.argv0;
