@@ -327,7 +327,7 @@ public final class RunForeground {
                     f.why(), (f.fix() == null ? "" : f.fix() + "; or ") + "use --userns auto to fall back to single"));
         }
         if (req.network() == RunscConfig.Network.SANDBOX) { // refused in one line, not half-way through the start
-            Failure f = SandboxNetwork.problem(Path.of("/"), call.env().get("PATH"), plan,
+            Failure f = SandboxNetwork.problem(Path.of("/"), call.env().get("PATH"), plan, plan.notFull(),
                     req.userns() == Mode.SINGLE ? "drop --userns single" : plan.fullFix());
             if (f != null) {
                 throw new GvshimException(f);

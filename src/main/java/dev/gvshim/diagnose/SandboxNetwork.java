@@ -47,9 +47,8 @@ public final class SandboxNetwork {
     }
 
     /** Why --network sandbox cannot work in a run with this user-namespace {@code plan}, or null when it can. */
-    public static Failure problem(Path root, String pathEnv, MappingPlan plan, String fullFix) {
-        return problem(root, pathEnv, plan.runscRootless(), plan.notFull(), fullFix, rootOf(plan.uidMap()),
-                rootOf(plan.gidMap()));
+    public static Failure problem(Path root, String pathEnv, MappingPlan plan, String notFull, String fullFix) {
+        return problem(root, pathEnv, plan.runscRootless(), notFull, fullFix, rootOf(plan.uidMap()), rootOf(plan.gidMap()));
     }
 
     /** The host id the namespace's 0 is: the owner slirp4netns opens /dev/net/tun as. */
@@ -112,6 +111,19 @@ public final class SandboxNetwork {
                 "slirp4netns makes the sandbox's tap device through /dev/net/tun, which you cannot open",
                 "chmod 0666 /dev/net/tun as root (udev's default; it gives no privilege: a tap device is made only in a"
                         + " network namespace the user administers), or use --network none or host");
+    }
+
+    /**
+     * gvshim-nsexec could not give runsc its network (native/nsexec_net.c: STEP, and ENOENT when
+     * slirp4netns could not be exec'd, ECHILD when it exited before tap0 was ready, ETIMEDOUT).
+     */
+    static Failure helperFailed(String step, int errno, String evidence) {
+        String why = step.startsWith("unshare") ? "a network namespace for the sandbox was refused"
+                : errno == dev.gvshim.linux.Errno.ENOENT ? "slirp4netns could not be started"
+                : errno == dev.gvshim.linux.Errno.ETIMEDOUT ? "slirp4netns did not make the tap device within 10 s"
+                : "slirp4netns exited before the sandbox's tap device was ready";
+        return Failure.of("NETWORK_SANDBOX_HELPER", "cannot give the sandbox its network", evidence, why,
+                "run with --debug and read slirp4netns.log in the run directory it keeps, or use --network none or host");
     }
 
     /** doctor's line: which of none, host and sandbox work for the caller. */
