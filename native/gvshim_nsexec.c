@@ -4,7 +4,7 @@
  *
  *     gvshim-nsexec [--relay wait|detach|terminal] [--log FILE [--log-format json|text] --id ID]
  *                   [--userns PATH] [--hide-proc-net] [--nodev-file FILE [--own-mountns]]
- *                   [--mountpoints-file FILE]
+ *                   [--mountpoints-file FILE] [--slirp4netns PATH --net-log FILE]
  *                   [--runsc-log FILE] [--argv0 NAME] --error-file FILE -- PROGRAM [ARG...]
  *
  * --relay MODE      runsc never gets the caller's stdin, stdout or stderr: without --rootless it
@@ -79,6 +79,10 @@
  *                   DIR (the nearest existing directory, in the copy of the root runsc gets) gets
  *                   a read-only tmpfs mirror: its entries bound from below, its links copied, and
  *                   REL made in it, an empty file ("f") or directory ("d") with its parents.
+ * --slirp4netns PATH --net-log FILE  (gvshim run --network sandbox) last, just before the exec: a
+ *                   network namespace of its own for runsc, with tap0 served by slirp4netns (a
+ *                   user-mode network) from the caller's namespace; slirp4netns's output goes to
+ *                   FILE and it dies with runsc (see nsexec_net.c).
  * --own-mountns     the caller cloned this process into a mount namespace of its own (gvshim
  *                   run: CLONE_NEWNS with CLONE_NEWUSER, where container profiles deny unshare):
  *                   make it private, do not unshare.
@@ -150,6 +154,10 @@ int main(int argc, char **argv)
 			prep.hide_proc_net = true;
 		} else if (strcmp(argv[i], "--mountpoints-file") == 0 && i + 1 < argc) {
 			prep.mountpoints_file = argv[++i];
+		} else if (strcmp(argv[i], "--slirp4netns") == 0 && i + 1 < argc) {
+			prep.slirp4netns = argv[++i];
+		} else if (strcmp(argv[i], "--net-log") == 0 && i + 1 < argc) {
+			prep.net_log = argv[++i];
 		} else if (strcmp(argv[i], "--own-mountns") == 0) {
 			prep.own_mountns = true;
 		} else if (strcmp(argv[i], "--nodev-file") == 0 && i + 1 < argc) {
@@ -188,6 +196,8 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return fail(STEP_USAGE, EINVAL);
 	if ((opt.output || opt.then) && opt.mode != RELAY_DETACH)
+		return fail(STEP_USAGE, EINVAL);
+	if ((prep.slirp4netns == NULL) != (prep.net_log == NULL))
 		return fail(STEP_USAGE, EINVAL);
 	if (opt.mode == RELAY_NONE)
 		return prepare_and_exec(&argv[i]);

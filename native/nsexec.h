@@ -41,6 +41,10 @@
 #define STEP_SIGNALFD "signalfd"
 #define STEP_FORK "fork"
 #define STEP_OUTPUT "open(output)"
+#define STEP_NET_PIPE "slirp4netns: pipe2"
+#define STEP_NET_FORK "slirp4netns: fork"
+#define STEP_NET_UNSHARE "unshare(CLONE_NEWNET)"
+#define STEP_NET_READY "slirp4netns: ready"
 
 enum relay_mode { RELAY_NONE, RELAY_WAIT, RELAY_DETACH, RELAY_TERMINAL };
 
@@ -63,6 +67,8 @@ struct nsexec_prep {
 	const char *nodev_file;
 	const char *mountpoints_file;
 	const char *argv0;
+	const char *slirp4netns; /* --slirp4netns: a network namespace with a user-mode network (nsexec_net.c) */
+	const char *net_log;     /* --net-log: slirp4netns's stdout and stderr */
 	bool hide_proc_net;
 	bool own_mountns;
 };
@@ -83,6 +89,9 @@ int fail(const char *step, int err);
  * fail()'s status.
  */
 int prepare_and_exec(char **argv);
+
+/* --slirp4netns (nsexec_net.c): a new network namespace with tap0 served by slirp4netns. Returns 0 or fail()'s status. */
+int start_network(void);
 
 /* ---------- the relay side (nsexec_stdio.c, nsexec_relay.c) ---------- */
 

@@ -326,6 +326,12 @@ int prepare_and_exec(char **argv)
 		}
 	}
 
+	if (prep.slirp4netns != NULL) {
+		int rc = start_network();
+		if (rc != 0)
+			return rc;
+	}
+
 	const char *path = argv[0];
 	if (prep.argv0 != NULL)
 		argv[0] = (char *)prep.argv0;

@@ -65,7 +65,8 @@ final class RunVerb implements Verb {
         s.addOption(flag(names("--env-all"), "Pass the caller's whole environment."));
         s.addOption(flag(names("-i", "--interactive"), "Accepted for docker's habit (-i, -it): stdin always passes through."));
         s.addOption(value(names("--network"), "MODE", Network.class,
-                "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback)."));
+                "Network of the sandbox: ${COMPLETION-CANDIDATES} (default: none, only loopback; sandbox: gVisor's"
+                + " own stack over slirp4netns, no root needed; host: the host's interfaces)."));
         s.addOption(value(names("--timeout"), "DURATION", java.time.Duration.class,
                 "Stop the command after DURATION (30, 30s, 2m, 1h, 500ms; SIGTERM, then SIGKILL after --kill-after); exit 124."));
         s.addOption(value(names("--kill-after"), "DURATION", java.time.Duration.class,

@@ -45,6 +45,15 @@ public final class Detach {
                     null, "a sandbox that outlives `gvshim run -d` needs a user namespace of its own with your subordinate ids"
                             + " (as the runtime verbs' create does)", "drop --userns single"));
         }
+        if (req.network() == dev.gvshim.runsc.RunscConfig.Network.SANDBOX) {
+            // the foreground's slirp4netns lives and dies with its runsc run (native/nsexec_net.c); a detached sandbox
+            // outlives every gvshim process, and its namespace is the holder's (loopback only): runsc would take over
+            // just lo, a silent "no network", or as root the host's own namespace
+            throw new GvshimException(Failure.of("NETWORK_SANDBOX_DETACHED", "cannot start a detached sandbox with"
+                    + " --network sandbox", null, "its user-mode network (slirp4netns) is tied to a foreground run's runsc,"
+                    + " which a detached sandbox outlives", "run it in the foreground (without -d), or use --network none"
+                    + " or host"));
+        }
         try (RuntimeCall rc = new RuntimeCall(call, options(req.runsc(), req.network().flag(), req.platform(), req.debug()))) {
             Sandboxes sb = new Sandboxes(rc.root());
             String id = Sandboxes.newId();

@@ -118,6 +118,11 @@ public final class RunDir {
         return dir.resolve("run.json");
     }
 
+    /** slirp4netns's output (--network sandbox). */
+    public Path netLog() {
+        return dir.resolve("slirp4netns.log");
+    }
+
     public Path runscStderr() {
         return dir.resolve("runsc.stderr");
     }

@@ -5,6 +5,7 @@ import dev.gvshim.call.Handover;
 import dev.gvshim.diagnose.Explain;
 import dev.gvshim.diagnose.Facts;
 import dev.gvshim.diagnose.IoError;
+import dev.gvshim.diagnose.SandboxNetwork;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Linux;
@@ -325,12 +326,12 @@ public final class RunForeground {
             throw new GvshimException(Failure.of(f.id(), "cannot use --userns full", null,
                     f.why(), (f.fix() == null ? "" : f.fix() + "; or ") + "use --userns auto to fall back to single"));
         }
-        if (plan.runscRootless() && req.network() == RunscConfig.Network.SANDBOX) {
-            throw new GvshimException(Failure.of("NETWORK_SANDBOX_NEEDS_FULL", "cannot use --network sandbox", null,
-                    "runsc --rootless (userns mode single" + (plan.notFull() == null ? "" : ": " + plan.notFull())
-                            + ") has no sandbox network",
-                    "use --network none or host" + (req.userns() == Mode.SINGLE ? ", or drop --userns single"
-                            : plan.fullFix() == null ? "" : ", or make full mode possible: " + plan.fullFix())));
+        if (req.network() == RunscConfig.Network.SANDBOX) { // refused in one line, not half-way through the start
+            Failure f = SandboxNetwork.problem(Path.of("/"), call.env().get("PATH"), plan, plan.notFull(),
+                    req.userns() == Mode.SINGLE ? "drop --userns single" : plan.fullFix());
+            if (f != null) {
+                throw new GvshimException(f);
+            }
         }
         return plan;
     }
@@ -340,7 +341,9 @@ public final class RunForeground {
         RunscChoices.Chosen chosen = probed.join();
         RunscConfig cfg = new RunscConfig(run.runscRoot(), run.runscLog(), run.debugLogDir(), req.network(),
                 req.platform(), plan.runscRootless(), req.debug(), true, java.util.Map.of(), chosen.flags());
+        Path slirp = req.network() == RunscConfig.Network.SANDBOX && !plan.runscRootless()
+                ? SandboxNetwork.slirp4netns(Path.of("/"), call.env().get("PATH")) : null;
         return RunscCommand.forRun(call.libexec("gvshim-nsexec"), runsc, cfg, run.nodevList(), run.runscLog(), run.dir(),
-                terminal ? run.consoleSocket() : null, run.id());
+                terminal ? run.consoleSocket() : null, run.id(), slirp, run.netLog());
     }
 }

@@ -79,9 +79,17 @@ public final class RunSpec {
             ns.add("network");
         }
         s.linux().namespaces(ns).paths("maskedPaths", Specs.MASKED_PATHS).paths("readonlyPaths", Specs.READONLY_PATHS);
+        sandboxNetwork(s, r);
         deviceRules(s, r);
         s.addHook("poststart", c.hookPath(), c.hookArgs());
         return s;
+    }
+
+    /** --network sandbox: runsc's own namespace, with slirp4netns's tap0 (native/nsexec_net.c; no path: an empty one). */
+    private static void sandboxNetwork(Spec s, RunRequest r) {
+        if (r.network() == Network.SANDBOX) {
+            s.linux().addNamespace("network", "/proc/self/ns/net");
+        }
     }
 
     /**
@@ -245,6 +253,7 @@ public final class RunSpec {
         if (r.network() != Network.HOST) {
             linux.addNamespace("network");
         }
+        sandboxNetwork(s, r);
         s.addHook("poststart", c.hookPath(), c.hookArgs());
         return s;
     }

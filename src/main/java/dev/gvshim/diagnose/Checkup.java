@@ -41,6 +41,7 @@ public record Checkup(Doctor.Report report, String error) {
         Doctor.Report r = Doctor.diagnose(facts, live, runscVersion(facts.runsc()), stateDir);
         List<Finding> all = new java.util.ArrayList<>(r.findings());
         all.add(limits(uid, dev.gvshim.container.Cgroups.Host.system()));
+        all.add(network(facts, r, env.get("PATH")));
         return new Checkup(new Doctor.Report(r.verdict(), r.mode(), r.environment(), r.user(), List.copyOf(all), r.notFull()), null);
     }
 
@@ -62,6 +63,25 @@ public record Checkup(Doctor.Report report, String error) {
             return Finding.ok("LIMIT_NO_CGROUP", "sandbox", "run's --memory and --cpus cannot be applied here (run refuses"
                     + " them in one line); --pids-limit can (gVisor's own limit)", e.failure().why());
         }
+    }
+
+    /**
+     * Which of run's network modes work for this caller: none and host always (where a sandbox
+     * starts at all); sandbox when run's own check passes for the mode the sandbox would use.
+     */
+    static Finding network(Facts facts, Doctor.Report r, String pathEnv) {
+        dev.gvshim.userns.MappingPlan plan;
+        try {
+            plan = dev.gvshim.userns.Planner.plan(r.mode() == dev.gvshim.userns.Mode.SINGLE ? dev.gvshim.userns.Mode.SINGLE
+                    : dev.gvshim.userns.Mode.AUTO, facts.caller());
+        } catch (dev.gvshim.failure.GvshimException e) {
+            plan = null;
+        }
+        Finding nf = r.notFull(); // the live probe's reason outranks the planner's
+        return SandboxNetwork.finding(plan == null
+                ? SandboxNetwork.problem(facts.root(), pathEnv, true, nf == null ? null : nf.summary(), null, -1, -1)
+                : SandboxNetwork.problem(facts.root(), pathEnv, plan, nf == null ? plan.notFull() : nf.summary(),
+                        nf == null ? plan.fullFix() : nf.fix()));
     }
 
     /** runsc's first --version line ("runsc version 0.0~20221219.0"), or null. */

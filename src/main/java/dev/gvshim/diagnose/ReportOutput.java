@@ -14,7 +14,7 @@ public final class ReportOutput {
     /** Within a group: what stops a sandbox first, then what is worth knowing, what was not tested, what is fine. */
     private static final List<Finding.Status> RANK = List.of(Finding.Status.FAIL, Finding.Status.WARN, Finding.Status.NOT_TESTED,
             Finding.Status.OK);
-    private static final List<String> GROUPS = List.of("environment", "kernel", "process", "id mapping", "sandbox");
+    private static final List<String> GROUPS = List.of("environment", "kernel", "process", "id mapping", "sandbox", "network");
 
     private ReportOutput() {
     }

@@ -55,6 +55,9 @@ final class RunscCauses extends Causes {
                                 + " it on the host)",
                         "mount on a path that exists in the root file system (such as /mnt, or an existing file)");
             }
+            if (step.startsWith("slirp4netns") || step.equals("unshare(CLONE_NEWNET)")) {
+                return SandboxNetwork.helperFailed(step, errno, message.replaceFirst("^gvshim-nsexec: ", ""));
+            }
             if (step.startsWith("unshare")) {
                 return x.sandbox().probeStep("unshare-mnt", errno);
             }

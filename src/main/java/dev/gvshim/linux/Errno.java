@@ -39,6 +39,7 @@ public final class Errno {
     public static final int EUSERS = 87;
     public static final int EOPNOTSUPP = 95;
     public static final int ECONNABORTED = 103;
+    public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
 
     private Errno() {

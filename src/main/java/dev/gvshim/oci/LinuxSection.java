@@ -52,6 +52,13 @@ public final class LinuxSection {
         return this;
     }
 
+    /** A namespace entry that joins the namespace at {@code path} (replacing any entry of that type). */
+    public LinuxSection addNamespace(String type, String path) {
+        removeNamespace(type);
+        Nodes.array(json, "namespaces").addObject().put("type", type).put("path", path);
+        return this;
+    }
+
     public LinuxSection removeNamespace(String type) {
         if (json.get("namespaces") instanceof ArrayNode a) {
             for (int i = a.size() - 1; i >= 0; i--) {

@@ -206,13 +206,20 @@ public final class RunscCommand {
      * {@code runscLog}, which the waiter hands to `gvshim __explain`; then runsc run.
      *
      * @param consoleSocket runsc's --console-socket for a terminal, or null
+     * @param slirp4netns   --network sandbox: the user-mode network that serves runsc's own network namespace
+     *                      (/proc/sys/net hidden from runsc: see container/Networks), or null
+     * @param netLog        slirp4netns's output
      */
     public static List<String> forRun(Path nsexec, Path runsc, RunscConfig config, Path nodevList, Path runscLog, Path bundle,
-            Path consoleSocket, String id) {
+            Path consoleSocket, String id, Path slirp4netns, Path netLog) {
         // BUNDLE/mountpoints: the mount points missing from a generated spec's root (container/MountPoints); none: no file
         List<String> argv = new ArrayList<>(List.of(nsexec.toString(), "--own-mountns", "--nodev-file", nodevList.toString(),
                 "--mountpoints-file", bundle.resolve("mountpoints").toString(),
-                "--runsc-log", runscLog.toString(), "--argv0", "runsc", "--"));
+                "--runsc-log", runscLog.toString(), "--argv0", "runsc"));
+        if (slirp4netns != null) {
+            argv.addAll(List.of("--hide-proc-net", "--slirp4netns", slirp4netns.toString(), "--net-log", netLog.toString()));
+        }
+        argv.add("--");
         argv.add(runsc.toString());
         argv.addAll(config.toFlags());
         argv.add("run");
