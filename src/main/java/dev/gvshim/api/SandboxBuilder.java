@@ -65,6 +65,7 @@ public final class SandboxBuilder {
     private Redirect err = Redirect.PIPE;
     private boolean errorToOutput;
     private Path home;
+    private String pool;
 
     /** The command and its arguments, run with the host's root file system (read-only). */
     public SandboxBuilder(String... command) {
@@ -182,6 +183,31 @@ public final class SandboxBuilder {
         }
         this.platform = name;
         return this;
+    }
+
+    /**
+     * Runs the command in a ready sandbox of the warm pool {@code name} of this user's gvshim
+     * server ({@code gvshim server start --pool NAME:min=2,max=8,...}), as {@code gvshim run --pool
+     * NAME} does: {@code runsc exec} into a booted sandbox instead of {@code runsc run}, a new
+     * sandbox for every command. The sandbox options ({@link #rootfs}, {@link #bundle},
+     * {@link #mount}, {@link #tmpfs}, {@link #network}, {@link #userns}, {@link #platform},
+     * {@link #runsc}, {@link #stateDirectory}, {@link #hostname}) must be the pool's: else
+     * {@link #start()} throws {@link SandboxException} {@code POOL_PROFILE_MISMATCH} naming the
+     * option; without a server {@code POOL_NEEDS_SERVER}, without the pool {@code POOL_UNKNOWN}.
+     * The command, its arguments, {@link #environment()}, {@link #directory}, {@link #timeout} and
+     * stdio are the run's own. Null: a sandbox of its own (the default).
+     */
+    public SandboxBuilder pool(String name) {
+        if (name != null && !name.matches(dev.gvshim.pool.PoolSpec.NAME)) {
+            throw new IllegalArgumentException("pool " + name + ": a pool's name is letters, digits, '_', '.' and '-' (at most 63)");
+        }
+        this.pool = name;
+        return this;
+    }
+
+    /** The warm pool {@link #start()} takes a sandbox from, or null. */
+    public String pool() {
+        return pool;
     }
 
     /** The runsc binary (default: runsc in the host environment's PATH). */
