@@ -161,7 +161,9 @@ class PoolRelayTest {
             CompletableFuture<String> seen = server(w, listener, (s, r) -> {
                 Session.Forked f = s.spawnInto(List.of("/bin/sh", "-c", "cat /proc/self/uid_map"), List.of("PATH=/bin"), ns[0], ns[1],
                         new int[] {o, o, o});
-                s.exec("/bin/sh", List.of("sh", "-c", "echo taker $$ child $0; echo fd7 >&7", Integer.toString(f.pid())),
+                // the taker waits for its child (PR_SET_PDEATHSIG: the child dies with it), until it is a zombie or reaped
+                s.exec("/bin/sh", List.of("sh", "-c", "echo taker $$ child $0; echo fd7 >&7; while kill -0 $0 2>/dev/null"
+                        + " && [ \"$(cut -d' ' -f3 /proc/$0/stat)\" != Z ]; do sleep 0.01; done", Integer.toString(f.pid())),
                         List.of("PATH=/bin"), null, new int[] {o}, new int[] {7}, -1);
             });
             Process[] p = new Process[1];
