@@ -5,6 +5,7 @@
 #   bench/run.sh               as root: uses (and creates) the user gvshim-bench
 #   BENCH_USER=me bench/run.sh as root, benchmark as an existing user with subordinate ids
 #   ROUNDS=5 RUNS=40 bench/run.sh
+#   POOL=0 bench/run.sh        without the warm-pool rows; API_RUNS=500: the Java API pool row's runs
 #
 # Needs: a built target/gvshim (mvn -B package), runsc, uidmap, busybox-static, hyperfine (and time).
 # Timings on a shared VM drift by 10-20 % within minutes; compare ratios from one round,
@@ -139,6 +140,18 @@ if [ "${POOL:-1}" = 1 ]; then
 			m["pool"], lo["pool"], hi["pool"], m["unshare"], m["pool"] / m["unshare"] }' "$work/pool.csv"
 	as_user "$work/ready.sh" || true
 	echo "bench: pool: $(as_user env GVSHIM_SERVER=on "$G" server status | grep -o 'rss per ready sandbox [0-9.]* MB') (runsc run, gofer and sandbox together; shared pages counted in each)"
+	# the Java API through the same warm pool (SandboxBuilder.pool, issue 18: target p50 <= 35 ms):
+	# bench/api/PoolLatency.java in one JVM of the user, API_RUNS (200) timed runs of /bin/true after 20
+	# warm-up ones, each from a pool back at its min ready (ready.sh, not timed), as the row above
+	if [ -x "$jdk/bin/javac" ]; then
+		mkdir -p "$work/api"
+		"$jdk/bin/javac" -cp "$work/gvshim/lib/*" -d "$work/api" "$here/bench/api/PoolLatency.java"
+		chmod -R a+rX "$work/api"
+		(cd "$work" && as_user "$jdk/bin/java" --enable-native-access=ALL-UNNAMED -cp "$work/gvshim/lib/*:$work/api" PoolLatency \
+			bench "$B" "${API_RUNS:-200}" 20 "$work/ready.sh") | sed 's/^/bench: pool: /' || die "the API pool row failed"
+	else
+		echo "bench: pool: the API row skipped: no javac in $jdk (the JDK that built target/gvshim)"
+	fi
 	# sustained: 8 callers at once, from a pool of 4 ready and max 8, until 80 runs are done
 	t0=$(date +%s.%N)
 	as_user sh -c "seq 80 | xargs -P 8 -I{} env GVSHIM_SERVER=on $G run --pool bench --bundle $B >/dev/null"

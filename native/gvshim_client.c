@@ -691,6 +691,39 @@ static void do_exec(int sock, struct wire_frame *f)
 	_exit(EXIT_GVSHIM);
 }
 
+/* CONNECT (only from the Java API's JVM, `__sandbox`): connect to the user's gvshim server at DIR/NAME
+ * and give the JVM the connected socket. The connection is made here so that the server's SO_PEERCRED
+ * (unix(7): the credentials of the process that called connect) names this process, the one that forks
+ * runsc exec and becomes gvshim-waiter: the server's taker, whose end frees the pooled sandbox. */
+static void do_connect(int sock, struct wire_frame *f)
+{
+	char *dir = wire_in_str(f);
+	char *name = wire_in_str(f);
+	int s = -1, e = 0;
+	if (f->bad || !api) {
+		e = EPROTO;
+	} else {
+		int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		struct stat st;
+		if (dirfd < 0)
+			e = errno;
+		else if (fstat(dirfd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+			e = EACCES; /* only the caller's own 0700 directory, as main() checks it */
+		else if ((s = connect_at(dirfd, name)) < 0)
+			e = errno;
+		if (dirfd >= 0)
+			close(dirfd);
+	}
+	struct wire_out o = {0};
+	wire_out_i32(&o, e);
+	int sent = wire_send(sock, WIRE_CONNECT, &o, s >= 0 ? &s : NULL, s >= 0 ? 1 : 0);
+	wire_out_free(&o);
+	if (s >= 0)
+		close(s); /* the JVM's copy is the one that talks; this process's would keep the server's call open */
+	if (!sent)
+		server_died(strerror(errno));
+}
+
 /* Serves this call over sock; returns only to go cold: 1 when the server answered COLD (or the
  * call cannot be sent), 0 when it went away before it accepted the call (nothing was done). */
 static int serve(int sock)
@@ -763,6 +796,9 @@ static int serve(int sock)
 			break;
 		case WIRE_EXEC:
 			do_exec(sock, &f);
+			break;
+		case WIRE_CONNECT:
+			do_connect(sock, &f);
 			break;
 		case WIRE_USERNS_SPAWN:
 			accepted = 1;

@@ -28,6 +28,7 @@
 #define WIRE_EXIT 'Q'     /* server: status */
 #define WIRE_USERNS_SPAWN 'U' /* server: path, argv, env, user ns, mount ns, stdio[3] + fds */
 #define WIRE_SPAWNED 'P'      /* client: pid (0: failed), step, errno */
+#define WIRE_CONNECT 'K'      /* API JVM: dir, name; the client: errno (0: connected) + the socket */
 
 /* SPAWNED steps (Wire.USERNS_STEPS) */
 #define WIRE_STEP_PDEATHSIG 1

@@ -29,6 +29,9 @@ import java.util.concurrent.TimeUnit;
  *  EXEC ------------------------------------>  execve gvshim-waiter: relays, signals, timeout, cleanup
  *  return the Process of that pid
  * </pre>
+ *
+ * With {@link SandboxBuilder#pool}, the call is the user's gvshim server's `run --pool` instead of
+ * RunForeground here: {@link PoolLauncher}.
  */
 final class Launcher {
     /** How long a client told to exit may take before it is killed. */
@@ -58,6 +61,8 @@ final class Launcher {
         Map<String, String> env = Map.copyOf(b.hostEnvironment());
         Path cwd = Path.of(System.getProperty("user.dir"));
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        // a pooled run: the user's server must run (found before anything is started)
+        PoolLauncher.Server server = b.pool() == null ? null : PoolLauncher.find(b.pool(), home, env, euid);
         ApiSession s;
         try {
             s = ApiSession.listen(tmp);
@@ -76,16 +81,24 @@ final class Launcher {
             pb.directory(cwd.toFile());
             p = pb.start();
             s.accept(p.toHandle(), euid);
-            Call call = s.call(env, cwd, home, euid);
-            new RunForeground(call, req).run();
-            Handover.Exec waiter = s.handedOver();
+            Handover.Exec waiter;
+            if (server == null) {
+                Call call = s.call(env, cwd, home, euid);
+                new RunForeground(call, req).run();
+                waiter = s.handedOver();
+            } else {
+                waiter = PoolLauncher.run(s, server, req, b.pool(), cwd, env);
+            }
             s.close();
-            Process started = new Sandbox(p, waiter);
+            Process started = new Sandbox(p, waiter, server != null);
             p = null;
             return started;
         } catch (GvshimException e) {
             s.fail(e.failure().exitCode());
             throw new SandboxException(e.failure());
+        } catch (SandboxException e) {
+            s.fail(e.failure().exitCode());
+            throw e;
         } catch (IOException e) {
             if (p == null) {
                 throw new SandboxException(Failure.of("INSTALL_BROKEN", "cannot start " + home.resolve("bin/gvshim"),

@@ -18,6 +18,8 @@ import java.util.stream.Stream;
  * A SIGKILLed waiter leaves its run directory (runsc's state, the spec, the logs), and runsc's
  * processes die only by PR_SET_PDEATHSIG, asynchronously: {@link #destroyForcibly()} kills
  * runsc's whole tree first, and the run directory is removed before {@link #waitFor()} returns.
+ * A warm pool's sandbox ({@link SandboxBuilder#pool}) belongs to the user's gvshim server, which
+ * destroys it once the waiter is gone; runsc here is the command's {@code runsc exec}.
  */
 final class Sandbox extends Process {
     private static final long GONE_MILLIS = 10_000;
@@ -26,9 +28,13 @@ final class Sandbox extends Process {
     /** runsc's handle, taken at the start: a handle keeps its start time, so a reused pid is never killed */
     private final Optional<ProcessHandle> runsc;
     private final CompletableFuture<Process> exited;
+    /** a warm pool's sandbox: the user's gvshim server owns it, and destroys it once the waiter is gone */
+    private final boolean pooled;
+    private volatile boolean forced;
 
-    Sandbox(Process waiter, Handover.Exec exec) {
+    Sandbox(Process waiter, Handover.Exec exec, boolean pooled) {
         this.waiter = waiter;
+        this.pooled = pooled;
         List<String> argv = exec.argv();
         int i = argv.indexOf("--run-dir");
         this.runDir = i < 0 ? null : Path.of(argv.get(i + 1));
@@ -42,15 +48,21 @@ final class Sandbox extends Process {
     /**
      * After the waiter: its run directory is gone, unless it was killed before it could remove
      * it; then once runsc is gone (nothing writes there any more) it is collected as the next
-     * `gvshim run` would (its owner, the waiter, is dead).
+     * `gvshim run` would (its owner, the waiter, is dead). A pooled sandbox is the server's: it
+     * destroys it (its pool's keeper looks every 100 ms for takers that are gone) and its run
+     * directory, which a command's end does not wait for; after {@link #destroyForcibly()} it is
+     * waited for, and collected here only if that does not happen in time (the server died too).
      */
     private void cleanUp() {
         if (runDir == null || !Files.exists(runDir)) {
             return;
         }
         tree().forEach(ProcessHandle::destroyForcibly);
+        if (pooled && !forced) {
+            return;
+        }
         long end = System.nanoTime() + GONE_MILLIS * 1_000_000;
-        while (runsc.isPresent() && runsc.get().isAlive() && System.nanoTime() < end) {
+        while ((runsc.isPresent() && runsc.get().isAlive() || pooled && Files.exists(runDir)) && System.nanoTime() < end) {
             try {
                 Thread.sleep(5);
             } catch (InterruptedException e) {
@@ -58,7 +70,9 @@ final class Sandbox extends Process {
                 return;
             }
         }
-        RunDir.collectGarbage(runDir.getParent());
+        if (Files.exists(runDir)) {
+            RunDir.collectGarbage(runDir.getParent());
+        }
     }
 
     /** runsc and everything below it (the sandbox, the gofer, their stubs), while runsc lives. */
@@ -135,6 +149,7 @@ final class Sandbox extends Process {
     @Override
     public Process destroyForcibly() {
         List<ProcessHandle> sandbox = tree(); // before the waiter dies: runsc's children are still its own
+        forced = true;
         waiter.destroyForcibly();
         sandbox.forEach(ProcessHandle::destroyForcibly);
         return this;

@@ -65,6 +65,7 @@ public final class SandboxBuilder {
     private Redirect err = Redirect.PIPE;
     private boolean errorToOutput;
     private Path home;
+    private String pool;
 
     /** The command and its arguments, run with the host's root file system (read-only). */
     public SandboxBuilder(String... command) {
@@ -182,6 +183,28 @@ public final class SandboxBuilder {
         }
         this.platform = name;
         return this;
+    }
+
+    /**
+     * Runs the command in a ready sandbox of the warm pool {@code name} of this user's gvshim
+     * server ({@code gvshim server start --pool NAME:min=2,max=8,...}), as {@code gvshim run --pool
+     * NAME}: {@code runsc exec} into a sandbox booted ahead, a new one for every command. The
+     * sandbox options (rootfs, bundle, mounts, tmpfs, network, userns, platform, runsc, state
+     * directory, hostname) must be the pool's, else {@link #start()} throws
+     * {@code POOL_PROFILE_MISMATCH} naming the option; no server: {@code POOL_NEEDS_SERVER}, no
+     * such pool: {@code POOL_UNKNOWN}. Null (the default): a sandbox of its own.
+     */
+    public SandboxBuilder pool(String name) {
+        if (name != null && !name.matches(dev.gvshim.pool.PoolSpec.NAME)) {
+            throw new IllegalArgumentException("pool " + name + ": a pool's name is letters, digits, '_', '.' and '-' (at most 63)");
+        }
+        this.pool = name;
+        return this;
+    }
+
+    /** The warm pool {@link #start()} takes a sandbox from, or null. */
+    public String pool() {
+        return pool;
     }
 
     /** The runsc binary (default: runsc in the host environment's PATH). */
@@ -310,22 +333,8 @@ public final class SandboxBuilder {
      */
     RunRequest request() {
         Path root = rootfs == null ? Path.of("/") : rootfs; // as the CLI's, also with a bundle (which names its own)
-        try {
-            boolean rootVisible = bundle == null && RunRequest.checkRootfs(root);
-            for (RunRequest.BindMount m : mounts) {
-                RunRequest.checkMount(m.source() + ":" + m.destination(), m, rootVisible ? root : null);
-            }
-        } catch (IllegalArgumentException e) {
-            // the CLI's checks name its options: here they are the builder's methods
-            throw new IllegalArgumentException(e.getMessage().replaceFirst("^--rootfs ", "rootfs ").replaceFirst("^--mount ", "mount "), e);
-        }
-        List<String> env = new ArrayList<>();
-        environment.forEach((k, v) -> {
-            if (k.isEmpty() || k.indexOf('=') >= 0 || k.indexOf('\0') >= 0 || v.indexOf('\0') >= 0) {
-                throw new IllegalArgumentException("environment variable " + k + ": not a valid name or value");
-            }
-            env.add(k + "=" + v);
-        });
+        Checks.paths(bundle == null ? root : null, mounts);
+        List<String> env = Checks.environment(environment);
         return new RunRequest(command, bundle, root, List.copyOf(mounts), List.copyOf(tmpfs), directory, env, false, network,
                 timeout == null ? null : timeout.toNanos() / 1e9, killAfter.toNanos() / 1e9, platform,
                 runsc == null ? null : runsc.toString(), stateDir, userns, RunRequest.Tty.AUTO, null, null, hostname, false,

@@ -19,7 +19,6 @@ import dev.gvshim.server.Client;
 import dev.gvshim.server.Dispatcher;
 import dev.gvshim.server.Server;
 import dev.gvshim.server.ServerDir;
-import dev.gvshim.userns.IdMap;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -122,21 +121,6 @@ final class ServerVerb implements Verb {
         }
     }
 
-    private static long outerUid(int euid) {
-        try {
-            List<IdMap.Line> lines = new ArrayList<>();
-            for (String line : Files.readAllLines(Path.of("/proc/self/uid_map"))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length == 3) {
-                    lines.add(new IdMap.Line(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2])));
-                }
-            }
-            return IdMap.outer(new IdMap(lines), euid);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-    }
-
     private int run(Call call, long idle, int firstFd, boolean detach, List<PoolSpec> pools)
             throws IOException, SyscallException, GvshimException {
         if (pools.isEmpty()) { // none on the command line: the configuration file's ("pools": [...])
@@ -146,7 +130,7 @@ final class ServerVerb implements Verb {
         }
         int euid = call.euid();
         Install in = install(call);
-        Path dir = ServerDir.prepare(call.env(), euid, outerUid(euid));
+        Path dir = ServerDir.prepare(call.env(), euid, ServerDir.outerUid(euid));
         if (detach) {
             UnixSockets.setsid(); // no controlling terminal: a ^C of the shell that started it does not reach it
         }
@@ -242,7 +226,7 @@ final class ServerVerb implements Verb {
     private static ServerDir where(Call call) throws IOException {
         int euid = call.euid();
         Install in = install(call);
-        Path dir = ServerDir.find(call.env(), euid, outerUid(euid));
+        Path dir = ServerDir.find(call.env(), euid, ServerDir.outerUid(euid));
         return dir == null ? null : new ServerDir(dir, ServerDir.name(in.buildId(), in.home(), ServerDir.ownUserns()));
     }
 

@@ -115,10 +115,18 @@ public final class PooledRun {
         }
     }
 
+    /**
+     * Where the compared specs say the state directory is: the same for the pool and the run (a
+     * pooled sandbox's is the server's, whatever the caller's would be), and under /tmp, so that
+     * neither spec gets RunSpec's tmpfs over it. It was the caller's working directory, which made
+     * every run from a directory other than the server's a mismatch (a tmpfs on the cwd).
+     */
+    static final Path COMPARED_STATE_DIR = Path.of("/tmp");
+
     /** The spec `gvshim run` would generate for this command (its process is what runs; its mounts are checked). */
     static Spec commandSpec(Call call, RunRequest req) throws GvshimException {
         long[] nofile = RunSpecTask.nofile();
-        RunSpec.Context ctx = new RunSpec.Context(call.env(), call.cwd(), call.cwd(), "/bin/true", List.of("true"), nofile[0],
+        RunSpec.Context ctx = new RunSpec.Context(call.env(), call.cwd(), COMPARED_STATE_DIR, "/bin/true", List.of("true"), nofile[0],
                 nofile[1]);
         return req.bundle() == null ? RunSpec.generate(req, ctx) : RunSpec.fromBundle(Bundle.load(req.bundle()), req.bundle(), req, ctx);
     }

@@ -44,6 +44,51 @@ public record Failure(String id, String what, String evidence, String why, Strin
         return new Failure(id, what, evidence, why, fix, status);
     }
 
+    /**
+     * A line {@link #oneLine()} printed, read back: the failure of a call another process served
+     * (the user's gvshim server, for the Java API's pooled runs), with {@code exitCode}. Its
+     * {@link #oneLine()} is {@code line} exactly; what, evidence, why and fix are told apart as
+     * oneLine joins them, else the whole text is {@link #what}. Null when the line ends without an id.
+     */
+    public static Failure parse(String line, int exitCode) {
+        String l = line.strip();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^gvshim: (.+) \\[([A-Z][A-Z0-9_]*)\\]$").matcher(l);
+        if (!m.matches()) {
+            return null;
+        }
+        String body = m.group(1);
+        String id = m.group(2);
+        String fix = null;
+        int f = body.lastIndexOf(". Fix: ");
+        if (f >= 0) {
+            fix = body.substring(f + 7);
+            body = body.substring(0, f);
+        }
+        String why = null;
+        int depth = 0;
+        for (int i = 0; i + 1 < body.length(); i++) {
+            char c = body.charAt(i);
+            depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+            if (depth == 0 && c == ':' && body.charAt(i + 1) == ' ') {
+                why = body.substring(i + 2);
+                body = body.substring(0, i);
+                break;
+            }
+        }
+        String evidence = null;
+        int e = body.lastIndexOf(" [");
+        if (e > 0 && body.endsWith("]")) {
+            evidence = body.substring(e + 2, body.length() - 1);
+            body = body.substring(0, e);
+        }
+        Failure whole = new Failure(id, m.group(1), null, null, null, exitCode);
+        if (body.isBlank()) {
+            return whole;
+        }
+        Failure parsed = new Failure(id, body, evidence, why, fix, exitCode);
+        return parsed.oneLine().equals(l) ? parsed : whole;
+    }
+
     /** {@code gvshim: cannot X [call: ERRNO (text)]: because Y. Fix: Z [ID]} */
     public String oneLine() {
         StringBuilder b = new StringBuilder("gvshim: ").append(what);

@@ -60,6 +60,9 @@ public record PoolSpec(String name, int min, int max, long memoryBytes, RunReque
         return b.toString();
     }
 
+    /** What a pool's name may be (it appears in file and thread names). */
+    public static final String NAME = "[A-Za-z0-9][A-Za-z0-9_.-]{0,62}";
+
     /**
      * Parses {@code NAME:min=N,max=N,KEY=VALUE...}; relative paths are resolved against {@code cwd}.
      * IllegalArgumentException carries the one-line complaint.
@@ -67,7 +70,7 @@ public record PoolSpec(String name, int min, int max, long memoryBytes, RunReque
     public static PoolSpec parse(String spec, Path cwd) {
         int colon = spec.indexOf(':');
         String name = colon < 0 ? spec : spec.substring(0, colon);
-        if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+        if (!name.matches(NAME)) {
             throw new IllegalArgumentException("--pool " + spec + ": a pool's name is letters, digits, '_', '.' and '-' (at most 63)");
         }
         int min = 2;

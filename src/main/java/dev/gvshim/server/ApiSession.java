@@ -133,6 +133,11 @@ public final class ApiSession implements AutoCloseable {
                 () -> euid, home, home.resolve("bin/gvshim"), new ServerProcesses(session, trace), handover, trace);
     }
 
+    /** The client's connection (a pooled run relays the user's server to it: {@link PoolRelay}). */
+    Session session() {
+        return session;
+    }
+
     /** What the client became (gvshim-waiter's argv: its run directory, its runsc child), or null before the hand-over. */
     public Handover.Exec handedOver() {
         return handedOver;

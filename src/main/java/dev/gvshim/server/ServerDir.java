@@ -3,6 +3,7 @@ package dev.gvshim.server;
 import dev.gvshim.container.RootChecks;
 import dev.gvshim.container.StateDir;
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.userns.IdMap;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
@@ -76,6 +77,35 @@ public record ServerDir(Path dir, String name) {
         } catch (java.io.IOException | RuntimeException e) {
             return 0;
         }
+    }
+
+    /**
+     * What {@code euid} is in the parent user namespace (/proc/self/uid_map, user_namespaces(7)),
+     * or -1 in the initial one (or when unreadable): the state directory's name depends on it.
+     */
+    public static long outerUid(int euid) {
+        try {
+            java.util.List<IdMap.Line> lines = new java.util.ArrayList<>();
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/uid_map"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 3) {
+                    lines.add(new IdMap.Line(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2])));
+                }
+            }
+            return IdMap.outer(new IdMap(lines), euid);
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Where the server of {@code euid} for the installation {@code home} (a real path) of
+     * {@code buildId}, serving this process's user namespace, listens; null when its directory
+     * does not exist (then none runs). The native client finds the same (ClientTest).
+     */
+    public static ServerDir of(Map<String, String> env, int euid, String buildId, String home) {
+        Path dir = find(env, euid, outerUid(euid));
+        return dir == null ? null : new ServerDir(dir, name(buildId, home, ownUserns()));
     }
 
     /** FNV-1a, 64 bits (the C client computes the same; nothing secret: only a name). */

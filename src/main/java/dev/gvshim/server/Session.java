@@ -201,6 +201,41 @@ final class Session implements AutoCloseable {
     }
 
     /**
+     * CONNECT (the Java API's pooled run): the client connects to the server socket {@code name} in
+     * {@code dir}, so that the server's peer is the client (which becomes the waiter). The
+     * connected socket, or -errno when it could not connect.
+     */
+    int connect(String dir, String name) throws IOException {
+        send(new Wire.Out().str(dir).str(name).frame(Wire.CONNECT));
+        Wire.Frame f = frame();
+        if (f == null) {
+            throw new IOException("the client went away before it connected to the server");
+        }
+        if (f.type() != Wire.CONNECT || f.fds().length > 1) {
+            f.closeFds();
+            throw Wire.protocol("a '" + (char) f.type() + "' frame where CONNECT's answer belongs");
+        }
+        int errno = f.in().i32();
+        if (f.fds().length == 1) {
+            return f.fds()[0];
+        }
+        return -(errno == 0 ? Errno.EIO : errno);
+    }
+
+    /**
+     * Sends {@code f} (a frame of the user's server, relayed by the Java API's JVM) to the client
+     * as it is, its descriptors with it (they stay the caller's to close); with {@code answer},
+     * returns the client's next frame (null at EOF).
+     */
+    Wire.Frame relay(Wire.Frame f, boolean answer) throws IOException {
+        send(f);
+        if (f.type() == Wire.EXEC) {
+            finished = true;
+        }
+        return answer ? frame() : null;
+    }
+
+    /**
      * Waits until {@code fd} is readable; false when the client hung up first (it died, or was
      * killed by its caller): a program it started may hold the pipe open for as long as it lives,
      * and the call must not outlive its client (nor keep the server from idling out).

@@ -38,6 +38,8 @@ import java.util.List;
  * <tr><td>P spawned</td><td>client</td><td>pid (0: failed), step, errno</td><td>-</td></tr>
  * <tr><td>X exec</td><td>server</td><td>path, argv, env, cwd, n, targets[n], socket target</td><td>n</td></tr>
  * <tr><td>Q exit</td><td>server</td><td>status</td><td>-</td></tr>
+ * <tr><td>K connect</td><td>API JVM / client</td><td>server dir, socket name / errno (0: connected)</td><td>- / the
+ * connected socket</td></tr>
  * </table>
  * EOF before A means nothing was done: the client runs the call in a one-shot JVM. After A, EOF
  * is the server's death: the client says so ([SERVER_DIED]) and exits 125.
@@ -57,6 +59,8 @@ public final class Wire {
     public static final byte USERNS_SPAWN = 'U';
     public static final byte SPAWNED = 'P';
     public static final byte EXIT = 'Q';
+    /** The Java API's JVM asks its `__sandbox` client to connect to the user's server (a pooled run); the answer. */
+    public static final byte CONNECT = 'K';
 
     /** SPAWN stdio[i]: the client's own descriptor i (the caller's stdin, stdout, stderr). */
     public static final int STDIO_INHERIT = -1;

@@ -147,4 +147,56 @@ class SandboxBuilderTest {
             }
         }
     }
+
+    @Test
+    void aPoolIsNamedAsTheServerNamesItsPools() {
+        SandboxBuilder b = new SandboxBuilder("true");
+        assertThat(b.pool()).isNull();
+        assertThat(b.pool("py-3.12_x").pool()).isEqualTo("py-3.12_x");
+        assertThat(b.pool(null).pool()).isNull();
+        assertThatThrownBy(() -> b.pool("")).hasMessageContaining("a pool's name is");
+        assertThatThrownBy(() -> b.pool("a/b")).hasMessageContaining("a pool's name is");
+        assertThatThrownBy(() -> b.pool("-x")).hasMessageContaining("a pool's name is");
+    }
+
+    @Test
+    void aPoolWithoutAServerIsPoolNeedsServerAndNothingStarts() throws Exception {
+        // an installation whose bin/gvshim leaves a mark if it is ever started, and a build no server runs for
+        Path home = tmp.resolve("home");
+        Files.createDirectories(home.resolve("bin"));
+        Files.createDirectories(home.resolve("lib"));
+        Path mark = tmp.resolve("started");
+        Files.writeString(home.resolve("bin/gvshim"), "#!/bin/sh\ntouch " + mark + "\n");
+        Files.setPosixFilePermissions(home.resolve("bin/gvshim"), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(home.resolve("lib/build-id"), "no-server-runs-for-this-build-" + System.nanoTime() + "\n");
+        Path xdg = Files.createDirectory(tmp.resolve("xdg"),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        SandboxBuilder b = new SandboxBuilder("true").pool("py").home(home);
+        b.hostEnvironment().put("XDG_RUNTIME_DIR", xdg.toString());
+        assertThatThrownBy(b::start).isInstanceOfSatisfying(SandboxException.class, e -> {
+            assertThat(e.id()).isEqualTo("POOL_NEEDS_SERVER");
+            assertThat(e.getMessage()).startsWith("gvshim: cannot run in the pool py: pools live in the gvshim server")
+                    .endsWith("[POOL_NEEDS_SERVER]");
+            assertThat(e.fix()).isEqualTo("start one with the pool: gvshim server start --pool py:min=2,max=8");
+        });
+        assertThat(mark).as("the client is never started without a server").doesNotExist();
+    }
+
+    @Test
+    void theServersRefusalIsReadBackIntoTheSameFailure() {
+        String line = "gvshim: cannot run in the pool p: --network differs: the pool p's sandboxes have none, this run asks for host."
+                + " Fix: run with the pool's options (`gvshim server status` lists them), or start a pool with this run's"
+                + " [POOL_PROFILE_MISMATCH]";
+        var f = PoolLauncher.refusal("gvshim: warning: --network host: ... [NETWORK_HOST]\n" + line + "\n", 125, "p");
+        assertThat(f.id()).isEqualTo("POOL_PROFILE_MISMATCH");
+        assertThat(f.oneLine()).isEqualTo(line);
+        assertThat(f.what()).isEqualTo("cannot run in the pool p");
+        assertThat(f.why()).startsWith("--network differs: ");
+        assertThat(f.fix()).startsWith("run with the pool's options");
+        assertThat(f.exitCode()).isEqualTo(125);
+        var usage = PoolLauncher.refusal("gvshim run: --cwd x: must be an absolute path\n", 125, "p");
+        assertThat(usage.id()).isEqualTo("POOL_RUN_FAILED");
+        assertThat(usage.why()).isEqualTo("gvshim run: --cwd x: must be an absolute path");
+        assertThat(PoolLauncher.refusal("", 1, "p").why()).contains("ended the call without starting the command");
+    }
 }

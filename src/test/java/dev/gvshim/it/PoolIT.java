@@ -209,6 +209,10 @@ class PoolIT {
         assertThat(tmp.err()).as("a working directory under /tmp shapes the mounts").startsWith("gvshim: cannot run in the pool p: the"
                 + " mounts differ from the pool p's: this run's sandbox would mount " + host.work.getParent())
                 .endsWith("[POOL_PROFILE_MISMATCH]\n");
+        // any other working directory outside /tmp is no mismatch (the server was started from /)
+        Host.Result elsewhere = as(false, "cd /usr && $G run --pool p -- /bin/echo fine");
+        assertThat(elsewhere.out()).as(elsewhere.toString()).isEqualTo("fine\n");
+        assertThat(elsewhere.code()).isZero();
         Host.Result off = as(false, "GVSHIM_SERVER=off $G run --pool p -- /bin/echo never");
         assertThat(off.code()).isEqualTo(125);
         assertThat(off.err()).startsWith("gvshim: cannot run in the pool p: ").endsWith("[POOL_NEEDS_SERVER]\n")
@@ -218,7 +222,7 @@ class PoolIT {
         assertThat(none.code()).isEqualTo(125);
         assertThat(none.err()).isEqualTo("gvshim: cannot run in the pool nope: the gvshim server has no pool of that name (its pools:"
                 + " p). Fix: restart it with the pool: gvshim server stop; gvshim server start --pool nope:min=2,max=8 [POOL_UNKNOWN]\n");
-        assertThat(awaitStatus(false, "pool p: ready 1,")).contains("served 0");
+        assertThat(awaitStatus(false, "pool p: ready 1, in use 0")).contains("served 1");
     }
 
     @Test
