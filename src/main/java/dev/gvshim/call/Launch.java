@@ -32,6 +32,11 @@ public record Launch(List<String> argv, Map<String, String> env, Stdio stdio, Co
     public enum Stdio {
         /** the call's own stdin, stdout and stderr (a relay such as gvshim-nsexec keeps them from what it starts) */
         INHERIT,
+        /**
+         * as {@link #INHERIT}, and the signals the caller's process receives while it runs are sent on
+         * to it (a foreground runtime run or exec: runc forwards them to the container's process)
+         */
+        FOREGROUND,
         /** stdin an empty pipe; stdout and stderr merged into {@link Ran#output()} */
         CAPTURE,
         /** stdin an empty pipe; stdout line by line to {@link Launch#lines()}; stderr discarded */

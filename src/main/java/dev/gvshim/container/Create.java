@@ -154,6 +154,9 @@ public final class Create {
             boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
             RunscCommand.Stdio stdio = detached ? RunscCommand.Stdio.DETACH : terminal ? RunscCommand.Stdio.TERMINAL
                     : RunscCommand.Stdio.WAIT;
+            if (!detached) {
+                rc.forwardSignals(null); // as `runc run`: what gvshim receives goes to the container's init
+            }
             int code = rc.runsc(ct, args, true, stdio, hide, nodevFile, null).exitCode();
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself

@@ -44,6 +44,9 @@ public final class RuntimeCall implements AutoCloseable {
     /** A detached sandbox's log and on-exit argv file (`gvshim run -d`): its create's relay writes there. */
     private Path output;
     private Path then;
+    /** A foreground run or exec: the signals the caller's process receives go to the container's ({@link ForwardedSignals}). */
+    private boolean forwardSignals;
+    private Path signalPidFile;
     /** Containers whose runsc log this call wrote (removed by {@link #close()}). */
     private final Set<String> logged = new HashSet<>();
 
@@ -125,6 +128,16 @@ public final class RuntimeCall implements AutoCloseable {
 
     public Call call() {
         return call;
+    }
+
+    /**
+     * The next foreground runsc call ({@code WAIT}, {@code TERMINAL}) forwards signals to the
+     * container's process: its init (run), or the process whose pid runsc exec writes to
+     * {@code execPidFile} (exec; null for run).
+     */
+    void forwardSignals(Path execPidFile) {
+        this.forwardSignals = true;
+        this.signalPidFile = execPidFile;
     }
 
     // ---------------------------------------------------------------- configuration
@@ -272,6 +285,10 @@ public final class RuntimeCall implements AutoCloseable {
         }
         Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + call.id() + ".err");
         cmd.relayLog(relayLog).rootless(ct.rootless(), userns).errorFile(errorFile);
+        if (forwardSignals && ownLog && (stdio == RunscCommand.Stdio.WAIT || stdio == RunscCommand.Stdio.TERMINAL)) {
+            cmd.signals(ForwardedSignals.argvFile(this, ct, userns), signalPidFile);
+            forwardSignals = false;
+        }
         Launch launch = cmd.launch(call.libexec("gvshim-nsexec"), call.env());
         try {
             Launch.Ran r = call.processes().run(launch);
@@ -302,10 +319,14 @@ public final class RuntimeCall implements AutoCloseable {
     @Override
     public void close() {
         for (String id : logged) {
-            try {
-                Files.deleteIfExists(callLog(id));
-            } catch (IOException e) {
-                // removed with the container
+            List<Path> files = new ArrayList<>(ForwardedSignals.files(this, id));
+            files.add(callLog(id));
+            for (Path f : files) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    // removed with the container
+                }
             }
         }
     }

@@ -58,6 +58,8 @@ public final class Wire {
     public static final byte SPAWNED = 'P';
     public static final byte EXIT = 'Q';
 
+    /** SPAWN flags: the client sends the signals it receives on to the program while it waits (native/client_forward.c). */
+    public static final int SPAWN_FORWARD_SIGNALS = 0x1;
     /** SPAWN stdio[i]: the client's own descriptor i (the caller's stdin, stdout, stderr). */
     public static final int STDIO_INHERIT = -1;
     /** SPAWN stdio[i]: /dev/null, opened by the client. */
