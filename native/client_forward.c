@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <sys/wait.h>
+#include <time.h>
 
 /*
  * The signals a foreground runtime `run` or `exec` forwards (SPAWN's WIRE_SPAWN_FORWARD_SIGNALS):
@@ -26,26 +27,48 @@ void forwarded_signals(sigset_t *set)
 			sigaddset(set, sig);
 }
 
-/* Waits for pid, forwarding the signals this process receives meanwhile; they stay blocked after
- * (runc too lets them go once the process has exited, while it finishes the call). */
+static void caught(int sig)
+{
+	(void)sig; /* never runs: the signals are blocked and taken by sigtimedwait */
+}
+
+/*
+ * Waits for pid, forwarding the signals this process receives meanwhile; they stay blocked after
+ * (runc too lets them go once the process has exited, while it finishes the call).
+ *
+ * Each gets a handler while waited for: a signal whose disposition is to be ignored (SIGCHLD's
+ * and SIGCONT's default, a SIG_IGN inherited from a shell's background job or nohup) can be
+ * discarded when it arrives while the waiter sleeps in sigtimedwait(2), which unblocks the set
+ * meanwhile (measured: the relay's SIGCHLD was lost and the call hung); a caught one is queued.
+ * The 1 s timeout re-checks pid all the same.
+ */
 void wait_forwarding(pid_t pid, const sigset_t *set, int *st)
 {
+	struct sigaction old[32], sa = {.sa_handler = caught, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < 32; sig++)
+		if (sigismember(set, sig))
+			sigaction(sig, &sa, &old[sig]);
 	for (;;) {
 		siginfo_t si;
-		int sig = sigwaitinfo(set, &si);
+		struct timespec second = {1, 0};
+		int sig = sigtimedwait(set, &si, &second);
 		if (sig < 0 && errno == EINTR)
 			continue;
-		if (sig < 0)
+		if (sig < 0 && errno != EAGAIN)
 			break;
-		if (sig == SIGCHLD) {
+		if (sig < 0 || sig == SIGCHLD) {
 			pid_t w = waitpid(pid, st, WNOHANG);
 			if (w == pid || (w < 0 && errno != EINTR))
-				return;
+				goto done;
 		} else if (si.si_code <= 0) {
 			kill(pid, sig);
 		}
 	}
 	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
 		;
+done:
+	for (int sig = 1; sig < 32; sig++)
+		if (sigismember(set, sig))
+			sigaction(sig, &old[sig], NULL);
 }
-

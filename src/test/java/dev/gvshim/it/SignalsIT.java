@@ -148,9 +148,14 @@ class SignalsIT {
         return b;
     }
 
-    /** gvshim with {@code args}: root's with --root in this test's directory; the test user's with its default state directory. */
+    /**
+     * gvshim with runc's global options, as a script written for runc calls it (without them `gvshim
+     * run` is gvshim's own verb), and {@code args}: root's with --root in a directory of its own; the
+     * test user's with its default state directory.
+     */
     private List<String> command(Caller c, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(host.gvshim.toString()));
+        List<String> cmd = new ArrayList<>(List.of(host.gvshim.toString(), "--log", dir.resolve("log.json").toString(),
+                "--log-format", "json"));
         if (c == Caller.ROOT) {
             cmd.addAll(List.of("--root", root.toString()));
         }
