@@ -43,6 +43,19 @@ public record Launch(List<String> argv, Map<String, String> env, Stdio stdio, Co
         LINES
     }
 
+    /**
+     * The caller's process went away while the program ran (a server's client killed with SIGKILL,
+     * which it cannot forward): the program runs on without it, as a container runs on when `runc
+     * run` is killed.
+     */
+    public static final class CallerGone extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        public CallerGone(String message) {
+            super(message);
+        }
+    }
+
     /** How it ended: its exit status (128+N when signal N killed it) and, when captured, its output as written. */
     public record Ran(int exitCode, String output) {
         public boolean ok() {

@@ -230,6 +230,9 @@ public final class RuntimeCall implements AutoCloseable {
 
     // ---------------------------------------------------------------- runsc
 
+    /** The failure id of a runsc call whose caller's process went away ({@link Launch.CallerGone}). */
+    static final String CALLER_GONE = "CALLER_GONE";
+
     /** Verbs that name a container runsc does not have yet: nothing to resolve. */
     private static final Set<String> NEW = Set.of("create", "run", "restore");
 
@@ -296,6 +299,9 @@ public final class RuntimeCall implements AutoCloseable {
                 throw new GvshimException(NsExecFailure.failure(ct.id(), Files.readString(errorFile).strip()));
             }
             return new Launch.Ran(r.exitCode(), r.output().strip());
+        } catch (Launch.CallerGone e) {
+            throw RuntimeFailures.of(CALLER_GONE, "gvshim's caller went away while runsc ran for container " + ct.id() + ": "
+                    + e.getMessage() + " (killed with SIGKILL?); the container runs on: end it with `delete --force " + ct.id() + "`");
         } catch (IOException e) {
             throw RuntimeFailures.of("RUNSC_EXEC_FAILED", "cannot run " + launch.argv().getFirst() + ": " + IoError.reason(e));
         } finally {

@@ -137,7 +137,7 @@ final class Session implements AutoCloseable {
     Spawned awaitSpawn(int id) throws IOException {
         Wire.Frame f = frame();
         if (f == null) {
-            throw new IOException("the client went away during a program it started");
+            throw new dev.gvshim.call.Launch.CallerGone("the client went away during a program it started");
         }
         f.closeFds(); // an EXITED carries none: a client out of step
         if (f.type() != Wire.EXITED) {

@@ -125,6 +125,25 @@ class SignalsIT {
         nothingLeft(c);
     }
 
+    @ParameterizedTest
+    @EnumSource(Caller.class)
+    void aKilledGvshimLeavesTheContainerRunningForDeleteForceAsRuncDoes(Caller c) throws Exception {
+        // SIGKILL cannot be caught, so it cannot be forwarded: the container outlives gvshim as it outlives a killed runc
+        Path b = bundle("sh", "-c", TRAPS);
+        Path out = dir.resolve("run.out");
+        String id = id("kill9");
+        Process p = start(c, out, "run", "--bundle", b.toString(), id);
+        await(out, "ready\n");
+        kill(p, "KILL");
+        assertThat(exit(p)).isEqualTo(137);
+        Host.Result st = Host.run(command(c, "state", id), null, T, dir);
+        assertThat(st.code()).as(st.toString()).isZero();
+        assertThat(JSON.readTree(st.out()).path("status").asText()).isEqualTo("running");
+        Host.Result d = Host.run(command(c, "delete", "--force", id), null, T, dir);
+        assertThat(d.code()).as(d.toString()).isZero();
+        nothingLeft(c);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** A unique container id for this test run. */
