@@ -16,7 +16,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t target; /* the relay; 0: none (any more): the signal is dropped */
+static volatile sig_atomic_t target; /* the relay; 0: none (any more): dropped; -1: not started yet: held */
+static volatile sig_atomic_t held[32]; /* what came while target was -1 */
 static volatile sig_atomic_t installed;
 
 static int taken_over(int sig)
@@ -37,19 +38,31 @@ static void forward(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	int saved = errno;
 	pid_t t = (pid_t)target;
-	if (t > 0 && si->si_code <= 0 && si->si_pid != getpid())
+	if (si->si_code > 0 || si->si_pid == getpid())
+		; /* the kernel's, or our own */
+	else if (t > 0)
 		kill(t, sig);
+	else if (t < 0)
+		held[sig] = 1;
 	errno = saved;
 }
 
 /*
- * From now on the signals this JVM receives go to pid (0: are dropped: the relay has exited, and
- * runc too ignores signals while it finishes the call). The handlers stay for the JVM's life (a
- * one-shot JVM ends with the call). Returns 0, or the errno of a failed sigaction.
+ * From now on the signals this JVM receives go to pid: -1 before the relay is started (they are
+ * held, and sent once its pid is given: the relay's process may run before Java knows its pid),
+ * 0 once it has exited (dropped: runc too ignores signals while it finishes the call). The
+ * handlers stay for the JVM's life (a one-shot JVM ends with the call). Returns 0, or the errno
+ * of a failed sigaction.
  */
 __attribute__((visibility("default"))) int gvshim_forward_signals(int pid)
 {
 	target = pid;
+	if (pid > 0)
+		for (int sig = 1; sig < 32; sig++)
+			if (held[sig]) {
+				held[sig] = 0;
+				kill(pid, sig);
+			}
 	if (installed)
 		return 0;
 	struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};

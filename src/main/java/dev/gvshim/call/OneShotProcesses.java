@@ -32,9 +32,21 @@ public final class OneShotProcesses implements Processes {
             case INHERIT, FOREGROUND -> pb.inheritIO();
         }
         trace.mark("spawning " + launch.argv().getFirst());
-        Process p = pb.start();
+        // held from before the start: its process may run (and a caller signal it) before its pid is known here
+        boolean forwarding = launch.stdio() == Launch.Stdio.FOREGROUND && forward(-1);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException | RuntimeException e) {
+            if (forwarding) {
+                forward(0);
+            }
+            throw e;
+        }
         trace.mark("spawned");
-        boolean forwarding = launch.stdio() == Launch.Stdio.FOREGROUND && forward((int) p.pid());
+        if (forwarding) {
+            forward((int) p.pid());
+        }
         String out = "";
         if (launch.stdio() != Launch.Stdio.INHERIT && launch.stdio() != Launch.Stdio.FOREGROUND) {
             p.getOutputStream().close();
@@ -59,7 +71,8 @@ public final class OneShotProcesses implements Processes {
     }
 
     /**
-     * The caller's process is this JVM: the signals it receives go to {@code pid} (0: dropped).
+     * The caller's process is this JVM: the signals it receives go to {@code pid} (0: dropped; -1:
+     * held until a pid is given).
      * Without libgvshim.so (a JVM not started by the launcher) they are not forwarded: the JVM's
      * own handling stays, as before this existed. Whether forwarding is on.
      */

@@ -125,7 +125,7 @@ public final class Linux {
      * From now on, every signal a process sends this JVM (but those HotSpot needs itself: SIGSEGV,
      * SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGUSR2; and SIGCHLD, SIGWINCH, SIGURG, SIGPIPE, SIGTTIN,
      * SIGTTOU) is sent on to {@code pid} by a C handler in libgvshim.so (native/gvshim_signals.c);
-     * {@code pid} 0: dropped. For a one-shot JVM that is the caller's process while a foreground
+     * {@code pid} 0: dropped; -1: held, and sent once a pid is given. For a one-shot JVM that is the caller's process while a foreground
      * runtime run or exec runs (runc forwards signals to the container's process). Not through
      * {@link Syscalls}: no test fakes it, and it is linked only when used.
      *

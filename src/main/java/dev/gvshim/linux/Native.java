@@ -205,7 +205,7 @@ final class Native {
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         }
 
-        /** The signals this JVM receives go to {@code pid} from now on (0: are dropped); 0 or an errno. */
+        /** The signals this JVM receives go to {@code pid} from now on (0: dropped; -1: held until a pid is given); 0 or an errno. */
         static int forwardSignals(int pid) {
             try {
                 return (int) Forward.FORWARD.invokeExact(pid);

@@ -220,11 +220,11 @@ class SignalsIT {
         return p.exitValue();
     }
 
-    private static void await(Path file, String text) throws InterruptedException {
+    private void await(Path file, String text) throws InterruptedException {
         for (int i = 0; i < 300 && !read(file).contains(text); i++) {
             Thread.sleep(100);
         }
-        assertThat(read(file)).contains(text);
+        assertThat(read(file)).as("stderr: " + read(err(file)) + "\n--log: " + read(dir.resolve("log.json"))).contains(text);
     }
 
     private static String read(Path p) {
