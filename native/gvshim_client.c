@@ -28,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include "gvshim_wire.h"
+#include "client_forward.h"
 
 #include <dirent.h>
 #include <sched.h>
@@ -493,7 +494,12 @@ static void do_spawn(int sock, struct wire_frame *f)
 	char **argv = wire_in_strs(f);
 	char **envp = wire_in_strs(f);
 	char *dir = wire_in_str(f);
-	(void)wire_in_i32(f); /* flags: none yet */
+	int32_t flags = wire_in_i32(f);
+	sigset_t forward;
+	forwarded_signals(&forward);
+	sigaddset(&forward, SIGCHLD);
+	if (flags & WIRE_SPAWN_FORWARD_SIGNALS)
+		sigprocmask(SIG_BLOCK, &forward, NULL); /* before the spawn: none is lost, none kills us */
 	int32_t code[3];
 	for (int i = 0; i < 3; i++)
 		code[i] = wire_in_i32(f);
@@ -528,6 +534,12 @@ static void do_spawn(int sock, struct wire_frame *f)
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
 	}
+	if (flags & WIRE_SPAWN_FORWARD_SIGNALS) {
+		sigset_t chld;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+	}
 	for (int i = 0; i < f->nfds; i++)
 		close(f->fds[i]); /* the server keeps its ends: ours must not hold a pipe open */
 	f->nfds = 0;
@@ -538,9 +550,12 @@ static void do_spawn(int sock, struct wire_frame *f)
 		wire_out_i32(&o, err);
 	} else {
 		running_child = pid;
-		int st;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
+		int st = 0;
+		if (flags & WIRE_SPAWN_FORWARD_SIGNALS)
+			wait_forwarding(pid, &forward, &st);
+		else
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
 		running_child = -1;
 		wire_out_i32(&o, WIRE_EXITED_WAITED);
 		wire_out_i32(&o, st);

@@ -5,6 +5,7 @@
  *     gvshim-nsexec [--relay wait|detach|terminal] [--log FILE [--log-format json|text] --id ID]
  *                   [--userns PATH] [--hide-proc-net] [--nodev-file FILE [--own-mountns]]
  *                   [--mountpoints-file FILE] [--slirp4netns PATH --net-log FILE]
+ *                   [--signal-argv FILE [--signal-pid-file FILE]]
  *                   [--runsc-log FILE] [--argv0 NAME] --error-file FILE -- PROGRAM [ARG...]
  *
  * --relay MODE      runsc never gets the caller's stdin, stdout or stderr: without --rootless it
@@ -97,6 +98,17 @@
  *                   in FILE (NUL-separated; read then, so it may change meanwhile): `gvshim rm
  *                   --on-exit ID` for `gvshim run -d --rm` (create: the sandbox holds its stdio
  *                   until it ends, so there always is a background relay).
+ * --signal-argv FILE  (with --relay wait or terminal: a foreground `run` or `exec`) every signal
+ *                   this process receives but SIGCHLD, SIGWINCH, SIGURG, SIGPIPE, SIGTTIN and SIGTTOU
+ *                   is forwarded to the container's process, as runc forwards them to the init or
+ *                   the exec'd process, by running the argv in FILE (NUL-separated, `... runsc
+ *                   ... kill ID`) with the signal's number appended (nsexec_signals.c); runsc gets
+ *                   a process group of its own, so that a signal to the caller's job reaches the
+ *                   container once, through this process. The caller's own process (the native
+ *                   client, or the one-shot JVM) forwards what it receives to this one. The exit
+ *                   status stays runsc's: the process's, 128+N when signal N killed it.
+ * --signal-pid-file FILE  (exec) runsc exec's --internal-pid-file: `runsc kill --pid=N` signals
+ *                   the exec'd process N; until runsc wrote it, signals wait.
  * --argv0 NAME      exec PROGRAM with NAME as its argv[0] (gvshim run: "runsc", as it exec'd runsc
  *                   itself before this program was in between; ps and pgrep show the same).
  * --runsc-log FILE  on failure, also append an error line to runsc's --log as runsc would
@@ -186,6 +198,10 @@ int main(int argc, char **argv)
 			opt.output = argv[++i];
 		} else if (strcmp(argv[i], "--then") == 0 && i + 1 < argc) {
 			opt.then = argv[++i];
+		} else if (strcmp(argv[i], "--signal-argv") == 0 && i + 1 < argc) {
+			opt.signal_argv = argv[++i];
+		} else if (strcmp(argv[i], "--signal-pid-file") == 0 && i + 1 < argc) {
+			opt.signal_pid_file = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -198,6 +214,8 @@ int main(int argc, char **argv)
 	if ((opt.output || opt.then) && opt.mode != RELAY_DETACH)
 		return fail(STEP_USAGE, EINVAL);
 	if ((prep.slirp4netns == NULL) != (prep.net_log == NULL))
+		return fail(STEP_USAGE, EINVAL);
+	if ((opt.signal_argv && opt.mode != RELAY_WAIT && opt.mode != RELAY_TERMINAL) || (opt.signal_pid_file && !opt.signal_argv))
 		return fail(STEP_USAGE, EINVAL);
 	if (opt.mode == RELAY_NONE)
 		return prepare_and_exec(&argv[i]);

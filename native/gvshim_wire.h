@@ -39,6 +39,8 @@
 #define WIRE_STEP_EXEC 6
 #define WIRE_STEP_FORK 7
 
+#define WIRE_SPAWN_FORWARD_SIGNALS 0x1 /* SPAWN flags: the client forwards the signals it receives to the program */
+
 #define WIRE_STDIO_INHERIT (-1) /* SPAWN stdio[i]: the client's own descriptor i */
 #define WIRE_STDIO_NULL (-2)    /* SPAWN stdio[i]: /dev/null */
 #define WIRE_EXITED_WAITED 0      /* EXITED value: the wait(2) status */

@@ -7,6 +7,7 @@
 #define GVSHIM_NSEXEC_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <termios.h>
 
@@ -45,6 +46,7 @@
 #define STEP_NET_FORK "slirp4netns: fork"
 #define STEP_NET_UNSHARE "unshare(CLONE_NEWNET)"
 #define STEP_NET_READY "slirp4netns: ready"
+#define STEP_SIGNAL_ARGV "read(signal-argv)"
 
 enum relay_mode { RELAY_NONE, RELAY_WAIT, RELAY_DETACH, RELAY_TERMINAL };
 
@@ -57,6 +59,8 @@ struct nsexec_options {
 	const char *log, *log_format, *id;
 	const char *output; /* --output: stdin /dev/null, stdout and stderr this file (a detached sandbox's log) */
 	const char *then;   /* --then: a NUL-separated argv the background relay execs when it is done */
+	const char *signal_argv;     /* --signal-argv: how a signal reaches the container's process (nsexec_signals.c) */
+	const char *signal_pid_file; /* --signal-pid-file: runsc exec's --internal-pid-file (the process's pid) */
 };
 
 extern struct nsexec_options opt;
@@ -126,5 +130,31 @@ int setup_stdio(struct relay *r, int child[3]);
 
 /* Forks runsc (prepare_and_exec in the child) and relays until it is done; returns the exit status. */
 int run_relayed(char **argv);
+
+/* Appends one error line to the runtime's --log (nsexec_relay.c). */
+void log_error(const char *msg);
+
+/* ---------- signals forwarded to the container (nsexec_signals.c, with --signal-argv) ---------- */
+
+/* Whether this signal is forwarded when the relay receives it (every one runc forwards but those below). */
+bool forwardable(int sig);
+
+/* Adds the forwardable signals to set. */
+void forward_set(sigset_t *set);
+
+/* A forwardable signal received while runsc runs: queued, sent in order. */
+void forward_push(int sig);
+
+/* Starts the next queued `runsc kill` when none runs and its time has come. */
+void forward_poll(void);
+
+/* Reaps the `runsc kill` child if it exited (after a SIGCHLD); retries or reports a failure. */
+void forward_reap(void);
+
+/* Milliseconds until forward_poll has something to do (-1: nothing, or a SIGCHLD will say). */
+int forward_timeout(void);
+
+/* runsc exited: waits for a `runsc kill` still running; what is still queued has no process to reach. */
+void forward_end(void);
 
 #endif

@@ -33,40 +33,6 @@ static bool stderr_works(const struct relay *r)
 	return r->err.fd >= 0 && !r->err.err && !(r->merged && r->out.err);
 }
 
-/* Appends one error line to the runtime's --log (runc's and runsc's format: the shim reads the last). */
-static void log_error(const char *msg)
-{
-	if (!opt.log)
-		return;
-	char ts[64], line[2048];
-	struct timespec now;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof ts - n, ".%09ldZ", now.tv_nsec);
-	char esc[1600];
-	size_t j = 0;
-	for (const char *c = msg; *c && j + 7 < sizeof esc; c++) {
-		if (*c == '"' || *c == '\\')
-			esc[j++] = '\\', esc[j++] = *c;
-		else if ((unsigned char)*c < 0x20)
-			j += (size_t)snprintf(esc + j, sizeof esc - j, "\\u%04x", *c);
-		else
-			esc[j++] = *c;
-	}
-	esc[j] = 0;
-	if (opt.log_format && strcmp(opt.log_format, "text") == 0)
-		snprintf(line, sizeof line, "time=\"%s\" level=error msg=\"%s\"\n", ts, esc);
-	else
-		snprintf(line, sizeof line, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", esc, ts);
-	int fd = open(opt.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		relay_write_all(fd, line, strlen(line), NULL);
-		close(fd);
-	}
-}
-
 /* Reports each loss once: --log always, stderr when `say` and stderr works. Returns whether any was lost. */
 static bool report_losses(struct relay *r, bool say)
 {
@@ -142,6 +108,8 @@ static int relay_round(struct relay *r, int sfd, int timeout_ms, bool *sigchld)
 				*sigchld = true;
 			else if (si.ssi_signo == SIGWINCH && opt.mode == RELAY_TERMINAL && r->out_src >= 0)
 				copy_winsize(r->out_src);
+			else if (opt.signal_argv && forwardable((int)si.ssi_signo))
+				forward_push((int)si.ssi_signo);
 		}
 	}
 
@@ -254,17 +222,20 @@ int run_relayed(char **argv)
 
 	/* This process outlives runsc's output: terminal-generated SIGINT/SIGQUIT (which reach runsc
 	 * too), SIGPIPE (a write error is handled) and background terminal I/O must not stop it.
-	 * runsc gets the caller's dispositions back. SIGCHLD (and SIGWINCH) arrive on a signalfd. */
+	 * runsc gets the caller's dispositions back. SIGCHLD (and SIGWINCH) arrive on a signalfd;
+	 * with --signal-argv so do SIGINT, SIGQUIT and every other signal forwarded to the container. */
 	static const int ignored[] = {SIGINT, SIGQUIT, SIGPIPE, SIGTTIN, SIGTTOU};
 	struct sigaction old[sizeof ignored / sizeof *ignored], old_chld;
 	struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
 	for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
-		sigaction(ignored[i], &ign, &old[i]);
+		sigaction(ignored[i], opt.signal_argv && forwardable(ignored[i]) ? &dfl : &ign, &old[i]);
 	sigaction(SIGCHLD, &dfl, &old_chld); /* SIG_IGN would reap runsc before we can */
 	sigset_t block, old_mask;
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGWINCH);
+	if (opt.signal_argv)
+		forward_set(&block);
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	int sfd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -287,6 +258,11 @@ int run_relayed(char **argv)
 				_exit(fail(STEP_PIPE, errno));
 		if (opt.output)
 			setsid(); /* a detached sandbox: runsc and its gofer in no job of the caller's terminal */
+		else if (opt.signal_argv)
+			/* Its own process group: a ^C or `kill -- -PGID` aimed at the caller's job would end
+			 * runsc (`runsc run` and `exec` without a pty forward nothing: the container would run
+			 * on, orphaned); the relay, still in the job, gets it and forwards it once. */
+			setpgid(0, 0);
 		/* runsc gets 0-2 only: ours are O_CLOEXEC, and so becomes anything inherited (the JDK
 		 * starts us with 0-2 only, another caller may not). */
 		syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -307,6 +283,11 @@ int run_relayed(char **argv)
 			long long left = deadline - now_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
+		if (!exited && opt.signal_argv) {
+			int f = forward_timeout();
+			if (f >= 0 && (timeout < 0 || f < timeout))
+				timeout = f;
+		}
 		bool sigchld = false;
 		relay_round(&r, exited ? -1 : sfd, timeout, &sigchld);
 		if (sigchld && !exited) {
@@ -316,6 +297,12 @@ int run_relayed(char **argv)
 				deadline = now_ms() + (opt.mode == RELAY_DETACH ? 0 : GRACE_MS);
 			}
 		}
+		if (opt.signal_argv && sigchld)
+			forward_reap();
+		if (opt.signal_argv && exited)
+			forward_end(); /* runc too stops forwarding once the process has exited */
+		else if (opt.signal_argv)
+			forward_poll();
 		if (exited && now_ms() >= deadline && relay_open(&r)) {
 			/* The container still holds its stdio: a copy of this process relays the rest. */
 			report_losses(&r, opt.mode != RELAY_DETACH);

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 void close_fd(int *fd)
@@ -144,4 +145,38 @@ void exec_then(void)
 		close(null);
 	}
 	execv(args[0], args);
+}
+
+/* Appends one error line to the runtime's --log (runc's and runsc's format: the shim reads the last). */
+void log_error(const char *msg)
+{
+	if (!opt.log)
+		return;
+	char ts[64], line[2048];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof ts - n, ".%09ldZ", now.tv_nsec);
+	char esc[1600];
+	size_t j = 0;
+	for (const char *c = msg; *c && j + 7 < sizeof esc; c++) {
+		if (*c == '"' || *c == '\\')
+			esc[j++] = '\\', esc[j++] = *c;
+		else if ((unsigned char)*c < 0x20)
+			j += (size_t)snprintf(esc + j, sizeof esc - j, "\\u%04x", *c);
+		else
+			esc[j++] = *c;
+	}
+	esc[j] = 0;
+	if (opt.log_format && strcmp(opt.log_format, "text") == 0)
+		snprintf(line, sizeof line, "time=\"%s\" level=error msg=\"%s\"\n", ts, esc);
+	else
+		snprintf(line, sizeof line, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", esc, ts);
+	int fd = open(opt.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		relay_write_all(fd, line, strlen(line), NULL);
+		close(fd);
+	}
 }

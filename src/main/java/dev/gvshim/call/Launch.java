@@ -32,10 +32,28 @@ public record Launch(List<String> argv, Map<String, String> env, Stdio stdio, Co
     public enum Stdio {
         /** the call's own stdin, stdout and stderr (a relay such as gvshim-nsexec keeps them from what it starts) */
         INHERIT,
+        /**
+         * as {@link #INHERIT}, and the signals the caller's process receives while it runs are sent on
+         * to it (a foreground runtime run or exec: runc forwards them to the container's process)
+         */
+        FOREGROUND,
         /** stdin an empty pipe; stdout and stderr merged into {@link Ran#output()} */
         CAPTURE,
         /** stdin an empty pipe; stdout line by line to {@link Launch#lines()}; stderr discarded */
         LINES
+    }
+
+    /**
+     * The caller's process went away while the program ran (a server's client killed with SIGKILL,
+     * which it cannot forward): the program runs on without it, as a container runs on when `runc
+     * run` is killed.
+     */
+    public static final class CallerGone extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        public CallerGone(String message) {
+            super(message);
+        }
     }
 
     /** How it ended: its exit status (128+N when signal N killed it) and, when captured, its output as written. */

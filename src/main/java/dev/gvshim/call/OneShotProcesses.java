@@ -29,13 +29,26 @@ public final class OneShotProcesses implements Processes {
             // stdin: an empty pipe (closed below), not /dev/null: the program gets no file of the host's
             case LINES -> pb.redirectError(ProcessBuilder.Redirect.DISCARD);
             case CAPTURE -> pb.redirectErrorStream(true);
-            case INHERIT -> pb.inheritIO();
+            case INHERIT, FOREGROUND -> pb.inheritIO();
         }
         trace.mark("spawning " + launch.argv().getFirst());
-        Process p = pb.start();
+        // held from before the start: its process may run (and a caller signal it) before its pid is known here
+        boolean forwarding = launch.stdio() == Launch.Stdio.FOREGROUND && forward(-1);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException | RuntimeException e) {
+            if (forwarding) {
+                forward(0);
+            }
+            throw e;
+        }
         trace.mark("spawned");
+        if (forwarding) {
+            forward((int) p.pid());
+        }
         String out = "";
-        if (launch.stdio() != Launch.Stdio.INHERIT) {
+        if (launch.stdio() != Launch.Stdio.INHERIT && launch.stdio() != Launch.Stdio.FOREGROUND) {
             p.getOutputStream().close();
         }
         if (launch.stdio() == Launch.Stdio.LINES) {
@@ -50,8 +63,28 @@ public final class OneShotProcesses implements Processes {
             }
         }
         int code = waitFor(p);
+        if (forwarding) {
+            forward(0); // what comes after its exit is dropped, as runc ignores signals once the process has exited
+        }
         trace.mark("exited");
         return new Launch.Ran(code, out);
+    }
+
+    /**
+     * The caller's process is this JVM: the signals it receives go to {@code pid} (0: dropped; -1:
+     * held until a pid is given).
+     * Without libgvshim.so (a JVM not started by the launcher) they are not forwarded: the JVM's
+     * own handling stays, as before this existed. Whether forwarding is on.
+     */
+    private boolean forward(int pid) {
+        try {
+            dev.gvshim.linux.Linux.forwardSignals(pid);
+            trace.mark(pid > 0 ? "signals forwarded to " + pid : "signals dropped");
+            return true;
+        } catch (dev.gvshim.linux.SyscallException | LinkageError | IllegalStateException e) {
+            trace.mark("signals not forwarded: " + e.getMessage());
+            return false;
+        }
     }
 
     private static int waitFor(Process p) {

@@ -162,7 +162,18 @@ public final class Create {
             boolean hide = !verb.equals("create") && Networks.hidesProcNet(ct.flags());
             RunscCommand.Stdio stdio = detached ? RunscCommand.Stdio.DETACH : terminal ? RunscCommand.Stdio.TERMINAL
                     : RunscCommand.Stdio.WAIT;
-            int code = rc.runsc(ct, args, true, stdio, hide, nodevFile, null).exitCode();
+            if (!detached) {
+                rc.forwardSignals(null); // as `runc run`: what gvshim receives goes to the container's init
+            }
+            int code;
+            try {
+                code = rc.runsc(ct, args, true, stdio, hide, nodevFile, null).exitCode();
+            } catch (GvshimException e) {
+                // a foreground run's caller killed (SIGKILL cannot be forwarded): runsc and the container run on, as
+                // `runc run`'s container outlives a killed runc; its record stays, for `delete --force`
+                done = !detached && RuntimeCall.CALLER_GONE.equals(e.failure().id());
+                throw e;
+            }
             if (verb.equals("run") && extra.isEmpty()) {
                 // runsc run returns the container's status; an error line of runsc's own means it failed itself
                 String msg = RunscLogs.lastError(rc.callLog(a.id()));

@@ -83,6 +83,12 @@ public final class Exec {
         }
         a.additionalGids().forEach(x -> args.add("--additional-gids=" + x));
         a.caps().forEach(x -> args.add("--cap=" + x));
+        if (!a.detach()) {
+            // as `runc exec`: what gvshim receives goes to the exec'd process, whose pid runsc writes here
+            Path pid = ForwardedSignals.execPidFile(rc, ct.id());
+            args.add("--internal-pid-file=" + pid);
+            rc.forwardSignals(pid);
+        }
         args.add(ct.runscId());
         args.addAll(a.command());
         Launch.Ran r = rc.runsc(ct, args, true, a.detach() ? RunscCommand.Stdio.DETACH : terminal ? RunscCommand.Stdio.TERMINAL

@@ -44,6 +44,9 @@ public final class RuntimeCall implements AutoCloseable {
     /** A detached sandbox's log and on-exit argv file (`gvshim run -d`): its create's relay writes there. */
     private Path output;
     private Path then;
+    /** A foreground run or exec: the signals the caller's process receives go to the container's ({@link ForwardedSignals}). */
+    private boolean forwardSignals;
+    private Path signalPidFile;
     /** Containers whose runsc log this call wrote (removed by {@link #close()}). */
     private final Set<String> logged = new HashSet<>();
 
@@ -125,6 +128,16 @@ public final class RuntimeCall implements AutoCloseable {
 
     public Call call() {
         return call;
+    }
+
+    /**
+     * The next foreground runsc call ({@code WAIT}, {@code TERMINAL}) forwards signals to the
+     * container's process: its init (run), or the process whose pid runsc exec writes to
+     * {@code execPidFile} (exec; null for run).
+     */
+    void forwardSignals(Path execPidFile) {
+        this.forwardSignals = true;
+        this.signalPidFile = execPidFile;
     }
 
     // ---------------------------------------------------------------- configuration
@@ -217,6 +230,9 @@ public final class RuntimeCall implements AutoCloseable {
 
     // ---------------------------------------------------------------- runsc
 
+    /** The failure id of a runsc call whose caller's process went away ({@link Launch.CallerGone}). */
+    static final String CALLER_GONE = "CALLER_GONE";
+
     /** Verbs that name a container runsc does not have yet: nothing to resolve. */
     private static final Set<String> NEW = Set.of("create", "run", "restore");
 
@@ -272,6 +288,10 @@ public final class RuntimeCall implements AutoCloseable {
         }
         Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + call.id() + ".err");
         cmd.relayLog(relayLog).rootless(ct.rootless(), userns).errorFile(errorFile);
+        if (forwardSignals && ownLog && (stdio == RunscCommand.Stdio.WAIT || stdio == RunscCommand.Stdio.TERMINAL)) {
+            cmd.signals(ForwardedSignals.argvFile(this, ct, userns), signalPidFile);
+            forwardSignals = false;
+        }
         Launch launch = cmd.launch(call.libexec("gvshim-nsexec"), call.env());
         try {
             Launch.Ran r = call.processes().run(launch);
@@ -279,6 +299,9 @@ public final class RuntimeCall implements AutoCloseable {
                 throw new GvshimException(NsExecFailure.failure(ct.id(), Files.readString(errorFile).strip()));
             }
             return new Launch.Ran(r.exitCode(), r.output().strip());
+        } catch (Launch.CallerGone e) {
+            throw RuntimeFailures.of(CALLER_GONE, "gvshim's caller went away while runsc ran for container " + ct.id() + ": "
+                    + e.getMessage() + " (killed with SIGKILL?); the container runs on: end it with `delete --force " + ct.id() + "`");
         } catch (IOException e) {
             throw RuntimeFailures.of("RUNSC_EXEC_FAILED", "cannot run " + launch.argv().getFirst() + ": " + IoError.reason(e));
         } finally {
@@ -302,10 +325,14 @@ public final class RuntimeCall implements AutoCloseable {
     @Override
     public void close() {
         for (String id : logged) {
-            try {
-                Files.deleteIfExists(callLog(id));
-            } catch (IOException e) {
-                // removed with the container
+            List<Path> files = new ArrayList<>(ForwardedSignals.files(this, id));
+            files.add(callLog(id));
+            for (Path f : files) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    // removed with the container
+                }
             }
         }
     }

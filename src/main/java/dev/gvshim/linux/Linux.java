@@ -121,6 +121,24 @@ public final class Linux {
         SYS.kill(pid, sig);
     }
 
+    /**
+     * From now on, every signal a process sends this JVM (but those HotSpot needs itself: SIGSEGV,
+     * SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGUSR2; and SIGCHLD, SIGWINCH, SIGURG, SIGPIPE, SIGTTIN,
+     * SIGTTOU) is sent on to {@code pid} by a C handler in libgvshim.so (native/gvshim_signals.c);
+     * {@code pid} 0: dropped; -1: held, and sent once a pid is given. For a one-shot JVM that is the caller's process while a foreground
+     * runtime run or exec runs (runc forwards signals to the container's process). Not through
+     * {@link Syscalls}: no test fakes it, and it is linked only when used.
+     *
+     * @throws SyscallException when sigaction(2) failed
+     * @throws UnsatisfiedLinkError when libgvshim.so cannot be loaded
+     */
+    public static void forwardSignals(int pid) throws SyscallException {
+        int err = Native.Gvshim.forwardSignals(pid);
+        if (err != 0) {
+            throw new SyscallException("sigaction", err, "forwarding signals to " + pid);
+        }
+    }
+
     /** {@link Syscalls#prctl}. */
     public static long prctl(int op, long arg2, long arg3, long arg4, long arg5) throws SyscallException {
         return SYS.prctl(op, arg2, arg3, arg4, arg5);

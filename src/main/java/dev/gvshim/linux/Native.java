@@ -196,6 +196,26 @@ final class Native {
             }
         }
 
+        /**
+         * {@code int gvshim_forward_signals(int pid)} (native/gvshim_signals.c), linked on first use:
+         * only a one-shot JVM's foreground runtime run or exec needs it.
+         */
+        private static final class Forward {
+            static final MethodHandle FORWARD = LINKER.downcallHandle(symbol(LOOKUP, "gvshim_forward_signals"),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        }
+
+        /** The signals this JVM receives go to {@code pid} from now on (0: dropped; -1: held until a pid is given); 0 or an errno. */
+        static int forwardSignals(int pid) {
+            try {
+                return (int) Forward.FORWARD.invokeExact(pid);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new AssertionError("downcall gvshim_forward_signals failed: " + t, t);
+            }
+        }
+
         /** ABI checks for tests: the struct Java lays out must be the one C reads. */
         static int abiVersion() throws Throwable {
             return (int) LINKER.downcallHandle(symbol(LOOKUP, "gvshim_abi_version"), FunctionDescriptor.of(JAVA_INT))

@@ -61,6 +61,8 @@ public final class RunscCommand {
     private Path errorFile;
     private Path output;
     private Path then;
+    private Path signalArgv;
+    private Path signalPidFile;
 
     private RunscCommand(Path runsc, Path root) {
         this.runsc = runsc;
@@ -134,6 +136,26 @@ public final class RunscCommand {
         return this;
     }
 
+    /**
+     * A foreground run or exec ({@link Stdio#WAIT}, {@link Stdio#TERMINAL}): the signals the caller's
+     * process receives reach the container's process, as runc forwards them: gvshim-nsexec's
+     * --signal-argv ({@code argv}: NUL-separated, `runsc ... kill ID`, see {@link #nulSeparated})
+     * and --signal-pid-file ({@code pidFile}: runsc exec's --internal-pid-file; null for run). The
+     * launch is {@link Launch.Stdio#FOREGROUND}: the caller's process sends them on to gvshim-nsexec.
+     */
+    public RunscCommand signals(Path argv, Path pidFile) {
+        this.signalArgv = argv;
+        this.signalPidFile = pidFile;
+        return this;
+    }
+
+    /** An argv as --signal-argv and --then read it: each argument followed by a NUL. */
+    public static byte[] nulSeparated(List<String> argv) {
+        StringBuilder b = new StringBuilder();
+        argv.forEach(a -> b.append(a).append('\0'));
+        return b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** Where gvshim-nsexec writes "STEP ERRNO" when its own preparation fails. */
     public RunscCommand errorFile(Path file) {
         this.errorFile = file;
@@ -176,6 +198,12 @@ public final class RunscCommand {
                         argv.addAll(List.of("--then", then.toString()));
                     }
                 }
+                if (forwards()) {
+                    argv.addAll(List.of("--signal-argv", signalArgv.toString()));
+                    if (signalPidFile != null) {
+                        argv.addAll(List.of("--signal-pid-file", signalPidFile.toString()));
+                    }
+                }
             }
             if (userns != null) {
                 argv.add("--userns");
@@ -195,8 +223,14 @@ public final class RunscCommand {
         argv.add(runsc.toString());
         argv.addAll(runscArgs());
         Launch.Stdio s = lines != null ? Launch.Stdio.LINES : stdio == Stdio.CAPTURE ? Launch.Stdio.CAPTURE
+                : forwards() ? Launch.Stdio.FOREGROUND
                 : Launch.Stdio.INHERIT; // gvshim-nsexec keeps the caller's and gives runsc pipes
         return new Launch(argv, env, s, lines);
+    }
+
+    /** Whether signals are forwarded: only a relay that waits for runsc (the foreground modes) has a process to reach. */
+    private boolean forwards() {
+        return signalArgv != null && (stdio == Stdio.WAIT || stdio == Stdio.TERMINAL);
     }
 
     /**

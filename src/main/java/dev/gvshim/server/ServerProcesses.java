@@ -41,9 +41,11 @@ final class ServerProcesses implements Processes {
         trace.mark("spawning " + launch.argv().getFirst());
         Session.Spawned s;
         String output = "";
-        if (launch.stdio() == Launch.Stdio.INHERIT) {
+        if (launch.stdio() == Launch.Stdio.INHERIT || launch.stdio() == Launch.Stdio.FOREGROUND) {
+            // FOREGROUND: the caller's process is the client, which sends the signals it receives on to the program
             s = session.awaitSpawn(session.sendSpawn(launch.argv(), env, null,
-                    new int[] {Wire.STDIO_INHERIT, Wire.STDIO_INHERIT, Wire.STDIO_INHERIT}));
+                    new int[] {Wire.STDIO_INHERIT, Wire.STDIO_INHERIT, Wire.STDIO_INHERIT},
+                    launch.stdio() == Launch.Stdio.FOREGROUND ? Wire.SPAWN_FORWARD_SIGNALS : 0));
         } else {
             int[] in = null;
             int[] out = null;
@@ -55,7 +57,7 @@ final class ServerProcesses implements Processes {
                 if (lines) {
                     err = Linux.pipe2(Linux.O_CLOEXEC); // discarded, as the one-shot's Redirect.DISCARD
                 }
-                int id = session.sendSpawn(launch.argv(), env, null, new int[] {in[0], out[1], lines ? err[1] : out[1]});
+                int id = session.sendSpawn(launch.argv(), env, null, new int[] {in[0], out[1], lines ? err[1] : out[1]}, 0);
                 // our copies of the ends the program holds: the reads below see EOF when it exits
                 Linux.closeQuietly(in[0], in[1], out[1]);
                 in = null;

@@ -106,11 +106,11 @@ final class Session implements AutoCloseable {
      * {@code stdio[i]}: {@link Wire#STDIO_INHERIT}, {@link Wire#STDIO_NULL}, or a descriptor of this
      * process to send (the client closes its copies once the program runs). The sent descriptors
      * stay this process's to close; a caller that reads a pipe it sent must close its write end
-     * before it reads, and reads before {@link #awaitSpawn}.
+     * before it reads, and reads before {@link #awaitSpawn}. {@code flags}: {@link Wire#SPAWN_FORWARD_SIGNALS} or 0.
      *
      * @return the id to pass to {@link #awaitSpawn}
      */
-    int sendSpawn(List<String> argv, List<String> env, String cwd, int[] stdio) throws IOException {
+    int sendSpawn(List<String> argv, List<String> env, String cwd, int[] stdio, int flags) throws IOException {
         int id = ++spawns;
         int[] code = new int[3];
         int[] send = new int[3];
@@ -128,7 +128,7 @@ final class Session implements AutoCloseable {
                 code[i] = k;
             }
         }
-        send(new Wire.Out().i32(id).str(argv.getFirst()).strs(argv).strs(env).str(cwd == null ? "" : cwd).i32(0)
+        send(new Wire.Out().i32(id).str(argv.getFirst()).strs(argv).strs(env).str(cwd == null ? "" : cwd).i32(flags)
                 .i32(code[0]).i32(code[1]).i32(code[2]).frame(Wire.SPAWN, Arrays.copyOf(send, n)));
         return id;
     }
@@ -137,7 +137,7 @@ final class Session implements AutoCloseable {
     Spawned awaitSpawn(int id) throws IOException {
         Wire.Frame f = frame();
         if (f == null) {
-            throw new IOException("the client went away during a program it started");
+            throw new dev.gvshim.call.Launch.CallerGone("the client went away during a program it started");
         }
         f.closeFds(); // an EXITED carries none: a client out of step
         if (f.type() != Wire.EXITED) {

@@ -62,6 +62,8 @@ public final class Wire {
     /** The Java API's JVM asks its `__sandbox` client to connect to the user's server (a pooled run); the answer. */
     public static final byte CONNECT = 'K';
 
+    /** SPAWN flags: the client sends the signals it receives on to the program while it waits (native/client_forward.c). */
+    public static final int SPAWN_FORWARD_SIGNALS = 0x1;
     /** SPAWN stdio[i]: the client's own descriptor i (the caller's stdin, stdout, stderr). */
     public static final int STDIO_INHERIT = -1;
     /** SPAWN stdio[i]: /dev/null, opened by the client. */
