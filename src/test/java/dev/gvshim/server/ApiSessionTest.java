@@ -69,6 +69,10 @@ class ApiSessionTest {
                 s.fail(3);
                 assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
                 assertThat(p.exitValue()).isEqualTo(3);
+                // the session holds the client's stdio until it is closed (as the API's does before the caller
+                // reads): without this, EOF came only if the JDK's reaper drained the pipes before this read
+                // began (it hung when the read won that race)
+                s.close();
                 assertThat(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("from the JVM\n");
                 assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEmpty();
             } finally {
