@@ -81,6 +81,27 @@ public final class Containers {
         return null;
     }
 
+    /**
+     * Removes runsc's own files of the container runsc knows by exactly {@code runscId} (its
+     * state and lock files, CONTAINER_sandbox:SANDBOX.state/.lock): what `runsc delete` would
+     * remove, for a container runsc can no longer be run for (a rootless one whose holder died).
+     */
+    void removeRunscFiles(String runscId) {
+        Path state = runscState(runscId);
+        if (state == null) {
+            return;
+        }
+        String name = state.getFileName().toString();
+        Path lock = state.resolveSibling(name.substring(0, name.length() - ".state".length()) + ".lock");
+        for (Path p : List.of(state, lock)) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                // best effort: a leftover state file shows in `list`, and `delete --force` retries
+            }
+        }
+    }
+
     /** The container id of a runsc state file name (null: not one). */
     static String containerOf(String fileName) {
         int end = fileName.indexOf(':') + 1 - STATE_FILE.length();

@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.linux.ProcStat;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,6 +34,14 @@ public final class Delete {
             } else {
                 throw RuntimeFailures.notFound(id);
             }
+        }
+        if (holderGone(ct)) {
+            if (!force && rc.lookup.sandboxAlive(ct)) {
+                throw RuntimeFailures.state("cannot delete container " + id + " that is not stopped: running (its user"
+                        + " namespace's holder is gone: `delete --force " + id + "` ends it)");
+            }
+            withoutHolder(rc, ct);
+            return 0;
         }
         if (!rc.lookup.addressable(ct)) {
             // runsc has no container by this id (a create interrupted before runsc's): gvshim's part only
@@ -86,8 +95,32 @@ public final class Delete {
         return ids;
     }
 
+    /**
+     * Whether the container is a rootless one whose holder process is gone (killed): runsc can no
+     * longer be run in its user namespace (gvshim-nsexec enters it through the holder), so no
+     * runsc call can end or delete it.
+     */
+    static boolean holderGone(Container ct) {
+        return ct.rootless() && ct.holderPid() > 0 && ProcStat.startTime(ct.holderPid()) != ct.holderStart();
+    }
+
+    /**
+     * Ends a container whose holder is gone without runsc: SIGKILL to its sandbox process (if it
+     * is still that process; its gofer and the namespace end with it), then runsc's state files
+     * and gvshim's record. What `runsc delete --force` would have done.
+     */
+    private static void withoutHolder(RuntimeCall rc, Container ct) {
+        Kill.killSandbox(rc, ct, "container " + ct.id() + ": its user namespace's holder is gone");
+        rc.store.removeRunscFiles(ct.runscId());
+        rc.store.remove(ct.id());
+    }
+
     /** Removes what runsc and gvshim hold for the container: sandbox, state, holder, logs. */
     static void cleanup(RuntimeCall rc, Container ct) {
+        if (holderGone(ct)) {
+            withoutHolder(rc, ct);
+            return;
+        }
         if (rc.store.runscState(ct.runscId()) != null) {
             try {
                 rc.runsc(ct, List.of("delete", "--force", ct.runscId()));

@@ -123,7 +123,7 @@ public final class Kill {
     }
 
     /** SIGKILL to the container's sandbox process, if it is still that process; whether it was sent. */
-    private static boolean killSandbox(RuntimeCall rc, Container ct, String why) {
+    static boolean killSandbox(RuntimeCall rc, Container ct, String why) {
         Containers.Sandbox sb = rc.store.sandbox(ct.runscId());
         if (sb == null || !rc.store.sandboxAlive(sb.pid(), sb.id())) {
             return false;

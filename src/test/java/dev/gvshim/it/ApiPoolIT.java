@@ -132,9 +132,13 @@ class ApiPoolIT {
         return Integer.parseInt(m.group(1));
     }
 
-    /** A builder of the copy the servers run (this JVM's gvshim.home is the build directory: another server's name). */
+    /**
+     * A builder of the copy the servers run (this JVM's gvshim.home is the build directory: another
+     * server's name), in `/`: the default, this JVM's working directory, is the checkout's, and a
+     * checkout under /tmp would be a pool mismatch (POOL_PROFILE_MISMATCH, as documented).
+     */
     private SandboxBuilder pooled(String pool, String... command) {
-        return new SandboxBuilder(command).home(host.home).pool(pool);
+        return new SandboxBuilder(command).home(host.home).pool(pool).directory("/");
     }
 
     private static String read(java.io.InputStream in) {

@@ -502,6 +502,44 @@ class RuntimeIT {
         assertThat(live(host.processes())).as("processes of the test user").isEmpty();
     }
 
+    /**
+     * A rootless container whose namespace holder was killed: no runsc call can enter its user
+     * namespace any more, so `delete --force` (which the USERNS_HOLDER_GONE line tells the user to
+     * run) ends the sandbox and removes runsc's state and gvshim's itself. It failed with
+     * USERNS_HOLDER_GONE and left the sandbox running.
+     */
+    @Test
+    void aRootlessContainerWhoseHolderWasKilledIsDeletedByForce() throws Exception {
+        Path b = host.work.resolve("rlh-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
+        Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rlh </dev/null >out 2>err"
+                + " && " + g + "start rlh", T);
+        assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json")) + "\nerr: " + read(b.resolve("err"))).isZero();
+        int pid = Integer.parseInt(Files.readString(b.resolve("init.pid")).strip());
+        String holders = Host.sh("pgrep", "-u", Integer.toString(host.uid), "-x", "gvshim-holder").out().strip();
+        assertThat(holders).as("the container's holder").matches("\\d+");
+        Host.check(Host.sh("kill", "-KILL", holders));
+        Host.Result plain = host.userShell(g + "delete rlh", T);
+        assertThat(plain.code()).as(plain.toString()).isEqualTo(1);
+        assertThat(plain.err()).contains("that is not stopped: running").contains("delete --force rlh");
+        Host.Result d = host.userShell(g + "delete --force rlh && " + g + "list -q", T);
+        assertThat(d.code()).as(d + "\nlog: " + read(b.resolve("log.json"))).isZero();
+        assertThat(d.out()).as("nothing listed").isEmpty();
+        for (int i = 0; i < 50 && alive(pid); i++) {
+            sleep(100);
+        }
+        assertThat(alive(pid)).as("the sandbox").isFalse();
+        for (int i = 0; i < 50 && !live(host.processes()).isEmpty(); i++) {
+            sleep(100);
+        }
+        assertThat(live(host.processes())).as("processes of the test user").isEmpty();
+    }
+
     @Test
     void rootlessCreateNamesAnUnreachableRootfs() throws Exception {
         // root's 0700 rootfs (a tarball of mktemp's directory): runsc would say only "failed to chroot"
