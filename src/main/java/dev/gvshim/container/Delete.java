@@ -101,7 +101,7 @@ public final class Delete {
      * runsc call can end or delete it.
      */
     static boolean holderGone(Container ct) {
-        return ct.rootless() && ct.holderPid() > 0 && ProcStat.startTime(ct.holderPid()) != ct.holderStart();
+        return ct.rootless() && ct.holderPid() > 0 && !ProcStat.running(ct.holderPid(), ct.holderStart()); // a zombie is gone too
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.gvshim.container;
 import dev.gvshim.call.Call;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
-import dev.gvshim.linux.ProcStat;
 import dev.gvshim.failure.Exit;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.runsc.NsExecFailure;
@@ -279,7 +278,7 @@ public final class RuntimeCall implements AutoCloseable {
         }
         Path userns = null;
         if (ct.rootless() && ct.holderPid() > 0) {
-            if (ProcStat.startTime(ct.holderPid()) != ct.holderStart()) {
+            if (Delete.holderGone(ct)) {
                 throw RuntimeFailures.of("USERNS_HOLDER_GONE",
                         "the user namespace of container " + ct.id() + " is gone (its holder process "
                         + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");

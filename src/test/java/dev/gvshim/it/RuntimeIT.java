@@ -521,13 +521,17 @@ class RuntimeIT {
                 + " && " + g + "start rlh", T);
         assertThat(r.code()).as(r + "\nlog: " + read(b.resolve("log.json")) + "\nerr: " + read(b.resolve("err"))).isZero();
         int pid = Integer.parseInt(Files.readString(b.resolve("init.pid")).strip());
-        String holders = Host.sh("pgrep", "-u", Integer.toString(host.uid), "-x", "gvshim-holder").out().strip();
-        assertThat(holders).as("the container's holder").matches("\\d+");
-        Host.check(Host.sh("kill", "-KILL", holders));
-        Host.Result plain = host.userShell(g + "delete rlh", T);
-        assertThat(plain.code()).as(plain.toString()).isEqualTo(1);
-        assertThat(plain.err()).contains("that is not stopped: running").contains("delete --force rlh");
-        Host.Result d = host.userShell(g + "delete --force rlh && " + g + "list -q", T);
+        Host.Result d;
+        try {
+            String holders = Host.sh("pgrep", "-u", Integer.toString(host.uid), "-x", "gvshim-holder").out().strip();
+            assertThat(holders).as("the container's holder").matches("\\d+");
+            Host.check(Host.sh("kill", "-KILL", holders));
+            Host.Result plain = host.userShell(g + "delete rlh", T);
+            assertThat(plain.code()).as(plain.toString()).isEqualTo(1);
+            assertThat(plain.err()).contains("that is not stopped: running").contains("delete --force rlh");
+        } finally {
+            d = host.userShell(g + "delete --force rlh && " + g + "list -q", T);
+        }
         assertThat(d.code()).as(d + "\nlog: " + read(b.resolve("log.json"))).isZero();
         assertThat(d.out()).as("nothing listed").isEmpty();
         for (int i = 0; i < 50 && alive(pid); i++) {
