@@ -161,7 +161,10 @@ public final class Server {
         byte[] drain = new byte[64];
         long swept = System.nanoTime();
         while (stopping == null) {
-            if (System.nanoTime() - swept > 10_000_000_000L) {
+            // holders die at their container's delete, which a call does: sweep every second for a while after a
+            // call, every 10 s otherwise (a zombie holds only its pid, but "nothing left" should mean it)
+            long since = System.nanoTime() - lastNanos.get();
+            if (System.nanoTime() - swept > (since < 15_000_000_000L ? 1_000_000_000L : 10_000_000_000L)) {
                 swept = System.nanoTime();
                 for (int pid : reaper.sweep()) {
                     log.line("reaped the holder " + pid + " of a deleted rootless container");
