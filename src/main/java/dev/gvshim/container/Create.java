@@ -43,7 +43,10 @@ public final class Create {
     /** `run [--detach] ID`: create and start (runsc run), waiting for the container unless detached. */
     public static int run(RuntimeCall rc, Args a, boolean detach, boolean keep) throws GvshimException {
         if (keep) {
-            rc.log.debug("run --keep: the container is deleted by the next `delete`, as runsc does");
+            // never pretend: runc keeps the container after its process exits; runsc's run deletes it then
+            throw RuntimeFailures.of("KEEP_UNSUPPORTED", "cannot run container " + a.id() + " with --keep: runsc's run"
+                    + " deletes the container when its process exits; use `create` and `start` (the container is then kept"
+                    + " until `delete`)");
         }
         return createOrRun(rc, a, "run", detach ? List.of("--detach") : List.of());
     }
