@@ -90,6 +90,11 @@ public final class Create {
         rc.call.trace().mark("create: network chosen");
         boolean detached = verb.equals("create") || extra.contains("--detach");
         boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
+        if (terminal) {
+            // runc sizes the container's terminal from process.consoleSize (runsc ignores it); gvshim's pty takes it
+            com.fasterxml.jackson.databind.JsonNode size = spec.process().json().path("consoleSize");
+            rc.consoleSize(size.path("height").asInt(0), size.path("width").asInt(0));
+        }
         if (terminal && detached) {
             throw Exec.noConsole();
         }
