@@ -94,6 +94,9 @@
  *                   relay writes the container's output there and never holds the caller's
  *                   descriptors; the background relay gets a session of its own (setsid(2)), so the
  *                   caller's terminal closing (SIGHUP to its jobs) does not end it.
+ * --console-size ROWSxCOLS  (with --relay terminal) the size the new terminal starts with: the
+ *                   spec's process.consoleSize, which runsc ignores; a caller whose stdin or
+ *                   stdout is a terminal gives its own size instead, as runc's resize does.
  * --then FILE       the background relay, once the container's stdio has closed, execs the argv
  *                   in FILE (NUL-separated; read then, so it may change meanwhile): `gvshim rm
  *                   --on-exit ID` for `gvshim run -d --rm` (create: the sandbox holds its stdio
@@ -196,6 +199,14 @@ int main(int argc, char **argv)
 			opt.id = argv[++i];
 		} else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc) {
 			opt.output = argv[++i];
+		} else if (strcmp(argv[i], "--console-size") == 0 && i + 1 < argc) {
+			unsigned rows = 0, cols = 0;
+			char end = 0;
+			if (sscanf(argv[++i], "%ux%u%c", &rows, &cols, &end) != 2 || rows == 0 || cols == 0 || rows > 65535 ||
+			    cols > 65535)
+				return fail(STEP_USAGE, EINVAL);
+			opt.rows = (unsigned short)rows;
+			opt.cols = (unsigned short)cols;
 		} else if (strcmp(argv[i], "--then") == 0 && i + 1 < argc) {
 			opt.then = argv[++i];
 		} else if (strcmp(argv[i], "--signal-argv") == 0 && i + 1 < argc) {
@@ -212,6 +223,8 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return fail(STEP_USAGE, EINVAL);
 	if ((opt.output || opt.then) && opt.mode != RELAY_DETACH)
+		return fail(STEP_USAGE, EINVAL);
+	if (opt.rows && opt.mode != RELAY_TERMINAL)
 		return fail(STEP_USAGE, EINVAL);
 	if ((prep.slirp4netns == NULL) != (prep.net_log == NULL))
 		return fail(STEP_USAGE, EINVAL);

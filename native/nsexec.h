@@ -61,6 +61,7 @@ struct nsexec_options {
 	const char *then;   /* --then: a NUL-separated argv the background relay execs when it is done */
 	const char *signal_argv;     /* --signal-argv: how a signal reaches the container's process (nsexec_signals.c) */
 	const char *signal_pid_file; /* --signal-pid-file: runsc exec's --internal-pid-file (the process's pid) */
+	unsigned short rows, cols;   /* --console-size ROWSxCOLS: the spec's process.consoleSize (0: none) */
 };
 
 extern struct nsexec_options opt;

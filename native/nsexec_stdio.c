@@ -77,7 +77,11 @@ int setup_stdio(struct relay *r, int child[3])
 			return fail(STEP_PTY, errno);
 		child[0] = child[1] = child[2] = slave;
 		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-		copy_winsize(master);
+		if (opt.rows) {
+			struct winsize ws = {.ws_row = opt.rows, .ws_col = opt.cols};
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
+		copy_winsize(master); /* the caller's terminal's size wins, as with runc */
 		r->out_src = master; /* output: master -> caller's stdout */
 		r->in_dst = master;  /* input: caller's stdin -> master */
 		r->in_src = closed[0] ? -1 : 0;

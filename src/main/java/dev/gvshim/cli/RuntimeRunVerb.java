@@ -21,7 +21,7 @@ final class RuntimeRunVerb extends RuntimeVerb {
     void options(CommandSpec s) {
         CreateVerb.createOptions(s);
         s.addOption(bool(go("-d", "--detach"), "Return once the container has started."));
-        s.addOption(bool(go("--keep"), "Accepted."));
+        s.addOption(bool(go("--keep"), "Refused: runsc deletes the container when its process exits (use create and start)."));
     }
 
     @Override

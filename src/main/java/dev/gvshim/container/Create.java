@@ -43,7 +43,10 @@ public final class Create {
     /** `run [--detach] ID`: create and start (runsc run), waiting for the container unless detached. */
     public static int run(RuntimeCall rc, Args a, boolean detach, boolean keep) throws GvshimException {
         if (keep) {
-            rc.log.debug("run --keep: the container is deleted by the next `delete`, as runsc does");
+            // never pretend: runc keeps the container after its process exits; runsc's run deletes it then
+            throw RuntimeFailures.of("KEEP_UNSUPPORTED", "cannot run container " + a.id() + " with --keep: runsc's run"
+                    + " deletes the container when its process exits; use `create` and `start` (the container is then kept"
+                    + " until `delete`)");
         }
         return createOrRun(rc, a, "run", detach ? List.of("--detach") : List.of());
     }
@@ -87,6 +90,11 @@ public final class Create {
         rc.call.trace().mark("create: network chosen");
         boolean detached = verb.equals("create") || extra.contains("--detach");
         boolean terminal = spec.process().terminal() && a.consoleSocket() == null;
+        if (terminal) {
+            // runc sizes the container's terminal from process.consoleSize (runsc ignores it); gvshim's pty takes it
+            com.fasterxml.jackson.databind.JsonNode size = spec.process().json().path("consoleSize");
+            rc.consoleSize(size.path("height").asInt(0), size.path("width").asInt(0));
+        }
         if (terminal && detached) {
             throw Exec.noConsole();
         }

@@ -45,6 +45,8 @@ public final class RuntimeCall implements AutoCloseable {
     private Path then;
     /** A foreground run or exec: the signals the caller's process receives go to the container's ({@link ForwardedSignals}). */
     private boolean forwardSignals;
+    private int consoleRows;
+    private int consoleCols;
     private Path signalPidFile;
     /** Containers whose runsc log this call wrote (removed by {@link #close()}). */
     private final Set<String> logged = new HashSet<>();
@@ -127,6 +129,12 @@ public final class RuntimeCall implements AutoCloseable {
 
     public Call call() {
         return call;
+    }
+
+    /** The next terminal runsc call's first size (the spec's process.consoleSize; 0: none). */
+    void consoleSize(int rows, int cols) {
+        this.consoleRows = rows;
+        this.consoleCols = cols;
     }
 
     /**
@@ -286,7 +294,7 @@ public final class RuntimeCall implements AutoCloseable {
             userns = Path.of("/proc/" + ct.holderPid() + "/ns/user");
         }
         Path errorFile = (ownLog ? dir : store.root()).resolve("nsexec-" + call.id() + ".err");
-        cmd.relayLog(relayLog).rootless(ct.rootless(), userns).errorFile(errorFile);
+        cmd.relayLog(relayLog).rootless(ct.rootless(), userns).errorFile(errorFile).consoleSize(consoleRows, consoleCols);
         if (forwardSignals && ownLog && (stdio == RunscCommand.Stdio.WAIT || stdio == RunscCommand.Stdio.TERMINAL)) {
             cmd.signals(ForwardedSignals.argvFile(this, ct, userns), signalPidFile);
             forwardSignals = false;

@@ -63,6 +63,8 @@ public final class RunscCommand {
     private Path then;
     private Path signalArgv;
     private Path signalPidFile;
+    private int rows;
+    private int cols;
 
     private RunscCommand(Path runsc, Path root) {
         this.runsc = runsc;
@@ -149,6 +151,13 @@ public final class RunscCommand {
         return this;
     }
 
+    /** With {@link Stdio#TERMINAL}: the size the new terminal starts with (the spec's process.consoleSize; 0: none). */
+    public RunscCommand consoleSize(int rows, int cols) {
+        this.rows = rows;
+        this.cols = cols;
+        return this;
+    }
+
     /** An argv as --signal-argv and --then read it: each argument followed by a NUL. */
     public static byte[] nulSeparated(List<String> argv) {
         StringBuilder b = new StringBuilder();
@@ -197,6 +206,9 @@ public final class RunscCommand {
                     if (then != null) {
                         argv.addAll(List.of("--then", then.toString()));
                     }
+                }
+                if (stdio == Stdio.TERMINAL && rows > 0 && cols > 0) {
+                    argv.addAll(List.of("--console-size", rows + "x" + cols));
                 }
                 if (forwards()) {
                     argv.addAll(List.of("--signal-argv", signalArgv.toString()));

@@ -209,6 +209,18 @@ class NsExecRelayTest {
         assertThat(r.out()).contains("all-ttys").contains("/dev/pts/");
     }
 
+    /** process.consoleSize (runsc ignores it): the new terminal starts with it when the caller has no terminal. */
+    @Test
+    void terminalModeStartsWithTheSpecsConsoleSize() throws Exception {
+        Result r = sh("$N --relay terminal --console-size 37x101 -- /bin/sh -c 'stty size' </dev/null");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out().strip()).isEqualTo("37 101");
+        Result bad = sh("$N --relay wait --console-size 37x101 -- /bin/true </dev/null");
+        assertThat(bad.code()).as("only a terminal has a size").isEqualTo(125);
+        Result zero = sh("$N --relay terminal --console-size 0x80 -- /bin/true </dev/null");
+        assertThat(zero.code()).isEqualTo(125);
+    }
+
     @Test
     void detachedOutputGoesToItsOwnPrivateFileNeverTheCallers() throws Exception {
         // gvshim run -d: the caller's stdio is left alone (a file here); the program's output, late output included,

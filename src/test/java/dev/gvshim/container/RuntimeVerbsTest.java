@@ -38,6 +38,16 @@ class RuntimeVerbsTest {
     }
 
     @Test
+    void runKeepIsRefusedBeforeAnythingIsCreated() throws Exception {
+        RuntimeCall rt = runtime(List.of(), List.of(), null);
+        assertThatThrownBy(() -> Create.run(rt, new Create.Args("k1", tmp.toString(), null, null, false, false, null, null),
+                false, true)).isInstanceOf(GvshimException.class)
+                .hasMessageStartingWith("gvshim: cannot run container k1 with --keep: runsc's run deletes the container")
+                .hasMessageEndingWith("[KEEP_UNSUPPORTED]");
+        assertThat(tmp.resolve("root")).as("nothing created").doesNotExist();
+    }
+
+    @Test
     void anExplicitConfigFileThatDoesNotExistIsAnError() throws Exception {
         assertThatThrownBy(() -> runtime(List.of(), List.of(), null).config()).isInstanceOf(GvshimException.class)
                 .hasMessage("gvshim: configuration file " + tmp.resolve("no-config.json") + " does not exist [CONFIG_INVALID]");

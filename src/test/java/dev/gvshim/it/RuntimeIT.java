@@ -698,6 +698,19 @@ class RuntimeIT {
         assertThat(r.out()).isEqualTo("in-userns\nmounted\n");
     }
 
+    /** process.consoleSize: runsc ignores it; gvshim's terminal starts with it (the caller has none to give). */
+    @Test
+    void aTerminalStartsWithTheSpecsConsoleSize() throws Exception {
+        Path b = specBundle("console", s -> {
+            ObjectNode p = s.withObject("process");
+            p.put("terminal", true);
+            p.putObject("consoleSize").put("height", 37).put("width", 101);
+        }, "stty size");
+        Host.Result r = runBundle(false, b, "console-size");
+        assertThat(r.code()).as(r + logOf(b)).isZero();
+        assertThat(r.out().strip()).isEqualTo("37 101");
+    }
+
     /** Capabilities, rlimits and no_new_privs as gVisor shows them; a capability runsc 2022-12 does not know no longer fails the container. */
     @Test
     void capabilitiesRlimitsAndNoNewPrivsAreTheSpecs() throws Exception {
