@@ -466,15 +466,21 @@ class RuntimeIT {
         }
     }
 
+    /** The hello bundle running {@code sh -c script}, in the test user's work directory and owned by it. */
+    private Path userBundle(String name, String script) throws IOException {
+        Path b = host.work.resolve(name + "-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add(script);
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        return b;
+    }
+
     @Test
     void rootlessCallerCreatesStartsAndDeletes() throws Exception {
         // a non-root CI job: runsc --rootless would refuse `create`; gvshim holds the user namespace itself
-        Path b = host.work.resolve("rl-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("echo rootless; exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        Path b = userBundle("rl", "echo rootless; exec sleep 600");
         String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
         Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rl </dev/null >out 2>err"
                 + " && " + g + "start rl && " + g + "state rl", T);
@@ -510,12 +516,7 @@ class RuntimeIT {
      */
     @Test
     void aRootlessContainerWhoseHolderWasKilledIsDeletedByForce() throws Exception {
-        Path b = host.work.resolve("rlh-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        Path b = userBundle("rlh", "exec sleep 600");
         String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
         Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rlh </dev/null >out 2>err"
                 + " && " + g + "start rlh", T);
@@ -1052,12 +1053,7 @@ class RuntimeIT {
 
     @Test
     void rootlessIdsThatArePrefixesOfOthersReachOnlyTheirOwnContainer() throws Exception {
-        Path b = host.work.resolve("rl-pfx-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        Path b = userBundle("rl-pfx", "exec sleep 600");
         String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
         try {
             // stdio to a file per container: runsc hands a file it is given to the sandbox's user (issue 14, item 1)
@@ -1138,12 +1134,7 @@ class RuntimeIT {
 
     @Test
     void rootlessPausedContainerIsKilledAndDeleted() throws Exception {
-        Path b = host.work.resolve("rl-paused-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        Path b = userBundle("rl-paused", "exec sleep 600");
         String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
         try {
             Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rp </dev/null >out"
@@ -1321,13 +1312,7 @@ class RuntimeIT {
     @Test
     void rootlessCallersFilesAndTerminalKeepTheirOwner() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Host.which("script") != null, "no script(1) for a terminal (util-linux)");
-        Path b = host.work.resolve("rl-stdio-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c")
-                .add("echo out-line; echo err-line >&2; exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        Path b = userBundle("rl-stdio", "echo out-line; echo err-line >&2; exec sleep 600");
         String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
         // runsc inside the container's user namespace chowned these to a subordinate id: the caller lost them
         Host.Result r = host.userShell("cd " + b + " && : > out && : > err && chmod 640 out err && (echo LINE-1; " + g
