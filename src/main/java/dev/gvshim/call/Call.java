@@ -159,6 +159,11 @@ public final class Call {
         return launcher;
     }
 
+    /** The gvshim program to run again (a waiter's `__explain`, a --rm sandbox's `rm --on-exit`): the launcher, else HOME/bin/gvshim. */
+    public Path gvshim() {
+        return launcher != null ? launcher : home.resolve("bin/gvshim");
+    }
+
     public Processes processes() {
         return processes;
     }

@@ -76,8 +76,8 @@ public final class Detach {
                 Path then = null;
                 if (r.rm()) {
                     then = sb.then(id);
-                    Path gvshim = call.launcher() != null ? call.launcher() : call.home().resolve("bin/gvshim");
-                    Files.write(then, String.join("\0", gvshim.toString(), "rm", "--on-exit", id).getBytes(StandardCharsets.UTF_8));
+                    Files.write(then, String.join("\0", call.gvshim().toString(), "rm", "--on-exit", id)
+                            .getBytes(StandardCharsets.UTF_8));
                 }
                 rc.detachedOutput(sb.log(id), then);
                 Create.create(rc, new Create.Args(id, bundle.toString(), null, null, false, false, null, null));

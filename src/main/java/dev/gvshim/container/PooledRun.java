@@ -165,22 +165,10 @@ public final class PooledRun {
 
     private static Handover.Exec waiter(Call call, RunRequest req, PooledSandbox sb, int child, Path pidFile, int stdin, int stdout,
             int stderr) {
-        RunDir run = sb.run();
-        List<String> w = new ArrayList<>(List.of("gvshim-waiter", "--child", Integer.toString(child),
-                "--runsc", sb.runsc().toString(), "--runsc-global", "--root=" + run.runscRoot(),
-                "--id", run.id(), "--run-dir", run.dir().toString(), "--log", run.runscLog().toString(),
-                "--stdin-fd", Integer.toString(stdin), "--stdout-fd", Integer.toString(stdout),
-                "--stderr-fd", Integer.toString(stderr), "--signal-pid-file", pidFile.toString(),
-                "--kill-after", Double.toString(req.killAfter()),
-                "--explain", (call.launcher() != null ? call.launcher() : call.home().resolve("bin/gvshim")).toString()));
-        if (req.timeout() != null) {
-            w.addAll(List.of("--timeout", Double.toString(req.timeout())));
-        }
-        if (req.debug()) {
-            w.add("--debug");
-        }
-        List<String> envp = new ArrayList<>();
-        call.env().forEach((k, v) -> envp.add(k + "=" + v));
-        return new Handover.Exec(call.libexec("gvshim-waiter").toString(), w, envp, null, List.of(stdin, stdout, stderr), child);
+        List<String> w = Waiter.argv(call, req, sb.run(), sb.runsc(), child);
+        w.addAll(List.of("--stdin-fd", Integer.toString(stdin), "--stdout-fd", Integer.toString(stdout),
+                "--stderr-fd", Integer.toString(stderr), "--signal-pid-file", pidFile.toString()));
+        return Waiter.handover(call, w, List.of(stdin, stdout, stderr), child);
     }
+
 }

@@ -22,26 +22,39 @@ final class Waiter {
 
     /** The hand-over: gvshim-waiter with the run's descriptors, taking over {@code child} (runsc). */
     static Handover.Exec exec(Call call, RunRequest req, RunDir run, Path runsc, int child, RunStdio fds) {
-        List<String> w = new ArrayList<>(List.of("gvshim-waiter", "--child", Integer.toString(child),
-                "--runsc", runsc.toString(), "--runsc-global", "--root=" + run.runscRoot(),
-                "--id", run.id(), "--run-dir", run.dir().toString(), "--log", run.runscLog().toString(),
-                "--stderr-fd", Integer.toString(fds.waiterErr), "--started-fd", Integer.toString(fds.started),
-                "--kill-after", Double.toString(req.killAfter()),
-                "--explain", (call.launcher() != null ? call.launcher() : call.home().resolve("bin/gvshim")).toString()));
+        List<String> w = argv(call, req, run, runsc, child);
+        w.addAll(List.of("--stderr-fd", Integer.toString(fds.waiterErr), "--started-fd", Integer.toString(fds.started)));
         if (fds.console >= 0) {
             w.addAll(List.of("--console-fd", Integer.toString(fds.console)));
         } else {
             w.addAll(List.of("--stdin-fd", Integer.toString(fds.waiterIn), "--stdout-fd", Integer.toString(fds.waiterOut)));
         }
+        return handover(call, w, fds.waiterFds(), child);
+    }
+
+    /**
+     * gvshim-waiter's options every run has (a pooled one too): its child runsc and how to call
+     * it, the run directory, --kill-after, --timeout, --debug and the `__explain` to exec.
+     */
+    static List<String> argv(Call call, RunRequest req, RunDir run, Path runsc, int child) {
+        List<String> w = new ArrayList<>(List.of("gvshim-waiter", "--child", Integer.toString(child),
+                "--runsc", runsc.toString(), "--runsc-global", "--root=" + run.runscRoot(),
+                "--id", run.id(), "--run-dir", run.dir().toString(), "--log", run.runscLog().toString(),
+                "--kill-after", Double.toString(req.killAfter()), "--explain", call.gvshim().toString()));
         if (req.timeout() != null) {
             w.addAll(List.of("--timeout", Double.toString(req.timeout())));
         }
         if (req.debug()) {
             w.add("--debug");
         }
+        return w;
+    }
+
+    /** gvshim-waiter with {@code argv} in the call's environment, given {@code fds}, taking over {@code child}. */
+    static Handover.Exec handover(Call call, List<String> argv, List<Integer> fds, int child) {
         List<String> envp = new ArrayList<>();
         call.env().forEach((k, v) -> envp.add(k + "=" + v));
-        return new Handover.Exec(call.libexec("gvshim-waiter").toString(), w, envp, null, fds.waiterFds(), child);
+        return new Handover.Exec(call.libexec("gvshim-waiter").toString(), argv, envp, null, fds, child);
     }
 
     /** What `gvshim __explain` needs to know about this run if runsc fails. */
