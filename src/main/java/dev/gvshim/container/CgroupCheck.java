@@ -25,7 +25,10 @@ final class CgroupCheck {
      * cgroupsPath), or null when no hierarchy has it.
      */
     static String dir(String path, String procCgroup, String mountinfo) {
-        Cgroups.Place own = Cgroups.place("freezer", procCgroup, mountinfo);
+        return dir(path, Cgroups.place("freezer", procCgroup, mountinfo));
+    }
+
+    private static String dir(String path, Cgroups.Place own) {
         if (own == null) {
             return null;
         }
@@ -41,11 +44,11 @@ final class CgroupCheck {
         if (path == null || path.isEmpty()) {
             return;
         }
-        String dir = dir(path, procCgroup, mountinfo);
+        Cgroups.Place own = Cgroups.place("freezer", procCgroup, mountinfo);
+        String dir = dir(path, own);
         if (dir == null) {
             return;
         }
-        Cgroups.Place own = Cgroups.place("freezer", procCgroup, mountinfo);
         String state = h.read(dir + (own.v2() ? "/cgroup.freeze" : "/freezer.state"));
         if (state != null) {
             String s = state.strip();

@@ -103,13 +103,13 @@ public final class Create {
         boolean joins = joinSandbox(rc, spec);
         Path mountDir = store.dir(a.id()).resolve("mounts");
         SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir);
-        if (!rc.rootless) {
+        String cgroupsPath = spec.linux().json().path("cgroupsPath").asText("");
+        if (!rc.rootless && !cgroupsPath.isEmpty()) {
             // runsc resolves a relative cgroupsPath from its own cgroup: that of the process it is started by
             Cgroups.Host h = Cgroups.Host.system();
             String procCgroup = h.read("/proc/" + rc.call.handover().taker() + "/cgroup");
             String mountinfo = h.read("/proc/self/mountinfo");
-            CgroupCheck.check(spec.linux().json().path("cgroupsPath").asText(""), procCgroup == null ? "" : procCgroup,
-                    mountinfo == null ? "" : mountinfo, h, rc.log);
+            CgroupCheck.check(cgroupsPath, procCgroup == null ? "" : procCgroup, mountinfo == null ? "" : mountinfo, h, rc.log);
         }
         rc.call.trace().mark("create: spec checked");
         List<String> flags = rc.containerFlags(c, rc.rootless);

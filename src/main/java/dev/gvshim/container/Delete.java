@@ -2,7 +2,6 @@ package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
 import dev.gvshim.failure.GvshimException;
-import dev.gvshim.linux.ProcStat;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,7 +34,7 @@ public final class Delete {
                 throw RuntimeFailures.notFound(id);
             }
         }
-        if (holderGone(ct)) {
+        if (Holder.gone(ct)) {
             if (!force && rc.lookup.sandboxAlive(ct)) {
                 throw RuntimeFailures.state("cannot delete container " + id + " that is not stopped: running (its user"
                         + " namespace's holder is gone: `delete --force " + id + "` ends it)");
@@ -96,15 +95,6 @@ public final class Delete {
     }
 
     /**
-     * Whether the container is a rootless one whose holder process is gone (killed): runsc can no
-     * longer be run in its user namespace (gvshim-nsexec enters it through the holder), so no
-     * runsc call can end or delete it.
-     */
-    static boolean holderGone(Container ct) {
-        return ct.rootless() && ct.holderPid() > 0 && !ProcStat.running(ct.holderPid(), ct.holderStart()); // a zombie is gone too
-    }
-
-    /**
      * Ends a container whose holder is gone without runsc: SIGKILL to its sandbox process (if it
      * is still that process; its gofer and the namespace end with it), then runsc's state files
      * and gvshim's record. What `runsc delete --force` would have done.
@@ -117,7 +107,7 @@ public final class Delete {
 
     /** Removes what runsc and gvshim hold for the container: sandbox, state, holder, logs. */
     static void cleanup(RuntimeCall rc, Container ct) {
-        if (holderGone(ct)) {
+        if (Holder.gone(ct)) {
             withoutHolder(rc, ct);
             return;
         }

@@ -100,9 +100,18 @@ final class Holder {
         Files.write(dir.resolve("config.json"), s.toJson());
     }
 
+    /**
+     * Whether the container is a rootless one whose holder process is gone (killed; a zombie is
+     * gone too): runsc can no longer be run in its user namespace (gvshim-nsexec enters it through
+     * the holder), so no runsc call can end or delete it.
+     */
+    static boolean gone(Container ct) {
+        return ct.rootless() && ct.holderPid() > 0 && !ProcStat.running(ct.holderPid(), ct.holderStart());
+    }
+
     /** Kills the holder (if it is still the same process): the namespace ends with the sandbox. */
     static void release(Container ct) {
-        if (!ct.rootless() || ct.holderPid() <= 0 || ProcStat.startTime(ct.holderPid()) != ct.holderStart()) {
+        if (!ct.rootless() || ct.holderPid() <= 0 || gone(ct)) {
             return;
         }
         ProcessHandle.of(ct.holderPid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL, no FFM linking

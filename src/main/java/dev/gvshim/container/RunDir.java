@@ -143,11 +143,7 @@ public final class RunDir {
 
     /** Removes the directory tree; best effort, never follows symlinks. */
     public void delete() {
-        deleteTree(dir);
-    }
-
-    static void deleteTree(Path root) {
-        FileTrees.delete(root); // best effort: a later collectGarbage retries
+        FileTrees.delete(dir);
     }
 
     /** Marks the directory as kept for the user (--debug): it outlives its run until the user removes it. */
@@ -166,7 +162,7 @@ public final class RunDir {
         try (DirectoryStream<Path> runs = Files.newDirectoryStream(stateDir, "gv*")) {
             for (Path run : runs) {
                 if (Files.isDirectory(run) && !Files.exists(run.resolve(KEEP_FILE)) && !alive(run.resolve(OWNER_FILE))) {
-                    deleteTree(run);
+                    FileTrees.delete(run); // best effort: a later collectGarbage retries
                     removed++;
                 }
             }

@@ -286,7 +286,7 @@ public final class RuntimeCall implements AutoCloseable {
         }
         Path userns = null;
         if (ct.rootless() && ct.holderPid() > 0) {
-            if (Delete.holderGone(ct)) {
+            if (Holder.gone(ct)) {
                 throw RuntimeFailures.of("USERNS_HOLDER_GONE",
                         "the user namespace of container " + ct.id() + " is gone (its holder process "
                         + ct.holderPid() + " was killed): delete the container with `delete --force " + ct.id() + "`");
