@@ -64,7 +64,21 @@ public final class Delete {
         args.add(ct.runscId());
         Launch.Ran r = rc.runsc(ct, args);
         if (!r.ok() && rc.store.runscState(ct.runscId()) != null) {
-            throw Diagnosis.plain(rc, ct, "delete", r);
+            GvshimException refused = Diagnosis.plain(rc, ct, "delete", r);
+            // runsc 2024 refuses a plain delete while the sandbox winds down after the init's exit; runc deletes a
+            // container that is stopped, so one that runsc's own state, asked now, calls stopped is deleted
+            String now = forced ? null : rc.lookup.status(ct);
+            if ("running".equals(now)) {
+                throw RuntimeFailures.state("cannot delete container " + id + " that is not stopped: running"); // runc's
+            }
+            if (!"stopped".equals(now)) {
+                throw refused;
+            }
+            args.add(1, "--force");
+            r = rc.runsc(ct, args);
+            if (!r.ok() && rc.store.runscState(ct.runscId()) != null) {
+                throw Diagnosis.plain(rc, ct, "delete", r);
+            }
         }
         cleanup(rc, ct);
         return 0;

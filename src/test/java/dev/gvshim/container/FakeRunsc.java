@@ -39,6 +39,8 @@ final class FakeRunsc implements Processes {
     final List<List<String>> calls = new ArrayList<>();
     /** Verbs that fail (runsc's error line, as it writes it to --log), and with what. */
     final Map<String, String> failing = new HashMap<>();
+    /** How many more plain deletes runsc refuses whatever the state (runsc 2024 while a sandbox winds down). */
+    int refusedDeletes;
     private int nextPid = 5_000_000; // above any pid_max: never a real process (kill(2) finds none)
     private Path root;
 
@@ -135,7 +137,7 @@ final class FakeRunsc implements Processes {
                 if (ct == null) {
                     return error(log, "loading container: file does not exist");
                 }
-                if (!verb.contains("--force") && !Set.of("created", "stopped").contains(ct.status)) {
+                if (!verb.contains("--force") && (!Set.of("created", "stopped").contains(ct.status) || refusedDeletes-- > 0)) {
                     return error(log, "cannot delete container that is not stopped without --force flag");
                 }
                 containers.remove(id);

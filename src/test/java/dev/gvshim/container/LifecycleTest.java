@@ -100,6 +100,30 @@ class LifecycleTest {
         assertThat(verb(rc -> State.run(rc, "c1"))).isEqualTo("gvshim: container does not exist: c1 [CONTAINER_NOT_FOUND]");
     }
 
+    @Test
+    void aContainerRunscCallsStoppedIsDeletedWhenRunscStillRefusesAPlainDelete() {
+        create();
+        start();
+        // the init has exited: runsc's state file still says running (only `runsc state` asks the
+        // sandbox), and runsc 2024 refuses a plain delete while the sandbox winds down
+        runsc.containers.get("2-c1").status = "stopped";
+        runsc.refusedDeletes = 1;
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).isEqualTo(0);
+        assertThat(runsc.calls.subList(2, runsc.calls.size())).containsExactly(List.of("delete", "2-c1"),
+                List.of("state", "2-c1"), List.of("delete", "--force", "2-c1"));
+        assertThat(runsc.containers).isEmpty();
+        assertThat(recorded()).isFalse();
+    }
+
+    @Test
+    void aRunningContainerIsNotDeletedWithoutForce() {
+        create();
+        start();
+        assertThat(verb(rc -> Delete.run(rc, "c1", false))).asString().contains("not stopped").contains("[CONTAINER_STATE]");
+        assertThat(runsc.containers).containsKey("2-c1");
+        assertThat(recorded()).isTrue();
+    }
+
     /** Marks c1 as being created by this JVM with another start time: a process that is gone (its pid reused). */
     private void abandon() throws Exception {
         long self = ProcessHandle.current().pid();
