@@ -28,6 +28,43 @@ final class Checks {
         }
     }
 
+    /** {@code path} if absolute; else IllegalArgumentException naming {@code what}. */
+    static String absolute(String what, String path) {
+        if (!path.startsWith("/")) {
+            throw new IllegalArgumentException(what + ": must be an absolute path" + (what.startsWith("directory")
+                    ? " inside the sandbox" : ""));
+        }
+        return path;
+    }
+
+    /** A gVisor platform's name, or null (runsc's default). */
+    static String platform(String name) {
+        if (name != null && !List.of("ptrace", "systrap", "kvm").contains(name)) {
+            throw new IllegalArgumentException("platform " + name + ": expected ptrace, systrap or kvm");
+        }
+        return name;
+    }
+
+    /** {@code d} if positive (or zero, when {@code zero} is allowed); null passes. */
+    static java.time.Duration duration(String what, java.time.Duration d, boolean zero) {
+        if (d != null && (d.isNegative() || d.isZero() && !zero)) {
+            throw new IllegalArgumentException(what + (zero ? " must be zero or more" : " must be positive"));
+        }
+        return d;
+    }
+
+    /** {@code r}, if it can be the command's stdin ({@code input}) or its stdout or stderr. */
+    static java.lang.ProcessBuilder.Redirect redirect(java.lang.ProcessBuilder.Redirect r, boolean input) {
+        java.lang.ProcessBuilder.Redirect.Type t = r.type();
+        if (input && (t == java.lang.ProcessBuilder.Redirect.Type.WRITE || t == java.lang.ProcessBuilder.Redirect.Type.APPEND)) {
+            throw new IllegalArgumentException("redirect to write to: " + r);
+        }
+        if (!input && t == java.lang.ProcessBuilder.Redirect.Type.READ) {
+            throw new IllegalArgumentException("redirect to read from: " + r);
+        }
+        return r;
+    }
+
     /** {@code KEY=VALUE} of each variable; IllegalArgumentException for a name or value execve(2) cannot pass. */
     static List<String> environment(Map<String, String> environment) {
         List<String> env = new ArrayList<>();

@@ -117,9 +117,7 @@ public final class SandboxBuilder {
      * replaces the earlier one.
      */
     public SandboxBuilder mount(Path source, String destination, ReadOnly readOnly) {
-        if (!destination.startsWith("/")) {
-            throw new IllegalArgumentException("mount destination " + destination + ": must be an absolute path");
-        }
+        Checks.absolute("mount destination " + destination, destination);
         mounts.removeIf(m -> m.destination().equals(destination));
         mounts.add(new RunRequest.BindMount(source.toAbsolutePath().normalize(), destination, readOnly == ReadOnly.YES));
         return this;
@@ -127,10 +125,7 @@ public final class SandboxBuilder {
 
     /** An empty writable tmpfs at {@code destination} ({@code gvshim run --tmpfs}). */
     public SandboxBuilder tmpfs(String destination) {
-        if (!destination.startsWith("/")) {
-            throw new IllegalArgumentException("tmpfs " + destination + ": must be an absolute path");
-        }
-        tmpfs.add(destination);
+        tmpfs.add(Checks.absolute("tmpfs " + destination, destination));
         return this;
     }
 
@@ -139,11 +134,12 @@ public final class SandboxBuilder {
      * the host's root, else {@code /}).
      */
     public SandboxBuilder directory(String dir) {
-        if (!dir.startsWith("/")) {
-            throw new IllegalArgumentException("directory " + dir + ": must be an absolute path inside the sandbox");
-        }
-        this.directory = dir;
+        this.directory = Checks.absolute("directory " + dir, dir);
         return this;
+    }
+
+    String directory() {
+        return directory;
     }
 
     /** The sandbox's network (default {@link Network#NONE}: loopback only). */
@@ -154,19 +150,13 @@ public final class SandboxBuilder {
 
     /** Stops the command after {@code t}: SIGTERM, SIGKILL after {@link #killAfter}; exit status 124. Null: none. */
     public SandboxBuilder timeout(Duration t) {
-        if (t != null && (t.isNegative() || t.isZero())) {
-            throw new IllegalArgumentException("timeout must be positive");
-        }
-        this.timeout = t;
+        this.timeout = Checks.duration("timeout", t, false);
         return this;
     }
 
     /** Grace period between the SIGTERM and the SIGKILL of {@link #timeout} (default 2 s). */
     public SandboxBuilder killAfter(Duration d) {
-        if (d.isNegative()) {
-            throw new IllegalArgumentException("killAfter must be zero or more");
-        }
-        this.killAfter = d;
+        this.killAfter = Checks.duration("killAfter", Objects.requireNonNull(d), true);
         return this;
     }
 
@@ -178,21 +168,16 @@ public final class SandboxBuilder {
 
     /** gVisor's platform: ptrace, systrap or kvm (default: runsc's). */
     public SandboxBuilder platform(String name) {
-        if (name != null && !List.of("ptrace", "systrap", "kvm").contains(name)) {
-            throw new IllegalArgumentException("platform " + name + ": expected ptrace, systrap or kvm");
-        }
-        this.platform = name;
+        this.platform = Checks.platform(name);
         return this;
     }
 
     /**
-     * Runs the command in a ready sandbox of the warm pool {@code name} of this user's gvshim
-     * server ({@code gvshim server start --pool NAME:min=2,max=8,...}), as {@code gvshim run --pool
-     * NAME}: {@code runsc exec} into a sandbox booted ahead, a new one for every command. The
-     * sandbox options (rootfs, bundle, mounts, tmpfs, network, userns, platform, runsc, state
-     * directory, hostname) must be the pool's, else {@link #start()} throws
-     * {@code POOL_PROFILE_MISMATCH} naming the option; no server: {@code POOL_NEEDS_SERVER}, no
-     * such pool: {@code POOL_UNKNOWN}. Null (the default): a sandbox of its own.
+     * Runs the command in a ready sandbox of the warm pool {@code name} of this user's gvshim server
+     * ({@link SandboxPool}, or {@code gvshim server start --pool NAME:...}), as {@code gvshim run
+     * --pool NAME}: a new sandbox booted ahead for every command. The sandbox options must be the
+     * pool's, else {@link #start()} throws {@code POOL_PROFILE_MISMATCH} naming the option; no
+     * server: {@code POOL_NEEDS_SERVER}, no such pool: {@code POOL_UNKNOWN}. Null: a sandbox of its own.
      */
     public SandboxBuilder pool(String name) {
         if (name != null && !name.matches(dev.gvshim.pool.PoolSpec.NAME)) {
@@ -245,28 +230,19 @@ public final class SandboxBuilder {
 
     /** Where the command's stdin comes from (any {@link Redirect}; default a pipe from {@link Process#getOutputStream()}). */
     public SandboxBuilder redirectInput(Redirect r) {
-        if (r.type() == Redirect.Type.WRITE || r.type() == Redirect.Type.APPEND) {
-            throw new IllegalArgumentException("redirect to write to: " + r);
-        }
-        this.in = r;
+        this.in = Checks.redirect(r, true);
         return this;
     }
 
     /** Where the command's stdout goes (any {@link Redirect}; default a pipe to {@link Process#getInputStream()}). */
     public SandboxBuilder redirectOutput(Redirect r) {
-        if (r.type() == Redirect.Type.READ) {
-            throw new IllegalArgumentException("redirect to read from: " + r);
-        }
-        this.out = r;
+        this.out = Checks.redirect(r, false);
         return this;
     }
 
     /** Where the command's stderr goes (any {@link Redirect}; default a pipe to {@link Process#getErrorStream()}). */
     public SandboxBuilder redirectError(Redirect r) {
-        if (r.type() == Redirect.Type.READ) {
-            throw new IllegalArgumentException("redirect to read from: " + r);
-        }
-        this.err = r;
+        this.err = Checks.redirect(r, false);
         return this;
     }
 
@@ -325,6 +301,33 @@ public final class SandboxBuilder {
      */
     public Process start() throws IOException {
         return new Launcher(this).start();
+    }
+
+    /** A builder for {@code cmd} with every setting of this one (a {@link SandboxPool}'s commands: its profile's). */
+    SandboxBuilder copy(List<String> cmd) {
+        SandboxBuilder b = bundle != null ? bundle(bundle, cmd.toArray(String[]::new)) : new SandboxBuilder(cmd);
+        b.rootfs = rootfs;
+        b.mounts.addAll(mounts);
+        b.tmpfs.addAll(tmpfs);
+        b.directory = directory;
+        b.network = network;
+        b.timeout = timeout;
+        b.killAfter = killAfter;
+        b.userns = userns;
+        b.platform = platform;
+        b.runsc = runsc;
+        b.stateDir = stateDir;
+        b.hostname = hostname;
+        b.environment.putAll(environment);
+        b.host.clear();
+        b.host.putAll(host);
+        b.in = in;
+        b.out = out;
+        b.err = err;
+        b.errorToOutput = errorToOutput;
+        b.home = home;
+        b.pool = pool;
+        return b;
     }
 
     /**

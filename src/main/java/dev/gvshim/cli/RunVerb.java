@@ -178,7 +178,7 @@ final class RunVerb implements Verb {
             throw new GvshimException(Failure.of("POOL_UNKNOWN", "cannot run in the pool " + name, null,
                     "the gvshim server has no pool of that name (its pools: " + (pools.names().isEmpty() ? "none"
                             : String.join(", ", pools.names())) + ")",
-                    "restart it with the pool: gvshim server stop; gvshim server start --pool " + name + ":min=2,max=8"));
+                    "add it: gvshim server add-pool " + name + ":min=2,max=8 (and this run's sandbox options as keys)"));
         }
         return p;
     }

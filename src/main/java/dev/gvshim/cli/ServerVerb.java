@@ -53,9 +53,17 @@ final class ServerVerb implements Verb {
                 "The long-lived gvshim server of the caller's user: calls of bin/gvshim are served by it instead of each"
                         + " starting a JVM.",
                 "ACTION: run (in the foreground, for systemd), start (in the background; prints its pid), stop (it finishes"
-                        + " its calls and exits), status (pid, uptime, calls served, memory; exit 3 when none runs).");
-        s.addPositional(PositionalParamSpec.builder().paramLabel("ACTION").type(String.class).arity("1")
-                .description("run, start, stop or status.").build());
+                        + " its calls and exits), status (pid, uptime, calls served, memory, pools; exit 3 when none runs),"
+                        + " add-pool NAME:min=N,...  (adds a warm pool to the running server, starting one if none runs),"
+                        + " remove-pool NAME (destroys its sandboxes).");
+        s.addPositional(PositionalParamSpec.builder().paramLabel("ACTION").type(String.class).arity("1").index("0")
+                .description("run, start, stop, status, add-pool or remove-pool.").build());
+        s.addPositional(PositionalParamSpec.builder().paramLabel("POOL").type(List.class).auxiliaryTypes(String.class).arity("0..*").index("1..*")
+                .description("add-pool: the pools, as --pool takes them; remove-pool: their names.").build());
+        s.addOption(value(names("--owner"), "PID", Long.class,
+                "add-pool: remove the pool when this process ends (the Java API's JVM); default: it stays until remove-pool."));
+        s.addOption(value(names("--wait"), "SECONDS", Long.class,
+                "add-pool: wait until min sandboxes are ready, or say why the pool cannot fill (default 0: do not wait)."));
         s.addOption(value(names("--idle-timeout"), "SECONDS", Long.class,
                 "run, start: exit after this long without calls (default 600; 0: never)."));
         s.addOption(Options.repeated(names("--pool"), "NAME:min=N,max=N[,KEY=VALUE]...",
@@ -90,10 +98,11 @@ final class ServerVerb implements Verb {
         try {
             return switch (action) {
                 case "run" -> run(call, idle, p.matchedOptionValue("--first-fd", -1), p.hasMatchedOption("--detach"), pools);
-                case "start" -> start(call, idle, pools);
+                case "start" -> start(call, idle, pools, true);
                 case "stop", "status" -> ask(call, action);
+                case "add-pool", "remove-pool" -> PoolActions.run(call, p, action, this);
                 default -> ErrorSink.usage(call, "gvshim server", "unknown action \"" + action
-                        + "\": run, start, stop or status (see `gvshim server --help`)", Exit.USAGE);
+                        + "\": run, start, stop, status, add-pool or remove-pool (see `gvshim server --help`)", Exit.USAGE);
             };
         } catch (GvshimException e) {
             return ErrorSink.failure(call, e.failure());
@@ -157,14 +166,23 @@ final class ServerVerb implements Verb {
 
     /** The server's own verb through its socket; not running: status exits 3, stop says so. */
     private int ask(Call call, String action) throws IOException {
+        return ask(call, List.of("gvshim", "server", action));
+    }
+
+    /** {@code argv} (gvshim server ACTION ...) through the server's socket; not running: status exits 3, stop says so. */
+    int ask(Call call, List<String> argv) throws IOException {
+        String action = argv.get(2);
         int euid = call.euid();
         Install in = install(call);
         ServerDir where = where(call);
         int rc = where == null ? Client.NOT_RUNNING : Client.call(where, in.buildId(), in.home(), call.cwd().toString(),
-                List.of("gvshim", "server", action), call.env());
+                argv, call.env());
         if (rc == Client.COLD) { // another user namespace or other privileges than the server's (PeerContext)
             return ErrorSink.usage(call, "gvshim server", "the server at " + where.socket() + " runs in another context"
                     + " (user namespace, namespaces or privileges) and serves none of this caller's calls (its log says why)", 1);
+        }
+        if (rc == Client.NOT_RUNNING && action.endsWith("-pool")) {
+            return rc; // the pool actions say it their way
         }
         if (rc == Client.NOT_RUNNING) {
             call.out().println("no gvshim server is running for uid " + euid + (where == null ? "" : " (" + where.socket() + ")"));
@@ -173,15 +191,18 @@ final class ServerVerb implements Verb {
         return rc;
     }
 
-    /** Starts `gvshim server run --detach` in the background and waits until it answers (10 s at most). */
-    private int start(Call call, long idle, List<PoolSpec> pools) throws IOException {
+    /**
+     * Starts `gvshim server run --detach` in the background, unless one runs, and waits until it
+     * answers (10 s at most); {@code print}: its pid on stdout.
+     */
+    int start(Call call, long idle, List<PoolSpec> pools, boolean print) throws IOException {
         ServerDir where = where(call);
         if (where != null && Client.running(where)) {
             if (!pools.isEmpty()) {
                 return ErrorSink.usage(call, "gvshim server", "one is already running for uid " + call.euid() + ", and its pools"
                         + " stay as they are; to start it with these: gvshim server stop, then gvshim server start --pool ...", 1);
             }
-            return ask(call, "start"); // prints the running server's pid
+            return print ? ask(call, "start") : 0; // prints the running server's pid
         }
         if (call.launcher() == null) {
             return ErrorSink.usage(call, "gvshim server", "start needs an installation (bin/gvshim); use `gvshim server run`", 1);
@@ -206,7 +227,7 @@ final class ServerVerb implements Verb {
         for (int i = 0; i < 500; i++) {
             where = where == null ? where(call) : where;
             if (where != null && Client.running(where)) {
-                return ask(call, "start");
+                return print ? ask(call, "start") : 0;
             }
             if (!p.isAlive()) {
                 break;
@@ -249,7 +270,8 @@ final class ServerVerb implements Verb {
                 case "ps", "exec", "stop" -> null;
                 case "logs", "rm" -> args.contains("-f") && first.equals("logs") || args.contains("--follow")
                         || args.contains("--on-exit") ? "`gvshim " + first + "` waits for the sandbox in its own process" : null;
-                case "server" -> a.length == 2 && List.of("status", "stop", "start").contains(a[1]) ? null
+                case "server" -> a.length == 2 && List.of("status", "stop", "start").contains(a[1])
+                        || a.length > 1 && List.of("add-pool", "remove-pool").contains(a[1]) ? null
                         : "`gvshim server " + String.join(" ", args.subList(1, args.size())) + "` runs in its own JVM";
                 default -> "`gvshim " + first + "` is not served by the server yet";
             };

@@ -135,6 +135,33 @@ public final class SandboxPool {
         }
     }
 
+    /**
+     * Waits until {@code min} sandboxes are ready (or {@code max}, when less), up to {@code
+     * waitMillis}; refused with the failure that keeps the pool from filling, or when the time
+     * is up (how many are ready then).
+     */
+    public void awaitReady(long waitMillis) throws GvshimException, InterruptedException {
+        long end = System.nanoTime() + waitMillis * 1_000_000L;
+        synchronized (this) {
+            while (ready.size() < Math.min(spec.min(), spec.max())) {
+                if (closed) {
+                    throw new GvshimException(Failure.of("POOL_EXHAUSTED", "the pool " + spec.name() + " is gone", null,
+                            "it was removed, or the server is stopping", "add it again"));
+                }
+                if (lastFailure != null && starting == 0 && (created == 0 || failuresInARow >= 2)) {
+                    throw new GvshimException(lastFailure);
+                }
+                long left = (end - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    throw new GvshimException(Failure.of("POOL_NOT_READY", "the pool " + spec.name() + " is not ready", null,
+                            ready.size() + " of " + spec.min() + " sandboxes ready after " + waitMillis / 1000 + " s ("
+                                    + starting + " starting)", "wait longer, or see `gvshim server status`"));
+                }
+                wait(Math.min(left, 1000));
+            }
+        }
+    }
+
     /** A taken sandbox that was never handed over (its call failed first): destroyed, off the caller's path. */
     public void discard(Sandbox s) {
         synchronized (this) {

@@ -61,7 +61,7 @@ public final class Server {
             Thread.ofPlatform().name("gvshim-call-", 1).daemon(true).factory());
     private final int[] wake;
     private volatile String stopping;
-    private volatile SandboxPools pools;
+    private volatile SandboxPools pools = SandboxPools.of(List.of()); // a test's server: none, and none can be added
     private int lockFd = -1;
     private volatile int listener = -1;
     private long socketInode = -1;
@@ -81,10 +81,10 @@ public final class Server {
 
     /** Starts the warm pools of `--pool` (issue 18), booted with {@code base}: see {@link LineStream#pools}. */
     public void startPools(List<PoolSpec> specs, Call base) {
-        pools = specs.isEmpty() ? null : LineStream.pools(specs, base, log);
+        pools = LineStream.pools(specs, base, log); // empty or not: `server add-pool` adds to it
     }
 
-    /** The warm pools, or null without any. */
+    /** The warm pools. */
     SandboxPools pools() {
         return pools;
     }
@@ -169,6 +169,7 @@ public final class Server {
                 for (int pid : reaper.sweep()) {
                     log.line("reaped the holder " + pid + " of a deleted rootless container");
                 }
+                pools.removeOrphans(); // the API's pools whose JVM is gone
                 if (active.get() == 0 && NamespaceWatch.alone(Path.of("/proc"), ProcessHandle.current().pid())) {
                     stop("no other process is left in its user namespace");
                 }
@@ -193,7 +194,9 @@ public final class Server {
                 collected = true;
                 System.gc();
             }
-            if (cfg.idleMillis() > 0 && active.get() == 0 && idle > cfg.idleMillis() * 1_000_000L) {
+            // a server that holds pools is not idle: keeping sandboxes warm is what it is there for
+            if (cfg.idleMillis() > 0 && active.get() == 0 && idle > cfg.idleMillis() * 1_000_000L
+                    && pools.isEmpty()) {
                 stop("idle for " + cfg.idleMillis() / 1000 + " s");
             } else if (!ServerFiles.ownBuild(cfg.home(), cfg.buildId())) {
                 stop("the installation's build changed");
@@ -202,9 +205,7 @@ public final class Server {
                 stop("its socket " + cfg.where().socket() + " is gone");
             }
         }
-        if (pools != null) {
-            pools.close(); // before the name goes: a stopped server leaves no pooled sandbox behind
-        }
+        pools.close(); // before the name goes: a stopped server leaves no pooled sandbox behind
         leave();
         while (active.get() > 0) {
             UnixSockets.poll(new int[] {wake[0]}, UnixSockets.POLLIN, 100);

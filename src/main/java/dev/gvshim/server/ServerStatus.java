@@ -21,7 +21,8 @@ final class ServerStatus {
         b.append("socket ").append(cfg.where().socket()).append('\n');
         b.append("log ").append(log).append('\n');
         b.append("calls ").append(calls).append(" served, ").append(active).append(" active\n");
-        b.append("idle timeout ").append(cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s").append('\n');
+        b.append("idle timeout ").append(cfg.idleMillis() == 0 ? "none" : cfg.idleMillis() / 1000 + " s"
+                + (pools == null || pools.isEmpty() ? "" : " (not while it holds pools)")).append('\n');
         b.append(Memory.of(Path.of("/proc/self/status"))).append('\n');
         return b.append(pools == null ? "" : pools.status()).toString();
     }

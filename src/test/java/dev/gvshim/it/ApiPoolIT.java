@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gvshim.api.SandboxBuilder;
 import dev.gvshim.api.SandboxException;
+import dev.gvshim.api.SandboxPool;
 import dev.gvshim.runsc.RunscConfig.Network;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -244,7 +245,130 @@ class ApiPoolIT {
         assertThat(field(awaitStatus(true, "pool p: ready 1,"), "served")).as("nothing ran").isZero();
     }
 
+    @Test
+    void aPoolStartedFromJavaServesItsCommandsAndGoesAtClose() throws Exception {
+        SandboxBuilder profile = new SandboxBuilder("unused").home(host.home).directory("/");
+        String s;
+        try (SandboxPool pool = SandboxPool.start("java", profile, 2, 3)) {
+            assertThat(pool.status()).as("min ready when start returns").startsWith("pool java: ready 2,")
+                    .contains("owner process " + ProcessHandle.current().pid());
+            for (int i = 0; i < 2; i++) {
+                Process p = pool.command("/bin/sh", "-c", LEAVE).start();
+                p.getOutputStream().write(("j" + i + "\n").getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().close();
+                CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+                assertThat(read(p.getInputStream())).as("a fresh sandbox each time").isEqualTo("/tmp/*\n0\n");
+                assertThat(p.waitFor(T.toSeconds(), TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).isEqualTo(3);
+                assertThat(err.get()).isEqualTo("j" + i + "\n");
+            }
+            // the CLI's run --pool with the same options is served by the same pool
+            Host.Result cli = as(true, "$G run --pool java -- /bin/echo from-cli");
+            assertThat(cli.out()).as(cli.toString()).isEqualTo("from-cli\n");
+            assertThatThrownBy(() -> SandboxPool.start("java", new SandboxBuilder("x").home(host.home).network(Network.HOST), 1, 1))
+                    .isInstanceOfSatisfying(SandboxException.class, e -> {
+                        assertThat(e.id()).isEqualTo("POOL_EXISTS");
+                        assertThat(e.why()).contains("another profile");
+                    });
+            s = awaitStatus(true, "pool java: ready 2, in use 0, starting 0");
+            assertThat(field(s, "served")).isEqualTo(3);
+        }
+        s = as(true, "$G server status").out();
+        assertThat(s).as("removed at close").doesNotContain("pool java");
+        for (int i = 0; i < 100 && !runsc().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(runsc()).as("its sandboxes destroyed").isEmpty();
+        assertThat(as(true, "$G run --pool java -- /bin/true").err()).contains("[POOL_UNKNOWN]");
+    }
+
+    @Test
+    void aPoolThatCannotFillSaysWhyWhenItStarts() throws Exception {
+        SandboxBuilder profile = new SandboxBuilder("unused").home(host.home).directory("/").runsc(Path.of("/nonexistent/runsc"));
+        assertThatThrownBy(() -> SandboxPool.start("broken", profile, 1, 1)).isInstanceOfSatisfying(SandboxException.class, e -> {
+            assertThat(e.id()).as(e.getMessage()).doesNotStartWith("POOL_").isNotEqualTo("INTERNAL");
+            assertThat(e.getMessage()).contains("/nonexistent/runsc");
+        });
+        Host.Result direct = as(true, "$G run --runsc /nonexistent/runsc -- /bin/true");
+        assertThat(direct.err()).as("run's own diagnosis has the same id").containsPattern("\\[[A-Z_]+\\]");
+    }
+
     // ------------------------------------------------------------------ the test user
+
+    @Test
+    void theShippedPoolExampleRunsAsItsCommentSays() throws Exception {
+        Path dir = Files.createDirectories(host.work.resolve("poolexample-" + System.nanoTime()));
+        Path src = dir.resolve("PoolExample.java");
+        Files.copy(Path.of(System.getProperty("gvshim.basedir", "."), "examples/PoolExample.java"), src);
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, dir.toString());
+        Host.Result r = Host.run(host.asUser(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", host.home.resolve("lib") + "/*", src.toString())), null, T, dir);
+        assertThat(r.code()).as(r.toString()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).as(r.toString()).hasSize(8);
+        assertThat(lines.getFirst()).startsWith("pool example: ready 2,");
+        for (int i = 0; i < 5; i++) {
+            assertThat(lines.get(1 + i)).as("a fresh sandbox for each job").matches("job " + i + " sees: 0 files in /tmp \\(exit 0, \\d+ ms\\)");
+        }
+        assertThat(lines.get(6)).matches("median \\d+ ms");
+        assertThat(lines.get(7)).isEqualTo("pool closed");
+        assertThat(as(false, "$G server status").out()).doesNotContain("pool example");
+    }
+
+    @Test
+    void aJavaPoolOfTheTestUserStartsItsServerAndGoesWhenItsJvmIsKilled() throws Exception {
+        Path dir = Files.createDirectories(host.work.resolve("apipool-" + System.nanoTime()));
+        Path src = dir.resolve("OwnPool.java");
+        Files.writeString(src, """
+                import dev.gvshim.api.SandboxBuilder;
+                import dev.gvshim.api.SandboxPool;
+                public class OwnPool {
+                    public static void main(String[] a) throws Exception {
+                        SandboxPool pool = SandboxPool.start("mine", new SandboxBuilder("x").directory("/"), 1, 2);
+                        Process p = pool.command("/bin/sh", "-c", "id -u; echo in-pool").start();
+                        p.getOutputStream().close();
+                        System.out.print(new String(p.getInputStream().readAllBytes()));
+                        System.out.println("status " + p.waitFor());
+                        System.out.println("ready");
+                        System.out.flush();
+                        Thread.sleep(600_000); // killed by the test, the pool never closed
+                    }
+                }
+                """);
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, dir.toString());
+        Host.sh("chmod", "-R", "a+rX", dir.toString());
+        ProcessBuilder pb = new ProcessBuilder(host.asUser(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", host.home.resolve("lib") + "/*", src.toString())))
+                .directory(new java.io.File("/")).redirectErrorStream(true);
+        Process jvm = pb.start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8));
+            List<String> lines = new ArrayList<>();
+            for (String l = out.readLine(); l != null && !l.equals("ready"); l = out.readLine()) {
+                lines.add(l);
+            }
+            assertThat(lines).as("the pooled command's output, as the test user in its own sandbox")
+                    .containsExactly("0", "in-pool", "status 0");
+            assertThat(servers(host.uid)).as("add-pool started the user's server").hasSize(1);
+            assertThat(awaitStatus(false, "pool mine: ready 1,")).contains("owner process");
+            // kill -9 of the JVM and of its process tree (setpriv may stand between): nothing closes the pool
+            jvm.descendants().forEach(ProcessHandle::destroyForcibly);
+            jvm.destroyForcibly();
+            assertThat(jvm.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String s = "";
+            for (int i = 0; i < 300 && (s = as(false, "$G server status").out()).contains("pool mine"); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(s).as("the server removed the pool of the dead JVM").doesNotContain("pool mine").contains("calls ");
+            for (int i = 0; i < 100 && !runsc().isEmpty(); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(runsc()).as("its sandboxes destroyed").isEmpty();
+        } finally {
+            jvm.descendants().forEach(ProcessHandle::destroyForcibly);
+            jvm.destroyForcibly();
+        }
+    }
 
     @Test
     void pooledCommandsOfTheNonRootTestUser() throws Exception {
@@ -255,6 +379,7 @@ class ApiPoolIT {
         Files.writeString(src, """
                 import dev.gvshim.api.SandboxBuilder;
                 import dev.gvshim.api.SandboxException;
+import dev.gvshim.api.SandboxPool;
                 public class ApiPool {
                     public static void main(String[] a) throws Exception {
                         for (int i = 0; i < 2; i++) {

@@ -221,8 +221,45 @@ class PoolIT {
         Host.Result none = as(false, "$G run --pool nope -- /bin/echo never");
         assertThat(none.code()).isEqualTo(125);
         assertThat(none.err()).isEqualTo("gvshim: cannot run in the pool nope: the gvshim server has no pool of that name (its pools:"
-                + " p). Fix: restart it with the pool: gvshim server stop; gvshim server start --pool nope:min=2,max=8 [POOL_UNKNOWN]\n");
+                + " p). Fix: add it: gvshim server add-pool nope:min=2,max=8 (and this run's sandbox options as keys) [POOL_UNKNOWN]\n");
         assertThat(awaitStatus(false, "pool p: ready 1, in use 0")).contains("served 1");
+    }
+
+    @Test
+    void poolsAreAddedAndRemovedWhileTheServerRuns() throws Exception {
+        start(false, "p:min=1,max=1");
+        awaitStatus(false, "pool p: ready 1,");
+        Host.Result add = as(false, "$G server add-pool --wait 60 q:min=1,max=2");
+        assertThat(add.out()).as(add.toString()).isEqualTo("q\n");
+        assertThat(add.err()).isEmpty();
+        assertThat(as(false, "$G server status").out()).contains("pool p: ready 1,").contains("pool q: ready 1,");
+        Host.Result run = as(false, "$G run --pool q -- /bin/echo in-q");
+        assertThat(run.out()).as(run.toString()).isEqualTo("in-q\n");
+        Host.Result other = as(false, "$G server add-pool q:min=1,max=2,network=host");
+        assertThat(other.code()).isEqualTo(125);
+        assertThat(other.err()).startsWith("gvshim: cannot add the pool q: the server has a pool of that name with another profile")
+                .endsWith("[POOL_EXISTS]\n");
+        assertThat(other.err().lines()).hasSize(1);
+        // from a one-shot gvshim, the call goes to the server all the same
+        Host.Result again = as(false, "GVSHIM_SERVER=off $G server add-pool --wait 60 q:min=1,max=2");
+        assertThat(again.out()).as(again.toString()).isEqualTo("q\n");
+        Host.Result rm = as(false, "GVSHIM_SERVER=off $G server remove-pool q");
+        assertThat(rm.code()).as(rm.toString()).isZero();
+        assertThat(as(false, "$G run --pool q -- /bin/true").err()).endsWith("[POOL_UNKNOWN]\n").contains("add-pool q:");
+        Host.Result rm2 = as(false, "$G server remove-pool q");
+        assertThat(rm2.code()).isEqualTo(125);
+        assertThat(rm2.err()).isEqualTo("gvshim: no pool q: the gvshim server has no pool of that name (its pools: p). Fix:"
+                + " `gvshim server status` lists them [POOL_UNKNOWN]\n");
+        Host.Result usage = as(false, "$G server add-pool");
+        assertThat(usage.code()).isEqualTo(2);
+        assertThat(usage.err()).contains("add-pool needs a pool");
+        String s = awaitStatus(false, "pool p: ready 1, in use 0");
+        assertThat(s).doesNotContain("pool q");
+        for (int i = 0; i < 100 && runsc().size() > 3; i++) {
+            Thread.sleep(100);
+        }
+        assertThat(runsc().stream().filter(l -> l.contains(" boot ")).count()).as("only p's sandbox is left:\n" + runsc())
+                .isEqualTo(1);
     }
 
     @Test
