@@ -103,7 +103,8 @@ public final class SandboxPool {
                 while (true) {
                     if (closed) {
                         throw new GvshimException(Failure.of("POOL_EXHAUSTED", "cannot run in the pool " + spec.name(), null,
-                                "the server is stopping", "run again (a new server starts)"));
+                                "the pool was removed, or the server is stopping", "run again (a new server starts; add the pool"
+                                        + " again if it was removed)"));
                     }
                     Sandbox s = ready.pollFirst();
                     if (s != null) {
