@@ -70,8 +70,19 @@ class CliTest {
     void serverActionsAndOptionsAreChecked() {
         Out bogus = cli("server", "restart");
         assertThat(bogus.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
-        assertThat(bogus.err()).isEqualTo("gvshim server: unknown action \"restart\": run, start, stop or status (see `gvshim server"
-                + " --help`)\n");
+        assertThat(bogus.err()).isEqualTo("gvshim server: unknown action \"restart\": run, start, stop, status, add-pool or"
+                + " remove-pool (see `gvshim server --help`)\n");
+        Out noPool = cli("server", "add-pool");
+        assertThat(noPool.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+        assertThat(noPool.err()).isEqualTo("gvshim server: add-pool needs a pool (NAME:min=N,max=N,KEY=VALUE...)\n");
+        Out badSpec = cli("server", "add-pool", "py:min=9,max=2");
+        assertThat(badSpec.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+        assertThat(badSpec.err()).isEqualTo("gvshim server: --pool py:min=9,max=2: min 9 is more than max 2\n");
+        Out badName = cli("server", "remove-pool", "a/b");
+        assertThat(badName.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
+        assertThat(badName.err()).isEqualTo("gvshim server: remove-pool a/b: not a pool's name\n");
+        Out wait = cli("server", "add-pool", "--wait", "9999", "py");
+        assertThat(wait.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
         Out idle = cli("server", "run", "--idle-timeout", "-1");
         assertThat(idle.code()).isEqualTo(dev.gvshim.failure.Exit.USAGE);
         assertThat(idle.err()).isEqualTo("gvshim server: --idle-timeout must be 0 (never) or more seconds\n");
