@@ -93,8 +93,12 @@ record UpdateRequest(long memory, long reservation, long swap, boolean kernel, l
         Map<String, String> unified = new LinkedHashMap<>();
         r.path("unified").properties().forEach(e -> unified.put(e.getKey(), e.getValue().asText()));
         List<String> unsupported = new ArrayList<>();
-        for (String k : List.of("swappiness", "disableOOMKiller", "useHierarchy")) {
-            if (!m.path(k).isMissingNode() && !m.path(k).isNull()) {
+        // what asks for no change passes: swappiness -1 (the kernel's default), false for the booleans
+        if (m.path("swappiness").isNumber() && m.path("swappiness").asLong() != -1) {
+            unsupported.add("memory.swappiness");
+        }
+        for (String k : List.of("disableOOMKiller", "useHierarchy")) {
+            if (m.path(k).asBoolean(false)) {
                 unsupported.add("memory." + k);
             }
         }
