@@ -159,11 +159,11 @@ final class CgroupWrites {
             swapFirst = swap == -1 || Long.compareUnsigned(current, swap) < 0;
         }
         if (swapFirst) {
-            v1Swap(run, mem, swap);
+            run.write(mem + "/memory.memsw.limit_in_bytes", Long.toString(swap));
         }
         v1Memory(run, fs, mem, r.memory());
-        if (!swapFirst) {
-            v1Swap(run, mem, swap);
+        if (!swapFirst && swap != 0) {
+            run.write(mem + "/memory.memsw.limit_in_bytes", Long.toString(swap));
         }
         if (r.reservation() != 0) {
             run.write(mem + "/memory.soft_limit_in_bytes", Long.toString(r.reservation()));
@@ -249,12 +249,6 @@ final class CgroupWrites {
             throw new Refused(path, refused(path, e).getMessage() + ": unable to set memory limit to " + limit
                     + " (current usage: " + number(fs.read(mem + "/memory.usage_in_bytes")) + ", peak usage: "
                     + number(fs.read(mem + "/memory.max_usage_in_bytes")) + ")");
-        }
-    }
-
-    private static void v1Swap(Run run, String mem, long swap) throws Refused {
-        if (swap != 0) {
-            run.write(mem + "/memory.memsw.limit_in_bytes", Long.toString(swap));
         }
     }
 

@@ -18,7 +18,9 @@ import java.util.Map;
  * sandbox in, which holds the sandbox's processes (runsc-sandbox: the whole container, gVisor's
  * kernel included; its gofer), as runsc's own state records it. A limit there covers gVisor's own
  * memory and threads as well as the container's. A paused container is updated as a running one
- * (runsc pauses inside the sandbox, not with the freezer).
+ * (runsc pauses inside the sandbox, not with the freezer). gVisor's kernel keeps the CPU count
+ * and total memory runsc gave it at start (runsc/sandbox/sandbox.go reads them from the cgroup
+ * once): the host enforces the new limits, the container's nproc and MemTotal do not change.
  *
  * <p>Refused, each in one line: a stopped container (runc's "container not running"); a rootless
  * container (its sandbox runs with --ignore-cgroups in its caller's cgroup: there is none of its
