@@ -59,8 +59,12 @@ final class CgroupWrites {
         }
     }
 
-    /** The sandbox's cgroup: one directory (v2), or one per controller (v1: cpuset, memory, cpu, pids, blkio). */
-    record Where(boolean v2, Map<String, String> dirs) {
+    /** The sandbox's cgroup: its directory (v2, key "") or one per v1 controller; {@code paths}: relative to the hierarchy. */
+    record Where(boolean v2, Map<String, String> dirs, Map<String, String> paths) {
+        Where(boolean v2, Map<String, String> dirs) {
+            this(v2, dirs, Map.of());
+        }
+
         String dir(String controller) {
             return v2 ? dirs.get("") : dirs.get(controller);
         }
@@ -258,7 +262,7 @@ final class CgroupWrites {
         }
         if (r.memory() != 0 || r.swap() != 0 || r.reservation() != 0) {
             // runc converts memory+swap to swap alone against the memory limit; the one in force when none is given
-            long memory = r.memory() != 0 ? r.memory() : limit(fs.read(dir + "/memory.max"));
+            long memory = r.memory() != 0 ? r.memory() : number(fs.read(dir + "/memory.max")); // "max": 0, runc's unset
             long swap = swapV2(r.swap(), memory, dir);
             if (swap != 0 || r.swap() > 0) {
                 run.write(dir + "/memory.swap.max", str(swap));
@@ -330,11 +334,6 @@ final class CgroupWrites {
 
     private static String str(long v) {
         return v == -1 ? "max" : Long.toString(v);
-    }
-
-    /** memory.max's value: "max" is no limit (0 here: runc's unset). */
-    private static long limit(String s) {
-        return s == null || s.strip().equals("max") ? 0 : number(s);
     }
 
     private static long number(String s) {

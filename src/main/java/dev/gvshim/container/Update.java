@@ -141,6 +141,15 @@ public final class Update {
                 throw noCgroup(id, "its cgroup " + dir + " is not writable by uid " + rc.euid, "run update as root");
             }
         }
+        int pid = st.path("sandbox").path("pid").asInt(0);
+        String procCgroup = pid > 0 ? fs.read("/proc/" + pid + "/cgroup") : null;
+        String mountinfo = fs.read("/proc/self/mountinfo");
+        String other = procCgroup == null || mountinfo == null ? null : elsewhere(w, r.v1Controllers(), procCgroup, mountinfo);
+        if (other != null) {
+            throw noCgroup(id, "its sandbox (pid " + pid + ") is in the cgroup " + other + ", not in the one runsc recorded for"
+                    + " it (" + String.join(", ", new java.util.LinkedHashSet<>(w.dirs().values())) + "), which gvshim will"
+                    + " not change in its name", "move the sandbox back, or recreate the container");
+        }
         return w;
     }
 
@@ -159,16 +168,40 @@ public final class Update {
         JsonNode v1 = cgroup.path("cgroupv1");
         if (v1.isObject() && !v1.path("name").asText("").isEmpty()) {
             Map<String, String> dirs = new LinkedHashMap<>();
+            Map<String, String> paths = new LinkedHashMap<>();
             for (String c : V1) {
                 String parent = v1.path("parents").path(c).asText("");
-                dirs.put(c, Path.of(root, c, parent, v1.path("name").asText()).normalize().toString());
+                paths.put(c, Path.of("/", parent, v1.path("name").asText()).normalize().toString());
+                dirs.put(c, Path.of(root, c, paths.get(c)).normalize().toString());
             }
-            return new CgroupWrites.Where(false, dirs);
+            return new CgroupWrites.Where(false, dirs, paths);
         }
         JsonNode v2 = cgroup.path("cgroupv2");
         if (v2.isObject() && !v2.path("path").asText("").isEmpty()) {
             String mount = v2.path("mountpoint").asText(root);
-            return new CgroupWrites.Where(true, Map.of("", Path.of(mount, v2.path("path").asText()).normalize().toString()));
+            String path = Path.of("/", v2.path("path").asText()).normalize().toString();
+            return new CgroupWrites.Where(true, Map.of("", Path.of(mount, path).normalize().toString()), Map.of("", path));
+        }
+        return null;
+    }
+
+    /**
+     * Where the sandbox process is, for a controller the update writes, when that is not the
+     * cgroup runsc recorded (null: it is there). {@code procCgroup}: the sandbox's /proc/PID/cgroup.
+     * A sandbox moved elsewhere (or a record that does not describe it) must not have another
+     * cgroup's limits changed in its name.
+     */
+    static String elsewhere(CgroupWrites.Where w, java.util.Collection<String> controllers, String procCgroup, String mountinfo) {
+        for (String c : w.v2() ? List.of("memory") : controllers) {
+            Cgroups.Place p = Cgroups.place(c, procCgroup, mountinfo);
+            String recorded = w.paths().get(w.v2() ? "" : c);
+            if (p == null || recorded == null) {
+                continue;
+            }
+            String actual = p.dir().substring(p.mount().length());
+            if (!(actual.isEmpty() ? "/" : actual).equals(recorded)) {
+                return p.dir();
+            }
         }
         return null;
     }

@@ -84,4 +84,24 @@ class UpdateRequestTest {
             assertThat(Update.where(JsonTree.read(none.getBytes()), "/sys/fs/cgroup")).as(none).isNull();
         }
     }
+
+    @Test
+    void aSandboxThatIsNotInTheRecordedCgroupIsSaid() throws Exception {
+        String mountinfo = "35 25 0:30 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
+                + "36 25 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n";
+        CgroupWrites.Where w = Update.where(JsonTree.read("{\"cgroupv1\": {\"name\": \"/docker/abc\"}}".getBytes()),
+                "/sys/fs/cgroup");
+        // runsc's /sys/fs/cgroup/cpu is the cpu,cpuacct hierarchy's symlink: the same cgroup path counts, not the directory
+        assertThat(Update.elsewhere(w, List.of("memory", "cpu"), "5:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n", mountinfo))
+                .isNull();
+        assertThat(Update.elsewhere(w, List.of("memory"), "4:memory:/abc\n", mountinfo)).isEqualTo("/sys/fs/cgroup/memory/abc");
+        assertThat(Update.elsewhere(w, List.of("memory"), "4:memory:/\n", mountinfo)).as("the root cgroup")
+                .isEqualTo("/sys/fs/cgroup/memory");
+        String v2mounts = "30 25 0:26 / /sys/fs/cgroup rw shared:9 - cgroup2 cgroup2 rw\n";
+        CgroupWrites.Where v2 = Update.where(JsonTree.read("{\"cgroupv2\": {\"mountpoint\": \"/sys/fs/cgroup\", \"path\": \"a/b\"}}"
+                .getBytes()), "/sys/fs/cgroup");
+        assertThat(v2.dir("")).isEqualTo("/sys/fs/cgroup/a/b");
+        assertThat(Update.elsewhere(v2, List.of(), "0::/a/b\n", v2mounts)).isNull();
+        assertThat(Update.elsewhere(v2, List.of(), "0::/a\n", v2mounts)).isEqualTo("/sys/fs/cgroup/a");
+    }
 }
