@@ -116,50 +116,66 @@ class UpdateIT {
         // with linux.cgroupsPath (as Docker gives one), and without (runsc then makes /RUNSC-ID)
         for (String cgroupsPath : new String[] {"/" + own, null}) {
             String id = cgroupsPath == null ? "upd-none" : "upd-path";
-            createAndStart(bundle(id, cgroupsPath), id);
-            int pid = state(id).path("pid").asInt();
-            assertThat(pid).isPositive();
-            if (cgroupsPath != null) {
-                assertThat(Host.cgroupOf(pid, "memory")).as("runsc put the sandbox in the spec's cgroup")
-                        .isEqualTo(Path.of(V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", own));
-            } else {
-                assertThat(Host.cgroupOf(pid, "memory").getFileName().toString()).as("runsc's own cgroup for it").endsWith("-" + id);
+            try {
+                limitsOf(id, cgroupsPath, own);
+            } finally {
+                gv("delete", "--force", id); // a failed assertion leaves no sandbox (runsc's socket names are host-wide)
             }
-            Host.Result u = gv("update", "--memory", "256M", "--cpu-quota", "50000", id);
-            assertThat(u.code()).as(u + read(log)).isZero();
-            assertThat(u.out()).isEmpty();
-            assertThat(u.err()).isEmpty();
-            assertThat(memoryLimit(pid)).isEqualTo("268435456");
-            assertThat(cpuQuota(pid)).isEqualTo("50000");
-            // every process of the sandbox (runsc-sandbox, its gofer) is in that cgroup
-            assertThat(Files.readString(Host.cgroupOf(pid, "memory").resolve("cgroup.procs")).lines().toList())
-                    .contains(Integer.toString(pid)).hasSizeGreaterThan(1);
-
-            assertThat(gv("pause", id).code()).isZero();
-            assertThat(state(id).path("status").asText()).isEqualTo("paused");
-            Host.Result p = gv("update", "--memory", "200m", "--cpu-quota", "25000", id);
-            assertThat(p.code()).as(p + read(log)).isZero();
-            assertThat(memoryLimit(pid)).isEqualTo(Long.toString(200L << 20));
-            assertThat(cpuQuota(pid)).isEqualTo("25000");
-            assertThat(state(id).path("status").asText()).as("still paused").isEqualTo("paused");
-            assertThat(gv("resume", id).code()).isZero();
-
-            assertThat(gv("kill", id, "KILL").code()).isZero();
-            for (int i = 0; i < 50 && !state(id).path("status").asText().equals("stopped"); i++) {
-                sleep(100);
-            }
-            Host.Result s = gv("update", "--memory", "256M", id);
-            assertThat(s.code()).isEqualTo(1);
-            assertThat(s.err()).isEqualTo("gvshim: container not running: " + id + " [CONTAINER_NOT_RUNNING]\n");
-            assertThat(lastError()).isEqualTo("gvshim: container not running: " + id + " [CONTAINER_NOT_RUNNING]");
-            assertThat(gv("delete", id).code()).isZero();
         }
-        assertThat(Path.of(V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", own)).as("runsc removed the cgroup it made")
-                .doesNotExist();
+        Path made = Path.of(V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", own);
+        assertThat(made).as("runsc removed the cgroup it made").doesNotExist();
+    }
+
+    private void limitsOf(String id, String cgroupsPath, String own) throws Exception {
+        createAndStart(bundle(id, cgroupsPath), id);
+        int pid = state(id).path("pid").asInt();
+        assertThat(pid).isPositive();
+        if (cgroupsPath != null) {
+            assertThat(Host.cgroupOf(pid, "memory")).as("runsc put the sandbox in the spec's cgroup")
+                    .isEqualTo(Path.of(V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", own));
+        } else {
+            assertThat(Host.cgroupOf(pid, "memory").getFileName().toString()).as("runsc's own cgroup for it").endsWith("-" + id);
+        }
+        Host.Result u = gv("update", "--memory", "256M", "--cpu-quota", "50000", id);
+        assertThat(u.code()).as(u + read(log)).isZero();
+        assertThat(u.out()).isEmpty();
+        assertThat(u.err()).isEmpty();
+        assertThat(memoryLimit(pid)).isEqualTo("268435456");
+        assertThat(cpuQuota(pid)).isEqualTo("50000");
+        // every process of the sandbox (runsc-sandbox, its gofer) is in that cgroup
+        assertThat(Files.readString(Host.cgroupOf(pid, "memory").resolve("cgroup.procs")).lines().toList())
+                .contains(Integer.toString(pid)).hasSizeGreaterThan(1);
+
+        assertThat(gv("pause", id).code()).isZero();
+        assertThat(state(id).path("status").asText()).isEqualTo("paused");
+        Host.Result p = gv("update", "--memory", "200m", "--cpu-quota", "25000", id);
+        assertThat(p.code()).as(p + read(log)).isZero();
+        assertThat(memoryLimit(pid)).isEqualTo(Long.toString(200L << 20));
+        assertThat(cpuQuota(pid)).isEqualTo("25000");
+        assertThat(state(id).path("status").asText()).as("still paused").isEqualTo("paused");
+        assertThat(gv("resume", id).code()).isZero();
+
+        assertThat(gv("kill", id, "KILL").code()).isZero();
+        for (int i = 0; i < 50 && !state(id).path("status").asText().equals("stopped"); i++) {
+            sleep(100);
+        }
+        Host.Result s = gv("update", "--memory", "256M", id);
+        assertThat(s.code()).isEqualTo(1);
+        assertThat(s.err()).isEqualTo("gvshim: container not running: " + id + " [CONTAINER_NOT_RUNNING]\n");
+        assertThat(lastError()).isEqualTo("gvshim: container not running: " + id + " [CONTAINER_NOT_RUNNING]");
+        assertThat(gv("delete", id).code()).isZero();
     }
 
     @Test
     void whatCannotHoldIsRefusedInOneLineAndChangesNothing() throws Exception {
+        try {
+            refusals();
+        } finally {
+            gv("delete", "--force", "upd-no");
+        }
+    }
+
+    private void refusals() throws Exception {
         createAndStart(bundle("upd-no", null), "upd-no");
         int pid = state("upd-no").path("pid").asInt();
         assertThat(gv("update", "--memory", "300M", "upd-no").code()).isZero();
