@@ -333,6 +333,8 @@ class LifecycleTest {
         }
         runsc.cgroup = "{\"cgroupv2\":{\"mountpoint\":\"" + tmp.resolve("cg") + "\",\"path\":\"/ct\",\"own\":null}}";
         create();
+        assertThat(verb(rc -> Update.run(rc, "c1", null, Map.of("memory", "1G")))).as("created: runc updates it too").isEqualTo(0);
+        assertThat(Files.readString(cg.resolve("memory.max"))).isEqualTo("1073741824");
         start();
         Map<String, String> o = Map.of("memory", "256M", "cpu-quota", "50000");
         assertThat(verb(rc -> Update.run(rc, "c1", null, o))).isEqualTo(0);

@@ -327,6 +327,9 @@ class DockerRuntimeIT {
         assertThat(u.code()).as(u.toString()).isZero();
         assertThat(Files.readString(mem).strip()).isEqualTo(Long.toString(256L << 20));
         assertThat(inspect(id, "{{.HostConfig.Memory}}")).isEqualTo(Long.toString(256L << 20));
+        // docker stats reads the cgroup of the container's pid (the sandbox's) through containerd's shim
+        Host.Result st = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", id);
+        assertThat(st.out()).as(st.toString()).endsWith(" / 256MiB\n");
 
         assertThat(docker("pause", id).code()).isZero();
         Host.Result p = docker("update", "--cpus", "0.5", id);
