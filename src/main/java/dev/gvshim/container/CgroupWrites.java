@@ -2,6 +2,7 @@ package dev.gvshim.container;
 
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.linux.Errno;
+import dev.gvshim.linux.Linux;
 import dev.gvshim.linux.SyscallException;
 import dev.gvshim.linux.Syscalls;
 import java.io.IOException;
@@ -53,7 +54,14 @@ final class CgroupWrites {
 
                 @Override
                 public void write(String path, String value) throws SyscallException {
-                    Syscalls.system().writeFile(path, value);
+                    // O_TRUNC: moot on cgroupfs, needed where the tree is a copy of regular files (runc does the same)
+                    Syscalls s = Syscalls.system();
+                    int fd = s.open(path, Linux.O_WRONLY | Linux.O_TRUNC | Linux.O_CLOEXEC, 0);
+                    try {
+                        s.write(fd, value.getBytes(StandardCharsets.US_ASCII), path);
+                    } finally {
+                        s.closeQuietly(fd);
+                    }
                 }
             };
         }
@@ -263,7 +271,7 @@ final class CgroupWrites {
         if (r.memory() != 0 || r.swap() != 0 || r.reservation() != 0) {
             // runc converts memory+swap to swap alone against the memory limit; the one in force when none is given
             long memory = r.memory() != 0 ? r.memory() : number(fs.read(dir + "/memory.max")); // "max": 0, runc's unset
-            long swap = swapV2(r.swap(), memory, dir);
+            long swap = UpdateRequest.swapV2(r.swap(), memory, dir);
             if (swap != 0 || r.swap() > 0) {
                 run.write(dir + "/memory.swap.max", str(swap));
             }
@@ -313,23 +321,6 @@ final class CgroupWrites {
             }
             run.write(dir + "/" + u.getKey(), u.getValue());
         }
-    }
-
-    /** runc's ConvertMemorySwapToCgroupV2Value: memory+swap as cgroup v2's swap alone; its words for what cannot be. */
-    static long swapV2(long swap, long memory, String dir) throws Refused {
-        if (memory == -1 && swap == 0) {
-            return -1;
-        }
-        if (swap == -1 || swap == 0) {
-            return swap;
-        }
-        if (memory == 0 || memory == -1) {
-            throw new Refused(dir + "/memory.swap.max", "unable to set swap limit without memory limit");
-        }
-        if (swap < memory) {
-            throw new Refused(dir + "/memory.swap.max", "memory+swap limit should be >= memory limit");
-        }
-        return swap - memory;
     }
 
     private static String str(long v) {

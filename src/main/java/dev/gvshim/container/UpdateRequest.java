@@ -141,6 +141,23 @@ record UpdateRequest(long memory, long reservation, long swap, boolean kernel, l
         return c;
     }
 
+    /** runc's ConvertMemorySwapToCgroupV2Value: memory+swap as cgroup v2's swap alone; its words for what cannot be. */
+    static long swapV2(long swap, long memory, String dir) throws CgroupWrites.Refused {
+        if (memory == -1 && swap == 0) {
+            return -1;
+        }
+        if (swap == -1 || swap == 0) {
+            return swap;
+        }
+        if (memory == 0 || memory == -1) {
+            throw new CgroupWrites.Refused(dir + "/memory.swap.max", "unable to set swap limit without memory limit");
+        }
+        if (swap < memory) {
+            throw new CgroupWrites.Refused(dir + "/memory.swap.max", "memory+swap limit should be >= memory limit");
+        }
+        return swap - memory;
+    }
+
     private static Long optional(JsonNode n) {
         return n.isNumber() ? n.asLong() : null;
     }
