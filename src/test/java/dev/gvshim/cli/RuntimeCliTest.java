@@ -181,6 +181,19 @@ class RuntimeCliTest {
         }
     }
 
+    /** runc's update parses its int options with the command line, before it looks the container up. */
+    @Test
+    void updatesIntOptionsAreCheckedFirstInRuncsWords() throws Exception {
+        assertFails(runtime("update", "--pids-limit", "abc", "x"), "invalid value \"abc\" for flag -pids-limit: parse error",
+                "ARGS_INVALID");
+        Files.deleteIfExists(log);
+        assertFails(runtime("update", "--blkio-weight", "1.5", "x"), "invalid value \"1.5\" for flag -blkio-weight: parse error",
+                "ARGS_INVALID");
+        Files.deleteIfExists(log);
+        assertFails(runtime("update", "--memory", "abc", "--cpu-shares", "2", "x"), "container does not exist: x",
+                "CONTAINER_NOT_FOUND");
+    }
+
     @Test
     void deleteForceOfNothingSucceedsSilently() throws Exception {
         Out o = runtime("delete", "--force", "gone");

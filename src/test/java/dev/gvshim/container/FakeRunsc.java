@@ -41,6 +41,8 @@ final class FakeRunsc implements Processes {
     final Map<String, String> failing = new HashMap<>();
     /** How many more plain deletes runsc refuses whatever the state (runsc 2024 while a sandbox winds down). */
     int refusedDeletes;
+    /** The sandbox's "cgroup" in runsc's state (its CgroupJSON), or null: runsc writes {"cgroupunknown":null} then. */
+    String cgroup;
     private int nextPid = 5_000_000; // above any pid_max: never a real process (kill(2) finds none)
     private Path root;
 
@@ -186,7 +188,8 @@ final class FakeRunsc implements Processes {
         Files.writeString(stateFile(id), "{\"id\":\"" + id + "\",\"spec\":{\"annotations\":{\"consoleSocket\":\"x\","
                 + "\"status\":\"running\"}},\"bundleDir\":\"" + ct.bundle + "\",\"createdAt\":\"t\",\"owner\":\"\","
                 + "\"consoleSocket\":\"\",\"status\":\"" + ct.status + "\",\"goferPid\":0,\"sandbox\":{\"id\":\"" + id
-                + "\",\"pid\":" + ct.pid + ",\"uid\":0}}");
+                + "\",\"pid\":" + ct.pid + ",\"uid\":0,\"cgroup\":" + (cgroup == null ? "{\"cgroupunknown\":null}" : cgroup)
+                + "}}");
     }
 
     /** The sandbox process as /proc shows it: runsc-sandbox --root=ROOT ... boot ... ID. */

@@ -319,4 +319,47 @@ class LifecycleTest {
                 List.of("kill", "2-c1", "15"));
         assertThat(runsc.containers.get("2-c1").status).isEqualTo("stopped");
     }
+
+    /**
+     * `update` writes the sandbox's cgroup where runsc's state records it (here a v2 tree in the
+     * test's directory), running and paused alike, and never asks runsc (2022-12 has no update);
+     * a stopped container, a pids limit and a sandbox without a cgroup are refused in one line.
+     */
+    @Test
+    void updateWritesTheSandboxsCgroupAndRefusesWhatCannotHold() throws Exception {
+        Path cg = Files.createDirectories(tmp.resolve("cg/ct"));
+        for (String f : List.of("memory.max=max", "memory.swap.max=max", "cpu.max=max 100000", "pids.max=max")) {
+            Files.writeString(cg.resolve(f.split("=")[0]), f.split("=")[1] + "\n");
+        }
+        runsc.cgroup = "{\"cgroupv2\":{\"mountpoint\":\"" + tmp.resolve("cg") + "\",\"path\":\"/ct\",\"own\":null}}";
+        create();
+        assertThat(verb(rc -> Update.run(rc, "c1", null, Map.of("memory", "1G")))).as("created: runc updates it too").isEqualTo(0);
+        assertThat(Files.readString(cg.resolve("memory.max"))).isEqualTo("1073741824");
+        start();
+        Map<String, String> o = Map.of("memory", "256M", "cpu-quota", "50000");
+        assertThat(verb(rc -> Update.run(rc, "c1", null, o))).isEqualTo(0);
+        assertThat(Files.readString(cg.resolve("memory.max"))).isEqualTo("268435456");
+        assertThat(Files.readString(cg.resolve("cpu.max"))).isEqualTo("50000 100000");
+        verb(rc -> PauseResume.pause(rc, "c1"));
+        assertThat(verb(rc -> Update.run(rc, "c1", null, Map.of("memory", "128m")))).as("paused: updated as runc does").isEqualTo(0);
+        assertThat(Files.readString(cg.resolve("memory.max"))).isEqualTo("134217728");
+        assertThat(verb(rc -> Update.run(rc, "c1", null, Map.of("pids-limit", "100")))).asString()
+                .startsWith("gvshim: cannot update container c1 with a pids limit (100): the sandbox's host cgroup counts"
+                        + " gVisor's own threads").endsWith("[SPEC_PIDS_LIMIT]");
+        assertThat(Files.readString(cg.resolve("pids.max"))).isEqualTo("max\n");
+        assertThat(verb(rc -> Update.run(rc, "c1", null, Map.of("memory", "lots"))))
+                .isEqualTo("gvshim: invalid value for memory: invalid size: 'lots' [ARGS_INVALID]");
+        Files.delete(cg.resolve("memory.swap.max"));
+        assertThat(verb(rc -> Update.run(rc, "c1", null, Map.of("memory", "64m", "memory-swap", "128m"))))
+                .isEqualTo("gvshim: cannot update container c1: " + cg.resolve("memory.swap.max") + ": ENOENT (No such file or"
+                        + " directory); the limits were left as they were [UPDATE_WRITE_FAILED]");
+        assertThat(Files.readString(cg.resolve("memory.max"))).isEqualTo("134217728");
+        runsc.cgroup = null;
+        verb(rc -> PauseResume.resume(rc, "c1"));
+        assertThat(verb(rc -> Update.run(rc, "c1", null, o))).isEqualTo("gvshim: cannot update container c1: runsc's state"
+                + " records no cgroup for its sandbox; recreate the container [UPDATE_NO_CGROUP]");
+        runsc.containers.get("2-c1").status = "stopped";
+        assertThat(verb(rc -> Update.run(rc, "c1", null, o))).isEqualTo("gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
+        assertThat(runsc.verbs()).doesNotContain("update");
+    }
 }

@@ -312,6 +312,38 @@ class DockerRuntimeIT {
     }
 
     /**
+     * `docker update` (issue 19): containerd's runc shim calls `update --resources -` with the
+     * container's resources as JSON; runsc has no update, gvshim writes the sandbox's cgroup,
+     * which is where Docker's cgroupsPath put the sandbox's processes. Also while paused.
+     */
+    @Test
+    void dockerUpdateChangesTheSandboxsLimitsAlsoWhenPaused() throws IOException {
+        String id = detachedWith(List.of("--memory", "512m", "--cpus", "1"), "sleep", "600");
+        int pid = Integer.parseInt(inspect(id, "{{.State.Pid}}"));
+        Path mem = Host.cgroupOf(pid, "memory").resolve(Host.CGROUP_V2 ? "memory.max" : "memory.limit_in_bytes");
+        Path cpu = Host.cgroupOf(pid, "cpu").resolve(Host.CGROUP_V2 ? "cpu.max" : "cpu.cfs_quota_us");
+        assertThat(Files.readString(mem).strip()).as("runsc applied create's limit").isEqualTo(Long.toString(512L << 20));
+        Host.Result u = docker("update", "--memory", "256m", "--memory-swap", "512m", id);
+        assertThat(u.code()).as(u.toString()).isZero();
+        assertThat(Files.readString(mem).strip()).isEqualTo(Long.toString(256L << 20));
+        assertThat(inspect(id, "{{.HostConfig.Memory}}")).isEqualTo(Long.toString(256L << 20));
+        // docker stats reads the cgroup of the container's pid (the sandbox's) through containerd's shim
+        Host.Result st = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", id);
+        assertThat(st.out()).as(st.toString()).endsWith(" / 256MiB\n");
+
+        assertThat(docker("pause", id).code()).isZero();
+        Host.Result p = docker("update", "--cpus", "0.5", id);
+        assertThat(p.code()).as(p.toString()).isZero();
+        assertThat(Files.readString(cpu).strip().split(" ")[0]).isEqualTo("50000");
+        assertThat(docker("unpause", id).code()).isZero();
+        assertThat(inspect(id, "{{.State.Status}}")).isEqualTo("running");
+
+        Host.Result pids = docker("update", "--pids-limit", "100", id);
+        assertThat(pids.code()).as(pids.toString()).isNotZero();
+        assertThat(pids.err()).contains("[SPEC_PIDS_LIMIT]");
+    }
+
+    /**
      * Docker's `rm -f`, `kill` and `stop` of a paused container (issue 14, item 7): containerd
      * sends `kill 9` (or 15, then `resume`), `resume` when the container has exited, `delete`.
      * With runc that takes ~0.3 s; gvshim took 10 s (dockerd's wait, then its own SIGKILL of a

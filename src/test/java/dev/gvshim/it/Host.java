@@ -336,4 +336,21 @@ final class Host {
     static Map<String, String> env() {
         return System.getenv();
     }
+
+    /** Whether the host's cgroups are version 2 only (one hierarchy at /sys/fs/cgroup). */
+    static final boolean CGROUP_V2 = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"));
+
+    /**
+     * The cgroup directory of {@code pid} for {@code controller}, as the kernel says
+     * (/proc/PID/cgroup): where a sandbox's processes are, independent of how gvshim finds it.
+     */
+    static Path cgroupOf(int pid, String controller) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (CGROUP_V2 ? f[0].equals("0") : List.of(f[1].split(",")).contains(controller)) {
+                return Path.of(CGROUP_V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/" + controller, f[2]);
+            }
+        }
+        throw new AssertionError("pid " + pid + " has no " + controller + " cgroup");
+    }
 }
