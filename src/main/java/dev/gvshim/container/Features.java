@@ -84,14 +84,15 @@ public final class Features {
         ann.put("dev.gvshim.specMoot", "linux.maskedPaths and readonlyPaths under gVisor's own /proc and /sys;"
                 + " process.apparmorProfile docker-default, cri-containerd.apparmor.d, crio-default, containers-default-*;"
                 + " linux.devices; capabilities runsc does not know; ambient capabilities; seccomp architectures;"
-                + " seccomp flags SPEC_ALLOW and WAIT_KILLABLE_RECV");
+                + " seccomp flags SPEC_ALLOW and WAIT_KILLABLE_RECV; cgroup mounts (runsc mounts none)");
         ann.put("dev.gvshim.specIgnored", "linux.sysctl; linux.personality; seccomp errnoRet and defaultErrnoRet other"
                 + " than EPERM (denied with EPERM; clone3's ENOSYS is exact where runsc does not implement clone3)");
         ann.put("dev.gvshim.specRefused", "process.selinuxLabel; linux.mountLabel; other AppArmor profiles;"
                 + " linux.intelRdt; seccomp SCMP_ACT_NOTIFY, SCMP_ACT_LOG, SCMP_ACT_TRACE, SCMP_ACT_KILL_PROCESS,"
                 + " listenerPath, flag LOG; rlimits runsc does not know; a umask stricter than 0022 where runsc ignores it;"
                 + " linux.resources limits where gvshim runs the sandbox without cgroups; a masked or read-only path"
-                + " gvshim cannot resolve on the host; a bound device the device rules deny");
+                + " gvshim cannot resolve on the host; a bound device the device rules deny; proc or sysfs mounted on a"
+                + " symbolic link (as runc); a read-only /dev where runsc refuses writes to its devices");
         if (!release.filtersExec()) {
             ann.put("dev.gvshim.seccompExec", (execWithoutSeccomp ? "allowed without the profile (execWithoutSeccomp is"
                     + " set; a warning in --log for each)" : "refused") + " in a container whose seccomp profile runsc"

@@ -50,7 +50,7 @@ final class PathFields extends SpecFields {
                 Path host = cov.host().resolve(cov.destination().equals("/") ? path.substring(1)
                         : path.substring(Math.min(path.length(), cov.destination().length() + 1)));
                 for (Path q = host; q != null && q.startsWith(cov.host()) && !q.equals(cov.host()); q = q.getParent()) {
-                    if (c.symlink().test(q)) {
+                    if (c.link().apply(q) != null) {
                         throw refuse("SPEC_MASKED_PATH", "linux." + field, path + " leads through the symbolic link " + q
                                 + ", and gvshim resolves these paths on the host without following links",
                                 "name the path the link points to");

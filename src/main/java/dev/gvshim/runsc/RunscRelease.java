@@ -28,6 +28,8 @@ public record RunscRelease(int date) {
     static final int PROC_BIND = 20240305;
     /** The OCI seccomp filter applied to exec'd processes too (028b7f0f1, 2026-03-08). */
     static final int EXEC_SECCOMP = 20260330;
+    /** Device files of a read-only mount opened for writing, as Linux allows (8506136e8, 2026-06-24; before: EROFS). */
+    static final int SPECIAL_FILES_RO = 20260706;
     private static final Pattern DATE = Pattern.compile("(?:release-|~|\\b)(20\\d{6})(?:\\.\\d+)?\\b");
 
     /** The date in `runsc --version`'s first line, or UNKNOWN. */
@@ -86,6 +88,15 @@ public record RunscRelease(int date) {
     /** `runsc exec` puts the container's OCI seccomp filter on the new process. */
     public boolean filtersExec() {
         return atLeast(EXEC_SECCOMP);
+    }
+
+    /**
+     * A device file on a read-only mount can be opened for writing, as on Linux (fs/namei.c
+     * may_open skips the mount's read-only check for devices, FIFOs and sockets); before, gVisor
+     * answered EROFS: on a read-only /dev, `echo x >/dev/null` failed.
+     */
+    public boolean writesDevicesOnReadOnlyMounts() {
+        return atLeast(SPECIAL_FILES_RO);
     }
 
     /** "2022-12-19", or "unknown". */

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
-import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -25,7 +24,8 @@ import java.util.function.Supplier;
  * <p>Pure apart from stat(2) of host paths (injected for the tests) and, lazily, the runsc
  * release (asked only when a field's treatment depends on it). The fields are checked by family:
  * {@link SeccompFields}, {@link OtherFields} (the process's, and the rest of linux's),
- * {@link PathFields} (masked and read-only paths), {@link DeviceFields} (device rules).
+ * {@link PathFields} (masked and read-only paths), {@link DeviceFields} (device rules), {@link MountFields}
+ * (mount points: symbolic links in the root file system, a read-only /dev, cgroup mounts).
  */
 public final class SpecPolicy {
     /** Where the checked spec goes. */
@@ -45,16 +45,26 @@ public final class SpecPolicy {
      * @param mountDir      gvshim's own directory for this sandbox's mount sources: the nodev copies of the root
      *                      file system and bind sources are mounted there, and the empty file masked files get
      * @param stat          the host file behind a path, links followed (Files in production)
-     * @param symlink       whether a host path is a symbolic link
+     * @param link          the target of a host path that is a symbolic link (lstat(2), readlink(2): never
+     *                      followed), else null
      */
     public record Context(Mode mode, String subject, Path bundle, boolean cgroups, String seccompOffBy,
-            Supplier<RunscRelease> release, Path mountDir, Function<Path, HostFile> stat, Predicate<Path> symlink) {
+            Supplier<RunscRelease> release, Path mountDir, Function<Path, HostFile> stat, Function<Path, String> link) {
 
         /** The production context: the host's files. */
         public static Context of(Mode mode, String subject, Path bundle, boolean cgroups, String seccompOffBy,
                 Supplier<RunscRelease> release, Path mountDir) {
             return new Context(mode, subject, bundle, cgroups, seccompOffBy, release, mountDir, HostFile::of,
-                    Files::isSymbolicLink);
+                    Context::linkTarget);
+        }
+
+        /** readlink(2) of a symbolic link, null for anything else or what cannot be read (no search permission). */
+        static String linkTarget(Path p) {
+            try {
+                return Files.isSymbolicLink(p) ? Files.readSymbolicLink(p).toString() : null;
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
         }
     }
 
@@ -147,6 +157,7 @@ public final class SpecPolicy {
         ObjectNode json = spec.json().deepCopy();
         SpecFields.Out out = new SpecFields.Out();
         boolean seccomp = new SeccompFields(c, json, out).check();
+        new MountFields(c, json, out).check();
         OtherFields other = new OtherFields(c, json, out);
         other.process();
         other.hooks();

@@ -35,7 +35,7 @@ class SpecPolicyTest {
     static final Path NODEV = Path.of("/state/ct.gvshim/nodev");
     /** Host files the tests' specs name: everything else is a directory. */
     final Map<Path, HostFile> files = new HashMap<>();
-    final java.util.Set<Path> links = new java.util.HashSet<>();
+    final Map<Path, String> links = new HashMap<>();
     final AtomicInteger releaseAsked = new AtomicInteger();
 
     SpecPolicy.Context ctx(RunscRelease release, boolean cgroups, String seccompOffBy) {
@@ -43,7 +43,7 @@ class SpecPolicyTest {
                 () -> {
                     releaseAsked.incrementAndGet();
                     return release;
-                }, NODEV, p -> files.getOrDefault(p, new HostFile(Kind.DIRECTORY, 0, 0)), links::contains);
+                }, NODEV, p -> files.getOrDefault(p, new HostFile(Kind.DIRECTORY, 0, 0)), links::get);
     }
 
     static Spec spec(String json) throws Exception {
@@ -137,7 +137,7 @@ class SpecPolicyTest {
 
     @Test
     void aMaskedPathGvshimCannotResolveOnTheHostIsRefused() throws Exception {
-        links.add(Path.of("/bundle/rootfs/etc"));
+        links.put(Path.of("/bundle/rootfs/etc"), "/real/etc");
         assertThatThrownBy(() -> SpecPolicy.check(spec("'maskedPaths':['/etc/secret']", ""), ctx(R2022, true, null)))
                 .hasMessageContaining("symbolic link /bundle/rootfs/etc").hasMessageContaining("[SPEC_MASKED_PATH]");
         Spec tmp = spec("{'ociVersion':'1.0.2','process':{'args':['true'],'cwd':'/'},'root':{'path':'rootfs'},"
@@ -355,7 +355,7 @@ class SpecPolicyTest {
                 Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-hook", List.of("gvshim-hook"), 1024, 4096));
         SpecPolicy.Result r = SpecPolicy.check(generated, new SpecPolicy.Context(SpecPolicy.Mode.RUN, "gvshim run",
                 null, false, null, () -> R2022, Path.of("/run/user/1000/gvshim/gv1/nodev"),
-                p -> new HostFile(Kind.DIRECTORY, 0, 0), p -> false));
+                p -> new HostFile(Kind.DIRECTORY, 0, 0), p -> null));
         assertThat(r.ociSeccomp()).isFalse();
         assertThat(r.ignored()).isEmpty();
         assertThat(r.nodev()).as("no host device node reachable through the host's root, read-only").hasSize(1);
@@ -371,7 +371,7 @@ class SpecPolicyTest {
         SpecPolicy.Result w = SpecPolicy.check(RunSpec.generate(writable, new RunSpec.Context(Map.of("PATH", "/usr/bin"),
                 Path.of("/home/u"), Path.of("/run/user/1000/gvshim"), "/opt/gvshim/libexec/gvshim-hook", List.of("gvshim-hook"),
                 1024, 4096)), new SpecPolicy.Context(SpecPolicy.Mode.RUN, "gvshim run", null, false, null, () -> R2022,
-                Path.of("/run/user/1000/gvshim/gv1/nodev"), p -> new HostFile(Kind.DIRECTORY, 0, 0), p -> false));
+                Path.of("/run/user/1000/gvshim/gv1/nodev"), p -> new HostFile(Kind.DIRECTORY, 0, 0), p -> null));
         assertThat(w.nodev().getFirst().readOnly()).as("a writable spec root: a writable copy").isFalse();
         assertThat(w.withReadOnlyRootCopy().nodev().getFirst().readOnly()).isTrue();
         assertThat(w.withReadOnlyRootCopy().spec().root().readonly()).as("runsc: writable, behind its overlay").isFalse();
