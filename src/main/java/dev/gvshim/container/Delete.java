@@ -134,6 +134,28 @@ public final class Delete {
         }
         Container saved = rc.store.load(ct.id());
         Holder.release(saved != null ? saved : ct);
+        removeCgroups(rc, ct.id());
         rc.store.remove(ct.id());
+    }
+
+    /**
+     * The container's cgroup directories ({@link CgroupDirs}), once runsc has ended the sandbox:
+     * with the sub-cgroups made in them, as runc's delete. One that stays (processes of another
+     * sandbox in it) is runc's logged error, not a failed delete (runc's destroy logs it).
+     */
+    private static void removeCgroups(RuntimeCall rc, String id) {
+        List<String> dirs;
+        try {
+            dirs = java.nio.file.Files.readAllLines(rc.store.dir(id).resolve(CgroupDirs.FILE));
+        } catch (java.io.IOException e) {
+            return; // none recorded: a rootless container, or one runsc placed with --ignore-cgroups
+        }
+        for (String d : dirs) {
+            String why = d.isBlank() ? null : CgroupDirs.remove(d, CgroupDirs.Fs.system());
+            if (why != null) {
+                rc.log.warning("container " + id + ": its cgroup stays: " + why + (why.contains("EBUSY")
+                        ? ": processes are still in it or in a sub-cgroup" : ""));
+            }
+        }
     }
 }
