@@ -146,6 +146,22 @@ final class CgroupDirs {
      * gone (or never was), else why it stays ("DIR: EBUSY (Device or resource busy)").
      */
     static String remove(String dir, Fs fs) {
+        return remove(dir, fs, true);
+    }
+
+    /**
+     * Removes the sub-cgroups of {@code dir} that have no processes, before runsc removes the
+     * container's cgroup: runsc retries its rmdir for 5 s while a sub-cgroup is there (measured:
+     * `delete --force` 6.2 s instead of 1.8 s). The sandbox is in {@code dir} itself, never below.
+     */
+    static void removeBelow(String dir, Fs fs) {
+        List<String> subs = fs.subdirs(dir);
+        for (String s : subs == null ? List.<String>of() : subs) {
+            remove(s, fs, false);
+        }
+    }
+
+    private static String remove(String dir, Fs fs, boolean retry) {
         if (rmdir(dir, fs, false) == null) {
             return null;
         }
@@ -155,12 +171,12 @@ final class CgroupDirs {
             return rmdir(dir, fs, false);
         }
         for (String s : subs) {
-            String why = remove(s, fs);
+            String why = remove(s, fs, retry);
             if (why != null) {
                 return why;
             }
         }
-        return rmdir(dir, fs, true);
+        return rmdir(dir, fs, retry);
     }
 
     /** runc's rmdir: ENOENT is success; EBUSY retried 10 times, from 1 ms doubling (~1 s), when {@code retry}. */

@@ -122,6 +122,18 @@ class CgroupDirsTest {
     }
 
     @Test
+    void beforeRunscOnlyTheSubCgroupsWithoutProcessesGoAndNothingWaits() {
+        String c = "/sys/fs/cgroup/memory/c1";
+        Tree t = new Tree(c, c + "/sub", c + "/sub/deeper", c + "/held");
+        t.busyFor.put(c, -1); // the sandbox
+        t.busyFor.put(c + "/held", -1);
+        CgroupDirs.removeBelow(c, t);
+        assertThat(t.dirs).containsExactly(c, c + "/held");
+        assertThat(t.paused).isZero();
+        CgroupDirs.removeBelow("/sys/fs/cgroup/memory/gone", t);
+    }
+
+    @Test
     void otherErrorsAreNotRetried() {
         String c = "/sys/fs/cgroup/memory/c1";
         Tree ro = new Tree(c);
