@@ -20,7 +20,7 @@ public final class Events {
 
     public static int run(RuntimeCall rc, String id, boolean stats, String interval) throws GvshimException {
         Container ct = rc.lookup.existing(id);
-        int every = interval == null ? 5 : seconds(interval);
+        long every = interval == null ? 5000 : millis(interval); // runc's default: 5 s
         // runc's checks and texts (events.go): runsc would stream forever for both, printing
         // nothing for a stopped container (it retries every interval)
         Status status = Status.of(rc.lookup.status(ct));
@@ -36,7 +36,7 @@ public final class Events {
             rc.log.debug("container " + id + ": no memory cgroup of its own (rootless): no oom events");
         }
         while (true) {
-            for (long waited = 0; waited < every * 1000L; waited += MemoryCgroup.POLL_MS) {
+            for (long waited = 0; waited < every; waited += MemoryCgroup.POLL_MS) {
                 int ooms = memory == null ? 0 : memory.poll();
                 if (ooms < 0 || memory == null && rc.store.load(id) == null) {
                     return 0; // runc's events ends with the container's cgroup; without one, with the container
@@ -44,7 +44,7 @@ public final class Events {
                 for (int i = 0; i < ooms; i++) {
                     print(rc, "{\"type\":\"oom\",\"id\":\"" + id + "\"}"); // runc's types.Event; ids need no escaping
                 }
-                if (!sleep(MemoryCgroup.POLL_MS)) {
+                if (!sleep(Math.min(MemoryCgroup.POLL_MS, every - waited))) {
                     return 0; // the call is being ended (a server shutting down)
                 }
             }
@@ -104,25 +104,39 @@ public final class Events {
         }
     }
 
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)?");
+    private static final Pattern DURATION = Pattern.compile("((?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:ns|us|µs|ms|s|m|h))+|\\d+");
+    private static final Pattern PART = Pattern.compile("(\\d+(?:\\.\\d*)?|\\.\\d+)(ns|us|µs|ms|s|m|h)");
 
-    /** runc takes a Go duration (5s, 1m, 500ms); runsc whole seconds (a shorter interval is 1 s). */
-    static int seconds(String d) throws GvshimException {
-        Matcher m = DURATION.matcher(d.strip());
-        if (!m.matches()) {
-            throw RuntimeFailures.args("invalid --interval \"" + d + "\" (a duration such as 5s or 1m)");
+    /**
+     * runc's --interval, a Go duration (time.ParseDuration: 5s, 1m30s, 1.5s, 500ms), in
+     * milliseconds, at least 1; a bare number is seconds, as gvshim always took it.
+     */
+    static long millis(String d) throws GvshimException {
+        String t = d.strip();
+        if (!DURATION.matcher(t).matches()) {
+            throw RuntimeFailures.args("invalid --interval \"" + d + "\" (a duration such as 5s, 1m or 500ms)");
         }
-        long n = Long.parseLong(m.group(1));
-        if (n == 0) {
+        java.math.BigDecimal ms = java.math.BigDecimal.ZERO;
+        Matcher m = PART.matcher(t);
+        if (!m.find()) {
+            ms = new java.math.BigDecimal(t).multiply(java.math.BigDecimal.valueOf(1000));
+        } else {
+            do {
+                double unit = switch (m.group(2)) {
+                    case "ns" -> 1e-6;
+                    case "us", "µs" -> 1e-3;
+                    case "ms" -> 1;
+                    case "s" -> 1000;
+                    case "m" -> 60_000;
+                    default -> 3_600_000;
+                };
+                ms = ms.add(new java.math.BigDecimal(m.group(1)).multiply(java.math.BigDecimal.valueOf(unit)));
+            } while (m.find());
+        }
+        if (ms.signum() == 0) {
             throw RuntimeFailures.args("duration interval must be greater than 0"); // runc's text
         }
-        String u = m.group(2) == null ? "s" : m.group(2);
-        long s = switch (u) {
-            case "ms" -> (n + 999) / 1000;
-            case "m" -> n * 60;
-            case "h" -> n * 3600;
-            default -> n;
-        };
-        return (int) Math.max(1, Math.min(s, Integer.MAX_VALUE));
+        return Math.max(1, ms.setScale(0, java.math.RoundingMode.CEILING).min(java.math.BigDecimal.valueOf(Long.MAX_VALUE / 2))
+                .longValue());
     }
 }
