@@ -35,22 +35,46 @@ public final class Events {
         if (memory == null) {
             rc.log.debug("container " + id + ": no memory cgroup of its own (rootless): no oom events");
         }
-        while (true) {
-            for (long waited = 0; waited < every; waited += MemoryCgroup.POLL_MS) {
-                int ooms = memory == null ? 0 : memory.poll();
-                if (ooms < 0 || memory == null && rc.store.load(id) == null) {
-                    return 0; // runc's events ends with the container's cgroup; without one, with the container
+        // runc's two goroutines: the OOM watch is never late behind a runsc call (one asking a sandbox the
+        // OOM killer is ending can take seconds), and ends the stream
+        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread watch = memory == null ? null : Thread.ofPlatform().daemon().name("events-oom-" + id).start(() -> {
+            while (!ended.get()) {
+                int ooms = memory.poll();
+                if (ooms < 0) {
+                    ended.set(true); // runc's events ends with the container's cgroup
+                    return;
                 }
                 for (int i = 0; i < ooms; i++) {
                     print(rc, "{\"type\":\"oom\",\"id\":\"" + id + "\"}"); // runc's types.Event; ids need no escaping
                 }
-                if (!sleep(Math.min(MemoryCgroup.POLL_MS, every - waited))) {
-                    return 0; // the call is being ended (a server shutting down)
+                sleep(MemoryCgroup.POLL_MS);
+            }
+        });
+        // a server's call: its client (^C, a killed caller) is gone; the handle knows the process's start time
+        java.util.Optional<ProcessHandle> caller = ProcessHandle.of(rc.call.callerPid());
+        try {
+            while (true) {
+                for (long waited = 0; waited < every; waited += MemoryCgroup.POLL_MS) {
+                    // without a cgroup of its own, the stream ends with the container
+                    if (ended.get() || memory == null && rc.store.load(id) == null
+                            || caller.isPresent() && !caller.get().isAlive() || !sleep(Math.min(MemoryCgroup.POLL_MS, every - waited))) {
+                        return 0;
+                    }
+                }
+                String line = stats(rc, ct, memory, false);
+                if (line != null && !ended.get()) {
+                    print(rc, line);
                 }
             }
-            String line = stats(rc, ct, memory, false);
-            if (line != null) {
-                print(rc, line);
+        } finally {
+            ended.set(true);
+            if (watch != null) {
+                try {
+                    watch.join(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
@@ -90,8 +114,10 @@ public final class Events {
     }
 
     private static void print(RuntimeCall rc, String line) {
-        rc.call.out().println(line);
-        rc.call.out().flush();
+        synchronized (rc.call.out()) {
+            rc.call.out().println(line);
+            rc.call.out().flush();
+        }
     }
 
     private static boolean sleep(long ms) {

@@ -204,7 +204,7 @@ class CgroupsIT {
                 sleep(100);
             }
             assertThat(status("oom")).as("the sandbox was OOM-killed").isEqualTo("stopped");
-            for (int i = 0; i < 20 && !Files.readString(out).contains("oom"); i++) {
+            for (int i = 0; i < 50 && !Files.readString(out).contains("\"type\":\"oom\""); i++) {
                 sleep(100);
             }
             List<String> lines = Files.readAllLines(out);
