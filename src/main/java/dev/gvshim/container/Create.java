@@ -109,8 +109,8 @@ public final class Create {
         if (!rc.rootless && !flags.contains("--ignore-cgroups")) {
             // runsc resolves a relative cgroupsPath from its own cgroup: that of the process it is started by
             Cgroups.Host h = Cgroups.Host.system();
-            String procCgroup = java.util.Objects.requireNonNullElse(h.read("/proc/" + rc.call.handover().taker() + "/cgroup"), "");
-            String mountinfo = java.util.Objects.requireNonNullElse(h.read("/proc/self/mountinfo"), "");
+            String procCgroup = java.util.Objects.requireNonNullElse(h.read(store.proc() + "/" + rc.call.handover().taker() + "/cgroup"), "");
+            String mountinfo = java.util.Objects.requireNonNullElse(h.read(store.proc() + "/self/mountinfo"), "");
             if (!cgroupsPath.isEmpty()) {
                 CgroupCheck.check(cgroupsPath, procCgroup, mountinfo, h, rc.log);
             }

@@ -89,8 +89,8 @@ public final class Events {
             return null;
         }
         Cgroups.Host h = Cgroups.Host.system();
-        String procCgroup = h.read("/proc/" + sb.pid() + "/cgroup");
-        String mountinfo = h.read("/proc/self/mountinfo");
+        String procCgroup = h.read(rc.store.proc() + "/" + sb.pid() + "/cgroup");
+        String mountinfo = h.read(rc.store.proc() + "/self/mountinfo");
         return procCgroup == null || mountinfo == null ? null : MemoryCgroup.of(procCgroup, mountinfo, h);
     }
 
