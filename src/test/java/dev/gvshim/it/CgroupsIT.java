@@ -223,6 +223,47 @@ class CgroupsIT {
         }
     }
 
+    /**
+     * A caller without root: its container has no cgroup of its own (its sandbox runs in the caller's,
+     * runsc --ignore-cgroups), so `events` streams stats with no oom watch, and ends with the container's
+     * delete (runc's ends with the cgroup); `delete` removes no cgroup.
+     */
+    @Test
+    void aRootlessContainersEventsEndWithItsDelete() throws Exception {
+        Path b = host.work.resolve("cg-rl-" + System.nanoTime());
+        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
+        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
+        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
+        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
+        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
+        try {
+            // a watchdog ends events after 15 s: then wait says 143
+            Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . cgrl </dev/null >out 2>err && " + g
+                    + "start cgrl && { " + g + "events --interval 500ms cgrl >events.out 2>events.err </dev/null & EV=$!; }"
+                    + " && sleep 3 && " + g + "delete --force cgrl && { (sleep 15; kill $EV) & W=$!; wait $EV; echo \"events: $?\";"
+                    + " kill $W; }", T);
+            assertThat(r.code()).as(r + read(b.resolve("err")) + read(b.resolve("log.json"))).isZero();
+            assertThat(r.out()).as("events ended with the delete, exit 0").contains("events: 0");
+            List<String> lines = Files.readAllLines(b.resolve("events.out"));
+            assertThat(lines).as("stats every 500 ms for ~3 s").hasSizeGreaterThanOrEqualTo(2)
+                    .allMatch(l -> l.startsWith("{\"type\":\"stats\",\"id\":\"cgrl\","));
+            assertThat(read(b.resolve("events.err"))).isEmpty();
+            dev.gvshim.Messages.checkFile(b.resolve("log.json"));
+        } finally {
+            host.userShell(g + "delete --force cgrl", T);
+        }
+        assertThat(host.processes()).as("the test user's processes").isEmpty();
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "<" + e.getMessage() + ">";
+        }
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);
