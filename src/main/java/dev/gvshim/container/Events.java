@@ -29,7 +29,7 @@ public final class Events {
         }
         MemoryCgroup memory = memory(rc, ct);
         if (stats) {
-            print(rc, stats(rc, ct, memory, true));
+            print(rc, stats(rc, ct, memory, true, status == Status.CREATED));
             return 0;
         }
         if (memory == null) {
@@ -62,7 +62,7 @@ public final class Events {
                         return 0;
                     }
                 }
-                String line = stats(rc, ct, memory, false);
+                String line = stats(rc, ct, memory, false, false);
                 if (line != null && !ended.get()) {
                     print(rc, line);
                 }
@@ -99,10 +99,17 @@ public final class Events {
      * ends `events --stats`; in the stream it is skipped, as runc logs and goes on (a sandbox the
      * OOM killer ended has no stats until the container is deleted).
      */
-    private static String stats(RuntimeCall rc, Container ct, MemoryCgroup memory, boolean once) throws GvshimException {
+    private static String stats(RuntimeCall rc, Container ct, MemoryCgroup memory, boolean once, boolean created)
+            throws GvshimException {
         Launch.Ran r = rc.runsc(ct, List.of("events", "--stats", ct.runscId()));
         String line = r.output().lines().filter(l -> l.startsWith("{")).findFirst().orElse(null);
         if (!r.ok() || line == null) {
+            if (once && created) {
+                // runc reads a created container's cgroup; runsc 2022-12 panics ("integer divide by zero"): its
+                // stats are the Sentry's, which has run nothing yet
+                throw RuntimeFailures.state("cannot get the stats of container " + ct.id() + " before it is started: gVisor"
+                        + " counts a container's usage from its start; start it first");
+            }
             if (once) {
                 throw Diagnosis.plain(rc, ct, "events", r);
             }
