@@ -104,15 +104,20 @@ public final class Create {
         Path mountDir = store.dir(a.id()).resolve("mounts");
         SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir);
         String cgroupsPath = spec.linux().json().path("cgroupsPath").asText("");
-        if (!rc.rootless && !cgroupsPath.isEmpty()) {
+        List<String> flags = rc.containerFlags(c, rc.rootless);
+        List<String> cgroupDirs = List.of();
+        if (!rc.rootless && !flags.contains("--ignore-cgroups")) {
             // runsc resolves a relative cgroupsPath from its own cgroup: that of the process it is started by
             Cgroups.Host h = Cgroups.Host.system();
-            String procCgroup = h.read("/proc/" + rc.call.handover().taker() + "/cgroup");
-            String mountinfo = h.read("/proc/self/mountinfo");
-            CgroupCheck.check(cgroupsPath, procCgroup == null ? "" : procCgroup, mountinfo == null ? "" : mountinfo, h, rc.log);
+            String procCgroup = java.util.Objects.requireNonNullElse(h.read(store.proc() + "/" + rc.call.handover().taker() + "/cgroup"), "");
+            String mountinfo = java.util.Objects.requireNonNullElse(h.read(store.proc() + "/self/mountinfo"), "");
+            if (!cgroupsPath.isEmpty()) {
+                CgroupCheck.check(cgroupsPath, procCgroup, mountinfo, h, rc.log);
+            }
+            boolean sandbox = SANDBOX_ANNOTATIONS.stream().noneMatch(k -> "container".equals(spec.annotation(k[0])));
+            cgroupDirs = CgroupDirs.of(cgroupsPath, sandbox, runscId, procCgroup, mountinfo);
         }
         rc.call.trace().mark("create: spec checked");
-        List<String> flags = rc.containerFlags(c, rc.rootless);
         // runsc's defaults that changed between releases (--overlay2, --directfs): runc's semantics, the same
         // with every runsc; kept with the container like every other flag
         flags.addAll(RunscChoices.forRuntime(RunscInfo.of(runsc, rc.releaseCache(true)), c.flags(), c.raw()));
@@ -148,6 +153,9 @@ public final class Create {
             }
             if (policy.ociSeccomp()) {
                 markSeccomp(rc, a.id());
+            }
+            if (!cgroupDirs.isEmpty()) {
+                writeState(rc, a.id(), CgroupDirs.FILE, String.join("\n", cgroupDirs) + "\n"); // what delete removes
             }
             if (rc.rootless) {
                 ct = Holder.prepare(rc, ct, policy.spec());
@@ -327,10 +335,13 @@ public final class Create {
     static final String SECCOMP_MARK = "seccomp-applied";
 
     private static void markSeccomp(RuntimeCall rc, String id) throws GvshimException {
+        writeState(rc, id, SECCOMP_MARK, "");
+    }
+
+    /** A file of the container's own state, in its directory. */
+    private static void writeState(RuntimeCall rc, String id, String name, String text) throws GvshimException {
         try {
-            Files.createFile(rc.store.dir(id).resolve(SECCOMP_MARK));
-        } catch (FileAlreadyExistsException e) {
-            // already marked
+            Files.writeString(rc.store.dir(id).resolve(name), text);
         } catch (IOException e) {
             throw RuntimeFailures.stateIo("cannot write the state of " + id + " in " + rc.store.root() + ": "
                     + IoError.reason(e, rc.store.dir(id)));

@@ -62,6 +62,9 @@ public final class Delete {
             args.add("--force");
         }
         args.add(ct.runscId());
+        if (forced || !status.equals("running")) {
+            removeCgroups(rc, ct.id(), true);
+        }
         Launch.Ran r = rc.runsc(ct, args);
         if (!r.ok() && rc.store.runscState(ct.runscId()) != null) {
             GvshimException refused = Diagnosis.plain(rc, ct, "delete", r);
@@ -126,6 +129,7 @@ public final class Delete {
             return;
         }
         if (rc.store.runscState(ct.runscId()) != null) {
+            removeCgroups(rc, ct.id(), true);
             try {
                 rc.runsc(ct, List.of("delete", "--force", ct.runscId()));
             } catch (GvshimException e) {
@@ -134,6 +138,33 @@ public final class Delete {
         }
         Container saved = rc.store.load(ct.id());
         Holder.release(saved != null ? saved : ct);
+        removeCgroups(rc, ct.id(), false);
         rc.store.remove(ct.id());
+    }
+
+    /**
+     * The container's cgroup directories ({@link CgroupDirs}), once runsc has ended the sandbox:
+     * with the sub-cgroups made in them, as runc's delete. One that stays (processes of another
+     * sandbox in it) is runc's logged error, not a failed delete (runc's destroy logs it).
+     * {@code below}: before runsc, only the sub-cgroups without processes ({@link CgroupDirs#removeBelow}).
+     */
+    private static void removeCgroups(RuntimeCall rc, String id, boolean below) {
+        List<String> dirs;
+        try {
+            dirs = java.nio.file.Files.readAllLines(rc.store.dir(id).resolve(CgroupDirs.FILE));
+        } catch (java.io.IOException e) {
+            return; // none recorded: a rootless container, or one runsc placed with --ignore-cgroups
+        }
+        for (String d : dirs) {
+            if (below && !d.isBlank()) {
+                CgroupDirs.removeBelow(d, CgroupDirs.Fs.system());
+                continue;
+            }
+            String why = d.isBlank() ? null : CgroupDirs.remove(d, CgroupDirs.Fs.system());
+            if (why != null) {
+                rc.log.warning("container " + id + ": its cgroup stays: " + why + (why.contains("EBUSY")
+                        ? ": processes are still in it or in a sub-cgroup" : ""));
+            }
+        }
     }
 }

@@ -23,6 +23,7 @@ final class FfmSyscalls implements Syscalls {
     private static final int F_SETFD = 2;
     private static final int FD_CLOEXEC = 1;
     private static final int S_IFIFO = 0x1000;
+    private static final int AT_REMOVEDIR = 0x200; // fcntl.h
     private static final int TCGETS = 0x5401;
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
@@ -107,6 +108,23 @@ final class FfmSyscalls implements Syscalls {
     public void mkfifo(String path, int mode) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) {
             sys("mkfifo", path, MKNODAT, AT_FDCWD, Bytes.cString(arena, path).address(), S_IFIFO | mode, 0);
+        }
+    }
+
+    @Override
+    public void rmdir(String path) throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) {
+            long name = Bytes.cString(arena, path).address();
+            while (true) {
+                try {
+                    sys("rmdir", path, UNLINKAT, AT_FDCWD, name, AT_REMOVEDIR, 0);
+                    return;
+                } catch (SyscallException e) {
+                    if (e.errno() != Errno.EINTR) {
+                        throw e;
+                    }
+                }
+            }
         }
     }
 

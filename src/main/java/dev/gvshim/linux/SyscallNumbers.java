@@ -32,6 +32,7 @@ final class SyscallNumbers {
     static final int BIND = AARCH64 ? 200 : 49;
     static final int LISTEN = AARCH64 ? 201 : 50;
     static final int MKNODAT = AARCH64 ? 33 : 259;
+    static final int UNLINKAT = AARCH64 ? 35 : 263;
     static final int CHDIR = AARCH64 ? 49 : 80;
     static final int FLOCK = AARCH64 ? 32 : 73;
     // the server's sockets and per-call file-system context (issue 17)

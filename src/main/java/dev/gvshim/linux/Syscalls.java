@@ -89,6 +89,13 @@ public interface Syscalls {
     /** {@code int mknodat(AT_FDCWD, path, S_IFIFO | mode, 0)}, mkfifo(3). */
     void mkfifo(String path, int mode) throws SyscallException;
 
+    /**
+     * {@code int unlinkat(AT_FDCWD, path, AT_REMOVEDIR)}, rmdir(2), retried on EINTR: removes a
+     * directory and nothing else (ENOTDIR for any other file). A cgroup goes only when it has no
+     * processes and no child cgroups (EBUSY otherwise, cgroups(7)).
+     */
+    void rmdir(String path) throws SyscallException;
+
     /** A listening AF_UNIX stream socket bound to {@code path} (socket(2), bind(2), listen(2)); close-on-exec. */
     int listenUnix(String path) throws SyscallException;
 

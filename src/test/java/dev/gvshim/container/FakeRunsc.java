@@ -152,6 +152,16 @@ final class FakeRunsc implements Processes {
                     return error(log, "cannot exec in container \"" + id + "\" in state " + (ct == null ? "?" : ct.status));
                 }
             }
+            case "events" -> {
+                if (ct == null || !verb.contains("--stats")) {
+                    throw new AssertionError("runsc " + verb + " is not part of this fake");
+                }
+                if (ct.status.equals("created")) {
+                    // runsc 2022-12 before start: populateStats divides by the Sentry's usage, zero
+                    return new Launch.Ran(2, "panic: runtime error: integer divide by zero\n\ngoroutine 1 [running]:\n");
+                }
+                return new Launch.Ran(0, "{\"type\":\"stats\",\"id\":\"" + id + "\",\"data\":{\"pids\":{\"current\":2}}}\n");
+            }
             case "list" -> {
                 // runsc list --format=json: Go's encoding of its containers, null for none
                 List<String> all = new ArrayList<>();

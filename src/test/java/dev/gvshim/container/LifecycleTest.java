@@ -241,6 +241,18 @@ class LifecycleTest {
     }
 
     @Test
+    void eventsStatsIsOneEventWithTheContainersIdAndACreatedContainersIsRefusedClearly() throws Exception {
+        create();
+        assertThat(verb(rc -> Events.run(rc, "c1", true, null))).as("runsc 2022-12 panics before start")
+                .isEqualTo("gvshim: cannot get the stats of container c1 before it is started: gVisor counts a container's"
+                        + " usage from its start; start it first [CONTAINER_STATE]");
+        assertThat(start()).isEqualTo(0);
+        out.reset();
+        assertThat(verb(rc -> Events.run(rc, "c1", true, null))).isEqualTo(0);
+        assertThat(out.toString()).isEqualTo("{\"type\":\"stats\",\"id\":\"c1\",\"data\":{\"pids\":{\"current\":2}}}\n");
+    }
+
+    @Test
     void signalZeroIsALivenessCheckAndKillAllOfAStoppedContainerIsDone() throws Exception {
         create();
         assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).as("created").isEqualTo(0);

@@ -135,18 +135,20 @@ class RuntimeVerbsTest {
     }
 
     @Test
-    void runcDurationsBecomeWholeSecondsForRunsc() throws Exception {
-        assertThat(Events.seconds("5s")).isEqualTo(5);
-        assertThat(Events.seconds("5")).isEqualTo(5);
-        assertThat(Events.seconds("2m")).isEqualTo(120);
-        assertThat(Events.seconds("1h")).isEqualTo(3600);
-        assertThat(Events.seconds("1500ms")).as("rounded up").isEqualTo(2);
-        assertThat(Events.seconds("1ms")).as("at least one second").isEqualTo(1);
-        for (String zero : List.of("0", "0s", "0ms")) {
-            assertThatThrownBy(() -> Events.seconds(zero)).as(zero).hasMessage("gvshim: duration interval must be greater than 0 [ARGS_INVALID]");
+    void runcsGoDurations() throws Exception {
+        assertThat(Events.millis("5s")).isEqualTo(5000);
+        assertThat(Events.millis("5")).as("a bare number: seconds").isEqualTo(5000);
+        assertThat(Events.millis("2m")).isEqualTo(120_000);
+        assertThat(Events.millis("1h")).isEqualTo(3_600_000);
+        assertThat(Events.millis("1500ms")).isEqualTo(1500);
+        assertThat(Events.millis("1.5s")).isEqualTo(1500);
+        assertThat(Events.millis("1m30s")).isEqualTo(90_000);
+        assertThat(Events.millis("10us")).as("at least 1 ms").isEqualTo(1);
+        for (String zero : List.of("0", "0s", "0ms", "0h0m")) {
+            assertThatThrownBy(() -> Events.millis(zero)).as(zero).hasMessage("gvshim: duration interval must be greater than 0 [ARGS_INVALID]");
         }
-        for (String bad : List.of("", "5x", "-1s", "1.5s", "s")) {
-            assertThatThrownBy(() -> Events.seconds(bad)).as(bad).isInstanceOf(GvshimException.class)
+        for (String bad : List.of("", "5x", "-1s", "1.5", "s", "5s5")) {
+            assertThatThrownBy(() -> Events.millis(bad)).as(bad).isInstanceOf(GvshimException.class)
                     .hasMessageContaining("invalid --interval");
         }
     }

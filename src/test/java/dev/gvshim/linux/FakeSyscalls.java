@@ -248,6 +248,12 @@ public final class FakeSyscalls implements Syscalls {
     }
 
     @Override
+    public void rmdir(String path) throws SyscallException {
+        maybeFail("rmdir", path);
+        log("rmdir " + path);
+    }
+
+    @Override
     public int listenUnix(String path) throws SyscallException {
         maybeFail("bind", path);
         int fd = fd();
