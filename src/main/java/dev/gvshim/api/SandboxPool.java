@@ -141,7 +141,11 @@ public final class SandboxPool implements AutoCloseable {
         return b.toString();
     }
 
-    /** Removes the pool from the server: its ready sandboxes, and those in use, are destroyed. Idempotent. */
+    /**
+     * Removes the pool from the server: its ready sandboxes, and those in use, are destroyed.
+     * Idempotent. A pool that another JVM started too (the same name and profile), or that the
+     * server was started or added with without an owner, stays for them: this JVM's hold ends.
+     */
     @Override
     public void close() throws SandboxException {
         if (closed) {
@@ -149,7 +153,7 @@ public final class SandboxPool implements AutoCloseable {
         }
         closed = true;
         try {
-            gvshim(List.of("server", "remove-pool", name));
+            gvshim(List.of("server", "remove-pool", "--owner", Long.toString(ProcessHandle.current().pid()), name));
         } catch (SandboxException e) {
             if (!e.id().equals("POOL_UNKNOWN")) { // gone already: the server stopped meanwhile
                 throw e;
