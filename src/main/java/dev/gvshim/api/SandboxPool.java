@@ -82,7 +82,12 @@ public final class SandboxPool implements AutoCloseable {
         if (memoryBytes < 0) {
             throw new IllegalArgumentException("memoryBytes must be 0 (no bound) or more");
         }
-        PoolSpec.parse(spec, Path.of("/"));
+        if (!PoolSpec.parse(spec, Path.of("/")).toString().equals(spec)) {
+            // the spec is NAME:KEY=VALUE,... with SRC:DST[:ro] mounts: a ',' or ':' in a path would be read back as
+            // another profile (another rootfs, or keys of its own)
+            throw new IllegalArgumentException("pool " + name + ": the profile's paths and hostname cannot be said in a pool's"
+                    + " spec (" + spec + "): leave ',' out of them, and ':' out of mount paths");
+        }
         Path home = profile.home();
         if (home == null) {
             throw new SandboxException(Failure.of("INSTALL_NOT_FOUND", "cannot start the pool " + name, null,
