@@ -69,7 +69,9 @@ final class PoolActions {
                 added.add(pools.add(s, owner));
             }
             for (SandboxPool sp : added) {
-                sp.awaitReady(wait * 1000);
+                if (wait > 0) { // without --wait the pool fills in the background: awaitReady(0) would call it not ready
+                    sp.awaitReady(wait * 1000);
+                }
             }
             added.forEach(sp -> call.out().println(sp.spec().name()));
             return 0;

@@ -84,6 +84,14 @@ class PoolActionsTest {
     }
 
     @Test
+    void anAddWithoutWaitReturnsAtOnceAndThePoolFillsInTheBackground() throws Exception {
+        CliTest.Out o = served("server", "add-pool", "py:min=2,max=2");
+        assertThat(o.code()).as(o.err()).isZero();
+        assertThat(o.out()).isEqualTo("py\n");
+        pools.find("py").awaitReady(5_000);
+    }
+
+    @Test
     void aFailedAddTakesBackEveryPoolItMadeButNotOneThatWasThere() {
         assertThat(served("server", "add-pool", "old:min=0,max=1").code()).isZero();
         CliTest.Out o = served("server", "add-pool", "--wait", "10", "old:min=0,max=1", "new:min=0,max=1",
