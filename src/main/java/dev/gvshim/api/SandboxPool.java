@@ -82,7 +82,12 @@ public final class SandboxPool implements AutoCloseable {
         if (memoryBytes < 0) {
             throw new IllegalArgumentException("memoryBytes must be 0 (no bound) or more");
         }
-        PoolSpec.parse(spec, Path.of("/"));
+        if (!PoolSpec.parse(spec, Path.of("/")).toString().equals(spec)) {
+            // the spec is NAME:KEY=VALUE,... with SRC:DST[:ro] mounts: a ',' or ':' in a path would be read back as
+            // another profile (another rootfs, or keys of its own)
+            throw new IllegalArgumentException("pool " + name + ": the profile's paths and hostname cannot be said in a pool's"
+                    + " spec (" + spec + "): leave ',' out of them, and ':' out of mount paths");
+        }
         Path home = profile.home();
         if (home == null) {
             throw new SandboxException(Failure.of("INSTALL_NOT_FOUND", "cannot start the pool " + name, null,
@@ -141,7 +146,11 @@ public final class SandboxPool implements AutoCloseable {
         return b.toString();
     }
 
-    /** Removes the pool from the server: its ready sandboxes, and those in use, are destroyed. Idempotent. */
+    /**
+     * Removes the pool from the server: its ready sandboxes, and those in use, are destroyed.
+     * Idempotent. A pool that another JVM started too (the same name and profile), or that the
+     * server was started or added with without an owner, stays for them: this JVM's hold ends.
+     */
     @Override
     public void close() throws SandboxException {
         if (closed) {
@@ -149,7 +158,7 @@ public final class SandboxPool implements AutoCloseable {
         }
         closed = true;
         try {
-            gvshim(List.of("server", "remove-pool", name));
+            gvshim(List.of("server", "remove-pool", "--owner", Long.toString(ProcessHandle.current().pid()), name));
         } catch (SandboxException e) {
             if (!e.id().equals("POOL_UNKNOWN")) { // gone already: the server stopped meanwhile
                 throw e;

@@ -58,32 +58,53 @@ final class PoolActions {
         if (pools == null) {
             return forward(call, action, specs, args, owner, wait, verb);
         }
+        if (action.equals("remove-pool")) {
+            return remove(call, pools, args, owner);
+        }
+        List<SandboxPool> added = new ArrayList<>();
+        List<Boolean> fresh = new ArrayList<>();
         try {
-            if (action.equals("remove-pool")) {
-                return remove(call, pools, args);
-            }
-            List<SandboxPool> added = new ArrayList<>();
             for (PoolSpec s : specs) {
+                fresh.add(pools.find(s.name()) == null);
                 added.add(pools.add(s, owner));
             }
             for (SandboxPool sp : added) {
-                sp.awaitReady(wait * 1000);
+                if (wait > 0) { // without --wait the pool fills in the background: awaitReady(0) would call it not ready
+                    sp.awaitReady(wait * 1000);
+                }
             }
             added.forEach(sp -> call.out().println(sp.spec().name()));
             return 0;
         } catch (GvshimException e) {
+            undo(pools, added, fresh, owner);
             return ErrorSink.failure(call, e.failure());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            undo(pools, added, fresh, owner);
             return ErrorSink.failure(call, Failure.of("POOL_NOT_READY", "add-pool was interrupted", null,
                     "the server is stopping", "add the pool again"));
         }
     }
 
-    private static int remove(Call call, SandboxPools pools, List<String> names) {
+    /**
+     * A failed add-pool leaves nothing of its own behind: its owner's hold on each pool it named
+     * (the API's start threw: its JVM has no SandboxPool to close), and the pools it made itself
+     * (a pool that cannot fill would otherwise stay, and a corrected profile under its name be
+     * refused as POOL_EXISTS). A pool that was there before, or that another owner holds, stays.
+     */
+    private static void undo(SandboxPools pools, List<SandboxPool> added, List<Boolean> fresh, long owner) {
+        for (int i = 0; i < added.size(); i++) {
+            if (owner > 0 || fresh.get(i)) {
+                pools.release(added.get(i).spec().name(), added.get(i), owner);
+            }
+        }
+    }
+
+    /** {@code owner} > 0 (the API's close()): that owner's hold only; the pool goes when nothing else holds it. */
+    private static int remove(Call call, SandboxPools pools, List<String> names, long owner) {
         List<String> unknown = new ArrayList<>();
         for (String n : names) {
-            if (!pools.remove(n)) {
+            if (pools.release(n, null, owner) == null) {
                 unknown.add(n);
             }
         }

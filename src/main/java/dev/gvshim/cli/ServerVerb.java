@@ -61,7 +61,8 @@ final class ServerVerb implements Verb {
         s.addPositional(PositionalParamSpec.builder().paramLabel("POOL").type(List.class).auxiliaryTypes(String.class).arity("0..*").index("1..*")
                 .description("add-pool: the pools, as --pool takes them; remove-pool: their names.").build());
         s.addOption(value(names("--owner"), "PID", Long.class,
-                "add-pool: remove the pool when this process ends (the Java API's JVM); default: it stays until remove-pool."));
+                "add-pool: remove the pool when this process ends (the Java API's JVM; each owner of the same pool holds it);"
+                        + " default: it stays until remove-pool. remove-pool: end this owner's hold only."));
         s.addOption(value(names("--wait"), "SECONDS", Long.class,
                 "add-pool: wait until min sandboxes are ready, or say why the pool cannot fill (default 0: do not wait)."));
         s.addOption(value(names("--idle-timeout"), "SECONDS", Long.class,

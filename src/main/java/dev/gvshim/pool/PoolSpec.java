@@ -104,7 +104,9 @@ public record PoolSpec(String name, int min, int max, long memoryBytes, RunReque
                 case "network" -> network = enumValue(spec, k, Network.parse(v), "none, sandbox or host");
                 case "userns" -> userns = enumValue(spec, k, mode(v), "auto, full or single");
                 case "platform" -> platform = choice(spec, k, v, List.of("ptrace", "systrap", "kvm"));
-                case "runsc" -> runsc = v;
+                // absolute: the server boots the sandboxes in its own directory (/), not the caller's, and a
+                // `run --pool`'s --runsc is compared as written (Profile)
+                case "runsc" -> runsc = absolute(spec, k, v);
                 case "root" -> root = cwd.resolve(v).normalize();
                 case "hostname" -> hostname = v;
                 default -> throw new IllegalArgumentException("--pool " + spec + ": unknown key " + k + " (min, max, memory, rootfs,"

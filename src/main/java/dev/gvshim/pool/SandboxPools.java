@@ -19,10 +19,17 @@ import java.util.function.Function;
  * without closing its pool leaves no sandboxes behind.
  */
 public final class SandboxPools {
-    /** A pool, and the process whose end removes it (pid 0: none). */
-    private record Entry(SandboxPool pool, long ownerPid, long ownerStart) {
+    /**
+     * A pool, whether it was added without an owner ({@code kept}: it stays until remove-pool), and
+     * the processes that added it with one (pid to start time): each caller of the same spec is an
+     * owner of its own, so that one JVM's end or close() does not take the pool from another, nor
+     * from the server's own configuration.
+     */
+    private record Entry(SandboxPool pool, boolean kept, Map<Long, Long> owners) {
+        /** Forgets the owners that are gone; true when none is left and nothing else keeps the pool. */
         boolean orphaned() {
-            return ownerPid > 0 && !ProcStat.running(ownerPid, ownerStart);
+            owners.entrySet().removeIf(o -> !ProcStat.running(o.getKey(), o.getValue()));
+            return !kept && owners.isEmpty();
         }
     }
 
@@ -42,7 +49,7 @@ public final class SandboxPools {
     public static SandboxPools start(List<PoolSpec> specs, Call call, Consumer<String> log) {
         SandboxPools p = new SandboxPools(s -> new SandboxPool(s, new Booter(call, s), log), log);
         for (PoolSpec s : specs) {
-            p.pools.put(s.name(), new Entry(p.maker.apply(s).start(), 0, -1));
+            p.pools.put(s.name(), new Entry(p.maker.apply(s).start(), true, new LinkedHashMap<>()));
         }
         return p;
     }
@@ -50,7 +57,7 @@ public final class SandboxPools {
     /** A test's pools; {@code maker} makes the ones added. */
     public static SandboxPools of(List<SandboxPool> list, Function<PoolSpec, SandboxPool> maker) {
         SandboxPools p = new SandboxPools(maker, s -> { });
-        list.forEach(x -> p.pools.put(x.spec().name(), new Entry(x, 0, -1)));
+        list.forEach(x -> p.pools.put(x.spec().name(), new Entry(x, true, new LinkedHashMap<>())));
         return p;
     }
 
@@ -63,8 +70,9 @@ public final class SandboxPools {
 
     /**
      * Adds and starts the pool {@code spec}; with {@code ownerPid} > 0 it is removed when that
-     * process ends. The same spec again is kept as it is (an application that starts again finds
-     * its pool; its new owner is added); another spec under the name is refused.
+     * process ends (and every other owner's has, and no caller added it without one). The same spec
+     * again is the pool there, with this caller as one more owner (an application that starts again,
+     * or a second JVM of the same profile, finds the pool); another spec under the name is refused.
      *
      * @return the pool (new or already there)
      */
@@ -84,13 +92,19 @@ public final class SandboxPools {
                             "the server has a pool of that name with another profile (" + e.pool().spec() + ")",
                             "choose another name, or `gvshim server remove-pool " + spec.name() + "` first"));
                 }
-                if (e.ownerPid() > 0 && ownerPid <= 0) {
-                    pools.put(spec.name(), new Entry(e.pool(), 0, -1)); // asked for without an owner: it stays
+                if (ownerPid <= 0) {
+                    pools.put(spec.name(), new Entry(e.pool(), true, e.owners())); // asked for without an owner: it stays
+                } else {
+                    e.owners().put(ownerPid, start);
                 }
                 return e.pool();
             }
             made = maker.apply(spec);
-            pools.put(spec.name(), new Entry(made, ownerPid, start));
+            Map<Long, Long> owners = new LinkedHashMap<>();
+            if (ownerPid > 0) {
+                owners.put(ownerPid, start);
+            }
+            pools.put(spec.name(), new Entry(made, ownerPid <= 0, owners));
         }
         log.accept("pool " + spec + " added" + (ownerPid > 0 ? " for process " + ownerPid : ""));
         return made.start();
@@ -98,33 +112,50 @@ public final class SandboxPools {
 
     /** Removes the pool {@code name} and destroys its sandboxes (those in use end too); false: none such. */
     public boolean remove(String name) {
+        return release(name, null, 0) != null;
+    }
+
+    /**
+     * The owner {@code ownerPid}'s end of the pool {@code name} (the API's close()): the pool is
+     * removed when no other owner is left and no caller added it without an owner; pid 0 removes
+     * it whoever else holds it (`gvshim server remove-pool NAME`). {@code only}: act only if the
+     * pool of that name is this one (an add that failed, undoing itself), or null.
+     *
+     * @return null when there is no such pool (or not {@code only}), else whether it was removed
+     */
+    public Boolean release(String name, SandboxPool only, long ownerPid) {
         Entry e;
         synchronized (this) {
-            e = pools.remove(name);
-        }
-        if (e == null) {
-            return false;
+            e = pools.get(name);
+            if (e == null || only != null && e.pool() != only) {
+                return null;
+            }
+            if (ownerPid > 0) {
+                e.owners().remove(ownerPid);
+                if (e.kept() || !e.owners().isEmpty()) {
+                    return false;
+                }
+            }
+            pools.remove(name);
         }
         e.pool().close();
         log.accept("pool " + name + " removed");
         return true;
     }
 
-    /** Removes the pools whose owner process is gone; their names. */
+    /** Removes the pools whose owner processes are all gone (and that no caller keeps); their names. */
     public List<String> removeOrphans() {
-        List<String> gone = new ArrayList<>();
+        List<Entry> gone = new ArrayList<>();
         synchronized (this) {
-            pools.forEach((n, e) -> {
-                if (e.orphaned()) {
-                    gone.add(n);
-                }
-            });
+            // decided and taken out at once: an owner added meanwhile (a JVM that starts again) keeps its pool
+            pools.values().removeIf(e -> e.orphaned() && gone.add(e));
         }
-        for (String n : gone) {
-            log.accept("pool " + n + ": its owner process is gone");
-            remove(n);
+        for (Entry e : gone) {
+            log.accept("pool " + e.pool().spec().name() + ": its owner process is gone");
+            e.pool().close();
+            log.accept("pool " + e.pool().spec().name() + " removed");
         }
-        return gone;
+        return gone.stream().map(e -> e.pool().spec().name()).toList();
     }
 
     /** The pool {@code name}, or null. */
@@ -148,8 +179,18 @@ public final class SandboxPools {
             all = List.copyOf(pools.values());
         }
         StringBuilder b = new StringBuilder();
-        all.forEach(e -> b.append(e.pool().status()).append(e.ownerPid() > 0 ? "\n  owner process " + e.ownerPid() : "")
-                .append('\n'));
+        all.forEach(e -> {
+            b.append(e.pool().status());
+            List<Long> owners;
+            synchronized (this) {
+                owners = List.copyOf(e.owners().keySet());
+            }
+            if (!owners.isEmpty()) {
+                b.append("\n  owner process").append(owners.size() > 1 ? "es " : " ").append(owners.stream().map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(", "))).append(e.kept() ? " (and kept without one)" : "");
+            }
+            b.append('\n');
+        });
         return b.toString();
     }
 

@@ -72,6 +72,7 @@ class PoolSpecTest {
                 List.of("p:platform=xen", "platform must be ptrace, systrap, kvm"),
                 List.of("p:memory=lots", "memory must be a size"),
                 List.of("p:tmpfs=scratch", "must be an absolute path"),
+                List.of("p:runsc=./runsc", "runsc ./runsc must be an absolute path"),
                 List.of("p:rootfs=/,bundle=/b", "cannot be combined"),
                 List.of("p:rootfs=/no/such/dir", "does not exist"))) {
             assertThatThrownBy(() -> PoolSpec.parse(c.get(0), dir)).as(c.get(0)).isInstanceOf(IllegalArgumentException.class)

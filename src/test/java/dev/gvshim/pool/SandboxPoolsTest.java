@@ -98,6 +98,60 @@ class SandboxPoolsTest {
     }
 
     @Test
+    void aPoolTwoOwnersAddedStaysUntilTheLastOfThemEnds() throws Exception {
+        Process a = new ProcessBuilder("sleep", "60").start();
+        Process b = new ProcessBuilder("sleep", "60").start();
+        try {
+            SandboxPool p = pools.add(spec("py:min=1,max=1"), a.pid());
+            assertThat(pools.add(spec("py:min=1,max=1"), b.pid())).isSameAs(p);
+            assertThat(pools.status()).contains("owner processes " + a.pid() + ", " + b.pid());
+            a.destroyForcibly();
+            a.waitFor(5, TimeUnit.SECONDS);
+            assertThat(pools.removeOrphans()).as("b still holds it").isEmpty();
+            assertThat(pools.find("py")).isSameAs(p);
+            b.destroyForcibly();
+            b.waitFor(5, TimeUnit.SECONDS);
+            assertThat(pools.removeOrphans()).containsExactly("py");
+        } finally {
+            a.destroyForcibly();
+            b.destroyForcibly();
+        }
+    }
+
+    @Test
+    void anOwnersReleaseEndsItsHoldOnlyAndAPlainRemoveEndsThePool() throws Exception {
+        Process a = new ProcessBuilder("sleep", "60").start();
+        Process b = new ProcessBuilder("sleep", "60").start();
+        try {
+            pools.add(spec("kept:min=0,max=1"), 0); // the server's own (--pool, add-pool without --owner)
+            pools.add(spec("kept:min=0,max=1"), a.pid()); // a JVM's SandboxPool of the same profile
+            assertThat(pools.release("kept", null, a.pid())).as("the JVM's close()").isFalse();
+            assertThat(pools.names()).contains("kept");
+            pools.add(spec("two:min=0,max=1"), a.pid());
+            pools.add(spec("two:min=0,max=1"), b.pid());
+            assertThat(pools.release("two", null, a.pid())).isFalse();
+            assertThat(pools.release("two", null, b.pid())).isTrue();
+            assertThat(pools.names()).containsExactly("kept");
+            pools.add(spec("kept:min=0,max=1"), b.pid());
+            assertThat(pools.release("kept", null, 0)).as("remove-pool NAME: whoever holds it").isTrue();
+            assertThat(pools.release("kept", null, 0)).isNull();
+            assertThat(pools.isEmpty()).isTrue();
+        } finally {
+            a.destroyForcibly();
+            b.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aReleaseForAnotherPoolOfTheNameLeavesItAlone() throws Exception {
+        SandboxPool old = pools.add(spec("py:min=0,max=1"), 0);
+        pools.remove("py");
+        SandboxPool now = pools.add(spec("py:min=0,max=1"), 0);
+        assertThat(pools.release("py", old, 0)).isNull();
+        assertThat(pools.find("py")).isSameAs(now);
+    }
+
+    @Test
     void awaitReadySaysWhyAPoolCannotFill() {
         SandboxPools failing = SandboxPools.of(List.of(), s -> new SandboxPool(s, () -> {
             throw new GvshimException(Failure.of("SUBUID_MISSING", "cannot boot", null, "no subordinate ids", "add them"));
