@@ -153,8 +153,8 @@ public final class Server {
 
     /**
      * Accepts and serves until told to stop, idle for the timeout, or the build on disk changed;
-     * then leaves the name (socket and pid file), releases the lock (a new server can start at
-     * once), finishes the calls it has, and returns why it stopped.
+     * then leaves the name (socket and pid file), destroys its pools, releases the lock (a new
+     * server can start), finishes the calls it has, and returns why it stopped.
      */
     public String loop() throws SyscallException {
         boolean collected = false;
@@ -205,8 +205,9 @@ public final class Server {
                 stop("its socket " + cfg.where().socket() + " is gone");
             }
         }
-        pools.close(); // before the name goes: a stopped server leaves no pooled sandbox behind
-        leave();
+        leave(); // no call waits in the backlog while the pools close (up to a minute for a boot under way)
+        pools.close(); // before the lock goes: a stopped server leaves no pooled sandbox behind a new one
+        Linux.closeQuietly(lockFd);
         while (active.get() > 0) {
             UnixSockets.poll(new int[] {wake[0]}, UnixSockets.POLLIN, 100);
             try {
@@ -268,9 +269,8 @@ public final class Server {
         } catch (IOException e) {
             log.line("cannot remove " + cfg.where().socket() + ": " + e.getMessage());
         }
-        Linux.closeQuietly(listener, lockFd);
+        Linux.closeQuietly(listener);
         listener = -1;
-        lockFd = -1;
     }
 
     /** One connection, start to end; whatever happens, its descriptors are closed. */

@@ -392,6 +392,64 @@ class ServerTest {
     }
 
     @Test
+    void aStoppedServerLeavesItsNameBeforeItsPoolsCloseAndKeepsTheLockUntilTheyHave() throws Exception {
+        CompletableFuture<Void> destroyed = new CompletableFuture<>();
+        dev.gvshim.pool.Sandbox slow = new dev.gvshim.pool.Sandbox() {
+            @Override
+            public boolean alive() {
+                return true;
+            }
+
+            @Override
+            public boolean takerGone() {
+                return false;
+            }
+
+            @Override
+            public void handTo(long pid) {
+            }
+
+            @Override
+            public long rss() {
+                return 1;
+            }
+
+            @Override
+            public void destroy() {
+                try {
+                    Thread.sleep(3000); // a boot under way, or a sandbox slow to die
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                destroyed.complete(null);
+            }
+        };
+        dev.gvshim.pool.SandboxPool pool = new dev.gvshim.pool.SandboxPool(dev.gvshim.pool.PoolSpec.parse("p:min=1,max=1",
+                Path.of("/")), () -> slow, x -> { }).start();
+        Server srv = server(euid, 0, null, "b1");
+        java.lang.reflect.Field f = Server.class.getDeclaredField("pools"); // no seam in the server's code for this test
+        f.setAccessible(true);
+        f.set(srv, dev.gvshim.pool.SandboxPools.of(List.of(pool)));
+        assertThat(srv.bind()).isTrue();
+        pool.awaitReady(5_000);
+        CompletableFuture<String> loop = loop(srv);
+        srv.stop("test");
+        long t0 = System.nanoTime();
+        while (Files.exists(tmp.resolve("s-test.sock")) && System.nanoTime() - t0 < 2_000_000_000L) {
+            Thread.sleep(10);
+        }
+        assertThat(tmp.resolve("s-test.sock")).as("the name goes first: no caller waits in a backlog nobody accepts").doesNotExist();
+        assertThat(destroyed).as("the pool is still closing").isNotDone();
+        assertThat(server(euid, 0, null, "b1").bind()).as("the lock is held until the pools are gone").isFalse();
+        assertThat(loop.get(10, TimeUnit.SECONDS)).isEqualTo("test");
+        assertThat(destroyed).isDone();
+        Server next = server(euid, 0, null, "b1");
+        assertThat(next.bind()).as("then released").isTrue();
+        next.stop("test");
+        next.loop();
+    }
+
+    @Test
     void statusAndStopThroughTheSocket() throws Exception {
         Server srv = server(euid, 0, null, "b1");
         assertThat(srv.bind()).isTrue();
