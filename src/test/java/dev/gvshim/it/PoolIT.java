@@ -263,6 +263,17 @@ class PoolIT {
     }
 
     @Test
+    void aRunWhosePoolIsRemovedUnderItSaysItsSandboxWasDestroyed() throws Exception {
+        start(false, "gone:min=1,max=1");
+        awaitStatus(false, "pool gone: ready 1,");
+        Host.Result r = as(false, "d=$(mktemp -d); ($G run --pool gone -- sh -c 'echo started; sleep 30' > $d/out 2> $d/err;"
+                + " echo $? > $d/rc) & for i in $(seq 100); do grep -q started $d/out 2>/dev/null && break; sleep 0.1; done;"
+                + " $G server remove-pool gone; wait; cat $d/out; echo rc=$(cat $d/rc); tail -n 1 $d/err; rm -rf $d");
+        assertThat(r.out()).as(r.toString()).startsWith("started\nrc=125\ngvshim: the sandbox was destroyed while the command"
+                + " ran: its run directory ").endsWith("[SANDBOX_DIED]\n");
+    }
+
+    @Test
     void aPoolThatCannotFillSaysWhyInStatusAndOnTheRun() throws Exception {
         Path empty = Files.createTempDirectory(host.work, "empty-root-"); // no sleep(1) for the pool's init
         Host.sh("chown", host.uid + ":" + host.gid, empty.toString());
