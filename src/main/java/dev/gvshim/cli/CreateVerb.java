@@ -35,7 +35,7 @@ final class CreateVerb extends RuntimeVerb {
         s.addOption(value(go("--console-socket"), "PATH", String.class, "Send the terminal's master over this socket."));
         s.addOption(bool(go("--no-pivot"), "Accepted (gVisor never pivots on the host)."));
         s.addOption(bool(go("--no-new-keyring"), "Accepted (gVisor has no keyrings)."));
-        s.addOption(value(go("--preserve-fds"), "N", Integer.class, "Accepted; runsc 2022-12 cannot pass descriptors."));
+        s.addOption(value(go("--preserve-fds"), "N", Integer.class, "0 only: runsc cannot pass descriptors into the sandbox (N > 0 is refused)."));
         s.addOption(value(go("--pidfd-socket"), "PATH", String.class, "Accepted and dropped."));
     }
 

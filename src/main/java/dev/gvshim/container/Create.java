@@ -70,8 +70,7 @@ public final class Create {
         }
         rc.dropped(a.noPivot(), "--no-pivot", "gVisor's sandbox never pivots on the host");
         rc.dropped(a.noNewKeyring(), "--no-new-keyring", "gVisor has no kernel keyrings");
-        rc.dropped(a.preserveFds() != null && a.preserveFds() > 0, "--preserve-fds",
-                "runsc 2022-12 cannot pass extra descriptors to the container; they are closed");
+        RuntimeFailures.preserveFds(a.preserveFds(), "create");
         rc.dropped(a.pidfdSocket() != null, "--pidfd-socket", "the container's processes are not host processes");
         Path bundle = rc.call.absolute(a.bundle() == null ? "." : a.bundle()).normalize();
         Spec spec = readBundle(rc, bundle);

@@ -52,7 +52,7 @@ public final class Exec {
         rc.dropped(a.noNewPrivs(), "--no-new-privs", "processes in gVisor cannot gain privileges from the host");
         rc.dropped(a.apparmor() != null, "--apparmor", "gVisor's sandbox is the confinement; the profile is not applied");
         rc.dropped(a.processLabel() != null, "--process-label", "SELinux labels do not apply inside gVisor");
-        rc.dropped(a.preserveFds() != null && a.preserveFds() > 0, "--preserve-fds", "runsc 2022-12 cannot pass them");
+        RuntimeFailures.preserveFds(a.preserveFds(), "exec");
         rc.dropped(a.pidfdSocket() != null, "--pidfd-socket", "the process is not a host process");
         rc.dropped(a.ignorePaused(), "--ignore-paused", "runsc refuses exec in a paused sandbox either way");
         rc.dropped(a.cgroup() != null, "--cgroup", "the sandbox has one cgroup");

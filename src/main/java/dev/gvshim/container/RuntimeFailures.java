@@ -23,6 +23,21 @@ public final class RuntimeFailures {
         return new GvshimException(Failure.runtime(id, line));
     }
 
+    /**
+     * {@code --preserve-fds N}, N > 0, refused: the container would not get the descriptors (runsc
+     * 2022-12's create and exec have no way to pass any; runsc 2024's run and exec --pass-fd are not
+     * used by gvshim), and a program that expects them (socket activation's LISTEN_FDS) would fail
+     * later for no visible reason. Never accepted and dropped.
+     */
+    static void preserveFds(Integer n, String verb) throws GvshimException {
+        if (n != null && n > 0) {
+            throw of("PRESERVE_FDS_UNSUPPORTED", "cannot pass " + n + " extra descriptor" + (n == 1 ? "" : "s") + " to the "
+                    + (verb.equals("exec") ? "process" : "container") + ": runsc " + verb + " has no way to pass them into the"
+                    + " gVisor sandbox. Fix: run without --preserve-fds (a listening socket can be bind-mounted into the"
+                    + " container instead)");
+        }
+    }
+
     /** The verb's command line is wrong: {@code line}, with {@code status} (2 where runc's parser says so, else 1). */
     public static GvshimException args(String line, int status) {
         return new GvshimException(new Failure("ARGS_INVALID", line, null, null, null, status));

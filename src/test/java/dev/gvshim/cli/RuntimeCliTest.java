@@ -268,16 +268,27 @@ class RuntimeCliTest {
         Path bundle = Files.createDirectory(tmp.resolve("bundle"));
         Out o = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "--debug",
                 "--systemd-cgroup", "--criu", "/usr/sbin/criu", "create", "-bundle", bundle.toString(), "--no-pivot",
-                "--no-new-keyring", "--preserve-fds", "2", "--pidfd-socket", "/run/p.sock", "c1");
+                "--no-new-keyring", "--preserve-fds", "0", "--pidfd-socket", "/run/p.sock", "c1");
         assertThat(o.code()).isEqualTo(1);
         List<String> debug = logLines().stream().filter(j -> j.path("level").asText().equals("debug"))
                 .map(j -> j.path("msg").asText()).toList();
         assertThat(debug).anySatisfy(m -> assertThat(m).startsWith("--systemd-cgroup"))
                 .anySatisfy(m -> assertThat(m).startsWith("--no-pivot accepted and dropped"))
                 .anySatisfy(m -> assertThat(m).startsWith("--no-new-keyring accepted and dropped"))
-                .anySatisfy(m -> assertThat(m).startsWith("--preserve-fds accepted and dropped"))
                 .anySatisfy(m -> assertThat(m).startsWith("--pidfd-socket accepted and dropped"));
         assertThat(RunscLogs.lastError(log)).startsWith("gvshim: cannot use bundle " + bundle).endsWith("[BUNDLE_NO_CONFIG]");
+    }
+
+    @Test
+    void preserveFdsIsRefusedNeverDropped() throws Exception {
+        Path bundle = Files.createDirectory(tmp.resolve("bundle"));
+        Out c = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "create", "--bundle",
+                bundle.toString(), "--preserve-fds", "2", "c1");
+        assertThat(c.code()).isEqualTo(1);
+        assertThat(c.err()).isEqualTo("gvshim: cannot pass 2 extra descriptors to the container: runsc create has no way to pass"
+                + " them into the gVisor sandbox. Fix: run without --preserve-fds (a listening socket can be bind-mounted into the"
+                + " container instead) [PRESERVE_FDS_UNSUPPORTED]\n");
+        assertThat(RunscLogs.lastError(log)).endsWith("[PRESERVE_FDS_UNSUPPORTED]"); // exec's: LifecycleTest
     }
 
     @Test

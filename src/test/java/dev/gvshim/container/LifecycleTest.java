@@ -309,6 +309,11 @@ class LifecycleTest {
         assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), "0:x",
                 List.of(), List.of(), false, null, null, null, null, false, null, List.of("true"))))).isEqualTo(
                 "gvshim: parsing x as int for gid failed (a number: exec -u UID[:GID]) [ARGS_INVALID]");
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), null,
+                List.of(), List.of(), false, null, null, 1, null, false, null, List.of("true"))))).isEqualTo(
+                "gvshim: cannot pass 1 extra descriptor to the process: runsc exec has no way to pass them into the gVisor"
+                + " sandbox. Fix: run without --preserve-fds (a listening socket can be bind-mounted into the container instead)"
+                + " [PRESERVE_FDS_UNSUPPORTED]");
         assertThat(runsc.verbs()).as("runsc prints its usage for these").doesNotContain("exec");
     }
 
