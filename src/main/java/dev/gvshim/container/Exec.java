@@ -47,8 +47,6 @@ public final class Exec {
         }
         checkArgs(a);
         checkExecSeccomp(rc, ct, a);
-        rc.dropped(a.tty() && a.consoleSocket() == null, "--tty without --console-socket",
-                "runsc gives the process the caller's terminal only through --console-socket");
         rc.dropped(a.noNewPrivs(), "--no-new-privs", "processes in gVisor cannot gain privileges from the host");
         rc.dropped(a.apparmor() != null, "--apparmor", "gVisor's sandbox is the confinement; the profile is not applied");
         rc.dropped(a.processLabel() != null, "--process-label", "SELinux labels do not apply inside gVisor");
@@ -57,9 +55,15 @@ public final class Exec {
         rc.dropped(a.ignorePaused(), "--ignore-paused", "runsc refuses exec in a paused sandbox either way");
         rc.dropped(a.cgroup() != null, "--cgroup", "the sandbox has one cgroup");
         Path process = a.process() == null ? null : rc.call.absolute(a.process());
-        boolean terminal = a.consoleSocket() == null && process != null && wantsTerminal(process);
+        boolean asked = process != null && wantsTerminal(process);
+        boolean terminal = a.consoleSocket() == null && (a.tty() || asked);
         if (terminal && a.detach()) {
             throw noConsole();
+        }
+        Path made = null;
+        if (terminal && !asked) { // exec -t: a process.json that asks runsc for the terminal
+            made = rc.store.dir(ct.id()).resolve("exec-tty-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".json");
+            process = ExecTerminal.write(a, process, made);
         }
         List<String> args = new ArrayList<>(List.of("exec"));
         if (process != null) {
@@ -90,9 +94,18 @@ public final class Exec {
             rc.forwardSignals(pid);
         }
         args.add(ct.runscId());
-        args.addAll(a.command());
-        Launch.Ran r = rc.runsc(ct, args, true, a.detach() ? RunscCommand.Stdio.DETACH : terminal ? RunscCommand.Stdio.TERMINAL
-                : RunscCommand.Stdio.WAIT, false, null, null);
+        if (process == null) { // runc ignores a command given with --process; runsc would refuse it
+            args.addAll(a.command());
+        }
+        Launch.Ran r;
+        try {
+            r = rc.runsc(ct, args, true, a.detach() ? RunscCommand.Stdio.DETACH : terminal ? RunscCommand.Stdio.TERMINAL
+                    : RunscCommand.Stdio.WAIT, false, null, null);
+        } finally {
+            if (made != null) {
+                FileTrees.delete(made);
+            }
+        }
         if (r.ok()) {
             return 0;
         }

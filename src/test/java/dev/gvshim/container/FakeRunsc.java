@@ -41,6 +41,8 @@ final class FakeRunsc implements Processes {
     final Map<String, String> failing = new HashMap<>();
     /** How many more plain deletes runsc refuses whatever the state (runsc 2024 while a sandbox winds down). */
     int refusedDeletes;
+    /** The process.json of each exec --process, as it was when runsc was called. */
+    final List<String> processFiles = new ArrayList<>();
     /** The sandbox's "cgroup" in runsc's state (its CgroupJSON), or null: runsc writes {"cgroupunknown":null} then. */
     String cgroup;
     private int nextPid = 5_000_000; // above any pid_max: never a real process (kill(2) finds none)
@@ -150,6 +152,11 @@ final class FakeRunsc implements Processes {
             case "exec" -> {
                 if (ct == null || !ct.status.equals("running")) {
                     return error(log, "cannot exec in container \"" + id + "\" in state " + (ct == null ? "?" : ct.status));
+                }
+                for (String x : verb) {
+                    if (x.startsWith("--process=")) {
+                        processFiles.add(Files.readString(Path.of(x.substring("--process=".length()))));
+                    }
                 }
             }
             case "events" -> {

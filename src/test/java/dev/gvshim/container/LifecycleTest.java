@@ -3,6 +3,7 @@ package dev.gvshim.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.Messages;
 import dev.gvshim.call.TestCalls;
 import dev.gvshim.failure.GvshimException;
@@ -315,6 +316,30 @@ class LifecycleTest {
                 + " sandbox. Fix: run without --preserve-fds (a listening socket can be bind-mounted into the container instead)"
                 + " [PRESERVE_FDS_UNSUPPORTED]");
         assertThat(runsc.verbs()).as("runsc prints its usage for these").doesNotContain("exec");
+    }
+
+    @Test
+    void execTtyGivesTheProcessATerminalThroughAProcessFileAsRunscNeeds() throws Exception {
+        create();
+        start();
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, false, null, null, true, "/w", List.of("A=1"), "1000:5",
+                List.of("7"), List.of("CAP_CHOWN"), false, null, null, null, null, false, null, List.of("sh", "-c", "tty"))))).isEqualTo(0);
+        List<String> call = runsc.calls.getLast();
+        assertThat(call.getFirst()).isEqualTo("exec");
+        assertThat(call).as("runsc takes only the id with --process").endsWith("2-c1").contains("--env=A=1")
+                .anyMatch(x -> x.startsWith("--process="));
+        JsonNode p = dev.gvshim.oci.JsonTree.read(runsc.processFiles.getLast().getBytes(StandardCharsets.UTF_8));
+        assertThat(p.path("terminal").asBoolean()).isTrue();
+        assertThat(p.path("args").toString()).isEqualTo("[\"sh\",\"-c\",\"tty\"]");
+        assertThat(p.path("cwd").asText()).isEqualTo("/w");
+        assertThat(p.path("user").toString()).isEqualTo("{\"uid\":1000,\"gid\":5,\"additionalGids\":[7]}");
+        assertThat(p.path("capabilities").path("ambient").toString()).isEqualTo("[\"CAP_CHOWN\"]");
+        assertThat(p.has("env")).as("runsc fills it from the container's, with --env").isFalse();
+        String file = call.stream().filter(x -> x.startsWith("--process=")).findFirst().orElseThrow().substring(10);
+        assertThat(Path.of(file)).as("removed after the exec").doesNotExist();
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, true, null, List.of(), null, List.of(),
+                List.of(), false, null, null, null, null, false, null, List.of("true"))))).asString()
+                .contains("cannot allocate tty if runc will detach without setting console socket");
     }
 
     private static Exec.Args exec(boolean ignorePaused) {

@@ -699,6 +699,34 @@ class RuntimeIT {
         assertThat(r.out()).isEqualTo("in-userns\nmounted\n");
     }
 
+    /**
+     * `exec -t` gives the process a terminal, also when the caller has none (runc allocates one and
+     * copies it to its stdio); without -t the process has pipes. It was accepted and dropped: runsc
+     * 2022-12 gives an exec'd process a terminal only through its process.json.
+     */
+    @Test
+    void execTtyGivesTheProcessATerminalAsRootAndRootless() throws Exception {
+        String probe = "[ -t 0 ] && [ -t 1 ] && echo tty-yes $(stty size) || echo tty-no";
+        Path b = bundle("exectty", "/bin/sleep", "600");
+        assertThat(create(b, "exectty").code()).isZero();
+        assertThat(gv(b, "start", "exectty").code()).isZero();
+        Host.Result t = gv(b, "exec", "-t", "exectty", "/bin/sh", "-c", probe);
+        assertThat(t.code()).as(t + read(log)).isZero();
+        assertThat(t.out()).as("a terminal: output through it (\\r\\n)").startsWith("tty-yes ").endsWith("\r\n");
+        Host.Result p = gv(b, "exec", "exectty", "/bin/sh", "-c", probe);
+        assertThat(p.out()).isEqualTo("tty-no\n");
+        Host.Result d = gv(b, "exec", "-t", "-d", "exectty", "/bin/true");
+        assertThat(d.code()).isEqualTo(1);
+        assertThat(d.err()).contains("cannot allocate tty if runc will detach without setting console socket");
+        assertThat(gv(b, "delete", "--force", "exectty").code()).isZero();
+
+        Path u = userBundle("rlexectty", "exec sleep 600");
+        String g = "$G --log " + u.resolve("log.json") + " --log-format json ";
+        Host.Result r = host.userShell("cd " + u + " && " + g + "create --bundle . rlt </dev/null >out 2>err && " + g + "start rlt && "
+                + g + "exec -t rlt /bin/sh -c '" + probe + "' </dev/null; " + g + "delete --force rlt", T);
+        assertThat(r.out()).as(r + read(u.resolve("log.json"))).startsWith("tty-yes ");
+    }
+
     /** process.consoleSize: runsc ignores it; gvshim's terminal starts with it (the caller has none to give). */
     @Test
     void aTerminalStartsWithTheSpecsConsoleSize() throws Exception {
