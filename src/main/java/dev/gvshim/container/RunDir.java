@@ -19,6 +19,8 @@ public final class RunDir {
     public static final String OWNER_FILE = "owner";
     /** Present in a run directory kept for the user (--debug): garbage collection leaves it alone. */
     public static final String KEEP_FILE = "kept-for-debug";
+    /** Written by whoever destroys a sandbox under its running command (a pool's removal), before the kill. */
+    public static final String DESTROYED_FILE = "destroyed";
     private final Path dir;
     private final String id;
 

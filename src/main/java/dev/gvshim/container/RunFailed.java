@@ -42,9 +42,9 @@ public final class RunFailed {
 
     /** Explains the failed run in {@code dir} and removes it ({@code keep}: leave it). */
     public static Outcome explain(Call call, Path dir, boolean keep) {
-        if (!Files.isDirectory(dir)) {
-            // removed under the running command: the sandbox was destroyed, not refused (runsc's own error
-            // is then "EOF" of an RPC to a sandbox that is no more; its logs went with the directory)
+        if (!Files.isDirectory(dir) || Files.exists(dir.resolve(RunDir.DESTROYED_FILE))) {
+            // destroyed under the running command, not refused (runsc's own error is then "EOF" of an RPC to a
+            // sandbox that is no more; its logs go with the directory, which the destroyer removes)
             return new Outcome(Failure.of("SANDBOX_DIED", "the sandbox was destroyed while the command ran", null,
                     "its run directory " + dir + " is gone: its pool was removed, its server stopped, or `gvshim rm -f`"
                             + " removed it", "run again; keep a pool while its commands run"), List.of(), null, null);

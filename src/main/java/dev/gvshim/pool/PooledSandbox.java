@@ -106,6 +106,11 @@ public final class PooledSandbox implements Sandbox {
             return;
         }
         destroyed = true;
+        try { // a command still running in it learns why its runsc exec failed (RunFailed)
+            java.nio.file.Files.writeString(boot.run().dir().resolve(dev.gvshim.container.RunDir.DESTROYED_FILE), "");
+        } catch (java.io.IOException e) {
+            // no run directory left: that says it too
+        }
         Linux.closeQuietly(userns, mntns, boot.started(), boot.stdin(), boot.stdout(), boot.stderr());
         int pid = boot.runscPid();
         if (!reaped) {

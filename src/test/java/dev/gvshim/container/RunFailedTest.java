@@ -26,4 +26,11 @@ class RunFailedTest {
         assertThat(o.fallback()).as("never run unsandboxed for it").isNull();
         assertThat(o.debug()).isEmpty();
     }
+
+    @Test
+    void aRunWhoseSandboxWasMarkedDestroyedWasDestroyedNotRefused() throws Exception {
+        Path dir = java.nio.file.Files.createDirectories(tmp.resolve("gv-456-def"));
+        java.nio.file.Files.writeString(dir.resolve(RunDir.DESTROYED_FILE), ""); // before the pool's kill and removal
+        assertThat(RunFailed.explain(TestCalls.of(tmp, Map.of()), dir, false).failure().id()).isEqualTo("SANDBOX_DIED");
+    }
 }
