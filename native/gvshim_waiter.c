@@ -296,7 +296,10 @@ int main(int argc, char **argv)
 			w.exited ? "exited" : "running");
 	await_runsc(&w);
 
-	bool runsc_failed = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 128 && log_has_error(opt.log);
+	/* runsc's own failure: its error in the log, or a sandbox destroyed under the command (its pool
+	 * removed: runsc exec's RPC ends with EOF, and the destroyer takes the log with the directory) */
+	bool runsc_failed = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 128
+		&& (log_has_error(opt.log) || run_dir_destroyed(opt.run_dir));
 	if (!runsc_failed && w.held.len && w.started)
 		relay_put(&w.err_sink, w.held.p, w.held.len);
 	clean_up(&w);

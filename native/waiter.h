@@ -64,6 +64,9 @@ bool dir_has_entries(const char *dir);
 
 /* Whether runsc's --log file holds a {"level":"error"} line: runsc's own failure, not the command's. */
 bool log_has_error(const char *log);
+/* Whether the run directory was destroyed under the command (removed, or marked "destroyed" by a
+ * pool that destroys its sandbox: RunDir.DESTROYED_FILE). */
+bool run_dir_destroyed(const char *dir);
 
 /* Waits for every remaining child (the waiter is a subreaper, so orphaned runsc helpers land
  * here) for up to `seconds`; returns true when none is left. */

@@ -105,6 +105,19 @@ bool dir_has_entries(const char *dir)
 	return any;
 }
 
+bool run_dir_destroyed(const char *dir)
+{
+	if (!dir || !*dir)
+		return false;
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return errno == ENOENT;
+	char mark[4096];
+	if (snprintf(mark, sizeof mark, "%s/destroyed", dir) >= (int)sizeof mark)
+		return false;
+	return access(mark, F_OK) == 0;
+}
+
 bool log_has_error(const char *log)
 {
 	if (!log)

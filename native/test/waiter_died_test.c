@@ -1,10 +1,12 @@
 /*
  * Test-only (not installed): the waiter's sandbox_process_died() (waiter_end.c) on a run
- * directory the test prepares: prints "died" or "not" (WaiterDiedTest).
+ * directory the test prepares: prints "died" or "not"; with --destroyed DIR, run_dir_destroyed()
+ * (WaiterDiedTest).
  */
 #define _GNU_SOURCE
 #include "../waiter.h"
 #include <stdio.h>
+#include <string.h>
 
 double now(void)
 {
@@ -13,6 +15,10 @@ double now(void)
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--destroyed") == 0) { /* run_dir_destroyed() of a directory */
+		puts(run_dir_destroyed(argv[2]) ? "destroyed" : "not");
+		return 0;
+	}
 	if (argc != 2)
 		return 2;
 	puts(sandbox_process_died(argv[1]) ? "died" : "not");

@@ -51,6 +51,21 @@ class WaiterDiedTest {
         assertThat(died(WAITED + "I1207 06:16:43.2   12345 main.go:266] Exiting with status: 35072\n")).isEqualTo("not");
     }
 
+    private String destroyed(Path dir) throws Exception {
+        Process p = new ProcessBuilder(probe.toString(), "--destroyed", dir.toString()).redirectErrorStream(true).start();
+        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    }
+
+    /** A pooled sandbox destroyed under its command (its pool removed): runsc exec's failure is explained as that. */
+    @Test
+    void aRunDirectoryRemovedOrMarkedWasDestroyed() throws Exception {
+        assertThat(destroyed(run)).isEqualTo("not");
+        Files.writeString(run.resolve(RunDir.DESTROYED_FILE), "");
+        assertThat(destroyed(run)).isEqualTo("destroyed");
+        assertThat(destroyed(run.resolve("gone"))).isEqualTo("destroyed");
+    }
+
     @Test
     void withoutTheWaitWarningNothingDied() throws Exception {
         assertThat(died("I1207 06:16:43.2   12345 main.go:266] Exiting with status: 9\n")).isEqualTo("not");
