@@ -40,11 +40,7 @@ final class CgroupWrites {
             return new Fs() {
                 @Override
                 public String read(String path) {
-                    try {
-                        return Files.readString(Path.of(path), StandardCharsets.UTF_8);
-                    } catch (IOException | RuntimeException e) {
-                        return null;
-                    }
+                    return Cgroups.readOrNull(path);
                 }
 
                 @Override

@@ -48,11 +48,7 @@ public final class Cgroups {
             return new Host() {
                 @Override
                 public String read(String path) {
-                    try {
-                        return Files.readString(Path.of(path), StandardCharsets.UTF_8);
-                    } catch (IOException | RuntimeException e) {
-                        return null;
-                    }
+                    return readOrNull(path);
                 }
 
                 @Override
@@ -339,6 +335,15 @@ public final class Cgroups {
             } catch (IOException | RuntimeException e) {
                 continue;
             }
+        }
+    }
+
+    /** The file's text (UTF-8), or null when it cannot be read: a cgroup file that is gone or not ours. */
+    static String readOrNull(String path) {
+        try {
+            return Files.readString(Path.of(path), StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 }
