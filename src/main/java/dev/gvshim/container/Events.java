@@ -62,7 +62,15 @@ public final class Events {
                         return 0;
                     }
                 }
-                String line = stats(rc, ct, memory, false, false);
+                String line;
+                try {
+                    line = stats(rc, ct, memory, false, false);
+                } catch (GvshimException e) {
+                    if (rc.store.load(id) == null || rc.store.runscState(ct.runscId()) == null) {
+                        return 0; // deleted between two polls (runc's stream ends with the container, status 0)
+                    }
+                    throw e;
+                }
                 if (line != null && !ended.get()) {
                     print(rc, line);
                 }

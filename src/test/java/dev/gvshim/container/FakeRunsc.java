@@ -41,6 +41,8 @@ final class FakeRunsc implements Processes {
     final Map<String, String> failing = new HashMap<>();
     /** How many more plain deletes runsc refuses whatever the state (runsc 2024 while a sandbox winds down). */
     int refusedDeletes;
+    /** runsc's container is gone after its next `events` call (a delete by another caller between two polls). */
+    boolean goneAfterEvents;
     /** The process.json of each exec --process, as it was when runsc was called. */
     final List<String> processFiles = new ArrayList<>();
     /** The sandbox's "cgroup" in runsc's state (its CgroupJSON), or null: runsc writes {"cgroupunknown":null} then. */
@@ -166,6 +168,11 @@ final class FakeRunsc implements Processes {
                 if (ct.status.equals("created")) {
                     // runsc 2022-12 before start: populateStats divides by the Sentry's usage, zero
                     return new Launch.Ran(2, "panic: runtime error: integer divide by zero\n\ngoroutine 1 [running]:\n");
+                }
+                if (goneAfterEvents) { // deleted by another caller right after this call
+                    containers.remove(id);
+                    dead(ct);
+                    Files.deleteIfExists(stateFile(id));
                 }
                 return new Launch.Ran(0, "{\"type\":\"stats\",\"id\":\"" + id + "\",\"data\":{\"pids\":{\"current\":2}}}\n");
             }

@@ -254,6 +254,16 @@ class LifecycleTest {
     }
 
     @Test
+    void theEventStreamEndsWithStatusZeroWhenTheContainerIsDeletedBetweenTwoPolls() throws Exception {
+        create();
+        start();
+        out.reset();
+        runsc.goneAfterEvents = true;
+        assertThat(verb(rc -> Events.run(rc, "c1", false, "100ms"))).as("runc's stream ends with the container").isEqualTo(0);
+        assertThat(out.toString()).isEqualTo("{\"type\":\"stats\",\"id\":\"c1\",\"data\":{\"pids\":{\"current\":2}}}\n");
+    }
+
+    @Test
     void signalZeroIsALivenessCheckAndKillAllOfAStoppedContainerIsDone() throws Exception {
         create();
         assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).as("created").isEqualTo(0);

@@ -215,7 +215,7 @@ class CgroupsIT {
             Host.Result d = gv("delete", "oom");
             assertThat(d.code()).as(d.toString()).isZero();
             assertThat(events.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).as("events ended with the container").isTrue();
-            assertThat(events.exitValue()).isZero();
+            assertThat(events.exitValue()).as("events' stderr: " + Files.readString(tmp.resolve("events.err"))).isZero();
             assertThat(Files.readString(tmp.resolve("events.err"))).isEmpty();
         } finally {
             events.destroyForcibly().waitFor();
