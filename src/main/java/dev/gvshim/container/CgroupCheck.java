@@ -28,7 +28,12 @@ final class CgroupCheck {
         return dir(path, Cgroups.place("freezer", procCgroup, mountinfo));
     }
 
-    private static String dir(String path, Cgroups.Place own) {
+    /**
+     * Where runsc puts a cgroupsPath in the hierarchy {@code own} (the caller's place in it): an
+     * absolute path below the hierarchy's mount, a relative one below the caller's cgroup (its
+     * parent on v2, where a process sits in a leaf); null without the hierarchy.
+     */
+    static String dir(String path, Cgroups.Place own) {
         if (own == null) {
             return null;
         }

@@ -70,13 +70,13 @@ final class CgroupDirs {
             }
             Cgroups.Place own = runscs ? Cgroups.place(first, procCgroup, mountinfo) : null;
             if (own != null && !own.v2()) {
-                add(dirs, own, p.startsWith("/") ? own.mount() + p : own.dir() + "/" + p);
+                add(dirs, own, CgroupCheck.dir(p, own));
             }
         }
         if (!v1) {
             Cgroups.Place own = Cgroups.place("memory", procCgroup, mountinfo);
             if (own != null && own.v2()) {
-                add(dirs, own, p.startsWith("/") ? own.mount() + p : parent(own.dir()) + "/" + p);
+                add(dirs, own, CgroupCheck.dir(p, own));
             }
         }
         return dirs;
@@ -89,11 +89,6 @@ final class CgroupDirs {
         if (below && !holdsRuntime && !dirs.contains(d)) {
             dirs.add(d);
         }
-    }
-
-    private static String parent(String dir) {
-        int slash = dir.lastIndexOf('/');
-        return slash <= 0 ? dir : dir.substring(0, slash);
     }
 
     /** What removal needs of the host: injected for the tests. */
