@@ -113,9 +113,7 @@ public final class SandboxPool {
                         notifyAll();
                         return s;
                     }
-                    // a pool that never filled, or fails again and again, says why at once; one failed boot of a
-                    // pool that works is retried (the caller waits for it)
-                    if (lastFailure != null && starting == 0 && (created == 0 || failuresInARow >= 2)) {
+                    if (cannotFill()) {
                         throw new GvshimException(lastFailure);
                     }
                     long left = (end - System.nanoTime()) / 1_000_000L;
@@ -149,7 +147,7 @@ public final class SandboxPool {
                     throw new GvshimException(Failure.of("POOL_EXHAUSTED", "the pool " + spec.name() + " is gone", null,
                             "it was removed, or the server is stopping", "add it again"));
                 }
-                if (lastFailure != null && starting == 0 && (created == 0 || failuresInARow >= 2)) {
+                if (cannotFill()) {
                     throw new GvshimException(lastFailure);
                 }
                 long left = (end - System.nanoTime()) / 1_000_000L;
@@ -161,6 +159,14 @@ public final class SandboxPool {
                 wait(Math.min(left, 1000));
             }
         }
+    }
+
+    /**
+     * Whether the pool's failure is the answer now: a pool that never filled, or fails again and
+     * again, says why at once; one failed boot of a pool that works is retried (its callers wait).
+     */
+    private boolean cannotFill() {
+        return lastFailure != null && starting == 0 && (created == 0 || failuresInARow >= 2);
     }
 
     /** A taken sandbox that was never handed over (its call failed first): destroyed, off the caller's path. */
