@@ -300,7 +300,7 @@ final class CgroupWrites {
         }
         if (r.quota() != 0 || r.period() != 0) {
             // cpu.max is "QUOTA PERIOD": the half not given stays as it is (runc keeps the one it set before)
-            String[] now = (fs.read(dir + "/cpu.max") == null ? "max 100000" : fs.read(dir + "/cpu.max")).strip().split("\\s+");
+            String[] now = java.util.Objects.requireNonNullElse(fs.read(dir + "/cpu.max"), "max 100000").strip().split("\\s+");
             String quota = r.quota() > 0 ? Long.toString(r.quota()) : r.quota() < 0 ? "max" : now[0];
             String period = r.period() != 0 ? Long.toUnsignedString(r.period()) : now.length > 1 ? now[1] : "100000";
             run.write(dir + "/cpu.max", quota + " " + period);
