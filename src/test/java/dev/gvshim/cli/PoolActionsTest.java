@@ -6,8 +6,8 @@ import dev.gvshim.Messages;
 import dev.gvshim.call.Call;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.pool.FakeSandbox;
 import dev.gvshim.pool.SandboxPool;
-import dev.gvshim.pool.Sandbox;
 import dev.gvshim.pool.SandboxPools;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -24,37 +24,8 @@ class PoolActionsTest {
         if (s.toString().contains("network=host")) {
             throw new GvshimException(Failure.of("RUNSC_MISSING", "cannot use runsc", null, "not found", "install it"));
         }
-        return new Fake();
+        return new FakeSandbox();
     }, x -> { }));
-
-    /** A sandbox that is always alive until destroyed. */
-    private static final class Fake implements Sandbox {
-        private volatile boolean destroyed;
-
-        @Override
-        public boolean alive() {
-            return !destroyed;
-        }
-
-        @Override
-        public boolean takerGone() {
-            return false;
-        }
-
-        @Override
-        public void handTo(long pid) {
-        }
-
-        @Override
-        public long rss() {
-            return 1 << 20;
-        }
-
-        @Override
-        public void destroy() {
-            destroyed = true;
-        }
-    }
 
     @AfterEach
     void close() {

@@ -20,39 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** The pool's bookkeeping with fake sandboxes: no runsc, no processes. */
 class SandboxPoolTest {
-    static class Fake implements Sandbox {
-        volatile boolean alive = true;
-        volatile boolean takerGone;
-        volatile boolean destroyed;
-        volatile long taker = -1;
-
-        @Override
-        public boolean alive() {
-            return alive && !destroyed;
-        }
-
-        @Override
-        public boolean takerGone() {
-            return takerGone;
-        }
-
-        @Override
-        public void handTo(long pid) {
-            taker = pid;
-        }
-
-        @Override
-        public long rss() {
-            return 10 << 20;
-        }
-
-        @Override
-        public void destroy() {
-            destroyed = true;
-        }
-    }
-
-    private final List<Fake> made = new CopyOnWriteArrayList<>();
+    private final List<FakeSandbox> made = new CopyOnWriteArrayList<>();
     private final List<String> log = new CopyOnWriteArrayList<>();
     private final List<SandboxPool> pools = new ArrayList<>();
 
@@ -69,7 +37,7 @@ class SandboxPoolTest {
 
     private SandboxPool pool(String spec) {
         return pool(spec, () -> {
-            Fake f = new Fake();
+            FakeSandbox f = new FakeSandbox();
             made.add(f);
             return f;
         });
@@ -92,7 +60,7 @@ class SandboxPoolTest {
         SandboxPool p = pool("p:min=2,max=4");
         await(() -> p.status().contains("ready 2,"));
         Sandbox s = p.take(same(p), 1000);
-        assertThat(made).contains((Fake) s);
+        assertThat(made).contains((FakeSandbox) s);
         await(() -> p.status().contains("ready 2, in use 1,"));
         assertThat(made).hasSize(3);
         assertThat(p.status()).contains("created 3").contains("served 1").contains("rss per ready sandbox 10.0 MB");
@@ -103,7 +71,7 @@ class SandboxPoolTest {
         SandboxPool p = pool("p:min=1,max=3");
         Set<Sandbox> seen = new HashSet<>();
         for (int i = 0; i < 6; i++) {
-            Fake s = (Fake) p.take(same(p), 2000);
+            FakeSandbox s = (FakeSandbox) p.take(same(p), 2000);
             assertThat(seen.add(s)).as("never given twice").isTrue();
             s.takerGone = true;
             await(() -> s.destroyed);
@@ -114,8 +82,8 @@ class SandboxPoolTest {
     @Test
     void neverMoreThanMaxAndACallerWaitsThenGivesUp() throws Exception {
         SandboxPool p = pool("p:min=1,max=2");
-        Fake a = (Fake) p.take(same(p), 2000);
-        Fake b = (Fake) p.take(same(p), 2000);
+        FakeSandbox a = (FakeSandbox) p.take(same(p), 2000);
+        FakeSandbox b = (FakeSandbox) p.take(same(p), 2000);
         Thread.sleep(300);
         assertThat(made).hasSize(2);
         assertThatThrownBy(() -> p.take(same(p), 300)).isInstanceOfSatisfying(GvshimException.class, e -> {
@@ -124,7 +92,7 @@ class SandboxPoolTest {
         });
         assertThat(made).hasSize(2);
         a.takerGone = true; // a place frees: the waiting caller gets a new sandbox
-        Fake c = (Fake) p.take(same(p), 3000);
+        FakeSandbox c = (FakeSandbox) p.take(same(p), 3000);
         assertThat(c).isNotSameAs(a).isNotSameAs(b);
         assertThat(a.destroyed).isTrue();
     }
@@ -183,7 +151,7 @@ class SandboxPoolTest {
         await(() -> made.size() == 1 && p.status().contains("ready 1,"));
         made.getFirst().alive = false;
         await(() -> made.size() == 2 && made.getFirst().destroyed && p.status().contains("ready 1,"));
-        Fake used = (Fake) p.take(same(p), 2000);
+        FakeSandbox used = (FakeSandbox) p.take(same(p), 2000);
         p.close();
         assertThat(made).allMatch(f -> f.destroyed);
         assertThat(used.destroyed).isTrue();
@@ -193,7 +161,7 @@ class SandboxPoolTest {
     void aSandboxBeingDestroyedStillCountsAgainstMax() throws Exception {
         java.util.concurrent.CountDownLatch slow = new java.util.concurrent.CountDownLatch(1);
         SandboxPool p = pool("p:min=1,max=1", () -> {
-            Fake f = new Fake() {
+            FakeSandbox f = new FakeSandbox() {
                 @Override
                 public void destroy() {
                     super.destroy();
@@ -208,7 +176,7 @@ class SandboxPoolTest {
             return f;
         });
         try {
-            Fake used = (Fake) p.take(same(p), 2000);
+            FakeSandbox used = (FakeSandbox) p.take(same(p), 2000);
             used.takerGone = true;
             await(() -> used.destroyed);
             Thread.sleep(300);

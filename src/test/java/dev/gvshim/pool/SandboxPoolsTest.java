@@ -14,9 +14,9 @@ import org.junit.jupiter.api.Test;
 
 /** Pools added and removed while the server runs (`server add-pool`, the API's SandboxPool), with fake sandboxes. */
 class SandboxPoolsTest {
-    private final List<SandboxPoolTest.Fake> made = new CopyOnWriteArrayList<>();
+    private final List<FakeSandbox> made = new CopyOnWriteArrayList<>();
     private final SandboxPools pools = SandboxPools.of(List.of(), s -> new SandboxPool(s, () -> {
-        SandboxPoolTest.Fake f = new SandboxPoolTest.Fake();
+        FakeSandbox f = new FakeSandbox();
         made.add(f);
         return f;
     }, x -> { }));
@@ -173,7 +173,7 @@ class SandboxPoolsTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            return new SandboxPoolTest.Fake();
+            return new FakeSandbox();
         }, x -> { }));
         try {
             assertThatThrownBy(() -> slow.add(spec("slow:min=1,max=1"), 0).awaitReady(200))

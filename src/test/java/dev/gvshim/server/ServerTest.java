@@ -394,28 +394,10 @@ class ServerTest {
     @Test
     void aStoppedServerLeavesItsNameBeforeItsPoolsCloseAndKeepsTheLockUntilTheyHave() throws Exception {
         CompletableFuture<Void> destroyed = new CompletableFuture<>();
-        dev.gvshim.pool.Sandbox slow = new dev.gvshim.pool.Sandbox() {
-            @Override
-            public boolean alive() {
-                return true;
-            }
-
-            @Override
-            public boolean takerGone() {
-                return false;
-            }
-
-            @Override
-            public void handTo(long pid) {
-            }
-
-            @Override
-            public long rss() {
-                return 1;
-            }
-
+        dev.gvshim.pool.Sandbox slow = new dev.gvshim.pool.FakeSandbox() {
             @Override
             public void destroy() {
+                super.destroy();
                 try {
                     Thread.sleep(3000); // a boot under way, or a sandbox slow to die
                 } catch (InterruptedException e) {
