@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CgroupsIT {
     private static final Duration T = Duration.ofSeconds(90);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final boolean V2 = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"));
+    private static final boolean V2 = Host.CGROUP_V2;
     private Host host;
     @TempDir
     Path tmp;
