@@ -29,7 +29,13 @@ final class ExecTerminal {
         try {
             ObjectNode p;
             if (given != null) {
-                JsonNode read = JsonTree.read(Files.readAllBytes(given));
+                JsonNode read;
+                try {
+                    read = JsonTree.read(Files.readAllBytes(given));
+                } catch (IOException e) {
+                    throw RuntimeFailures.args("cannot read --process " + given + ": " + (e instanceof
+                            com.fasterxml.jackson.core.JsonProcessingException j ? JsonTree.plainMessage(j) : IoError.reason(e)));
+                }
                 if (!(read instanceof ObjectNode o)) {
                     throw RuntimeFailures.args("--process " + given + ": not a JSON object");
                 }

@@ -350,6 +350,10 @@ class LifecycleTest {
         assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, true, null, List.of(), null, List.of(),
                 List.of(), false, null, null, null, null, false, null, List.of("true"))))).asString()
                 .contains("cannot allocate tty if runc will detach without setting console socket");
+        Path notJson = Files.writeString(tmp.resolve("process.txt"), "not json");
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", notJson.toString(), false, null, null, true, null, List.of(), null,
+                List.of(), List.of(), false, null, null, null, null, false, null, List.of())))).asString()
+                .startsWith("gvshim: cannot read --process " + notJson + ": ").endsWith("[ARGS_INVALID]");
     }
 
     private static Exec.Args exec(boolean ignorePaused) {
