@@ -61,6 +61,10 @@ public final class RuntimeCall implements AutoCloseable {
         this.opts = opts;
         this.log = new RuntimeLog(opts.log() == null ? null : call.absolute(opts.log()), opts.logFormat(), opts.debug(),
                 call.err());
+        if (opts.logFormat() != null && !opts.logFormat().equals("text") && !opts.logFormat().equals("json")) {
+            // runc's configLogrus: its text and status 1
+            throw RuntimeFailures.args("invalid log-format: " + opts.logFormat() + " (text or json)", Exit.RUNTIME);
+        }
         this.euid = effectiveUid(call);
         this.rootless = switch (opts.rootless() == null ? "auto" : opts.rootless()) {
             case "true" -> true;

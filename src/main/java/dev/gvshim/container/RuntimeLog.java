@@ -10,6 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 
 /**
  * The runtime's {@code --log}: what containerd's shim reads back. On a failure it keeps the
@@ -17,9 +20,13 @@ import java.time.Instant;
  * operations of a container), so every failure appends a fresh error line here (the CLI's error
  * sink also prints it on stderr, which a person sees only for some operations: stderr of a
  * non-tty create or exec is the container's own stream). Format {@code json} (runsc's and runc's
- * {"level","msg","time"}) or {@code text} (logrus's key=value).
+ * {"level","msg","time"}) or {@code text} (logrus's key=value), the time in RFC 3339 to the second as
+ * logrus writes it. Without {@code --log}, warnings and {@code --debug} lines go to stderr in the same
+ * format, as runc's (runc sends logrus to stderr then); a failure is the one line the error sink prints.
  */
 public final class RuntimeLog {
+    // logrus's default TimestampFormat, Go's time.RFC3339: seconds and the local offset ("Z" for UTC)
+    private static final DateTimeFormatter RFC3339 = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ssXXX");
     private final Path file;
     private final boolean json;
     private final boolean debug;
@@ -64,15 +71,17 @@ public final class RuntimeLog {
     }
 
     String line(String level, String msg, Instant time) {
+        String t = RFC3339.format(time.truncatedTo(ChronoUnit.SECONDS).atZone(ZoneId.systemDefault()));
         if (json) {
             ObjectNode o = JsonTree.nodes().objectNode();
             o.put("level", level);
             o.put("msg", msg);
-            o.put("time", time.toString());
+            o.put("time", t);
             return JsonTree.compact(o) + "\n";
         }
-        return "time=\"" + time + "\" level=" + level + " msg=" + quote(msg) + "\n";
+        return "time=\"" + t + "\" level=" + level + " msg=" + quote(msg) + "\n";
     }
+
 
     private static String quote(String s) {
         return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + '"';
@@ -81,7 +90,8 @@ public final class RuntimeLog {
     private void append(String level, String msg) {
         if (file == null) {
             if (!"error".equals(level)) {
-                err.println("gvshim: " + level + ": " + msg);
+                err.print(line(level, msg, Instant.now()));
+                err.flush();
             }
             return;
         }

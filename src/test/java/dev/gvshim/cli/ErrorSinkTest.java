@@ -116,7 +116,7 @@ class ErrorSinkTest {
         RuntimeLog log = new RuntimeLog(null, "json", false, err);
         log.warning("w");
         error(log, "e");
-        assertThat(err()).isEqualTo("gvshim: warning: w\ngvshim: e [TEST_ID]\n");
+        assertThat(err()).startsWith("{\"level\":\"warning\",\"msg\":\"w\",\"time\":\"").endsWith("\"}\ngvshim: e [TEST_ID]\n");
     }
 
     @Test

@@ -329,6 +329,15 @@ class RuntimeCliTest {
     }
 
     @Test
+    void anUnknownLogFormatIsRuncsError() {
+        Out xml = cli("--root", root.toString(), "--log-format", "xml", "list");
+        assertThat(xml.code()).as("runc's status").isEqualTo(1);
+        assertThat(xml.out()).as("nothing listed").isEmpty();
+        assertThat(xml.err()).isEqualTo("gvshim: invalid log-format: xml (text or json) [ARGS_INVALID]\n");
+        assertThat(cli("--root", root.toString(), "--log-format", "text", "list").code()).isZero();
+    }
+
+    @Test
     void runAndSpecKeepTheirGvshimMeaningWithoutGlobalOptions() throws Exception {
         assertThat(cli("run", "--help").out()).contains("--userns");
         Out runtimeRun = cli("--root", root.toString(), "run", "--help");

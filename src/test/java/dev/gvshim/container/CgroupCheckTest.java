@@ -23,7 +23,7 @@ class CgroupCheckTest {
     static final String V2_SELF = "0::/system.slice/containerd.service\n";
 
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private final RuntimeLog log = new RuntimeLog(null, "json", false, new PrintStream(err, true, StandardCharsets.UTF_8));
+    private final RuntimeLog log = new RuntimeLog(null, "text", false, new PrintStream(err, true, StandardCharsets.UTF_8));
 
     @Test
     void whereRunscLooks() {
@@ -66,7 +66,7 @@ class CgroupCheckTest {
         h.files.put("/sys/fs/cgroup/freezer/docker/abc/freezer.state", "THAWED\n");
         h.files.put("/sys/fs/cgroup/freezer/docker/abc/cgroup.procs", "123\n456\n");
         CgroupCheck.check("/docker/abc", V1_SELF, V1_MOUNTS, h, log);
-        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo(
-                "gvshim: warning: container's cgroup is not empty: 2 process(es) found (/sys/fs/cgroup/freezer/docker/abc)\n");
+        assertThat(err.toString(StandardCharsets.UTF_8)).as("runc's logrus line on stderr when there is no --log").endsWith(
+                " level=warning msg=\"container's cgroup is not empty: 2 process(es) found (/sys/fs/cgroup/freezer/docker/abc)\"\n");
     }
 }

@@ -32,7 +32,8 @@ class RuntimeLogTest {
     void jsonLineHasLevelMsgAndRfc3339Time() throws Exception {
         RuntimeLog log = new RuntimeLog(null, "json", false, err);
         String line = log.line("error", "container does not exist: x", Instant.parse("2024-01-02T03:04:05.123Z"));
-        assertThat(line).isEqualTo("{\"level\":\"error\",\"msg\":\"container does not exist: x\",\"time\":\"2024-01-02T03:04:05.123Z\"}\n");
+        assertThat(line).as("logrus's RFC 3339 time, to the second, as runc's JSON lines")
+                .isEqualTo("{\"level\":\"error\",\"msg\":\"container does not exist: x\",\"time\":\"2024-01-02T03:04:05Z\"}\n");
     }
 
     @Test
@@ -74,5 +75,24 @@ class RuntimeLogTest {
         assertThat(on.debugEnabled()).isTrue();
         assertThat(MAPPER.readTree(Files.readString(loud)).path("level").asText()).isEqualTo("debug");
         assertThat(err()).as("debug and warning lines never reach stderr when there is a --log").isEmpty();
+    }
+
+    @Test
+    void withoutALogDebugAndWarningLinesGoToStderrAsRuncsLogrusLines() throws Exception {
+        RuntimeLog text = new RuntimeLog(null, "text", true, err);
+        text.debug("runsc --root=/x state c");
+        text.warning("container's cgroup is not empty: 2 process(es) found");
+        String[] lines = err().split("\n");
+        assertThat(lines).hasSize(2);
+        assertThat(lines[0]).matches("time=\"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(Z|[+-]\\d\\d:\\d\\d)\" level=debug"
+                + " msg=\"runsc --root=/x state c\"");
+        assertThat(lines[1]).endsWith(" level=warning msg=\"container's cgroup is not empty: 2 process(es) found\"");
+        errBytes.reset();
+        RuntimeLog json = new RuntimeLog(null, "json", true, err);
+        json.debug("d");
+        assertThat(MAPPER.readTree(err()).path("level").asText()).isEqualTo("debug");
+        errBytes.reset();
+        new RuntimeLog(null, "text", false, err).debug("not without --debug");
+        assertThat(err()).isEmpty();
     }
 }
