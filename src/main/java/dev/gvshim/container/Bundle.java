@@ -7,6 +7,7 @@ import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.HookWrap;
 import dev.gvshim.runsc.SpecPolicy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -93,10 +94,11 @@ public final class Bundle {
 
     /**
      * The one rule for the spec's isolation fields ({@link SpecPolicy}), for a bundle's spec and
-     * gvshim run's own: refused with the one line, or what runsc must get.
+     * gvshim run's own: refused with the one line, or what runsc must get, its own hooks run by
+     * gvshim-hook with runc's state on stdin ({@link HookWrap}).
      */
-    static SpecPolicy.Result policy(Spec spec, SpecPolicy.Context context) throws GvshimException {
-        return SpecPolicy.check(spec, context);
+    static SpecPolicy.Result policy(Spec spec, SpecPolicy.Context context, HookWrap.Target hooks) throws GvshimException {
+        return HookWrap.wrap(SpecPolicy.check(spec, context), hooks);
     }
 
     /**

@@ -98,10 +98,12 @@ public final class Create {
             throw Exec.noConsole();
         }
         Path runsc = rc.runscPath(c.runsc());
-        // before the spec is checked: the rewrite of the pod's annotation is part of what runsc reads
+        // the caller's annotations for the hooks' state (runc's), then the rewrite of the pod's one for runsc
+        var hooks = new dev.gvshim.runsc.HookWrap.Target(rc.call.libexec("gvshim-hook").toString(), a.id(), bundle.toString(),
+                spec.json().path("annotations").deepCopy());
         boolean joins = joinSandbox(rc, spec);
         Path mountDir = store.dir(a.id()).resolve("mounts");
-        SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir);
+        SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir, hooks);
         String cgroupsPath = spec.linux().json().path("cgroupsPath").asText("");
         List<String> flags = rc.containerFlags(c, rc.rootless);
         List<String> cgroupDirs = List.of();
@@ -151,7 +153,7 @@ public final class Create {
                         + IoError.reason(e, mountDir));
             }
             if (policy.ociSeccomp()) {
-                markSeccomp(rc, a.id());
+                writeState(rc, a.id(), SECCOMP_MARK, "");
             }
             if (!cgroupDirs.isEmpty()) {
                 writeState(rc, a.id(), CgroupDirs.FILE, String.join("\n", cgroupDirs) + "\n"); // what delete removes
@@ -284,13 +286,13 @@ public final class Create {
      * without weakening anything as a warning, gvshim's exact rewrites with --debug.
      */
     private static SpecPolicy.Result checkSpec(RuntimeCall rc, Spec spec, Path bundle, RuntimeConfig c, String id, Path runsc,
-            Path mountDir) throws GvshimException {
+            Path mountDir, dev.gvshim.runsc.HookWrap.Target hooks) throws GvshimException {
         String off = Boolean.FALSE.equals(c.ociSeccomp()) ? "in this runtime's configuration (" + RuntimeConfig.DEFAULT_FILE
                 + ", --runsc-flag or runtimeArgs)" : null;
         SpecPolicy.Result r;
         try {
             r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUNTIME, "container " + id, bundle, !rc.rootless,
-                    off, () -> RunscRelease.of(runsc, rc.releaseCache(true)), mountDir));
+                    off, () -> RunscRelease.of(runsc, rc.releaseCache(true)), mountDir), hooks);
         } catch (GvshimException e) {
             throw RuntimeFailures.diagnosed(e.failure());
         }
@@ -332,10 +334,6 @@ public final class Create {
 
     /** In a container's directory: runsc applies the container's seccomp profile (see {@link Exec}). */
     static final String SECCOMP_MARK = "seccomp-applied";
-
-    private static void markSeccomp(RuntimeCall rc, String id) throws GvshimException {
-        writeState(rc, id, SECCOMP_MARK, "");
-    }
 
     /** A file of the container's own state, in its directory. */
     private static void writeState(RuntimeCall rc, String id, String name, String text) throws GvshimException {

@@ -20,7 +20,8 @@ final class Diagnosis {
 
     /** runsc failed at {@code verb}: the diagnosis engine's one line (cause and fix). */
     static GvshimException failure(RuntimeCall rc, Container ct, String verb) {
-        String msg = ct.human(RunscLogs.oneLine(RunscLogs.lastError(rc.callLog(ct.id()))));
+        String raw = ct.human(RunscLogs.lastError(rc.callLog(ct.id())));
+        String msg = RunscLogs.oneLine(raw);
         // this call's errors only: the debug logs keep every earlier call's too
         List<String> fatal = new ArrayList<>(RunscLogs.newFatalLines(rc.store.debugLogs(ct.id())).stream()
                 .map(ct::human).toList());
@@ -34,7 +35,7 @@ final class Diagnosis {
             // a field gvshim's own check does not know: runsc's Go error, as a field and its type (the bundle's loader's id)
             return RuntimeFailures.diagnosed(Bundle.invalid(ct.bundle().resolve("config.json"), spec));
         }
-        Failure f;
+        Failure f = Explain.hook(raw); // its lines: the hook's stderr is the last
         try {
             Explain explain = new Explain(() -> {
                 try {
@@ -43,7 +44,7 @@ final class Diagnosis {
                     throw new UncheckedIOException(e);
                 }
             });
-            f = explain.runsc(msg, fatal);
+            f = f != null ? f : explain.runsc(msg, fatal);
         } catch (RuntimeException e) {
             f = Failure.of("RUNSC_FAILED", "cannot " + verb + " the gVisor sandbox", "runsc: " + msg, null, null);
         }

@@ -6,6 +6,7 @@ import dev.gvshim.diagnose.Explain;
 import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
 import dev.gvshim.oci.Spec;
+import dev.gvshim.runsc.HookWrap;
 import dev.gvshim.runsc.RunscChoices;
 import dev.gvshim.runsc.RunscRelease;
 import dev.gvshim.runsc.SpecPolicy;
@@ -177,7 +178,10 @@ final class RunSpecTask {
         RunDir run = in.run();
         SpecPolicy.Result r = Bundle.policy(spec, SpecPolicy.Context.of(SpecPolicy.Mode.RUN, fromBundle
                 ? req.bundle().resolve("config.json").toString() : "gvshim run's spec",
-                fromBundle ? req.bundle() : null, false, null, () -> RunscRelease.of(in.runsc(), in.stateDir()), run.mounts()));
+                fromBundle ? req.bundle() : null, false, null, () -> RunscRelease.of(in.runsc(), in.stateDir()), run.mounts()),
+                // a bundle's own hooks: runsc knows the run by its id, which is the run's own
+                new HookWrap.Target(call.libexec("gvshim-hook").toString(), run.id(), fromBundle ? req.bundle().toString() : null,
+                        spec.json().path("annotations").deepCopy()));
         if (!fromBundle && in.chosen().writableRoot()) {
             r = r.withReadOnlyRootCopy();
         }

@@ -151,6 +151,11 @@ public final class Explain {
         return runscCauses().nsexec(message);
     }
 
+    /** A spec's own hook failed the create (runsc's error, its lines as runsc wrote them), or null ({@link HookCauses}). */
+    public static Failure hook(String message) {
+        return HookCauses.of(message);
+    }
+
     /**
      * runsc exited with its own error (the {"level":"error"} line of --log), with the FATAL
      * lines of its debug logs for failures that it reports only as "EOF".

@@ -77,6 +77,10 @@ final class RunscCauses extends Causes {
      */
     Failure runsc(String message, List<String> fatal) {
         String msg = message == null ? "" : message;
+        Failure hook = HookCauses.of(msg);
+        if (hook != null) {
+            return hook;
+        }
         Matcher nf = NOT_FOUND.matcher(msg);
         if (nf.find()) {
             String cmd = nf.group(1) != null ? nf.group(1) : nf.group(2);
