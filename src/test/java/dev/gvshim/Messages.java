@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * the tests see gvshim's output calls {@link #check}: {@code CliTest.cli} (every unit CLI call,
  * and the --log file it was given), {@code Host.collect} (stdout and stderr of every process the
  * integration tests start, as root, as the test user, through docker and ctr), the runtime's
- * --log files and the stdio files of `create` in RuntimeIT (in the Docker tests, the runtime's
+ * --log files and the stdio files of `create` in the runc verbs' tests (RuncFixture; in the Docker tests, the runtime's
  * --log reaches the test through docker's own error output). A test that reads gvshim's output
  * another way must call it too.
  */

@@ -39,9 +39,9 @@ class LifecycleTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        // the caller is root (a rootless container needs a real holder: RuntimeIT); CI runs as root
+        // the caller is root (a rootless container needs a real holder: LifecycleIT); CI runs as root
         assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
-                "the runtime as root: a caller without root gets a user namespace holder, a real clone (RuntimeIT covers it)");
+                "the runtime as root: a caller without root gets a user namespace holder, a real clone (LifecycleIT covers it)");
         root = tmp.resolve("root");
         proc = Files.createDirectories(tmp.resolve("proc"));
         bundle = Files.createDirectories(tmp.resolve("bundle"));

@@ -2,62 +2,33 @@ package dev.gvshim.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A root runtime's container's cgroup against the real runsc, as runc handles it: `delete` removes
- * it in every hierarchy with the sub-cgroups made in it on the host, and `events` reports the OOM
- * kill of a container that allocates past linux.resources.memory.limit. Root only: a rootless
- * container has no cgroup of its own (its spec's resources are refused, SPEC_RESOURCES).
+ * A root runtime's container's cgroup against the real runsc, as runc handles it: `create` refuses
+ * a frozen linux.cgroupsPath and warns about one with processes, `delete` removes it in every
+ * hierarchy with the sub-cgroups made in it on the host. Root only: a rootless container has no
+ * cgroup of its own (its spec's resources are refused, SPEC_RESOURCES). `events` is {@link EventsIT}.
  */
-class CgroupsIT {
-    private static final Duration T = Duration.ofSeconds(90);
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final boolean V2 = Host.CGROUP_V2;
-    private Host host;
-    @TempDir
-    Path tmp;
-    private Path root;
-    private Path log;
+class CgroupsIT extends RuncFixture {
     private final List<String> names = new ArrayList<>();
 
-    @BeforeEach
-    void setUp() {
-        host = Host.get();
-        root = tmp.resolve("state");
-        log = tmp.resolve("log.json");
-    }
-
+    /** Runs before the fixture's check that nothing is left: once the sandboxes are gone, their cgroups can go. */
     @AfterEach
-    void nothingLeft() throws IOException {
-        for (int i = 0; i < 50 && !sandboxes().isEmpty(); i++) {
-            sleep(100);
-        }
-        assertThat(sandboxes()).as("runsc processes of " + root).isEmpty();
-        dev.gvshim.Messages.checkFile(log);
+    void removeLeftCgroups() throws IOException {
+        awaitNoSandboxes();
         for (String n : names) { // whatever a failed test left
             for (Path d : cgroups(n)) {
                 Host.sh("sh", "-c", "find " + d + " -depth -type d -exec rmdir {} + 2>/dev/null");
             }
         }
-    }
-
-    private List<String> sandboxes() {
-        return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
     }
 
     /** The directories named {@code name} directly below each hierarchy's root (v1: /sys/fs/cgroup/H/name). */
@@ -73,46 +44,6 @@ class CgroupsIT {
 
     private static Path memoryHierarchy() {
         return V2 ? Path.of("/sys/fs/cgroup") : Path.of("/sys/fs/cgroup/memory");
-    }
-
-    private Path bundle(String name, String script, String cgroupsPath, Long memoryLimit) throws IOException {
-        Path b = tmp.resolve(name);
-        Files.createDirectories(b);
-        Host.sh("cp", "-a", host.work.resolve("hello/rootfs").toString(), b.resolve("rootfs").toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(host.work.resolve("hello/config.json").toFile());
-        ArrayNode a = ((ObjectNode) spec.get("process")).putArray("args");
-        a.add("/bin/sh").add("-c").add(script);
-        ObjectNode linux = (ObjectNode) spec.get("linux");
-        if (cgroupsPath != null) {
-            linux.put("cgroupsPath", cgroupsPath);
-        }
-        if (memoryLimit != null) {
-            linux.putObject("resources").putObject("memory").put("limit", memoryLimit);
-        }
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        return b;
-    }
-
-    private Host.Result gv(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(host.gvshim.toString(), "--root", root.toString(), "--log", log.toString(),
-                "--log-format", "json"));
-        cmd.addAll(List.of(args));
-        return Host.run(cmd, null, T, tmp);
-    }
-
-    /** create's stdio stays open in the sandbox: to files, as dockerd sends it to fifos. */
-    private void createAndStart(Path bundle, String id) throws IOException {
-        Host.Result c = Host.run(List.of("/bin/sh", "-c", host.gvshim + " --root " + root + " --log " + log + " --log-format json"
-                + " create --bundle " + bundle + " '" + id + "' </dev/null >" + bundle.resolve("out") + " 2>" + bundle.resolve("err")),
-                null, T, bundle);
-        assertThat(c.code()).as(c + Files.readString(bundle.resolve("err"))).isZero();
-        Host.Result s = gv("start", id);
-        assertThat(s.code()).as(s.toString()).isZero();
-    }
-
-    private String status(String id) throws IOException {
-        Host.Result r = gv("state", id);
-        return r.code() != 0 ? "" : JSON.readTree(r.out()).path("status").asText();
     }
 
     /** The id runsc knows the container by: its state file's name, RUNSC_ID_sandbox:RUNSC_ID.state. */
@@ -135,7 +66,7 @@ class CgroupsIT {
         names.add(name);
         names.add(name + "-held");
         Files.createDirectories(memoryHierarchy().resolve(name)); // pre-existing: runsc does not own it, runc removes it
-        Path b = bundle("cg", "exec sleep 600", "/" + name, null);
+        Path b = cgroupBundle("cg", "exec sleep 600", "/" + name, null);
         createAndStart(b, "cg");
         assertThat(cgroups(name)).as("runsc's cgroups").isNotEmpty().contains(memoryHierarchy().resolve(name));
         List<Path> subs = new ArrayList<>();
@@ -149,7 +80,7 @@ class CgroupsIT {
         assertThat(cgroups(name)).as("every hierarchy's cgroup, sub-cgroups first").isEmpty();
 
         // no cgroupsPath: runsc's /RUNSC_ID, with a sub-cgroup
-        Path b2 = bundle("dflt", "exec sleep 600", null, null);
+        Path b2 = cgroupBundle("dflt", "exec sleep 600", null, null);
         createAndStart(b2, "dflt");
         String runscId = runscId();
         assertThat(cgroups(runscId)).isNotEmpty();
@@ -158,7 +89,7 @@ class CgroupsIT {
         assertThat(cgroups(runscId)).isEmpty();
 
         // a sub-cgroup that still has a process: it stays (so does its parent), the delete succeeds with runc's logged error
-        Path b3 = bundle("held", "exec sleep 600", "/" + name + "-held", null);
+        Path b3 = cgroupBundle("held", "exec sleep 600", "/" + name + "-held", null);
         createAndStart(b3, "held");
         Path held = Files.createDirectories(memoryHierarchy().resolve(name + "-held/busy"));
         Process sleeper = new ProcessBuilder("sleep", "120").start();
@@ -177,103 +108,52 @@ class CgroupsIT {
     }
 
     /**
-     * A container that allocates past its memory limit: the host's OOM killer ends the sandbox (gVisor
-     * has none of its own), the container stops, and `events` says {"type":"oom","id":ID} as runc's,
-     * its stats carry the cgroup's limit, and it ends once the container is deleted.
+     * runc's checks of the spec's cgroup: a frozen one is refused in runc's words (runsc alone joins
+     * it, freezes with it, and create hangs forever, leaking the state), one with processes gets
+     * runc's warning in --log. Root's containers: runsc places their sandbox in linux.cgroupsPath.
      */
     @Test
-    void anOomKillIsAnEventAndTheStreamEndsWithTheContainer() throws Exception {
-        long limit = 200L << 20;
-        Path b = bundle("oom", "sleep 2; head -c 600m /dev/zero > /dev/shm/big; echo survived; sleep 600", null, limit);
-        createAndStart(b, "oom");
-        Host.Result once = gv("events", "--stats", "oom");
-        assertThat(once.code()).as(once.toString()).isZero();
-        JsonNode stats = JSON.readTree(once.out());
-        assertThat(stats.path("type").asText()).isEqualTo("stats");
-        assertThat(stats.path("id").asText()).isEqualTo("oom");
-        assertThat(stats.at("/data/memory/usage/limit").asLong()).as(once.out()).isEqualTo(limit);
-        assertThat(stats.at("/data/memory/raw").isObject()).as(once.out()).isTrue();
-
-        Path out = tmp.resolve("events.out");
-        Process events = new ProcessBuilder(host.gvshim.toString(), "--root", root.toString(), "--log", log.toString(),
-                "--log-format", "json", "events", "--interval", "1s", "oom").redirectOutput(out.toFile())
-                .redirectError(tmp.resolve("events.err").toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
+    void aFrozenCgroupIsRefusedAndOneWithProcessesIsWarnedAbout() throws Exception {
+        boolean v2 = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"));
+        Path hierarchy = v2 ? Path.of("/sys/fs/cgroup") : Path.of("/sys/fs/cgroup/freezer");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(hierarchy), "no freezer hierarchy at " + hierarchy);
+        String name = "gvshim-it-frozen-" + ProcessHandle.current().pid();
+        Path frozen = hierarchy.resolve(name);
+        Path busy = hierarchy.resolve(name + "-busy");
+        Process sleeper = null;
         try {
-            for (int i = 0; i < 600 && !status("oom").equals("stopped"); i++) {
-                sleep(100);
-            }
-            assertThat(status("oom")).as("the sandbox was OOM-killed").isEqualTo("stopped");
-            for (int i = 0; i < 50 && !Files.readString(out).contains("\"type\":\"oom\""); i++) {
-                sleep(100);
-            }
-            List<String> lines = Files.readAllLines(out);
-            assertThat(lines).as("events' stdout").contains("{\"type\":\"oom\",\"id\":\"oom\"}");
-            assertThat(lines).anyMatch(l -> l.startsWith("{\"type\":\"stats\",\"id\":\"oom\","));
-            assertThat(Files.readString(b.resolve("out"))).doesNotContain("survived");
-            assertThat(events.isAlive()).as("runc's events runs until the container's cgroup is gone").isTrue();
-            Host.Result d = gv("delete", "oom");
-            assertThat(d.code()).as(d.toString()).isZero();
-            assertThat(events.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).as("events ended with the container").isTrue();
-            assertThat(events.exitValue()).as("events' stderr: " + Files.readString(tmp.resolve("events.err"))).isZero();
-            assertThat(Files.readString(tmp.resolve("events.err"))).isEmpty();
+            Files.createDirectories(frozen);
+            Files.writeString(frozen.resolve(v2 ? "cgroup.freeze" : "freezer.state"), v2 ? "1" : "FROZEN");
+            Path b = bundle("frozen", "/bin/true");
+            withCgroup(b, "/" + name);
+            Host.Result c = create(b, "frozen");
+            assertThat(c.code()).as(c + read(b.resolve("err"))).isEqualTo(1);
+            assertThat(lastError()).startsWith("gvshim: container's cgroup unexpectedly frozen (" + frozen + ")").endsWith("[CGROUP_FROZEN]");
+            assertThat(rootEntries()).as("nothing created").isEmpty();
+
+            Files.createDirectories(busy);
+            sleeper = new ProcessBuilder("sleep", "120").start();
+            Files.writeString(busy.resolve("cgroup.procs"), Long.toString(sleeper.pid()));
+            Path b2 = bundle("busy", "/bin/true");
+            withCgroup(b2, "/" + name + "-busy");
+            Host.Result c2 = create(b2, "busy");
+            assertThat(c2.code()).as(c2 + read(b2.resolve("err")) + read(log)).isZero();
+            assertThat(read(log)).contains("\"level\":\"warning\",\"msg\":\"container's cgroup is not empty: 1 process(es) found ("
+                    + busy + ")\"");
+            assertThat(gv(b2, "delete", "--force", "busy").code()).isZero();
         } finally {
-            events.destroyForcibly().waitFor();
-            gv("delete", "--force", "oom");
-        }
-    }
-
-    /**
-     * A caller without root: its container has no cgroup of its own (its sandbox runs in the caller's,
-     * runsc --ignore-cgroups), so `events` streams stats with no oom watch, and ends with the container's
-     * delete (runc's ends with the cgroup); `delete` removes no cgroup.
-     */
-    @Test
-    void aRootlessContainersEventsEndWithItsDelete() throws Exception {
-        Path b = host.work.resolve("cg-rl-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
-        String g = "$G --log " + b.resolve("log.json") + " --log-format json ";
-        try {
-            // waits up to 15 s for events to exit (a zombie until the shell's wait reaps it), then says its status
-            Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . cgrl </dev/null >out 2>err && " + g
-                    + "start cgrl && { " + g + "events --interval 500ms cgrl >events.out 2>events.err </dev/null & EV=$!; }"
-                    + " && sleep 3 && " + g + "delete --force cgrl && i=0 && while [ $i -lt 75 ] && [ -e /proc/$EV ] && ! grep -q"
-                    + " '^State:[[:space:]]*Z' /proc/$EV/status; do sleep 0.2; i=$((i+1)); done; if [ $i -lt 75 ]; then wait $EV;"
-                    + " echo \"events: $?\"; else kill $EV; echo 'events still running'; fi", T);
-            assertThat(r.code()).as(r + read(b.resolve("err")) + read(b.resolve("log.json"))).isZero();
-            assertThat(r.out()).as("events ended with the delete, exit 0").contains("events: 0");
-            List<String> lines = Files.readAllLines(b.resolve("events.out"));
-            assertThat(lines).as("stats every 500 ms for ~3 s").hasSizeGreaterThanOrEqualTo(2)
-                    .allMatch(l -> l.startsWith("{\"type\":\"stats\",\"id\":\"cgrl\","));
-            assertThat(read(b.resolve("events.err"))).isEmpty();
-            dev.gvshim.Messages.checkFile(b.resolve("log.json"));
-        } finally {
-            host.userShell(g + "delete --force cgrl", T);
-        }
-        // a zombie under this machine's pid 1 (a holder init reaps late) runs nothing
-        for (int i = 0; i < 50 && host.processes().stream().anyMatch(l -> !l.endsWith("<defunct>")); i++) {
-            sleep(100);
-        }
-        assertThat(host.processes()).as("the test user's processes").allMatch(l -> l.endsWith("<defunct>"));
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return "<" + e.getMessage() + ">";
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            if (sleeper != null) {
+                sleeper.destroyForcibly().waitFor();
+            }
+            if (Files.isDirectory(frozen)) {
+                Files.writeString(frozen.resolve(v2 ? "cgroup.freeze" : "freezer.state"), v2 ? "0" : "THAWED");
+            }
+            for (Path d : List.of(frozen, busy)) {
+                for (int i = 0; i < 50 && Files.isDirectory(d); i++) {
+                    Host.sh("rmdir", d.toString());
+                    sleep(100);
+                }
+            }
         }
     }
 }

@@ -2,20 +2,10 @@ package dev.gvshim.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `update` against the real runsc (which has no update of its own): the new limits land in the
@@ -24,82 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
  * refused in one line (a stopped container in runc's words, a pids limit, a limit the kernel
  * refuses, a rootless container, which has no cgroup of its own).
  */
-class UpdateIT {
-    private static final Duration T = Duration.ofSeconds(90);
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final boolean V2 = Host.CGROUP_V2;
-    private Host host;
-    @TempDir
-    Path tmp;
-    private Path root;
-    private Path log;
-
-    @BeforeEach
-    void setUp() {
-        host = Host.get();
-        root = tmp.resolve("state");
-        log = tmp.resolve("log.json");
-    }
-
-    @AfterEach
-    void nothingLeft() throws IOException {
-        for (int i = 0; i < 50 && !sandboxes().isEmpty(); i++) {
-            sleep(100);
-        }
-        assertThat(sandboxes()).as("runsc processes of " + root).isEmpty();
-        dev.gvshim.Messages.checkFile(log);
-    }
-
-    private List<String> sandboxes() {
-        return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
-    }
-
-    private Path bundle(String name, String cgroupsPath) throws IOException {
-        Path b = tmp.resolve(name);
-        Files.createDirectories(b);
-        Host.sh("cp", "-a", host.work.resolve("hello/rootfs").toString(), b.resolve("rootfs").toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(host.work.resolve("hello/config.json").toFile());
-        ArrayNode a = ((ObjectNode) spec.get("process")).putArray("args");
-        a.add("/bin/sh").add("-c").add("echo ready; exec sleep 600");
-        if (cgroupsPath != null) {
-            ((ObjectNode) spec.get("linux")).put("cgroupsPath", cgroupsPath);
-        }
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        return b;
-    }
-
-    private Host.Result gv(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(host.gvshim.toString(), "--root", root.toString(), "--log",
-                log.toString(), "--log-format", "json"));
-        cmd.addAll(List.of(args));
-        return Host.run(cmd, null, T, tmp);
-    }
-
-    /** create (stdio to files: the sandbox keeps them) and start. */
-    private void createAndStart(Path bundle, String id) {
-        String cmd = host.gvshim + " --root " + root + " --log " + log + " --log-format json create --bundle " + bundle + " '" + id
-                + "' </dev/null >" + bundle.resolve("out") + " 2>" + bundle.resolve("err");
-        Host.Result c = Host.run(List.of("/bin/sh", "-c", cmd), null, T, bundle);
-        assertThat(c.code()).as(c + read(bundle.resolve("err")) + read(log)).isZero();
-        Host.Result s = gv("start", id);
-        assertThat(s.code()).as(s + read(log)).isZero();
-    }
-
-    private JsonNode state(String id) throws IOException {
-        Host.Result r = gv("state", id);
-        assertThat(r.code()).as(r.toString()).isZero();
-        return JSON.readTree(r.out());
-    }
-
-    private String lastError() throws IOException {
-        String msg = "";
-        for (String line : Files.readAllLines(log)) {
-            JsonNode j = JSON.readTree(line);
-            if (j.path("level").asText().equals("error")) {
-                msg = j.path("msg").asText();
-            }
-        }
-        return msg;
+class UpdateIT extends RuncFixture {
+    /** A bundle whose container says ready and sleeps, in linux.cgroupsPath where not null. */
+    private Path sleeper(String name, String cgroupsPath) throws IOException {
+        return cgroupBundle(name, "echo ready; exec sleep 600", cgroupsPath, null);
     }
 
     private static String memoryLimit(int pid) throws IOException {
@@ -127,7 +45,7 @@ class UpdateIT {
     }
 
     private void limitsOf(String id, String cgroupsPath, String own) throws Exception {
-        createAndStart(bundle(id, cgroupsPath), id);
+        createAndStart(sleeper(id, cgroupsPath), id);
         int pid = state(id).path("pid").asInt();
         assertThat(pid).isPositive();
         if (cgroupsPath != null) {
@@ -176,7 +94,7 @@ class UpdateIT {
     }
 
     private void refusals() throws Exception {
-        createAndStart(bundle("upd-no", null), "upd-no");
+        createAndStart(sleeper("upd-no", null), "upd-no");
         int pid = state("upd-no").path("pid").asInt();
         assertThat(gv("update", "--memory", "300M", "upd-no").code()).isZero();
         String pidsBefore = Files.readString(Host.cgroupOf(pid, "pids").resolve("pids.max")).strip();
@@ -207,12 +125,7 @@ class UpdateIT {
 
     @Test
     void aRootlessContainerHasNoCgroupToUpdate() throws Exception {
-        Path b = host.work.resolve("upd-rl-" + System.nanoTime());
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add("exec sleep 600");
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
-        Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
+        Path b = userBundle("upd-rl", "exec sleep 600");
         String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
         try {
             Host.Result c = host.userShell("cd " + b + " && " + g + "create --bundle . rlu </dev/null >out 2>err && " + g
@@ -229,22 +142,6 @@ class UpdateIT {
             dev.gvshim.Messages.checkFile(b.resolve("log.json"));
         } finally {
             host.userShell(g + "delete --force rlu", T);
-        }
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return "<" + e.getMessage() + ">";
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }
