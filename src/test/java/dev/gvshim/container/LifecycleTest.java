@@ -342,6 +342,17 @@ class LifecycleTest {
         assertThat(runsc.verbs()).containsOnlyOnce("exec");
     }
 
+    /** exec's options gVisor makes moot (--apparmor, --process-label, --pidfd-socket, --cgroup): accepted, never passed to runsc. */
+    @Test
+    void execsMootOptionsAreAcceptedAndNotPassedOn() throws Exception {
+        create();
+        start();
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), null, List.of(),
+                List.of(), true, "my-profile", "system_u:system_r:container_t:s0", 0, tmp.resolve("pidfd.sock").toString(),
+                false, "pids:/sub", List.of("true"))))).isEqualTo(0);
+        assertThat(runsc.calls.getLast()).containsExactly("exec", "--detach", "2-c1", "true");
+    }
+
     /** runsc before release-20240415 cannot leave a checkpointed container running: refused, not a hang. */
     @Test
     void checkpointLeaveRunningIsRefusedWhereRunscWouldReplaceTheContainer() throws Exception {
