@@ -162,6 +162,12 @@ public final class Cli {
         if (topic.length == 0) {
             return root(call, new String[] {"--help"});
         }
+        if (Set.of("help", "h", "-h", "--help", "-help").contains(topic[0])) {
+            // help's own help, as runc's `help help` and `help -h` (urfave/cli: exit 0), not an unknown topic
+            call.out().println("Usage: gvshim help [VERB]\nShows the verbs, or one verb's help (also `gvshim h [VERB]`,"
+                    + " `gvshim VERB --help`).");
+            return 0;
+        }
         Verb own = verb(topic[0]);
         RuntimeVerb runtime = own == null || topic[0].equals("__explain") ? RuntimeVerb.of(topic[0]) : null;
         CommandSpec spec = own != null && !topic[0].equals("__explain") ? own.spec() : runtime != null ? runtime.spec() : null;

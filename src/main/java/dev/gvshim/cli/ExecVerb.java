@@ -37,7 +37,7 @@ final class ExecVerb extends RuntimeVerb {
         s.addOption(value(go("--process-label"), "LABEL", String.class, "Accepted and dropped."));
         s.addOption(value(go("--preserve-fds"), "N", Integer.class, "0 only: runsc cannot pass descriptors into the sandbox (N > 0 is refused)."));
         s.addOption(value(go("--pidfd-socket"), "PATH", String.class, "Accepted and dropped."));
-        s.addOption(bool(go("--ignore-paused"), "Accepted."));
+        s.addOption(bool(go("--ignore-paused"), "Into a paused container: wait for its resume, then exec (as runc's process)."));
         s.addOption(value(go("--cgroup"), "PATH", String.class, "Accepted and dropped."));
     }
 

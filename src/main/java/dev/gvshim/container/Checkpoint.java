@@ -1,7 +1,10 @@
 package dev.gvshim.container;
 
 import dev.gvshim.call.Launch;
+import dev.gvshim.failure.Failure;
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.runsc.RunscRelease;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,6 +16,9 @@ public final class Checkpoint {
     public static int checkpoint(RuntimeCall rc, String id, String imagePath, String workPath, boolean leaveRunning,
             List<String> droppedOpts) throws GvshimException {
         Container ct = rc.lookup.existing(id);
+        if (leaveRunning) {
+            checkLeaveRunning(id, RunscRelease.of(Path.of(ct.runsc()), rc.releaseCache(true)));
+        }
         droppedOpts.forEach(o -> rc.log.debug("checkpoint " + o + ": no runsc equivalent; ignored"));
         List<String> args = new ArrayList<>(List.of("checkpoint",
                 "--image-path=" + rc.call.absolute(imagePath == null ? "checkpoint" : imagePath)));
@@ -28,6 +34,23 @@ public final class Checkpoint {
             throw Diagnosis.failure(rc, ct, "checkpoint");
         }
         return 0;
+    }
+
+    /**
+     * runc's checkpoint --leave-running dumps the container and lets it run on. runsc before
+     * release-20240415 destroys it instead, restores the image into a new sandbox with the same
+     * id and waits in the foreground until that one exits, then deletes it (runsc/cmd/checkpoint.go):
+     * to the caller a checkpoint that never returns and a container that is gone once it does.
+     * Refused with such a runsc (and one whose release is unknown).
+     */
+    static void checkLeaveRunning(String id, RunscRelease r) throws GvshimException {
+        if (r.resumesAfterCheckpoint()) {
+            return;
+        }
+        throw RuntimeFailures.diagnosed(Failure.of("CHECKPOINT_LEAVE_RUNNING", "cannot checkpoint container " + id
+                + " with --leave-running", null, "runsc " + r.label() + " does not leave it running: it destroys the container,"
+                + " restores the checkpoint into a new sandbox and waits there until that exits (gVisor resumes in place from"
+                + " release-20240415)", "checkpoint without --leave-running, then `restore` it from the same --image-path"));
     }
 
     public static int restore(RuntimeCall rc, Create.Args a, String imagePath, String workPath, boolean detach,

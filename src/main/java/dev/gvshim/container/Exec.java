@@ -42,7 +42,10 @@ public final class Exec {
             throw RuntimeFailures.args("exec needs a command or --process FILE (runc exec ID CMD...)");
         }
         Status recorded = rc.lookup.recorded(ct);
-        if (recorded != null && !recorded.canExec() && !(recorded == Status.PAUSED && a.ignorePaused())) {
+        if (recorded == Status.PAUSED && a.ignorePaused()) {
+            recorded = awaitResume(rc, ct);
+        }
+        if (recorded != null && !recorded.canExec()) {
             throw RuntimeFailures.state(recorded.execRefusal()); // runc's words, before runsc is asked
         }
         checkArgs(a);
@@ -52,7 +55,6 @@ public final class Exec {
         rc.dropped(a.processLabel() != null, "--process-label", "SELinux labels do not apply inside gVisor");
         RuntimeFailures.preserveFds(a.preserveFds(), "exec");
         rc.dropped(a.pidfdSocket() != null, "--pidfd-socket", "the process is not a host process");
-        rc.dropped(a.ignorePaused(), "--ignore-paused", "runsc refuses exec in a paused sandbox either way");
         rc.dropped(a.cgroup() != null, "--cgroup", "the sandbox has one cgroup");
         Path process = a.process() == null ? null : rc.call.absolute(a.process());
         boolean asked = process != null && wantsTerminal(process);
@@ -115,6 +117,32 @@ public final class Exec {
         }
         throw Diagnosis.failure(rc, ct, "exec");
     }
+
+    /**
+     * exec --ignore-paused of a paused container: runc's process joins the frozen cgroup and runs
+     * once the container is resumed, and `runc exec` waits until then (measured with runc 1.1.5:
+     * it blocks, foreground or -d, and the process runs after `resume`). runsc refuses to exec in
+     * a paused sandbox ("cannot execute in container in state paused"), so gvshim waits for the
+     * resume itself and then execs: the same order for the caller. Returns the status after.
+     */
+    static Status awaitResume(RuntimeCall rc, Container ct) throws GvshimException {
+        rc.log.debug("exec --ignore-paused: container " + ct.id() + " is paused; the process starts when it is resumed");
+        Status s = Status.PAUSED;
+        while (s == Status.PAUSED) {
+            try {
+                Thread.sleep(RESUME_POLL_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw RuntimeFailures.state("cannot exec in container " + ct.id() + ": interrupted while it waited for the"
+                        + " paused container's resume");
+            }
+            s = rc.lookup.recorded(ct);
+        }
+        return s;
+    }
+
+    /** How often a waiting exec --ignore-paused reads runsc's state file (a file read, no runsc call). */
+    static final long RESUME_POLL_MS = 100;
 
     /** runc's checks of exec's options (exec.go getProcess), with its texts: runsc's own are a usage dump or a later failure. */
     static void checkArgs(Args a) throws GvshimException {

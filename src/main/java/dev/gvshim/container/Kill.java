@@ -36,6 +36,9 @@ public final class Kill {
             if (st == Status.CREATED || st == Status.RUNNING || st == Status.PAUSED) {
                 return 0;
             }
+            if (all) {
+                return 0; // runc: kill -a signals every process left, none here (runc 1.1.5's `kill -a ID 0` of a stopped one: 0)
+            }
             throw RuntimeFailures.notRunning(id);
         }
         if (rc.lookup.addressable(ct) && rc.store.recordedStatus(ct.runscId()).equals("paused") && rc.lookup.sandboxAlive(ct)) {

@@ -48,7 +48,7 @@ public enum Status {
     /**
      * runc execs into a created or running container; gVisor only into a running one (its
      * sandbox runs no process of a container before start: runsc says "not started"). A paused
-     * one needs --ignore-paused, which runsc cannot honour.
+     * one needs --ignore-paused, and its exec waits for resume (Exec.awaitResume).
      */
     public boolean canExec() {
         return this == RUNNING;

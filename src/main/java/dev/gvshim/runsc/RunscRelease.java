@@ -26,6 +26,8 @@ public record RunscRelease(int date) {
     static final int UMASK = 20241021;
     /** The gofer binds the host's /proc instead of mounting a fresh one (88f7bb66f, in release-20240305.0): a masked /proc no longer stops it. */
     static final int PROC_BIND = 20240305;
+    /** checkpoint --leave-running resumes the checkpointed sandbox in place (87d8df37c, 2024-04-09). */
+    static final int CHECKPOINT_RESUME = 20240415;
     /** The OCI seccomp filter applied to exec'd processes too (028b7f0f1, 2026-03-08). */
     static final int EXEC_SECCOMP = 20260330;
     /** Device files of a read-only mount opened for writing, as Linux allows (8506136e8, 2026-06-24; before: EROFS). */
@@ -83,6 +85,15 @@ public record RunscRelease(int date) {
     /** runsc applies process.user.umask. */
     public boolean appliesUmask() {
         return atLeast(UMASK);
+    }
+
+    /**
+     * `runsc checkpoint --leave-running` resumes the container in place. Before, it destroyed the
+     * container, restored the image into a new sandbox with the same id and waited in the
+     * foreground for it to exit (runsc/cmd/checkpoint.go, "TODO(b/110843694)").
+     */
+    public boolean resumesAfterCheckpoint() {
+        return atLeast(CHECKPOINT_RESUME);
     }
 
     /** `runsc exec` puts the container's OCI seccomp filter on the new process. */

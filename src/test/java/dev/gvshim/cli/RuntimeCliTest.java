@@ -370,6 +370,70 @@ class RuntimeCliTest {
         assertThat(foo.err()).startsWith("gvshim: No help topic for 'foo' (verbs: run, ps, logs, exec, stop, rm, spec, doctor, install, uninstall, server, version, completion, help; runc's:");
     }
 
+    /** runc answers -h, --help and Go's -help of every verb with its usage (exit 0), and `help help` with help's own. */
+    @Test
+    void everyRuncVerbAnswersEachHelpOptionOnStdout() {
+        for (String verb : RuntimeCli.VERB_ORDER) {
+            for (String h : List.of("--help", "-h", "-help")) {
+                Out o = runtime(verb, h);
+                assertThat(o.code()).as(verb + " " + h).isZero();
+                assertThat(o.err()).as(verb + " " + h).isEmpty();
+                assertThat(o.out()).as(verb + " " + h).startsWith("Usage: gvshim " + verb);
+            }
+            Out topic = cli("--root", root.toString(), "help", verb);
+            assertThat(topic.code()).as("help " + verb).isZero();
+            assertThat(topic.out()).as("help " + verb).startsWith("Usage: gvshim " + verb);
+        }
+        for (String h : List.of("help", "h", "-h", "--help")) {
+            Out o = cli("--root", root.toString(), "help", h);
+            assertThat(o.code()).as("runc 1.1.5: `help " + h + "` is help's own help, exit 0").isZero();
+            assertThat(o.out()).as("help " + h).startsWith("Usage: gvshim help [VERB]");
+            assertThat(o.err()).as("help " + h).isEmpty();
+        }
+        assertThat(cli("--root", root.toString(), "help", "nosuch").code()).as("runc: No help topic, exit 3").isEqualTo(3);
+        assertThat(root).as("help touches no state").doesNotExist();
+    }
+
+    /** runc's `create -b DIR`, `run -b DIR --no-pivot` (moot: a debug line) and `run --keep` (refused) from the command line. */
+    @Test
+    void shortBundleOptionNoPivotAndKeepAsRuncsCallersPassThem() throws Exception {
+        Path bundle = Files.createDirectory(tmp.resolve("bundle"));
+        String noConfig = "cannot use bundle " + bundle + ": it has no config.json. Fix: create one with `gvshim spec` in "
+                + bundle;
+        assertFailsWithLine(runtime("create", "-b", bundle.toString(), "c1"), "gvshim: " + noConfig + " [BUNDLE_NO_CONFIG]");
+        Files.delete(log);
+        Out run = cli("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "--debug", "run", "-b",
+                bundle.toString(), "--no-pivot", "-d", "c1");
+        assertThat(run.code()).isEqualTo(1);
+        assertThat(run.err()).isEqualTo("gvshim: " + noConfig + " [BUNDLE_NO_CONFIG]\n");
+        assertThat(logLines().stream().filter(j -> j.path("level").asText().equals("debug")).map(j -> j.path("msg").asText()))
+                .anySatisfy(m -> assertThat(m).startsWith("--no-pivot accepted and dropped"));
+        Files.delete(log);
+        Out keep = runtime("run", "--keep", "-b", bundle.toString(), "c1");
+        assertThat(keep.code()).isEqualTo(1);
+        assertThat(keep.err()).startsWith("gvshim: cannot run container c1 with --keep").endsWith("[KEEP_UNSUPPORTED]\n");
+        assertThat(RunscLogs.lastError(log)).endsWith("[KEEP_UNSUPPORTED]");
+        assertThat(root.resolve("c1.gvshim")).as("nothing is left behind").doesNotExist();
+    }
+
+    /** runc's list of no containers, byte for byte (runc 1.1.5 with an empty --root): header, null, nothing; a bad -f. */
+    @Test
+    void listOfNoContainersIsRuncsInEveryFormat() throws Exception {
+        Out table = runtime("list");
+        assertThat(table.code()).isZero();
+        assertThat(table.out()).isEqualTo("ID          PID         STATUS      BUNDLE      CREATED     OWNER\n");
+        for (String[] json : List.of(new String[] {"list", "-f", "json"}, new String[] {"list", "--format", "json"},
+                new String[] {"list", "--format=json"})) {
+            Out o = runtime(json);
+            assertThat(o.out()).as(String.join(" ", json)).isEqualTo("null\n");
+            assertThat(o.err()).isEmpty();
+        }
+        Out quiet = runtime("list", "-q");
+        assertThat(quiet.code()).isZero();
+        assertThat(quiet.out()).isEmpty();
+        assertFails(runtime("list", "-f", "xml"), "invalid format option \"xml\" (table or json)", "ARGS_INVALID");
+    }
+
     @Test
     void verbHelpListsRuncsOptions() {
         Out o = runtime("exec", "--help");

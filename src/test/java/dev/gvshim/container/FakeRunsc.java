@@ -36,7 +36,7 @@ final class FakeRunsc implements Processes {
     private final Path proc;
     final Map<String, Ct> containers = new HashMap<>();
     /** Each runsc call: the verb and its arguments, without the global flags. */
-    final List<List<String>> calls = new ArrayList<>();
+    final List<List<String>> calls = java.util.Collections.synchronizedList(new ArrayList<>()); // a test may exec from another thread
     /** Verbs that fail (runsc's error line, as it writes it to --log), and with what. */
     final Map<String, String> failing = new HashMap<>();
     /** How many more plain deletes runsc refuses whatever the state (runsc 2024 while a sandbox winds down). */

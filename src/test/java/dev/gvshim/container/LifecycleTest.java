@@ -280,6 +280,94 @@ class LifecycleTest {
         assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("null\n");
     }
 
+    /** runc 1.1.5: `kill -a ID 0` of a stopped container exits 0 (no process left to check), `kill ID 0` does not. */
+    @Test
+    void killAllWithSignalZeroOfAStoppedContainerIsDone() throws Exception {
+        create();
+        start();
+        assertThat(verb(rc -> Kill.run(rc, "c1", "KILL", false))).isEqualTo(0);
+        assertThat(verb(rc -> Kill.run(rc, "c1", "0", true))).isEqualTo(0);
+        assertThat(verb(rc -> Kill.run(rc, "c1", "0", false))).isEqualTo("gvshim: container not running: c1 [CONTAINER_NOT_RUNNING]");
+        assertThat(runsc.verbs()).as("signal 0 never reaches runsc").containsOnlyOnce("kill");
+    }
+
+    /** runc's ps of a stopped container (runc 1.1.5): ps's header only, exit 0; with -f json, null. */
+    @Test
+    void psOfAStoppedContainerIsTheHeaderOnly() throws Exception {
+        create();
+        start();
+        verb(rc -> Kill.run(rc, "c1", "KILL", false));
+        List<List<String>> ps = new java.util.ArrayList<>();
+        processes = launch -> {
+            if (!launch.argv().getFirst().endsWith("ps")) {
+                return runsc.run(launch);
+            }
+            ps.add(launch.argv().subList(1, launch.argv().size()));
+            return new dev.gvshim.call.Launch.Ran(0, "UID        PID  PPID  C STIME TTY          TIME CMD\n"
+                    + "root         1     0  0 12:00 ?        00:00:01 /sbin/init\n");
+        };
+        out.reset();
+        assertThat(verb(rc -> Ps.run(rc, "c1", "table", List.of()))).isEqualTo(0);
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("UID        PID  PPID  C STIME TTY          TIME CMD\n");
+        out.reset();
+        assertThat(verb(rc -> Ps.run(rc, "c1", null, List.of()))).isEqualTo(0);
+        assertThat(out.toString(StandardCharsets.UTF_8)).as("table is the default").startsWith("UID ").hasLineCount(1);
+        assertThat(ps).as("runc's default ps arguments").containsExactly(List.of("-ef"), List.of("-ef"));
+    }
+
+    /**
+     * exec --ignore-paused (runc 1.1.5: `runc exec` blocks while the container is frozen and its
+     * process runs after `resume`): gvshim waits for the resume, then asks runsc (which refuses a
+     * paused sandbox), never before.
+     */
+    @Test
+    void execIgnorePausedWaitsForTheResumeThenRuns() throws Exception {
+        create();
+        start();
+        verb(rc -> PauseResume.pause(rc, "c1"));
+        var exec = java.util.concurrent.CompletableFuture.supplyAsync(() -> verb(rc -> Exec.run(rc, exec(true))));
+        Thread.sleep(4 * Exec.RESUME_POLL_MS);
+        assertThat(exec).as("waiting for the resume").isNotDone();
+        assertThat(runsc.verbs()).containsExactly("create", "start", "pause");
+        assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
+        assertThat(exec.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(0);
+        assertThat(runsc.verbs()).containsExactly("create", "start", "pause", "resume", "exec");
+
+        verb(rc -> PauseResume.pause(rc, "c1"));
+        var stopped = java.util.concurrent.CompletableFuture.supplyAsync(() -> verb(rc -> Exec.run(rc, exec(true))));
+        Thread.sleep(2 * Exec.RESUME_POLL_MS);
+        runsc.sandboxDies("2-c1"); // killed while paused: the exec is refused as for any stopped container
+        assertThat(stopped.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(
+                "gvshim: cannot exec in a stopped container [CONTAINER_STATE]");
+        assertThat(runsc.verbs()).containsOnlyOnce("exec");
+    }
+
+    /** exec's options gVisor makes moot (--apparmor, --process-label, --pidfd-socket, --cgroup): accepted, never passed to runsc. */
+    @Test
+    void execsMootOptionsAreAcceptedAndNotPassedOn() throws Exception {
+        create();
+        start();
+        assertThat(verb(rc -> Exec.run(rc, new Exec.Args("c1", null, true, null, null, false, null, List.of(), null, List.of(),
+                List.of(), true, "my-profile", "system_u:system_r:container_t:s0", 0, tmp.resolve("pidfd.sock").toString(),
+                false, "pids:/sub", List.of("true"))))).isEqualTo(0);
+        assertThat(runsc.calls.getLast()).containsExactly("exec", "--detach", "2-c1", "true");
+    }
+
+    /** runsc before release-20240415 cannot leave a checkpointed container running: refused, not a hang. */
+    @Test
+    void checkpointLeaveRunningIsRefusedWhereRunscWouldReplaceTheContainer() throws Exception {
+        var r2022 = dev.gvshim.runsc.RunscRelease.parse("runsc version 0.0~20221219.0");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Checkpoint.checkLeaveRunning("c1", r2022))
+                .isInstanceOfSatisfying(GvshimException.class, e -> assertThat(e.failure().oneLine()).isEqualTo(
+                        "gvshim: cannot checkpoint container c1 with --leave-running: runsc 2022-12-19 does not leave it running:"
+                        + " it destroys the container, restores the checkpoint into a new sandbox and waits there until that"
+                        + " exits (gVisor resumes in place from release-20240415). Fix: checkpoint without --leave-running, then"
+                        + " `restore` it from the same --image-path [CHECKPOINT_LEAVE_RUNNING]"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Checkpoint.checkLeaveRunning("c1",
+                dev.gvshim.runsc.RunscRelease.UNKNOWN)).hasMessageContaining("runsc unknown");
+        Checkpoint.checkLeaveRunning("c1", dev.gvshim.runsc.RunscRelease.parse("runsc version release-20240415.0"));
+    }
+
     @Test
     void resumeOfAContainerThatIsNotPausedIsRuncsRefusal() {
         create();
