@@ -9,6 +9,7 @@ import dev.gvshim.oci.JsonTree;
 import dev.gvshim.oci.Spec;
 import dev.gvshim.runsc.HookWrap;
 import dev.gvshim.runsc.SpecPolicy;
+import dev.gvshim.runsc.UsernsReach;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -110,7 +111,7 @@ public final class Bundle {
         if (r.nodev().isEmpty() && r.emptyFile() == null) {
             return null;
         }
-        Files.createDirectories(mountDir);
+        Files.createDirectories(mountDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         if (r.emptyFile() != null) {
             Files.deleteIfExists(r.emptyFile());
             Files.createFile(r.emptyFile(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r--r--r--")));
@@ -129,5 +130,41 @@ public final class Bundle {
         }
         Files.write(nodevList, list.toByteArray());
         return nodevList;
+    }
+
+    /** The suffix of {@link #mountDir}'s sibling directory. */
+    static final String MOUNTS = ".mounts";
+
+    /**
+     * Where gvshim's mount sources of a runtime's container go (its nodev copies of the root and
+     * bind sources, the empty file of masked files): the container's own directory (mode 0700),
+     * unless the spec has a user namespace whose root is another host uid. runsc's gofer mounts
+     * them from inside that namespace, as that uid, which must be able to search every directory on
+     * the way (path_resolution(7), {@link UsernsReach}): runc's `runc spec` with a user namespace failed
+     * in the gofer ("mounting root on root: permission denied", said as a mount the kernel refused).
+     * They then go in a sibling directory (mode 0711, see prepareMounts) that holds nothing but mount
+     * points: the copies are mounted in runsc's own mount namespace (gvshim-nsexec), the host sees
+     * empty ones.
+     */
+    static Path mountDir(Containers store, String id, Spec spec) {
+        long[] root = UsernsReach.mappedRoot(spec.json());
+        return root == null || root[0] == 0 ? store.dir(id).resolve("mounts") : store.root().resolve(id + MOUNTS);
+    }
+
+    /** Refuses, in one line, mount sources in {@link #mountDir} that the user namespace's root could not reach. */
+    static void checkReach(SpecPolicy.Result r, Path mountDir, String id) throws GvshimException {
+        long[] root = UsernsReach.mappedRoot(r.spec().json());
+        if ((r.nodev().isEmpty() && r.emptyFile() == null) || root == null || root[0] == 0) {
+            return;
+        }
+        for (Path p = mountDir.getParent(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p) && !UsernsReach.searchable(p, root[0], root[1])) {
+                throw RuntimeFailures.of("USERNS_UNREACHABLE", "cannot create container " + id + ": its user namespace's root"
+                        + " (host uid " + root[0] + ", gid " + root[1] + ") cannot search " + p + ", on the way to the mount"
+                        + " sources gvshim prepares in " + mountDir + " (runsc's gofer mounts them as that uid, inside the"
+                        + " namespace). Fix: allow others to search it (chmod o+x " + p + "), or pass --root DIR under"
+                        + " directories others may search");
+            }
+        }
     }
 }

@@ -52,6 +52,9 @@ final class DeviceFields extends SpecFields {
         if (mounts == null) {
             return;
         }
+        // a spec's own user namespace: a bind source its root cannot reach gets a copy where it can (UsernsReach)
+        long[] mapped = c.mountDir() == null ? null : UsernsReach.mappedRoot(json);
+        boolean reroute = mapped != null && mapped[0] != 0 && UsernsReach.reaches(c.mountDir().getParent(), mapped[0], mapped[1]);
         int i = 0;
         for (JsonNode n : mounts) {
             i++;
@@ -63,14 +66,14 @@ final class DeviceFields extends SpecFields {
             for (JsonNode o : m.path("options")) {
                 nodevOption |= o.asText().equals("nodev");
             }
-            if (!restricted && !nodevOption) {
-                continue;
-            }
             String source = m.path("source").asText("");
             if (source.isEmpty() || c.mountDir() == null) {
                 continue;
             }
             Path src = hostPath(source);
+            if (!restricted && !nodevOption && !(reroute && !UsernsReach.reaches(src.getParent(), mapped[0], mapped[1]))) {
+                continue;
+            }
             if (src.startsWith(c.mountDir())) {
                 continue; // gvshim's own empty file for masked files
             }

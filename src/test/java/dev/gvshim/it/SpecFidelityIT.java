@@ -97,6 +97,41 @@ class SpecFidelityIT extends RuncFixture {
         assertThat(r.out()).isEqualTo("in-userns\nmounted\n");
     }
 
+    /**
+     * `runc spec` with a user namespace (its device rules deny all: gvshim gives runsc nodev copies)
+     * and a bind source under a directory only root may search: runc runs it (it opens sources
+     * before it joins the namespace); runsc's gofer looks them up as the mapped root (host uid
+     * 100000). The copies go where that uid can reach; a --root it cannot reach is one line.
+     */
+    @Test
+    void aUserNamespaceSpecWithDeviceRulesAndAnUnreachableBindSourceRunsAsUnderRunc() throws Exception {
+        Path closed = tmp.resolve("closed");
+        Files.createDirectories(closed.resolve("data"));
+        Files.writeString(closed.resolve("data/f"), "from-the-host\n");
+        Host.check(Host.sh("chmod", "700", closed.toString()));
+        Path b = specBundle("userns-devices", s -> {
+            ObjectNode linux = s.withObject("linux");
+            linux.withArray("namespaces").addObject().put("type", "user");
+            for (String maps : List.of("uidMappings", "gidMappings")) {
+                linux.putArray(maps).addObject().put("containerID", 0).put("hostID", 100000).put("size", 65536);
+            }
+            linux.withObject("resources").putArray("devices").addObject().put("allow", false).put("access", "rwm");
+            s.withArray("mounts").addObject().put("destination", "/mnt").put("type", "bind")
+                    .put("source", closed.resolve("data").toString()).putArray("options").add("rbind");
+        }, "cat /mnt/f; id -u");
+        Host.Result refused = runBundle(false, b, "userns-closed-root");
+        assertThat(refused.code()).as(refused.toString()).isEqualTo(1);
+        assertThat(refused.err().lines().filter(l -> l.startsWith("gvshim: ")).toList()).as(refused.err()).singleElement()
+                .asString().contains("cannot search " + tmp).contains("chmod o+x").endsWith("[USERNS_UNREACHABLE]");
+        assertThat(rootEntries()).as("nothing left of the refused create").isEmpty();
+
+        Host.check(Host.sh("chmod", "711", tmp.toString())); // --root's parent searchable: the copies are reachable
+        Host.Result r = runBundle(false, b, "userns-devices");
+        assertThat(r.code()).as(r + logOf(b)).isZero();
+        assertThat(r.out()).isEqualTo("from-the-host\n0\n");
+        assertThat(rootEntries()).as("the copies' directory is removed with the container").isEmpty();
+    }
+
     /** Capabilities, rlimits and no_new_privs as gVisor shows them; a capability runsc 2022-12 does not know no longer fails the container. */
     @Test
     void capabilitiesRlimitsAndNoNewPrivsAreTheSpecs() throws Exception {
