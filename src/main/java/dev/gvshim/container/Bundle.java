@@ -111,7 +111,11 @@ public final class Bundle {
         if (r.nodev().isEmpty() && r.emptyFile() == null) {
             return null;
         }
-        Files.createDirectories(mountDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        var searchable = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x"));
+        if (mountDir.startsWith(SHARED_MOUNTS)) {
+            Files.createDirectories(SHARED_MOUNTS, searchable); // /run is root's alone: nobody else can have made it
+        }
+        Files.createDirectories(mountDir, searchable);
         if (r.emptyFile() != null) {
             Files.deleteIfExists(r.emptyFile());
             Files.createFile(r.emptyFile(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r--r--r--")));
@@ -134,6 +138,8 @@ public final class Bundle {
 
     /** The suffix of {@link #mountDir}'s sibling directory. */
     static final String MOUNTS = ".mounts";
+    /** root's directory for mount sources when its --root cannot be searched by others (/run/gvshim is 0700). */
+    static final Path SHARED_MOUNTS = Path.of("/run/gvshim-mounts");
 
     /**
      * Where gvshim's mount sources of a runtime's container go (its nodev copies of the root and
@@ -142,13 +148,36 @@ public final class Bundle {
      * them from inside that namespace, as that uid, which must be able to search every directory on
      * the way (path_resolution(7), {@link UsernsReach}): runc's `runc spec` with a user namespace failed
      * in the gofer ("mounting root on root: permission denied", said as a mount the kernel refused).
-     * They then go in a sibling directory (mode 0711, see prepareMounts) that holds nothing but mount
-     * points: the copies are mounted in runsc's own mount namespace (gvshim-nsexec), the host sees
-     * empty ones.
+     * They then go in a directory of mode 0711 (see prepareMounts) that holds nothing but mount
+     * points (the copies are mounted in runsc's own mount namespace, gvshim-nsexec: the host sees
+     * empty ones): next to the container's directory when that uid can search --root, else, for
+     * root, in /run/gvshim-mounts under a name made of --root and the id (gvshim's default --root,
+     * /run/gvshim, is 0700, as is Docker's /run/docker).
      */
-    static Path mountDir(Containers store, String id, Spec spec) {
-        long[] root = UsernsReach.mappedRoot(spec.json());
-        return root == null || root[0] == 0 ? store.dir(id).resolve("mounts") : store.root().resolve(id + MOUNTS);
+    static Path mountDir(Containers store, String id, Spec spec, boolean root) {
+        long[] mapped = UsernsReach.mappedRoot(spec.json());
+        if (mapped == null || mapped[0] == 0) {
+            return store.dir(id).resolve("mounts");
+        }
+        Path sibling = store.root().resolve(id + MOUNTS);
+        return !root || UsernsReach.reaches(store.root(), mapped[0], mapped[1]) ? sibling : sharedMounts(store.root(), id);
+    }
+
+    /** Removes the directories {@link #mountDir} may have made for a container with a user namespace. */
+    static void removeMounts(Path stateRoot, String id) {
+        FileTrees.delete(stateRoot.resolve(id + MOUNTS));
+        FileTrees.delete(sharedMounts(stateRoot, id));
+    }
+
+    /** root's mount sources of container {@code id} of --root {@code stateRoot} when that cannot be searched. */
+    static Path sharedMounts(Path stateRoot, String id) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest((stateRoot + "\0" + id).getBytes(
+                    java.nio.charset.StandardCharsets.UTF_8));
+            return SHARED_MOUNTS.resolve(java.util.HexFormat.of().formatHex(h, 0, 16));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java has SHA-256 (MessageDigest)", e);
+        }
     }
 
     /** Refuses, in one line, mount sources in {@link #mountDir} that the user namespace's root could not reach. */

@@ -345,6 +345,6 @@ public final class Containers {
     public void remove(String id) {
         // best effort: a leftover directory makes the id look taken, so the next create says so
         FileTrees.delete(dir(id));
-        FileTrees.delete(root.resolve(id + Bundle.MOUNTS)); // a container with a user namespace: Bundle.mountDir
+        Bundle.removeMounts(root, id);
     }
 }

@@ -102,7 +102,7 @@ public final class Create {
         var hooks = new dev.gvshim.runsc.HookWrap.Target(rc.call.libexec("gvshim-hook").toString(), a.id(), bundle.toString(),
                 spec.json().path("annotations").deepCopy());
         boolean joins = joinSandbox(rc, spec);
-        Path mountDir = rc.rootless ? store.dir(a.id()).resolve("mounts") : Bundle.mountDir(store, a.id(), spec);
+        Path mountDir = rc.rootless ? store.dir(a.id()).resolve("mounts") : Bundle.mountDir(store, a.id(), spec, rc.euid == 0);
         SpecPolicy.Result policy = checkSpec(rc, spec, bundle, c, a.id(), runsc, mountDir, hooks);
         Bundle.checkReach(policy, mountDir, a.id());
         String cgroupsPath = spec.linux().json().path("cgroupsPath").asText("");
