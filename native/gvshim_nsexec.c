@@ -5,7 +5,7 @@
  *     gvshim-nsexec [--relay wait|detach|terminal] [--log FILE [--log-format json|text] --id ID]
  *                   [--userns PATH] [--hide-proc-net] [--nodev-file FILE [--own-mountns]]
  *                   [--mountpoints-file FILE] [--slirp4netns PATH --net-log FILE]
- *                   [--signal-argv FILE [--signal-pid-file FILE]]
+ *                   [--signal-argv FILE [--signal-pid-file FILE]] [--hold-stderr RUNSC_LOG]
  *                   [--runsc-log FILE] [--argv0 NAME] --error-file FILE -- PROGRAM [ARG...]
  *
  * --relay MODE      runsc never gets the caller's stdin, stdout or stderr: without --rootless it
@@ -112,6 +112,13 @@
  *                   status stays runsc's: the process's, 128+N when signal N killed it.
  * --signal-pid-file FILE  (exec) runsc exec's --internal-pid-file: `runsc kill --pid=N` signals
  *                   the exec'd process N; until runsc wrote it, signals wait.
+ * --hold-stderr RUNSC_LOG  (runc's `create`: --relay detach) what runsc writes to its stderr is
+ *                   held (up to 64 KiB, then relayed as it comes) until it exits: written then if
+ *                   it succeeded, dropped if it failed and its error is in RUNSC_LOG (its --log,
+ *                   empty before the call) or this program's --error-file, which gvshim's one line
+ *                   says. Before `start` nothing on that pipe can be the container's (see
+ *                   release_held in nsexec_relay.c); not for run, exec or restore, whose process
+ *                   runs while runsc does, nor a terminal.
  * --argv0 NAME      exec PROGRAM with NAME as its argv[0] (gvshim run: "runsc", as it exec'd runsc
  *                   itself before this program was in between; ps and pgrep show the same).
  * --runsc-log FILE  on failure, also append an error line to runsc's --log as runsc would
@@ -211,6 +218,8 @@ int main(int argc, char **argv)
 			opt.then = argv[++i];
 		} else if (strcmp(argv[i], "--signal-argv") == 0 && i + 1 < argc) {
 			opt.signal_argv = argv[++i];
+		} else if (strcmp(argv[i], "--hold-stderr") == 0 && i + 1 < argc) {
+			opt.hold_stderr = argv[++i];
 		} else if (strcmp(argv[i], "--signal-pid-file") == 0 && i + 1 < argc) {
 			opt.signal_pid_file = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -223,6 +232,8 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return fail(STEP_USAGE, EINVAL);
 	if ((opt.output || opt.then) && opt.mode != RELAY_DETACH)
+		return fail(STEP_USAGE, EINVAL);
+	if (opt.hold_stderr && opt.mode != RELAY_DETACH && opt.mode != RELAY_WAIT)
 		return fail(STEP_USAGE, EINVAL);
 	if (opt.rows && opt.mode != RELAY_TERMINAL)
 		return fail(STEP_USAGE, EINVAL);

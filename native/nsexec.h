@@ -19,6 +19,7 @@
 
 #define EXIT_FAILED 125     /* this program's own failure; also "output was lost" (see the header) */
 #define GRACE_MS 1000       /* wait mode: how long the pipes may stay open after runsc's exit */
+#define HOLD_MAX 65536      /* --hold-stderr: at most this much is held, then it is relayed as it comes */
 
 /* Step names as gvshim's Java side reports them (dev.gvshim.runtime.NsExec). */
 #define STEP_USAGE "usage"
@@ -62,6 +63,7 @@ struct nsexec_options {
 	const char *signal_argv;     /* --signal-argv: how a signal reaches the container's process (nsexec_signals.c) */
 	const char *signal_pid_file; /* --signal-pid-file: runsc exec's --internal-pid-file (the process's pid) */
 	unsigned short rows, cols;   /* --console-size ROWSxCOLS: the spec's process.consoleSize (0: none) */
+	const char *hold_stderr;     /* --hold-stderr RUNSC_LOG: runsc create's stderr held until it exits */
 };
 
 extern struct nsexec_options opt;
@@ -114,6 +116,9 @@ struct relay {
 	struct relay_sink out, err;
 	struct termios saved; /* the caller's terminal before raw mode (terminal mode) */
 	bool raw;
+	bool holding; /* --hold-stderr while runsc runs: what comes on its stderr (out_src when merged) is held */
+	char held[HOLD_MAX];
+	size_t held_len;
 };
 
 void close_fd(int *fd);

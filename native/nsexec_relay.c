@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,6 +77,28 @@ static void end_input(struct relay *r)
 }
 
 /*
+ * A chunk from the pipe that carries runsc's stderr (err_src; out_src when stdout and stderr are
+ * one file): held while --hold-stderr holds, else written to the sink. Beyond HOLD_MAX it is no
+ * error line of runsc's: what is held and what follows are relayed as they come. Returns false
+ * once the sink failed (relay_put).
+ */
+static bool put_stderr(struct relay *r, struct relay_sink *s, const char *b, size_t k)
+{
+	if (r->holding) {
+		if (r->held_len + k <= sizeof r->held) {
+			memcpy(r->held + r->held_len, b, k);
+			r->held_len += k;
+			return true;
+		}
+		r->holding = false;
+		bool ok = relay_put(s, r->held, r->held_len);
+		r->held_len = 0;
+		return relay_put(s, b, k) && ok;
+	}
+	return relay_put(s, b, k);
+}
+
+/*
  * One round of relaying: waits up to timeout_ms (-1: no limit) for the signalfd (sfd >= 0)
  * or any relay descriptor, and moves what is ready. Returns poll's result (0: nothing was ready).
  */
@@ -117,7 +140,7 @@ static int relay_round(struct relay *r, int sfd, int timeout_ms, bool *sigchld)
 	if (i_out >= 0 && p[i_out].revents) {
 		ssize_t k = read(r->out_src, b, sizeof b);
 		if (k > 0) {
-			if (!relay_put(&r->out, b, (size_t)k)) {
+			if (!(r->merged ? put_stderr(r, &r->out, b, (size_t)k) : relay_put(&r->out, b, (size_t)k))) {
 				if (r->in_dst == r->out_src)
 					r->in_dst = -1, r->in_src = -1;
 				relay_drop(&r->out, &r->out_src); /* EPIPE for the container (EIO/SIGHUP for a pty) */
@@ -132,7 +155,7 @@ static int relay_round(struct relay *r, int sfd, int timeout_ms, bool *sigchld)
 	if (i_err >= 0 && p[i_err].revents) {
 		ssize_t k = read(r->err_src, b, sizeof b);
 		if (k > 0) {
-			if (!relay_put(&r->err, b, (size_t)k))
+			if (!put_stderr(r, &r->err, b, (size_t)k))
 				relay_drop(&r->err, &r->err_src);
 		} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
 			close_fd(&r->err_src);
@@ -212,6 +235,41 @@ static int exit_code(int status)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/*
+ * --hold-stderr RUNSC_LOG: `runsc create` has exited. Between its start and its exit nothing of
+ * the container's can be on its stderr: gVisor starts the container's process at `start` (runsc/
+ * cmd/boot.go waits for the start signal), and the sandbox and gofer do not write to it (runsc/
+ * sandbox/sandbox.go gives the boot process /dev/null as stderr unless --debug; runsc/cli/main.go:
+ * "Stderr is reserved for the application"). What runsc wrote there is its own error, and runsc's
+ * util.Errorf writes the same message to its --log, which gvshim turns into its one line; so on
+ * failure it is dropped, not shown twice. It is shown when nothing else recorded the failure (an
+ * empty RUNSC_LOG and no --error-file: a Go panic's traceback, a runsc killed by a signal), and,
+ * on success, written as it would have been.
+ */
+static void release_held(struct relay *r, int status)
+{
+	if (!r->holding)
+		return;
+	int *src = r->merged ? &r->out_src : &r->err_src;
+	struct relay_sink *s = r->merged ? &r->out : &r->err;
+	/* what is still in the pipe was written before the exit: it joins what is held */
+	char b[65536];
+	ssize_t k;
+	while (*src >= 0 && r->holding && (k = read(*src, b, sizeof b)) > 0)
+		if (!put_stderr(r, s, b, (size_t)k))
+			relay_drop(s, src);
+	bool was_holding = r->holding;
+	r->holding = false;
+	if (!was_holding)
+		return;
+	struct stat st;
+	bool recorded = (stat(opt.hold_stderr, &st) == 0 && st.st_size > 0) || (error_file && access(error_file, F_OK) == 0);
+	if (exit_code(status) == 0 || !recorded)
+		if (r->held_len > 0 && !relay_put(s, r->held, r->held_len))
+			relay_drop(s, src);
+	r->held_len = 0;
+}
+
 int run_relayed(char **argv)
 {
 	static struct relay r;
@@ -219,6 +277,7 @@ int run_relayed(char **argv)
 	int rc = setup_stdio(&r, child);
 	if (rc != 0)
 		return rc;
+	r.holding = opt.hold_stderr != NULL;
 
 	/* This process outlives runsc's output: terminal-generated SIGINT/SIGQUIT (which reach runsc
 	 * too), SIGPIPE (a write error is handled) and background terminal I/O must not stop it.
@@ -294,6 +353,7 @@ int run_relayed(char **argv)
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w == pid) {
 				exited = true;
+				release_held(&r, status);
 				deadline = now_ms() + (opt.mode == RELAY_DETACH ? 0 : GRACE_MS);
 			}
 		}

@@ -207,6 +207,11 @@ public final class RunscCommand {
                         argv.addAll(List.of("--then", then.toString()));
                     }
                 }
+                if (stdio == Stdio.DETACH && log != null && "create".equals(verb.isEmpty() ? "" : verb.getFirst())) {
+                    // until `start` nothing on runsc create's stderr is the container's: its error line, which
+                    // gvshim's one line already says from the --log, is held and dropped on failure
+                    argv.addAll(List.of("--hold-stderr", log.toString()));
+                }
                 if (stdio == Stdio.TERMINAL && rows > 0 && cols > 0) {
                     argv.addAll(List.of("--console-size", rows + "x" + cols));
                 }

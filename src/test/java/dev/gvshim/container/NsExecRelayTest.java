@@ -42,8 +42,10 @@ class NsExecRelayTest {
         pb.environment().put("E", tmp.resolve("err-file").toString());
         Process p = pb.start();
         p.getOutputStream().close();
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        // a thread each: the common pool may have one (2 CPUs), and a program blocked on a full stderr pipe never ends stdout
+        java.util.concurrent.Executor own = task -> Thread.ofPlatform().daemon().start(task);
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()), own);
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()), own);
         assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("no hang: " + script).isTrue();
         return new Result(p.exitValue(), out.get(20, TimeUnit.SECONDS), err.get(20, TimeUnit.SECONDS));
     }
@@ -148,6 +150,38 @@ class NsExecRelayTest {
         long waited = (System.nanoTime() - t1) / 1_000_000;
         assertThat(w.out()).isEqualTo("now\n");
         assertThat(waited).as("wait: a second of grace for the pipes, not the background child's 3 s").isBetween(900L, 2900L);
+    }
+
+    /**
+     * --hold-stderr (runc's create): the program's stderr is held until it exits; on failure it is
+     * dropped when its log or the error file recorded the failure (gvshim's one line says it), else
+     * (a panic, nothing recorded) and on success written; what comes after the exit is relayed as it comes.
+     */
+    @Test
+    void createsStderrIsHeldUntilItExitsAndDroppedWhenItsFailureIsRecorded() throws Exception {
+        String hold = "$N --relay detach --hold-stderr runsc.log -- /bin/sh -c ";
+        Result failed = sh("rm -f runsc.log $E; " + hold + "'echo runsc-error >&2; echo x > runsc.log; exit 1'; echo rc=$?");
+        assertThat(failed.out()).isEqualTo("rc=1\n");
+        assertThat(failed.err()).as("recorded in runsc's log: not shown").isEmpty();
+        Result merged = sh("rm -f runsc.log $E; " + hold + "'echo o; echo e >&2; echo x > runsc.log; exit 1' >both 2>&1; echo rc=$?");
+        assertThat(merged.out()).isEqualTo("rc=1\n");
+        assertThat(tmp.resolve("both")).as("2>&1: the one pipe is held").isEmptyFile();
+        Result step = sh("rm -f runsc.log $E; $N --relay detach --hold-stderr runsc.log --userns /nonexistent/ns -- /bin/true; echo rc=$?");
+        assertThat(step.out()).isEqualTo("rc=125\n");
+        assertThat(step.err()).as("gvshim-nsexec's own step: in the error file").isEmpty();
+
+        Result panic = sh("rm -f runsc.log $E; " + hold + "'echo panic: boom >&2; exit 2'; echo rc=$?");
+        assertThat(panic.out()).isEqualTo("rc=2\n");
+        assertThat(panic.err()).as("nothing else recorded it: shown").isEqualTo("panic: boom\n");
+
+        Result ok = sh("rm -f runsc.log $E; " + hold + "'echo before >&2; (sleep 0.5; echo after >&2) & exit 0'; echo rc=$?");
+        assertThat(ok.out()).isEqualTo("rc=0\n");
+        assertThat(ok.err()).as("success: what was held, then the rest as it comes").isEqualTo("before\nafter\n");
+
+        Result big = sh("rm -f runsc.log $E; " + hold + "'head -c 70000 /dev/zero >&2; echo x > runsc.log; exit 1'");
+        assertThat(big.err()).as("more than 64 KiB: not held").hasSize(70000);
+        assertThat(sh("$N --relay terminal --hold-stderr runsc.log -- /bin/true; echo rc=$?").out()).as("not with a terminal")
+                .isEqualTo("rc=125\n");
     }
 
     @Test
