@@ -33,7 +33,36 @@ public final class Checkpoint {
         if (!r.ok()) {
             throw Diagnosis.failure(rc, ct, "checkpoint");
         }
+        if (!leaveRunning) {
+            awaitStopped(rc, ct);
+        }
         return 0;
+    }
+
+    /** How long {@link #awaitStopped} waits for the sandbox to end after its checkpoint. */
+    static final long STOP_WAIT_MS = 120_000;
+
+    /**
+     * runc's checkpoint returns with the container stopped and its image written. runsc from 2024
+     * returns while the sandbox still winds down (measured with runsc 0.0~20240729: `checkpoint`
+     * back in ~0.1 s, `state` "running" for ~2 s more), so a `delete` or `restore` right after it
+     * would meet a running container: wait for the sandbox's end (runsc 2022-12's is over by then).
+     */
+    static void awaitStopped(RuntimeCall rc, Container ct) {
+        long deadline = System.nanoTime() + STOP_WAIT_MS * 1_000_000;
+        while (rc.lookup.sandboxAlive(ct)) {
+            if (System.nanoTime() > deadline) {
+                rc.log.warning("checkpoint of " + ct.id() + ": its sandbox still runs " + STOP_WAIT_MS / 1000
+                        + " s after runsc's checkpoint returned; `state` says when it has stopped");
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /**

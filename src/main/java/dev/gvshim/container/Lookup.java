@@ -135,14 +135,33 @@ final class Lookup {
     }
 
     /**
-     * runsc's status, or "stopped" for a "paused" or "created" container whose sandbox is dead:
-     * runsc re-checks "created" only by kill(pid, 0), which a zombie passes, and "paused" not at
-     * all, so a paused container stays "paused" after its sandbox died ("running" it checks by
-     * asking the sandbox).
+     * runsc's status, or "stopped" for a container whose sandbox is dead: runsc re-checks "created"
+     * only by kill(pid, 0), which a zombie passes, and "paused" not at all, so a paused container
+     * stays "paused" after its sandbox died; runsc from 2024 says "running" by kill(pid, 0) too
+     * (measured: "running" for ~2 s after a checkpoint, while its sandbox was a zombie its parent,
+     * this machine's init, had not reaped yet).
      */
     String effective(Container ct, String runscStatus) {
+        if (runscStatus.equals("running")) {
+            return sandboxZombie(ct) ? "stopped" : runscStatus;
+        }
         return (runscStatus.equals("paused") || runscStatus.equals("created")) && !sandboxAlive(ct) ? "stopped"
                 : runscStatus;
+    }
+
+    /** Whether the container's sandbox process has exited and waits to be reaped (proc(5): state Z). */
+    private boolean sandboxZombie(Container ct) {
+        Containers.Sandbox sb = rc.store.sandbox(ct.runscId());
+        if (sb == null || sb.pid() <= 0) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(rc.store.proc().resolve(sb.pid() + "/stat"));
+            int end = stat.lastIndexOf(')');
+            return end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z';
+        } catch (IOException | RuntimeException e) {
+            return false; // gone (runsc says so itself) or not readable: runsc's status stands
+        }
     }
 
     /**
