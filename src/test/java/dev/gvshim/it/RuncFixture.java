@@ -21,12 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What every test of the runc-compatible verbs shares (LifecycleIT, ExecIT, KillIT, PauseIT,
  * TerminalIT, StdioIT, IdsIT, SpecFidelityIT, NetworkNsIT, LauncherIT, UpdateIT, CgroupsIT,
- * EventsIT): the real runsc, called the way dockerd and containerd call a runtime, {@code --root R
- * --log L --log-format json VERB ...} as root, with R and L in the test's own directory; bundles
- * made from the hello bundle ({@link Host} builds its busybox root file system once); the non-root
- * user's bundles in its work directory, where runsc's own --rootless would refuse `create`; and,
- * after each test, the check that nothing is left: no runsc process of R, and no Java words in
- * what gvshim wrote where {@link Host#collect} does not see it (--log, create's redirected stdio).
+ * EventsIT, HooksIT, RuncDetailsIT): the real runsc, called the way dockerd and containerd call a
+ * runtime, {@code --root R --log L --log-format json VERB ...} as root, with R and L in the test's
+ * own directory; bundles made from the hello bundle ({@link Host} builds its busybox root file
+ * system once); the non-root user's bundles in its work directory, where runsc's own --rootless
+ * would refuse `create`; and, after each test, the check that nothing is left: no runsc process of
+ * R, and no Java words in what gvshim wrote where {@link Host#collect} does not see it (--log,
+ * create's redirected stdio).
  */
 abstract class RuncFixture {
     static final Duration T = Duration.ofSeconds(90);
