@@ -1,5 +1,6 @@
 package dev.gvshim.it;
 
+import static dev.gvshim.it.RuncFixture.sleep;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -185,14 +186,6 @@ class DockerRuntimeIT {
 
     private static List<String> runscProcesses() {
         return Host.sh("pgrep", "-af", "runsc").out().lines().filter(l -> l.contains("runsc")).toList();
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.gvshim.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -14,8 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -26,9 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * none once stopped), its own args, env and timeout; a failing prestart hook fails create with one
  * line and leaves nothing; a failing poststart hook is a warning.
  */
-class HooksIT {
-    private static final Duration T = Duration.ofSeconds(90);
-    private static final ObjectMapper JSON = new ObjectMapper();
+class HooksIT extends RuncFixture {
     /** Saves what it was given in the bundle; fails as the kind named in $FAIL, sleeps as the kind in $SLOW. */
     private static final String HOOK = """
             #!/bin/sh
@@ -46,21 +41,14 @@ class HooksIT {
             [ "$k" = "$FAIL" ] && { echo "some output"; echo "the $k hook says no" >&2; exit 3; }
             exit 0
             """;
-    private Host host;
-    @TempDir
-    Path tmp;
-    private Path root;
-    private final List<Path> bundles = new ArrayList<>();
     private final List<String[]> created = new ArrayList<>();
 
-    @BeforeEach
-    void setUp() {
-        host = Host.get();
-        root = tmp.resolve("state");
-    }
-
+    /**
+     * Runs before the fixture's check that nothing is left (no runsc of --root, the bundles'
+     * files audited): a failed test's container is deleted, and the test user's containers end too.
+     */
     @AfterEach
-    void nothingLeft() {
+    void deleteWhatATestLeft() {
         // a failed test's container (a passing test deletes its own, or has none)
         for (String[] c : created) {
             gv(c[0].equals("user"), Path.of(c[1]), "delete --force " + c[2]);
@@ -68,24 +56,13 @@ class HooksIT {
         for (int i = 0; i < 50 && !(sandboxes().isEmpty() && host.processes().isEmpty()); i++) {
             sleep(100);
         }
-        assertThat(sandboxes()).as("runsc processes of " + root).isEmpty();
         assertThat(host.processes()).as("the test user's processes").isEmpty();
-        for (Path b : bundles) {
-            for (String f : List.of("log.json", "out", "err")) {
-                dev.gvshim.Messages.checkFile(b.resolve(f));
-            }
-        }
         assertThat(Host.sh("stat", "-c", "%U:%G", "/dev/null").out().strip()).isEqualTo("root:root");
-    }
-
-    private List<String> sandboxes() {
-        return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
     }
 
     /** The hello bundle running sleep, with the hook script at hook.sh as each of the four kinds, env {@code env}. */
     private Path bundle(boolean user, String name, String... env) throws IOException {
-        Path b = host.work.resolve(name + "-" + System.nanoTime());
-        bundles.add(b);
+        Path b = audit(host.work.resolve(name + "-" + System.nanoTime()));
         Host.check(Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString()));
         Files.writeString(b.resolve("hook.sh"), HOOK);
         Files.setPosixFilePermissions(b.resolve("hook.sh"), PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -235,21 +212,5 @@ class HooksIT {
         assertThat(s.code()).as("runtime-spec 1.0: a warning only (runsc)" + s).isZero();
         assertThat(JSON.readTree(gv(user, b, "state " + id).out()).path("status").asText()).isEqualTo("running");
         assertThat(gv(user, b, "delete --force " + id).code()).isZero();
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -2,20 +2,12 @@ package dev.gvshim.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gvshim.runsc.RunscRelease;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Details of runc's verbs (issue 19's list) that need the real runsc: exec --ignore-paused,
@@ -23,55 +15,18 @@ import org.junit.jupiter.api.io.TempDir;
  * list is answered before runsc runs and is covered by the unit tests (LifecycleTest,
  * RuntimeCliTest): docs/runc-compatibility.md names the test of each row.
  */
-class RuncDetailsIT {
-    private static final Duration T = Duration.ofSeconds(90);
-    private static final ObjectMapper JSON = new ObjectMapper();
+class RuncDetailsIT extends RuncFixture {
     /** A container that counts, so a restore can be told from a fresh start. */
     private static final String COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done";
-    private Host host;
-    @TempDir
-    Path tmp;
-    private Path root;
-    private Path log;
-    private final List<Path> userBundles = new ArrayList<>();
-
-    @BeforeEach
-    void setUp() {
-        host = Host.get();
-        root = tmp.resolve("state");
-        log = tmp.resolve("log.json");
-    }
-
-    @AfterEach
-    void nothingLeft() throws IOException {
-        for (int i = 0; i < 50 && !sandboxes().isEmpty(); i++) {
-            sleep(100);
-        }
-        assertThat(sandboxes()).as("runsc processes of " + root).isEmpty();
-        dev.gvshim.Messages.checkFile(log);
-        for (Path b : userBundles) {
-            for (String f : List.of("log.json", "out", "err", "x.err")) {
-                dev.gvshim.Messages.checkFile(b.resolve(f));
-            }
-        }
-    }
-
-    private List<String> sandboxes() {
-        return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
-    }
-
-    /** A bundle running {@code script} with the hello bundle's busybox root, owned by {@code user}'s uid (root: 0). */
+    /**
+     * A bundle running {@code script} with the hello bundle's busybox root: root's in this test's
+     * directory, the test user's in its work directory, owned by it (its files audited after the test).
+     */
     private Path bundle(String name, String script, boolean user) throws IOException {
-        Path b = user ? host.work.resolve(name + "-" + System.nanoTime()) : tmp.resolve(name);
-        Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString());
-        ObjectNode spec = (ObjectNode) JSON.readTree(b.resolve("config.json").toFile());
-        ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add(script);
-        Files.writeString(b.resolve("config.json"), JSON.writeValueAsString(spec));
         if (user) {
-            Host.sh("chown", "-R", host.uid + ":" + host.gid, b.toString());
-            userBundles.add(b);
+            return audit(userBundle(name, script), "x.err");
         }
-        return b;
+        return bundleOf(name, spec -> ((ObjectNode) spec.get("process")).putArray("args").add("/bin/sh").add("-c").add(script));
     }
 
     /** One shell line of gvshim calls as root ({@code $G} is gvshim with this test's --root and --log) or as the test user. */
@@ -80,35 +35,12 @@ class RuncDetailsIT {
             return host.userShell("cd " + bundle + " && G=\"$G --log " + bundle.resolve("log.json") + " --log-format json\" && "
                     + script, T);
         }
-        return Host.run(List.of("/bin/sh", "-c", "G='" + host.gvshim + " --root " + root + " --log " + log
-                + " --log-format json' && " + script), null, T, bundle);
+        return rootShell(bundle, script);
     }
 
+    /** The last error of the test user's bundle's log, or of root's --log (each of whose lines must have a time). */
     private String lastError(boolean user, Path bundle) throws IOException {
-        String msg = "";
-        for (String line : Files.readAllLines(user ? bundle.resolve("log.json") : log)) {
-            JsonNode j = JSON.readTree(line);
-            if (j.path("level").asText().equals("error")) {
-                msg = j.path("msg").asText();
-            }
-        }
-        return msg;
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.exists(p) ? Files.readString(p) : "";
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        return user ? lastErrorOf(bundle) : lastError();
     }
 
     @Test
@@ -150,9 +82,7 @@ class RuncDetailsIT {
         sleep(1500);
         assertThat(b.resolve("x.rc")).as("exec --ignore-paused waits while the container is paused").doesNotExist();
         assertThat(shell(user, b, "$G resume " + id).code()).isZero();
-        for (int i = 0; i < 100 && read(b.resolve("x.rc")).isEmpty(); i++) {
-            sleep(100);
-        }
+        await(() -> Files.exists(b.resolve("x.rc")) && !read(b.resolve("x.rc")).isEmpty());
         assertThat(read(b.resolve("x.rc"))).as("err: " + read(b.resolve("x.err"))).isEqualTo("0\n");
         assertThat(read(b.resolve("x.out"))).isEqualTo("ran\n");
         assertThat(read(b.resolve("x.err"))).isEmpty();

@@ -21,12 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What every test of the runc-compatible verbs shares (LifecycleIT, ExecIT, KillIT, PauseIT,
  * TerminalIT, StdioIT, IdsIT, SpecFidelityIT, NetworkNsIT, LauncherIT, UpdateIT, CgroupsIT,
- * EventsIT): the real runsc, called the way dockerd and containerd call a runtime, {@code --root R
- * --log L --log-format json VERB ...} as root, with R and L in the test's own directory; bundles
- * made from the hello bundle ({@link Host} builds its busybox root file system once); the non-root
- * user's bundles in its work directory, where runsc's own --rootless would refuse `create`; and,
- * after each test, the check that nothing is left: no runsc process of R, and no Java words in
- * what gvshim wrote where {@link Host#collect} does not see it (--log, create's redirected stdio).
+ * EventsIT, HooksIT, RuncDetailsIT): the real runsc, called the way dockerd and containerd call a
+ * runtime, {@code --root R --log L --log-format json VERB ...} as root, with R and L in the test's
+ * own directory; bundles made from the hello bundle ({@link Host} builds its busybox root file
+ * system once); the non-root user's bundles in its work directory, where runsc's own --rootless
+ * would refuse `create`; and, after each test, the check that nothing is left: no runsc process of
+ * R, and no Java words in what gvshim wrote where {@link Host#collect} does not see it (--log,
+ * create's redirected stdio).
  */
 abstract class RuncFixture {
     static final Duration T = Duration.ofSeconds(90);
@@ -40,8 +41,8 @@ abstract class RuncFixture {
     /** This test's --log of root's calls. */
     Path log;
 
-    /** The bundles {@link #specBundle} made in this test (their --log and stdio files are audited after it). */
-    private final List<Path> specBundles = new ArrayList<>();
+    /** Files gvshim wrote outside this test's directory, in bundles of the test user's work directory: audited after the test. */
+    private final List<Path> audited = new ArrayList<>();
 
     @BeforeEach
     void setUpFixture() {
@@ -60,13 +61,9 @@ abstract class RuncFixture {
         try (Stream<Path> files = Files.walk(tmp, 2)) {
             files.filter(f -> List.of("err", "out").contains(f.getFileName().toString())).forEach(dev.gvshim.Messages::checkFile);
         }
-        // the spec tests' bundles live in the test user's work directory, with their own --log
-        for (Path b : specBundles) {
-            for (String f : List.of("log.json", "out", "err")) {
-                dev.gvshim.Messages.checkFile(b.resolve(f));
-            }
-        }
-        specBundles.clear();
+        // the bundles in the test user's work directory, with their own --log
+        audited.forEach(dev.gvshim.Messages::checkFile);
+        audited.clear();
     }
 
     /** Waits up to 5 s for the runsc processes of this test's --root to end (a killed sandbox takes a moment). */
@@ -76,11 +73,23 @@ abstract class RuncFixture {
         }
     }
 
-    private List<String> sandboxes() {
+    /** The pgrep lines of the runsc processes of this test's --root. */
+    List<String> sandboxes() {
         return Host.sh("pgrep", "-af", "--", "--root=" + root).out().lines().filter(l -> l.contains("runsc")).toList();
     }
 
     // ------------------------------------------------------------------ bundles
+
+    /** Audits a bundle's log.json, out, err and {@code more} of its files after the test (no Java words); returns the bundle. */
+    Path audit(Path bundle, String... more) {
+        for (String f : List.of("log.json", "out", "err")) {
+            audited.add(bundle.resolve(f));
+        }
+        for (String f : more) {
+            audited.add(bundle.resolve(f));
+        }
+        return bundle;
+    }
 
     /** A bundle in this test's directory with the hello bundle's root file system and its spec changed by {@code edit}. */
     Path bundleOf(String name, Consumer<ObjectNode> edit) throws IOException {
@@ -140,8 +149,7 @@ abstract class RuncFixture {
      * tmpfs at /tmp, running {@code sh -c script}, its spec changed by {@code edit}.
      */
     Path specBundle(String name, Consumer<ObjectNode> edit, String script) throws IOException {
-        Path b = host.work.resolve(name + "-" + System.nanoTime());
-        specBundles.add(b);
+        Path b = audit(host.work.resolve(name + "-" + System.nanoTime()));
         Host.check(Host.sh("cp", "-a", host.work.resolve("hello").toString(), b.toString()));
         Host.check(Host.sh("cp", Path.of(System.getProperty("gvshim.native.dir"), "test/gvshim-specprobe").toString(),
                 b.resolve("rootfs/probe").toString()));

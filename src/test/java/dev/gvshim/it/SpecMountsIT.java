@@ -1,5 +1,7 @@
 package dev.gvshim.it;
 
+import static dev.gvshim.it.RuncFixture.lastErrorOf;
+import static dev.gvshim.it.RuncFixture.sleep;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -133,17 +135,6 @@ class SpecMountsIT {
         return state;
     }
 
-    private static String lastError(Path b) throws IOException {
-        String msg = "";
-        for (String line : Files.readAllLines(b.resolve("log.json"))) {
-            JsonNode j = JSON.readTree(line);
-            if (j.path("level").asText().equals("error")) {
-                msg = j.path("msg").asText();
-            }
-        }
-        return msg;
-    }
-
     private static String who(boolean user) {
         return user ? "rootless: " : "root: ";
     }
@@ -153,14 +144,6 @@ class SpecMountsIT {
             return Files.exists(p) ? Files.readString(p) : "";
         } catch (IOException e) {
             return "<" + e + ">";
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -184,7 +167,7 @@ class SpecMountsIT {
                 String type = fs.equals("proc") ? "proc" : "sysfs";
                 assertThat(r.code()).as(who(user) + r).isEqualTo(1);
                 assertThat(r.out()).doesNotContain("ran");
-                assertThat(lastError(b)).as(who(user) + fs).contains("filesystem \"" + type + "\" must be mounted on ordinary"
+                assertThat(lastErrorOf(b)).as(who(user) + fs).contains("filesystem \"" + type + "\" must be mounted on ordinary"
                         + " directory").contains("is a symbolic link to /bad-" + fs).endsWith("[SPEC_MOUNT_POINT]");
                 assertThat(r.err().lines()).as("one line on stderr").hasSize(1);
                 Host.Result st = gvshim(user, b, "state " + id);
@@ -233,7 +216,7 @@ class SpecMountsIT {
             } else {
                 assertThat(r.code()).as(who(user) + r).isEqualTo(1);
                 assertThat(r.out()).as("not run").isEmpty();
-                assertThat(lastError(b)).as(who(user)).contains("cannot honour mounts /dev (ro)")
+                assertThat(lastErrorOf(b)).as(who(user)).contains("cannot honour mounts /dev (ro)")
                         .contains("runsc " + Host.runscRelease().label() + " refuses to open the device files of a read-only"
                                 + " mount for writing").endsWith("[SPEC_READONLY_DEV]");
                 assertThat(r.err().lines()).as("one line on stderr").hasSize(1);
