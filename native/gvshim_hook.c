@@ -37,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hook_state.h"
@@ -89,6 +91,66 @@ static int state_fd(void)
 		}
 	}
 	return fd;
+}
+
+/* --timeout N: the hook's own timeout, kept by gvshim-hook instead of runsc (see main). */
+static unsigned timeout;
+static volatile sig_atomic_t expired;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	expired = 1;
+}
+
+/*
+ * Runs the hook as a child in a process group of its own and waits for it, at most `timeout`
+ * seconds (alarm(2)); past that, the group is killed (SIGKILL) and one line says so on stderr,
+ * which runsc puts in its error and gvshim reads (diagnose/HookCauses.java). Otherwise this
+ * process ends as the hook did: its exit status, or the signal that killed it.
+ */
+static int run_with_timeout(char **hook_argv)
+{
+	pid_t child = fork();
+	if (child < 0) {
+		return fail("fork", errno);
+	}
+	if (child == 0) {
+		setpgid(0, 0);
+		execv(path, hook_argv);
+		fprintf(stderr, "gvshim-hook: cannot run the %s hook %s: execve: %s\n", kind, path, strerror(errno));
+		_exit(127);
+	}
+	setpgid(child, child); /* also here: no window in which a kill of the group misses it */
+	struct sigaction sa = {.sa_handler = on_alarm};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: waitpid returns EINTR */
+	alarm(timeout);
+	int status;
+	for (;;) {
+		pid_t w = waitpid(child, &status, 0);
+		if (w == child) {
+			break;
+		}
+		if (w < 0 && errno == EINTR && expired) {
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
+			while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+			}
+			fprintf(stderr, "gvshim-hook: the %s hook %s ran past its timeout of %u s: killed\n", kind, path, timeout);
+			return 1;
+		}
+		if (w < 0 && errno != EINTR) {
+			return fail("waitpid", errno);
+		}
+	}
+	alarm(0);
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+		return 128 + WTERMSIG(status);
+	}
+	return WEXITSTATUS(status);
 }
 
 static int oci_state(int argc, char **argv)
@@ -144,6 +206,9 @@ static int oci_state(int argc, char **argv)
 	}
 	printf("gvshim-hook: running the %s hook %s\n", kind, path);
 	fflush(stdout);
+	if (timeout > 0) {
+		return run_with_timeout(argv + 8);
+	}
 	execv(path, argv + 8);
 	(void)argc;
 	return fail("execve", errno);
@@ -151,6 +216,23 @@ static int oci_state(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * --timeout N before --oci-state: the hook's timeout, which gvshim takes out of runsc's spec.
+	 * runsc 2022-12 (runsc/container/hook.go executeHook) kills a hook past its timeout and then
+	 * calls cmd.Wait a second time while its own goroutine is in the first: each Wait reads the
+	 * output copiers' results from one channel, and when the goroutine's Wait takes them all,
+	 * runsc's create waits forever (measured: 2 hangs in ~30 creates, goroutine dump at
+	 * hook.go:105, os/exec Wait in chanrecv; the sandbox and gofer stay).
+	 */
+	if (argc >= 11 && strcmp(argv[1], "--timeout") == 0) {
+		char *end;
+		unsigned long t = strtoul(argv[2], &end, 10);
+		if (*end == '\0' && t > 0 && t < 1000000) {
+			timeout = (unsigned)t;
+			argv[2] = argv[0];
+			return main(argc - 2, argv + 2);
+		}
+	}
 	if (argc == 3 && strcmp(argv[1], "--started") == 0) {
 		return started(argv[2]);
 	}
@@ -158,7 +240,7 @@ int main(int argc, char **argv)
 		return oci_state(argc, argv);
 	}
 	static const char usage[] = "usage: gvshim-hook --started FIFO (an OCI poststart hook of gvshim run)\n"
-				    "       gvshim-hook --oci-state KIND ID BUNDLE ANNOTATIONS -- PATH ARGV0 [ARG...]"
+				    "       gvshim-hook [--timeout N] --oci-state KIND ID BUNDLE ANNOTATIONS -- PATH ARGV0 [ARG...]"
 				    " (a spec's hook, given runc's state)\n";
 	(void)!write(2, usage, sizeof usage - 1);
 	return 2;

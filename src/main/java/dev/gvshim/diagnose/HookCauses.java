@@ -17,6 +17,8 @@ final class HookCauses {
             "(failure|timeout) executing hook \"([^\"]*)\"(?:, err: ([^\\n]*))?\\nstdout: (.*?)\\nstderr: (.*)", Pattern.DOTALL);
     private static final Pattern RUNNING = Pattern.compile("gvshim-hook: running the (\\S+) hook ([^\\n]*)");
     private static final Pattern OWN = Pattern.compile("gvshim-hook: cannot run the \\S+ hook [^\\n]*?: (.*)");
+    /** gvshim-hook's line when it killed a hook at its timeout (it keeps hooks' timeouts: gvshim_hook.c). */
+    private static final Pattern KILLED = Pattern.compile("gvshim-hook: the (\\S+) hook (.*) ran past its timeout of \\d+ s: killed");
 
     private HookCauses() {
     }
@@ -36,6 +38,13 @@ final class HookCauses {
             path = running.group(2);
         }
         String stderr = lastLine(m.group(5));
+        Matcher killed = KILLED.matcher(stderr);
+        if (killed.matches()) {
+            timeout = true;
+            kind = killed.group(1);
+            path = killed.group(2);
+            stderr = lastLine(m.group(5).strip().replaceAll("[^\\n]*$", "")); // the hook's own last line, if any
+        }
         Matcher own = OWN.matcher(stderr);
         if (own.matches()) {
             stderr = own.group(1); // gvshim-hook's own failure (execve of the hook, its state): the hook is named already

@@ -86,12 +86,17 @@ public final class HookWrap {
                 && o.get("path").asText().startsWith("/") && !o.get("path").asText().equals(t.wrapper());
     }
 
-    /** gvshim-hook --oci-state KIND ID BUNDLE ANNOTATIONS -- PATH ARGV0 ARG... with the hook's env and timeout. */
+    /** gvshim-hook [--timeout N] --oci-state KIND ID BUNDLE ANNOTATIONS -- PATH ARGV0 ARG... with the hook's env. */
     static ObjectNode wrapped(ObjectNode hook, String kind, Target t, String annotations) {
         ObjectNode w = hook.deepCopy();
         String path = hook.get("path").asText();
-        List<String> args = new ArrayList<>(List.of("gvshim-hook", "--oci-state", kind, t.id(),
-                t.bundle() == null ? "-" : t.bundle(), annotations, "--", path));
+        List<String> args = new ArrayList<>(List.of("gvshim-hook"));
+        if (hook.path("timeout").canConvertToInt() && hook.path("timeout").asInt() > 0) {
+            // gvshim-hook keeps the timeout: runsc 2022-12's own can hang its create (gvshim_hook.c, main)
+            args.addAll(List.of("--timeout", Integer.toString(hook.path("timeout").asInt())));
+            w.remove("timeout");
+        }
+        args.addAll(List.of("--oci-state", kind, t.id(), t.bundle() == null ? "-" : t.bundle(), annotations, "--", path));
         JsonNode own = hook.get("args");
         if (own instanceof ArrayNode a && !a.isEmpty()) {
             a.forEach(s -> args.add(s.asText()));

@@ -82,6 +82,31 @@ class HookProgramTest {
     }
 
     @Test
+    void withATimeoutTheHookIsKilledThereAndSaidSoOtherwiseItsStatusIsItsOwn() throws Exception {
+        String st = "{\"ociVersion\":\"1\",\"status\":\"created\",\"pid\":3,\"bundle\":\"/b\"}";
+        long t0 = System.nanoTime();
+        Ran slow = timed(st, "1", "/bin/sh", "sh", "-c", "cat >/dev/null; sleep 30 & sleep 30");
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("killed at 1 s, with its child").isLessThan(5000);
+        assertThat(slow.status()).isEqualTo(1);
+        assertThat(slow.err()).isEqualTo("gvshim-hook: the prestart hook /bin/sh ran past its timeout of 1 s: killed\n");
+        Ran quick = timed(st, "5", "/bin/sh", "sh", "-c", "cat; exit 7");
+        assertThat(quick.status()).isEqualTo(7);
+        assertThat(state(quick)).as("the state as without a timeout").startsWith("{\"ociVersion\":\"1\",\"id\":\"hk1\"");
+    }
+
+    private Ran timed(String stdin, String seconds, String... hookArgv) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(hook.toString(), "--timeout", seconds, "--oci-state", "prestart", "hk1", "-", "",
+                "--"));
+        argv.addAll(List.of(hookArgv));
+        Process p = new ProcessBuilder(argv).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        return new Ran(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
+                new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8), p.pid());
+    }
+
+    @Test
     void itsOwnFailuresAreOneLineNamingTheHook() throws Exception {
         Ran bad = run("{\"ociVersion\":\"1.0.2-dev\",\"status\":", "prestart", "", "/bin/cat", "cat");
         assertThat(bad.status()).isEqualTo(1);

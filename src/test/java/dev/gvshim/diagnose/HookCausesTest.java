@@ -25,6 +25,11 @@ class HookCausesTest {
                 + "stdout: gvshim-hook: running the createRuntime hook /bin/sleep\nstderr: ");
         assertThat(t.oneLine()).contains("the createRuntime hook /bin/sleep: killed at its timeout")
                 .contains("hooks.createRuntime[].timeout");
+        Failure killed = Explain.hook("creating container: failure executing hook \"" + WRAPPER + "\", err: exit status 1\n"
+                + "stdout: gvshim-hook: running the prestart hook /b/slow.sh\nstderr: waiting\n"
+                + "gvshim-hook: the prestart hook /b/slow.sh ran past its timeout of 5 s: killed\n");
+        assertThat(killed.oneLine()).as("gvshim-hook keeps the timeout").contains("the prestart hook /b/slow.sh: killed at its"
+                + " timeout: waiting").contains("hooks.prestart[].timeout");
         Failure own = Explain.hook("failure executing hook \"" + WRAPPER + "\", err: exit status 1\nstdout: "
                 + "gvshim-hook: running the prestart hook /gone\nstderr: gvshim-hook: cannot run the prestart hook /gone:"
                 + " execve: No such file or directory\n");

@@ -44,11 +44,12 @@ class HookWrapTest {
         assertThat(r.changed()).as("runsc must read gvshim's copy").isTrue();
         JsonNode pre = r.spec().json().path("hooks").path("prestart").get(0);
         assertThat(pre.path("path").asText()).isEqualTo(WRAPPER);
-        assertThat(args(pre)).containsExactly("gvshim-hook", "--oci-state", "prestart", "hk1", "/home/u/b",
+        assertThat(args(pre)).as("the timeout is gvshim-hook's: runsc 2022-12's can hang its create")
+                .containsExactly("gvshim-hook", "--timeout", "5", "--oci-state", "prestart", "hk1", "/home/u/b",
                 "{\"a\":\"\\u003c1\\u003e\",\"b\":\"2\"}", "--", "/usr/bin/dockerd", "libnetwork-setkey",
                 "-exec-root=/run/docker", "ab12");
         assertThat(pre.path("env").get(0).asText()).isEqualTo("A=1");
-        assertThat(pre.path("timeout").asInt()).isEqualTo(5);
+        assertThat(pre.has("timeout")).as("not runsc's").isFalse();
         JsonNode cni = r.spec().json().path("hooks").path("createRuntime").get(0);
         assertThat(args(cni)).as("no args: argv[0] is the path, as Go's exec.Cmd runs it").endsWith("--", "/bin/cni", "/bin/cni");
         assertThat(args(r.spec().json().path("hooks").path("poststart").get(0))).contains("poststart").endsWith("/bin/p", "p");
