@@ -138,7 +138,9 @@ public final class Exec {
             }
             s = rc.lookup.recorded(ct);
         }
-        return s;
+        // the state file is read while runsc's resume rewrites it (CI saw "stopped" once, mid-resume): a container that
+        // no longer looks paused is asked of runsc itself before it is called stopped
+        return s == Status.RUNNING ? s : Status.of(rc.lookup.status(ct));
     }
 
     /** How often a waiting exec --ignore-paused reads runsc's state file (a file read, no runsc call). */
