@@ -36,6 +36,10 @@ class HookProgramTest {
     private Ran runIn(String stdin, String kind, String bundle, String annotations, String... hookArgv) throws Exception {
         List<String> argv = new ArrayList<>(List.of(hook.toString(), "--oci-state", kind, "hk1", bundle, annotations, "--"));
         argv.addAll(List.of(hookArgv));
+        return ran(argv, stdin);
+    }
+
+    private static Ran ran(List<String> argv, String stdin) throws Exception {
         Process p = new ProcessBuilder(argv).start();
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
@@ -98,12 +102,7 @@ class HookProgramTest {
         List<String> argv = new ArrayList<>(List.of(hook.toString(), "--timeout", seconds, "--oci-state", "prestart", "hk1", "-", "",
                 "--"));
         argv.addAll(List.of(hookArgv));
-        Process p = new ProcessBuilder(argv).start();
-        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        return new Ran(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
-                new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8), p.pid());
+        return ran(argv, stdin);
     }
 
     @Test
