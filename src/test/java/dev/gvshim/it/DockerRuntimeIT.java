@@ -66,17 +66,16 @@ class DockerRuntimeIT {
      * set: what decides for them is the runtime configuration file's "server" (notes/server-design.md
      * 2.6). The suite's mode (-Dgvshim.server=auto|on|off) goes there for this class, so that the
      * server-on leg serves Docker's and containerd's calls by root's server; the file is put back
-     * afterwards. No mode: the file is left as it is (bin/gvshim's default).
+     * afterwards. No mode: auto, bin/gvshim's default, is written too: a file an interrupted run
+     * left (its @AfterAll never ran) must not decide for this one (it once made CI's default leg
+     * run every Docker call cold).
      */
     private static void serverFor(String mode) throws IOException {
-        if (mode == null) {
-            return;
-        }
         savedGvshimConfig = Files.exists(GVSHIM_CONFIG) ? Files.readAllBytes(GVSHIM_CONFIG) : null;
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode c = savedGvshimConfig == null ? json.createObjectNode()
                 : (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(savedGvshimConfig);
-        c.put("server", mode);
+        c.put("server", mode == null ? "auto" : mode);
         if (!Files.isDirectory(GVSHIM_CONFIG.getParent())) {
             Files.createDirectories(GVSHIM_CONFIG.getParent());
             gvshimConfigDirMade = true;
@@ -113,17 +112,15 @@ class DockerRuntimeIT {
         if (host == null) {
             return;
         }
-        if (Host.serverMode() != null) {
-            if (savedGvshimConfig != null) {
-                Files.write(GVSHIM_CONFIG, savedGvshimConfig);
-            } else {
-                Files.deleteIfExists(GVSHIM_CONFIG);
-                if (gvshimConfigDirMade) {
-                    Files.deleteIfExists(GVSHIM_CONFIG.getParent());
-                }
+        if (savedGvshimConfig != null) {
+            Files.write(GVSHIM_CONFIG, savedGvshimConfig);
+        } else {
+            Files.deleteIfExists(GVSHIM_CONFIG);
+            if (gvshimConfigDirMade) {
+                Files.deleteIfExists(GVSHIM_CONFIG.getParent());
             }
-            stopRootsServer(); // it would otherwise wait its idle timeout out
         }
+        stopRootsServer(); // it would otherwise wait its idle timeout out
         // gvshim uninstall, in the reverse order of the installs, gives back the file as it was, byte for byte
         Host.Result broken = Host.sh(host.gvshim.toString(), "uninstall", "--name", BROKEN);
         Host.Result runtime = Host.sh(host.gvshim.toString(), "uninstall", "--name", RUNTIME);
@@ -205,7 +202,7 @@ class DockerRuntimeIT {
      */
     @Test
     void dockersCallsGoToRootsServerAsTheModeSays() {
-        // no -Dgvshim.server: bin/gvshim's default, auto (CI's machine has no /etc/gvshim/config.json to say otherwise)
+        // no -Dgvshim.server: bin/gvshim's default, auto (serverFor wrote it to /etc/gvshim/config.json)
         String mode = Host.serverMode() != null ? Host.serverMode() : "auto";
         long before = callsServed();
         Host.Result r = docker("run", "--rm", "--runtime=" + RUNTIME, image, "sh", "-c", "exit 7");
