@@ -186,14 +186,13 @@ public final class Bundle {
         if ((r.nodev().isEmpty() && r.emptyFile() == null) || root == null || root[0] == 0) {
             return;
         }
-        for (Path p = mountDir.getParent(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p) && !UsernsReach.searchable(p, root[0], root[1])) {
-                throw RuntimeFailures.of("USERNS_UNREACHABLE", "cannot create container " + id + ": its user namespace's root"
-                        + " (host uid " + root[0] + ", gid " + root[1] + ") cannot search " + p + ", on the way to the mount"
-                        + " sources gvshim prepares in " + mountDir + " (runsc's gofer mounts them as that uid, inside the"
-                        + " namespace). Fix: allow others to search it (chmod o+x " + p + "), or pass --root DIR under"
-                        + " directories others may search");
-            }
+        Path p = UsernsReach.firstUnsearchable(mountDir.getParent(), root[0], root[1]);
+        if (p != null) {
+            throw RuntimeFailures.of("USERNS_UNREACHABLE", "cannot create container " + id + ": its user namespace's root"
+                    + " (host uid " + root[0] + ", gid " + root[1] + ") cannot search " + p + ", on the way to the mount"
+                    + " sources gvshim prepares in " + mountDir + " (runsc's gofer mounts them as that uid, inside the"
+                    + " namespace). Fix: allow others to search it (chmod o+x " + p + "), or pass --root DIR under"
+                    + " directories others may search");
         }
     }
 }

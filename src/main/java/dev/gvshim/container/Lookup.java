@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gvshim.call.Launch;
 import dev.gvshim.diagnose.IoError;
 import dev.gvshim.failure.GvshimException;
+import dev.gvshim.linux.ProcStat;
 import dev.gvshim.oci.JsonTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -156,9 +157,7 @@ final class Lookup {
             return false;
         }
         try {
-            String stat = Files.readString(rc.store.proc().resolve(sb.pid() + "/stat"));
-            int end = stat.lastIndexOf(')');
-            return end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z';
+            return ProcStat.state(Files.readString(rc.store.proc().resolve(sb.pid() + "/stat"))) == 'Z';
         } catch (IOException | RuntimeException e) {
             return false; // gone (runsc says so itself) or not readable: runsc's status stands
         }

@@ -51,9 +51,17 @@ public final class ProcStat {
 
     /** {@link #liveStartTime(long)} of a stat line. */
     static long liveStartTime(String stat) {
-        int close = stat.lastIndexOf(')');
-        char state = close < 0 || close + 2 >= stat.length() ? 'X' : stat.charAt(close + 2);
+        char state = state(stat);
         return state == 'Z' || state == 'X' ? -1 : parseStartTime(stat);
+    }
+
+    /**
+     * Field 3, state (R, S, D, Z, X, ...: proc(5)), of a stat line; 'X' (dead) for what is not
+     * one. Read after the last ')', as every field after the command name.
+     */
+    public static char state(String stat) {
+        int close = stat.lastIndexOf(')');
+        return close < 0 || close + 2 >= stat.length() ? 'X' : stat.charAt(close + 2);
     }
 
     /** Field 4, ppid, of the stat file {@code stat} (/proc/PID/stat, or a test's copy); -1 if gone or unreadable. */

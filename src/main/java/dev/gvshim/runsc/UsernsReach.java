@@ -51,11 +51,19 @@ public final class UsernsReach {
 
     /** Whether uid/gid may search every existing directory above {@code p} (p itself too when it is one). */
     public static boolean reaches(Path p, long uid, long gid) {
+        return firstUnsearchable(p, uid, gid) == null;
+    }
+
+    /**
+     * The nearest existing directory, from {@code p} (itself too when it is one) up to {@code /},
+     * that uid/gid may not search; null when there is none.
+     */
+    public static Path firstUnsearchable(Path p, long uid, long gid) {
         for (Path d = p; d != null; d = d.getParent()) {
             if (Files.isDirectory(d) && !searchable(d, uid, gid)) {
-                return false;
+                return d;
             }
         }
-        return true;
+        return null;
     }
 }

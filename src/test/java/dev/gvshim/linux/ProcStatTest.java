@@ -41,4 +41,13 @@ class ProcStatTest {
         assertThat(ProcStat.parentOf(stat)).isEqualTo(-1);
         assertThat(ProcStat.parentOf(tmp.resolve("gone"))).isEqualTo(-1);
     }
+
+    @Test
+    void theStateIsTheFieldAfterTheLastParenthesisAndGarbageIsDead() {
+        assertThat(ProcStat.state("4242 (a) Z) Z 1 4242")).as("a command name that looks like a state").isEqualTo('Z');
+        assertThat(ProcStat.state("4242 (sleep) S 1 4242")).isEqualTo('S');
+        assertThat(ProcStat.state("garbage")).isEqualTo('X');
+        assertThat(ProcStat.state("4242 (cut")).isEqualTo('X');
+        assertThat(ProcStat.state("4242 (cut)")).as("nothing after the name").isEqualTo('X');
+    }
 }

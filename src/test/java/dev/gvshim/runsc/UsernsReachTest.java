@@ -52,6 +52,10 @@ class UsernsReachTest {
         long owner = (Integer) Files.getAttribute(closed, "unix:uid");
         assertThat(UsernsReach.searchable(closed, owner, 100000)).as("its owner").isTrue();
         assertThat(UsernsReach.reaches(open, 100000, 100000)).as("a closed directory on the way").isFalse();
+        assertThat(UsernsReach.firstUnsearchable(open.resolve("not-yet"), 100000, 100000)).as("the one that blocks")
+                .isEqualTo(closed);
+        assertThat(UsernsReach.firstUnsearchable(open, owner, 100000)).as("its owner passes: some other one or none")
+                .isNotEqualTo(closed);
         assertThat(UsernsReach.searchable(tmp.resolve("missing"), 100000, 100000)).as("unknown: runsc says").isTrue();
     }
 
