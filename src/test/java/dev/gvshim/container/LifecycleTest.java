@@ -331,7 +331,10 @@ class LifecycleTest {
         assertThat(runsc.verbs()).containsExactly("create", "start", "pause");
         assertThat(verb(rc -> PauseResume.resume(rc, "c1"))).isEqualTo(0);
         assertThat(exec.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(0);
-        assertThat(runsc.verbs()).containsExactly("create", "start", "pause", "resume", "exec");
+        // the fake rewrites its state file in place, as runsc does (os.WriteFile): a poll that read it mid-resume asks
+        // runsc's `state` once more (CI's unit run saw it), which is the point of that re-check
+        assertThat(runsc.verbs().stream().filter(v -> !v.equals("state")).toList())
+                .containsExactly("create", "start", "pause", "resume", "exec");
 
         verb(rc -> PauseResume.pause(rc, "c1"));
         var stopped = java.util.concurrent.CompletableFuture.supplyAsync(() -> verb(rc -> Exec.run(rc, exec(true))));
