@@ -66,11 +66,19 @@ final class Dockerd {
         if (docker("image", "inspect", BUSYBOX_IMAGE).code() == 0) {
             return BUSYBOX_IMAGE;
         }
+        return importBusybox("docker");
+    }
+
+    /**
+     * Imports {@link #BUSYBOX_IMAGE} into the daemon that {@code docker} (a command line: "docker",
+     * or "docker -H unix:///SOCKET" for another daemon) talks to.
+     */
+    static String importBusybox(String docker) {
         try {
             Path dir = Files.createTempDirectory("gvshim-image-");
             Path bundles = Path.of(System.getProperty("gvshim.bundles", "oci-bundles"));
             check(Host.sh(bundles.resolve("build-rootfs.sh").toString(), dir.toString()));
-            check(Host.sh("sh", "-c", "tar -C '" + dir.resolve("rootfs") + "' -c . | docker import - " + BUSYBOX_IMAGE));
+            check(Host.sh("sh", "-c", "tar -C '" + dir.resolve("rootfs") + "' -c . | " + docker + " import - " + BUSYBOX_IMAGE));
             Host.sh("rm", "-rf", dir.toString());
             return BUSYBOX_IMAGE;
         } catch (IOException e) {
