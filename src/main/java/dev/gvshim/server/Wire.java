@@ -98,8 +98,17 @@ public final class Wire {
             UnixSockets.send(sock, all, fds);
         }
 
+        /**
+         * Closes the descriptors not closed yet and marks them so (-1): a second call closes
+         * nothing. Closing a number twice in a threaded process closes whatever another thread
+         * opened under it in between (a test's fake client did, and a server call's pipe broke).
+         */
         public void closeFds() {
-            Linux.closeQuietly(fds);
+            for (int i = 0; i < fds.length; i++) {
+                int fd = fds[i];
+                fds[i] = -1;
+                Linux.closeQuietly(fd);
+            }
         }
     }
 

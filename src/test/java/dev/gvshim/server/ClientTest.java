@@ -226,7 +226,7 @@ class ClientTest {
             assertThat(r.out()).startsWith("args [state, c1] cwd " + tmp + " X=1 umask ");
             assertThat(r.status()).isEqualTo(7);
             Ran spawned = run(Map.of("GVSHIM_SERVER", "on"), "spawn", "/bin/echo", "hi");
-            assertThat(spawned.out()).isEqualTo("ran 0: hi\ninherit 0\n");
+            assertThat(spawned.out()).as(spawned.toString()).isEqualTo("ran 0: hi\ninherit 0\n");
             assertThat(spawned.status()).isZero();
             Ran missing = run(Map.of("GVSHIM_SERVER", "on"), "spawn", "/nonexistent");
             assertThat(missing.err()).isEqualTo("spawn failed: No such file or directory\n");
@@ -361,7 +361,7 @@ class ClientTest {
             }
             for (int i = 0; i < 50; i++) {
                 Ran r = calls.get(i).get(60, TimeUnit.SECONDS);
-                assertThat(r.out()).as("call " + i).isEqualTo("ran 0: " + i + "\ninherit 0\n");
+                assertThat(r.out()).as("call " + i + ": " + r).isEqualTo("ran 0: " + i + "\ninherit 0\n");
                 assertThat(r.status()).isZero();
             }
             assertThat(s.status()).contains("calls 50 served");

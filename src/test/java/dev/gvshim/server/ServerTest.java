@@ -153,7 +153,6 @@ class ServerTest {
                         if (stdout >= 0) {
                             Linux.write(f.fds()[stdout], ("spawned " + String.join(" ", a) + "\n").getBytes(StandardCharsets.UTF_8), "out");
                         }
-                        f.closeFds();
                         new Wire.Out().i32(id).i32(Wire.EXITED_WAITED).i32(3 << 8).frame(Wire.EXITED).write(sock);
                     }
                     default -> throw new AssertionError("frame " + (char) f.type());
@@ -260,7 +259,7 @@ class ServerTest {
     @Test
     void programsAreSpawnedByTheClientWithPipesForCapturedOutput() throws Exception {
         Seen s = oneCall(server(euid, 0, null, "b1"), "b1", Wire.PROTOCOL, "spawn", "/bin/echo", "hi");
-        assertThat(s.status()).isZero();
+        assertThat(s.status()).as(s.toString()).isZero();
         assertThat(s.out()).isEqualTo("ran 3: spawned /bin/echo hi\ninherit 3\n");
         assertThat(s.spawned()).containsExactly("/bin/echo [/bin/echo, hi] [A=1] fds 2", "/bin/true [/bin/true] [] fds 0");
     }

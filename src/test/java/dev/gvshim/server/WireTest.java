@@ -53,6 +53,25 @@ class WireTest {
         }
     }
 
+    /** A second closeFds closes nothing: the number may be another thread's descriptor by then. */
+    @Test
+    void closingAFramesDescriptorsTwiceLeavesAReusedNumberOpen() throws Exception {
+        int[] pipe = Linux.pipe2(Linux.O_CLOEXEC);
+        int reused = -1;
+        try {
+            int fd = pipe[1];
+            Wire.Frame f = new Wire.Frame(Wire.SPAWN, new byte[0], new int[] {fd});
+            f.closeFds();
+            assertThat(f.fds()).containsExactly(-1);
+            reused = Linux.open("/dev/zero", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            assumeTrue(reused == fd, "another thread of this JVM took the number just closed (open(2) gives the lowest free)");
+            f.closeFds();
+            assertThat(Linux.read(reused, new byte[1], 0, 1)).as("still open").isEqualTo(1);
+        } finally {
+            Linux.closeQuietly(pipe[0], reused);
+        }
+    }
+
     @Test
     void aBrokenFrameIsAProtocolErrorAndItsDescriptorsAreClosed() throws Exception {
         int[] sp = UnixSockets.pair();
