@@ -176,10 +176,12 @@ public interface Syscalls {
             Spawner.Child c = clone(new Spawner.Request(path, argv, env, -1, out[1], out[1], -1, -1, 0),
                     Linux.CLONE_VM | Linux.CLONE_VFORK, step);
             closeQuietly(out[1]);
+            out[1] = -1; // closed once: the catch below closes out, and the number may be another thread's by then
             try {
                 c.awaitExec(step);
             } catch (SyscallException e) {
                 closeQuietly(out[0]);
+                out[0] = -1;
                 waitpid(c.pid(), 0);
                 throw e;
             }

@@ -67,6 +67,7 @@ final class ServerProcesses implements Processes {
                     Linux.closeQuietly(err[1]);
                     err[1] = -1;
                     int errFd = err[0];
+                    err[0] = -1; // the drain's to close: closed here while it reads, the number could be reused under it
                     drain = Thread.ofVirtual().start(() -> discard(errFd));
                     read(clientBound(out[0]), launch);
                 } else {
@@ -120,6 +121,7 @@ final class ServerProcesses implements Processes {
         }
     }
 
+    /** Reads {@code fd} to its end, then closes it (it is this thread's alone). */
     private static void discard(int fd) {
         byte[] buf = new byte[8192];
         try {
@@ -128,6 +130,8 @@ final class ServerProcesses implements Processes {
             }
         } catch (SyscallException e) {
             // the program's stderr is not read by anyone
+        } finally {
+            Linux.closeQuietly(fd);
         }
     }
 

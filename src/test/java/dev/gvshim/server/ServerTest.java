@@ -160,6 +160,8 @@ class ServerTest {
                 f.closeFds();
             }
             Linux.closeQuietly(sock, in[1]);
+            sock = -1; // closed once: by the finally, the numbers may be the server threads'
+            in[1] = -1;
             return new Seen(answer, status, o.get(10, TimeUnit.SECONDS), e.get(10, TimeUnit.SECONDS), spawned);
         } finally {
             Linux.closeQuietly(out[0], err[0], in[1], sock);
@@ -288,6 +290,7 @@ class ServerTest {
             assertThat((char) spawn.type()).isEqualTo('S');
             // "the program" keeps spawn's descriptors (the pipe's write end) open; the client dies
             Linux.closeQuietly(sp[1]);
+            sp[1] = -1; // closed once: by the finally, the number may be another thread's
             served.get(10, TimeUnit.SECONDS);
             assertThat(Files.readString(srv.log().file())).doesNotContain("internal error");
         } finally {
