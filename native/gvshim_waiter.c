@@ -172,6 +172,14 @@ static void setup(struct waiter *w)
 	w->err_fd = opt.stderr_fd;
 	w->master = -1;
 	w->started = opt.started_fd < 0;
+	w->pid_watch = -1;
+	if (opt.started_fd < 0 && opt.signal_pid_file) {
+		/* a pooled run has no poststart hook: runsc exec writes the command's pid once it started;
+		 * until then stderr is held, so that runsc's own error text never reaches the caller (the
+		 * watch first, then a look: a pid written in between is not missed) */
+		w->pid_watch = exec_pid_watch();
+		w->started = w->pid_watch < 0 || exec_started();
+	}
 	w->out_sink = (struct relay_sink){.fd = 1, .name = "stdout"};
 	w->err_sink = (struct relay_sink){.fd = 2, .name = "stderr"};
 	nonblocking(w->in_dst);
@@ -300,7 +308,7 @@ int main(int argc, char **argv)
 	 * removed: runsc exec's RPC ends with EOF, and the destroyer takes the log with the directory) */
 	bool runsc_failed = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 128
 		&& (log_has_error(opt.log) || run_dir_destroyed(opt.run_dir));
-	if (!runsc_failed && w.held.len && w.started)
+	if (!runsc_failed && w.held.len && (w.started || exec_started()))
 		relay_put(&w.err_sink, w.held.p, w.held.len);
 	clean_up(&w);
 	remove_cgroups(opt.run_dir);

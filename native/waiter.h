@@ -51,6 +51,13 @@ pid_t spawn_runsc3(const char *verb, const char *a1, const char *a2, const char 
  * forwards signals only to a terminal's foreground group, runsc/cmd/exec.go). */
 void runsc_kill(int sig);
 
+/* A pooled run: whether runsc exec has written the command's pid (--signal-pid-file), i.e. the
+ * command has started; before that, what comes on stderr is runsc's own. */
+bool exec_started(void);
+/* An inotify descriptor (non-blocking) that becomes readable when a file is written or moved
+ * into the pid file's directory; -1 when none can be made. */
+int exec_pid_watch(void);
+
 /* ---------- the end of a run (waiter_end.c) ---------- */
 
 /* Removes a directory tree without following symlinks or crossing mounts (nftw FTW_PHYS|FTW_MOUNT). */
@@ -108,6 +115,7 @@ struct waiter {
 	int in_dst;                /* runsc's stdin pipe (or the pty master) */
 	int out_fd, err_fd;        /* runsc's stdout and stderr pipes */
 	int master;                /* the pty master, in terminal mode */
+	int pid_watch;             /* a pooled run: exec_pid_watch() until runsc exec wrote the pid, else -1 */
 	bool started, in_eof;
 	/* The caller's stdout and stderr: a write that fails (a full disk, >/dev/full, a closed
 	 * descriptor) is recorded there, the pipe it came from is closed so that the command gets

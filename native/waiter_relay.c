@@ -186,16 +186,35 @@ static void on_signals(struct waiter *w)
 	}
 }
 
-/* The poststart hook wrote to the fifo (or the fifo hung up): the command runs; what stderr held is its. */
+/* The command runs: what stderr held is its. */
+static void release_held(struct waiter *w)
+{
+	w->started = true;
+	if (w->held.len && !relay_put(&w->err_sink, w->held.p, w->held.len))
+		relay_drop(&w->err_sink, &w->err_fd);
+	w->held.len = 0;
+}
+
+/* The poststart hook wrote to the fifo (or the fifo hung up). */
 static void on_started(struct waiter *w, short revents)
 {
 	char s;
 	if (read(opt.started_fd, &s, 1) == 1 || (revents & POLLHUP)) {
-		w->started = true;
 		close_fd(&opt.started_fd);
-		if (w->held.len && !relay_put(&w->err_sink, w->held.p, w->held.len))
-			relay_drop(&w->err_sink, &w->err_fd);
-		w->held.len = 0;
+		release_held(w);
+	}
+}
+
+/* A pooled run: a file was written in the pid file's directory; runsc exec's pid file means started. */
+static void on_pid_watch(struct waiter *w)
+{
+	char events[4096] __attribute__((aligned(__alignof__(long))));
+	while (read(w->pid_watch, events, sizeof events) > 0) {
+		/* drained: only whether the pid is there matters */
+	}
+	if (exec_started()) {
+		close_fd(&w->pid_watch);
+		release_held(w);
 	}
 }
 
@@ -278,8 +297,9 @@ void relay_loop(struct waiter *w)
 		if (w->exited && now() >= w->drain_until)
 			break;
 
-		struct pollfd p[7];
-		int n = 0, i_sig, i_in = -1, i_indst = -1, i_out = -1, i_err = -1, i_started = -1, i_console = -1, i_master = -1;
+		struct pollfd p[8];
+		int n = 0, i_sig, i_in = -1, i_indst = -1, i_out = -1, i_err = -1, i_started = -1, i_console = -1, i_master = -1,
+		    i_watch = -1;
 		p[i_sig = n++] = (struct pollfd){sigpipe_fds[0], POLLIN, 0};
 		bool want_in = !w->exited && !w->in_eof && (w->in_dst >= 0 || w->master >= 0) && w->pending_in.len == w->pending_off;
 		if (want_in)
@@ -293,6 +313,8 @@ void relay_loop(struct waiter *w)
 			p[i_err = n++] = (struct pollfd){w->err_fd, POLLIN, 0};
 		if (opt.started_fd >= 0)
 			p[i_started = n++] = (struct pollfd){opt.started_fd, POLLIN, 0};
+		if (w->pid_watch >= 0)
+			p[i_watch = n++] = (struct pollfd){w->pid_watch, POLLIN, 0};
 		if (opt.console_fd >= 0)
 			p[i_console = n++] = (struct pollfd){opt.console_fd, POLLIN, 0};
 		if (w->master >= 0)
@@ -315,6 +337,8 @@ void relay_loop(struct waiter *w)
 			on_signals(w);
 		if (i_started >= 0 && p[i_started].revents)
 			on_started(w, p[i_started].revents);
+		if (i_watch >= 0 && p[i_watch].revents)
+			on_pid_watch(w);
 		if (i_console >= 0 && (p[i_console].revents & POLLIN)) {
 			w->master = receive_master(opt.console_fd);
 			close_fd(&opt.console_fd);

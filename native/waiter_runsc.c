@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 #include "waiter.h"
 
@@ -66,6 +67,31 @@ static bool exec_pid(char *flag, size_t size)
 		return false;
 	snprintf(flag, size, "--pid=%ld", pid);
 	return true;
+}
+
+bool exec_started(void)
+{
+	char pid[40];
+	return opt.signal_pid_file && exec_pid(pid, sizeof pid);
+}
+
+int exec_pid_watch(void)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", opt.signal_pid_file);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd >= 0 && inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 void runsc_kill(int sig)

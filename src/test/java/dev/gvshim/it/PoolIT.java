@@ -225,6 +225,29 @@ class PoolIT {
         assertThat(awaitStatus(false, "pool p: ready 1, in use 0")).contains("served 1");
     }
 
+    /**
+     * A command that cannot run in a pooled sandbox is gvshim's one line, the same as a cold run's,
+     * with the same status: runsc exec's own text ("executing processes for container: ...") is
+     * held until the command has started (runsc exec writes its pid) and dropped when it never did.
+     * The command's own stderr, early and late, still comes through.
+     */
+    @Test
+    void aCommandThatCannotRunInAPooledSandboxIsTheColdRunsOneLine() throws Exception {
+        start(false, "p:min=1,max=1");
+        for (String cmd : List.of("/nonexistent", "/etc")) {
+            awaitStatus(false, "pool p: ready 1,");
+            Host.Result pooled = as(false, "$G run --pool p -- " + cmd);
+            Host.Result cold = as(false, "GVSHIM_SERVER=off $G run -- " + cmd);
+            assertThat(cold.err().lines()).as(cold.toString()).hasSize(1);
+            assertThat(pooled.err()).as(pooled.toString()).isEqualTo(cold.err());
+            assertThat(pooled.code()).isEqualTo(cold.code()).isIn(126, 127);
+        }
+        awaitStatus(false, "pool p: ready 1,");
+        Host.Result err = as(false, "$G run --pool p -- /bin/sh -c 'echo early >&2; sleep 0.5; echo late >&2; exit 4'");
+        assertThat(err.err()).as(err.toString()).isEqualTo("early\nlate\n");
+        assertThat(err.code()).isEqualTo(4);
+    }
+
     @Test
     void poolsAreAddedAndRemovedWhileTheServerRuns() throws Exception {
         start(false, "p:min=1,max=1");
