@@ -179,6 +179,10 @@ static void setup(struct waiter *w)
 		 * watch first, then a look: a pid written in between is not missed) */
 		w->pid_watch = exec_pid_watch();
 		w->started = w->pid_watch < 0 || exec_started();
+		if (w->started && w->pid_watch >= 0) {
+			close(w->pid_watch);
+			w->pid_watch = -1;
+		}
 	}
 	w->out_sink = (struct relay_sink){.fd = 1, .name = "stdout"};
 	w->err_sink = (struct relay_sink){.fd = 2, .name = "stderr"};
@@ -307,7 +311,7 @@ int main(int argc, char **argv)
 	/* runsc's own failure: its error in the log, or a sandbox destroyed under the command (its pool
 	 * removed: runsc exec's RPC ends with EOF, and the destroyer takes the log with the directory) */
 	bool runsc_failed = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 128
-		&& (log_has_error(opt.log) || run_dir_destroyed(opt.run_dir));
+		&& (log_has_error(opt.log) || run_dir_destroyed(opt.run_dir) || (opt.signal_pid_file && !exec_started()));
 	if (!runsc_failed && w.held.len && (w.started || exec_started()))
 		relay_put(&w.err_sink, w.held.p, w.held.len);
 	clean_up(&w);

@@ -125,13 +125,22 @@ bool log_has_error(const char *log)
 	int fd = open(log, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	char b[65536];
-	ssize_t n = read(fd, b, sizeof b - 1);
+	/* its first and its last 64 KiB: a pooled sandbox's log has the boot's lines (many with
+	 * --debug) before the error of the runsc exec that failed */
+	static char b[65536];
+	bool found = false;
+	struct stat st;
+	off_t tail = fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof b - 1 ? st.st_size - (off_t)(sizeof b - 1) : 0;
+	off_t at[2] = {0, tail};
+	for (int i = 0; i < (tail > 0 ? 2 : 1) && !found; i++) {
+		ssize_t n = pread(fd, b, sizeof b - 1, at[i]);
+		if (n > 0) {
+			b[n] = 0;
+			found = strstr(b, "\"level\":\"error\"") != NULL;
+		}
+	}
 	close(fd);
-	if (n <= 0)
-		return false;
-	b[n] = 0;
-	return strstr(b, "\"level\":\"error\"") != NULL;
+	return found;
 }
 
 bool reap_all(double seconds)

@@ -66,6 +66,28 @@ class WaiterDiedTest {
         assertThat(destroyed(run.resolve("gone"))).isEqualTo("destroyed");
     }
 
+    private String logError(String log) throws Exception {
+        Path f = run.resolve("runsc.log");
+        Files.writeString(f, log);
+        Process p = new ProcessBuilder(probe.toString(), "--log-error", f.toString()).redirectErrorStream(true).start();
+        assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    }
+
+    /**
+     * runsc's own failure is a {"level":"error"} line in its --log: found at the start and past the
+     * first 64 KiB (a pooled sandbox's log holds its boot's lines before a failed runsc exec's error).
+     */
+    @Test
+    void anErrorLineIsFoundAtTheStartOrAtTheEndOfALongLog() throws Exception {
+        String error = "{\"level\":\"error\",\"msg\":\"executing processes for container: failed\",\"time\":\"t\"}\n";
+        String info = "{\"level\":\"info\",\"msg\":\"" + "x".repeat(200) + "\",\"time\":\"t\"}\n";
+        assertThat(logError(error)).isEqualTo("error");
+        assertThat(logError(info.repeat(1000) + error)).as("after ~230 KB of the boot's lines").isEqualTo("error");
+        assertThat(logError(info.repeat(1000))).isEqualTo("none");
+        assertThat(logError("")).isEqualTo("none");
+    }
+
     @Test
     void withoutTheWaitWarningNothingDied() throws Exception {
         assertThat(died("I1207 06:16:43.2   12345 main.go:266] Exiting with status: 9\n")).isEqualTo("not");

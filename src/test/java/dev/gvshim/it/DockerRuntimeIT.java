@@ -31,6 +31,9 @@ class DockerRuntimeIT {
     /** gvshim's runtime configuration file, which bin/gvshim reads for "server" when dockerd's environment does not say. */
     private static final Path GVSHIM_CONFIG = Path.of("/etc/gvshim/config.json");
     private static byte[] savedGvshimConfig;
+    /** What @AfterAll may put back: only what @BeforeAll saved (a skipped class, no dockerd, saved nothing). */
+    private static boolean daemonJsonSaved;
+    private static boolean gvshimConfigSaved;
     private static boolean gvshimConfigDirMade;
     private static List<Path> backupsBefore;
     private final List<String> containers = new ArrayList<>();
@@ -42,6 +45,7 @@ class DockerRuntimeIT {
         image = Dockerd.busyboxImage();
         savedDaemonJson = Files.exists(DAEMON_JSON) ? Files.readAllBytes(DAEMON_JSON) : null;
         backupsBefore = backups();
+        daemonJsonSaved = true;
         serverFor(Host.serverMode());
         // -Dgvshim.it.runsc=PATH: the runtime under test uses that runsc (CI's second runsc version);
         // dockerd is shared and started elsewhere, so neither PATH nor a mount namespace reaches it
@@ -72,6 +76,7 @@ class DockerRuntimeIT {
      */
     private static void serverFor(String mode) throws IOException {
         savedGvshimConfig = Files.exists(GVSHIM_CONFIG) ? Files.readAllBytes(GVSHIM_CONFIG) : null;
+        gvshimConfigSaved = true;
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode c = savedGvshimConfig == null ? json.createObjectNode()
                 : (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(savedGvshimConfig);
@@ -109,18 +114,20 @@ class DockerRuntimeIT {
 
     @AfterAll
     static void restore() throws IOException {
-        if (host == null) {
+        if (!daemonJsonSaved) {
             return;
         }
-        if (savedGvshimConfig != null) {
-            Files.write(GVSHIM_CONFIG, savedGvshimConfig);
-        } else {
-            Files.deleteIfExists(GVSHIM_CONFIG);
-            if (gvshimConfigDirMade) {
-                Files.deleteIfExists(GVSHIM_CONFIG.getParent());
+        if (gvshimConfigSaved) {
+            if (savedGvshimConfig != null) {
+                Files.write(GVSHIM_CONFIG, savedGvshimConfig);
+            } else {
+                Files.deleteIfExists(GVSHIM_CONFIG);
+                if (gvshimConfigDirMade) {
+                    Files.deleteIfExists(GVSHIM_CONFIG.getParent());
+                }
             }
+            stopRootsServer(); // it would otherwise wait its idle timeout out
         }
-        stopRootsServer(); // it would otherwise wait its idle timeout out
         // gvshim uninstall, in the reverse order of the installs, gives back the file as it was, byte for byte
         Host.Result broken = Host.sh(host.gvshim.toString(), "uninstall", "--name", BROKEN);
         Host.Result runtime = Host.sh(host.gvshim.toString(), "uninstall", "--name", RUNTIME);

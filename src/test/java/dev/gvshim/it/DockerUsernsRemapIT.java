@@ -42,6 +42,7 @@ class DockerUsernsRemapIT {
     private static Host host;
     private static Path tmp;
     private static Process dockerd;
+    private static boolean prepared;
     /** The host uid and gid the container's root is (the remap user's first subordinate ids). */
     private static long mappedRoot;
 
@@ -54,6 +55,7 @@ class DockerUsernsRemapIT {
         Dockerd.ensure(); // the shared daemon, whose docker0 this class must leave alone (checked at the end)
         mappedRoot = Long.parseLong(host.subuidRange().split(" ")[0]);
         stopLeftover();
+        prepared = true; // from here on, @AfterAll removes what this class made
         Host.check(Host.sh("ip", "link", "add", BRIDGE, "type", "bridge"));
         Host.check(Host.sh("ip", "addr", "add", "10.213.47.1/24", "dev", BRIDGE));
         Host.check(Host.sh("ip", "link", "set", BRIDGE, "up"));
@@ -65,7 +67,9 @@ class DockerUsernsRemapIT {
                 + (runsc.isEmpty() ? "" : ", \"runtimeArgs\": [\"--runsc=" + runsc + "\"]") + "}}}\n");
         dockerd = new ProcessBuilder("dockerd", "--userns-remap=" + Host.USER, "--data-root", DATA_ROOT.toString(),
                 "--exec-root", EXEC_ROOT.toString(), "--pidfile", PID_FILE.toString(), "-H", "unix://" + SOCKET,
-                "--bridge=" + BRIDGE, "--iptables=false", "--ip-masq=false", "--config-file", config.toString())
+                "--bridge=" + BRIDGE, "--iptables=false", "--ip-masq=false", "--config-file", config.toString(),
+                // its own containerd namespaces: a host whose dockerd uses the system containerd would share "moby"
+                "--containerd-namespace", "gvshim-it-remap", "--containerd-plugins-namespace", "gvshim-it-remap-plugins")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of(LOG).toFile())).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (docker("version").code() != 0) {
@@ -77,7 +81,7 @@ class DockerUsernsRemapIT {
         Dockerd.importBusybox("docker -H unix://" + SOCKET);
     }
 
-    /** A dockerd of an interrupted run of this class (its pid file names it): stopped, its roots removed. */
+    /** A dockerd of an interrupted run of this class (its pid file names it): stopped, and all of it removed. */
     private static void stopLeftover() throws Exception {
         if (Files.exists(PID_FILE)) {
             String pid = Files.readString(PID_FILE).strip();
@@ -88,21 +92,44 @@ class DockerUsernsRemapIT {
                 }
             }
         }
+        removeAll();
+    }
+
+    /**
+     * What may be left of this class's dockerd: its containerd, shims and runsc processes (their
+     * command lines name its exec root), its mounts, its roots, its bridge.
+     */
+    private static void removeAll() {
+        Host.sh("pkill", "-KILL", "-f", EXEC_ROOT.toString());
+        Host.sh("sh", "-c", "awk '{print $2}' /proc/mounts | grep -E '^(" + EXEC_ROOT + "|" + DATA_ROOT
+                + ")(/|$)' | sort -r | xargs -r -n1 umount -l");
         Host.sh("rm", "-rf", EXEC_ROOT.toString(), DATA_ROOT.toString());
         Host.sh("ip", "link", "del", BRIDGE);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (dockerd == null) {
+        if (!prepared) {
             return;
         }
-        docker("rm", "-f", "gvshim-remap-detached");
-        dockerd.destroy(); // SIGTERM: dockerd stops its containers and its containerd
-        assertThat(dockerd.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("dockerd --userns-remap stops; see " + LOG)
-                .isTrue();
-        Host.sh("rm", "-rf", EXEC_ROOT.toString(), DATA_ROOT.toString(), tmp.toString());
-        Host.sh("ip", "link", "del", BRIDGE);
+        boolean stopped = true;
+        try {
+            if (dockerd != null) {
+                docker("rm", "-f", "gvshim-remap-detached");
+                dockerd.destroy(); // SIGTERM: dockerd stops its containers and its containerd
+                stopped = dockerd.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+                if (!stopped) {
+                    dockerd.destroyForcibly();
+                    dockerd.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            }
+        } finally {
+            removeAll();
+            if (tmp != null) {
+                Host.sh("rm", "-rf", tmp.toString());
+            }
+        }
+        assertThat(stopped).as("dockerd --userns-remap stops on SIGTERM within 60 s; see " + LOG).isTrue();
         assertThat(Host.sh("ip", "link", "show", "docker0").code()).as("the shared dockerd's docker0 is still there")
                 .isZero();
         assertThat(Host.sh("pgrep", "-af", "runsc").out()).as("no runsc left of the remapped containers")
@@ -141,7 +168,9 @@ class DockerUsernsRemapIT {
         Path closed = Files.createDirectory(tmp.resolve("closed"), java.nio.file.attribute.PosixFilePermissions
                 .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         Path data = Files.createDirectory(closed.resolve("data"));
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.writeString(data.resolve("secret"), "root's file\n");
+        Files.setPosixFilePermissions(data.resolve("secret"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         String script = "id -u; id -g; cat /in/secret; echo x > /in/new 2>/dev/null || echo 'cannot write /in';"
                 + " echo w > /vol/written; mkdir /vol/dir; stat -c '%u %g %n' /in/secret /vol/written /vol/dir /";
         String[] outs = new String[2];

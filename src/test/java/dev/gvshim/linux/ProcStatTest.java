@@ -44,7 +44,7 @@ class ProcStatTest {
 
     @Test
     void theStateIsTheFieldAfterTheLastParenthesisAndGarbageIsDead() {
-        assertThat(ProcStat.state("4242 (a) Z) Z 1 4242")).as("a command name that looks like a state").isEqualTo('Z');
+        assertThat(ProcStat.state("4242 (a) Z) S 1 4242")).as("a command name that looks like a state").isEqualTo('S');
         assertThat(ProcStat.state("4242 (sleep) S 1 4242")).isEqualTo('S');
         assertThat(ProcStat.state("garbage")).isEqualTo('X');
         assertThat(ProcStat.state("4242 (cut")).isEqualTo('X');
