@@ -254,8 +254,10 @@ static int explain_runsc_failure(const struct waiter *w)
 	}
 	char code[16];
 	snprintf(code, sizeof code, "%d", WEXITSTATUS(w->status));
+	/* a pooled sandbox's run directory is its server's to remove, with the sandbox (runsc run still
+	 * has its state and logs there): removed under it, the server's destroy found no runsc state */
 	const char *args[] = {opt.explain, "__explain", "--run-dir", opt.run_dir ? opt.run_dir : "", "--status", code,
-			      opt.keep ? "--keep" : NULL, NULL};
+			      opt.keep || opt.signal_pid_file ? "--keep" : NULL, NULL};
 	execv(opt.explain, (char *const *)args);
 	fprintf(stderr, "gvshim: runsc failed (exit %s) and `%s __explain` could not run: %s\n", code, opt.explain,
 		strerror(errno));

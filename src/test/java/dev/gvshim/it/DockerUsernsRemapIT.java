@@ -97,13 +97,15 @@ class DockerUsernsRemapIT {
 
     /**
      * What may be left of this class's dockerd: its containerd, shims and runsc processes (their
-     * command lines name its exec root), its mounts, its roots, its bridge.
+     * command lines name its exec root), its mounts, its roots (with --userns-remap dockerd also
+     * makes ROOT.UID.GID beside each), its bridge.
      */
     private static void removeAll() {
         Host.sh("pkill", "-KILL", "-f", EXEC_ROOT.toString());
         Host.sh("sh", "-c", "awk '{print $2}' /proc/mounts | grep -E '^(" + EXEC_ROOT + "|" + DATA_ROOT
-                + ")(/|$)' | sort -r | xargs -r -n1 umount -l");
-        Host.sh("rm", "-rf", EXEC_ROOT.toString(), DATA_ROOT.toString());
+                + ")' | sort -r | xargs -r -n1 umount -l");
+        Host.sh("sh", "-c", "rm -rf " + EXEC_ROOT + " " + EXEC_ROOT + ".[0-9]*.[0-9]* " + DATA_ROOT + " " + DATA_ROOT
+                + ".[0-9]*.[0-9]*");
         Host.sh("ip", "link", "del", BRIDGE);
     }
 
@@ -134,6 +136,8 @@ class DockerUsernsRemapIT {
                 .isZero();
         assertThat(Host.sh("pgrep", "-af", "runsc").out()).as("no runsc left of the remapped containers")
                 .doesNotContain(EXEC_ROOT.toString());
+        assertThat(Host.sh("sh", "-c", "ls -d " + EXEC_ROOT + "* " + DATA_ROOT + "* 2>/dev/null").out())
+                .as("nothing of its dockerd left in /run and /var/lib but its socket and pid file, which it removes").isBlank();
     }
 
     private static Host.Result docker(String... args) {
