@@ -166,7 +166,7 @@ class IdsIT extends RuncFixture {
     @Test
     void rootlessIdsThatArePrefixesOfOthersReachOnlyTheirOwnContainer() throws Exception {
         Path b = userBundle("rl-pfx", "exec sleep 600");
-        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        String g = userGv(b);
         try {
             // stdio to a file per container: runsc hands a file it is given to the sandbox's user (issue 14, item 1)
             Host.Result r = host.userShell("cd " + b + " && for id in pfx pfx2; do " + g + "create --bundle . $id </dev/null"

@@ -72,7 +72,7 @@ class PauseIT extends RuncFixture {
     @Test
     void rootlessPausedContainerIsKilledAndDeleted() throws Exception {
         Path b = userBundle("rl-paused", "exec sleep 600");
-        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        String g = userGv(b);
         try {
             Host.Result r = host.userShell("cd " + b + " && " + g + "create --bundle . --pid-file init.pid rp </dev/null >out"
                     + " 2>err && " + g + "start rp && " + g + "pause rp && " + g + "kill rp KILL", T);

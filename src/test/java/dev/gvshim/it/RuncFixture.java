@@ -145,6 +145,14 @@ abstract class RuncFixture {
     }
 
     /**
+     * The start of a test user's gvshim command line ($G, the client, in {@link Host#userShell}) for a
+     * {@link #userBundle}: the bundle's own --root, and its log.json in JSON.
+     */
+    static String userGv(Path bundle) {
+        return "$G --root " + bundle.resolve("root") + " --log " + bundle.resolve("log.json") + " --log-format json ";
+    }
+
+    /**
      * The hello bundle in the test user's work directory with gvshim-specprobe at /probe and a
      * tmpfs at /tmp, running {@code sh -c script}, its spec changed by {@code edit}.
      */

@@ -126,7 +126,7 @@ class UpdateIT extends RuncFixture {
     @Test
     void aRootlessContainerHasNoCgroupToUpdate() throws Exception {
         Path b = userBundle("upd-rl", "exec sleep 600");
-        String g = "$G --root " + b.resolve("root") + " --log " + b.resolve("log.json") + " --log-format json ";
+        String g = userGv(b);
         try {
             Host.Result c = host.userShell("cd " + b + " && " + g + "create --bundle . rlu </dev/null >out 2>err && " + g
                     + "start rlu", T);
