@@ -312,9 +312,10 @@ int main(int argc, char **argv)
 
 	/* runsc's own failure: its error in the log, or a sandbox destroyed under the command (its pool
 	 * removed: runsc exec's RPC ends with EOF, and the destroyer takes the log with the directory) */
+	bool exec_began = exec_started(); /* a pooled run: the command started (false for any other run) */
 	bool runsc_failed = WIFEXITED(w.status) && WEXITSTATUS(w.status) == 128
-		&& (log_has_error(opt.log) || run_dir_destroyed(opt.run_dir) || (opt.signal_pid_file && !exec_started()));
-	if (!runsc_failed && w.held.len && (w.started || exec_started()))
+		&& (log_has_error(opt.log) || run_dir_destroyed(opt.run_dir) || (opt.signal_pid_file && !exec_began));
+	if (!runsc_failed && w.held.len && (w.started || exec_began))
 		relay_put(&w.err_sink, w.held.p, w.held.len);
 	clean_up(&w);
 	remove_cgroups(opt.run_dir);

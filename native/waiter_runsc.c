@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -77,17 +78,10 @@ bool exec_started(void)
 
 int exec_pid_watch(void)
 {
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", opt.signal_pid_file);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == dir)
-		dir[1] = 0;
-	else
-		*slash = 0;
+	char path[4096];
+	snprintf(path, sizeof path, "%s", opt.signal_pid_file);
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd >= 0 && inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+	if (fd >= 0 && inotify_add_watch(fd, dirname(path), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
 		close(fd);
 		fd = -1;
 	}

@@ -140,10 +140,11 @@ class DockerUsernsRemapIT {
                 .as("nothing of its dockerd left in /run and /var/lib but its socket and pid file, which it removes").isBlank();
     }
 
+    /** `docker ARGS...` of this class's dockerd. */
     private static Host.Result docker(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("docker", "-H", "unix://" + SOCKET));
+        List<String> cmd = new ArrayList<>(List.of("-H", "unix://" + SOCKET));
         cmd.addAll(Arrays.asList(args));
-        return Host.run(cmd, null, Duration.ofMinutes(2), null);
+        return Dockerd.docker(cmd.toArray(String[]::new));
     }
 
     /** `docker run --rm` of {@code script} with {@code runtime}, a volume of its own at /vol and {@code more} options. */
